@@ -1,0 +1,115 @@
+"""The cluster as kubefab sees it: frozen dataclasses built by `inventory.load`.
+
+Pure data. Nothing here reads files, talks SSH, or imports fabric/invoke.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MASTER, NODE = "master", "node"
+SELF, MANUAL = "self", "manual"  # node registration modes
+
+
+@dataclass(frozen=True)
+class Ssh:
+    user: str = "core"
+    port: int = 22
+    identity: Path | None = None  # private key; None: the agent / ~/.ssh defaults
+    known_hosts: Path | None = None  # None: ~/.ssh/known_hosts
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A private image registry; the token is resolved at load time, never inline."""
+
+    server: str  # "quay.io"
+    token: str = field(repr=False)
+    token_source: str = ""  # "environment variable X" / "file /p", for messages
+    email: str = ""
+    user: str = "core"  # owns /home/<user>/.dockercfg and /var/lib/kubelet/.dockercfg
+
+
+@dataclass(frozen=True)
+class Apiserver:
+    insecure_port: int = 8080
+    secure_port: int = 6443
+    service_cluster_ip_range: str = "10.100.0.0/16"
+
+
+@dataclass(frozen=True)
+class Kubernetes:
+    version: str  # "v1.0.1"
+    release_url: str
+    release_sha256: str | None = None
+    install_dir: str = "/opt/kubernetes"
+    bin_dir: str = "/opt/bin"
+    etcd_servers: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ("weave-network.target", "etcd2.service")
+    registration: str = SELF  # SELF: kubelet --register-node; MANUAL: register-node unit
+    apiserver: Apiserver = Apiserver()
+    kubelet_port: int = 10250
+    log_level: int = 3
+
+    @property
+    def version_tuple(self) -> tuple[int, int, int]:
+        major, minor, patch = self.version.lstrip("v").split("-")[0].split(".")
+        return int(major), int(minor), int(patch)
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    address: str  # where SSH connects and where other hosts reach it
+    role: str  # MASTER or NODE
+    labels: tuple[tuple[str, str], ...] = ()  # host's own labels (cluster labels merged in)
+    bind_address: str = "0.0.0.0"  # what its services listen on
+    ssh: Ssh = Ssh()
+    line: int | None = None  # where it is defined in the inventory, for messages
+
+    @property
+    def is_master(self) -> bool:
+        return self.role == MASTER
+
+    @property
+    def local_address(self) -> str:
+        """Where a process on this host reaches its own services."""
+        return "127.0.0.1" if self.bind_address in ("0.0.0.0", "::") else self.bind_address
+
+
+@dataclass(frozen=True)
+class Inventory:
+    path: Path
+    kubernetes: Kubernetes
+    hosts: tuple[Host, ...]
+    registry: Registry | None = None
+    cluster: str = "kubernetes"
+
+    @property
+    def master(self) -> Host:
+        return next(h for h in self.hosts if h.is_master)
+
+    @property
+    def nodes(self) -> tuple[Host, ...]:
+        return tuple(h for h in self.hosts if not h.is_master)
+
+    def host(self, name: str) -> Host:
+        for h in self.hosts:
+            if h.name == name:
+                return h
+        raise KeyError(name)
+
+    @property
+    def master_url(self) -> str:
+        """The apiserver as nodes reach it (insecure port, as the original)."""
+        return f"http://{self.master.address}:{self.kubernetes.apiserver.insecure_port}"
+
+    @property
+    def local_master_url(self) -> str:
+        """The apiserver as processes on the master reach it."""
+        return f"http://{self.master.local_address}:{self.kubernetes.apiserver.insecure_port}"
+
+    def node_labels(self, host: Host) -> dict[str, str]:
+        """The labels a node carries once registered: the original's `name`, then the
+        inventory's cluster-wide and per-host labels."""
+        return {"name": host.name, **dict(host.labels)}
