@@ -1,0 +1,198 @@
+"""fab deploy, phase by phase: gather facts, plan, show, apply, verify.
+
+Order as the original came up by hand: files and release on every host, then the
+master, its apiserver healthy, then the nodes, then registration, then a check that
+every node is registered and Ready. A failed host is reported and left out of later
+phases; the others go on."""
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+
+from . import plan as planning, registration, render, steps
+from .fleet import Fleet, Interrupted
+from .model import MANUAL, Host, Inventory
+from .remote import RemoteError, local_user
+from .report import recap, say
+
+
+@dataclass(frozen=True)
+class Options:
+    dry_run: bool = False
+    parallel: int = 10
+    timeout: float = 120  # for the apiserver to be healthy and nodes to be Ready
+    accept_new: bool = False
+    wait_lock: bool = False
+
+
+class Deploy:
+    def __init__(self, inv: Inventory, targets: list[Host], opts: Options):
+        self.inv, self.targets, self.opts = inv, targets, opts
+        self.master = inv.master
+        hosts = targets if self.master in targets else [self.master, *targets]
+        self.fleet = Fleet(hosts, parallel=opts.parallel, accept_new=opts.accept_new)
+        self.changed: dict[str, list[str]] = defaultdict(list)
+        self.run_id = f"{local_user()} pid-run {uuid.uuid4().hex[:12]}"
+
+    # -- the phases ------------------------------------------------------------------
+    def run(self) -> int:
+        wanted = {h.name: render.render_host(self.inv, h) for h in self.targets}
+        try:
+            with self.fleet:
+                facts = self.fleet.each(lambda r: steps.probe(r, self.inv, wanted.get(r.host.name, {})))
+                plans = {h.name: self.plan(h, wanted[h.name], facts[h.name])
+                         for h in self.fleet.ok(self.targets)}
+                self.show(plans)
+                if self.opts.dry_run:
+                    self.show_registration()
+                    return self.finish("deploy --dry-run")
+                locked = any(p.changes for p in plans.values())
+                if locked and not self.lock(facts):
+                    return self.finish("deploy")
+                try:
+                    self.apply(plans)
+                finally:
+                    if locked:
+                        self.unlock()
+                return self.finish("deploy")
+        except Interrupted:
+            say(None, "interrupted: each host stopped after its current (atomic) step; "
+                      "run fab deploy again to converge")
+            self.fleet.cancel.clear()
+            self.unlock()
+            self.finish("deploy")
+            return 130
+
+    def plan(self, host: Host, wanted: dict, facts) -> planning.HostPlan:
+        return planning.plan_host(host, wanted, facts, units=render.unit_order(self.inv, host),
+                                  target=render.target(host), stamp=render.release_stamp(self.inv))
+
+    def show(self, plans: dict) -> None:
+        """Each host's steps; diffs of updated files (of every file in a dry run)."""
+        def old_texts(remote):
+            plan = plans[remote.host.name]
+            return remote.read([w.file.path for w in plan.writes
+                                if w.action == "update" and not w.file.secret])
+        olds = self.fleet.each(old_texts, [h for h in self.targets if h.name in plans])
+        for name, plan in plans.items():
+            for line in plan.steps():
+                say(name, line)
+            for w in plan.writes:  # a fresh host's files are long: shown in a dry run only
+                if w.action != "create" or w.file.secret or self.opts.dry_run:
+                    say(name, planning.diff(w, olds.get(name, {}).get(w.file.path)))
+
+    def lock(self, facts) -> bool:
+        """Take every host's lock, or say who holds one (waiting with --wait-lock)."""
+        deadline = time.monotonic() + self.opts.timeout
+        while True:
+            held = {n: f.holder for n, f in facts.items() if f.holder}
+            if not held:
+                got = self.fleet.each(lambda r: steps.lock(r, self.run_id))
+                held = {n: h for n, h in got.items() if h}
+                if not held:
+                    return True
+                self.unlock()
+            name, holder = next(iter(held.items()))
+            if not self.opts.wait_lock or time.monotonic() > deadline:
+                why = (f"cluster locked by {holder} (lock on {name}); wait with --wait-lock, "
+                       f"or if that run is dead: fab unlock")
+                for h in self.fleet.ok():
+                    self.fleet.failed[h.name] = why
+                return False
+            say(None, f"waiting for the lock held by {holder} (on {name})")
+            time.sleep(2)
+            facts = self.fleet.each(lambda r: steps.probe(r, self.inv, {}))
+
+    def unlock(self) -> None:
+        self.fleet.each(lambda r: steps.unlock(r, self.run_id))
+
+    def apply(self, plans: dict) -> None:
+        def write(remote):
+            plan = plans[remote.host.name]
+            steps.write(remote, plan)
+            if plan.writes:
+                self.note(remote.host.name, f"wrote {len(plan.writes)} files")
+            if plan.download:
+                self.note(remote.host.name, "installed the release")
+        self.fleet.each(write, [h for h in self.targets if h.name in plans])
+        if self.master.name in plans:
+            self.fleet.each(lambda r: self.activate(r, plans[r.host.name]), [self.master])
+        nodes = [h for h in self.targets if not h.is_master and h.name in plans]
+        self.fleet.each(lambda r: self.activate(r, plans[r.host.name]), nodes)
+        self.register()
+
+    def activate(self, remote, plan: planning.HostPlan) -> None:
+        """Restart what changed and start the target; on the master the apiserver first,
+        and nothing else until it is healthy."""
+        name, first = remote.host.name, [u for u in plan.restart if u.endswith(".apiserver.service")]
+        steps.restart(remote, first)
+        if plan.start:
+            steps.systemctl(remote, "start", plan.start)
+        if remote.host.is_master:
+            steps.wait_healthy(remote, self.inv.local_master_url, self.opts.timeout,
+                               lambda msg: say(name, msg))
+        steps.restart(remote, [u for u in plan.restart if u not in first])
+        for what in [f"restarted {u}" for u in plan.restart] + ([f"started {plan.start}"] if plan.start else []):
+            self.note(name, what)
+
+    def register(self) -> None:
+        """Create (manual mode) and label the nodes with kubectl on the master, then
+        wait until every node is registered and Ready."""
+        if self.master.name in self.fleet.failed:
+            for h in self.targets:
+                self.fleet.failed.setdefault(h.name, "not registered: the master failed")
+            return
+        wanted = {h.name: self.inv.node_labels(h) for h in self.fleet.ok(self.targets) if not h.is_master}
+        if not wanted:
+            return
+        remote = self.fleet.remotes[self.master.name]
+
+        def converge(remote):
+            steps.wait_healthy(remote, self.inv.local_master_url, self.opts.timeout)
+            deadline = time.monotonic() + self.opts.timeout
+            while True:
+                states = registration.node_states(steps.get_nodes(remote, self.inv))
+                for cmd in registration.plan_registration(steps.kubectl(self.inv), wanted, states,
+                                                         create=self.inv.kubernetes.registration == MANUAL):
+                    r = remote.run(cmd.argv, stdin=cmd.stdin, check=False)
+                    if r.ok or "AlreadyExists" in r.stderr:  # the node's own register unit won a race
+                        self.note(self.master.name, cmd.says)
+                    else:
+                        raise RemoteError(f"{cmd.says}: {r.why()}")
+                pending = registration.unready(wanted, states)
+                if not pending and not registration.unlabelled(wanted, states):
+                    return {}
+                if time.monotonic() > deadline:
+                    return pending or registration.unlabelled(wanted, states)
+                time.sleep(1)
+        pending = self.fleet.each(converge, [self.master]).get(self.master.name, {})
+        for name, why in (pending or {}).items():
+            self.fleet.failed[name] = f"{why} after {self.opts.timeout:.0f}s (check its kubelet: " \
+                                      f"journalctl -u kubernetes.kubelet.service)"
+
+    def show_registration(self) -> None:
+        """In a dry run: what registration would do, if the apiserver answers now."""
+        remote = self.fleet.remotes[self.master.name]
+        if self.master.name in self.fleet.failed:
+            return
+        r = remote.run([*steps.kubectl(self.inv), "get", "nodes", "-o", "json"], check=False)
+        if not r.ok:
+            say(self.master.name, "register nodes once the apiserver is up")
+            return
+        wanted = {h.name: self.inv.node_labels(h) for h in self.targets if not h.is_master}
+        for cmd in registration.plan_registration(steps.kubectl(self.inv), wanted,
+                                                  registration.node_states(r.stdout),
+                                                  create=self.inv.kubernetes.registration == MANUAL):
+            say(self.master.name, cmd.says)
+
+    # -- reporting ---------------------------------------------------------------
+    def note(self, host: str, what: str) -> None:
+        self.changed[host].append(what)
+        say(host, what)
+
+    def finish(self, task: str) -> int:
+        names = [h.name for h in self.fleet.hosts]
+        recap(names, self.changed, self.fleet.failed, task.split()[0])
+        return 1 if self.fleet.failed else 0

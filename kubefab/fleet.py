@@ -1,0 +1,78 @@
+"""A fleet: one Remote per host for a whole run, work fanned out over a bounded pool.
+
+Like Fabric's ThreadingGroup, every host finishes before anyone judges; a host that
+fails keeps its reason and is left out of later steps, the others go on."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from .model import Host
+from .remote import Remote, RemoteError
+
+
+class Interrupted(Exception):
+    """The operator pressed Ctrl-C; hosts stop between steps."""
+
+
+class Fleet:
+    def __init__(self, hosts: list[Host], *, parallel: int = 10, accept_new: bool = False,
+                 timeout: float = 10):
+        self.hosts = list(hosts)
+        self.parallel = max(1, parallel)
+        self.remotes = {h.name: Remote(h, accept_new=accept_new, timeout=timeout) for h in hosts}
+        self.failed: dict[str, str] = {}  # host name -> reason
+        self.cancel = threading.Event()
+
+    def ok(self, hosts=None) -> list[Host]:
+        return [h for h in (hosts or self.hosts) if h.name not in self.failed]
+
+    def open(self) -> "Fleet":
+        self.each(lambda r: r.open())
+        return self
+
+    def close(self) -> None:
+        for r in self.remotes.values():
+            r.close()
+
+    def __enter__(self):
+        return self.open()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def each(self, fn, hosts=None) -> dict[str, object]:
+        """fn(remote) on every healthy host (of `hosts`), in parallel. Returns the values
+        of those that succeeded; failures land in self.failed with their reason."""
+        todo = self.ok(hosts)
+        results: dict[str, object] = {}
+
+        def one(host: Host):
+            if self.cancel.is_set():
+                raise Interrupted()
+            return fn(self.remotes[host.name])
+
+        pool = ThreadPoolExecutor(max_workers=min(self.parallel, len(todo) or 1))
+        futures = {h.name: pool.submit(one, h) for h in todo}
+        try:
+            for name, future in futures.items():
+                try:
+                    results[name] = future.result()
+                except Interrupted:
+                    self.failed[name] = "interrupted (Ctrl-C) before this step"
+                except RemoteError as e:
+                    self.failed[name] = str(e)
+                except Exception as e:  # a bug must not hide the other hosts' results
+                    self.failed[name] = f"{type(e).__name__}: {e}"
+        except KeyboardInterrupt:
+            self.cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)  # running steps finish: they are atomic
+            for name, future in futures.items():
+                if name not in results and name not in self.failed:
+                    if future.done() and not future.cancelled() and future.exception() is None:
+                        results[name] = future.result()
+                    else:
+                        self.failed[name] = "interrupted (Ctrl-C)"
+            raise Interrupted() from None
+        pool.shutdown(wait=True)
+        return results

@@ -1,0 +1,104 @@
+"""What kubefab does on one host, each step one function of a Remote. No fabric here:
+commands are argv lists and sh scripts with their values passed as arguments."""
+from __future__ import annotations
+
+import time
+
+from . import facts, render
+from .model import Inventory
+from .plan import DOWNLOAD, HostPlan
+from .remote import Remote, RemoteError
+
+LOCK_DIR = "/var/lib/kubefab/lock"
+
+
+def probe(remote: Remote, inv: Inventory, wanted: dict) -> facts.HostFacts:
+    host = remote.host
+    units = (*render.unit_order(inv, host), render.target(host))
+    stamp_path = f"{inv.kubernetes.install_dir}/.kubefab-release"
+    out = remote.script(facts.PROBE, *facts.probe_args(stamp_path, LOCK_DIR, wanted, units))
+    return facts.parse(out.stdout)
+
+
+def journal(remote: Remote, unit: str, lines: int = 8) -> str:
+    """The last lines a unit logged, folded into one line for a reason."""
+    r = remote.run(["journalctl", "-u", unit, "-n", str(lines), "--no-pager", "-o", "cat"],
+                   sudo=True, check=False)
+    return " | ".join(r.stdout.strip().splitlines()[-lines:]) or "(no journal lines)"
+
+
+def systemctl(remote: Remote, *args: str) -> None:
+    remote.run(["systemctl", *args], sudo=True)
+
+
+def write(remote: Remote, plan: HostPlan) -> None:
+    """Files in place, systemd reloaded and units enabled, release installed."""
+    remote.install([w.file for w in plan.writes])
+    if plan.daemon_reload:
+        systemctl(remote, "daemon-reload")
+    if plan.enable:
+        systemctl(remote, "enable", "--quiet", *plan.enable)
+    if plan.download:
+        r = remote.run(["systemctl", "restart", DOWNLOAD], sudo=True, check=False)
+        if not r.ok:  # the unit keeps the previous binaries in place
+            raise RemoteError(f"{DOWNLOAD} failed: {journal(remote, DOWNLOAD)}")
+
+
+def restart(remote: Remote, units) -> None:
+    for unit in units:
+        systemctl(remote, "restart", unit)
+
+
+def wait_healthy(remote: Remote, url: str, timeout: float, progress=None) -> None:
+    """Poll the apiserver's /healthz from the master itself until it says ok, as
+    wupiao does, but bounded: on timeout, the reason carries the apiserver's journal."""
+    deadline, last, start = time.monotonic() + timeout, "", time.monotonic()
+    next_note = start + 5
+    while True:
+        r = remote.run(["curl", "-sS", "--max-time", "2", f"{url}/healthz"], check=False)
+        if r.ok and r.stdout.strip() == "ok":
+            return
+        last = r.stdout.strip() or r.why()
+        now = time.monotonic()
+        if now >= deadline:
+            raise RemoteError(
+                f"apiserver at {url} not healthy after {timeout:.0f}s (last answer: {last}); "
+                f"journal: {journal(remote, 'kubernetes.apiserver.service')}")
+        if progress and now >= next_note:
+            progress(f"waiting for {url}/healthz ({now - start:.0f}s): {last}")
+            next_note = now + 5
+        time.sleep(1)
+
+
+def kubectl(inv: Inventory) -> list[str]:
+    """The release's own kubectl on the master, against the local apiserver."""
+    return [f"{inv.kubernetes.bin_dir}/kubectl", "-s", inv.local_master_url]
+
+
+def get_nodes(remote: Remote, inv: Inventory) -> str:
+    return remote.run([*kubectl(inv), "get", "nodes", "-o", "json"]).stdout
+
+
+_LOCK = r"""
+mkdir -p "$(dirname "$1")"
+if mkdir "$1" 2>/dev/null; then printf '%s\n' "$2" > "$1/holder"; exit 0; fi
+cat "$1/holder" 2>/dev/null || echo "unknown (no holder file)"; exit 3
+"""
+_UNLOCK = r"""
+if [ -z "$2" ] || grep -qF -- "$2" "$1/holder" 2>/dev/null; then rm -rf "$1"; fi
+"""
+
+
+def lock(remote: Remote, holder: str) -> str | None:
+    """Take this host's kubefab lock; None when taken, else who holds it."""
+    r = remote.script(_LOCK, LOCK_DIR, holder, check=False)
+    if r.exit_code == 0:
+        return None
+    if r.exit_code == 3:
+        return r.stdout.strip()
+    raise RemoteError(f"could not take the kubefab lock: {r.why()}")
+
+
+def unlock(remote: Remote, run_id: str = "") -> None:
+    """Release the lock if this run holds it (any holder when run_id is empty)."""
+    remote.script(_UNLOCK, LOCK_DIR, run_id)

@@ -1,0 +1,47 @@
+"""What every task needs: the inventory, the hosts it names, errors without tracebacks."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+from invoke.exceptions import Exit
+
+from kubefab.inventory import InventoryError, inventory_path, load
+from kubefab.model import Host, Inventory
+from kubefab.remote import RemoteError
+
+ACCEPT_NEW_HELP = "record unknown SSH host keys (as OpenSSH's accept-new); a changed key is still refused"
+
+
+def inventory(c) -> Inventory:
+    path = inventory_path(os.environ, c.config.get("kubefab", {}).get("inventory"))
+    try:
+        return load(path)
+    except InventoryError as e:
+        raise Exit(f"error: {e}", code=2)
+
+
+def select(inv: Inventory, names: str) -> list[Host]:
+    """The hosts named by --hosts a,b (all when empty)."""
+    if not names:
+        return list(inv.hosts)
+    known = {h.name for h in inv.hosts}
+    asked = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in asked if n not in known]
+    if unknown:
+        raise Exit(f"error: --hosts: {', '.join(unknown)} not in {inv.path}; "
+                   f"known hosts: {', '.join(sorted(known))}", code=2)
+    return [h for h in inv.hosts if h.name in asked]
+
+
+def setting(c, name: str, given):
+    return given if given is not None else c.config.kubefab[name]
+
+
+@contextmanager
+def reported():
+    """Turn a host fault into a one-line error and a non-zero exit."""
+    try:
+        yield
+    except RemoteError as e:
+        raise Exit(f"error: {e}", code=1)

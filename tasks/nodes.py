@@ -1,0 +1,66 @@
+"""The nodes: their registration with the master and their labels."""
+from invoke import task
+from invoke.exceptions import Exit
+
+from kubefab import registration, steps
+from kubefab.fleet import Fleet
+from kubefab.inventory import label_error
+from kubefab.model import MANUAL
+from kubefab.report import recap, say
+
+from .common import ACCEPT_NEW_HELP, inventory, reported, select
+
+
+def parse_labels(given) -> dict[str, str]:
+    """`production` means environment=production, as the original's third argument;
+    `key=value` sets any label. Checked before anything is sent."""
+    labels = {}
+    for item in given or []:
+        key, sep, value = item.partition("=")
+        key, value = (key, value) if sep else ("environment", item)
+        why = label_error(key, value)
+        if why:
+            raise Exit(f"error: --label {item}: {why}", code=2)
+        labels[key] = value
+    return labels
+
+
+@task(iterable=["label"], help={
+    "label": "a label for every node: key=value, or a bare value for environment= (repeatable)",
+    "hosts": "only these nodes, comma-separated (default: all)",
+    "dry-run": "show the kubectl commands and run none",
+    "accept-new-host-keys": ACCEPT_NEW_HELP,
+})
+def register(c, label=None, hosts="", dry_run=False, accept_new_host_keys=False):
+    """Register the nodes with kubectl on the master (manual mode) and set their labels."""
+    inv = inventory(c)
+    extra = parse_labels(label)
+    wanted = {h.name: {**inv.node_labels(h), **extra} for h in select(inv, hosts) if not h.is_master}
+    master, kubectl = inv.master.name, steps.kubectl(inv)
+    done = []
+
+    def register_nodes(remote):
+        states = registration.node_states(steps.get_nodes(remote, inv))
+        commands = registration.plan_registration(kubectl, wanted, states,
+                                                  create=inv.kubernetes.registration == MANUAL)
+        for cmd in commands:
+            say(master, ("would " if dry_run else "") + cmd.says)
+            if not dry_run:
+                remote.run(cmd.argv, stdin=cmd.stdin)
+                done.append(cmd.says)
+        if not commands:
+            say(master, "no changes: every node registered with its labels")
+        if not dry_run:  # verify
+            states = registration.node_states(steps.get_nodes(remote, inv))
+            missing = {**registration.unlabelled(wanted, states),
+                       **{n: "not registered" for n in wanted if n not in states}}
+            for name, why in missing.items():
+                say(name, why)
+            if missing:
+                raise steps.RemoteError(f"{len(missing)} node(s) not as wanted: {', '.join(missing)}")
+
+    with reported(), Fleet([inv.master], accept_new=accept_new_host_keys) as fleet:
+        fleet.each(register_nodes)
+    recap([master], {master: done}, fleet.failed, "nodes.register")
+    if fleet.failed:
+        raise Exit(code=1)
