@@ -1,0 +1,184 @@
+"""Read an inventory (`hosts.yaml`) into the frozen model: `load(path) -> Inventory`.
+
+Pure: imports neither fabric nor invoke. Every problem raises `InventoryError` whose
+message names the file, the line, the dotted key, what is wrong and how to fix it.
+The registry token is resolved here and never appears in a message.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import shlex
+import stat
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import NoReturn
+
+from kubefab import validate as v
+from kubefab.model import MANUAL, MASTER, NODE, SELF, Apiserver, Host, Inventory, Kubernetes, Registry, Ssh
+from kubefab.yamldoc import InventoryError, ListOf, Section, read
+
+__all__ = ["InventoryError", "inventory_path", "load"]
+
+TOP_KEYS = ("cluster", "kubernetes", "registry", "ssh", "labels", "hosts")
+KUBERNETES_KEYS = ("version", "release_url", "release_sha256", "install_dir", "bin_dir", "etcd_servers",
+                   "requires", "registration", "bind_address", "apiserver", "kubelet_port", "log_level")
+APISERVER_KEYS = ("insecure_port", "secure_port", "service_cluster_ip_range")
+REGISTRY_KEYS = ("server", "email", "token_env", "token_file", "user")
+SSH_KEYS = ("user", "port", "identity", "known_hosts")
+HOST_KEYS = ("address", "role", "labels", "bind_address", "ssh")
+HOST_SSH_KEYS = ("user", "port", "identity")
+
+
+def inventory_path(environ: Mapping[str, str] = os.environ, configured: str | None = None,
+                   default: str = "hosts.yaml") -> Path:
+    """KUBEFAB_INVENTORY wins, then a configured value, then `default`."""
+    return Path(environ.get("KUBEFAB_INVENTORY") or configured or default).expanduser()
+
+
+def load(path: str | os.PathLike, environ: Mapping[str, str] = os.environ) -> Inventory:
+    file = os.fspath(path)  # as the caller gave it: messages show it
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InventoryError(f"{file}: no such file; create it (the repo's hosts.yaml is an example) "
+                             "or point KUBEFAB_INVENTORY at yours") from None
+    except UnicodeDecodeError:
+        raise InventoryError(f"{file}: not UTF-8 text; save it as UTF-8") from None
+    except OSError as e:
+        raise InventoryError(f"{file}: cannot read it: {e.strerror}") from None
+
+    top = read(file, text)
+    top.allow(TOP_KEYS)
+    paths = v.path_in(Path(file).absolute().parent, environ)
+    cluster = top.optional(cluster=v.cluster_name)
+    kubernetes, bind_address = _kubernetes(top.section("kubernetes", required=True))
+    registry = _registry(top.section("registry"), paths, environ) if "registry" in top else None
+    ssh = top.section("ssh")
+    ssh.allow(SSH_KEYS)
+    defaults = Ssh(**ssh.optional(user=v.user, port=v.port, identity=paths, known_hosts=paths))
+    labels = _labels(top.section("labels"))
+    hosts = _hosts(top.section("hosts", required=True), labels, bind_address, defaults, paths)
+    return Inventory(path=Path(file), kubernetes=kubernetes, hosts=hosts, registry=registry, **cluster)
+
+
+def _kubernetes(k: Section) -> tuple[Kubernetes, str]:
+    """The Kubernetes settings, and the default bind address for hosts."""
+    k.allow(KUBERNETES_KEYS)
+    api = k.section("apiserver")
+    api.allow(APISERVER_KEYS)
+    apiserver = Apiserver(**api.optional(insecure_port=v.port, secure_port=v.port,
+                                         service_cluster_ip_range=v.cidr))
+    if apiserver.insecure_port == apiserver.secure_port:
+        api.fail("is the same as insecure_port; give each its own port", "secure_port")
+    kubernetes = Kubernetes(
+        version=k.get("version", v.version),
+        release_url=k.get("release_url", v.url),
+        etcd_servers=k.get("etcd_servers", ListOf(v.url, nonempty=True)),
+        apiserver=apiserver,
+        **k.optional(release_sha256=v.sha256, install_dir=v.directory, bin_dir=v.directory,
+                     requires=ListOf(v.unit), registration=v.choice(SELF, MANUAL),
+                     kubelet_port=v.port, log_level=v.integer(0, 10)),
+    )
+    return kubernetes, k.get("bind_address", v.ip, Host.bind_address)
+
+
+def _registry(r: Section, paths: Callable, environ: Mapping[str, str]) -> Registry:
+    r.allow(REGISTRY_KEYS)
+    server = r.get("server", v.server)
+    given = [key for key in ("token_env", "token_file") if key in r]
+    if len(given) != 1:
+        both = ", not both" if given else ""
+        r.fail(f"set exactly one of token_env: VARIABLE or token_file: PATH{both}", given[-1] if given else None)
+    if given == ["token_env"]:
+        name = r.get("token_env", v.env_name)
+        token = environ.get(name, "")
+        if not token.strip():
+            state = "is empty" if name in environ else "is not set"
+            r.fail(f"environment variable {name} {state}; export {name}=<registry token>", "token_env")
+        source = f"environment variable {name}"
+    else:
+        token_file = r.get("token_file", paths)
+        token, source = _read_token(r, token_file), f"file {token_file}"
+    return Registry(server=server, token=token, token_source=source, **r.optional(email=v.text, user=v.user))
+
+
+def _read_token(r: Section, path: Path) -> str:
+    """The token file's content; it must be private (no group or other access)."""
+    def fail(problem: str) -> NoReturn:
+        r.fail(problem, "token_file")
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        fail(f"{path} does not exist; write the registry token into it, then chmod 600 {shlex.quote(str(path))}")
+    except OSError as e:
+        fail(f"cannot read {path}: {e.strerror}")
+    if not stat.S_ISREG(mode):
+        fail(f"{path} is not a regular file; point token_file at the file holding the token")
+    if mode & 0o077:
+        fail(f"{path} is readable or writable by group or others (mode {mode & 0o777:o}); "
+             f"run chmod 600 {shlex.quote(str(path))}")
+    try:
+        token = path.read_text(encoding="utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:  # its text would show part of the token
+        fail(f"{path} is not UTF-8 text")
+    except OSError as e:
+        fail(f"cannot read {path}: {e.strerror}")
+    if not token.strip():
+        fail(f"{path} is empty; write the registry token into it")
+    return token
+
+
+def _labels(labels: Section) -> dict[str, str]:
+    return {key: labels.value(key, v.label_value) for key in labels.names(v.label_key)}
+
+
+def _hosts(hosts: Section, labels: dict[str, str], bind_address: str, ssh: Ssh,
+           paths: Callable) -> tuple[Host, ...]:
+    result = []
+    for name in hosts.names(v.host_name):
+        h = hosts.section(name)
+        h.allow(HOST_KEYS)
+        overrides = h.section("ssh")
+        overrides.allow(HOST_SSH_KEYS)
+        result.append(Host(
+            name=name,
+            address=h.get("address", v.address),
+            role=h.get("role", v.choice(MASTER, NODE), NODE),
+            labels=tuple({**labels, **_labels(h.section("labels"))}.items()),
+            bind_address=h.get("bind_address", v.ip, bind_address),
+            ssh=replace(ssh, **overrides.optional(user=v.user, port=v.port, identity=paths)),
+            line=hosts.key_line(name),
+        ))
+    _check_one_master(hosts, result)
+    _check_addresses(hosts, result)
+    return tuple(result)
+
+
+def _check_one_master(hosts: Section, result: list[Host]) -> None:
+    masters = [h.name for h in result if h.is_master]
+    if not masters:
+        hosts.fail("no host has role: master; set role: master on exactly one host")
+    if len(masters) > 1:
+        hosts.section(masters[1]).fail(f"{len(masters)} hosts have role: master ({', '.join(masters)}); "
+                                       "keep it on exactly one, the others are nodes", "role")
+
+
+def _check_addresses(hosts: Section, result: list[Host]) -> None:
+    seen: dict[str, Host] = {}
+    for host in result:
+        key = _canonical(host.address)
+        if key in seen:
+            first = seen[key]
+            hosts.section(host.name).fail(f"{host.address} is also the address of {first.name} "
+                                          f"(line {first.line}); each host needs its own", "address")
+        seen[key] = host
+
+
+def _canonical(address: str) -> str:
+    try:
+        return ipaddress.ip_address(address).compressed
+    except ValueError:
+        return address.lower().rstrip(".")
