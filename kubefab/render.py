@@ -1,0 +1,201 @@
+"""Render: (inventory, host) -> the files kubefab writes there, as `File`s.
+
+Pure: templates in `templates/` (one per rendered file), values from the inventory,
+version-dependent flags from `version_flags`. Nothing here talks SSH or imports
+fabric/invoke; `cloud_config` turns the same files into a #cloud-config document.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+import shlex
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import jinja2
+
+from . import cloudconfig
+from .model import MANUAL, Host, Inventory
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+UNIT_DIR = "/etc/systemd/system"
+ENV_FILE = "/etc/kubernetes.env"
+MANIFEST_DIR = "/etc/kubernetes/manifests/"
+KUBELET_KUBECONFIG = "/etc/kubernetes/kubelet.kubeconfig"
+DOWNLOAD = "kubernetes.download.service"
+MASTER_UNITS = ("kubernetes.apiserver.service", "kubernetes.scheduler.service",
+                "kubernetes.controller-manager.service")
+REGISTER = "kubernetes.register-node.service"
+NODE_UNITS = ("kubernetes.kubelet.service", "kubernetes.proxy.service")
+HEALTH_TRIES = 60  # register_node.sh: /healthz tries, 2 s apart
+
+# Flags whose name changed between v1.0 and v1.19: (first version, flag), oldest first.
+# v1.0 already had --insecure-bind-address/--insecure-port beside the deprecated
+# --address/--port; kubefab keeps the original's spelling through v1.2 and switches
+# at v1.3. --api-servers was removed in v1.8 (a kubeconfig names the server instead);
+# --config meant the manifest directory until --pod-manifest-path replaced it in v1.4.
+SUPPORTED = ((1, 0, 0), (1, 20, 0))  # [from, to): v1.20 stopped serving the insecure port
+VERSION_FLAGS = {
+    "apiserver_bind": (((1, 0, 0), "--address"), ((1, 3, 0), "--insecure-bind-address")),
+    "apiserver_port": (((1, 0, 0), "--port"), ((1, 3, 0), "--insecure-port")),
+    "kubelet_api": (((1, 0, 0), "--api-servers"), ((1, 8, 0), "--kubeconfig")),
+    "kubelet_manifests": (((1, 0, 0), "--config"), ((1, 4, 0), "--pod-manifest-path")),
+}
+
+
+@dataclass(frozen=True)
+class File:
+    path: str  # absolute path on the host
+    content: str
+    mode: int  # 0o644
+    owner: str = "root"
+    group: str = "root"
+    secret: bool = False  # never shown in a diff or log; a placeholder in `fab render`
+    restarts: tuple[str, ...] = ()  # units to restart when this file changes
+    secret_note: str = ""  # what the secret is, for the placeholder redact() puts in
+
+
+def version_flags(version: tuple[int, int, int]) -> dict[str, str]:
+    """The flag names the release `version` understands, by purpose."""
+    if not SUPPORTED[0] <= version < SUPPORTED[1]:
+        raise ValueError(f"v{'.'.join(map(str, version))} is not supported: kubefab renders "
+                         "v1.0.0 up to v1.19.x (v1.20 stopped serving the insecure port)")
+    return {purpose: [flag for since, flag in table if since <= version][-1]
+            for purpose, table in VERSION_FLAGS.items()}
+
+
+def target(host: Host) -> str:
+    return "kubernetes.master.target" if host.is_master else "kubernetes.node.target"
+
+
+def unit_order(inv: Inventory, host: Host) -> tuple[str, ...]:
+    """kubefab's units on `host` in start order (the target excluded)."""
+    if host.is_master:
+        return (DOWNLOAD, *MASTER_UNITS)
+    manual = inv.kubernetes.registration == MANUAL
+    return (DOWNLOAD, *((REGISTER,) if manual else ()), *NODE_UNITS)
+
+
+def release_stamp(inv: Inventory) -> str:
+    """What the download writes to <install_dir>/.kubefab-release after a complete install."""
+    k = inv.kubernetes
+    return f"{k.version} {k.release_url} sha256={k.release_sha256 or 'unverified'}"
+
+
+def render_host(inv: Inventory, host: Host) -> dict[str, File]:
+    """Every file kubefab writes on `host`, by path, sorted by path."""
+    env, ctx = _environment(), _context(inv, host)
+    files = [File(path, env.get_template(template).render(ctx), mode, **extra)
+             for path, template, mode, extra in _specs(inv, host)]
+    return {f.path: f for f in sorted(files, key=lambda f: f.path)}
+
+
+def redact(file: File) -> File:
+    """`file` with a secret's content replaced by a placeholder; other files unchanged."""
+    if not file.secret:
+        return file
+    return replace(file, content=f"<secret: {file.secret_note or 'not shown'}>\n")
+
+
+_redact = redact  # cloud_config's `redact` argument shadows the function
+
+
+def cloud_config(inv: Inventory, host: Host, *, redact: bool = False) -> str:
+    """The host's files as a #cloud-config document; `redact` hides the secrets."""
+    files = render_host(inv, host).values()
+    if redact:
+        files = [_redact(f) for f in files]
+    return cloudconfig.dump(files, UNIT_DIR, units=(target(host), *unit_order(inv, host)))
+
+
+def _specs(inv: Inventory, host: Host):
+    """(path, template, mode, File extras) for every file on `host`."""
+    k, bin_dir = inv.kubernetes, inv.kubernetes.bin_dir.rstrip("/")
+    specs = [(f"{bin_dir}/wupiao", "wupiao.j2", 0o755, {}),
+             (ENV_FILE, "kubernetes.env.j2", 0o644, {}),
+             (f"{bin_dir}/kubernetes-download", "kubernetes-download.j2", 0o755, {})]
+    if inv.registry:
+        r = inv.registry
+        secret = dict(owner=r.user, group=r.user, secret=True,
+                      secret_note=f"registry token from {r.token_source or 'the inventory'}")
+        specs += [("/var/lib/kubelet/.dockercfg", "dockercfg.j2", 0o600, secret),
+                  (f"/home/{r.user}/.dockercfg", "dockercfg.j2", 0o600, secret)]
+    units = (target(host), *unit_order(inv, host))
+    specs += [(f"{UNIT_DIR}/{u}", f"{u}.j2", 0o644, {"restarts": () if u == units[0] else (u,)})
+              for u in units]
+    if not host.is_master:
+        if REGISTER in units:
+            specs.append((f"{bin_dir}/register_node.sh", "register_node.sh.j2", 0o755,
+                          {"restarts": (REGISTER,)}))
+        if version_flags(k.version_tuple)["kubelet_api"] == "--kubeconfig":
+            specs.append((KUBELET_KUBECONFIG, "kubelet.kubeconfig.j2", 0o644,
+                          {"restarts": ("kubernetes.kubelet.service",)}))
+    return specs
+
+
+def _context(inv: Inventory, host: Host) -> dict:
+    k = inv.kubernetes
+    for path in (k.install_dir, k.bin_dir):
+        if not re.fullmatch(r"/[A-Za-z0-9._/+-]*", path):
+            raise ValueError(f"{path!r}: kubefab needs a plain absolute path (letters, digits, ._/+-)")
+    names = version_flags(k.version_tuple)
+    kubelet_api = KUBELET_KUBECONFIG if names["kubelet_api"] == "--kubeconfig" else inv.master_url
+    labels = dict(sorted(inv.node_labels(host).items()))
+    return dict(
+        inv=inv, host=host, k=k, master=inv.master, registry=inv.registry,
+        bin_dir=k.bin_dir.rstrip("/"), server_bin=f"{k.install_dir.rstrip('/')}/server/bin",
+        requires=tuple(k.requires), download=DOWNLOAD, target=target(host),
+        units=unit_order(inv, host), stamp=release_stamp(inv),
+        condition_host=("" if host.is_master else "!") + inv.master.name,
+        master_url=inv.master_url, local_master_url=inv.local_master_url,
+        healthz=f"{inv.local_master_url}/healthz", manifest_dir=MANIFEST_DIR,
+        manual=k.registration == MANUAL, labels=labels, health_tries=HEALTH_TRIES,
+        label_args=[f"{key}={value}" for key, value in labels.items()],
+        flags={
+            "apiserver_bind": f"{names['apiserver_bind']}={host.bind_address}",
+            "apiserver_port": f"{names['apiserver_port']}={k.apiserver.insecure_port}",
+            "kubelet_api": f"{names['kubelet_api']}={kubelet_api}",
+            "kubelet_manifests": f"{names['kubelet_manifests']}={MANIFEST_DIR}",
+        },
+    )
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    env.filters.update(json=_json, sh=shlex.quote, sdarg=_unit_arg, envval=_env_value,
+                       plainurl=_plain_url)
+    return env
+
+
+def _json(value, indent: int | None = 2) -> str:
+    return json.dumps(value, indent=indent)
+
+
+def _unit_arg(value) -> str:
+    """One word on a unit's command line: specifiers and variables escaped."""
+    s = str(value)
+    if not s or re.search(r"[\s\"'\\;]|[\x00-\x1f\x7f]", s):
+        raise ValueError(f"{s!r} cannot be one word on a systemd command line")
+    return s.replace("%", "%%").replace("$", "$$")
+
+
+def _env_value(value) -> str:
+    """A value in /etc/kubernetes.env that systemd's EnvironmentFile= and sh read alike."""
+    s = str(value)
+    if re.fullmatch(r"[A-Za-z0-9_@%+=:,./~-]*", s):
+        return s
+    if "'" in s or re.search(r"[\x00-\x1f\x7f]", s):
+        raise ValueError(f"{s!r} cannot go into {ENV_FILE} (quote or control character)")
+    return f"'{s}'"
+
+
+def _plain_url(value) -> str:
+    """A URL placed into a shell command inside a unit: letters, digits, :/.-[] only."""
+    s = str(value)
+    if not re.fullmatch(r"https?://[A-Za-z0-9.:/\[\]-]+", s):
+        raise ValueError(f"{s!r} is not a plain http(s) URL")
+    return s
