@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import hostfiles, image, labinventory, machines, ready, services
 from .machines import Machine
-from .state import STATE_DIR, LabError, Layout, Lock
+from .state import STATE_DIR, LabError, Layout, Lock, write_file
 
 __all__ = ["Lab", "LabInfo", "HostStatus", "LabError", "STATE_DIR"]
 
@@ -36,7 +36,7 @@ class LabInfo:
 class HostStatus:
     name: str
     address: str
-    state: str  # running (sshd answers), booting, stopped
+    state: str  # running (sshd answers), booting, stopped, crashed (nspawn gone, host not)
 
 
 class Lab:
@@ -89,18 +89,18 @@ class Lab:
         self.layout.write_state(state)
         url, sha = self.serve_release(state["version"], faults)
         if len(fleet) > 18:
-            raise_inotify_limit(1024)
+            machines.raise_inotify_limit(1024)
         keys = [machines.prepare(self.layout, base, m,
                                  hostfiles.host_files(m, fleet, pubkey, etcd_url))
                 for m in fleet]
-        _write_private(self.known_hosts, "".join(f"{m.address} {k}\n" for m, k in zip(fleet, keys)), 0o644)
+        write_file(self.known_hosts, "".join(f"{m.address} {k}\n" for m, k in zip(fleet, keys)), 0o644)
         for m in fleet:
             machines.boot(self.layout, m, self.cgroup)
         results = ready.wait_all([(m.name, m.address) for m in fleet], self.identity,
                                  self.known_hosts, self.timeout)
         self.log(f"{len(fleet)} lab hosts ready in {time.monotonic() - started:.1f} s")
         if not (self.build_dir / labinventory.TOKEN).exists():
-            _write_private(self.build_dir / labinventory.TOKEN, secrets.token_hex(20) + "\n")
+            write_file(self.build_dir / labinventory.TOKEN, secrets.token_hex(20) + "\n")
         lab_doc = labinventory.lab_inventory(doc, hosts, {m.name: m.address for m in fleet},
                                              release_url=url, release_sha256=sha, etcd_url=etcd_url)
         self.inventory_path.write_text(labinventory.dump(lab_doc, source))
@@ -123,7 +123,8 @@ class Lab:
         out = []
         for name, addr in state.get("hosts", []):
             if not machines.nspawn_pid(self.layout, name):
-                out.append(HostStatus(name, addr, "stopped"))
+                gone = "crashed" if machines.crashed(self.cgroup, name) else "stopped"
+                out.append(HostStatus(name, addr, gone))
             else:
                 answers = services.port_taken(addr, 22)
                 out.append(HostStatus(name, addr, "running" if answers else "booting"))
@@ -226,15 +227,3 @@ def check_tools(skip=()) -> None:
     if missing:
         raise LabError(f"missing packages for the lab: apt-get install -y {' '.join(missing)}")
 
-
-def raise_inotify_limit(minimum: int) -> None:
-    path = Path("/proc/sys/fs/inotify/max_user_instances")
-    if int(path.read_text()) < minimum:
-        path.write_text(f"{minimum}\n")
-
-
-def _write_private(path: Path, text: str, mode: int = 0o600) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(path, mode)

@@ -96,12 +96,24 @@ def stop(layout: Layout, names: list[str], group: str, timeout: float = 15.0) ->
 
 def leftovers(layout: Layout, group: str) -> list[str]:
     """What a killed lab left behind: running nspawns, mounts, cgroup dirs."""
-    found = [f"systemd-nspawn {n} (pid {nspawn_pid(layout, n)})"
-             for n in layout.host_names() if nspawn_pid(layout, n)]
-    found += [f"mount {m}" for m in mounts_under(layout.root)]
-    found += [f"cgroup {d}" for r in cgroup_roots() if (r / group).is_dir()
-              for d in sorted((r / group).iterdir()) if d.is_dir()]
+    found = []
+    running = [n for n in layout.host_names() if nspawn_pid(layout, n)]
+    if running:
+        found.append(f"systemd-nspawn for {', '.join(running)}")
+    mounts = mounts_under(layout.root)
+    if mounts:
+        found.append(f"{len(mounts)} mounts under {layout.root}")
+    cgroups = [d for r in cgroup_roots() if (r / group).is_dir()
+               for d in (r / group).iterdir() if d.is_dir()]
+    if cgroups:
+        found.append(f"{len(cgroups)} host cgroups under {CGROUP_FS}/*/{group}")
     return found
+
+
+def crashed(group: str, name: str) -> bool:
+    """Whether processes of the host still run in its cgroups (its nspawn is gone)."""
+    return any(f.read_text().strip() for d in cgroup_dirs(group, name) if d.is_dir()
+               for f in d.rglob("cgroup.procs"))
 
 
 def clean(layout: Layout, group: str) -> None:
@@ -139,6 +151,13 @@ def _kill_cgroups(group: str, name: str) -> None:
         procs.kill(pids, signal.SIGKILL)
         procs.wait_gone(pids, 0.2)
     raise LabError(f"processes of lab host {name} survive SIGKILL: {pids}")
+
+
+def raise_inotify_limit(minimum: int) -> None:
+    """Many hosts need more inotify instances than the default 128 (TESTBED.md)."""
+    path = Path("/proc/sys/fs/inotify/max_user_instances")
+    if int(path.read_text()) < minimum:
+        path.write_text(f"{minimum}\n")
 
 
 def _remove_lock(root: Path) -> None:

@@ -75,6 +75,14 @@ class Layout:
         tmp.rename(self.state_file)
 
 
+def write_file(path: Path, text: str, mode: int = 0o600) -> None:
+    """Write text to path with mode, never readable by others in between."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
 class Lock:
     """An exclusive lock on the state dir, so two `lab.up`s cannot interleave."""
 

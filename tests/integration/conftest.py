@@ -11,6 +11,7 @@ import hashlib
 import io
 import os
 import shutil
+import socket
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,21 @@ def lab():
     the_lab.down()
 
 
+def free_port_pair() -> int:
+    """A port p on 127.0.0.1 with p and p + 1 free (etcd's client and peer ports)."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two free ports in a row on 127.0.0.1")
+
+
 @pytest.fixture
 def private_lab(tmp_path):
     """A second, private lab for tests that kill or take a lab down: its own state dir,
@@ -82,7 +98,7 @@ def private_lab(tmp_path):
 
     def make(first_address=200):
         made.append(Lab(tmp_path / f"state{len(made)}", tmp_path / f"build{len(made)}",
-                        first_address=first_address, etcd_port=23790, cgroup="lab-test",
+                        first_address=first_address, etcd_port=free_port_pair(), cgroup="lab-test",
                         build_release=release_builder(), log=lambda message: None))
         return made[-1]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -119,17 +120,14 @@ def tiny(private_lab):
     return private_lab()
 
 
-def traces(lab):
+def traces(lab, http_port):
     """Everything of this lab that can outlive it: processes, mounts, cgroups, listeners."""
     root = str(lab.layout.root)
     pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and procs.alive(int(p), root)]
     cgroups = [str(r / lab.cgroup) for r in machines.cgroup_roots() if (r / lab.cgroup).exists()]
     ports = [f"{a}:{p}" for a, p in [("127.0.0.200", 22), ("127.0.0.201", 22),
-                                     ("127.0.0.1", 23790), ("127.0.0.1", 23791)]
-             if listening(a, p)]
-    state = json.loads(lab.layout.state_file.read_text()) if lab.layout.state_file.exists() else {}
-    if state.get("http_url"):
-        ports += [state["http_url"]] if listening("127.0.0.1", int(state["http_url"].rsplit(":", 1)[1])) else []
+                                     ("127.0.0.1", lab.etcd_port), ("127.0.0.1", lab.etcd_port + 1),
+                                     ("127.0.0.1", http_port)] if listening(a, p)]
     return {"processes": pids, "mounts": machines.mounts_under(lab.layout.root),
             "cgroups": cgroups, "listening": ports,
             "propagate": [n for n in ("tiny-master", "tiny-node-01") if (machines.PROPAGATE / n).exists()]}
@@ -138,10 +136,12 @@ def traces(lab):
 def test_down_leaves_nothing_behind(tiny, tmp_path):
     info = tiny.up(tiny_inventory(tmp_path))
     assert [a for _, a in info.hosts] == ["127.0.0.200", "127.0.0.201"]
-    assert traces(tiny)["processes"] and traces(tiny)["mounts"]
+    http_port = int(info.release_url.split(":")[2].split("/")[0])
+    before = traces(tiny, http_port)
+    assert len(before["processes"]) == 4 and len(before["listening"]) == 5, before
     tiny.down()
-    assert traces(tiny) == {"processes": [], "mounts": [], "cgroups": [], "listening": [],
-                            "propagate": []}
+    assert traces(tiny, http_port) == {"processes": [], "mounts": [], "cgroups": [],
+                                       "listening": [], "propagate": []}
     assert tiny.status() == []
 
 
@@ -151,8 +151,8 @@ def test_up_after_a_crash_cleans_up_and_boots_again(tiny, tmp_path):
     for name in ("tiny-master", "tiny-node-01"):  # the crash: nspawn killed, mounts left
         os.kill(machines.nspawn_pid(tiny.layout, name), signal.SIGKILL)
     time.sleep(0.5)
-    assert all(s.state == "stopped" for s in tiny.status())
-    assert traces(tiny)["mounts"]  # left behind
+    assert [s.state for s in tiny.status()] == ["crashed", "crashed"]
+    assert machines.mounts_under(tiny.layout.root)  # left behind
     info = tiny.up(tiny_inventory(tmp_path))
     assert [s.state for s in tiny.status()] == ["running", "running"]
     assert tiny.known_hosts.read_text() != old_keys  # new hosts, new keys
@@ -176,3 +176,77 @@ def test_a_faulty_release_is_served_beside_the_good_one(tiny, tmp_path):
     assert url != info.release_url and sha != info.release_sha256
     code, out = ssh(tiny, "127.0.0.200", f"curl -sf {url} | sha256sum; curl -sf {info.release_url} | sha256sum")
     assert out.split()[::2] == [sha, info.release_sha256]
+
+
+# -- the stand-in apiserver, started by hand on the master, driven by the real kubectl --
+UNPACK = """set -e
+d=$(mktemp -d /tmp/standin.XXXXXX); cd "$d"
+curl -sf "$1" -o kubernetes.tar.gz
+tar xzf kubernetes.tar.gz
+tar xzf kubernetes/server/kubernetes-server-linux-amd64.tar.gz
+echo "$d/kubernetes/server/bin/kube-apiserver"
+"""
+
+
+def unpack(lab, address, url):
+    code, out = ssh(lab, address, f"sh -c {shlex.quote(UNPACK)} sh {shlex.quote(url)}")
+    assert code == 0, out
+    return out.strip()
+
+
+def kubectl(server, *args, stdin=None):
+    return subprocess.run([KUBECTL, "-s", server, *args], input=stdin, capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.fixture
+def apiserver(lab):
+    """The served release's kube-apiserver on the master, as a transient systemd unit."""
+    pytest.importorskip("kubefab.lab.release")
+    if not os.path.exists(KUBECTL):
+        pytest.skip(f"no {KUBECTL}")
+    name, address = lab.info.hosts[0]
+    port = 8080 if not listening(address, 8080) else 18080  # a deployed cluster owns 8080
+    binary = unpack(lab, address, lab.info.release_url)
+    argv = ["sudo", "-n", "systemd-run", "--unit=lab-test-apiserver", "--collect", binary,
+            f"--insecure-bind-address={address}", f"--insecure-port={port}",
+            f"--etcd-servers={lab.info.etcd_url}", "--service-cluster-ip-range=10.100.0.0/16"]
+    code, out = ssh(lab, address, shlex.join(argv))
+    assert code == 0, out
+    server = f"http://{address}:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while kubectl(server, "get", "--raw", "/healthz").stdout != "ok":
+            assert time.monotonic() < deadline, "the stand-in apiserver never got healthy"
+            time.sleep(0.2)
+        yield server
+    finally:
+        kubectl(server, "delete", "node", "lab-test-node", "--ignore-not-found")
+        ssh(lab, address, "sudo -n systemctl stop lab-test-apiserver; "
+                          f"rm -rf {shlex.quote(binary.rsplit('/kubernetes/', 1)[0])}")
+
+
+def test_the_served_apiserver_answers_the_real_kubectl(apiserver):
+    node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "lab-test-node"}}
+    created = kubectl(apiserver, "create", "-f", "-", stdin=json.dumps(node))
+    assert created.returncode == 0, created.stderr
+    labeled = kubectl(apiserver, "label", "node", "lab-test-node", "workload=lab-test")
+    assert labeled.returncode == 0, labeled.stderr
+    got = json.loads(kubectl(apiserver, "get", "nodes", "-o", "json").stdout)
+    labels = {i["metadata"]["name"]: i["metadata"].get("labels", {}) for i in got["items"]}
+    assert labels["lab-test-node"]["workload"] == "lab-test"
+
+
+def test_an_apiserver_given_a_removed_flag_exits_non_zero(lab):
+    pytest.importorskip("kubefab.lab.release")
+    url, _ = lab.serve_release("v1.24.0")  # --insecure-port went away in 1.24
+    name, address = lab.info.hosts[0]
+    binary = unpack(lab, address, url)
+    try:
+        code, out = ssh(lab, address, f"timeout 20 {binary} --insecure-port=8080 "
+                                      f"--etcd-servers={lab.info.etcd_url} 2>&1; echo exit=$?")
+    finally:
+        ssh(lab, address, f"rm -rf {shlex.quote(binary.rsplit('/kubernetes/', 1)[0])}")
+    status = int(out.rsplit("exit=", 1)[1])
+    assert status not in (0, 124), out  # 124: still running when timeout stopped it
+    assert "insecure-port" in out
