@@ -4,7 +4,7 @@ from invoke.exceptions import Exit
 
 from kubefab import registration, steps
 from kubefab.fleet import Fleet
-from kubefab.inventory import label_error
+from kubefab.validate import Invalid, label_key, label_value
 from kubefab.model import MANUAL
 from kubefab.report import recap, say
 
@@ -18,10 +18,10 @@ def parse_labels(given) -> dict[str, str]:
     for item in given or []:
         key, sep, value = item.partition("=")
         key, value = (key, value) if sep else ("environment", item)
-        why = label_error(key, value)
-        if why:
-            raise Exit(f"error: --label {item}: {why}", code=2)
-        labels[key] = value
+        try:
+            labels[label_key(key)] = label_value(value)
+        except Invalid as e:
+            raise Exit(f"error: --label {item}: {e}", code=2)
     return labels
 
 
