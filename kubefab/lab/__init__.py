@@ -4,7 +4,6 @@ to them. `Lab` is the one entry point for tasks and tests.
 """
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import subprocess
@@ -12,14 +11,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import hostfiles, image, labinventory, machines, ready, services
+from . import hostfiles, image, labinventory, machines, preflight, ready, services
 from .machines import Machine
 from .state import STATE_DIR, LabError, Layout, Lock, write_file
 
 __all__ = ["Lab", "LabInfo", "HostStatus", "LabError", "STATE_DIR"]
-
-TOOLS = {"systemd-nspawn": "systemd-container", "etcd": "etcd-server",
-         "ssh-keygen": "openssh-client", "mount": "mount", "debootstrap": "debootstrap"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +36,10 @@ class HostStatus:
 
 
 class Lab:
+    """One lab: its state dir (pids, mounts, upper dirs), its build dir (hosts.yaml, the
+    SSH key, known_hosts, the registry token), its addresses, etcd port and cgroup.
+    Two Lab objects with different values can be up side by side (tests do)."""
+
     def __init__(self, state_dir: Path = STATE_DIR, build_dir: Path = Path("build/lab"),
                  cache_dir: Path = image.CACHE_DIR, *, first_address: int = 2,
                  etcd_port: int = 2379, cgroup: str = "lab", build_release=None,
@@ -56,16 +56,20 @@ class Lab:
 
     def up(self, source_inventory, nodes: int | None = None,
            release_faults=frozenset()) -> LabInfo:
+        """Boot the inventory's hosts (master + `nodes` nodes, if given), wait until each
+        accepts SSH with its known key and systemd is up, write build/lab/hosts.yaml.
+        Cleans up a crashed lab first; refuses while a lab is up."""
         doc = labinventory.read(source_inventory)
         hosts = doc["hosts"] if nodes is None else labinventory.scale(doc["hosts"], nodes)
         addrs = labinventory.addresses(hosts, self.first_address)
         fleet = [Machine(name, addr) for name, addr in addrs.items()]
-        check_tools(skip=("debootstrap",) if image.base_path(self.cache_dir).is_dir() else ())
+        built = image.base_path(self.cache_dir).is_dir()
+        preflight.check_tools(skip=("debootstrap",) if built else ())
         with Lock(self.layout):
-            self._refuse_if_up()
+            preflight.refuse_if_up(self.layout)
             self._builder()  # fail before anything starts when there is no release to serve
             self._clean(announce=True)
-            self._check_free(fleet)
+            preflight.check_free(fleet, self.etcd_port)
             base = image.ensure_base(self.cache_dir, self.log)
             try:
                 return self._up(doc, Path(source_inventory), hosts, fleet, base, release_faults)
@@ -178,20 +182,6 @@ class Lab:
             raise LabError(f"the stand-in release builder is missing ({e})") from None
         return build_release
 
-    def _refuse_if_up(self) -> None:
-        state = self.layout.read_state()
-        if not state or state.get("status") != "up":
-            return
-        hosts = [n for n, _ in state["hosts"] if n not in state.get("stopped", [])]
-        if all(machines.nspawn_pid(self.layout, n) for n in hosts) and \
-                len(services.running(self.layout)) == 2:
-            run = services.running(self.layout)
-            names = ", ".join(f"{n} {a}" for n, a in state["hosts"])
-            raise LabError(f"a lab is already up: {len(state['hosts'])} hosts ({names}), "
-                           f"etcd (pid {run['etcd']}) at {state['etcd_url']}, release server "
-                           f"(pid {run['http']}) at {state['http_url']}; "
-                           "run `fab lab.down` first")
-
     def _clean(self, announce: bool) -> None:
         left = machines.leftovers(self.layout, self.cgroup)
         left += [f"{name} (pid {pid})" for name, pid in services.running(self.layout).items()]
@@ -203,27 +193,10 @@ class Lab:
             shutil.rmtree(path, ignore_errors=True)
         self.layout.state_file.unlink(missing_ok=True)
 
-    def _check_free(self, fleet: list[Machine]) -> None:
-        wanted = [(m.address, 22, f"lab host {m.name}") for m in fleet]
-        wanted += [("127.0.0.1", self.etcd_port + i, "the lab etcd") for i in (0, 1)]
-        for addr, port, who in wanted:
-            if services.port_taken(addr, port):
-                raise LabError(f"{addr}:{port} is already taken ({who} needs it); "
-                               f"see what listens there: ss -ltnp 'src {addr}:{port}'")
-
     def _identity(self) -> str:
         if not self.identity.exists():
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kubefab-lab",
                             "-f", str(self.identity)], check=True, stdin=subprocess.DEVNULL)
         self.identity.chmod(0o600)
         return self.identity.with_suffix(".pub").read_text()
-
-
-def check_tools(skip=()) -> None:
-    if os.geteuid() != 0:
-        raise LabError("the lab needs root (it mounts overlays, makes cgroups, runs systemd-nspawn)")
-    missing = sorted({pkg for tool, pkg in TOOLS.items()
-                      if tool not in skip and not shutil.which(tool)})
-    if missing:
-        raise LabError(f"missing packages for the lab: apt-get install -y {' '.join(missing)}")
 

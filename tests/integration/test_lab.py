@@ -16,7 +16,7 @@ import paramiko
 import pytest
 import yaml
 
-from kubefab.lab import Lab, LabError, machines, procs
+from kubefab.lab import Lab, LabError, labinventory, machines, procs
 from kubefab.lab.ready import connect, run
 
 pytestmark = pytest.mark.integration
@@ -103,6 +103,24 @@ def test_an_address_in_use_is_named_before_anything_boots(lab, private_lab, tmp_
     with pytest.raises(LabError, match=r"127\.0\.0\.2:22 is already taken \(lab host tiny-master"):
         other.up(tiny_inventory(tmp_path))
     assert not (other.layout.root / "hosts").exists()
+
+
+def test_missing_tools_name_their_apt_packages(private_lab, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing to be found
+    with pytest.raises(LabError, match=r"apt-get install -y .*etcd-server.*systemd-container"):
+        private_lab().up(ROOT / "hosts.yaml")
+
+
+def test_nodes_resizes_the_cluster_after_the_first_node():
+    hosts = yaml.safe_load((ROOT / "hosts.yaml").read_text())["hosts"]
+    assert list(labinventory.scale(hosts, 1)) == ["azure-prd-01", "azure-prd-02"]
+    grown = labinventory.scale(hosts, 49)
+    assert len(grown) == 50 and len(set(grown)) == 50
+    assert list(grown)[:7] == [*hosts, "azure-prd-05", "azure-prd-06"]
+    assert list(grown)[-1] == "azure-prd-49"
+    assert grown["azure-prd-49"] == {"labels": hosts["azure-prd-02"]["labels"]}
+    addresses = labinventory.addresses(grown)
+    assert (addresses["azure-prd-01"], addresses["azure-prd-49"]) == ("127.0.0.2", "127.0.0.51")
 
 
 # -- a private lab, to kill and take down -----------------------------------------
