@@ -80,7 +80,16 @@ def ensure_base(cache_dir: Path = CACHE_DIR, log=print) -> Path:
             raise
         tmp.rename(final)
         log(f"base image built in {time.monotonic() - started:.0f} s")
+        _prune(Path(cache_dir), keep=final)
     return final
+
+
+def _prune(cache_dir: Path, keep: Path) -> None:
+    """Remove base images of older recipes that no mounted lab host still uses."""
+    mounts = Path("/proc/mounts").read_text()
+    for old in cache_dir.glob("base-*"):
+        if old != keep and ".partial-" not in old.name and f"lowerdir={old}," not in mounts:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _run(argv: list[str], what: str) -> None:
