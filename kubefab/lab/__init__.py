@@ -140,7 +140,8 @@ class Lab:
     def serve_release(self, version: str, faults=frozenset()) -> tuple[str, str]:
         """Build a release (with faults, if any) into the served dir: (url, sha256)."""
         state = self._state()
-        path, sha = services.publish_release(self.layout, version, faults, self._builder())
+        path, sha = services.publish_release(self.layout, version, faults, self._builder(),
+                                             self.cache_dir / "releases")
         return f"{state['http_url']}/{path}", sha
 
     def stop_host(self, name: str) -> None:

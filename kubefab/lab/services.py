@@ -2,11 +2,10 @@
 etcd on 127.0.0.1 and an HTTP server for the release tarballs."""
 from __future__ import annotations
 
-import hashlib
+import os
 import shutil
 import socket
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -97,20 +96,24 @@ def stop_all(layout: Layout) -> None:
         layout.pid_file(name).unlink(missing_ok=True)
 
 
-def publish_release(layout: Layout, version: str, faults, build) -> tuple[str, str]:
-    """Build a release with `build(version, out_dir, faults=...)` into the served dir,
-    atomically; its path under the server and its sha256. A faulty release goes
-    beside the good one, under `<version>+<fault>+.../`."""
+def publish_release(layout: Layout, version: str, faults, build, cache: Path) -> tuple[str, str]:
+    """Build a release with `build(version, out_dir, faults=...)` in the cache (the
+    builder reuses a tarball whose inputs did not change), then link it into the
+    served dir atomically; its path under the server and its sha256. A faulty release
+    goes beside the good one, under `<version>+<fault>+.../`."""
     name = "+".join([version, *sorted(faults)])
-    final = layout.releases / name
-    layout.releases.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=layout.releases, prefix=".build-") as tmp:
-        release = build(version, Path(tmp), faults=frozenset(faults))
-        staged = Path(tmp) / "serve"
-        staged.mkdir()
-        shutil.move(str(release.path), staged / "kubernetes.tar.gz")
-        shutil.rmtree(final, ignore_errors=True)
-        staged.rename(final)
-    tarball = final / "kubernetes.tar.gz"
-    sha = hashlib.sha256(tarball.read_bytes()).hexdigest()
-    return f"{name}/kubernetes.tar.gz", sha
+    try:
+        release = build(version, cache / name, faults=frozenset(faults))
+    except (ValueError, OSError) as e:
+        raise LabError(f"cannot build the release {name}: {e}") from None
+    served = layout.releases / name / "kubernetes.tar.gz"
+    served.parent.mkdir(parents=True, exist_ok=True)
+    staged = served.with_name(".kubernetes.tar.gz.tmp")
+    staged.unlink(missing_ok=True)
+    try:
+        os.link(release.path, staged)
+    except OSError:  # another filesystem
+        shutil.copyfile(release.path, staged)
+    staged.chmod(0o644)
+    staged.replace(served)
+    return f"{name}/kubernetes.tar.gz", release.sha256
