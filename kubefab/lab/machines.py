@@ -126,6 +126,9 @@ def clean(layout: Layout, group: str) -> None:
         _umount(mount)
     for r in cgroup_roots():
         _rmdir_tree(r / group)
+    left = mounts_under(layout.root)
+    if left:  # never delete through a mount
+        raise LabError(f"still mounted after umount: {', '.join(left)}")
     shutil.rmtree(layout.root / "hosts", ignore_errors=True)
 
 
