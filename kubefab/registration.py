@@ -54,7 +54,7 @@ def plan_registration(kubectl: list[str], wanted: dict[str, dict[str, str]],
     if missing:
         body = json.dumps({"kind": "List", "apiVersion": "v1", "items": missing}).encode()
         names = ", ".join(n["metadata"]["name"] for n in missing)
-        commands.insert(0, Command([*kubectl, "create", "-f", "-"], body, f"create node {names}"))
+        commands.insert(0, Command([*kubectl, "create", "--validate=false", "-f", "-"], body, f"create node {names}"))
     return commands
 
 
