@@ -532,7 +532,7 @@ def test_register_node_script(tmp_path, registered):
     log = tmp_path / "kubectl.log"
     write_exec(tmp_path / "bin" / "kubectl", f"""#!/bin/sh
 echo "ARGS $*" >> {log}
-case "$*" in *" get node "*) exit {0 if registered else 1} ;; *" create -f -") cat >> {log} ;; esac
+case "$*" in *" get node "*) exit {0 if registered else 1} ;; *" create --validate=false -f -") cat >> {log} ;; esac
 """)
     write_exec(tmp_path / "stub" / "curl", "#!/bin/sh\necho ok\n")
     env = {"PATH": f"{tmp_path}/stub:{os.environ['PATH']}"}
@@ -544,7 +544,7 @@ case "$*" in *" get node "*) exit {0 if registered else 1} ;; *" create -f -") c
         assert lines[1:] == ["ARGS -s http://10.1.0.1:8080 label --overwrite node ded-prd-01 "
                              "environment=production host=dedicated name=ded-prd-01 workload=processing-intensive"]
     else:
-        assert lines[1] == "ARGS -s http://10.1.0.1:8080 create -f -"
+        assert lines[1] == "ARGS -s http://10.1.0.1:8080 create --validate=false -f -"
         assert json.loads("\n".join(lines[2:])) == {
             "kind": "Node", "apiVersion": "v1",
             "metadata": {"name": "ded-prd-01", "labels": inv.node_labels(inv.host("ded-prd-01"))}}
