@@ -163,6 +163,7 @@ class Deploy:
                         raise RemoteError(f"{cmd.says}: {r.why()}")
                 pending = registration.unready(wanted, states)
                 if not pending and not registration.unlabelled(wanted, states):
+                    say(self.master.name, f"verified: {len(wanted)} node(s) registered, labelled, Ready")
                     return {}
                 if time.monotonic() > deadline:
                     return pending or registration.unlabelled(wanted, states)

@@ -89,7 +89,7 @@ def parse(output: str) -> HostFacts:
             key, _, value = rest.partition("=")
             unit[key] = value
         elif kind == "stamp":
-            stamp = base64.b64decode(rest).decode()
+            stamp = base64.b64decode(rest).decode().strip()  # one line, as release_stamp()
         elif kind == "lock":
             holder = base64.b64decode(rest).decode().strip()
     flush()

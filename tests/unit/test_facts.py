@@ -27,7 +27,7 @@ def test_parse_files_units_stamp_and_lock():
         "kubernetes.apiserver.service": facts.UnitFact("enabled", "active", False),
         "kubernetes.master.target": facts.UnitFact("", "inactive", True),
     }
-    assert got.stamp == "v1.0.1 url sha\n"
+    assert got.stamp == "v1.0.1 url sha"
     assert got.holder == "ops@box pid-run 12"
 
 
@@ -49,4 +49,4 @@ def test_probe_script_runs_under_posix_sh(tmp_path):
         "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
     assert got.files[str(present)].mode == 0o640
     assert got.files[str(tmp_path / "absent")] is None
-    assert got.stamp == "v1.0.1\n" and got.holder is None
+    assert got.stamp == "v1.0.1" and got.holder is None

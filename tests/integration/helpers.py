@@ -1,0 +1,67 @@
+"""Driving kubefab as an operator does: `fab` on the command line, the real kubectl,
+and SSH with verified host keys to look at the hosts."""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from kubefab.inventory import load
+from kubefab.remote import Remote
+
+ROOT = Path(__file__).resolve().parents[2]
+FAB = str(Path(sys.executable).parent / "fab")
+
+
+def real_kubectl() -> str:
+    found = sorted(glob.glob("/usr/lib/google-cloud-sdk/bin/kubectl.1.*"),
+                   key=lambda p: int(p.rsplit(".", 1)[1]))
+    return found[-1] if found else "kubectl"
+
+
+def fab(inventory, *args, check=True, timeout=300, env=None) -> subprocess.CompletedProcess:
+    environ = {**os.environ, "KUBEFAB_INVENTORY": str(inventory), **(env or {})}
+    r = subprocess.run([FAB, *args], cwd=ROOT, env=environ, capture_output=True, text=True,
+                       timeout=timeout)
+    if check and r.returncode != 0:
+        raise AssertionError(f"fab {' '.join(args)} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def kubectl(inventory, *args, check=True) -> subprocess.CompletedProcess:
+    inv = load(inventory)
+    return subprocess.run([real_kubectl(), "-s", inv.master_url, *args], capture_output=True,
+                          text=True, check=check, timeout=60)
+
+
+def nodes(inventory) -> dict:
+    items = json.loads(kubectl(inventory, "get", "nodes", "-o", "json").stdout)["items"]
+    return {i["metadata"]["name"]: i for i in items}
+
+
+def on_host(inventory, name, argv, sudo=True, check=True):
+    inv = load(inventory)
+    remote = Remote(inv.host(name)).open()
+    try:
+        return remote.run(argv, sudo=sudo, check=check)
+    finally:
+        remote.close()
+
+
+def unit_starts(inventory, name, units) -> dict[str, str]:
+    """When each unit last became active (changes only when it is (re)started)."""
+    out = on_host(inventory, name, ["systemctl", "show", "-p", "Id,ActiveEnterTimestampMonotonic,ActiveState",
+                                    *units]).stdout
+    starts, current = {}, {}
+    for line in out.splitlines() + [""]:
+        if not line:
+            if current:
+                starts[current["Id"]] = (current["ActiveState"], current["ActiveEnterTimestampMonotonic"])
+            current = {}
+            continue
+        k, _, v = line.partition("=")
+        current[k] = v
+    return starts

@@ -1,0 +1,152 @@
+"""fab deploy on the lab's five real hosts, as an operator runs it, checked with the
+real kubectl and over SSH. The tests run in file order on one lab."""
+import re
+import time
+
+import pytest
+import yaml
+
+from kubefab import render
+from kubefab.inventory import load
+
+from .helpers import fab, kubectl, nodes, on_host, unit_starts
+
+pytestmark = pytest.mark.integration
+
+MASTER_UNITS = ["kubernetes.master.target", "kubernetes.apiserver.service",
+                "kubernetes.scheduler.service", "kubernetes.controller-manager.service"]
+NODE_UNITS = ["kubernetes.node.target", "kubernetes.kubelet.service", "kubernetes.proxy.service"]
+
+
+@pytest.fixture(scope="module")
+def inventory(lab):
+    return lab.inventory_path
+
+
+@pytest.fixture(scope="module")
+def fresh(inventory):
+    """The first deploy of the module: from bare hosts to a running cluster."""
+    return fab(inventory, "deploy")
+
+
+def all_starts(inventory):
+    inv = load(inventory)
+    return {h.name: unit_starts(inventory, h.name, MASTER_UNITS if h.is_master else NODE_UNITS)
+            for h in inv.hosts}
+
+
+def test_dry_run_on_bare_hosts_shows_diffs_and_touches_nothing(lab, inventory):
+    inv = load(inventory)
+    before = {h.name: sorted(p.relative_to(lab.upper_dir(h.name)).as_posix()
+                             for p in lab.upper_dir(h.name).rglob("*")) for h in inv.hosts}
+    r = fab(inventory, "deploy", "--dry-run")
+    assert "[azure-prd-01] create /etc/systemd/system/kubernetes.apiserver.service" in r.stdout
+    assert "+++ /etc/systemd/system/kubernetes.kubelet.service (wanted)" in r.stdout
+    assert "secret created: /home/core/.dockercfg (content not shown)" in r.stdout
+    after = {h.name: sorted(p.relative_to(lab.upper_dir(h.name)).as_posix()
+                            for p in lab.upper_dir(h.name).rglob("*")) for h in inv.hosts}
+    assert after == before
+
+
+def test_fresh_deploy_registers_four_ready_nodes_with_labels(inventory, fresh):
+    assert "RECAP" in fresh.stdout
+    got = nodes(inventory)
+    inv = load(inventory)
+    assert sorted(got) == sorted(h.name for h in inv.nodes)
+    for h in inv.nodes:
+        labels = got[h.name]["metadata"]["labels"]
+        assert {k: labels.get(k) for k in inv.node_labels(h)} == inv.node_labels(h)
+        ready = [c for c in got[h.name]["status"]["conditions"] if c["type"] == "Ready"]
+        assert ready and ready[0]["status"] == "True"
+    table = kubectl(inventory, "get", "nodes").stdout
+    assert len(re.findall(r"\bReady\b", table)) == 4
+
+
+def test_master_units_only_on_master_node_units_only_on_nodes(inventory, fresh):
+    inv = load(inventory)
+    for h in inv.hosts:
+        mine, other = (MASTER_UNITS, NODE_UNITS) if h.is_master else (NODE_UNITS, MASTER_UNITS)
+        states = unit_starts(inventory, h.name, mine + other)
+        assert all(states[u][0] == "active" for u in mine), states
+        assert all(states[u][0] == "inactive" for u in other), states
+
+
+def test_every_file_lands_with_its_content_mode_and_owner(lab, inventory, fresh):
+    inv = load(inventory)
+    for h in inv.hosts:
+        for path, f in render.render_host(inv, h).items():
+            out = on_host(inventory, h.name, ["stat", "-c", "%a %U %G", path]).stdout.split()
+            assert out == [format(f.mode, "o"), f.owner, f.group], path
+            assert (lab.upper_dir(h.name) / path.lstrip("/")).read_text() == f.content, path
+
+
+def test_second_deploy_uploads_and_restarts_nothing(inventory, fresh):
+    before = all_starts(inventory)
+    r = fab(inventory, "deploy")
+    assert r.stdout.count("no changes: files, units and release already as wanted") == 5
+    assert "wrote" not in r.stdout and "restarted" not in r.stdout
+    assert len(re.findall(r"unchanged", r.stdout)) == 5
+    assert all_starts(inventory) == before
+
+
+def test_changing_one_flag_restarts_exactly_that_unit(lab, inventory, fresh):
+    data = yaml.safe_load(open(inventory))
+    data["kubernetes"]["apiserver"]["service_cluster_ip_range"] = "10.200.0.0/16"
+    changed = inventory.parent / "hosts-changed.yaml"
+    changed.write_text(yaml.safe_dump(data, sort_keys=False))
+    before = all_starts(inventory)
+    dry = fab(changed, "deploy", "--dry-run")
+    assert "-    --service-cluster-ip-range=10.100.0.0/16" in dry.stdout.replace("[azure-prd-01] ", "")
+    assert all_starts(inventory) == before
+    r = fab(changed, "deploy")
+    assert "[azure-prd-01] restarted kubernetes.apiserver.service" in r.stdout
+    after = all_starts(changed)
+    moved = {(h, u) for h in after for u in after[h] if after[h][u] != before[h][u]}
+    assert moved == {("azure-prd-01", "kubernetes.apiserver.service")}
+    fab(inventory, "deploy")  # back as it was, for the tests after this one
+
+
+def test_master_restart_restarts_apiserver_then_the_others(inventory, fresh):
+    before = unit_starts(inventory, "azure-prd-01", MASTER_UNITS)
+    r = fab(inventory, "master.restart")
+    assert "/healthz ok" in r.stdout
+    after = unit_starts(inventory, "azure-prd-01", MASTER_UNITS)
+    for unit in MASTER_UNITS[1:]:
+        assert after[unit][0] == "active" and after[unit][1] != before[unit][1], unit
+    assert int(after["kubernetes.apiserver.service"][1]) < int(after["kubernetes.scheduler.service"][1])
+
+
+def test_nodes_register_label_production_and_any_label(inventory, fresh):
+    r = fab(inventory, "nodes.register", "--label", "production", "--label", "tier=gold")
+    assert "label node azure-prd-02" in r.stdout
+    for name, node in nodes(inventory).items():
+        labels = node["metadata"]["labels"]
+        assert labels["environment"] == "production" and labels["tier"] == "gold"
+        assert labels["name"] == name
+    again = fab(inventory, "nodes.register", "--label", "production", "--label", "tier=gold")
+    assert "no changes: every node registered with its labels" in again.stdout
+
+
+def test_bad_label_is_refused_before_anything_is_sent(inventory, fresh):
+    r = fab(inventory, "nodes.register", "--label", "tier=not ok!", check=False)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "--label tier=not ok!" in r.stderr
+
+
+def test_systemd_brings_back_a_killed_apiserver(inventory, fresh):
+    inv = load(inventory)
+    on_host(inventory, "azure-prd-01", ["systemctl", "kill", "-s", "KILL", "kubernetes.apiserver.service"])
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        r = kubectl(inventory, "get", "--raw", "/healthz", check=False)
+        state = on_host(inventory, "azure-prd-01", ["systemctl", "show", "-p", "NRestarts",
+                                                    "kubernetes.apiserver.service"]).stdout
+        if r.returncode == 0 and r.stdout.strip() == "ok" and state.strip() != "NRestarts=0":
+            break
+        time.sleep(1)
+    else:
+        pytest.fail("the apiserver did not come back after kill -9")
+    deadline = time.monotonic() + 40  # the scheduler may have restarted too: wait for all
+    while fab(inventory, "status", check=False).returncode != 0:
+        assert time.monotonic() < deadline, fab(inventory, "status", check=False).stdout
+        time.sleep(2)
