@@ -6,15 +6,17 @@ every node is registered and Ready. A failed host is reported and left out of la
 phases; the others go on."""
 from __future__ import annotations
 
+import os
 import time
 import uuid
+from datetime import datetime, timezone
 from collections import defaultdict
 from dataclasses import dataclass
 
 from . import plan as planning, registration, render, steps
 from .fleet import Fleet, Interrupted
 from .model import MANUAL, Host, Inventory
-from .remote import RemoteError, local_user
+from .remote import HostKeyError, RemoteError, local_user
 from .report import recap, say
 
 
@@ -34,36 +36,51 @@ class Deploy:
         hosts = targets if self.master in targets else [self.master, *targets]
         self.fleet = Fleet(hosts, parallel=opts.parallel, accept_new=opts.accept_new)
         self.changed: dict[str, list[str]] = defaultdict(list)
-        self.run_id = f"{local_user()} pid-run {uuid.uuid4().hex[:12]}"
+        started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        self.run_id = f"{local_user()} pid {os.getpid()} since {started} (run {uuid.uuid4().hex[:12]})"
 
     # -- the phases ------------------------------------------------------------------
     def run(self) -> int:
         wanted = {h.name: render.render_host(self.inv, h) for h in self.targets}
+        with self.fleet:
+            try:
+                return self.converge(wanted)
+            except (Interrupted, KeyboardInterrupt):
+                say(None, "interrupted: each host stopped after its current (atomic) step; "
+                          "run fab deploy again to converge")
+                self.fleet.cancel.clear()
+                self.unlock()
+                self.finish("deploy")
+                return 130
+
+    def converge(self, wanted: dict) -> int:
+        if self.key_problems():
+            return self.finish("deploy")
+        facts = self.fleet.each(lambda r: steps.probe(r, self.inv, wanted.get(r.host.name, {})))
+        plans = {h.name: self.plan(h, wanted[h.name], facts[h.name])
+                 for h in self.fleet.ok(self.targets)}
+        self.show(plans)
+        if self.opts.dry_run:
+            self.show_registration()
+            return self.finish("deploy --dry-run")
+        locked = any(p.changes for p in plans.values())
+        if locked and not self.lock(facts):
+            return self.finish("deploy")
         try:
-            with self.fleet:
-                facts = self.fleet.each(lambda r: steps.probe(r, self.inv, wanted.get(r.host.name, {})))
-                plans = {h.name: self.plan(h, wanted[h.name], facts[h.name])
-                         for h in self.fleet.ok(self.targets)}
-                self.show(plans)
-                if self.opts.dry_run:
-                    self.show_registration()
-                    return self.finish("deploy --dry-run")
-                locked = any(p.changes for p in plans.values())
-                if locked and not self.lock(facts):
-                    return self.finish("deploy")
-                try:
-                    self.apply(plans)
-                finally:
-                    if locked:
-                        self.unlock()
-                return self.finish("deploy")
-        except Interrupted:
-            say(None, "interrupted: each host stopped after its current (atomic) step; "
-                      "run fab deploy again to converge")
-            self.fleet.cancel.clear()
-            self.unlock()
-            self.finish("deploy")
-            return 130
+            self.apply(plans)
+        finally:
+            if locked:
+                self.unlock()
+        return self.finish("deploy")
+
+    def key_problems(self) -> bool:
+        """An unknown or changed host key stops the whole run before anything is written."""
+        bad = [n for n, e in self.fleet.errors.items() if isinstance(e, HostKeyError)]
+        if bad:
+            say(None, f"stopping before any change: host key problem on {', '.join(bad)}")
+            for h in self.fleet.ok():
+                self.fleet.failed[h.name] = "not touched: another host's key is unknown or changed"
+        return bool(bad)
 
     def plan(self, host: Host, wanted: dict, facts) -> planning.HostPlan:
         return planning.plan_host(host, wanted, facts, units=render.unit_order(self.inv, host),
@@ -132,7 +149,7 @@ class Deploy:
             steps.systemctl(remote, "start", plan.start)
         if remote.host.is_master:
             steps.wait_healthy(remote, self.inv.local_master_url, self.opts.timeout,
-                               lambda msg: say(name, msg))
+                               lambda msg: say(name, msg), self.fleet.cancel)
         steps.restart(remote, [u for u in plan.restart if u not in first])
         for what in [f"restarted {u}" for u in plan.restart] + ([f"started {plan.start}"] if plan.start else []):
             self.note(name, what)
@@ -150,7 +167,8 @@ class Deploy:
         remote = self.fleet.remotes[self.master.name]
 
         def converge(remote):
-            steps.wait_healthy(remote, self.inv.local_master_url, self.opts.timeout)
+            steps.wait_healthy(remote, self.inv.local_master_url, self.opts.timeout,
+                               cancel=self.fleet.cancel)
             deadline = time.monotonic() + self.opts.timeout
             while True:
                 states = registration.node_states(steps.get_nodes(remote, self.inv))
@@ -167,7 +185,7 @@ class Deploy:
                     return {}
                 if time.monotonic() > deadline:
                     return pending or registration.unlabelled(wanted, states)
-                time.sleep(1)
+                steps.pause(self.fleet.cancel, 1)
         pending = self.fleet.each(converge, [self.master]).get(self.master.name, {})
         for name, why in (pending or {}).items():
             self.fleet.failed[name] = f"{why} after {self.opts.timeout:.0f}s (check its kubelet: " \

@@ -22,6 +22,7 @@ class Fleet:
         self.parallel = max(1, parallel)
         self.remotes = {h.name: Remote(h, accept_new=accept_new, timeout=timeout) for h in hosts}
         self.failed: dict[str, str] = {}  # host name -> reason
+        self.errors: dict[str, Exception] = {}  # host name -> what failed it
         self.cancel = threading.Event()
 
     def ok(self, hosts=None) -> list[Host]:
@@ -61,9 +62,9 @@ class Fleet:
                 except Interrupted:
                     self.failed[name] = "interrupted (Ctrl-C) before this step"
                 except RemoteError as e:
-                    self.failed[name] = str(e)
+                    self.failed[name], self.errors[name] = str(e), e
                 except Exception as e:  # a bug must not hide the other hosts' results
-                    self.failed[name] = f"{type(e).__name__}: {e}"
+                    self.failed[name], self.errors[name] = f"{type(e).__name__}: {e}", e
         except KeyboardInterrupt:
             self.cancel.set()
             pool.shutdown(wait=True, cancel_futures=True)  # running steps finish: they are atomic

@@ -7,6 +7,7 @@ import time
 from . import facts, render
 from .model import Inventory
 from .plan import DOWNLOAD, HostPlan
+from .fleet import Interrupted
 from .remote import Remote, RemoteError
 
 LOCK_DIR = "/var/lib/kubefab/lock"
@@ -49,7 +50,7 @@ def restart(remote: Remote, units) -> None:
         systemctl(remote, "restart", unit)
 
 
-def wait_healthy(remote: Remote, url: str, timeout: float, progress=None) -> None:
+def wait_healthy(remote: Remote, url: str, timeout: float, progress=None, cancel=None) -> None:
     """Poll the apiserver's /healthz from the master itself until it says ok, as
     wupiao does, but bounded: on timeout, the reason carries the apiserver's journal."""
     deadline, last, start = time.monotonic() + timeout, "", time.monotonic()
@@ -67,7 +68,15 @@ def wait_healthy(remote: Remote, url: str, timeout: float, progress=None) -> Non
         if progress and now >= next_note:
             progress(f"waiting for {url}/healthz ({now - start:.0f}s): {last}")
             next_note = now + 5
-        time.sleep(1)
+        pause(cancel, 1)
+
+
+def pause(cancel, seconds: float) -> None:
+    """Sleep, but stop at once when the run is cancelled (Ctrl-C)."""
+    if cancel is not None and cancel.wait(seconds):
+        raise Interrupted()
+    if cancel is None:
+        time.sleep(seconds)
 
 
 def kubectl(inv: Inventory) -> list[str]:

@@ -1,0 +1,20 @@
+"""Stand-ins for the Kubernetes server programs, for kubefab's lab and tests.
+
+One package, five programs: `kube-apiserver`, `kube-scheduler`,
+`kube-controller-manager`, `kubelet` and `kube-proxy`. `kubefab.lab.release` packs
+it into one zipapp per program (stdlib only: the lab hosts have python3 and no pip
+packages) with the release version and the injected faults baked in
+(`config.json`); `__main__` dispatches on the program name (basename of argv[0]).
+
+Each program parses its flags like the real binary of that version does (pflag
+style, per-version flag tables in `flags`), and on the wire behaves like the real
+one as far as kubefab, curl and the real kubectl can see. What is not emulated is
+said where it matters (TLS client auth, authorization, pods, iptables...).
+"""
+
+PROGRAMS = ("kube-apiserver", "kube-scheduler", "kube-controller-manager", "kubelet", "kube-proxy")
+FAULTS = {
+    "apiserver-exits": "kube-apiserver exits 1 at once, with a message",
+    "kubelet-no-register": "the kubelet runs (and answers /healthz) but never registers "
+                           "or heartbeats its node",
+}
