@@ -123,7 +123,13 @@ class Deploy:
             facts = self.fleet.each(lambda r: steps.probe(r, self.inv, {}))
 
     def unlock(self) -> None:
-        self.fleet.each(lambda r: steps.unlock(r, self.run_id))
+        """Release this run's locks on every host, failed ones too."""
+        def release(remote):
+            try:
+                steps.unlock(remote, self.run_id)
+            except RemoteError:
+                pass  # unreachable: we never took its lock, or it is gone with the host
+        self.fleet.each(release, even_failed=True)
 
     def apply(self, plans: dict) -> None:
         def write(remote):

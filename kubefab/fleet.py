@@ -42,10 +42,11 @@ class Fleet:
     def __exit__(self, *exc):
         self.close()
 
-    def each(self, fn, hosts=None) -> dict[str, object]:
-        """fn(remote) on every healthy host (of `hosts`), in parallel. Returns the values
-        of those that succeeded; failures land in self.failed with their reason."""
-        todo = self.ok(hosts)
+    def each(self, fn, hosts=None, *, even_failed=False) -> dict[str, object]:
+        """fn(remote) on every healthy host (of `hosts`; failed ones too with
+        even_failed), in parallel. Returns the values of those that succeeded; failures
+        land in self.failed with their reason (a host's first reason is kept)."""
+        todo = list(hosts or self.hosts) if even_failed else self.ok(hosts)
         results: dict[str, object] = {}
 
         def one(host: Host):
@@ -62,9 +63,9 @@ class Fleet:
                 except Interrupted:
                     self.failed[name] = "interrupted (Ctrl-C) before this step"
                 except RemoteError as e:
-                    self.failed[name], self.errors[name] = str(e), e
+                    self._fail(name, str(e), e)
                 except Exception as e:  # a bug must not hide the other hosts' results
-                    self.failed[name], self.errors[name] = f"{type(e).__name__}: {e}", e
+                    self._fail(name, f"{type(e).__name__}: {e}", e)
         except KeyboardInterrupt:
             self.cancel.set()
             pool.shutdown(wait=True, cancel_futures=True)  # running steps finish: they are atomic
@@ -77,3 +78,7 @@ class Fleet:
             raise Interrupted() from None
         pool.shutdown(wait=True)
         return results
+
+    def _fail(self, name: str, why: str, error: Exception) -> None:
+        self.failed.setdefault(name, why)
+        self.errors.setdefault(name, error)

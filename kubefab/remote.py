@@ -83,8 +83,13 @@ class _AcceptNew(paramiko.MissingHostKeyPolicy):
         line = f"{_key_id(hostname, self.host.ssh.port)} {key.get_name()} {key.get_base64()}\n"
         with _known_hosts_lock:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "a") as fh:
-                fh.write(line)
+            with open(path, "ab+") as fh:  # appends; reads to see how the file ends
+                fh.seek(0, os.SEEK_END)
+                if fh.tell():
+                    fh.seek(-1, os.SEEK_END)
+                    if fh.read(1) != b"\n":  # a last line without its newline
+                        line = "\n" + line
+                fh.write(line.encode())
 
 
 class Remote:
@@ -112,7 +117,7 @@ class Remote:
         except paramiko.BadHostKeyException as e:
             raise HostKeyError(
                 f"host key of {self.host.name} ({where}) CHANGED: got {e.key.get_name()} "
-                f"{e.key.get_fingerprint().hex()}, {known_hosts_path(self.host)} has another; "
+                f"{e.key.fingerprint}, {known_hosts_path(self.host)} has another; "
                 f"if the host was rebuilt, remove the old line with "
                 f"`ssh-keygen -R {_key_id(self.host.address, self.host.ssh.port)} "
                 f"-f {known_hosts_path(self.host)}`") from None
@@ -130,8 +135,11 @@ class Remote:
             check: bool = True, timeout: float | None = 300) -> Result:
         """Run argv on the host (as root with sudo=True); no shell parses our values."""
         command = shlex.join((["sudo", "-n", "--"] if sudo else []) + list(argv))
+        transport = self.cxn.client.get_transport()
+        if transport is None or not transport.is_active():
+            raise RemoteError(f"{argv[0]}: not connected to {self.host.name}")
         try:
-            chan = self.cxn.client.get_transport().open_session()
+            chan = transport.open_session()
             chan.settimeout(timeout)
             chan.exec_command(command)
             if stdin:
