@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from datetime import datetime, timezone
 from collections import defaultdict
+from datetime import datetime, timezone
 from dataclasses import dataclass
 
-from . import plan as planning, registration, render, steps
+from . import plan as planning, render, steps
 from .fleet import Fleet, Interrupted
-from .model import MANUAL, Host, Inventory
+from .model import Host, Inventory
 from .remote import HostKeyError, RemoteError, local_user
 from .report import recap, say
 
@@ -170,47 +170,29 @@ class Deploy:
         wanted = {h.name: self.inv.node_labels(h) for h in self.fleet.ok(self.targets) if not h.is_master}
         if not wanted:
             return
-        remote = self.fleet.remotes[self.master.name]
+        name = self.master.name
 
-        def converge(remote):
-            steps.wait_healthy(remote, self.inv.local_master_url, self.opts.timeout,
-                               cancel=self.fleet.cancel)
-            deadline = time.monotonic() + self.opts.timeout
-            while True:
-                states = registration.node_states(steps.get_nodes(remote, self.inv))
-                for cmd in registration.plan_registration(steps.kubectl(self.inv), wanted, states,
-                                                         create=self.inv.kubernetes.registration == MANUAL):
-                    r = remote.run(cmd.argv, stdin=cmd.stdin, check=False)
-                    if r.ok or "AlreadyExists" in r.stderr:  # the node's own register unit won a race
-                        self.note(self.master.name, cmd.says)
-                    else:
-                        raise RemoteError(f"{cmd.says}: {r.why()}")
-                pending = registration.unready(wanted, states)
-                if not pending and not registration.unlabelled(wanted, states):
-                    say(self.master.name, f"verified: {len(wanted)} node(s) registered, labelled, Ready")
-                    return {}
-                if time.monotonic() > deadline:
-                    return pending or registration.unlabelled(wanted, states)
-                steps.pause(self.fleet.cancel, 1)
-        pending = self.fleet.each(converge, [self.master]).get(self.master.name, {})
-        for name, why in (pending or {}).items():
-            self.fleet.failed[name] = f"{why} after {self.opts.timeout:.0f}s (check its kubelet: " \
-                                      f"journalctl -u kubernetes.kubelet.service)"
+        def settle(remote):
+            steps.wait_healthy(remote, self.inv.local_master_url, self.opts.timeout, cancel=self.fleet.cancel)
+            pending = steps.settle_nodes(remote, self.inv, wanted, self.opts.timeout,
+                                         lambda what: self.note(name, what), self.fleet.cancel)
+            if not pending:
+                say(name, f"verified: {len(wanted)} node(s) registered, labelled, Ready")
+            return pending
+        pending = self.fleet.each(settle, [self.master]).get(name) or {}
+        for node, why in pending.items():
+            self.fleet.failed[node] = (f"{why} after {self.opts.timeout:.0f}s (check its kubelet: "
+                                       f"journalctl -u kubernetes.kubelet.service)")
 
     def show_registration(self) -> None:
         """In a dry run: what registration would do, if the apiserver answers now."""
-        remote = self.fleet.remotes[self.master.name]
-        if self.master.name in self.fleet.failed:
-            return
-        r = remote.run([*steps.kubectl(self.inv), "get", "nodes", "-o", "json"], check=False)
-        if not r.ok:
-            say(self.master.name, "register nodes once the apiserver is up")
-            return
         wanted = {h.name: self.inv.node_labels(h) for h in self.targets if not h.is_master}
-        for cmd in registration.plan_registration(steps.kubectl(self.inv), wanted,
-                                                  registration.node_states(r.stdout),
-                                                  create=self.inv.kubernetes.registration == MANUAL):
-            say(self.master.name, cmd.says)
+        try:
+            todo, _ = steps.label_nodes(self.fleet.remotes[self.master.name], self.inv, wanted, dry_run=True)
+        except RemoteError:
+            todo = ["register the nodes once the apiserver is up"]
+        for what in todo:
+            say(self.master.name, what)
 
     # -- reporting ---------------------------------------------------------------
     def note(self, host: str, what: str) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from . import facts, render
-from .model import Inventory
+from . import facts, registration, render
+from .model import MANUAL, Inventory
 from .plan import DOWNLOAD, HostPlan
 from .fleet import Interrupted
 from .remote import Remote, RemoteError
@@ -86,6 +86,35 @@ def kubectl(inv: Inventory) -> list[str]:
 
 def get_nodes(remote: Remote, inv: Inventory) -> str:
     return remote.run([*kubectl(inv), "get", "nodes", "-o", "json"]).stdout
+
+
+def label_nodes(remote: Remote, inv: Inventory, wanted: dict, *, dry_run: bool = False):
+    """One pass on the master: create the missing nodes (manual mode) and set the
+    labels that differ. Returns what it did (or would do) and the states it saw."""
+    states = registration.node_states(get_nodes(remote, inv))
+    commands = registration.plan_registration(kubectl(inv), wanted, states,
+                                              create=inv.kubernetes.registration == MANUAL)
+    for cmd in commands if not dry_run else ():
+        r = remote.run(cmd.argv, stdin=cmd.stdin, check=False)
+        if not (r.ok or "AlreadyExists" in r.stderr):  # a node's register unit may win a race
+            raise RemoteError(f"{cmd.says}: {r.why()}")
+    return [cmd.says for cmd in commands], states
+
+
+def settle_nodes(remote: Remote, inv: Inventory, wanted: dict, timeout: float, note, cancel=None):
+    """label_nodes until every wanted node is registered, labelled and Ready; returns
+    the nodes that are not, with why, when the timeout passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done, states = label_nodes(remote, inv, wanted)
+        for what in done:
+            note(what)
+        pending = {**registration.unready(wanted, states), **registration.unlabelled(wanted, states)}
+        if not done and not pending:
+            return {}
+        if time.monotonic() > deadline:
+            return pending
+        pause(cancel, 1)
 
 
 _LOCK = r"""

@@ -5,7 +5,6 @@ from invoke.exceptions import Exit
 from kubefab import registration, steps
 from kubefab.fleet import Fleet
 from kubefab.validate import Invalid, label_key, label_value
-from kubefab.model import MANUAL
 from kubefab.report import recap, say
 
 from .common import ACCEPT_NEW_HELP, inventory, reported, select
@@ -36,22 +35,17 @@ def register(c, label=None, hosts="", dry_run=False, accept_new_host_keys=False)
     inv = inventory(c)
     extra = parse_labels(label)
     wanted = {h.name: {**inv.node_labels(h), **extra} for h in select(inv, hosts) if not h.is_master}
-    master, kubectl = inv.master.name, steps.kubectl(inv)
-    done = []
+    master, done = inv.master.name, []
 
     def register_nodes(remote):
-        states = registration.node_states(steps.get_nodes(remote, inv))
-        commands = registration.plan_registration(kubectl, wanted, states,
-                                                  create=inv.kubernetes.registration == MANUAL)
-        for cmd in commands:
-            say(master, ("would " if dry_run else "") + cmd.says)
-            if not dry_run:
-                remote.run(cmd.argv, stdin=cmd.stdin)
-                done.append(cmd.says)
-        if not commands:
+        todo, _ = steps.label_nodes(remote, inv, wanted, dry_run=dry_run)
+        for what in todo:
+            say(master, ("would " if dry_run else "") + what)
+        done.extend([] if dry_run else todo)
+        if not todo:
             say(master, "no changes: every node registered with its labels")
         if not dry_run:  # verify
-            states = registration.node_states(steps.get_nodes(remote, inv))
+            _, states = steps.label_nodes(remote, inv, wanted, dry_run=True)
             missing = {**registration.unlabelled(wanted, states),
                        **{n: "not registered" for n in wanted if n not in states}}
             for name, why in missing.items():

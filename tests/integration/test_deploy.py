@@ -134,7 +134,6 @@ def test_bad_label_is_refused_before_anything_is_sent(inventory, fresh):
 
 
 def test_systemd_brings_back_a_killed_apiserver(inventory, fresh):
-    inv = load(inventory)
     on_host(inventory, "azure-prd-01", ["systemctl", "kill", "-s", "KILL", "kubernetes.apiserver.service"])
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline:

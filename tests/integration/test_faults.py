@@ -152,7 +152,7 @@ def test_a_second_deploy_refuses_while_one_runs_or_waits_with_wait_lock(lab, inv
     wait_for_line(first, "waiting for http://")
     second = fab(inventory, "deploy", check=False)
     assert second.returncode == 1
-    assert f"cluster locked by " in second.stdout and f"pid {first.pid} since " in second.stdout
+    assert "cluster locked by " in second.stdout and f"pid {first.pid} since " in second.stdout
     waited = fab(inventory, "deploy", "--wait-lock", "--timeout", "90")  # after the first gives up
     assert "waiting for the lock held by" in waited.stdout
     first.communicate(timeout=60)
