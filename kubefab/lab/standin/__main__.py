@@ -10,7 +10,7 @@ from . import PROGRAMS, common, flags
 
 def run(program: str, argv: list[str]) -> int:
     cfg = common.load_config()
-    common.set_program(program)
+    common.set_program(program, 0, cfg.version)
     common.install_signal_handlers()
     if program == "kube-apiserver" and "apiserver-exits" in cfg.faults:
         common.fatal("kubefab stand-in fault apiserver-exits: kube-apiserver exits at once")
@@ -33,7 +33,7 @@ def run(program: str, argv: list[str]) -> int:
         else:
             sys.stdout.write(f"Kubernetes {cfg.version}\n")
         return 0
-    common.set_program(program, fl["v"] or 0)
+    common.set_program(program, fl["v"] or 0, cfg.version)
     for w in fl.warnings:
         sys.stderr.write(w + "\n")
     if fl.args:

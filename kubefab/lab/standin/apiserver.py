@@ -1,4 +1,5 @@
-"""The stand-in kube-apiserver: nodes (and read-only namespaces) over the v1 API,
+"""The stand-in kube-apiserver: nodes over the v1 API (read-only namespaces, and
+always-empty pods and events so `kubectl describe node` works),
 stored in etcd, answering discovery, /healthz and /version like the real server of
 the configured version, so that the real kubectl and curl work against it.
 
@@ -261,6 +262,10 @@ def api_resources() -> dict:
          "verbs": verbs, "shortNames": ["no"]},
         {"name": "nodes/status", "singularName": "", "namespaced": False, "kind": "Node",
          "verbs": ["get", "patch", "update"]},
+        {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
+         "verbs": ["get", "list", "watch"], "shortNames": ["po"], "categories": ["all"]},
+        {"name": "events", "singularName": "event", "namespaced": True, "kind": "Event",
+         "verbs": ["get", "list", "watch"], "shortNames": ["ev"]},
     ]}
 
 
@@ -359,8 +364,7 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         self.query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         self.method = method
-        length = int(self.headers.get("Content-Length") or 0)
-        self.body = self.rfile.read(length) if length else b""
+        self.body = self._read_body()
         try:
             self._route(method, url.path)
         except ApiError as e:
@@ -378,6 +382,20 @@ class Handler(BaseHTTPRequestHandler):
             ms = (time.monotonic() - self._started) * 1000
             info(f"{method} {self.path}: ({ms:.3f}ms) {self._code} "
                  f"[{self.headers.get('User-Agent', '')} {self.client_address[0]}:{self.client_address[1]}]")
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
 
     def _send(self, code: int, body: bytes, ctype: str):
         self._code = code
@@ -450,6 +468,11 @@ class Handler(BaseHTTPRequestHandler):
                     self.query["fieldSelector"] = f"metadata.name={m.group(1)}"
                 return self._list_nodes() if method == "GET" else self._json(405, method_not_allowed().status())
             return self._nodes(method, m.group(1), bool(m.group(2)))
+        m = re.fullmatch(r"/api/v1/(?:namespaces/([^/]+)/)?(pods|events)(?:/([^/]+))?", path)
+        if m:
+            if method not in ("GET", "HEAD"):
+                raise method_not_allowed()
+            return self._empty(m.group(2), m.group(3))
         m = re.fullmatch(r"/api/v1/namespaces(?:/([^/]+))?", path)
         if m:
             if method not in ("GET", "HEAD"):
@@ -464,6 +487,19 @@ class Handler(BaseHTTPRequestHandler):
             return self._text(200, "ok")
         return self._text(500, "[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\nhealthz check failed\n")
 
+    def _empty(self, resource: str, name: str | None):
+        """Pods and events: the stand-in runs none, so there never are any."""
+        if name:
+            raise not_found(resource, name)
+        kind = {"pods": "Pod", "events": "Event"}[resource]
+        rev = str(self.srv.nodes.list_kvs()[1])
+        if self.query.get("watch") in ("true", "1"):
+            return self._watch(lambda o: False, source=lambda: ([], rev))
+        tv = self._table_version()
+        if tv:
+            return self._json(200, table(NAMESPACE_COLUMNS[:1] + NAMESPACE_COLUMNS[2:], [], None, rev, tv, "None"))
+        self._json(200, {"kind": f"{kind}List", "apiVersion": "v1", "metadata": {"resourceVersion": rev}, "items": []})
+
     def _namespaces(self, name):
         items = namespaces(self.srv.v)
         if name:
@@ -475,8 +511,6 @@ class Handler(BaseHTTPRequestHandler):
         if tv:
             return self._json(200, table(NAMESPACE_COLUMNS, items, namespace_row, "1", tv,
                                          self.query.get("includeObject", "Metadata")))
-        for n in items:
-            n = dict(n)
         return self._json(200, {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"},
                                 "items": [{k: x for k, x in n.items() if k not in ("kind", "apiVersion")} for n in items]})
 
@@ -637,8 +671,9 @@ class Handler(BaseHTTPRequestHandler):
         self._json(200, {"kind": "NodeList", "apiVersion": "v1", "metadata": meta,
                          "items": [_item(o) for o in items]})
 
-    def _watch(self, match):
+    def _watch(self, match, source=None):
         """A watch by polling etcd (the real one uses etcd's watch): chunked JSON events."""
+        source = source or self.srv.nodes.list
         try:
             timeout = float(self.query.get("timeoutSeconds") or 1800)
         except ValueError:
@@ -661,7 +696,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
 
         seen = {}  # name -> object, as last sent / known
-        items, rev = self.srv.nodes.list()
+        items, rev = source()
         since = int(start_rv) if start_rv.isdigit() else 0
         for obj in items:
             if not match(obj):
@@ -672,7 +707,7 @@ class Handler(BaseHTTPRequestHandler):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not common.stopping.is_set():
             time.sleep(0.25)
-            items, rev = self.srv.nodes.list()
+            items, rev = source()
             now = {}
             for obj in items:
                 if match(obj):

@@ -63,12 +63,20 @@ def env_float(name: str, default: float) -> float:
 
 _prog = "standin"
 _verbosity = 0
+_user_agent = "standin"
 _log_lock = threading.Lock()
 
 
-def set_program(name: str, verbosity: int = 0) -> None:
-    global _prog, _verbosity
+def set_program(name: str, verbosity: int = 0, version: str = "") -> None:
+    """Who logs (and, with the version, the User-Agent the real programs send:
+    `kubelet/v1.0.1 (linux/amd64) kubernetes/<commit>`)."""
+    global _prog, _verbosity, _user_agent
     _prog, _verbosity = name, verbosity
+    if version:
+        import uuid
+
+        commit = uuid.uuid5(uuid.NAMESPACE_URL, "kubefab-standin/" + version).hex[:7]
+        _user_agent = f"{name}/{version} (linux/amd64) kubernetes/{commit}"
 
 
 def _log(level: str, msg: str) -> None:
@@ -193,7 +201,7 @@ def request(ep: Endpoint, method: str, path: str, body=None, content_type="appli
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
     req = urllib.request.Request(ep.server + path, data=data, method=method)
     req.add_header("Accept", "application/json")
-    req.add_header("User-Agent", f"{_prog}/standin")
+    req.add_header("User-Agent", _user_agent)
     if data is not None:
         req.add_header("Content-Type", content_type)
     if ep.token:
