@@ -12,7 +12,7 @@ from .common import ACCEPT_NEW_HELP, inventory, setting
 
 @task(help={"json": "print the report as JSON", "parallel": "hosts probed at once (default 10)",
             "accept-new-host-keys": ACCEPT_NEW_HELP})
-def status(c, json=False, parallel=None, accept_new_host_keys=False):
+def status(c, json=False, parallel=0, accept_new_host_keys=False):
     """Per host: units, release, apiserver health, node registration, readiness, labels."""
     inv = inventory(c)
     fleet = Fleet(list(inv.hosts), parallel=int(setting(c, "parallel", parallel)),

@@ -35,7 +35,8 @@ def select(inv: Inventory, names: str) -> list[Host]:
 
 
 def setting(c, name: str, given):
-    return given if given is not None else c.config.kubefab[name]
+    """A flag's value, or (when 0 / not given) the configured default."""
+    return given or c.config.kubefab[name]
 
 
 @contextmanager

@@ -12,12 +12,12 @@ from .common import ACCEPT_NEW_HELP, inventory, reported, select, setting
 @task(help={
     "dry-run": "show the plan (files with diffs, units to restart, steps) and change nothing",
     "hosts": "only these hosts, comma-separated (default: all)",
-    "parallel": "how many hosts to work on at once (default 10)",
-    "timeout": "seconds to wait for the apiserver to be healthy and nodes Ready (default 120)",
+    "parallel": "how many hosts to work on at once (default: kubefab.parallel, 10)",
+    "timeout": "seconds to wait for the apiserver to be healthy and nodes Ready (default: kubefab.timeout, 120)",
     "accept-new-host-keys": ACCEPT_NEW_HELP,
     "wait-lock": "wait for another deploy's cluster lock instead of refusing",
 })
-def deploy(c, dry_run=False, hosts="", parallel=None, timeout=None,
+def deploy(c, dry_run=False, hosts="", parallel=0, timeout=0,
            accept_new_host_keys=False, wait_lock=False):
     """Write files, install the release, start the master, then the nodes, register them."""
     inv = inventory(c)

@@ -11,7 +11,7 @@ from .common import ACCEPT_NEW_HELP, inventory, reported, setting
 
 @task(help={"timeout": "seconds to wait for the apiserver's /healthz (default 120)",
             "accept-new-host-keys": ACCEPT_NEW_HELP})
-def restart(c, timeout=None, accept_new_host_keys=False):
+def restart(c, timeout=0, accept_new_host_keys=False):
     """Restart the apiserver, wait for /healthz, then the scheduler and controller-manager."""
     inv = inventory(c)
     master, timeout = inv.master, float(setting(c, "timeout", timeout))
