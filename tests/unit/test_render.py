@@ -96,6 +96,8 @@ FIXES = {
     "kubernetes.apiserver.service": {
         "--cloud-provider": ("vagrant", None, "the vagrant provider was deleted before v1.2; "
                              "the hosts are Azure VMs and a dedicated box"),
+        "--bind-address": (None, "0.0.0.0", "the secure port listens where the insecure one does "
+                           "(the original left it at the default, all addresses)"),
     },
     "kubernetes.scheduler.service": {
         "--master": ("127.0.0.1:8080", "http://127.0.0.1:8080", "inv.local_master_url, with its scheme"),
