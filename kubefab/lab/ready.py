@@ -3,14 +3,13 @@ lab wrote to known_hosts (never accept-on-first-use), and `systemctl
 is-system-running --wait` answers running or degraded."""
 from __future__ import annotations
 
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import paramiko
-
+from ..model import Host, Ssh
+from ..remote import HostKeyError, Remote, RemoteError
 from .state import LabError
 
 
@@ -21,52 +20,32 @@ class Ready:
     failed_units: tuple[str, ...] = ()
 
 
-def connect(address: str, identity: Path, known_hosts: Path, user: str = "core",
-            timeout: float = 5.0) -> paramiko.SSHClient:
-    """An SSH client to address whose host key must match known_hosts."""
-    client = paramiko.SSHClient()
-    client.load_host_keys(str(known_hosts))
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    try:
-        client.connect(address, 22, username=user, key_filename=str(identity),
-                       look_for_keys=False, allow_agent=False, timeout=timeout,
-                       banner_timeout=timeout, auth_timeout=timeout)
-    except BaseException:
-        client.close()
-        raise
-    return client
-
-
-def run(client: paramiko.SSHClient, command: str, timeout: float = 120.0) -> tuple[int, str]:
-    _, stdout, _ = client.exec_command(command, timeout=timeout)
-    out = stdout.read().decode()
-    return stdout.channel.recv_exit_status(), out
-
-
 def wait_host(name: str, address: str, identity: Path, known_hosts: Path,
               timeout: float) -> Ready:
+    host = Host(name, address, "node", ssh=Ssh("core", 22, identity, known_hosts))
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
+        remote = Remote(host, timeout=5)
         try:
-            client = connect(address, identity, known_hosts)
-        except paramiko.BadHostKeyException as e:
-            raise LabError(f"{name} ({address}) offers a host key the lab did not write: {e}")
-        except (OSError, socket.timeout, paramiko.SSHException, EOFError) as e:
-            last = f"{type(e).__name__}: {e}"  # booting: refused, or PAM's "booting up"
-            time.sleep(0.2)
-            continue
-        with client:
-            _, state = run(client, "systemctl is-system-running --wait",
-                           timeout=max(deadline - time.monotonic(), 1))
-            state = state.strip()
+            remote.open()
+            state = remote.run(["systemctl", "is-system-running", "--wait"], check=False,
+                               timeout=max(deadline - time.monotonic(), 1)).stdout.strip()
             if state == "running":
                 return Ready(name, state)
             if state == "degraded":
-                _, failed = run(client, "systemctl list-units --failed --plain --no-legend")
+                failed = remote.run(["systemctl", "list-units", "--failed", "--plain", "--no-legend"],
+                                    check=False).stdout
                 return Ready(name, state, tuple(line.split()[0] for line in failed.splitlines()
                                                 if line.strip()))
             last = f"systemctl is-system-running says {state or 'nothing'}"
+        except HostKeyError as e:
+            raise LabError(f"{name} ({address}) offers a host key the lab did not write: {e}")
+        except RemoteError as e:
+            last = str(e)  # booting: refused, or PAM's "System is booting up"
+            time.sleep(0.2)
+        finally:
+            remote.close()
     raise LabError(f"lab host {name} ({address}) not ready after {timeout:.0f} s: {last}")
 
 

@@ -98,7 +98,8 @@ def private_lab(tmp_path):
 
     def make(first_address=200):
         made.append(Lab(tmp_path / f"state{len(made)}", tmp_path / f"build{len(made)}",
-                        first_address=first_address, etcd_port=free_port_pair(), cgroup="lab-test",
+                        first_address=first_address, etcd_port=free_port_pair(),
+                        cgroup=f"lab-test-{tmp_path.name}-{len(made)}",  # up/down kill their cgroup
                         build_release=release_builder(), log=lambda message: None))
         return made[-1]
 

@@ -17,11 +17,26 @@ import pytest
 import yaml
 
 from kubefab.lab import Lab, LabError, labinventory, machines, procs
-from kubefab.lab.ready import connect, run
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
+
+
+def connect(address, identity, known_hosts) -> paramiko.SSHClient:
+    """A client of our own (not kubefab's), that trusts only the lab's known_hosts."""
+    client = paramiko.SSHClient()
+    client.load_host_keys(str(known_hosts))
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    client.connect(address, 22, username="core", key_filename=str(identity),
+                   look_for_keys=False, allow_agent=False, timeout=5)
+    return client
+
+
+def run(client, command):
+    _, stdout, _ = client.exec_command(command, timeout=120)
+    out = stdout.read().decode()
+    return stdout.channel.recv_exit_status(), out
 
 
 def ssh(lab, address, command):
