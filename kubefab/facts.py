@@ -31,36 +31,47 @@ class HostFacts:
     units: dict[str, UnitFact] = field(default_factory=dict)
     stamp: str | None = None  # the installed release's stamp; None: none installed
     holder: str | None = None  # who holds this host's kubefab lock
+    healthz: str | None = None  # master only: what the apiserver's /healthz said
+    nodes_json: str | None = None  # master only: `kubectl get nodes -o json`, if it answered
 
 
-# Arguments: STAMP_PATH LOCK_DIR PATH... -- UNIT...
+# One process per kind of fact, not per file: a no-op run is mostly this probe.
+# Arguments: STAMP_PATH LOCK_DIR API_URL KUBECTL FILES UNITS (FILES and UNITS one per
+# line; API_URL empty except on the master).
 PROBE = r"""
-stamp=$1 lock=$2; shift 2
-while [ $# -gt 0 ] && [ "$1" != -- ]; do
-  if [ -f "$1" ]; then
-    printf 'file\t%s\t%s\t%s\n' "$1" "$(sha256sum < "$1" | cut -d' ' -f1)" "$(stat -c '%a %U %G' "$1")"
-  else
-    printf 'file\t%s\t-\n' "$1"
-  fi
-  shift
-done
-shift
-[ $# -gt 0 ] && systemctl show --property=Id,UnitFileState,ActiveState,NeedDaemonReload -- "$@" |
+stamp=$1 lock=$2 url=$3 kubectl=$4 files=$5 units=$6
+set -f; IFS='
+'
+if [ -n "$files" ]; then
+  sha256sum -- $files 2>/dev/null | while IFS=' ' read -r digest path; do
+    printf 'sum\t%s\t%s\n' "$path" "$digest"
+  done
+  stat -c 'stat %n %a %U %G' -- $files 2>/dev/null
+fi
+[ -n "$units" ] && systemctl show --property=Id,UnitFileState,ActiveState,NeedDaemonReload -- $units |
   while IFS= read -r line; do printf 'unit\t%s\n' "$line"; done
 [ -f "$stamp" ] && printf 'stamp\t%s\n' "$(base64 -w0 < "$stamp")"
 [ -f "$lock/holder" ] && printf 'lock\t%s\n' "$(base64 -w0 < "$lock/holder")"
+if [ -n "$url" ]; then
+  printf 'healthz\t%s\n' "$(curl -s --max-time 2 "$url/healthz" | base64 -w0)"
+  [ -x "$kubectl" ] && nodes=$("$kubectl" -s "$url" get nodes -o json 2>/dev/null) &&
+    printf 'nodes\t%s\n' "$(printf '%s' "$nodes" | base64 -w0)"
+fi
 exit 0
 """
 
 
-def probe_args(stamp_path: str, lock_dir: str, paths, units) -> list[str]:
-    return [stamp_path, lock_dir, *paths, "--", *units]
+def probe_args(stamp_path: str, lock_dir: str, paths, units, api_url: str = "",
+               kubectl: str = "") -> list[str]:
+    return [stamp_path, lock_dir, api_url, kubectl, "\n".join(paths), "\n".join(units)]
 
 
-def parse(output: str) -> HostFacts:
-    files: dict[str, FileFact | None] = {}
+def parse(output: str, paths=()) -> HostFacts:
+    """The probe's output; a path asked for that has no checksum is absent."""
+    sums: dict[str, str] = {}
+    stats: dict[str, tuple[int, str, str]] = {}
     units: dict[str, UnitFact] = {}
-    stamp = holder = None
+    found: dict[str, str] = {}
     unit: dict[str, str] = {}
 
     def flush():
@@ -73,24 +84,23 @@ def parse(output: str) -> HostFacts:
         unit.clear()
 
     for line in output.splitlines():
+        if line.startswith("stat "):
+            path, mode, owner, group = line[5:].rsplit(" ", 3)
+            stats[path] = (int(mode, 8), owner, group)
+            continue
         kind, _, rest = line.partition("\t")
-        if kind == "file":
-            path, _, rest = rest.partition("\t")
-            if rest == "-":
-                files[path] = None
-            else:
-                digest, _, stat = rest.partition("\t")
-                mode, owner, group = stat.split(" ")
-                files[path] = FileFact(digest, int(mode, 8), owner, group)
+        if kind == "sum":
+            path, _, digest = rest.partition("\t")
+            sums[path] = digest
         elif kind == "unit":
             if not rest:  # systemctl show separates units with a blank line
                 flush()
                 continue
             key, _, value = rest.partition("=")
             unit[key] = value
-        elif kind == "stamp":
-            stamp = base64.b64decode(rest).decode().strip()  # one line, as release_stamp()
-        elif kind == "lock":
-            holder = base64.b64decode(rest).decode().strip()
+        elif kind in ("stamp", "lock", "healthz", "nodes"):
+            found[kind] = base64.b64decode(rest).decode().strip()
     flush()
-    return HostFacts(files, units, stamp, holder)
+    files = {p: FileFact(sums[p], *stats[p]) if p in sums and p in stats else None for p in paths}
+    return HostFacts(files, units, found.get("stamp"), found.get("lock"),
+                     found.get("healthz"), found.get("nodes"))

@@ -14,11 +14,14 @@ LOCK_DIR = "/var/lib/kubefab/lock"
 
 
 def probe(remote: Remote, inv: Inventory, wanted: dict) -> facts.HostFacts:
+    """Everything deploy compares, in one root command; on the master also the
+    apiserver's /healthz and node list, so that a no-op run needs nothing more."""
     host = remote.host
     units = (*render.unit_order(inv, host), render.target(host))
     stamp_path = f"{inv.kubernetes.install_dir}/.kubefab-release"
-    out = remote.script(facts.PROBE, *facts.probe_args(stamp_path, LOCK_DIR, wanted, units))
-    return facts.parse(out.stdout)
+    api = (inv.local_master_url, kubectl(inv)[0]) if host.is_master else ("", "")
+    out = remote.script(facts.PROBE, *facts.probe_args(stamp_path, LOCK_DIR, wanted, units, *api))
+    return facts.parse(out.stdout, wanted)
 
 
 def journal(remote: Remote, unit: str, lines: int = 8) -> str:

@@ -1,13 +1,18 @@
 import base64
+import hashlib
 import subprocess
 
 from kubefab import facts
 
 
-def test_parse_files_units_stamp_and_lock():
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_parse_files_units_stamp_lock_and_api():
     out = "\n".join([
-        "file\t/etc/kubernetes.env\t" + "a" * 64 + "\t644 root root",
-        "file\t/opt/bin/wupiao\t-",
+        "sum\t/etc/kubernetes.env\t" + "a" * 64,
+        "stat /etc/kubernetes.env 644 root root",
         "unit\tActiveState=active",
         "unit\tId=kubernetes.apiserver.service",
         "unit\tNeedDaemonReload=no",
@@ -17,36 +22,53 @@ def test_parse_files_units_stamp_and_lock():
         "unit\tUnitFileState=",
         "unit\tActiveState=inactive",
         "unit\tNeedDaemonReload=yes",
-        "stamp\t" + base64.b64encode(b"v1.0.1 url sha\n").decode(),
-        "lock\t" + base64.b64encode(b"ops@box pid-run 12\n").decode(),
+        "stamp\t" + b64("v1.0.1 url sha\n"),
+        "lock\t" + b64("ops@box pid 12\n"),
+        "healthz\t" + b64("ok"),
+        "nodes\t" + b64('{"items": []}'),
     ])
-    got = facts.parse(out)
+    got = facts.parse(out, ["/etc/kubernetes.env", "/opt/bin/wupiao"])
     assert got.files == {"/etc/kubernetes.env": facts.FileFact("a" * 64, 0o644, "root", "root"),
                          "/opt/bin/wupiao": None}
     assert got.units == {
         "kubernetes.apiserver.service": facts.UnitFact("enabled", "active", False),
         "kubernetes.master.target": facts.UnitFact("", "inactive", True),
     }
-    assert got.stamp == "v1.0.1 url sha"
-    assert got.holder == "ops@box pid-run 12"
+    assert (got.stamp, got.holder, got.healthz, got.nodes_json) == \
+        ("v1.0.1 url sha", "ops@box pid 12", "ok", '{"items": []}')
 
 
 def test_parse_nothing_installed():
-    assert facts.parse("file\t/x\t-\n") == facts.HostFacts(files={"/x": None})
+    assert facts.parse("", ["/x"]) == facts.HostFacts(files={"/x": None})
 
 
-def test_probe_script_runs_under_posix_sh(tmp_path):
-    """The probe is plain sh: run it here on real files (units left out: no systemd)."""
-    present = tmp_path / "present"
+def run_probe(*args):
+    return subprocess.run(["sh", "-c", facts.PROBE, "sh", *args], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_probe_runs_under_posix_sh_on_real_files(tmp_path):
+    """The probe is plain sh: run it here on real files (no units: no systemd here)."""
+    present, absent = tmp_path / "present", tmp_path / "absent"
     present.write_text("hello\n")
     present.chmod(0o640)
     (tmp_path / "stamp").write_text("v1.0.1\n")
-    args = facts.probe_args(str(tmp_path / "stamp"), str(tmp_path / "lock"),
-                            [str(present), str(tmp_path / "absent")], [])
-    out = subprocess.run(["sh", "-c", facts.PROBE, "sh", *args], capture_output=True, text=True, check=True)
-    got = facts.parse(out.stdout)
-    assert got.files[str(present)].sha256 == \
-        "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+    paths = [str(present), str(absent)]
+    got = facts.parse(run_probe(*facts.probe_args(str(tmp_path / "stamp"), str(tmp_path / "lock"),
+                                                  paths, [])), paths)
+    assert got.files[str(present)].sha256 == hashlib.sha256(b"hello\n").hexdigest()
     assert got.files[str(present)].mode == 0o640
-    assert got.files[str(tmp_path / "absent")] is None
-    assert got.stamp == "v1.0.1" and got.holder is None
+    assert got.files[str(absent)] is None
+    assert got.stamp == "v1.0.1" and got.holder is None and got.healthz is None
+
+
+def test_probe_asks_the_api_only_with_an_url(tmp_path):
+    """On the master the probe also asks /healthz and the node list (one round trip)."""
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text('#!/bin/sh\necho \'{"items": [], "args": "\'"$*"\'"}\'\n')
+    kubectl.chmod(0o755)
+    args = facts.probe_args("/nonexistent", "/nonexistent", [], [], "http://127.0.0.1:9", str(kubectl))
+    got = facts.parse(run_probe(*args))
+    assert got.healthz == ""  # nothing listens there: not healthy
+    assert got.nodes_json == '{"items": [], "args": "-s http://127.0.0.1:9 get nodes -o json"}'
+    assert facts.parse(run_probe(*facts.probe_args("/n", "/n", [], []))).nodes_json is None
