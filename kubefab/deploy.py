@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from dataclasses import dataclass
 
-from . import plan as planning, render, steps
+from . import pki, plan as planning, render, steps
 from .fleet import Fleet, Interrupted
 from .model import Host, Inventory
 from .remote import HostKeyError, RemoteError, local_user
@@ -38,10 +38,13 @@ class Deploy:
         self.changed: dict[str, list[str]] = defaultdict(list)
         started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
         self.run_id = f"{local_user()} pid {os.getpid()} since {started} (run {uuid.uuid4().hex[:12]})"
+        self.pki = pki.ensure(inv)  # once per run: certificates made or renewed locally, as needed
+        for what in self.pki.changes if self.pki else ():
+            say(None, f"pki: {what}")
 
     # -- the phases ------------------------------------------------------------------
     def run(self) -> int:
-        wanted = {h.name: render.render_host(self.inv, h) for h in self.targets}
+        wanted = {h.name: render.render_host(self.inv, h, self.pki) for h in self.targets}
         with self.fleet:
             try:
                 return self.converge(wanted)

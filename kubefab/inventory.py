@@ -23,7 +23,8 @@ __all__ = ["InventoryError", "inventory_path", "load"]
 
 TOP_KEYS = ("cluster", "kubernetes", "registry", "ssh", "labels", "hosts")
 KUBERNETES_KEYS = ("version", "release_url", "release_sha256", "install_dir", "bin_dir", "etcd_servers",
-                   "requires", "registration", "bind_address", "apiserver", "kubelet_port", "log_level")
+                   "requires", "registration", "bind_address", "apiserver", "kubelet_port", "log_level",
+                   "tls", "pki_dir")
 APISERVER_KEYS = ("insecure_port", "secure_port", "service_cluster_ip_range")
 REGISTRY_KEYS = ("server", "email", "token_env", "token_file", "user")
 SSH_KEYS = ("user", "port", "identity", "known_hosts")
@@ -53,7 +54,7 @@ def load(path: str | os.PathLike, environ: Mapping[str, str] = os.environ) -> In
     top.allow(TOP_KEYS)
     paths = v.path_in(Path(file).absolute().parent, environ)
     cluster = top.optional(cluster=v.cluster_name)
-    kubernetes, bind_address = _kubernetes(top.section("kubernetes", required=True))
+    kubernetes, bind_address = _kubernetes(top.section("kubernetes", required=True), paths)
     registry = _registry(top.section("registry"), paths, environ) if "registry" in top else None
     ssh = top.section("ssh")
     ssh.allow(SSH_KEYS)
@@ -63,7 +64,7 @@ def load(path: str | os.PathLike, environ: Mapping[str, str] = os.environ) -> In
     return Inventory(path=Path(file), kubernetes=kubernetes, hosts=hosts, registry=registry, **cluster)
 
 
-def _kubernetes(k: Section) -> tuple[Kubernetes, str]:
+def _kubernetes(k: Section, paths: Callable) -> tuple[Kubernetes, str]:
     """The Kubernetes settings, and the default bind address for hosts."""
     k.allow(KUBERNETES_KEYS)
     api = k.section("apiserver")
@@ -79,7 +80,8 @@ def _kubernetes(k: Section) -> tuple[Kubernetes, str]:
         apiserver=apiserver,
         **k.optional(release_sha256=v.sha256, install_dir=v.directory, bin_dir=v.directory,
                      requires=ListOf(v.unit), registration=v.choice(SELF, MANUAL),
-                     kubelet_port=v.port, log_level=v.integer(0, 10)),
+                     kubelet_port=v.port, log_level=v.integer(0, 10), tls=v.boolean),
+        pki_dir=k.get("pki_dir", paths, None) or paths("pki"),
     )
     return kubernetes, k.get("bind_address", v.ip, Host.bind_address)
 

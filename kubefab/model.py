@@ -4,6 +4,7 @@ Pure data. Nothing here reads files, talks SSH, or imports fabric/invoke.
 """
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,8 @@ class Kubernetes:
     apiserver: Apiserver = Apiserver()
     kubelet_port: int = 10250
     log_level: int = 3
+    tls: bool = True  # secure port with certificates; the insecure port on the master's loopback
+    pki_dir: Path | None = None  # kubefab's CA and certificates; None: <inventory folder>/pki
 
     @property
     def version_tuple(self) -> tuple[int, int, int]:
@@ -101,15 +104,37 @@ class Inventory:
 
     @property
     def master_url(self) -> str:
-        """The apiserver as nodes reach it (insecure port, as the original)."""
-        return f"http://{self.master.address}:{self.kubernetes.apiserver.insecure_port}"
+        """The insecure port at the master's address: how nodes reached the apiserver
+        before TLS. With tls it answers only where the master's own loopback address is
+        its address (the lab); nodes use `node_master_url`."""
+        return _url("http", self.master.address, self.kubernetes.apiserver.insecure_port)
+
+    @property
+    def secure_master_url(self) -> str:
+        """The apiserver's secure port at the master's address (TLS, client certificates)."""
+        return _url("https", self.master.address, self.kubernetes.apiserver.secure_port)
+
+    @property
+    def node_master_url(self) -> str:
+        """The apiserver as nodes reach it: the secure port with tls, else the insecure
+        port as the original."""
+        return self.secure_master_url if self.kubernetes.tls else self.master_url
 
     @property
     def local_master_url(self) -> str:
-        """The apiserver as processes on the master reach it."""
-        return f"http://{self.master.local_address}:{self.kubernetes.apiserver.insecure_port}"
+        """The apiserver as processes on the master reach it (plain HTTP on its loopback)."""
+        return _url("http", self.master.local_address, self.kubernetes.apiserver.insecure_port)
 
     def node_labels(self, host: Host) -> dict[str, str]:
         """The labels a node carries once registered: the original's `name`, then the
         inventory's cluster-wide and per-host labels."""
         return {"name": host.name, **dict(host.labels)}
+
+
+def _url(scheme: str, host: str, port: int) -> str:
+    """scheme://host:port, an IPv6 address in brackets."""
+    try:
+        bracket = ipaddress.ip_address(host).version == 6
+    except ValueError:
+        bracket = False
+    return f"{scheme}://[{host}]:{port}" if bracket else f"{scheme}://{host}:{port}"

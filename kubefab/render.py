@@ -1,8 +1,9 @@
 """Render: (inventory, host) -> the files kubefab writes there, as `File`s.
 
 Pure: templates in `templates/` (one per rendered file), values from the inventory,
-version-dependent flags from `version_flags`. Nothing here talks SSH or imports
-fabric/invoke; `cloud_config` turns the same files into a #cloud-config document.
+the flags that depend on the release or on TLS from `flags`, certificates and keys from
+a `kubefab.pki.Pki` (made by the caller, once per run). Nothing here talks SSH or
+imports fabric/invoke; `cloud_config` turns the same files into a #cloud-config document.
 """
 from __future__ import annotations
 
@@ -12,22 +13,33 @@ import re
 import shlex
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
 from . import cloudconfig
 from .model import MANUAL, Host, Inventory
 
+if TYPE_CHECKING:
+    from .pki import Pki
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 UNIT_DIR = "/etc/systemd/system"
 ENV_FILE = "/etc/kubernetes.env"
 MANIFEST_DIR = "/etc/kubernetes/manifests/"
 KUBELET_KUBECONFIG = "/etc/kubernetes/kubelet.kubeconfig"
+PROXY_KUBECONFIG = "/etc/kubernetes/proxy.kubeconfig"
+PKI_DIR = "/etc/kubernetes/pki"
+CA_CERT = f"{PKI_DIR}/ca.crt"
+APISERVER_CERT, APISERVER_KEY = f"{PKI_DIR}/apiserver.crt", f"{PKI_DIR}/apiserver.key"
+KUBELET_CERT, KUBELET_KEY = f"{PKI_DIR}/kubelet.crt", f"{PKI_DIR}/kubelet.key"
+PROXY_CERT, PROXY_KEY = f"{PKI_DIR}/kube-proxy.crt", f"{PKI_DIR}/kube-proxy.key"
 DOWNLOAD = "kubernetes.download.service"
 MASTER_UNITS = ("kubernetes.apiserver.service", "kubernetes.scheduler.service",
                 "kubernetes.controller-manager.service")
 REGISTER = "kubernetes.register-node.service"
 NODE_UNITS = ("kubernetes.kubelet.service", "kubernetes.proxy.service")
+APISERVER, (KUBELET, PROXY) = MASTER_UNITS[0], NODE_UNITS
 HEALTH_TRIES = 60  # register_node.sh: /healthz tries, 2 s apart
 
 # Flags whose name changed between v1.0 and v1.19: (first version, flag), oldest first.
@@ -65,6 +77,34 @@ def version_flags(version: tuple[int, int, int]) -> dict[str, str]:
             for purpose, table in VERSION_FLAGS.items()}
 
 
+def flags(inv: Inventory, host: Host) -> dict[str, tuple[str, ...]]:
+    """The command-line flags that depend on the release or on TLS, by purpose; each
+    template puts a purpose's flags where the original had its flag.
+
+    With tls the apiserver serves clients on its secure port (certificate, key, and the
+    CA its clients' certificates must be signed by); the insecure port moves to the
+    master's own loopback, for the processes on the master only (scheduler,
+    controller-manager, wupiao, kubefab's kubectl over SSH). Kubelet and proxy reach the
+    secure port with their client certificates, named in their kubeconfigs: below v1.8
+    the kubelet takes the server from --api-servers and its credentials from
+    --kubeconfig; kube-proxy takes --master and --kubeconfig (both since v1.0).
+    """
+    k, names = inv.kubernetes, version_flags(inv.kubernetes.version_tuple)
+    insecure_bind = host.local_address if k.tls else host.bind_address
+    server = inv.node_master_url
+    kubelet = ((f"--kubeconfig={KUBELET_KUBECONFIG}",) if names["kubelet_api"] == "--kubeconfig" else
+               (f"--api-servers={server}", *((f"--kubeconfig={KUBELET_KUBECONFIG}",) if k.tls else ())))
+    return {
+        "apiserver_insecure": (f"{names['apiserver_bind']}={insecure_bind}",
+                               f"{names['apiserver_port']}={k.apiserver.insecure_port}"),
+        "apiserver_tls": (f"--tls-cert-file={APISERVER_CERT}", f"--tls-private-key-file={APISERVER_KEY}",
+                          f"--client-ca-file={CA_CERT}") if k.tls else (),
+        "kubelet_api": kubelet,
+        "kubelet_manifests": (f"{names['kubelet_manifests']}={MANIFEST_DIR}",),
+        "proxy_master": (f"--master={server}", *((f"--kubeconfig={PROXY_KUBECONFIG}",) if k.tls else ())),
+    }
+
+
 def target(host: Host) -> str:
     return "kubernetes.master.target" if host.is_master else "kubernetes.node.target"
 
@@ -83,11 +123,18 @@ def release_stamp(inv: Inventory) -> str:
     return f"{k.version} {k.release_url} sha256={k.release_sha256 or 'unverified'}"
 
 
-def render_host(inv: Inventory, host: Host) -> dict[str, File]:
-    """Every file kubefab writes on `host`, by path, sorted by path."""
+def render_host(inv: Inventory, host: Host, pki: Pki | None = None) -> dict[str, File]:
+    """Every file kubefab writes on `host`, by path, sorted by path. With
+    `kubernetes.tls` on, `pki` (from `kubefab.pki.ensure(inv)`) supplies the
+    certificates and keys; without tls it is not used."""
+    if inv.kubernetes.tls and pki is None:
+        raise ValueError("kubernetes.tls is on, so render_host needs the cluster's PKI: "
+                         "pass kubefab.pki.ensure(inventory)")
     env, ctx = _environment(), _context(inv, host)
     files = [File(path, env.get_template(template).render(ctx), mode, **extra)
              for path, template, mode, extra in _specs(inv, host)]
+    if inv.kubernetes.tls:
+        files += _pki_files(inv, host, pki)
     return {f.path: f for f in sorted(files, key=lambda f: f.path)}
 
 
@@ -101,9 +148,9 @@ def redact(file: File) -> File:
 _redact = redact  # cloud_config's `redact` argument shadows the function
 
 
-def cloud_config(inv: Inventory, host: Host, *, redact: bool = False) -> str:
+def cloud_config(inv: Inventory, host: Host, pki: Pki | None = None, *, redact: bool = False) -> str:
     """The host's files as a #cloud-config document; `redact` hides the secrets."""
-    files = render_host(inv, host).values()
+    files = render_host(inv, host, pki).values()
     if redact:
         files = [_redact(f) for f in files]
     return cloudconfig.dump(files, UNIT_DIR, units=(target(host), *unit_order(inv, host)))
@@ -128,10 +175,32 @@ def _specs(inv: Inventory, host: Host):
         if REGISTER in units:
             specs.append((f"{bin_dir}/register_node.sh", "register_node.sh.j2", 0o755,
                           {"restarts": (REGISTER,)}))
-        if version_flags(k.version_tuple)["kubelet_api"] == "--kubeconfig":
+        if k.tls or version_flags(k.version_tuple)["kubelet_api"] == "--kubeconfig":
+            # register_node.sh uses the kubelet's credentials too (tls only)
+            register = (REGISTER,) if k.tls and REGISTER in units else ()
             specs.append((KUBELET_KUBECONFIG, "kubelet.kubeconfig.j2", 0o644,
-                          {"restarts": ("kubernetes.kubelet.service",)}))
+                          {"restarts": (*register, KUBELET)}))
+        if k.tls:
+            specs.append((PROXY_KUBECONFIG, "proxy.kubeconfig.j2", 0o644, {"restarts": (PROXY,)}))
     return specs
+
+
+def _pki_files(inv: Inventory, host: Host, pki: Pki) -> list[File]:
+    """The CA certificate, and the host's own certificates and keys (keys are secrets)."""
+    def key(path: str, pem: str, what: str, restarts: tuple[str, ...]) -> File:
+        return File(path, pem, 0o600, secret=True, secret_note=f"{what} private key", restarts=restarts)
+
+    if host.is_master:
+        return [File(CA_CERT, pki.ca_cert, 0o644, restarts=(APISERVER,)),
+                File(APISERVER_CERT, pki.apiserver.cert, 0o644, restarts=(APISERVER,)),
+                key(APISERVER_KEY, pki.apiserver.key, "apiserver", (APISERVER,))]
+    kubelet = ((REGISTER,) if inv.kubernetes.registration == MANUAL else ()) + (KUBELET,)
+    own = pki.kubelet(host.name)
+    return [File(CA_CERT, pki.ca_cert, 0o644, restarts=(*kubelet, PROXY)),
+            File(KUBELET_CERT, own.cert, 0o644, restarts=kubelet),
+            key(KUBELET_KEY, own.key, "kubelet", kubelet),
+            File(PROXY_CERT, pki.proxy.cert, 0o644, restarts=(PROXY,)),
+            key(PROXY_KEY, pki.proxy.key, "kube-proxy", (PROXY,))]
 
 
 def _context(inv: Inventory, host: Host) -> dict:
@@ -139,8 +208,6 @@ def _context(inv: Inventory, host: Host) -> dict:
     for path in (k.install_dir, k.bin_dir):
         if not re.fullmatch(r"/[A-Za-z0-9._/+-]*", path):
             raise ValueError(f"{path!r}: kubefab needs a plain absolute path (letters, digits, ._/+-)")
-    names = version_flags(k.version_tuple)
-    kubelet_api = KUBELET_KUBECONFIG if names["kubelet_api"] == "--kubeconfig" else inv.master_url
     labels = dict(sorted(inv.node_labels(host).items()))
     return dict(
         inv=inv, host=host, k=k, master=inv.master, registry=inv.registry,
@@ -148,16 +215,13 @@ def _context(inv: Inventory, host: Host) -> dict:
         requires=tuple(k.requires), download=DOWNLOAD, target=target(host),
         units=unit_order(inv, host), stamp=release_stamp(inv),
         condition_host=("" if host.is_master else "!") + inv.master.name,
-        master_url=inv.master_url, local_master_url=inv.local_master_url,
+        node_master_url=inv.node_master_url, local_master_url=inv.local_master_url,
         healthz=f"{inv.local_master_url}/healthz", manifest_dir=MANIFEST_DIR,
         manual=k.registration == MANUAL, labels=labels, health_tries=HEALTH_TRIES,
         label_args=[f"{key}={value}" for key, value in labels.items()],
-        flags={
-            "apiserver_bind": f"{names['apiserver_bind']}={host.bind_address}",
-            "apiserver_port": f"{names['apiserver_port']}={k.apiserver.insecure_port}",
-            "kubelet_api": f"{names['kubelet_api']}={kubelet_api}",
-            "kubelet_manifests": f"{names['kubelet_manifests']}={MANIFEST_DIR}",
-        },
+        flags=flags(inv, host), tls=k.tls, ca_cert=CA_CERT, kubelet_cert=KUBELET_CERT,
+        kubelet_key=KUBELET_KEY, proxy_cert=PROXY_CERT, proxy_key=PROXY_KEY,
+        kubelet_kubeconfig=KUBELET_KUBECONFIG,
     )
 
 

@@ -54,6 +54,13 @@ def integer(low: int, high: int, what: str = "an integer") -> Callable[[Any], in
 port = integer(1, 65535, "a port number")
 
 
+def boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    unquote = "; write it without quotes" if isinstance(value, str) and value.lower() in ("true", "false") else ""
+    raise Invalid(f"expected true or false, got {describe(value)}{unquote}")
+
+
 def choice(*options: str) -> Callable[[Any], str]:
     def convert(value: Any) -> str:
         if text(value) not in options:

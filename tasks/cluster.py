@@ -7,7 +7,7 @@ from invoke.exceptions import Exit
 from kubefab import render, status as statuses, steps
 from kubefab.fleet import Fleet
 
-from .common import ACCEPT_NEW_HELP, inventory, setting
+from .common import ACCEPT_NEW_HELP, cluster_pki, inventory, setting
 
 
 @task(help={"json": "print the report as JSON", "parallel": "hosts probed at once (default 10)",
@@ -15,10 +15,11 @@ from .common import ACCEPT_NEW_HELP, inventory, setting
 def status(c, json=False, parallel=0, accept_new_host_keys=False):
     """Per host: units, release, apiserver health, node registration, readiness, labels."""
     inv = inventory(c)
+    keys = cluster_pki(inv)
     fleet = Fleet(list(inv.hosts), parallel=int(setting(c, "parallel", parallel)),
                   accept_new=accept_new_host_keys)
     with fleet:
-        facts = fleet.each(lambda r: steps.probe(r, inv, render.render_host(inv, r.host)))
+        facts = fleet.each(lambda r: steps.probe(r, inv, render.render_host(inv, r.host, keys)))
         healthy = nodes = None
         if inv.master.name not in fleet.failed:
             master = fleet.remotes[inv.master.name]

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
 
 from invoke.exceptions import Exit
 
+from kubefab import pki
 from kubefab.inventory import InventoryError, inventory_path, load
 from kubefab.model import Host, Inventory
 from kubefab.remote import RemoteError
@@ -19,6 +21,18 @@ def inventory(c) -> Inventory:
         return load(path)
     except InventoryError as e:
         raise Exit(f"error: {e}", code=2)
+
+
+def cluster_pki(inv: Inventory) -> pki.Pki | None:
+    """The cluster's CA and certificates (None without tls), made or renewed in
+    kubernetes.pki_dir as needed; what changed goes to stderr, never key material."""
+    try:
+        made = pki.ensure(inv)
+    except pki.PkiError as e:
+        raise Exit(f"error: {e}", code=2)
+    for what in made.changes if made else ():
+        print(f"pki: {what}", file=sys.stderr)
+    return made
 
 
 def select(inv: Inventory, names: str) -> list[Host]:

@@ -4,6 +4,7 @@ from invoke.exceptions import Exit
 
 from kubefab.deploy import Deploy, Options
 from kubefab.fleet import Fleet
+from kubefab.pki import PkiError
 from kubefab import steps
 
 from .common import ACCEPT_NEW_HELP, inventory, reported, select, setting
@@ -24,7 +25,11 @@ def deploy(c, dry_run=False, hosts="", parallel=0, timeout=0,
     opts = Options(dry_run=dry_run, parallel=int(setting(c, "parallel", parallel)),
                    timeout=float(setting(c, "timeout", timeout)),
                    accept_new=accept_new_host_keys, wait_lock=wait_lock)
-    code = Deploy(inv, select(inv, hosts), opts).run()
+    try:
+        run = Deploy(inv, select(inv, hosts), opts)
+    except PkiError as e:
+        raise Exit(f"error: {e}", code=2)
+    code = run.run()
     if code:
         raise Exit(code=code)
 

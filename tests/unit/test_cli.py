@@ -1,11 +1,13 @@
 """The command line as an operator meets it, without hosts: `fab --list`, bad input,
-and the files `fab render` / `fab cloud-config` write."""
+and the files `fab render` / `fab cloud-config` write. Tests that render use a copy of
+hosts.yaml in a temporary folder, so the PKI they make (pki/ beside it) stays there."""
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,6 +18,14 @@ TOKEN = "TOKEN-cli-0123456789abcdef"
 def fab(*args, inventory="hosts.yaml", **env):
     environ = {**os.environ, "KUBEFAB_INVENTORY": str(inventory), "KUBEFAB_REGISTRY_TOKEN": TOKEN, **env}
     return subprocess.run([FAB, *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def hosts_yaml(tmp_path) -> Path:
+    copy = tmp_path / "cluster" / "hosts.yaml"
+    copy.parent.mkdir()
+    copy.write_text((ROOT / "hosts.yaml").read_text())
+    return copy
 
 
 def test_list_shows_every_task_with_help():
@@ -52,29 +62,50 @@ def test_missing_token_variable_names_it():
     assert r.returncode == 2 and "KUBEFAB_REGISTRY_TOKEN" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_unknown_host_in_hosts_flag():
-    r = fab("render", "--host", "azure-prd-09", "--out", "/dev/null")
+def test_unknown_host_in_hosts_flag(hosts_yaml):
+    r = fab("render", "--host", "azure-prd-09", "--out", "/dev/null", inventory=hosts_yaml)
     assert r.returncode == 2 and "azure-prd-09 not in" in r.stderr
+    assert not (hosts_yaml.parent / "pki").exists()  # refused before anything was made
 
 
-def test_render_writes_every_file_with_a_placeholder_for_the_token(tmp_path):
-    r = fab("render", "--out", str(tmp_path))
+def test_render_writes_every_file_with_placeholders_for_token_and_keys(tmp_path, hosts_yaml):
+    out = tmp_path / "out"
+    r = fab("render", "--out", str(out), inventory=hosts_yaml)
     assert r.returncode == 0, r.stderr
-    files = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert len(files) == 10 + 4 * 11  # master: 10 files; manual-mode nodes: 11 each
-    cfg = tmp_path / "azure-prd-02/home/core/.dockercfg"
+    assert "pki: created the cluster CA" in r.stderr and "PRIVATE KEY" not in r.stdout + r.stderr
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(files) == 13 + 4 * 18  # master: 13 files; manual-mode nodes with tls: 18 each
+    cfg = out / "azure-prd-02/home/core/.dockercfg"
     assert TOKEN not in cfg.read_text() and "secret" in cfg.read_text()
-    assert not any(TOKEN in p.read_text() for p in files)
-    secret = fab("render", "--out", str(tmp_path / "s"), "--host", "azure-prd-02", "--with-secrets")
+    assert not any(TOKEN in p.read_text() or "PRIVATE KEY" in p.read_text() for p in files)
+    assert (out / "azure-prd-02/etc/kubernetes/pki/kubelet.key").read_text() == "<secret: kubelet private key>\n"
+    assert (out / "azure-prd-02/etc/kubernetes/pki/ca.crt").read_text() == \
+        (hosts_yaml.parent / "pki/ca.crt").read_text()
+    again = fab("render", "--out", str(tmp_path / "again"), inventory=hosts_yaml)
+    assert again.returncode == 0 and "pki:" not in again.stderr  # the same PKI, nothing new
+    secret = fab("render", "--out", str(tmp_path / "s"), "--host", "azure-prd-02", "--with-secrets",
+                 inventory=hosts_yaml)
     assert TOKEN in (tmp_path / "s/azure-prd-02/home/core/.dockercfg").read_text(), secret.stderr
-    assert oct((tmp_path / "s/azure-prd-02/home/core/.dockercfg").stat().st_mode & 0o777) == "0o600"
+    key = tmp_path / "s/azure-prd-02/etc/kubernetes/pki/kubelet.key"
+    assert key.read_text() == (hosts_yaml.parent / "pki/kubelet-azure-prd-02.key").read_text()
+    for path in (tmp_path / "s/azure-prd-02/home/core/.dockercfg", key):
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
-def test_cloud_config_is_yaml_per_host(tmp_path):
-    r = fab("cloud-config", "--out", str(tmp_path))
+def test_render_with_a_broken_pki_is_one_clear_error(tmp_path, hosts_yaml):
+    assert fab("render", "--out", str(tmp_path / "out"), inventory=hosts_yaml).returncode == 0
+    (hosts_yaml.parent / "pki/ca.key").unlink()
+    for task in ("render", "cloud-config"):
+        r = fab(task, "--out", str(tmp_path / "out"), inventory=hosts_yaml)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert r.stderr.startswith("error: ") and "ca.key is missing" in r.stderr
+
+
+def test_cloud_config_is_yaml_per_host(tmp_path, hosts_yaml):
+    r = fab("cloud-config", "--out", str(tmp_path), inventory=hosts_yaml)
     assert r.returncode == 0, r.stderr
     doc = (tmp_path / "azure-prd-01.yml").read_text()
-    assert doc.startswith("#cloud-config\n") and TOKEN not in doc
+    assert doc.startswith("#cloud-config\n") and TOKEN not in doc and "PRIVATE KEY" not in doc
     data = yaml.safe_load(doc)
     names = {u["name"] for u in data["coreos"]["units"]}
     assert "kubernetes.apiserver.service" in names and "kubernetes.kubelet.service" not in names

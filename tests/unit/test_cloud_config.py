@@ -9,18 +9,19 @@ from kubefab import render
 from kubefab.model import SELF
 
 try:
-    from test_render import FAKE_TOKEN, seed_inventory
+    from test_render import FAKE_PKI, FAKE_TOKEN, seed_inventory
 except ImportError:  # tests/ imported as a package
-    from tests.unit.test_render import FAKE_TOKEN, seed_inventory
+    from tests.unit.test_render import FAKE_PKI, FAKE_TOKEN, seed_inventory
 
 
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
 @pytest.mark.parametrize("name, registration", [("azure-prd-01", "manual"), ("azure-prd-02", "manual"),
                                                 ("ded-prd-01", SELF)])
-def test_same_contents_as_render_host(name, registration):
-    inv = seed_inventory(registration=registration)
+def test_same_contents_as_render_host(name, registration, tls):
+    inv = seed_inventory(registration=registration, tls=tls)
     host = inv.host(name)
-    files = render.render_host(inv, host)
-    text = render.cloud_config(inv, host)
+    files = render.render_host(inv, host, FAKE_PKI)
+    text = render.cloud_config(inv, host, FAKE_PKI)
     assert text.startswith("#cloud-config\n")
     doc = yaml.safe_load(text)
     assert set(doc) == {"write_files", "coreos"}

@@ -2,6 +2,7 @@
 clear `file:line: key: problem; fix` error for every kind of bad input."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -97,16 +98,18 @@ def test_repo_hosts_yaml_loads_as_the_original_cluster():
             apiserver=Apiserver(insecure_port=8080, secure_port=6443, service_cluster_ip_range="10.100.0.0/16"),
             kubelet_port=10250,
             log_level=3,
+            tls=True,
+            pki_dir=REPO / "pki",
         ),
         registry=Registry(server="quay.io", token=TOKEN, email="", user="core",
                           token_source="environment variable KUBEFAB_REGISTRY_TOKEN"),
         hosts=(
-            Host("azure-prd-01", "10.1.0.1", "master", (env,), "0.0.0.0", ssh, line=38),
-            Host("azure-prd-02", "10.1.0.2", "node", ha, "0.0.0.0", ssh, line=41),
-            Host("azure-prd-03", "10.1.0.3", "node", ha, "0.0.0.0", ssh, line=44),
-            Host("azure-prd-04", "10.1.0.4", "node", ha, "0.0.0.0", ssh, line=47),
+            Host("azure-prd-01", "10.1.0.1", "master", (env,), "0.0.0.0", ssh, line=43),
+            Host("azure-prd-02", "10.1.0.2", "node", ha, "0.0.0.0", ssh, line=46),
+            Host("azure-prd-03", "10.1.0.3", "node", ha, "0.0.0.0", ssh, line=49),
+            Host("azure-prd-04", "10.1.0.4", "node", ha, "0.0.0.0", ssh, line=52),
             Host("ded-prd-01", "10.1.0.5", "node",
-                 (env, ("host", "dedicated"), ("workload", "processing-intensive")), "0.0.0.0", ssh, line=50),
+                 (env, ("host", "dedicated"), ("workload", "processing-intensive")), "0.0.0.0", ssh, line=55),
         ),
     )
     assert inv.master.name == "azure-prd-01"
@@ -139,6 +142,7 @@ hosts:
     assert (k.registration, k.log_level, k.kubelet_port, k.requires, k.install_dir, k.bin_dir) == (
         "self", 3, 10250, ("weave-network.target", "etcd2.service"), "/opt/kubernetes", "/opt/bin")
     assert k.apiserver == Apiserver()
+    assert (k.tls, k.pki_dir) == (True, tmp_path / "pki")  # pki/ beside the inventory
     master, node = inv.hosts
     assert (master.bind_address, master.local_address, master.ssh) == ("127.0.0.2", "127.0.0.2", Ssh())
     assert node.role == "node" and node.bind_address == "0.0.0.0"
@@ -169,6 +173,22 @@ def test_relative_paths_resolve_against_the_inventory_folder(tmp_path, monkeypat
     assert node.identity == folder / "keys/id_ed25519"
     assert master.identity == tmp_path / "clusters/shared/id_rsa"
     assert node.known_hosts == master.known_hosts == Path("/home/tester/kh")
+    assert inv.kubernetes.pki_dir == folder / "pki"
+
+
+@pytest.mark.parametrize("lines, tls, pki_dir", [
+    ("", True, "{folder}/pki"),
+    ("  tls: false\n", False, "{folder}/pki"),
+    ("  tls: true\n  pki_dir: ../shared/pki\n", True, "{folder}/../shared/pki"),
+    ("  pki_dir: /srv/kubefab/pki\n", True, "/srv/kubefab/pki"),
+    ("  pki_dir: ~/pki\n", True, "/home/tester/pki"),
+    ("  tls:\n  pki_dir:\n", True, "{folder}/pki"),  # null: the defaults
+])
+def test_tls_and_pki_dir(tmp_path, lines, tls, pki_dir):
+    folder = tmp_path / "clusters" / "prod"
+    inv = load(write(folder, mutate("  registration: manual\n", "  registration: manual\n" + lines)), ENV)
+    assert inv.kubernetes.tls is tls
+    assert inv.kubernetes.pki_dir == Path(os.path.normpath(pki_dir.format(folder=folder)))
 
 
 def test_inventory_path():
@@ -202,6 +222,8 @@ CASES = [
     ("unknown top-level key", mutate("hosts:\n", "hostz:\n"), ["hosts.yaml:23: hostz: unknown key; did you mean 'hosts'?"]),
     ("unknown kubernetes key", mutate("  etcd_servers:", "  etcd_server:"),
      ["hosts.yaml:6: kubernetes.etcd_server: unknown key; did you mean 'etcd_servers'?"]),
+    ("unknown tls key", mutate("  registration: manual\n", "  registration: manual\n  tsl: true\n"),
+     ["hosts.yaml:11: kubernetes.tsl: unknown key; did you mean 'tls'?"]),
     ("unknown apiserver key", mutate("    insecure_port", "    insecure-port"),
      ["hosts.yaml:13: kubernetes.apiserver.insecure-port: unknown key; did you mean 'insecure_port'?"]),
     ("unknown host key", mutate("    role: master", "    roles: master"),
@@ -325,6 +347,14 @@ CASES = [
       "insecure serving was removed in 1.20"]),
     ("version 2", mutate("version: v1.0.1", "version: v2.0.0"), ["hosts.yaml:3:", "v2.0.0 is not supported"]),
     ("version 0.x", mutate("version: v1.0.1", "version: v0.21.4"), ["hosts.yaml:3:", "v0.21.4 is not supported"]),
+    ("tls a string", mutate("  registration: manual\n", "  registration: manual\n  tls: 'true'\n"),
+     ["hosts.yaml:11: kubernetes.tls: expected true or false, got the string 'true'; write it without quotes"]),
+    ("tls a word", mutate("  registration: manual\n", "  registration: manual\n  tls: https\n"),
+     ["hosts.yaml:11: kubernetes.tls: expected true or false, got the string 'https'"]),
+    ("pki_dir empty", mutate("  registration: manual\n", "  registration: manual\n  pki_dir: ''\n"),
+     ["hosts.yaml:11: kubernetes.pki_dir: expected a path, got an empty string"]),
+    ("pki_dir a number", mutate("  registration: manual\n", "  registration: manual\n  pki_dir: 7\n"),
+     ["hosts.yaml:11: kubernetes.pki_dir: expected a string, got the number 7"]),
     ("registration", mutate("registration: manual", "registration: auto"),
      ["hosts.yaml:10: kubernetes.registration: expected one of self, manual, got 'auto'"]),
     ("log level", mutate("  registration: manual\n", "  registration: manual\n  log_level: 11\n"),

@@ -1,5 +1,7 @@
 """render: golden files for the seed cluster, the original's flags against ours, tables
 of modes/owners/units/versions, and the rendered scripts run for real against stubs.
+Each with tls off (the original's plain HTTP, byte for byte as before TLS) and on
+(hosts.yaml's; certificates from FAKE_PKI, fixed strings, as real ones are random).
 
 KUBEFAB_UPDATE_GOLDEN=1 rewrites tests/unit/golden/ from the current templates."""
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pytest
 
 from kubefab import render
 from kubefab.model import MANUAL, MASTER, NODE, SELF, Host, Inventory, Kubernetes, Registry
+from kubefab.pki import Pair, Pki
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -27,14 +30,15 @@ UNITS = "/etc/systemd/system/"
 
 
 def seed_inventory(*, version="v1.0.1", registration=MANUAL, token=FAKE_TOKEN, registry=True,
-                   release_sha256=None, **kube) -> Inventory:
-    """The repo's hosts.yaml as model dataclasses (with a fake registry token)."""
+                   release_sha256=None, tls=False, **kube) -> Inventory:
+    """The repo's hosts.yaml as model dataclasses (with a fake registry token); tls off
+    unless asked for (hosts.yaml has it on)."""
     k = Kubernetes(
         version=version,
         release_url=f"https://github.com/GoogleCloudPlatform/kubernetes/releases/download/{version}/kubernetes.tar.gz",
         release_sha256=release_sha256,
         etcd_servers=("http://10.1.0.1:2379", "http://10.1.0.2:2379"),
-        registration=registration, **kube)
+        registration=registration, tls=tls, **kube)
     env = ("environment", "production")
 
     def node(name, address, host, workload):
@@ -49,6 +53,25 @@ def seed_inventory(*, version="v1.0.1", registration=MANUAL, token=FAKE_TOKEN, r
     return Inventory(REPO / "hosts.yaml", k, hosts, reg, cluster="production")
 
 
+def _fake(what: str) -> str:
+    return f"-----FAKE {what.upper()}-----\n"
+
+
+FAKE_PKI = Pki(
+    dir=Path("/nonexistent/pki"), ca_cert=_fake("ca certificate"),
+    apiserver=Pair(_fake("apiserver certificate"), _fake("apiserver key")),
+    kubelets={n: Pair(_fake(f"kubelet {n} certificate"), _fake(f"kubelet {n} key"))
+              for n in ("azure-prd-02", "azure-prd-03", "azure-prd-04", "ded-prd-01")},
+    proxy=Pair(_fake("kube-proxy certificate"), _fake("kube-proxy key")),
+    admin=Pair(_fake("admin certificate"), _fake("admin key")))
+FAKE_KEYS = [p.key for p in (FAKE_PKI.apiserver, FAKE_PKI.proxy, FAKE_PKI.admin, *FAKE_PKI.kubelets.values())]
+
+
+def rendered(inv: Inventory, host: Host):
+    """render_host with FAKE_PKI (unused when tls is off)."""
+    return render.render_host(inv, host, FAKE_PKI)
+
+
 def units_of(files) -> dict[str, str]:
     return {p[len(UNITS):]: f.content for p, f in files.items() if p.startswith(UNITS)}
 
@@ -59,19 +82,23 @@ def unit_lines(content: str, key: str) -> list[str]:
 
 # --- golden files ---------------------------------------------------------------------
 
+# tls off: golden/<host>/ and golden/cloud-config/ (the files as before TLS);
+# tls on: golden/tls/<host>/ and golden/tls/cloud-config/.
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
 @pytest.mark.parametrize("name", ["azure-prd-01", "azure-prd-02"])
-def test_golden(name):
-    inv = seed_inventory()
-    files = render.render_host(inv, inv.host(name))
-    wanted = {GOLDEN / name / p.lstrip("/"): f.content for p, f in files.items()}
-    wanted[GOLDEN / "cloud-config" / f"{name}.yaml"] = render.cloud_config(inv, inv.host(name))
+def test_golden(name, tls):
+    inv = seed_inventory(tls=tls)
+    base = GOLDEN / "tls" if tls else GOLDEN
+    files = rendered(inv, inv.host(name))
+    wanted = {base / name / p.lstrip("/"): f.content for p, f in files.items()}
+    wanted[base / "cloud-config" / f"{name}.yaml"] = render.cloud_config(inv, inv.host(name), FAKE_PKI)
     if os.environ.get("KUBEFAB_UPDATE_GOLDEN") == "1":
-        shutil.rmtree(GOLDEN / name, ignore_errors=True)
+        shutil.rmtree(base / name, ignore_errors=True)
         for path, content in wanted.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(content)
-    have = {p for p in (GOLDEN / name).rglob("*") if p.is_file()}
-    assert have == {p for p in wanted if p.is_relative_to(GOLDEN / name)}, \
+    have = {p for p in (base / name).rglob("*") if p.is_file()}
+    assert have == {p for p in wanted if p.is_relative_to(base / name)}, \
         "golden files differ in number; KUBEFAB_UPDATE_GOLDEN=1 regenerates them"
     for path, content in wanted.items():
         assert path.read_text() == content, f"{path} differs; review, then KUBEFAB_UPDATE_GOLDEN=1"
@@ -80,9 +107,10 @@ def test_golden(name):
 def test_hosts_yaml_renders_as_the_test_inventory():
     inventory = pytest.importorskip("kubefab.inventory", reason="kubefab/inventory.py not there yet")
     inv = inventory.load(REPO / "hosts.yaml", environ={"KUBEFAB_REGISTRY_TOKEN": FAKE_TOKEN})
-    ours = seed_inventory()
+    assert inv.kubernetes.tls is True
+    ours = seed_inventory(tls=True)
     for host in ours.hosts:
-        a, b = render.render_host(inv, inv.host(host.name)), render.render_host(ours, host)
+        a, b = rendered(inv, inv.host(host.name)), rendered(ours, host)
         assert {p: (f.content, f.mode, f.owner, f.group) for p, f in a.items()} == \
                {p: (f.content, f.mode, f.owner, f.group) for p, f in b.items()}
 
@@ -91,7 +119,8 @@ def test_hosts_yaml_renders_as_the_test_inventory():
 
 # unit -> {flag: (original value, kubefab's value, why)}; None: the flag is absent.
 # The inventory is hosts.yaml's (v1.0.1, registration: manual), so every other flag
-# the original set must come out with the original's value.
+# the original set must come out with the original's value. FIXES hold with and
+# without TLS; TLS_FIXES are the further changes tls: true (hosts.yaml's) makes.
 FIXES = {
     "kubernetes.apiserver.service": {
         "--cloud-provider": ("vagrant", None, "the vagrant provider was deleted before v1.2; "
@@ -112,6 +141,32 @@ FIXES = {
                             "registration section asks for --register-node=false"),
     },
     "kubernetes.proxy.service": {},
+}
+TLS_FIXES = {
+    "kubernetes.apiserver.service": {
+        "--address": ("0.0.0.0", "127.0.0.1", "the insecure port (no authentication) listens on the "
+                      "master's loopback only: scheduler, controller-manager, wupiao and kubefab's "
+                      "kubectl over SSH run there; everyone else uses the secure port"),
+        "--tls-cert-file": (None, "/etc/kubernetes/pki/apiserver.crt", "the secure port serves "
+                            "kubefab's CA-signed certificate (names: master, its address, 127.0.0.1, "
+                            "10.100.0.1, kubernetes.default...) instead of a self-signed one"),
+        "--tls-private-key-file": (None, "/etc/kubernetes/pki/apiserver.key", "its key"),
+        "--client-ca-file": (None, "/etc/kubernetes/pki/ca.crt", "clients authenticate with "
+                             "certificates signed by kubefab's CA"),
+    },
+    "kubernetes.scheduler.service": {},
+    "kubernetes.controller-manager.service": {},
+    "kubernetes.kubelet.service": {
+        "--api-servers": ("http://10.1.0.1:8080", "https://10.1.0.1:6443", "the secure port; the "
+                          "insecure one is no longer reachable from the nodes"),
+        "--kubeconfig": (None, "/etc/kubernetes/kubelet.kubeconfig", "v1.0's kubelet reads its "
+                         "credentials (CA, client certificate system:node:<name>) from --kubeconfig"),
+    },
+    "kubernetes.proxy.service": {
+        "--master": ("http://10.1.0.1:8080", "https://10.1.0.1:6443", "as the kubelet"),
+        "--kubeconfig": (None, "/etc/kubernetes/proxy.kubeconfig", "its credentials: CA, client "
+                         "certificate system:kube-proxy"),
+    },
 }
 
 
@@ -149,15 +204,17 @@ def seed_units() -> dict[str, str]:
 
 
 @pytest.mark.skipif(not SEED.exists(), reason=f"{SEED} (the original setup) is not on this machine")
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
 @pytest.mark.parametrize("unit", sorted(FIXES))
-def test_flags_differ_from_the_original_only_by_documented_fixes(unit):
-    inv = seed_inventory()
+def test_flags_differ_from_the_original_only_by_documented_fixes(unit, tls):
+    inv = seed_inventory(tls=tls)
     host = inv.master if unit in render.MASTER_UNITS else inv.host("azure-prd-02")
-    ours = exec_start(render.render_host(inv, host)[UNITS + unit].content, unit)
+    ours = exec_start(rendered(inv, host)[UNITS + unit].content, unit)
     theirs = exec_start(seed_units()[unit], unit)
     differ = {flag: (theirs.get(flag), ours.get(flag))
               for flag in theirs.keys() | ours.keys() if theirs.get(flag) != ours.get(flag)}
-    assert differ == {flag: (old, new) for flag, (old, new, _why) in FIXES[unit].items()}
+    fixes = {**FIXES[unit], **(TLS_FIXES[unit] if tls else {})}
+    assert differ == {flag: (old, new) for flag, (old, new, _why) in fixes.items()}
 
 
 @pytest.mark.skipif(not SEED.exists(), reason=f"{SEED} (the original setup) is not on this machine")
@@ -192,17 +249,34 @@ MANUAL_FILES = {
     "/opt/bin/register_node.sh": (0o755, "root", False),
     UNITS + "kubernetes.register-node.service": (0o644, "root", False),
 }
+MASTER_TLS_FILES = {
+    "/etc/kubernetes/pki/ca.crt": (0o644, "root", False),
+    "/etc/kubernetes/pki/apiserver.crt": (0o644, "root", False),
+    "/etc/kubernetes/pki/apiserver.key": (0o600, "root", True),
+}
+NODE_TLS_FILES = {
+    "/etc/kubernetes/pki/ca.crt": (0o644, "root", False),
+    "/etc/kubernetes/pki/kubelet.crt": (0o644, "root", False),
+    "/etc/kubernetes/pki/kubelet.key": (0o600, "root", True),
+    "/etc/kubernetes/pki/kube-proxy.crt": (0o644, "root", False),
+    "/etc/kubernetes/pki/kube-proxy.key": (0o600, "root", True),
+    "/etc/kubernetes/kubelet.kubeconfig": (0o644, "root", False),
+    "/etc/kubernetes/proxy.kubeconfig": (0o644, "root", False),
+}
 
 
-@pytest.mark.parametrize("name, registration, expected", [
-    ("azure-prd-01", MANUAL, MASTER_FILES),
-    ("azure-prd-01", SELF, MASTER_FILES),
-    ("azure-prd-02", SELF, NODE_FILES),
-    ("ded-prd-01", MANUAL, {**NODE_FILES, **MANUAL_FILES}),
+@pytest.mark.parametrize("name, registration, tls, expected", [
+    ("azure-prd-01", MANUAL, False, MASTER_FILES),
+    ("azure-prd-01", SELF, False, MASTER_FILES),
+    ("azure-prd-02", SELF, False, NODE_FILES),
+    ("ded-prd-01", MANUAL, False, {**NODE_FILES, **MANUAL_FILES}),
+    ("azure-prd-01", MANUAL, True, {**MASTER_FILES, **MASTER_TLS_FILES}),
+    ("azure-prd-02", SELF, True, {**NODE_FILES, **NODE_TLS_FILES}),
+    ("ded-prd-01", MANUAL, True, {**NODE_FILES, **MANUAL_FILES, **NODE_TLS_FILES}),
 ])
-def test_files_modes_owners_per_role(name, registration, expected):
-    inv = seed_inventory(registration=registration)
-    files = render.render_host(inv, inv.host(name))
+def test_files_modes_owners_per_role(name, registration, tls, expected):
+    inv = seed_inventory(registration=registration, tls=tls)
+    files = rendered(inv, inv.host(name))
     assert list(files) == sorted(files)
     assert {p: (f.mode, f.owner, f.secret) for p, f in files.items()} == expected
     for f in files.values():
@@ -365,12 +439,13 @@ def test_strict_undefined_raises():
 
 def test_every_template_is_used_and_files_are_clean():
     used = set()
-    for registration, version in ((MANUAL, "v1.0.1"), (SELF, "v1.8.0")):
-        inv = seed_inventory(registration=registration, version=version)
+    for registration, version, tls in ((MANUAL, "v1.0.1", False), (SELF, "v1.8.0", False),
+                                       (MANUAL, "v1.0.1", True), (SELF, "v1.19.0", True)):
+        inv = seed_inventory(registration=registration, version=version, tls=tls)
         for host in inv.hosts:
             for spec in render._specs(inv, host):
                 used.add(spec[1])
-            for f in render.render_host(inv, host).values():
+            for f in rendered(inv, host).values():
                 assert f.content.endswith("\n") and not f.content.endswith("\n\n"), f.path
                 assert not re.search(r"[ \t]$", f.content, re.M), f"{f.path}: trailing whitespace"
     assert used == {p.name for p in render.TEMPLATES.glob("*.j2")}
@@ -409,11 +484,12 @@ def run(argv, **kw):
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, **kw)
 
 
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
 @pytest.mark.parametrize("path, shell", [("/opt/bin/wupiao", "bash"), ("/opt/bin/kubernetes-download", "bash"),
                                          ("/opt/bin/register_node.sh", "sh")])
-def test_scripts_parse(tmp_path, path, shell):
-    inv = seed_inventory()
-    script = write_exec(tmp_path / "s", render.render_host(inv, inv.host("azure-prd-02"))[path].content)
+def test_scripts_parse(tmp_path, path, shell, tls):
+    inv = seed_inventory(tls=tls)
+    script = write_exec(tmp_path / "s", rendered(inv, inv.host("azure-prd-02"))[path].content)
     assert run([shell, "-n", str(script)]).returncode == 0
 
 
@@ -526,27 +602,41 @@ def test_download_accepts_the_server_tarball_on_its_own_and_refuses_junk(tmp_pat
     assert host.kubectl() == "solo kubectl" and host.leftovers() == []
 
 
+# tls -> (the URL register-node.service passes, kubectl's options, curl's options)
+REGISTER_TLS = {
+    False: ("http://10.1.0.1:8080", "", "--silent --fail"),
+    True: ("https://10.1.0.1:6443", "--kubeconfig /etc/kubernetes/kubelet.kubeconfig ",
+           "--silent --fail --cacert /etc/kubernetes/pki/ca.crt --cert /etc/kubernetes/pki/kubelet.crt "
+           "--key /etc/kubernetes/pki/kubelet.key"),
+}
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
 @pytest.mark.parametrize("registered", [False, True])
-def test_register_node_script(tmp_path, registered):
-    inv = seed_inventory(bin_dir=str(tmp_path / "bin"))
-    files = render.render_host(inv, inv.host("ded-prd-01"))
+def test_register_node_script(tmp_path, registered, tls):
+    url, opts, curl = REGISTER_TLS[tls]
+    inv = seed_inventory(bin_dir=str(tmp_path / "bin"), tls=tls)
+    files = rendered(inv, inv.host("ded-prd-01"))
+    assert unit_lines(files[UNITS + render.REGISTER].content, "ExecStart") == [
+        f"{tmp_path}/bin/register_node.sh ded-prd-01 {url}"]
     script = write_exec(tmp_path / "register_node.sh", files[f"{tmp_path}/bin/register_node.sh"].content)
     log = tmp_path / "kubectl.log"
     write_exec(tmp_path / "bin" / "kubectl", f"""#!/bin/sh
 echo "ARGS $*" >> {log}
 case "$*" in *" get node "*) exit {0 if registered else 1} ;; *" create --validate=false -f -") cat >> {log} ;; esac
 """)
-    write_exec(tmp_path / "stub" / "curl", "#!/bin/sh\necho ok\n")
+    write_exec(tmp_path / "stub" / "curl", f'#!/bin/sh\necho "$*" >> {tmp_path}/curl.log\necho ok\n')
     env = {"PATH": f"{tmp_path}/stub:{os.environ['PATH']}"}
-    r = run([str(script), "ded-prd-01", "http://10.1.0.1:8080"], env=env)
+    r = run([str(script), "ded-prd-01", url], env=env)
     assert r.returncode == 0, r.stderr
+    assert (tmp_path / "curl.log").read_text().splitlines() == [f"{curl} {url}/healthz"]
     lines = log.read_text().splitlines()
-    assert lines[0] == "ARGS -s http://10.1.0.1:8080 get node ded-prd-01"
+    assert lines[0] == f"ARGS {opts}-s {url} get node ded-prd-01"
     if registered:
-        assert lines[1:] == ["ARGS -s http://10.1.0.1:8080 label --overwrite node ded-prd-01 "
+        assert lines[1:] == [f"ARGS {opts}-s {url} label --overwrite node ded-prd-01 "
                              "environment=production host=dedicated name=ded-prd-01 workload=processing-intensive"]
     else:
-        assert lines[1] == "ARGS -s http://10.1.0.1:8080 create --validate=false -f -"
+        assert lines[1] == f"ARGS {opts}-s {url} create --validate=false -f -"
         assert json.loads("\n".join(lines[2:])) == {
             "kind": "Node", "apiVersion": "v1",
             "metadata": {"name": "ded-prd-01", "labels": inv.node_labels(inv.host("ded-prd-01"))}}

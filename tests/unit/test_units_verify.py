@@ -13,9 +13,9 @@ from kubefab import render
 from kubefab.model import MANUAL, SELF
 
 try:
-    from test_render import seed_inventory
+    from test_render import rendered, seed_inventory
 except ImportError:  # tests/ imported as a package
-    from tests.unit.test_render import seed_inventory
+    from tests.unit.test_render import rendered, seed_inventory
 
 ANALYZE = shutil.which("systemd-analyze")
 SYSTEM_UNITS = Path("/usr/lib/systemd/system")
@@ -59,14 +59,16 @@ def ours(output: str, units: dict[str, str]) -> list[str]:
     return [line for line in output.splitlines() if any(w in line for w in words)]
 
 
-CASES = [(MANUAL, "v1.0.1"), (SELF, "v1.4.0"), (SELF, "v1.8.0"), (MANUAL, "v1.19.0")]
+CASES = [(MANUAL, "v1.0.1", False), (SELF, "v1.4.0", False), (SELF, "v1.8.0", False),
+         (MANUAL, "v1.19.0", False), (MANUAL, "v1.0.1", True), (SELF, "v1.4.0", True),
+         (SELF, "v1.8.0", True), (MANUAL, "v1.19.0", True)]
 
 
-@pytest.mark.parametrize("registration, version", CASES)
+@pytest.mark.parametrize("registration, version, tls", CASES)
 @pytest.mark.parametrize("name", ["azure-prd-01", "azure-prd-02"])
-def test_rendered_units_verify(tmp_path, name, registration, version):
-    inv = seed_inventory(registration=registration, version=version)
-    files = render.render_host(inv, inv.host(name))
+def test_rendered_units_verify(tmp_path, name, registration, version, tls):
+    inv = seed_inventory(registration=registration, version=version, tls=tls)
+    files = rendered(inv, inv.host(name))
     units = {p.rsplit("/", 1)[1]: f.content for p, f in files.items()
              if p.startswith(render.UNIT_DIR + "/")}
     r = verify(tmp_path, units)
@@ -84,11 +86,12 @@ def test_verify_catches_the_originals_missing_continuations(tmp_path):
     assert any("Unknown key '--address'" in line for line in ours(r.stdout + r.stderr, {"kubernetes.kubelet.service": ""}))
 
 
-def test_units_without_prerequisites_verify(tmp_path):
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+def test_units_without_prerequisites_verify(tmp_path, tls):
     """The lab's shape: no weave-network.target / etcd2.service to require."""
-    inv = seed_inventory(requires=())
+    inv = seed_inventory(requires=(), tls=tls)
     for host in (inv.master, inv.host("azure-prd-02")):
-        units = {p.rsplit("/", 1)[1]: f.content for p, f in render.render_host(inv, host).items()
+        units = {p.rsplit("/", 1)[1]: f.content for p, f in rendered(inv, host).items()
                  if p.startswith(render.UNIT_DIR + "/")}
         r = verify(tmp_path / host.name, units)
         assert r.returncode == 0 and ours(r.stdout + r.stderr, units) == [], r.stdout + r.stderr
