@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from dataclasses import dataclass
 
-from . import pki, plan as planning, render, steps
+from . import pki, plan as planning, registration, render, steps
 from .fleet import Fleet, Interrupted
 from .model import Host, Inventory
 from .remote import HostKeyError, RemoteError, local_user
@@ -36,6 +36,7 @@ class Deploy:
         hosts = targets if self.master in targets else [self.master, *targets]
         self.fleet = Fleet(hosts, parallel=opts.parallel, accept_new=opts.accept_new)
         self.changed: dict[str, list[str]] = defaultdict(list)
+        self.facts: dict = {}  # host name -> HostFacts, from the probe
         started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
         self.run_id = f"{local_user()} pid {os.getpid()} since {started} (run {uuid.uuid4().hex[:12]})"
         self.pki = pki.ensure(inv)  # once per run: certificates made or renewed locally, as needed
@@ -59,7 +60,7 @@ class Deploy:
     def converge(self, wanted: dict) -> int:
         if self.key_problems():
             return self.finish("deploy")
-        facts = self.fleet.each(lambda r: steps.probe(r, self.inv, wanted.get(r.host.name, {})))
+        facts = self.facts = self.fleet.each(lambda r: steps.probe(r, self.inv, wanted.get(r.host.name, {})))
         plans = {h.name: self.plan(h, wanted[h.name], facts[h.name])
                  for h in self.fleet.ok(self.targets)}
         self.show(plans)
@@ -156,7 +157,7 @@ class Deploy:
         steps.restart(remote, first)
         if plan.start:
             steps.systemctl(remote, "start", plan.start)
-        if remote.host.is_master:
+        if remote.host.is_master and (plan.changes or self.facts[name].healthz != "ok"):
             steps.wait_healthy(remote, self.inv.local_master_url, self.opts.timeout,
                                lambda msg: say(name, msg), self.fleet.cancel)
         steps.restart(remote, [u for u in plan.restart if u not in first])
@@ -174,6 +175,8 @@ class Deploy:
         if not wanted:
             return
         name = self.master.name
+        if self.settled(wanted):
+            return
 
         def settle(remote):
             steps.wait_healthy(remote, self.inv.local_master_url, self.opts.timeout, cancel=self.fleet.cancel)
@@ -186,6 +189,18 @@ class Deploy:
         for node, why in pending.items():
             self.fleet.failed[node] = (f"{why} after {self.opts.timeout:.0f}s (check its kubelet: "
                                        f"journalctl -u kubernetes.kubelet.service)")
+
+    def settled(self, wanted: dict) -> bool:
+        """Nothing changed in this run and the master's probe already saw every node
+        registered, labelled and Ready: verified without another round trip."""
+        master = self.facts.get(self.master.name)
+        if self.changed or not master or master.healthz != "ok" or master.nodes_json is None:
+            return False
+        states = registration.node_states(master.nodes_json)
+        if registration.unready(wanted, states) or registration.unlabelled(wanted, states):
+            return False
+        say(self.master.name, f"verified: {len(wanted)} node(s) registered, labelled, Ready")
+        return True
 
     def show_registration(self) -> None:
         """In a dry run: what registration would do, if the apiserver answers now."""

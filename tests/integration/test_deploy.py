@@ -6,7 +6,7 @@ import time
 import pytest
 import yaml
 
-from kubefab import render
+from kubefab import pki, render
 from kubefab.inventory import load
 
 from .helpers import fab, kubectl, nodes, on_host, unit_starts
@@ -73,8 +73,9 @@ def test_master_units_only_on_master_node_units_only_on_nodes(inventory, fresh):
 
 def test_every_file_lands_with_its_content_mode_and_owner(lab, inventory, fresh):
     inv = load(inventory)
+    certs = pki.ensure(inv)  # the lab's, made by the first deploy
     for h in inv.hosts:
-        for path, f in render.render_host(inv, h).items():
+        for path, f in render.render_host(inv, h, certs).items():
             out = on_host(inventory, h.name, ["stat", "-c", "%a %U %G", path]).stdout.split()
             assert out == [format(f.mode, "o"), f.owner, f.group], path
             assert (lab.upper_dir(h.name) / path.lstrip("/")).read_text() == f.content, path
