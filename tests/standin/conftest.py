@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kubefab.lab import release
-from standin_helpers import ETCD, Procs, free_port, http_get, start_apiserver, wait_until
+from standin_helpers import API_ADDR, ETCD, Procs, free_port, http_get, start_apiserver, wait_until
 
 @pytest.fixture
 def procs(tmp_path):
@@ -127,8 +127,15 @@ class Kubectl:
         return [str(self.binary), "-s", server, *args]
 
     def __call__(self, server: str, *args, input: str | None = None, check: bool = True, timeout: float = 30):
-        r = subprocess.run(self.argv(server, *args), input=input, capture_output=True, text=True,
-                           env=self.env, timeout=timeout)
+        return self._run(self.argv(server, *args), args, input, check, timeout)
+
+    def with_kubeconfig(self, kubeconfig, *args, input: str | None = None, check: bool = True,
+                        timeout: float = 30):
+        """kubectl --kubeconfig=<file> (server, CA and client certificate from the file)."""
+        return self._run([str(self.binary), f"--kubeconfig={kubeconfig}", *args], args, input, check, timeout)
+
+    def _run(self, argv, args, input, check, timeout):
+        r = subprocess.run(argv, input=input, capture_output=True, text=True, env=self.env, timeout=timeout)
         if check and r.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
         return r
@@ -137,6 +144,14 @@ class Kubectl:
 @pytest.fixture(scope="session")
 def kubectl(kubectl_bin, tmp_path_factory) -> Kubectl:
     return Kubectl(kubectl_bin, tmp_path_factory.mktemp("kubectl-home"))
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    """A throwaway EC P-256 PKI (see standin_pki); the apiserver certificate is for API_ADDR."""
+    from standin_pki import make_pki
+
+    return make_pki(tmp_path_factory.mktemp("pki"), API_ADDR)
 
 
 @pytest.fixture

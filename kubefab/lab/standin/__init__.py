@@ -8,8 +8,9 @@ packages) with the release version and the injected faults baked in
 
 Each program parses its flags like the real binary of that version does (pflag
 style, per-version flag tables in `flags`), and on the wire behaves like the real
-one as far as kubefab, curl and the real kubectl can see. What is not emulated is
-said where it matters (TLS client auth, authorization, pods, iptables...).
+one as far as kubefab, curl and the real kubectl can see, over plain HTTP or TLS with
+client certificates (x509 authentication in `apiserver`, TLS kubeconfigs in `common`).
+What is not emulated is said where it matters (authorization, tokens, pods, iptables...).
 """
 
 PROGRAMS = ("kube-apiserver", "kube-scheduler", "kube-controller-manager", "kubelet", "kube-proxy")

@@ -7,15 +7,36 @@ Serving:
 - the insecure port (`--insecure-bind-address`/`--address` : `--insecure-port`/`--port`,
   default 127.0.0.1:8080) for versions before 1.20; from 1.20 it must be 0, and from
   1.24 its flags are gone.
-- the secure port (`--bind-address`:`--secure-port`, default 0.0.0.0:6443): HTTPS with
-  `--tls-cert-file`/`--tls-private-key-file`, or a self-signed pair written to
+- the secure port (`--bind-address`:`--secure-port`, default 0.0.0.0:6443): HTTPS (TLS
+  1.2+) with `--tls-cert-file`/`--tls-private-key-file`, or a self-signed pair written to
   `--cert-dir` with the `openssl` program (as the real server generates one). Without
-  either it is a TCP listener that accepts and closes. Authentication/authorization is
-  not emulated: every request is allowed (as with AlwaysAllow and no authenticator).
+  either it is a TCP listener that accepts and closes. The same handler serves both
+  ports; the TLS handshake runs in the connection's own thread.
+
+Authentication (secure port only; the insecure port is unauthenticated, as it always was):
+- `--client-ca-file`: client certificates are asked for (CERT_OPTIONAL) and verified
+  against that CA; a verified one authenticates as user = CN, groups = O (+
+  system:authenticated), like the real x509 authenticator. A request without one gets
+  401 and a metav1 Status `Unauthorized` (x509 being the only authenticator).
+  Difference: the real server (Go, tls.RequestClientCert) completes the handshake for a
+  certificate from another CA and answers 401; Python's ssl has no verify callback, so
+  the stand-in ends that handshake with a TLS alert (the client sees
+  "remote error: tls: unknown certificate authority"). Refused either way, and logged.
+- anonymous requests: as from 1.5 with `--anonymous-auth` (default true) unless the
+  authorization mode includes AlwaysAllow (which resets it, as the real server does);
+  system:anonymous reaches only /healthz, /version and discovery (403 elsewhere), as the
+  default RBAC roles allow.
+- no client CA and no anonymous: no authentication at all (v1.0 without authenticators).
+- tokens and basic auth (`--token-auth-file`, `--basic-auth-file`) are not emulated: the
+  Authorization header is not looked at (as with no token authenticator configured).
+- authorization is AlwaysAllow for every authenticated user whatever
+  `--authorization-mode` says (a warning says so when it is not AlwaysAllow).
 - No wildcard binds unless KUBEFAB_STANDIN_ALLOW_WILDCARD=1: the lab's hosts share one
   network namespace and every listener must be on a 127.0.0.N (TESTBED.md). The port
-  the server cannot do without (insecure if enabled, else secure) is fatal; the secure
-  port beside an insecure one is skipped with a warning (v1.0 also only retried it).
+  the server cannot do without (insecure if enabled, else secure; the secure one too
+  when `--tls-cert-file` is given) is fatal: refused, not bindable, or (secure) a pair
+  that cannot be loaded. A secure port beside an insecure one, with no TLS configured,
+  is skipped with a warning (v1.0 also only retried it).
 
 OpenAPI and tables (what the real kubectl asks for):
 - before 1.7 there is no OpenAPI at all (the real server answered 404 with its list of
@@ -43,6 +64,7 @@ import subprocess
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -112,7 +134,91 @@ def validate(cfg: Config, fl: Parsed) -> dict:
     if errors:
         common.error_exit(errors)
     secure = (fl["bind-address"], fl["secure-port"]) if fl["secure-port"] else None
-    return {"insecure": insecure, "secure": secure}
+    return {"insecure": insecure, "secure": secure, "authn": authn_config(cfg, fl)}
+
+
+# --- authentication ----------------------------------------------------------------------------
+
+ANONYMOUS_PATHS = {"/healthz", "/healthz/ping", "/version", "/livez", "/readyz"}
+DISCOVERY_PATHS = {"/api", "/api/v1", "/apis", "/openapi/v2", "/openapi/v3", "/openapi/v3/api/v1", "/swaggerapi"}
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    groups: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return f'user="{self.name}" groups={json.dumps(list(self.groups))}'
+
+
+UNSECURED = User("system:unsecured")  # the insecure port: no authentication
+NO_AUTHN = User("")  # the secure port with no authenticator configured
+
+
+@dataclass(frozen=True)
+class Authn:
+    x509: bool  # --client-ca-file given
+    anonymous: bool
+
+    @property
+    def enabled(self) -> bool:
+        return self.x509 or self.anonymous
+
+
+def authn_config(cfg: Config, fl: Parsed) -> Authn:
+    modes = fl["authorization-mode"] or ["AlwaysAllow"]
+    anonymous = cfg.v >= (1, 5) and bool(fl["anonymous-auth"])
+    if anonymous and "AlwaysAllow" in modes:
+        if fl.given("anonymous-auth"):
+            warning("AnonymousAuth is not allowed with the AlwaysAllow authorizer. Resetting AnonymousAuth to false. "
+                    "You should use a different authorizer")
+        anonymous = False
+    for name in ("token-auth-file", "basic-auth-file"):
+        if fl[name]:
+            warning(f"--{name}={fl[name]}: not emulated by the stand-in; a request with only a token or a "
+                    "password counts as one without credentials")
+    if [m for m in modes if m != "AlwaysAllow"]:
+        warning(f"--authorization-mode={','.join(modes)}: not emulated; every authenticated request is allowed "
+                "(AlwaysAllow), anonymous ones reach only health, version and discovery")
+    return Authn(x509=bool(fl["client-ca-file"]), anonymous=anonymous)
+
+
+def cert_user(cert: dict | None) -> User | None:
+    """The x509 authenticator's CommonNameUserConversion: CN is the user, each O a group."""
+    if not cert:
+        return None
+    cn, orgs = "", []
+    for rdn in cert.get("subject") or ():
+        for key, value in rdn:
+            if key == "commonName":
+                cn = value
+            elif key == "organizationName":
+                orgs.append(value)
+    if not cn:
+        return None
+    return User(cn, tuple(orgs) + ("system:authenticated",))
+
+
+UNAUTHORIZED = ApiError(401, "Unauthorized", "Unauthorized")
+
+
+def forbidden(user: User, method: str, path: str, query: dict) -> ApiError:
+    m = re.fullmatch(r"/api/v1/(?:watch/)?(?:namespaces/([^/]+)/)?([^/]+)(?:/([^/]+))?(?:/([^/]+))?", path)
+    if not m:
+        return ApiError(403, "Forbidden", f'forbidden: User "{user.name}" cannot {method.lower()} path "{path}"', {})
+    ns, resource, name, sub = m.groups()
+    verb = {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method)
+    if verb is None:
+        if method == "DELETE":
+            verb = "delete" if name else "deletecollection"
+        else:
+            verb = "watch" if "/watch/" in path or query.get("watch") in ("true", "1") else ("get" if name else "list")
+    scope = f'in the namespace "{ns}"' if ns else "at the cluster scope"
+    what = f'{resource} "{name}"' if name else resource
+    details = {"kind": resource, **({"name": name} if name else {})}
+    return ApiError(403, "Forbidden", f'{what} is forbidden: User "{user.name}" cannot {verb} resource '
+                    f'"{resource}{"/" + sub if sub else ""}" in API group "" {scope}', details)
 
 
 # --- storage --------------------------------------------------------------------------------
@@ -330,6 +436,8 @@ class Server:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     srv: Server  # set on the subclass made per server
+    secure: bool = False  # the secure port (TLS) or the insecure one
+    authn: Authn = Authn(False, False)
 
     # Go's server sends no Server header; BaseHTTPRequestHandler's would.
     def send_response(self, code, message=None):
@@ -365,7 +473,9 @@ class Handler(BaseHTTPRequestHandler):
         self.query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         self.method = method
         self.body = self._read_body()
+        self.user = None
         try:
+            self.user = self._authenticate(method, url.path)
             self._route(method, url.path)
         except ApiError as e:
             self._json(e.code, e.status())
@@ -381,7 +491,39 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             ms = (time.monotonic() - self._started) * 1000
             info(f"{method} {self.path}: ({ms:.3f}ms) {self._code} "
-                 f"[{self.headers.get('User-Agent', '')} {self.client_address[0]}:{self.client_address[1]}]")
+                 f"[{self.headers.get('User-Agent', '')} {self.client_address[0]}:{self.client_address[1]}] "
+                 f"{self._who()}")
+
+    def _authenticate(self, method: str, path: str) -> User:
+        """Who sent the request (see the module doc); ApiError 401/403 when refused."""
+        if not self.secure:
+            return UNSECURED
+        if not self.authn.enabled:
+            return NO_AUTHN
+        peer = self.connection.getpeercert() if self.authn.x509 else None
+        user = cert_user(peer)
+        if user is not None:
+            return user
+        if not self.authn.anonymous:
+            raise UNAUTHORIZED
+        user = User("system:anonymous", ("system:unauthenticated",))
+        path = path.rstrip("/") or "/"
+        # RBAC's default roles: system:discovery (health, version, discovery) was bound to
+        # unauthenticated users too before 1.14; from 1.14 they get system:public-info-viewer.
+        allowed = path in ANONYMOUS_PATHS or (self.srv.v < (1, 14) and path in DISCOVERY_PATHS)
+        if not allowed or method not in ("GET", "HEAD"):
+            self.user = user
+            raise forbidden(user, method, path, self.query)
+        return user
+
+    def _who(self) -> str:
+        if self.user is None:
+            return "unauthenticated (refused)" if self.secure else ""
+        if self.user is UNSECURED:
+            return "insecure port (no authentication)"
+        if self.user is NO_AUTHN:
+            return "secure port, no authenticator configured"
+        return str(self.user)
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -753,6 +895,104 @@ class _HTTPServer(ThreadingHTTPServer):
         super().__init__(addr, handler)
 
 
+HANDSHAKE_TIMEOUT = 10.0
+
+
+class _TLSServer(_HTTPServer):
+    """HTTPS: each connection's handshake runs in its own thread (ThreadingMixIn calls
+    finish_request there), so a slow or bad client never holds up the listener; a failed
+    handshake is logged as Go's server logs it ("http: TLS handshake error from ...")."""
+
+    def __init__(self, addr, handler, ctx: ssl.SSLContext):
+        super().__init__(addr, handler)
+        self.ctx = ctx
+
+    def finish_request(self, request, client_address):
+        peer = f"{client_address[0]}:{client_address[1]}"
+        request.settimeout(HANDSHAKE_TIMEOUT)
+        try:
+            first = request.recv(1, socket.MSG_PEEK)
+            if first and first != b"\x16":  # not a TLS handshake record: plain HTTP, as Go answers it
+                request.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+                warning(f"http: TLS handshake error from {peer}: client sent an HTTP request to an HTTPS server")
+                return
+            conn = self.ctx.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
+        except OSError as e:
+            warning(f"http: TLS handshake error from {peer}: {_handshake_reason(e)}")
+            return
+        try:
+            conn.do_handshake()
+        except (ssl.SSLError, OSError) as e:
+            warning(f"http: TLS handshake error from {peer}: {_handshake_reason(e)}")
+            _close_gently(conn)
+            return
+        conn.settimeout(None)
+        try:
+            self.RequestHandlerClass(conn, client_address, self)
+        finally:
+            try:
+                conn.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            conn.close()
+
+
+def _close_gently(conn: ssl.SSLSocket) -> None:
+    """After a failed handshake: FIN, not RST. A TLS 1.3 client sends its request right
+    after its Finished; closing with those bytes unread makes the kernel reset the
+    connection, and the client may never read the alert that says why."""
+    raw = socket.socket(fileno=conn.detach())
+    try:
+        raw.shutdown(socket.SHUT_WR)
+        raw.settimeout(1.0)
+        while raw.recv(65536):
+            pass
+    except OSError:
+        pass
+    finally:
+        raw.close()
+
+
+def _handshake_reason(e: BaseException) -> str:
+    if isinstance(e, ssl.SSLCertVerificationError):
+        return (f"the client certificate is not signed by the --client-ca-file CA (or not valid for client "
+                f"auth): {e.verify_message or e.reason}")
+    if isinstance(e, ssl.SSLError):
+        return (e.reason or str(e)).lower().replace("_", " ")
+    if isinstance(e, (socket.timeout, TimeoutError)):
+        return f"no handshake within {HANDSHAKE_TIMEOUT:g}s"
+    return str(e)
+
+
+TLS_VERSIONS = {"VersionTLS12": ssl.TLSVersion.TLSv1_2, "VersionTLS13": ssl.TLSVersion.TLSv1_3}
+
+
+def server_context(cfg: Config, fl: Parsed, cert: tuple[str, str]) -> ssl.SSLContext:
+    """The secure port's TLS: TLS 1.2+ (or --tls-min-version=VersionTLS13), the serving
+    pair, and with --client-ca-file client certificates asked for and verified. The
+    client CA is authentication config: a bad one is fatal, as for the real server."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    wanted = fl["tls-min-version"]
+    if wanted in TLS_VERSIONS:
+        ctx.minimum_version = TLS_VERSIONS[wanted]
+    elif wanted:
+        warning(f"--tls-min-version={wanted}: the stand-in serves TLS 1.2 and later")
+    if fl["tls-cipher-suites"]:
+        warning("--tls-cipher-suites: not emulated (Python's default suites are used)")
+    ctx.set_alpn_protocols(["http/1.1"])
+    ca = fl["client-ca-file"]
+    if ca:
+        try:
+            ctx.load_verify_locations(cafile=ca)
+        except (OSError, ssl.SSLError) as e:
+            fatal(f"Invalid Authentication Config: unable to load client CA file {ca}: "
+                  f"{(getattr(e, 'reason', None) or str(e)).lower().replace('_', ' ')}")
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+    ctx.load_cert_chain(*cert)  # ssl.SSLError/OSError: the caller decides
+    return ctx
+
+
 def self_signed(cert_dir: str, host: str) -> tuple[str, str] | None:
     """apiserver.crt/.key in cert_dir (made with openssl when missing), as the real
     server generates its own pair; None when openssl is not there."""
@@ -780,10 +1020,13 @@ def listen(srv: Server, fl: Parsed, opts: dict) -> list:
     """Bind the listeners; returns (server, thread) objects to stop."""
     started = []
 
-    def handler_class():
-        return type("BoundHandler", (Handler,), {"srv": srv})
+    def handler_class(secure=False):
+        return type("BoundHandler", (Handler,), {"srv": srv, "secure": secure, "authn": opts["authn"]})
 
     essential_insecure = opts["insecure"] is not None
+    # The secure port is essential without an insecure one, and whenever TLS is configured
+    # (--tls-cert-file: the port the nodes use); otherwise a failure there is a warning.
+    essential_secure = not essential_insecure or bool(fl["tls-cert-file"])
     if opts["insecure"]:
         addr, port = opts["insecure"]
         if refuse_wildcard(addr):
@@ -797,42 +1040,49 @@ def listen(srv: Server, fl: Parsed, opts: dict) -> list:
         started.append(httpd)
     if opts["secure"]:
         addr, port = opts["secure"]
-        what = f"secure port {addr}:{port}"
-        if refuse_wildcard(addr):
-            msg = (f"not binding the {what}: the kubefab lab allows only 127.0.0.0/8 binds "
-                   "(set --bind-address to the host's 127.0.0.N)")
-            if not essential_insecure:
-                fatal(msg)
-            warning(msg)
+        secure = _listen_secure(srv, fl, opts["authn"], addr, port, handler_class(secure=True))
+        if isinstance(secure, str):
+            if essential_secure:
+                fatal(secure)
+            warning(secure + "; serving the insecure port only")
         else:
-            cert = (fl["tls-cert-file"], fl["tls-private-key-file"]) if fl["tls-cert-file"] else \
-                self_signed(fl["cert-dir"] or "/var/run/kubernetes", srv.advertise if not wildcard(srv.advertise) else addr)
-            try:
-                if cert:
-                    httpd = _HTTPServer((addr, port), handler_class())
-                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-                    ctx.load_cert_chain(*cert)
-                    if fl["client-ca-file"]:
-                        ctx.load_verify_locations(fl["client-ca-file"])
-                        ctx.verify_mode = ssl.CERT_OPTIONAL
-                    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-                    info(f"Serving securely on {addr}:{port} (certificate {cert[0]})")
-                    started.append(httpd)
-                else:
-                    sock = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    sock.bind((addr, port))
-                    sock.listen(16)
-                    warning(f"no TLS certificate (no --tls-cert-file, no openssl): the {what} accepts "
-                            "connections and closes them")
-                    started.append(_Closer(sock))
-            except (OSError, ssl.SSLError) as e:
-                if not essential_insecure:
-                    fatal(f"Unable to listen for secure ({e}) on {addr}:{port}")
-                warning(f"Unable to listen for secure ({e}) on {addr}:{port}; serving the insecure port only")
+            started.append(secure)
     for s in started:
         threading.Thread(target=s.serve_forever, daemon=True, name=f"serve-{id(s)}").start()
     return started
+
+
+def _listen_secure(srv: Server, fl: Parsed, authn: Authn, addr: str, port: int, handler):
+    """The secure port's listener, or why there is none (a message)."""
+    what = f"secure port {addr}:{port}"
+    if refuse_wildcard(addr):
+        return (f"not binding the {what}: the kubefab lab allows only 127.0.0.0/8 binds "
+                "(set --bind-address to the host's 127.0.0.N)")
+    if fl["tls-cert-file"]:
+        cert = (fl["tls-cert-file"], fl["tls-private-key-file"])
+    else:
+        cert = self_signed(fl["cert-dir"] or "/var/run/kubernetes",
+                           srv.advertise if not wildcard(srv.advertise) else addr)
+    try:
+        if cert is None:
+            sock = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((addr, port))
+            sock.listen(16)
+            warning(f"no TLS certificate (no --tls-cert-file, no openssl): the {what} accepts connections "
+                    "and closes them")
+            return _Closer(sock)
+        try:
+            ctx = server_context(srv.cfg, fl, cert)
+        except (OSError, ssl.SSLError) as e:
+            return f"unable to load server certificate: {cert[0]}, {cert[1]}: {e}"
+        httpd = _TLSServer((addr, port), handler, ctx)
+    except OSError as e:
+        return f"Unable to listen for secure ({e}) on {addr}:{port}"
+    how = ("client certificates verified against " + fl["client-ca-file"] if authn.x509 else
+           "no client certificates asked for") + (", anonymous allowed" if authn.anonymous else "")
+    info(f"Serving securely on {addr}:{port} (certificate {cert[0]}; {how})")
+    return httpd
 
 
 class _Closer:

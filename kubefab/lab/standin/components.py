@@ -14,19 +14,29 @@
   with a Ready condition every KUBEFAB_STANDIN_HEARTBEAT (default: 5 s, or
   `--node-status-update-frequency` when given), retrying forever while the apiserver is
   away; serves /healthz on `--address`:`--port`. No pods are run.
+
+TLS (all four): the kubeconfig's current context gives the credentials
+(certificate-authority, client-certificate, client-key, or their `-data` forms); an
+https server is verified against the CA with its host name (IP SAN) checked, and the
+client certificate is presented. Before 1.8 the kubelet takes the server from
+`--api-servers` and only the credentials from `--kubeconfig`; `--master` overrides the
+kubeconfig's server for the others. What is used is logged at start; a TLS failure (the
+server's certificate not trusted, the client certificate refused, a 401, a credentials
+file that cannot be read) is logged saying which side refused what, and retried.
 """
 from __future__ import annotations
 
 import json
 import os
 import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import common
-from .common import (Config, Endpoint, KubeconfigError, error, fatal, healthz, info, load_kubeconfig,
-                     server_url, warning)
+from .common import (Config, CredentialsError, Endpoint, KubeconfigError, describe_failure, error, fatal, info,
+                     load_kubeconfig, probe, server_url, status_message, unauthorized_hint, warning)
 from .flags import CLOUD_PROVIDERS, Parsed, parse_duration
 
 # --- shared ---------------------------------------------------------------------------------
@@ -43,7 +53,7 @@ def master_endpoint(cfg: Config, fl: Parsed) -> Endpoint:
         if ep is None:
             ep = Endpoint(server_url(fl["master"]))
         else:
-            ep.server = server_url(fl["master"])  # --master overrides the kubeconfig's server
+            ep = ep.with_server(server_url(fl["master"]))  # --master overrides the kubeconfig's server
     if ep is None:
         if cfg.v < (1, 10):  # ~ old clients fell back to localhost:8080
             warning("Neither --kubeconfig nor --master was specified. Using default API client. This might not work.")
@@ -51,15 +61,35 @@ def master_endpoint(cfg: Config, fl: Parsed) -> Endpoint:
         else:
             fatal("invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER "
                   "environment variable")
+    describe_credentials(ep)
     return ep
+
+
+def describe_credentials(ep: Endpoint) -> None:
+    """Say which TLS files are used, and load them now: a problem is logged at once
+    (and again on every retry, see probe), not found out by a silent timeout."""
+    if not ep.https:
+        return
+    info(f"TLS to {ep.server}: server verified against {ep.ca_text()}; presenting {ep.cert_text()}")
+    try:
+        ep.ssl_context()
+    except CredentialsError as e:
+        error(f"TLS credentials for {ep.server} cannot be used ({ep.source or 'flags'}): {e}; will retry")
 
 
 def wait_for_master(ep: Endpoint, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     info(f"waiting for the apiserver at {ep.server} (/healthz)")
-    while not healthz(ep):
+    said = None
+    while True:
+        why = probe(ep)
+        if why is None:
+            break
+        if why != said:  # each new reason once, as it happens
+            warning(f"the apiserver at {ep.server} is not healthy yet: {why}")
+            said = why
         if time.monotonic() >= deadline:
-            fatal(f"the apiserver at {ep.server} did not answer /healthz within {timeout:g}s")
+            fatal(f"the apiserver at {ep.server} did not answer /healthz within {timeout:g}s: {why}")
         common.sleep(0.5)
     info(f"the apiserver at {ep.server} is healthy")
 
@@ -142,7 +172,8 @@ def controller(cfg: Config, fl: Parsed, program: str) -> int:
     last_ok = time.monotonic()
     while True:
         common.sleep(poll)
-        if healthz(ep):
+        why = probe(ep)
+        if why is None:
             last_ok = time.monotonic()
             if monitor:
                 try:
@@ -150,9 +181,9 @@ def controller(cfg: Config, fl: Parsed, program: str) -> int:
                 except (OSError, ValueError) as e:
                     warning(f"node controller: {e}")
         elif time.monotonic() - last_ok > grace:
-            fatal(f"lost the apiserver at {ep.server} for more than {grace:g}s: leaderelection lost")
+            fatal(f"lost the apiserver at {ep.server} for more than {grace:g}s ({why}): leaderelection lost")
         else:
-            warning(f"the apiserver at {ep.server} does not answer /healthz")
+            warning(f"the apiserver at {ep.server} does not answer /healthz: {why}")
 
 
 def node_monitor(ep: Endpoint, grace: float) -> None:
@@ -194,13 +225,16 @@ def proxy(cfg: Config, fl: Parsed) -> int:
     wait_for_master(ep, common.env_float("KUBEFAB_STANDIN_PROXY_STARTUP_TIMEOUT", 30.0))
     info(f"kube-proxy {cfg.version} (kubefab stand-in) running; no proxy rules are written")
     poll = common.env_float("KUBEFAB_STANDIN_POLL", 2.0)
-    up = True
+    said = None
     while True:
         common.sleep(poll)
-        ok = healthz(ep)
-        if ok != up:
-            (info if ok else warning)(f"the apiserver at {ep.server} {'answers again' if ok else 'does not answer'}")
-            up = ok
+        why = probe(ep)
+        if why != said:
+            if why is None:
+                info(f"the apiserver at {ep.server} answers again")
+            else:
+                warning(f"the apiserver at {ep.server} does not answer: {why}")
+            said = why
 
 
 # --- kubelet -------------------------------------------------------------------------------------
@@ -264,6 +298,7 @@ class Kubelet:
         self.address = fl["address"] if fl.given("address") or "address" not in self.conf else str(self.conf["address"])
         self.port = fl["port"] if fl.given("port") or "port" not in self.conf else int(self.conf["port"])
         self.endpoints = self._endpoints()
+        self.ep = self.failed_ep = self.endpoints[0] if self.endpoints else None
         if fl.given("node-status-update-frequency"):
             default_beat = parse_duration(fl["node-status-update-frequency"])
         elif "nodeStatusUpdateFrequency" in self.conf:
@@ -299,13 +334,19 @@ class Kubelet:
         return doc
 
     def _endpoints(self) -> list[Endpoint]:
+        """Before 1.8 `--api-servers` names the servers and `--kubeconfig` (given, or the
+        default /var/lib/kubelet/kubeconfig when it exists) only the credentials; from
+        1.8 the kubeconfig says both."""
         fl = self.fl
         if self.v < (1, 8):
             servers = [s for s in fl["api-servers"] or [] if s.strip()]
+            creds = None
+            if fl["kubeconfig"] and (fl.given("kubeconfig") or os.path.isfile(fl["kubeconfig"])):
+                creds = self._kubeconfig(fl["kubeconfig"])
             if servers:
-                return [Endpoint(server_url(s)) for s in servers]
-            if self.v >= (1, 4) and fl["require-kubeconfig"] and fl["kubeconfig"]:
-                return [self._kubeconfig(fl["kubeconfig"])]
+                return [creds.with_server(server_url(s)) if creds else Endpoint(server_url(s)) for s in servers]
+            if self.v >= (1, 4) and fl["require-kubeconfig"] and creds:
+                return [creds]
             return []
         if fl.given("kubeconfig") and fl["kubeconfig"]:
             return [self._kubeconfig(fl["kubeconfig"])]
@@ -395,13 +436,19 @@ class Kubelet:
     # --- talking to the apiserver ---
 
     def call(self, method, path, body=None, ctype="application/json"):
+        """(status, body) from the first apiserver that answers; OSError (the last
+        failure, with self.failed_ep) or CredentialsError when none does."""
         last = None
         for ep in self.endpoints:
+            self.ep = ep
             try:
                 return common.request(ep, method, path, body, ctype)
             except OSError as e:
-                last = e
+                last, self.failed_ep = e, ep
         raise last or OSError("no apiserver")
+
+    def _refused(self, code: int, body: bytes) -> str:
+        return f"{status_message(body)}{unauthorized_hint(self.ep, code)}"
 
     def try_register(self) -> bool:
         code, body = self.call("POST", "/api/v1/nodes", self.node())
@@ -422,14 +469,14 @@ class Kubelet:
                               "application/strategic-merge-patch+json")
                 info(f"Node {self.name} was previously registered")
                 return True
-        error(f"Unable to register node \"{self.name}\" with API server: {code} {body[:300].decode(errors='replace')}")
+        error(f"Unable to register node \"{self.name}\" with API server: {self._refused(code, body)}")
         return False
 
     def post_status(self) -> bool:
         code, body = self.call("GET", f"/api/v1/nodes/{self.name}")
         if code != 200:
-            reason = json.loads(body).get("message", "") if body.startswith(b"{") else body[:200].decode()
-            error(f"Error updating node status, will retry: error getting node \"{self.name}\": {reason}")
+            error(f"Error updating node status, will retry: error getting node \"{self.name}\": "
+                  f"{self._refused(code, body)}")
             return False
         node = json.loads(body)
         status = self.status(node)
@@ -440,7 +487,7 @@ class Kubelet:
             code, body = self.call("PATCH", f"/api/v1/nodes/{self.name}/status", {"status": status},
                                    "application/strategic-merge-patch+json")
         if code != 200:
-            error(f"Error updating node status, will retry: {code} {body[:300].decode(errors='replace')}")
+            error(f"Error updating node status, will retry: {self._refused(code, body)}")
             return False
         info(f"posted node status for {self.name} (Ready)", v=2)
         return True
@@ -458,6 +505,8 @@ class Kubelet:
             warning("kubefab stand-in fault kubelet-no-register: never registering nor posting node status")
             while True:
                 common.sleep(3600)
+        for ep in self.endpoints:
+            describe_credentials(ep)
         registered = not self.register
         posted = False
         while True:
@@ -466,8 +515,14 @@ class Kubelet:
                     registered = self.try_register()
                 if registered:
                     posted = self.post_status() or posted
+            except CredentialsError as e:
+                error(f"TLS credentials for {self.ep.server} cannot be used ({self.ep.source or 'flags'}): {e}; "
+                      "will retry")
+            except ssl.SSLError as e:
+                error(f"TLS with the apiserver failed, will retry: {describe_failure(self.failed_ep, e)}")
             except OSError as e:
-                error(f"the apiserver is not reachable ({', '.join(ep.server for ep in self.endpoints)}): {e}")
+                error(f"the apiserver is not reachable ({', '.join(ep.server for ep in self.endpoints)}): "
+                      f"{describe_failure(self.failed_ep, e)}")
             common.sleep(self.heartbeat if registered and posted else min(self.heartbeat, 1.0))
 
 

@@ -374,7 +374,7 @@ def convert(flag: Flag, raw: str):
                 continue
             key, sep, value = item.partition("=")
             if not sep:
-                raise ValueError(f"malformed pair, expect string=string")
+                raise ValueError("malformed pair, expect string=string")
             out[key.strip()] = value.strip()
         return out
     return raw
