@@ -6,7 +6,8 @@ or wrong, so a second run returns the same bytes and touches no file. The CA (10
 is created once and never replaced automatically. A leaf (1 year, EC P-256) is
 re-issued when it is missing, expires within 30 days, is not signed by the CA, or says
 other names than wanted. Imports neither fabric nor invoke; its only side effect is
-files in pki_dir (folder 0700, keys and the admin kubeconfig 0600).
+files in pki_dir (folder 0700, keys and the admin kubeconfig 0600). The X.509, key
+and file mechanics are kubefab.certs'; the decisions are here.
 """
 from __future__ import annotations
 
@@ -21,11 +22,8 @@ from typing import NamedTuple
 
 import yaml
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from . import certs
 from .model import Inventory
 
 CA_DAYS, LEAF_DAYS, RENEW_DAYS = 3650, 365, 30
@@ -119,14 +117,14 @@ def ensure(inv: Inventory, now: dt.datetime | None = None) -> Pki | None:
     now = now or dt.datetime.now(dt.timezone.utc)
     folder, changes = pki_dir(inv), []
     try:
-        _private_folder(folder)
+        certs.private_folder(folder)
         lock = os.open(folder, os.O_RDONLY)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)  # two runs at once make one CA, not two
             ca_key, ca = _ca(folder, inv, now, changes)
             pairs = {leaf.name: _leaf(folder, leaf, ca_key, ca, now, changes) for leaf in wanted(inv)}
             ca_pem = (folder / "ca.crt").read_text()
-            if _put(folder / ADMIN_KUBECONFIG, _admin_kubeconfig(inv, ca_pem, pairs["admin"]), 0o600):
+            if certs.put(folder / ADMIN_KUBECONFIG, _admin_kubeconfig(inv, ca_pem, pairs["admin"]), 0o600):
                 changes.append(f"wrote {folder / ADMIN_KUBECONFIG}")
         finally:
             os.close(lock)
@@ -143,28 +141,21 @@ def ensure(inv: Inventory, now: dt.datetime | None = None) -> Pki | None:
 def _ca(folder: Path, inv: Inventory, now: dt.datetime, changes: list):
     crt, key = folder / "ca.crt", folder / "ca.key"
     if not crt.exists() and not key.exists():
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"kubefab {inv.cluster} CA")])
-        ca = (_builder(name, name, ca_key.public_key(), now, now + CA_DAYS * DAY)
-              .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-              .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                           content_commitment=False, key_encipherment=False,
-                                           data_encipherment=False, key_agreement=False,
-                                           encipher_only=False, decipher_only=False), critical=True)
-              .sign(ca_key, hashes.SHA256()))
-        _put(key, _key_pem(ca_key), 0o600)
-        _put(crt, ca.public_bytes(serialization.Encoding.PEM).decode(), 0o644)
+        ca_key = certs.new_key()
+        ca = certs.make_ca(f"kubefab {inv.cluster} CA", ca_key, now, now + CA_DAYS * DAY)
+        certs.put(key, certs.key_pem(ca_key), 0o600)
+        certs.put(crt, certs.cert_pem(ca), 0o644)
         changes.append(f"created the cluster CA {crt} (valid {CA_DAYS // 365} years)")
         return ca_key, ca
     move = f"kubefab never replaces a CA by itself; to start over, move {folder} aside and deploy again"
     if not (crt.exists() and key.exists()):
         have, lost = (crt, key) if crt.exists() else (key, crt)
         raise PkiError(f"{have} is there but {lost} is missing; restore it from your backup ({move})")
-    _tighten(key)
-    ca, ca_key = _load(crt, key)
-    if ca is None or ca_key is None or not _matches(ca, ca_key):
+    certs.tighten(key)
+    ca, ca_key = certs.load(crt, key)
+    if ca is None or ca_key is None or not certs.matches(ca, ca_key):
         raise PkiError(f"{crt} and {key} are not a readable certificate and its key; restore them ({move})")
-    constraints = _extension(ca, x509.BasicConstraints)
+    constraints = certs.extension(ca, x509.BasicConstraints)
     if constraints is None or not constraints.ca:
         raise PkiError(f"{crt} is not a CA certificate ({move})")
     if ca.not_valid_after_utc - now < RENEW_DAYS * DAY:
@@ -178,27 +169,16 @@ def _ca(folder: Path, inv: Inventory, now: dt.datetime, changes: list):
 def _leaf(folder: Path, leaf: Leaf, ca_key, ca: x509.Certificate, now: dt.datetime, changes: list) -> Pair:
     crt, key = folder / f"{leaf.name}.crt", folder / f"{leaf.name}.key"
     if key.exists():
-        _tighten(key)
-    why = _why_reissue(leaf, *_load(crt, key), ca, now)
+        certs.tighten(key)
+    why = _why_reissue(leaf, *certs.load(crt, key), ca, now)
     if why is None:
         return Pair(crt.read_text(), key.read_text())
-    leaf_key = ec.generate_private_key(ec.SECP256R1())
-    builder = (_builder(_subject(leaf), ca.subject, leaf_key.public_key(), now,
-                        min(now + LEAF_DAYS * DAY, ca.not_valid_after_utc))
-               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-               .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
-                                            key_encipherment=False, data_encipherment=False,
-                                            key_agreement=False, key_cert_sign=False, crl_sign=False,
-                                            encipher_only=False, decipher_only=False), critical=True)
-               .add_extension(x509.ExtendedKeyUsage([_usage(leaf)]), critical=False)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                              critical=False))
-    if leaf.dns or leaf.ips:
-        builder = builder.add_extension(x509.SubjectAlternativeName(_sans(leaf)), critical=False)
-    cert = builder.sign(ca_key, hashes.SHA256())
-    pair = Pair(cert.public_bytes(serialization.Encoding.PEM).decode(), _key_pem(leaf_key))
-    _put(key, pair.key, 0o600)  # the key first: a crash in between leaves a mismatch, re-issued next run
-    _put(crt, pair.cert, 0o644)
+    leaf_key = certs.new_key()
+    cert = certs.issue(leaf_key, ca_key, ca, now, min(now + LEAF_DAYS * DAY, ca.not_valid_after_utc),
+                       cn=leaf.cn, orgs=leaf.orgs, dns=leaf.dns, ips=leaf.ips, server=leaf.server)
+    pair = Pair(certs.cert_pem(cert), certs.key_pem(leaf_key))
+    certs.put(key, pair.key, 0o600)  # the key first: a crash in between leaves a mismatch, re-issued next run
+    certs.put(crt, pair.cert, 0o644)
     changes.append(f"issued {crt.name} ({why})")
     return pair
 
@@ -207,43 +187,21 @@ def _why_reissue(leaf: Leaf, cert, key, ca: x509.Certificate, now: dt.datetime) 
     """Why the stored certificate cannot stay, or None when it can."""
     if cert is None or key is None:
         return "missing" if cert is None and key is None else "certificate or key missing or unreadable"
-    if not _matches(cert, key):
+    if not certs.matches(cert, key):
         return "its key does not match"
-    try:
-        cert.verify_directly_issued_by(ca)
-    except (ValueError, TypeError, InvalidSignature):
+    if not certs.signed_by(cert, ca):
         return "not signed by the CA"
     if cert.not_valid_after_utc - now < RENEW_DAYS * DAY:
         return f"it expires on {cert.not_valid_after_utc:%Y-%m-%d}"
-    if _profile(cert) != (leaf.cn, tuple(sorted(leaf.orgs))):
+    if certs.profile(cert) != (leaf.cn, tuple(sorted(leaf.orgs))):
         return "its subject differs"
-    san = _extension(cert, x509.SubjectAlternativeName)
-    if set(san or ()) != set(_sans(leaf)):
+    san = certs.extension(cert, x509.SubjectAlternativeName)
+    if set(san or ()) != set(certs.sans(leaf.dns, leaf.ips)):
         return "its names (SANs) differ"
-    usage = _extension(cert, x509.ExtendedKeyUsage)
-    if list(usage or ()) != [_usage(leaf)]:
+    usage = certs.extension(cert, x509.ExtendedKeyUsage)
+    if list(usage or ()) != [certs.usage(leaf.server)]:
         return "its usage differs"
     return None
-
-
-def _subject(leaf: Leaf) -> x509.Name:
-    return x509.Name([*(x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in leaf.orgs),
-                      x509.NameAttribute(NameOID.COMMON_NAME, leaf.cn)])
-
-
-def _profile(cert: x509.Certificate) -> tuple[str, tuple[str, ...]]:
-    """(CN, sorted O) of a certificate's subject."""
-    cn = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
-    orgs = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
-    return (cn[0] if len(cn) == 1 else repr(cn)), tuple(sorted(orgs))
-
-
-def _sans(leaf: Leaf) -> list:
-    return [*(x509.DNSName(d) for d in leaf.dns), *(x509.IPAddress(ipaddress.ip_address(i)) for i in leaf.ips)]
-
-
-def _usage(leaf: Leaf):
-    return ExtendedKeyUsageOID.SERVER_AUTH if leaf.server else ExtendedKeyUsageOID.CLIENT_AUTH
 
 
 # --- the operator's kubeconfig ----------------------------------------------------------------
@@ -264,78 +222,3 @@ def _admin_kubeconfig(inv: Inventory, ca_pem: str, admin: Pair) -> str:
             "# over TLS. It holds a private key: keep it 0600, never commit it.\n"
             "# Use: kubectl --kubeconfig <this file> get nodes\n"
             + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=1000))
-
-
-# --- files ----------------------------------------------------------------------------------
-
-def _builder(subject: x509.Name, issuer: x509.Name, public_key, now: dt.datetime, not_after: dt.datetime):
-    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(not_after)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False))
-
-
-def _key_pem(key) -> str:
-    """SEC1 `EC PRIVATE KEY`: what every Go release since v1.0's reads."""
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                             serialization.NoEncryption()).decode()
-
-
-def _load(crt: Path, key: Path):
-    """(certificate, private key), each None when missing or unreadable."""
-    cert = private = None
-    try:
-        cert = x509.load_pem_x509_certificate(crt.read_bytes())
-    except (FileNotFoundError, ValueError):
-        pass
-    try:
-        private = serialization.load_pem_private_key(key.read_bytes(), password=None)
-    except (FileNotFoundError, ValueError, TypeError):
-        pass
-    return cert, private
-
-
-def _matches(cert: x509.Certificate, key) -> bool:
-    raw = serialization.PublicFormat.SubjectPublicKeyInfo
-    return (cert.public_key().public_bytes(serialization.Encoding.DER, raw)
-            == key.public_key().public_bytes(serialization.Encoding.DER, raw))
-
-
-def _extension(cert: x509.Certificate, kind):
-    try:
-        return cert.extensions.get_extension_for_class(kind).value
-    except x509.ExtensionNotFound:
-        return None
-
-
-def _private_folder(folder: Path) -> None:
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if folder.stat().st_mode & 0o777 != 0o700:
-        folder.chmod(0o700)
-
-
-def _tighten(key: Path) -> None:
-    """A key file that others could read goes back to 0600 (its content unchanged)."""
-    if key.stat().st_mode & 0o077:
-        key.chmod(0o600)
-
-
-def _put(path: Path, content: str, mode: int) -> bool:
-    """Write `content` with `mode` atomically, unless the file holds it already.
-    Returns whether it wrote."""
-    data = content.encode()
-    try:
-        if path.read_bytes() == data:
-            if path.stat().st_mode & 0o777 != mode:
-                path.chmod(mode)
-            return False
-    except FileNotFoundError:
-        pass
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
-        os.fchmod(fh.fileno(), mode)
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return True

@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from kubefab import pki
+from kubefab import certs, pki
 from kubefab.model import Host, NODE
 
 try:
@@ -170,7 +170,7 @@ def _delete(name):
 
 def _foreign_key(name):
     def change(folder):
-        other = pki._key_pem(ec.generate_private_key(ec.SECP256R1()))
+        other = certs.key_pem(ec.generate_private_key(ec.SECP256R1()))
         (folder / name).write_text(other)
     return change
 
