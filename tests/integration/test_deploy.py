@@ -1,7 +1,11 @@
 """fab deploy on the lab's five real hosts, as an operator runs it, checked with the
 real kubectl and over SSH. The tests run in file order on one lab."""
 import re
+import ssl
+import subprocess
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 import yaml
@@ -9,7 +13,7 @@ import yaml
 from kubefab import pki, render
 from kubefab.inventory import load
 
-from .helpers import fab, kubectl, nodes, on_host, unit_starts
+from .helpers import fab, kubectl, nodes, on_host, real_kubectl, unit_starts
 
 pytestmark = pytest.mark.integration
 
@@ -150,3 +154,20 @@ def test_systemd_brings_back_a_killed_apiserver(inventory, fresh):
     while fab(inventory, "status", check=False).returncode != 0:
         assert time.monotonic() < deadline, fab(inventory, "status", check=False).stdout
         time.sleep(2)
+
+
+def test_nodes_and_operator_talk_tls_with_their_own_certificates(inventory, fresh):
+    inv = load(inventory)
+    admin = inv.kubernetes.pki_dir / "admin.kubeconfig"
+    r = subprocess.run([real_kubectl(), "--kubeconfig", str(admin), "get", "nodes", "-o", "name"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and len(r.stdout.split()) == 4, r.stderr
+    with pytest.raises(urllib.error.HTTPError) as anonymous:  # no client certificate
+        urllib.request.urlopen(f"{inv.node_master_url}/api/v1/nodes", timeout=10,
+                               context=ssl._create_unverified_context())
+    assert anonymous.value.code == 401
+    journal = on_host(inventory, "azure-prd-01", ["journalctl", "-u", "kubernetes.apiserver.service",
+                                                  "--no-pager", "-o", "cat"]).stdout
+    for h in inv.nodes:
+        assert f"system:node:{h.name}" in journal, f"{h.name}'s kubelet never authenticated"
+    assert "system:kube-proxy" in journal
