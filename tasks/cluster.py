@@ -18,15 +18,11 @@ def status(c, json=False, parallel=0, accept_new_host_keys=False):
     keys = cluster_pki(inv)
     fleet = Fleet(list(inv.hosts), parallel=int(setting(c, "parallel", parallel)),
                   accept_new=accept_new_host_keys)
-    with fleet:
+    with fleet:  # one probe per host; the master's also asks /healthz and the node list
         facts = fleet.each(lambda r: steps.probe(r, inv, render.render_host(inv, r.host, keys)))
-        healthy = nodes = None
-        if inv.master.name not in fleet.failed:
-            master = fleet.remotes[inv.master.name]
-            r = master.run(["curl", "-sS", "--max-time", "2", f"{inv.local_master_url}/healthz"], check=False)
-            healthy = r.stdout.strip() if r.ok else None
-            r = master.run([*steps.kubectl(inv), "get", "nodes", "-o", "json"], check=False)
-            nodes = r.stdout if r.ok else None
+    master = facts.get(inv.master.name)
+    healthy = master.healthz or None if master else None
+    nodes = master.nodes_json if master else None
     rep = statuses.report(inv, facts, fleet.failed, healthy, nodes)
     print(jsonlib.dumps(rep, indent=2) if json else statuses.table(rep))
     if rep["problems"]:
