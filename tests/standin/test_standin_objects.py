@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubefab.lab.standin import common, objects
+from kubefab.lab.standin import kubeconfig, miniyaml, objects
 from kubefab.lab.standin.flags import parse_duration
 
 
@@ -29,18 +29,18 @@ users:
 - name: kubelet
   user: {}
 """)
-    ep = common.load_kubeconfig(str(path))
+    ep = kubeconfig.load_kubeconfig(str(path))
     assert ep.server == "http://127.0.0.220:8080" and not ep.insecure and ep.token is None
-    doc = common.load_yaml(path.read_text())
+    doc = miniyaml.load_yaml(path.read_text())
     assert doc["clusters"][1] == {"name": "other", "cluster": {"server": "https://10.0.0.1:6443",
                                                                "insecure-skip-tls-verify": True}}
     assert doc["users"][0]["user"] == {}
 
 
 def test_yaml_kubelet_configuration():
-    doc = common.load_yaml("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
-                           "address: 127.0.0.3\nport: 10250\nclusterDNS:\n  - 10.100.0.10\nregisterNode: false\n"
-                           "staticPodPath: /etc/kubernetes/manifests\nevictionHard: {memory.available: 100Mi}\n")
+    doc = miniyaml.load_yaml("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+                             "address: 127.0.0.3\nport: 10250\nclusterDNS:\n  - 10.100.0.10\nregisterNode: false\n"
+                             "staticPodPath: /etc/kubernetes/manifests\nevictionHard: {memory.available: 100Mi}\n")
     assert doc["port"] == 10250 and doc["clusterDNS"] == ["10.100.0.10"] and doc["registerNode"] is False
     assert doc["evictionHard"] == {"memory.available": "100Mi"}
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kubefab.lab.standin import common
+from kubefab.lab.standin.kubeconfig import KubeconfigError, load_kubeconfig
 from standin_helpers import API_ADDR, NODE_ADDR, free_port, http_get, start_apiserver, wait_until
 from standin_pki import write_kubeconfig
 
@@ -317,12 +317,12 @@ def test_scheduler_and_controller_manager_with_kubeconfigs(procs, server_bin, tl
 
 
 def test_kubeconfig_credentials(pki, tmp_path):
-    files = common.load_kubeconfig(str(write_kubeconfig(tmp_path / "a", "https://127.0.0.71:6443", pki.ca.crt,
-                                                        pki.nodes["azure-prd-02"])))
+    files = load_kubeconfig(str(write_kubeconfig(tmp_path / "a", "https://127.0.0.71:6443", pki.ca.crt,
+                                                 pki.nodes["azure-prd-02"])))
     assert (files.ca_file, files.cert_file, files.key_file) == (str(pki.ca.crt), str(pki.nodes["azure-prd-02"].cert),
                                                                 str(pki.nodes["azure-prd-02"].key))
-    data = common.load_kubeconfig(str(write_kubeconfig(tmp_path / "b", "https://127.0.0.71:6443", pki.ca.crt,
-                                                       pki.proxy, embed=True)))
+    data = load_kubeconfig(str(write_kubeconfig(tmp_path / "b", "https://127.0.0.71:6443", pki.ca.crt,
+                                                pki.proxy, embed=True)))
     assert data.ca_data == pki.ca.crt.read_bytes() and data.cert_data == pki.proxy.cert.read_bytes()
     temps = Path(tempfile.gettempdir())
     before = set(temps.glob("standin-tls-*"))
@@ -333,8 +333,8 @@ def test_kubeconfig_credentials(pki, tmp_path):
     bad = tmp_path / "c"
     bad.write_text(write_kubeconfig(tmp_path / "c", "https://x:1", pki.ca.crt, None).read_text()
                    .replace("certificate-authority:", "insecure-skip-tls-verify: true\n    certificate-authority:"))
-    with pytest.raises(common.KubeconfigError, match="insecure flag is not allowed"):
-        common.load_kubeconfig(str(bad))
+    with pytest.raises(KubeconfigError, match="insecure flag is not allowed"):
+        load_kubeconfig(str(bad))
 
 
 # --- as kubefab renders it ---------------------------------------------------------------------------

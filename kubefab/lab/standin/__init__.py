@@ -9,7 +9,8 @@ packages) with the release version and the injected faults baked in
 Each program parses its flags like the real binary of that version does (pflag
 style, per-version flag tables in `flags`), and on the wire behaves like the real
 one as far as kubefab, curl and the real kubectl can see, over plain HTTP or TLS with
-client certificates (x509 authentication in `apiserver`, TLS kubeconfigs in `common`).
+client certificates (x509 authentication in `authn`, TLS kubeconfigs in `kubeconfig` and
+`client`).
 What is not emulated is said where it matters (authorization, tokens, pods, iptables...).
 """
 

@@ -27,7 +27,7 @@ def run(program: str, argv: list[str]) -> int:
         if fl["version"] == "raw":
             import json
 
-            from .apiserver import version_info
+            from .documents import version_info
 
             sys.stdout.write(json.dumps(version_info(cfg.version), indent=2) + "\n")
         else:

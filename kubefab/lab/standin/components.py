@@ -34,9 +34,10 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import common
-from .common import (Config, CredentialsError, Endpoint, KubeconfigError, describe_failure, error, fatal, info,
-                     load_kubeconfig, probe, server_url, status_message, unauthorized_hint, warning)
+from . import client, common, miniyaml
+from .client import CredentialsError, Endpoint, describe_failure, probe, server_url, status_message, unauthorized_hint
+from .common import Config, error, fatal, info, warning
+from .kubeconfig import KubeconfigError, load_kubeconfig
 from .flags import CLOUD_PROVIDERS, Parsed, parse_duration
 
 # --- shared ---------------------------------------------------------------------------------
@@ -188,7 +189,7 @@ def controller(cfg: Config, fl: Parsed, program: str) -> int:
 
 def node_monitor(ep: Endpoint, grace: float) -> None:
     """Ready=Unknown for nodes whose kubelet stopped (or never started) posting status."""
-    status, body = common.request(ep, "GET", "/api/v1/nodes")
+    status, body = client.request(ep, "GET", "/api/v1/nodes")
     if status != 200:
         return
     now = time.time()
@@ -212,7 +213,7 @@ def node_monitor(ep: Endpoint, grace: float) -> None:
         cond = {"type": "Ready", "status": "Unknown", "lastHeartbeatTime": (ready or {}).get("lastHeartbeatTime", stamp),
                 "lastTransitionTime": stamp, "reason": "NodeStatusUnknown", "message": message}
         patch = {"status": {"conditions": [cond]}}
-        code, _ = common.request(ep, "PATCH", f"/api/v1/nodes/{name}/status", patch,
+        code, _ = client.request(ep, "PATCH", f"/api/v1/nodes/{name}/status", patch,
                                  "application/strategic-merge-patch+json")
         info(f"node {name}: {message} Ready=Unknown (PATCH {code})")
 
@@ -322,7 +323,7 @@ class Kubelet:
             common.error_exit([base + f"read {path}: is a directory"])
         try:
             with open(path, encoding="utf-8") as f:
-                doc = common.load_yaml(f.read())
+                doc = miniyaml.load_yaml(f.read())
         except OSError as e:
             common.error_exit([base + f"open {path}: {(e.strerror or str(e)).lower()}"])
         except ValueError as e:
@@ -442,7 +443,7 @@ class Kubelet:
         for ep in self.endpoints:
             self.ep = ep
             try:
-                return common.request(ep, method, path, body, ctype)
+                return client.request(ep, method, path, body, ctype)
             except OSError as e:
                 last, self.failed_ep = e, ep
         raise last or OSError("no apiserver")
