@@ -37,6 +37,7 @@ class Deploy:
         self.fleet = Fleet(hosts, parallel=opts.parallel, accept_new=opts.accept_new)
         self.changed: dict[str, list[str]] = defaultdict(list)
         self.facts: dict = {}  # host name -> HostFacts, from the probe
+        self.healthy = False  # the apiserver answered /healthz ok during this run
         started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
         self.run_id = f"{local_user()} pid {os.getpid()} since {started} (run {uuid.uuid4().hex[:12]})"
         self.pki = pki.ensure(inv)  # once per run: certificates made or renewed locally, as needed
@@ -157,9 +158,8 @@ class Deploy:
         steps.restart(remote, first)
         if plan.start:
             steps.systemctl(remote, "start", plan.start)
-        if remote.host.is_master and (plan.changes or self.facts[name].healthz != "ok"):
-            steps.wait_healthy(remote, self.inv.local_master_url, self.opts.timeout,
-                               lambda msg: say(name, msg), self.fleet.cancel)
+        if remote.host.is_master:
+            self.wait_healthy(remote, plan, lambda msg: say(name, msg))
         steps.restart(remote, [u for u in plan.restart if u not in first])
         for what in [f"restarted {u}" for u in plan.restart] + ([f"started {plan.start}"] if plan.start else []):
             self.note(name, what)
@@ -175,17 +175,17 @@ class Deploy:
         if not wanted:
             return
         name = self.master.name
-        if self.settled(wanted):
-            return
 
         def settle(remote):
-            steps.wait_healthy(remote, self.inv.local_master_url, self.opts.timeout, cancel=self.fleet.cancel)
-            pending = steps.settle_nodes(remote, self.inv, wanted, self.opts.timeout,
-                                         lambda what: self.note(name, what), self.fleet.cancel)
-            if not pending:
-                say(name, f"verified: {len(wanted)} node(s) registered, labelled, Ready")
-            return pending
-        pending = self.fleet.each(settle, [self.master]).get(name) or {}
+            if self.settled(wanted):
+                return {}
+            self.wait_healthy(remote)
+            return steps.settle_nodes(remote, self.inv, wanted, self.opts.timeout,
+                                      lambda what: self.note(name, what), self.fleet.cancel)
+        results = self.fleet.each(settle, [self.master])
+        pending = results.get(name) or {}
+        if name in results and not pending:
+            say(name, f"verified: {len(wanted)} node(s) registered, labelled, Ready")
         for node, why in pending.items():
             self.fleet.failed[node] = (f"{why} after {self.opts.timeout:.0f}s (check its kubelet: "
                                        f"journalctl -u kubernetes.kubelet.service)")
@@ -197,17 +197,25 @@ class Deploy:
         if self.changed or not master or master.healthz != "ok" or master.nodes_json is None:
             return False
         states = registration.node_states(master.nodes_json)
-        if registration.unready(wanted, states) or registration.unlabelled(wanted, states):
-            return False
-        say(self.master.name, f"verified: {len(wanted)} node(s) registered, labelled, Ready")
-        return True
+        return not (registration.unready(wanted, states) or registration.unlabelled(wanted, states))
+
+    def wait_healthy(self, remote, plan: planning.HostPlan | None = None, progress=None) -> None:
+        """Wait for the apiserver's /healthz, once a run: not at all when the probe saw it
+        healthy and nothing on the master changed since."""
+        unchanged = plan is None or not plan.changes
+        if self.healthy or (unchanged and self.facts[self.master.name].healthz == "ok"):
+            return
+        steps.wait_healthy(remote, self.inv.local_master_url, self.opts.timeout, progress, self.fleet.cancel)
+        self.healthy = True
 
     def show_registration(self) -> None:
         """In a dry run: what registration would do, if the apiserver answers now."""
         wanted = {h.name: self.inv.node_labels(h) for h in self.targets if not h.is_master}
-        try:
-            todo, _ = steps.label_nodes(self.fleet.remotes[self.master.name], self.inv, wanted, dry_run=True)
-        except RemoteError:
+        master = self.facts.get(self.master.name)
+        if master and master.nodes_json is not None:  # the probe asked the apiserver already
+            todo, _ = steps.label_nodes(self.fleet.remotes[self.master.name], self.inv, wanted,
+                                        dry_run=True, nodes_json=master.nodes_json)
+        else:
             todo = ["register the nodes once the apiserver is up"]
         for what in todo:
             say(self.master.name, what)

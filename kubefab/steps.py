@@ -91,10 +91,12 @@ def get_nodes(remote: Remote, inv: Inventory) -> str:
     return remote.run([*kubectl(inv), "get", "nodes", "-o", "json"]).stdout
 
 
-def label_nodes(remote: Remote, inv: Inventory, wanted: dict, *, dry_run: bool = False):
+def label_nodes(remote: Remote, inv: Inventory, wanted: dict, *, dry_run: bool = False,
+                nodes_json: str | None = None):
     """One pass on the master: create the missing nodes (manual mode) and set the
-    labels that differ. Returns what it did (or would do) and the states it saw."""
-    states = registration.node_states(get_nodes(remote, inv))
+    labels that differ. Returns what it did (or would do) and the states it saw;
+    `nodes_json` (from the probe) saves asking for the node list again."""
+    states = registration.node_states(nodes_json or get_nodes(remote, inv))
     commands = registration.plan_registration(kubectl(inv), wanted, states,
                                               create=inv.kubernetes.registration == MANUAL)
     for cmd in commands if not dry_run else ():
