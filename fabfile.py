@@ -1,2 +1,2 @@
-"""kubefab: stand up and run a Kubernetes cluster over SSH from hosts.yaml."""
-from tasks import ns  # noqa: F401
+"""kubefab's tasks for Fabric's runner (`fab deploy`); the `kubefab` command is the same tree."""
+from kubefab.tasks import ns  # noqa: F401

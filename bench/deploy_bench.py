@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from kubefab.deploy import Deploy, Options  # noqa: E402
 from kubefab.fleet import Fleet  # noqa: E402
 from kubefab.inventory import load  # noqa: E402
-from kubefab.lab import Lab  # noqa: E402
+from kubefab_lab import Lab  # noqa: E402
 
 
 def timed(fn) -> float:

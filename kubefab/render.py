@@ -1,6 +1,6 @@
 """Render: (inventory, host) -> the files kubefab writes there, as `File`s.
 
-Pure: templates in `templates/` (one per rendered file), values from the inventory,
+Pure: templates in `kubefab/templates/` (package data) (one per rendered file), values from the inventory,
 the flags that depend on the release or on TLS from `flags`, certificates and keys from
 a `kubefab.pki.Pki` (made by the caller, once per run). Nothing here talks SSH or
 imports fabric/invoke; `cloud_config` turns the same files into a #cloud-config document.
@@ -8,6 +8,7 @@ imports fabric/invoke; `cloud_config` turns the same files into a #cloud-config 
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import json
 import re
 import shlex
@@ -23,7 +24,7 @@ from .model import MANUAL, Host, Inventory
 if TYPE_CHECKING:
     from .pki import Pki
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = importlib.resources.files("kubefab") / "templates"  # package data
 UNIT_DIR = "/etc/systemd/system"
 ENV_FILE = "/etc/kubernetes.env"
 MANIFEST_DIR = "/etc/kubernetes/manifests/"
@@ -228,7 +229,7 @@ def _context(inv: Inventory, host: Host) -> dict:
 @functools.cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
+        loader=jinja2.PackageLoader("kubefab", "templates"), undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
     env.filters.update(json=_json, sh=shlex.quote, sdarg=_unit_arg, envval=_env_value,
                        plainurl=_plain_url)

@@ -1,7 +1,7 @@
 """The lab every integration test shares: the repo's five hosts as real systemd hosts,
 booted once per session and taken down at its end.
 
-    def test_something(lab):            # a kubefab.lab.Lab that is up
+    def test_something(lab):            # a kubefab_lab.Lab that is up
         inv = load(lab.inventory_path)  # build/lab/hosts.yaml
         lab.upper_dir("azure-prd-02")   # what was written on that host
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from kubefab.lab import Lab
+from kubefab_lab import Lab
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ class PlaceholderRelease:
 
 
 def placeholder_release(version, out_dir, kubectl=None, faults=frozenset()):
-    """A tiny tarball in the release's place, for as long as kubefab.lab.release is
+    """A tiny tarball in the release's place, for as long as kubefab_lab.release is
     not in the tree."""
     out = Path(out_dir) / "kubernetes.tar.gz"
     data = f"placeholder kubernetes {version} faults={sorted(faults)}\n".encode()
@@ -45,10 +45,10 @@ def placeholder_release(version, out_dir, kubectl=None, faults=frozenset()):
 def release_builder():
     """The real stand-in release builder when it has landed, else the placeholder."""
     try:
-        from kubefab.lab.release import build_release  # noqa: F401
+        from kubefab_lab.release import build_release  # noqa: F401
     except ImportError:
         return placeholder_release
-    return None  # Lab's default: kubefab.lab.release.build_release
+    return None  # Lab's default: kubefab_lab.release.build_release
 
 
 def lab_prerequisites() -> str | None:

@@ -15,7 +15,7 @@ from kubefab.inventory import load
 
 from .helpers import fab, kubectl, nodes, on_host, real_kubectl, unit_starts
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.lab
 
 MASTER_UNITS = ["kubernetes.master.target", "kubernetes.apiserver.service",
                 "kubernetes.scheduler.service", "kubernetes.controller-manager.service"]

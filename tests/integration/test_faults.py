@@ -13,7 +13,7 @@ from kubefab.inventory import load
 
 from .helpers import FAB, ROOT, fab, kubectl, nodes, on_host
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.lab
 
 NOOP = "no changes: files, units and release already as wanted"
 

@@ -16,9 +16,9 @@ import paramiko
 import pytest
 import yaml
 
-from kubefab.lab import Lab, LabError, labinventory, machines, procs
+from kubefab_lab import Lab, LabError, labinventory, machines, procs
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
 KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
 
@@ -235,7 +235,7 @@ def kubectl(server, *args, stdin=None):
 @pytest.fixture
 def apiserver(lab):
     """The served release's kube-apiserver on the master, as a transient systemd unit."""
-    pytest.importorskip("kubefab.lab.release")
+    pytest.importorskip("kubefab_lab.release")
     if not os.path.exists(KUBECTL):
         pytest.skip(f"no {KUBECTL}")
     name, address = lab.info.hosts[0]
@@ -272,7 +272,7 @@ def test_the_served_apiserver_answers_the_real_kubectl(apiserver):
 
 
 def test_an_apiserver_given_a_removed_flag_exits_non_zero(lab):
-    pytest.importorskip("kubefab.lab.release")
+    pytest.importorskip("kubefab_lab.release")
     url, _ = lab.serve_release("v1.24.0")  # --insecure-port went away in 1.24
     name, address = lab.info.hosts[0]
     binary = unpack(lab, address, url)

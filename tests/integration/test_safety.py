@@ -12,13 +12,13 @@ import pytest
 import yaml
 
 from kubefab.inventory import load
-from kubefab.lab import Lab
-from kubefab.lab.machines import mounts_under
+from kubefab_lab import Lab
+from kubefab_lab.machines import mounts_under
 
 from .conftest import free_port_pair, lab_prerequisites, release_builder
 from .helpers import ROOT, fab, on_host
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.lab
 
 UNKNOWN = "ded-prd-01"  # the host whose key is left out or changed
 DOCKERCFGS = ("/home/core/.dockercfg", "/var/lib/kubelet/.dockercfg")

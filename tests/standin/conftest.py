@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kubefab.lab import release
+from kubefab_lab import release
 from standin_helpers import API_ADDR, ETCD, Procs, free_port, http_get, start_apiserver, wait_until
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from kubefab.lab.standin import flags
-from kubefab.lab.standin.flags import FlagError, parse
+from kubefab_lab.standin import flags
+from kubefab_lab.standin.flags import FlagError, parse
 
 V1 = (1, 0, 1)
 

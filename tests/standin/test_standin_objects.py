@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from kubefab.lab.standin import kubeconfig, miniyaml, objects
-from kubefab.lab.standin.flags import parse_duration
+from kubefab_lab.standin import kubeconfig, miniyaml, objects
+from kubefab_lab.standin.flags import parse_duration
 
 
 def test_yaml_kubeconfig(tmp_path):

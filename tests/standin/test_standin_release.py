@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from kubefab.lab import release
+from kubefab_lab import release
 
 PROGRAMS = ["kube-apiserver", "kube-scheduler", "kube-controller-manager", "kubelet", "kube-proxy"]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kubefab.lab.standin.kubeconfig import KubeconfigError, load_kubeconfig
+from kubefab_lab.standin.kubeconfig import KubeconfigError, load_kubeconfig
 from standin_helpers import API_ADDR, NODE_ADDR, free_port, http_get, start_apiserver, wait_until
 from standin_pki import write_kubeconfig
 

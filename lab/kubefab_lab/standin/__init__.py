@@ -1,7 +1,7 @@
 """Stand-ins for the Kubernetes server programs, for kubefab's lab and tests.
 
 One package, five programs: `kube-apiserver`, `kube-scheduler`,
-`kube-controller-manager`, `kubelet` and `kube-proxy`. `kubefab.lab.release` packs
+`kube-controller-manager`, `kubelet` and `kube-proxy`. `kubefab_lab.release` packs
 it into one zipapp per program (stdlib only: the lab hosts have python3 and no pip
 packages) with the release version and the injected faults baked in
 (`config.json`); `__main__` dispatches on the program name (basename of argv[0]).

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from invoke import task
+from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from kubefab.lab import Lab, LabError
+from kubefab_lab import Lab, LabError
 
 
 @contextmanager
@@ -54,3 +54,6 @@ def status(c):
     width = max(len(h.name) for h in hosts)
     for h in hosts:
         print(f"{h.name:<{width}}  {h.address:<11}  {h.state}")
+
+
+ns = Collection(up, down, status)  # `lab.*`, found by kubefab through the kubefab.tasks entry point

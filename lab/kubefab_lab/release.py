@@ -9,7 +9,7 @@ release layout:
                                kubelet,kube-proxy,kubectl}          (mode 0755)
 
 kubectl is the real binary, copied in. The five others are the same zipapp of
-`kubefab.lab.standin` (stdlib only, `#!/usr/bin/env python3`) with `config.json`
+`kubefab_lab.standin` (stdlib only, `#!/usr/bin/env python3`) with `config.json`
 (version, faults) baked in; it dispatches on the name it is run as.
 
 The tarball is byte-for-byte reproducible (fixed mtimes, owners and gzip headers), and

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model import Host, Ssh
-from ..remote import HostKeyError, Remote, RemoteError
+from kubefab.model import Host, Ssh
+from kubefab.remote import HostKeyError, Remote, RemoteError
 from .state import LabError
 
 

@@ -1,14 +1,19 @@
 """kubefab: stand up and run a Kubernetes cluster over SSH from hosts.yaml."""
+from importlib.metadata import entry_points
+
 from invoke import Collection
 
-from . import cluster, lab, master, nodes, output
+from . import cluster, master, nodes, output
 from .deploy import deploy, unlock
+
+PLUGINS = "kubefab.tasks"  # entry-point group: more namespaces (the lab adds `lab`)
 
 ns = Collection(deploy, unlock, cluster.status, output.cloud_config)
 ns.add_task(output.render_files, name="render")
 ns.add_collection(Collection.from_module(master))
 ns.add_collection(Collection.from_module(nodes))
-ns.add_collection(Collection.from_module(lab))
+for plugin in entry_points(group=PLUGINS):  # installed beside kubefab, never imported by name
+    ns.add_collection(plugin.load(), name=plugin.name)
 ns.configure({
     "kubefab": {
         "inventory": "hosts.yaml",  # KUBEFAB_INVENTORY overrides
