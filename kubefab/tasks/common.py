@@ -8,15 +8,20 @@ from contextlib import contextmanager
 from invoke.exceptions import Exit
 
 from kubefab import pki
+
+from . import flags
 from kubefab.inventory import InventoryError, inventory_path, load
 from kubefab.model import Host, Inventory
 from kubefab.remote import RemoteError
 
 ACCEPT_NEW_HELP = "record unknown SSH host keys (as OpenSSH's accept-new); a changed key is still refused"
+INVENTORY_HELP = "the inventory file (default: $KUBEFAB_INVENTORY, else kubefab.inventory, hosts.yaml)"
+HOSTS_HELP = "only these hosts, comma-separated (default: all)"
 
 
-def inventory(c) -> Inventory:
-    path = inventory_path(os.environ, c.config.get("kubefab", {}).get("inventory"))
+def inventory(c, given: str | None = None) -> Inventory:
+    """--inventory, else KUBEFAB_INVENTORY, else the configured kubefab.inventory."""
+    path = given or inventory_path(os.environ, c.config.get("kubefab", {}).get("inventory"))
     try:
         return load(path)
     except InventoryError as e:
@@ -35,22 +40,27 @@ def cluster_pki(inv: Inventory) -> pki.Pki | None:
     return made
 
 
-def select(inv: Inventory, names: str) -> list[Host]:
-    """The hosts named by --hosts a,b (all when empty)."""
-    if not names:
+def select(inv: Inventory, given: str | None, flag: str = "hosts") -> list[Host]:
+    """The hosts named by --hosts a,b (every host when the flag is not given)."""
+    asked = flags.names(flag, given)
+    if asked is None:
         return list(inv.hosts)
     known = {h.name for h in inv.hosts}
-    asked = [n.strip() for n in names.split(",") if n.strip()]
     unknown = [n for n in asked if n not in known]
     if unknown:
-        raise Exit(f"error: --hosts: {', '.join(unknown)} not in {inv.path}; "
+        raise Exit(f"error: --{flag}: {', '.join(unknown)} not in {inv.path}; "
                    f"known hosts: {', '.join(sorted(known))}", code=2)
     return [h for h in inv.hosts if h.name in asked]
 
 
-def setting(c, name: str, given):
-    """A flag's value, or (when 0 / not given) the configured default."""
-    return given or c.config.kubefab[name]
+def parallel(c, given) -> int:
+    """--parallel, checked, or the configured kubefab.parallel."""
+    return flags.whole("parallel", given, c.config.kubefab.parallel, "hosts")
+
+
+def timeout(c, given) -> float:
+    """--timeout, checked, or the configured kubefab.timeout."""
+    return float(flags.positive("timeout", given, c.config.kubefab.timeout, "seconds"))
 
 
 @contextmanager

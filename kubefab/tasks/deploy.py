@@ -1,5 +1,5 @@
 """Bring the cluster to what the inventory describes."""
-from invoke import task
+from .flags import task
 from invoke.exceptions import Exit
 
 from kubefab.deploy import Deploy, Options
@@ -7,23 +7,24 @@ from kubefab.fleet import Fleet
 from kubefab.pki import PkiError
 from kubefab import steps
 
-from .common import ACCEPT_NEW_HELP, inventory, reported, select, setting
+from .common import (ACCEPT_NEW_HELP, HOSTS_HELP, INVENTORY_HELP, inventory as load_inventory,
+                     parallel as parallel_flag, reported, select, timeout as timeout_flag)
 
 
 @task(help={
     "dry-run": "show the plan (files with diffs, units to restart, steps) and change nothing",
-    "hosts": "only these hosts, comma-separated (default: all)",
+    "hosts": HOSTS_HELP,
     "parallel": "how many hosts to work on at once (default: kubefab.parallel, 10)",
     "timeout": "seconds to wait for the apiserver to be healthy and nodes Ready (default: kubefab.timeout, 120)",
     "accept-new-host-keys": ACCEPT_NEW_HELP,
     "wait-lock": "wait for another deploy's cluster lock instead of refusing",
+    "inventory": INVENTORY_HELP,
 })
-def deploy(c, dry_run=False, hosts="", parallel=0, timeout=0,
-           accept_new_host_keys=False, wait_lock=False):
+def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
+           accept_new_host_keys=False, wait_lock=False, inventory=None):
     """Write files, install the release, start the master, then the nodes, register them."""
-    inv = inventory(c)
-    opts = Options(dry_run=dry_run, parallel=int(setting(c, "parallel", parallel)),
-                   timeout=float(setting(c, "timeout", timeout)),
+    inv = load_inventory(c, inventory)
+    opts = Options(dry_run=dry_run, parallel=parallel_flag(c, parallel), timeout=timeout_flag(c, timeout),
                    accept_new=accept_new_host_keys, wait_lock=wait_lock)
     try:
         run = Deploy(inv, select(inv, hosts), opts)
@@ -34,11 +35,10 @@ def deploy(c, dry_run=False, hosts="", parallel=0, timeout=0,
         raise Exit(code=code)
 
 
-@task(help={"hosts": "only these hosts, comma-separated (default: all)",
-            "accept-new-host-keys": ACCEPT_NEW_HELP})
-def unlock(c, hosts="", accept_new_host_keys=False):
+@task(help={"hosts": HOSTS_HELP, "accept-new-host-keys": ACCEPT_NEW_HELP, "inventory": INVENTORY_HELP})
+def unlock(c, hosts=None, accept_new_host_keys=False, inventory=None):
     """Remove the cluster lock a dead deploy left behind."""
-    inv = inventory(c)
+    inv = load_inventory(c, inventory)
     with reported(), Fleet(select(inv, hosts), accept_new=accept_new_host_keys) as fleet:
         fleet.each(lambda r: steps.unlock(r))
         for name, why in fleet.failed.items():

@@ -1,20 +1,20 @@
 """The master: its apiserver, scheduler and controller-manager."""
-from invoke import task
+from .flags import task
 from invoke.exceptions import Exit
 
 from kubefab import render, steps
 from kubefab.fleet import Fleet
 from kubefab.report import recap, say
 
-from .common import ACCEPT_NEW_HELP, inventory, reported, setting
+from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, inventory as load_inventory, reported, timeout as timeout_flag
 
 
 @task(help={"timeout": "seconds to wait for the apiserver's /healthz (default 120)",
-            "accept-new-host-keys": ACCEPT_NEW_HELP})
-def restart(c, timeout=0, accept_new_host_keys=False):
+            "accept-new-host-keys": ACCEPT_NEW_HELP, "inventory": INVENTORY_HELP})
+def restart(c, timeout=None, accept_new_host_keys=False, inventory=None):
     """Restart the apiserver, wait for /healthz, then the scheduler and controller-manager."""
-    inv = inventory(c)
-    master, timeout = inv.master, float(setting(c, "timeout", timeout))
+    inv = load_inventory(c, inventory)
+    master, timeout = inv.master, timeout_flag(c, timeout)
     apiserver, *others = [u for u in render.unit_order(inv, master) if u != steps.DOWNLOAD]
     done = []
 

@@ -1,5 +1,5 @@
 """The nodes: their registration with the master and their labels."""
-from invoke import task
+from .flags import task
 from invoke.exceptions import Exit
 
 from kubefab import registration, steps
@@ -7,7 +7,7 @@ from kubefab.fleet import Fleet
 from kubefab.validate import Invalid, label_key, label_value
 from kubefab.report import recap, say
 
-from .common import ACCEPT_NEW_HELP, inventory, reported, select
+from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, inventory as load_inventory, reported, select
 
 
 def parse_labels(given) -> dict[str, str]:
@@ -29,10 +29,11 @@ def parse_labels(given) -> dict[str, str]:
     "hosts": "only these nodes, comma-separated (default: all)",
     "dry-run": "show the kubectl commands and run none",
     "accept-new-host-keys": ACCEPT_NEW_HELP,
+    "inventory": INVENTORY_HELP,
 })
-def register(c, label=None, hosts="", dry_run=False, accept_new_host_keys=False):
+def register(c, label=None, hosts=None, dry_run=False, accept_new_host_keys=False, inventory=None):
     """Register the nodes with kubectl on the master (manual mode) and set their labels."""
-    inv = inventory(c)
+    inv = load_inventory(c, inventory)
     extra = parse_labels(label)
     wanted = {h.name: {**inv.node_labels(h), **extra} for h in select(inv, hosts) if not h.is_master}
     master, done = inv.master.name, []

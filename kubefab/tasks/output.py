@@ -1,11 +1,11 @@
 """Files for those who look before they deploy, or provision at boot."""
 from pathlib import Path
 
-from invoke import task
+from .flags import task
 
 from kubefab import render
 
-from .common import cluster_pki, inventory, select
+from .common import INVENTORY_HELP, cluster_pki, inventory as load_inventory, select
 
 
 def _files(inv, host, keys, with_secrets):
@@ -15,11 +15,12 @@ def _files(inv, host, keys, with_secrets):
 
 @task(help={"out": "folder to write into (default build/rendered)",
             "host": "only this host, comma-separated names allowed (default: all)",
-            "with-secrets": "write the registry token and private keys instead of placeholders"})
-def render_files(c, out="build/rendered", host="", with_secrets=False):
+            "with-secrets": "write the registry token and private keys instead of placeholders",
+            "inventory": INVENTORY_HELP})
+def render_files(c, out="build/rendered", host=None, with_secrets=False, inventory=None):
     """Write every host's files to OUT/<host>/<path>, as deploy would put them."""
-    inv = inventory(c)
-    hosts = select(inv, host)
+    inv = load_inventory(c, inventory)
+    hosts = select(inv, host, "host")
     keys = cluster_pki(inv)
     for h in hosts:
         files = _files(inv, h, keys, with_secrets)
@@ -32,10 +33,11 @@ def render_files(c, out="build/rendered", host="", with_secrets=False):
 
 
 @task(help={"out": "folder to write into (default build/cloud-config)",
-            "with-secrets": "write the registry token and private keys instead of placeholders"})
-def cloud_config(c, out="build/cloud-config", with_secrets=False):
+            "with-secrets": "write the registry token and private keys instead of placeholders",
+            "inventory": INVENTORY_HELP})
+def cloud_config(c, out="build/cloud-config", with_secrets=False, inventory=None):
     """Write OUT/<host>.yml: a #cloud-config with the same files and units, per host."""
-    inv = inventory(c)
+    inv = load_inventory(c, inventory)
     keys = cluster_pki(inv)
     Path(out).mkdir(parents=True, exist_ok=True)
     for h in inv.hosts:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from invoke import Collection, task
+from invoke import Collection
+
+from kubefab.tasks.flags import task
 from invoke.exceptions import Exit
 
 from kubefab_lab import Lab, LabError

@@ -7,13 +7,9 @@ booted once per session and taken down at its end.
 """
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import shutil
 import socket
-import tarfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,34 +17,6 @@ import pytest
 from kubefab_lab import Lab
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass(frozen=True)
-class PlaceholderRelease:
-    path: Path
-    sha256: str
-    name: str
-
-
-def placeholder_release(version, out_dir, kubectl=None, faults=frozenset()):
-    """A tiny tarball in the release's place, for as long as kubefab_lab.release is
-    not in the tree."""
-    out = Path(out_dir) / "kubernetes.tar.gz"
-    data = f"placeholder kubernetes {version} faults={sorted(faults)}\n".encode()
-    with tarfile.open(out, "w:gz") as tar:
-        info = tarfile.TarInfo("kubernetes/version")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    return PlaceholderRelease(out, hashlib.sha256(out.read_bytes()).hexdigest(), version)
-
-
-def release_builder():
-    """The real stand-in release builder when it has landed, else the placeholder."""
-    try:
-        from kubefab_lab.release import build_release  # noqa: F401
-    except ImportError:
-        return placeholder_release
-    return None  # Lab's default: kubefab_lab.release.build_release
 
 
 def lab_prerequisites() -> str | None:
@@ -65,7 +33,7 @@ def lab():
     reason = lab_prerequisites()
     if reason:
         pytest.skip(f"no lab: {reason}")
-    the_lab = Lab(build_dir=ROOT / "build/lab", build_release=release_builder())
+    the_lab = Lab(build_dir=ROOT / "build/lab")
     the_lab.up(ROOT / "hosts.yaml")
     yield the_lab
     the_lab.down()
@@ -100,7 +68,7 @@ def private_lab(tmp_path):
         made.append(Lab(tmp_path / f"state{len(made)}", tmp_path / f"build{len(made)}",
                         first_address=first_address, etcd_port=free_port_pair(),
                         cgroup=f"lab-test-{tmp_path.name}-{len(made)}",  # up/down kill their cgroup
-                        build_release=release_builder(), log=lambda message: None))
+                        log=lambda message: None))
         return made[-1]
 
     yield make

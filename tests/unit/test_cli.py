@@ -109,3 +109,69 @@ def test_cloud_config_is_yaml_per_host(tmp_path, hosts_yaml):
     data = yaml.safe_load(doc)
     names = {u["name"] for u in data["coreos"]["units"]}
     assert "kubernetes.apiserver.service" in names and "kubernetes.kubelet.service" not in names
+
+
+BAD_FLAGS = [  # (task and flags, what the one line must name)
+    (("deploy", "--timeout", "abc"), "--timeout 'abc'"),
+    (("deploy", "--timeout", "0"), "--timeout '0'"),
+    (("deploy", "--timeout", "-5"), "--timeout '-5'"),
+    (("deploy", "--timeout", "nan"), "--timeout 'nan'"),
+    (("deploy", "--parallel", "0"), "--parallel '0'"),
+    (("deploy", "--parallel", "-3"), "--parallel '-3'"),
+    (("deploy", "--parallel", "1.5"), "--parallel '1.5'"),
+    (("deploy", "--parallel", "many"), "--parallel 'many'"),
+    (("deploy", "--hosts", ","), "--hosts ','"),
+    (("deploy", "--hosts", ""), "--hosts ''"),
+    (("deploy", "--hosts", "azure-prd-02,"), "--hosts 'azure-prd-02,'"),
+    (("deploy", "--hosts", "nope"), "--hosts: nope not in"),
+    (("status", "--parallel", "0"), "--parallel '0'"),
+    (("unlock", "--hosts", ""), "--hosts ''"),
+    (("master.restart", "--timeout", "x"), "--timeout 'x'"),
+    (("nodes.register", "--hosts", ","), "--hosts ','"),
+    (("render", "--host", ""), "--host ''"),
+    (("deploy", "--inventory", "no/such/hosts.yaml"), "no/such/hosts.yaml"),
+]
+
+
+@pytest.mark.parametrize("args,names", BAD_FLAGS, ids=[" ".join(a) for a, _ in BAD_FLAGS])
+def test_bad_flag_values_are_one_line_and_exit_2(args, names, hosts_yaml):
+    r = fab(*args, inventory=hosts_yaml)
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert "Traceback" not in r.stdout + r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and names in lines[0], r.stderr
+    assert not (hosts_yaml.parent / "pki").exists()  # refused before anything was made
+
+
+def test_dash_h_is_help_not_hosts():
+    r = fab("deploy", "-h")
+    assert r.returncode == 0 and "--hosts" in r.stdout and "Docstring" in r.stdout
+
+
+def test_inventory_flag_beats_the_environment(hosts_yaml, tmp_path):
+    r = fab("render", "--inventory", str(hosts_yaml), "--out", str(tmp_path / "out"),
+            inventory="no/such/file.yaml")
+    assert r.returncode == 0, r.stderr
+    assert (hosts_yaml.parent / "pki/ca.crt").is_file()
+
+
+def test_kubeconfig_writes_and_merges_the_admin_context(hosts_yaml, tmp_path):
+    r = fab("kubeconfig", "--out", str(tmp_path / "k"), inventory=hosts_yaml)
+    assert r.returncode == 2 and "run kubefab deploy" in r.stderr  # no PKI yet: nothing made
+    assert fab("render", "--out", str(tmp_path / "r"), inventory=hosts_yaml).returncode == 0
+    mine = tmp_path / "home/.kube/config"
+    mine.parent.mkdir(parents=True)
+    mine.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "other",
+                                    "clusters": [{"name": "other", "cluster": {"server": "https://x"}}],
+                                    "users": [{"name": "other", "user": {"token": "t"}}],
+                                    "contexts": [{"name": "other", "context": {"cluster": "other", "user": "other"}}]}))
+    r = fab("kubeconfig", "--merge", "--context", "prd", inventory=hosts_yaml, HOME=str(tmp_path / "home"),
+            KUBECONFIG="")
+    assert r.returncode == 0, r.stderr
+    doc = yaml.safe_load(mine.read_text())
+    assert doc["current-context"] == "prd"
+    assert [c["name"] for c in doc["contexts"]] == ["other", "prd"]
+    ours = next(u for u in doc["users"] if u["name"] == "prd")["user"]
+    assert "client-key-data" in ours and oct(mine.stat().st_mode & 0o777) == "0o600"
+    server = next(c for c in doc["clusters"] if c["name"] == "prd")["cluster"]["server"]
+    assert server.startswith("https://") and server.endswith(":6443")
