@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 import re
 import shutil
 import subprocess
@@ -540,18 +542,19 @@ class FakeRoot:
         self.root = root
         self.install, self.bin = root / "opt" / "kubernetes", root / "opt" / "bin"
 
-    def download(self, url: str, sha256: str | None, *args: str, version="v1.0.1"):
+    def download(self, url: str, sha256: str | None, *args: str, version="v1.0.1", env=None):
         inv = seed_inventory(version=version, release_sha256=sha256,
                              install_dir=str(self.install), bin_dir=str(self.bin))
         inv = replace(inv, kubernetes=replace(inv.kubernetes, release_url=url))
         files = render.render_host(inv, inv.master)
+        environ = {"PATH": os.environ["PATH"], **(env or {})}
         env = self.root / "etc" / "kubernetes.env"
         env.parent.mkdir(parents=True, exist_ok=True)
         env.write_text(files["/etc/kubernetes.env"].content)
         script = write_exec(self.bin / "kubernetes-download", files[f"{self.bin}/kubernetes-download"].content)
         # The env file as sh reads it: what systemd's EnvironmentFile= gives the script.
         r = run(["bash", "-c", 'set -a; . "$1"; set +a; exec "$2" "${@:3}"', "sh", str(env), str(script), *args],
-                env={"PATH": os.environ["PATH"]})
+                env=environ)
         return r, render.release_stamp(inv)
 
     def kubectl(self) -> str:
@@ -600,6 +603,40 @@ def test_download_accepts_the_server_tarball_on_its_own_and_refuses_junk(tmp_pat
     r, _ = host.download(junk.as_uri(), None, "--force", version="v1.19.0")
     assert r.returncode == 1 and "holds no kubernetes/server/bin/kubectl" in r.stderr
     assert host.kubectl() == "solo kubectl" and host.leftovers() == []
+
+
+def test_a_stalled_release_server_fails_the_download_in_bounded_time(tmp_path):
+    """A server that accepts, promises a body and sends nothing: the download fails with
+    the reason instead of hanging, and the host keeps what it had."""
+    host = FakeRoot(tmp_path / "host")
+    one = _release(tmp_path / "r1", "one")
+    assert host.download(one.as_uri(), _sha256(one))[0].returncode == 0
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def stall():
+        held = []
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\nxx")
+            held.append(conn)  # open, silent
+        for conn in held:
+            conn.close()
+
+    threading.Thread(target=stall, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/kubernetes.tar.gz"
+        r, _ = host.download(url, None, version="v1.0.2", env={"KUBE_DOWNLOAD_STALL_SECONDS": "1"})
+    finally:
+        stop.set()
+        listener.close()
+    assert r.returncode == 1 and "too slow" in r.stderr.lower() and "keeping the binaries" in r.stderr, r.stderr
+    assert host.kubectl() == "one kubectl" and host.leftovers() == []
 
 
 # tls -> (the URL register-node.service passes, kubectl's options, curl's options)
