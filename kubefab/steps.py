@@ -14,8 +14,8 @@ LOCK_DIR = "/var/lib/kubefab/lock"
 
 
 def probe(remote: Remote, inv: Inventory, wanted: dict) -> facts.HostFacts:
-    """Everything deploy compares, in one root command; on the master also the
-    apiserver's /healthz and node list, so that a no-op run needs nothing more."""
+    """Everything deploy compares, in one root command; on the master also
+    kubefab.health's checks and the node list, so that a no-op run needs nothing more."""
     host = remote.host
     units = (*render.unit_order(inv, host), render.target(host))
     stamp_path = f"{inv.kubernetes.install_dir}/.kubefab-release"
