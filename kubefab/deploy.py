@@ -205,7 +205,7 @@ class Deploy:
         unchanged = plan is None or not plan.changes
         if self.healthy or (unchanged and self.facts[self.master.name].healthz == "ok"):
             return
-        steps.wait_healthy(remote, self.inv.local_master_url, self.opts.timeout, progress, self.fleet.cancel)
+        steps.wait_healthy(remote, self.inv, self.opts.timeout, progress, self.fleet.cancel)
         self.healthy = True
 
     def show_registration(self) -> None:

@@ -31,15 +31,18 @@ class HostFacts:
     units: dict[str, UnitFact] = field(default_factory=dict)
     stamp: str | None = None  # the installed release's stamp; None: none installed
     holder: str | None = None  # who holds this host's kubefab lock
-    healthz: str | None = None  # master only: what the apiserver's /healthz said
+    healthz: str | None = None  # master only: what /healthz said on the nodes' port (or curl's why)
     nodes_json: str | None = None  # master only: `kubectl get nodes -o json`, if it answered
+    loopback: str | None = None  # master with tls: what /healthz said on the insecure loopback port
 
 
 # One process per kind of fact, not per file: a no-op run is mostly this probe.
-# Arguments: STAMP_PATH LOCK_DIR API_URL KUBECTL FILES UNITS (FILES and UNITS one per
-# line; API_URL empty except on the master).
+# Arguments: STAMP_PATH LOCK_DIR HEALTHZ LOOPBACK KUBECTL FILES UNITS, the last five one
+# item per line. HEALTHZ, LOOPBACK and KUBECTL are argv lists, empty except on the
+# master (kubefab.health's checks; kubectl without its verb); with IFS a newline and
+# globbing off, $healthz is that argv again, word for word, never parsed by the shell.
 PROBE = r"""
-stamp=$1 lock=$2 url=$3 kubectl=$4 files=$5 units=$6
+stamp=$1 lock=$2 healthz=$3 loopback=$4 kubectl=$5 files=$6 units=$7
 set -f; IFS='
 '
 if [ -n "$files" ]; then
@@ -52,18 +55,25 @@ fi
   while IFS= read -r line; do printf 'unit\t%s\n' "$line"; done
 [ -f "$stamp" ] && printf 'stamp\t%s\n' "$(base64 -w0 < "$stamp")"
 [ -f "$lock/holder" ] && printf 'lock\t%s\n' "$(base64 -w0 < "$lock/holder")"
-if [ -n "$url" ]; then
-  printf 'healthz\t%s\n' "$(curl -s --max-time 2 "$url/healthz" | base64 -w0)"
-  [ -x "$kubectl" ] && nodes=$("$kubectl" -s "$url" get nodes -o json 2>/dev/null) &&
+[ -n "$healthz" ] && printf 'healthz\t%s\n' "$($healthz 2>&1 | base64 -w0)"
+[ -n "$loopback" ] && printf 'loopback\t%s\n' "$($loopback 2>&1 | base64 -w0)"
+if [ -n "$kubectl" ]; then
+  set -- $kubectl
+  [ -x "$1" ] && nodes=$("$@" get nodes -o json 2>/dev/null) &&
     printf 'nodes\t%s\n' "$(printf '%s' "$nodes" | base64 -w0)"
 fi
 exit 0
 """
 
 
-def probe_args(stamp_path: str, lock_dir: str, paths, units, api_url: str = "",
-               kubectl: str = "") -> list[str]:
-    return [stamp_path, lock_dir, api_url, kubectl, "\n".join(paths), "\n".join(units)]
+def probe_args(stamp_path: str, lock_dir: str, paths, units, healthz=(), loopback=(),
+               kubectl=()) -> list[str]:
+    """PROBE's arguments; healthz, loopback: argv printing "ok" (kubefab.health);
+    kubectl: argv before `get nodes -o json`."""
+    lists = [list(healthz), list(loopback), list(kubectl), list(paths), list(units)]
+    if any("\n" in item or not item for items in lists for item in items):
+        raise ValueError("a probe argument is empty or holds a newline: it would not come back whole")
+    return [stamp_path, lock_dir, *("\n".join(items) for items in lists)]
 
 
 def parse(output: str, paths=()) -> HostFacts:
@@ -98,9 +108,9 @@ def parse(output: str, paths=()) -> HostFacts:
                 continue
             key, _, value = rest.partition("=")
             unit[key] = value
-        elif kind in ("stamp", "lock", "healthz", "nodes"):
+        elif kind in ("stamp", "lock", "healthz", "nodes", "loopback"):
             found[kind] = base64.b64decode(rest).decode().strip()
     flush()
     files = {p: FileFact(sums[p], *stats[p]) if p in sums and p in stats else None for p in paths}
     return HostFacts(files, units, found.get("stamp"), found.get("lock"),
-                     found.get("healthz"), found.get("nodes"))
+                     found.get("healthz"), found.get("nodes"), found.get("loopback"))

@@ -2,7 +2,8 @@
 `kubernetes.pki_dir` (default `pki/` beside hosts.yaml; never in git).
 
 `ensure(inv) -> Pki` loads what is there and creates or re-issues only what is missing
-or wrong, so a second run returns the same bytes and touches no file. The CA (10 years)
+or wrong, so a second run returns the same bytes and touches no file. `load(inv)` is
+its read-only twin for `fab status`: it says what ensure would do and does nothing. The CA (10 years)
 is created once and never replaced automatically. A leaf (1 year, EC P-256) is
 re-issued when it is missing, expires within 30 days, is not signed by the CA, or says
 other names than wanted. Imports neither fabric nor invoke; its only side effect is
@@ -37,18 +38,23 @@ class PkiError(Exception):
 
 
 class Pair(NamedTuple):
-    """A certificate and its private key, PEM text as stored in pki_dir."""
-    cert: str
-    key: str
+    """A certificate and its private key, PEM text as stored in pki_dir (None: unknown,
+    from `load`)."""
+    cert: str | None
+    key: str | None
 
     def __repr__(self) -> str:  # never the key
+        if self.cert is None:
+            return "Pair(unknown)"
         return f"Pair(cert=<{len(self.cert)} characters>, key=<secret>)"
 
 
 @dataclass(frozen=True)
 class Pki:
+    """From `ensure`, every part is there. From `load`, a part that ensure would make
+    or re-issue is None (a Pair of Nones): what deploy would upload is not known yet."""
     dir: Path
-    ca_cert: str  # PEM
+    ca_cert: str | None  # PEM
     apiserver: Pair  # serving certificate
     kubelets: dict[str, Pair]  # node name -> client certificate system:node:<name>
     proxy: Pair  # client certificate system:kube-proxy
@@ -136,6 +142,64 @@ def ensure(inv: Inventory, now: dt.datetime | None = None) -> Pki | None:
                proxy=pairs["kube-proxy"], admin=pairs["admin"], changes=tuple(changes))
 
 
+# --- read-only: what ensure would do ------------------------------------------------------
+
+UNKNOWN = Pair(None, None)  # a leaf ensure would (re)issue: its next bytes are not known
+
+
+def load(inv: Inventory, now: dt.datetime | None = None) -> tuple[Pki | None, tuple[str, ...]]:
+    """The PKI as pki_dir holds it, and what `ensure` would still do there, one line
+    each. Reads only: creates, renews and tightens nothing, takes no lock (ensure
+    writes by rename, so a concurrent deploy is read whole or not at all). Parts that
+    ensure would make or re-issue are None / UNKNOWN. (None, ()) without tls."""
+    if not inv.kubernetes.tls:
+        return None, ()
+    now = now or dt.datetime.now(dt.timezone.utc)
+    folder, problems = pki_dir(inv), []
+    pairs = {leaf.name: UNKNOWN for leaf in wanted(inv)}
+    ca_pem = None
+    if not folder.is_dir():
+        problems.append(f"{folder} missing; fab deploy makes the cluster CA and certificates there")
+    elif not (folder / "ca.crt").exists() and not (folder / "ca.key").exists():
+        problems.append(f"{folder / 'ca.crt'} missing; fab deploy makes the cluster CA")
+    else:
+        try:
+            ca_key, ca = _existing_ca(folder, now)
+            ca_pem = (folder / "ca.crt").read_text()
+        except (PkiError, OSError) as e:
+            problems.append(str(e) if isinstance(e, PkiError) else f"{e.filename}: {e.strerror}")
+        else:
+            for leaf in wanted(inv):
+                crt = folder / f"{leaf.name}.crt"
+                why = _why_reissue(leaf, *certs.load(crt, folder / f"{leaf.name}.key"), ca, now)
+                if why is None:
+                    pairs[leaf.name] = Pair(crt.read_text(), (folder / f"{leaf.name}.key").read_text())
+                else:
+                    problems.append(f"{crt}: {why}; fab deploy {'makes' if why == 'missing' else 're-issues'} it")
+            problems += _loose(folder, ["ca", *pairs])
+            if pairs["admin"] is not UNKNOWN:
+                kubeconfig = folder / ADMIN_KUBECONFIG
+                text = kubeconfig.read_text() if kubeconfig.exists() else None
+                if text != _admin_kubeconfig(inv, ca_pem, pairs["admin"]):
+                    problems.append(f"{kubeconfig} {'missing' if text is None else 'differs'}; fab deploy writes it")
+    return Pki(dir=folder, ca_cert=ca_pem, apiserver=pairs["apiserver"],
+               kubelets={n.name: pairs[f"kubelet-{n.name}"] for n in inv.nodes},
+               proxy=pairs["kube-proxy"], admin=pairs["admin"]), tuple(problems)
+
+
+def _loose(folder: Path, stems) -> list[str]:
+    """The folder and keys that ensure would tighten."""
+    out = []
+    mode = folder.stat().st_mode & 0o777
+    if mode != 0o700:
+        out.append(f"{folder} mode {mode:04o}, wanted 0700; fab deploy tightens it")
+    for stem in stems:
+        key = folder / f"{stem}.key"
+        if key.exists() and key.stat().st_mode & 0o077:
+            out.append(f"{key} mode {key.stat().st_mode & 0o777:04o}, wanted 0600; fab deploy tightens it")
+    return out
+
+
 # --- the CA -------------------------------------------------------------------------------
 
 def _ca(folder: Path, inv: Inventory, now: dt.datetime, changes: list):
@@ -147,11 +211,19 @@ def _ca(folder: Path, inv: Inventory, now: dt.datetime, changes: list):
         certs.put(crt, certs.cert_pem(ca), 0o644)
         changes.append(f"created the cluster CA {crt} (valid {CA_DAYS // 365} years)")
         return ca_key, ca
+    if key.exists():
+        certs.tighten(key)
+    return _existing_ca(folder, now)
+
+
+def _existing_ca(folder: Path, now: dt.datetime):
+    """(key, certificate) of the CA in folder, or PkiError saying why it cannot serve;
+    never repaired here."""
+    crt, key = folder / "ca.crt", folder / "ca.key"
     move = f"kubefab never replaces a CA by itself; to start over, move {folder} aside and deploy again"
     if not (crt.exists() and key.exists()):
         have, lost = (crt, key) if crt.exists() else (key, crt)
         raise PkiError(f"{have} is there but {lost} is missing; restore it from your backup ({move})")
-    certs.tighten(key)
     ca, ca_key = certs.load(crt, key)
     if ca is None or ca_key is None or not certs.matches(ca, ca_key):
         raise PkiError(f"{crt} and {key} are not a readable certificate and its key; restore them ({move})")

@@ -35,6 +35,7 @@ CA_CERT = f"{PKI_DIR}/ca.crt"
 APISERVER_CERT, APISERVER_KEY = f"{PKI_DIR}/apiserver.crt", f"{PKI_DIR}/apiserver.key"
 KUBELET_CERT, KUBELET_KEY = f"{PKI_DIR}/kubelet.crt", f"{PKI_DIR}/kubelet.key"
 PROXY_CERT, PROXY_KEY = f"{PKI_DIR}/kube-proxy.crt", f"{PKI_DIR}/kube-proxy.key"
+ADMIN_CERT, ADMIN_KEY = f"{PKI_DIR}/admin.crt", f"{PKI_DIR}/admin.key"  # master: kubefab.health's
 DOWNLOAD = "kubernetes.download.service"
 MASTER_UNITS = ("kubernetes.apiserver.service", "kubernetes.scheduler.service",
                 "kubernetes.controller-manager.service")
@@ -60,7 +61,7 @@ VERSION_FLAGS = {
 @dataclass(frozen=True)
 class File:
     path: str  # absolute path on the host
-    content: str
+    content: str  # None only from a kubefab.pki.load() Pki that lacks the part: unknown
     mode: int  # 0o644
     owner: str = "root"
     group: str = "root"
@@ -192,9 +193,14 @@ def _pki_files(inv: Inventory, host: Host, pki: Pki) -> list[File]:
         return File(path, pem, 0o600, secret=True, secret_note=f"{what} private key", restarts=restarts)
 
     if host.is_master:
+        # The operator's client certificate too, root-only as kubeadm's admin.conf: the
+        # health check (kubefab.health) shows it to the secure port from the master.
+        # Root there has the unauthenticated loopback port anyway: no power added.
         return [File(CA_CERT, pki.ca_cert, 0o644, restarts=(APISERVER,)),
                 File(APISERVER_CERT, pki.apiserver.cert, 0o644, restarts=(APISERVER,)),
-                key(APISERVER_KEY, pki.apiserver.key, "apiserver", (APISERVER,))]
+                key(APISERVER_KEY, pki.apiserver.key, "apiserver", (APISERVER,)),
+                File(ADMIN_CERT, pki.admin.cert, 0o644),
+                key(ADMIN_KEY, pki.admin.key, "admin (kubefab-admin)", ())]
     kubelet = ((REGISTER,) if inv.kubernetes.registration == MANUAL else ()) + (KUBELET,)
     own = pki.kubelet(host.name)
     return [File(CA_CERT, pki.ca_cert, 0o644, restarts=(*kubelet, PROXY)),

@@ -1,16 +1,46 @@
-"""fab status: what each host runs, compared with the inventory. Pure: facts in, a
-report (plain data, JSON-ready) and its problems out."""
+"""fab status: what each host runs and holds, compared with what deploy would make of
+the inventory. Read-only end to end: `wanted` reads the local PKI without making or
+renewing anything (kubefab.pki.load), the probe only reads on the hosts, and `report`
+is pure: facts in, a report (plain data, JSON-ready) and its problems out."""
 from __future__ import annotations
 
-from . import registration, render
-from .facts import HostFacts
+from . import health, pki, registration, render
+from .facts import FileFact, HostFacts
 from .model import Inventory
+from .plan import digest
+
+UNKNOWN = "unknown"  # a file's content, when the local PKI lacks what it holds
 
 
-def report(inv: Inventory, facts: dict[str, HostFacts], failed: dict[str, str],
-           healthy: str | None, nodes_json: str | None) -> dict:
-    """healthy: the apiserver's /healthz answer (None: unreachable)."""
-    states = registration.node_states(nodes_json) if nodes_json else {}
+def wanted(inv: Inventory) -> tuple[dict[str, dict[str, render.File]], tuple[str, ...]]:
+    """Every host's files as deploy would write them with the PKI as it is now, and
+    what the PKI lacks (one line each). A file whose content the PKI cannot tell has
+    content None."""
+    keys, problems = pki.load(inv)
+    return {h.name: render.render_host(inv, h, keys) for h in inv.hosts}, problems
+
+
+def drift(f: render.File, have: FileFact | None) -> list[str]:
+    """How the host's copy differs from `f`, one item per difference ([]: as wanted).
+    Secrets too are compared by digest only."""
+    if have is None:
+        return ["missing"]
+    out = [UNKNOWN] if f.content is None else ["differs"] if have.sha256 != digest(f.content) else []
+    if have.mode != f.mode:
+        out.append(f"mode {have.mode:04o}, wanted {f.mode:04o}")
+    if (have.owner, have.group) != (f.owner, f.group):
+        out.append(f"owner {have.owner}:{have.group}, wanted {f.owner}:{f.group}")
+    return out
+
+
+def report(inv: Inventory, wanted: dict[str, dict], facts: dict[str, HostFacts],
+           failed: dict[str, str], pki_problems=()) -> dict:
+    """wanted: host -> {path: File} (from `wanted`); facts: the probes that answered;
+    failed: host -> why it did not. The master's facts carry the health checks' answers
+    and the node list (None: not known)."""
+    master = facts.get(inv.master.name)
+    nodes_json = master.nodes_json if master else None
+    states = registration.node_states(nodes_json) if nodes_json is not None else None
     stamp = render.release_stamp(inv)
     hosts = {}
     for h in inv.hosts:
@@ -20,19 +50,24 @@ def report(inv: Inventory, facts: dict[str, HostFacts], failed: dict[str, str],
         else:
             f = facts[h.name]
             units = (*render.unit_order(inv, h), render.target(h))
-            entry["units"] = {u: (f.units[u].active if u in f.units else "unknown") for u in units}
+            entry["units"] = {u: (f.units[u].active if u in f.units else UNKNOWN) for u in units}
             entry["release"] = "as wanted" if f.stamp == stamp else ("none" if f.stamp is None else "differs")
-        if h.is_master:
-            entry["apiserver"] = healthy or "unreachable"
-        else:
-            state = states.get(h.name)
-            entry["node"] = {"registered": bool(state), "ready": bool(state and state.ready),
-                             "labels": state.labels if state else {}}
+            entry["files"] = {p: drift(w, f.files.get(p)) for p, w in wanted[h.name].items()}
+            if h.is_master:
+                checks = (("apiserver", health.apiserver(inv), f.healthz), ("loopback", health.loopback(inv), f.loopback))
+                entry.update({name: {"at": c.says, "answer": said} for name, c, said in checks if c})
+        if not h.is_master:
+            state = states.get(h.name) if states is not None else None
+            entry["node"] = None if states is None else {  # None: unknown, the apiserver did not list nodes
+                "registered": bool(state), "ready": bool(state and state.ready),
+                "labels": state.labels if state else {}}
         hosts[h.name] = entry
-    return {"cluster": inv.cluster, "hosts": hosts, "problems": problems(inv, hosts)}
+    return {"cluster": inv.cluster, "hosts": hosts,
+            "problems": [f"pki: {p}" for p in pki_problems] + problems(inv, hosts)}
 
 
 def problems(inv: Inventory, hosts: dict) -> list[str]:
+    """One line per difference from what the inventory wants, or per thing not known."""
     out = []
     for name, e in hosts.items():
         if "error" in e:
@@ -41,8 +76,13 @@ def problems(inv: Inventory, hosts: dict) -> list[str]:
         out += [f"{name}: {u} is {s}" for u, s in e["units"].items() if s != "active"]
         if e["release"] != "as wanted":
             out.append(f"{name}: release {e['release']}")
-        if e.get("apiserver") not in (None, "ok"):
-            out.append(f"{name}: apiserver {e['apiserver']}")
+        out += [f"{name}: {path} {d}" for path, ds in e["files"].items() for d in ds if d != UNKNOWN]
+        unknown = [path for path, ds in e["files"].items() if UNKNOWN in ds]
+        if unknown:
+            out.append(f"{name}: {', '.join(unknown)} unknown (the local pki lacks what they hold)")
+        for check in ("apiserver", "loopback"):
+            if check in e and e[check]["answer"] != "ok":
+                out.append(f"{name}: {check} not ok ({e[check]['at']}): {_one_line(e[check]['answer'])}")
         node = e.get("node")
         if node:
             wanted = inv.node_labels(inv.host(name))
@@ -52,7 +92,15 @@ def problems(inv: Inventory, hosts: dict) -> list[str]:
                 out.append(f"{name}: node not Ready")
             out += [f"{name}: label {k}={v} missing" for k, v in wanted.items()
                     if node["labels"].get(k) != v and node["registered"]]
+    master = inv.master.name
+    if "error" not in hosts[master] and any(e.get("node", {}) is None for e in hosts.values()):
+        out.append(f"{master}: nodes unknown: kubectl on the master did not list them")
     return out
+
+
+def _one_line(answer: str | None) -> str:
+    text = " | ".join((answer or "").split("\n")).strip()
+    return (text[:200] + " ...") if len(text) > 200 else text or "no answer"
 
 
 def table(rep: dict) -> str:
@@ -62,13 +110,23 @@ def table(rep: dict) -> str:
             lines.append(f"{name:<16} {e['role']:<6} unreachable: {e['error']}")
             continue
         active = sum(s == "active" for s in e["units"].values())
-        line = f"{name:<16} {e['role']:<6} units {active}/{len(e['units'])} active  release {e['release']}"
+        files = e["files"].values()
+        unknown = sum(UNKNOWN in ds for ds in files)
+        line = (f"{name:<16} {e['role']:<6} units {active}/{len(e['units'])} active  release {e['release']}"
+                f"  files {sum(not ds for ds in files)}/{len(files)} as wanted"
+                + (f" ({unknown} unknown)" if unknown else ""))
         if "apiserver" in e:
-            line += f"  apiserver {e['apiserver']}"
+            a = e["apiserver"]
+            line += f"  apiserver {'ok' if a['answer'] == 'ok' else 'NOT ok'} ({a['at']})"
+        if "loopback" in e:
+            line += f"  {e['loopback']['at']} {'ok' if e['loopback']['answer'] == 'ok' else 'NOT ok'}"
         if "node" in e:
             n = e["node"]
-            line += "  node " + ("Ready" if n["ready"] else "registered" if n["registered"] else "absent")
-            line += "  " + ",".join(f"{k}={v}" for k, v in sorted(n["labels"].items()))
+            if n is None:
+                line += "  node unknown"
+            else:
+                line += "  node " + ("Ready" if n["ready"] else "registered" if n["registered"] else "absent")
+                line += "  " + ",".join(f"{k}={v}" for k, v in sorted(n["labels"].items()))
         lines.append(line)
     lines += ["", "OK: the cluster is as the inventory says"] if not rep["problems"] else \
         ["", "PROBLEMS:"] + [f"  {p}" for p in rep["problems"]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from . import facts, registration, render
+from . import facts, health, registration, render
 from .model import MANUAL, Inventory
 from .plan import DOWNLOAD, HostPlan
 from .fleet import Interrupted
@@ -14,13 +14,15 @@ LOCK_DIR = "/var/lib/kubefab/lock"
 
 
 def probe(remote: Remote, inv: Inventory, wanted: dict) -> facts.HostFacts:
-    """Everything deploy compares, in one root command; on the master also the
-    apiserver's /healthz and node list, so that a no-op run needs nothing more."""
+    """Everything deploy compares, in one root command; on the master also
+    kubefab.health's checks and the node list, so that a no-op run needs nothing more."""
     host = remote.host
     units = (*render.unit_order(inv, host), render.target(host))
     stamp_path = f"{inv.kubernetes.install_dir}/.kubefab-release"
-    api = (inv.local_master_url, kubectl(inv)[0]) if host.is_master else ("", "")
-    out = remote.script(facts.PROBE, *facts.probe_args(stamp_path, LOCK_DIR, wanted, units, *api))
+    loopback = health.loopback(inv)
+    api = dict(healthz=health.apiserver(inv).argv, loopback=loopback.argv if loopback else (),
+               kubectl=kubectl(inv)) if host.is_master else {}
+    out = remote.script(facts.PROBE, *facts.probe_args(stamp_path, LOCK_DIR, wanted, units, **api))
     return facts.parse(out.stdout, wanted)
 
 
@@ -53,23 +55,25 @@ def restart(remote: Remote, units) -> None:
         systemctl(remote, "restart", unit)
 
 
-def wait_healthy(remote: Remote, url: str, timeout: float, progress=None, cancel=None) -> None:
-    """Poll the apiserver's /healthz from the master itself until it says ok, as
-    wupiao does, but bounded: on timeout, the reason carries the apiserver's journal."""
+def wait_healthy(remote: Remote, inv: Inventory, timeout: float, progress=None, cancel=None) -> str:
+    """Poll kubefab.health's check on the master (as root: it reads the admin key) until
+    /healthz says ok, as wupiao does, but bounded: on timeout, the reason carries the
+    apiserver's journal. Returns what was asked, for the operator."""
+    check = health.apiserver(inv)
     deadline, last, start = time.monotonic() + timeout, "", time.monotonic()
     next_note = start + 5
     while True:
-        r = remote.run(["curl", "-sS", "--max-time", "2", f"{url}/healthz"], check=False)
+        r = remote.run(list(check.argv), sudo=True, check=False)
         if r.ok and r.stdout.strip() == "ok":
-            return
+            return check.says
         last = r.stdout.strip() or r.why()
         now = time.monotonic()
         if now >= deadline:
             raise RemoteError(
-                f"apiserver at {url} not healthy after {timeout:.0f}s (last answer: {last}); "
+                f"apiserver at {check.url} not healthy after {timeout:.0f}s (last answer: {last}); "
                 f"journal: {journal(remote, 'kubernetes.apiserver.service')}")
         if progress and now >= next_note:
-            progress(f"waiting for {url}/healthz ({now - start:.0f}s): {last}")
+            progress(f"waiting for {check.url} ({now - start:.0f}s): {last}")
             next_note = now + 5
         pause(cancel, 1)
 

@@ -20,8 +20,8 @@ def restart(c, timeout=None, accept_new_host_keys=False, inventory=None):
 
     def restart_master(remote):
         steps.restart(remote, [apiserver])
-        steps.wait_healthy(remote, inv.local_master_url, timeout, lambda m: say(master.name, m))
-        say(master.name, f"{apiserver} restarted, /healthz ok")
+        how = steps.wait_healthy(remote, inv, timeout, lambda m: say(master.name, m))
+        say(master.name, f"{apiserver} restarted, apiserver ok ({how})")
         steps.restart(remote, others)
         steps.systemctl(remote, "is-active", "--quiet", apiserver, *others)  # verify
         done.extend(f"restarted {u}" for u in [apiserver, *others])

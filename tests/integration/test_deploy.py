@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 import yaml
 
-from kubefab import pki, render
+from kubefab import health, pki, render
 from kubefab.inventory import load
 
 from .helpers import fab, kubectl, nodes, on_host, real_kubectl, unit_starts
@@ -114,7 +114,7 @@ def test_changing_one_flag_restarts_exactly_that_unit(lab, inventory, fresh):
 def test_master_restart_restarts_apiserver_then_the_others(inventory, fresh):
     before = unit_starts(inventory, "azure-prd-01", MASTER_UNITS)
     r = fab(inventory, "master.restart")
-    assert "/healthz ok" in r.stdout
+    assert f"apiserver ok ({health.apiserver(load(inventory)).says})" in r.stdout  # the secure port, as nodes
     after = unit_starts(inventory, "azure-prd-01", MASTER_UNITS)
     for unit in MASTER_UNITS[1:]:
         assert after[unit][0] == "active" and after[unit][1] != before[unit][1], unit

@@ -157,6 +157,35 @@ def test_the_insecure_port_is_still_plain_http(tls_api, kubectl, pki):
     assert code == 400 and body == b"Client sent an HTTP request to an HTTPS server.\n"
 
 
+def test_kubefab_health_check_is_ok_on_the_secure_port(tls_api, pki, tmp_path):
+    """kubefab.health's check, run by the master's probe as kubefab builds it (its pki
+    paths pointed at the test PKI): ok with the operator's certificate; the v1.0.1
+    server's 401 without one, and a failed handshake with another CA's."""
+    from kubefab import facts, health, render
+    from kubefab.model import MASTER, Apiserver, Host, Inventory, Kubernetes
+
+    port = int(tls_api.secure.rsplit(":", 1)[1])
+    k = Kubernetes("v1.0.1", "http://127.0.0.1/kubernetes.tar.gz", apiserver=Apiserver(secure_port=port))
+    inv = Inventory(tmp_path / "hosts.yaml", k, (Host("azure-prd-01", API_ADDR, MASTER, bind_address=API_ADDR),))
+    check = health.apiserver(inv)
+
+    def probe(admin):
+        argv = list(check.argv)
+        if admin is None:
+            del argv[argv.index("--cert"):argv.index(render.ADMIN_KEY) + 1]
+        paths = {render.CA_CERT: pki.ca.crt, **({render.ADMIN_CERT: admin.cert, render.ADMIN_KEY: admin.key}
+                                                 if admin else {})}
+        argv = [str(paths.get(a, a)) for a in argv]
+        args = facts.probe_args("/nonexistent", "/nonexistent", [], [], healthz=argv)
+        out = subprocess.run(["sh", "-c", facts.PROBE, "sh", *args], capture_output=True, text=True, check=True)
+        return facts.parse(out.stdout).healthz
+
+    assert check.url == f"{tls_api.secure}/healthz"
+    assert probe(pki.admin) == "ok"
+    assert json.loads(probe(None))["code"] == 401
+    assert probe(pki.other_admin).startswith("curl: (")  # the stand-in ends that handshake with an alert
+
+
 def test_tls_1_2_clients_are_served(tls_api, pki):
     ctx = ssl.create_default_context(cafile=str(pki.ca.crt))
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2

@@ -74,7 +74,7 @@ def test_render_writes_every_file_with_placeholders_for_token_and_keys(tmp_path,
     assert r.returncode == 0, r.stderr
     assert "pki: created the cluster CA" in r.stderr and "PRIVATE KEY" not in r.stdout + r.stderr
     files = [p for p in out.rglob("*") if p.is_file()]
-    assert len(files) == 13 + 4 * 18  # master: 13 files; manual-mode nodes with tls: 18 each
+    assert len(files) == 15 + 4 * 18  # master: 15 files; manual-mode nodes with tls: 18 each
     cfg = out / "azure-prd-02/home/core/.dockercfg"
     assert TOKEN not in cfg.read_text() and "secret" in cfg.read_text()
     assert not any(TOKEN in p.read_text() or "PRIVATE KEY" in p.read_text() for p in files)

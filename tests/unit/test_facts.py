@@ -2,6 +2,8 @@ import base64
 import hashlib
 import subprocess
 
+import pytest
+
 from kubefab import facts
 
 
@@ -62,13 +64,29 @@ def test_probe_runs_under_posix_sh_on_real_files(tmp_path):
     assert got.stamp == "v1.0.1" and got.holder is None and got.healthz is None
 
 
-def test_probe_asks_the_api_only_with_an_url(tmp_path):
-    """On the master the probe also asks /healthz and the node list (one round trip)."""
-    kubectl = tmp_path / "kubectl"
+def test_probe_asks_the_api_only_on_the_master(tmp_path):
+    """On the master the probe also runs the health checks and lists the nodes (one
+    round trip); each argv arrives word for word, whatever its characters."""
+    kubectl, check = tmp_path / "kube ctl", tmp_path / "check"
     kubectl.write_text('#!/bin/sh\necho \'{"items": [], "args": "\'"$*"\'"}\'\n')
-    kubectl.chmod(0o755)
-    args = facts.probe_args("/nonexistent", "/nonexistent", [], [], "http://127.0.0.1:9", str(kubectl))
+    check.write_text('#!/bin/sh\nprintf "%s|" "$@"\n')
+    for f in (kubectl, check):
+        f.chmod(0o755)
+    args = facts.probe_args("/nonexistent", "/nonexistent", [], [], healthz=[str(check), "a b", "*", "$x"],
+                            loopback=[str(check), "lo"], kubectl=[str(kubectl), "-s", "http://127.0.0.1:9"])
     got = facts.parse(run_probe(*args))
-    assert got.healthz == ""  # nothing listens there: not healthy
+    assert (got.healthz, got.loopback) == ("a b|*|$x|", "lo|")
     assert got.nodes_json == '{"items": [], "args": "-s http://127.0.0.1:9 get nodes -o json"}'
-    assert facts.parse(run_probe(*facts.probe_args("/n", "/n", [], []))).nodes_json is None
+    node = facts.parse(run_probe(*facts.probe_args("/n", "/n", [], [])))
+    assert (node.healthz, node.loopback, node.nodes_json) == (None, None, None)
+
+
+def test_probe_says_why_a_check_failed():
+    args = facts.probe_args("/n", "/n", [], [], healthz=["curl", "-sS", "--max-time", "2", "http://127.0.0.1:9/healthz"])
+    assert facts.parse(run_probe(*args)).healthz.startswith("curl: (7)")  # nothing listens there
+
+
+@pytest.mark.parametrize("bad", [["a\nb"], [""]])
+def test_probe_refuses_an_argument_it_could_not_pass_whole(bad):
+    with pytest.raises(ValueError, match="would not come back whole"):
+        facts.probe_args("/n", "/n", [], [], healthz=bad)

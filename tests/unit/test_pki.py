@@ -265,6 +265,70 @@ def test_loose_modes_are_tightened_without_rewriting(tmp_path):
     assert {n: v[:2] for n, v in after.items()} == {n: v[:2] for n, v in before.items()}
 
 
+# --- load: read-only, for fab status -------------------------------------------------------
+
+def parts(p: pki.Pki) -> dict:
+    """Leaf name -> Pair."""
+    return {"apiserver": p.apiserver, "kube-proxy": p.proxy, "admin": p.admin,
+            **{f"kubelet-{n}": pair for n, pair in p.kubelets.items()}}
+
+
+def _loose_key(folder):
+    (folder / "kube-proxy.key").chmod(0o644)
+
+
+# change to a made PKI -> (problem lines, each a substring in order; leaves load leaves unknown)
+LOAD = [
+    ("as made", None, [], set()),
+    ("certificate deleted", _delete("kube-proxy.crt"), ["kube-proxy.crt: certificate or key missing or unreadable; "
+                                                        "fab deploy re-issues it"], {"kube-proxy"}),
+    ("key does not match", _foreign_key("apiserver.key"), ["apiserver.crt: its key does not match"], {"apiserver"}),
+    ("signed by another CA", _other_ca, ["kube-proxy.crt: not signed by the CA"], {"kube-proxy"}),
+    ("key readable by others", _loose_key, ["kube-proxy.key mode 0644, wanted 0600; fab deploy tightens it"], set()),
+    ("folder open", lambda f: f.chmod(0o755), ["pki mode 0755, wanted 0700; fab deploy tightens it"], set()),
+    ("admin kubeconfig edited", lambda f: (f / "admin.kubeconfig").write_text("x"),
+     ["admin.kubeconfig differs; fab deploy writes it"], set()),
+    ("CA key lost", _delete("ca.key"), ["ca.crt is there but", "ca.key is missing; restore it"], set(LEAVES)),
+]
+
+
+@pytest.mark.parametrize("change, problems, unknown", [pytest.param(c, p, u, id=n) for n, c, p, u in LOAD])
+def test_load_says_what_ensure_would_do_and_does_nothing(tmp_path, change, problems, unknown):
+    folder = tmp_path / "pki"
+    inv = inventory(folder)
+    made = pki.ensure(inv)
+    if change:
+        change(folder)
+    before, mode = snapshot(folder), folder.stat().st_mode
+    loaded, said = pki.load(inv)
+    assert snapshot(folder) == before and folder.stat().st_mode == mode  # bytes, mtimes, modes
+    assert len(said) == (1 if problems else 0) and all(p in said[0] for p in problems), said
+    have, wanted = parts(loaded), parts(made)
+    assert {name for name, pair in have.items() if pair == pki.UNKNOWN} == unknown
+    assert {n: p for n, p in have.items() if n not in unknown} == {n: p for n, p in wanted.items() if n not in unknown}
+    assert loaded.ca_cert == (None if unknown == set(LEAVES) else made.ca_cert)
+
+
+def test_load_expiring_leaves_are_unknown(tmp_path):
+    inv, now = inventory(tmp_path), dt.datetime.now(dt.timezone.utc)
+    pki.ensure(inv, now=now)
+    loaded, said = pki.load(inv, now=now + dt.timedelta(days=pki.LEAF_DAYS - 29))
+    assert len(said) == len(LEAVES) and all("expires on" in p and "fab deploy re-issues it" in p for p in said)
+    assert loaded.admin == loaded.proxy == pki.UNKNOWN and loaded.ca_cert is not None
+
+
+@pytest.mark.parametrize("tls", [True, False])
+def test_load_never_makes_the_folder(tmp_path, tls):
+    folder = tmp_path / "pki"
+    loaded, said = pki.load(inventory(folder, tls=tls))
+    assert not folder.exists()
+    if tls:
+        assert said == (f"{folder} missing; fab deploy makes the cluster CA and certificates there",)
+        assert loaded.ca_cert is None and loaded.apiserver == pki.UNKNOWN and repr(loaded.admin) == "Pair(unknown)"
+    else:
+        assert (loaded, said) == (None, ())
+
+
 # --- the certificates at work ------------------------------------------------------------
 
 class _Healthz(http.server.BaseHTTPRequestHandler):

@@ -255,6 +255,8 @@ MASTER_TLS_FILES = {
     "/etc/kubernetes/pki/ca.crt": (0o644, "root", False),
     "/etc/kubernetes/pki/apiserver.crt": (0o644, "root", False),
     "/etc/kubernetes/pki/apiserver.key": (0o600, "root", True),
+    "/etc/kubernetes/pki/admin.crt": (0o644, "root", False),
+    "/etc/kubernetes/pki/admin.key": (0o600, "root", True),
 }
 NODE_TLS_FILES = {
     "/etc/kubernetes/pki/ca.crt": (0o644, "root", False),

@@ -81,6 +81,8 @@ MASTER = {
     PKI + "ca.crt": (0o644, False, (APISERVER,), FAKE_PKI.ca_cert),
     PKI + "apiserver.crt": (0o644, False, (APISERVER,), FAKE_PKI.apiserver.cert),
     PKI + "apiserver.key": (0o600, True, (APISERVER,), FAKE_PKI.apiserver.key),
+    PKI + "admin.crt": (0o644, False, (), FAKE_PKI.admin.cert),  # kubefab.health's client certificate
+    PKI + "admin.key": (0o600, True, (), FAKE_PKI.admin.key),
 }
 
 
@@ -131,7 +133,8 @@ def test_keys_only_in_secret_files_and_redacted(name):
     leaks = [(p, k) for p, f in files.items() if not f.secret for k in FAKE_KEYS if k in f.content]
     assert leaks == []
     notes = {p: render.redact(f).content for p, f in files.items() if f.secret and p.startswith(PKI)}
-    assert notes == ({PKI + "apiserver.key": "<secret: apiserver private key>\n"} if name == "azure-prd-01" else
+    assert notes == ({PKI + "apiserver.key": "<secret: apiserver private key>\n",
+                      PKI + "admin.key": "<secret: admin (kubefab-admin) private key>\n"} if name == "azure-prd-01" else
                      {PKI + "kubelet.key": "<secret: kubelet private key>\n",
                       PKI + "kube-proxy.key": "<secret: kube-proxy private key>\n"})
     redacted = render.cloud_config(inv, inv.host(name), FAKE_PKI, redact=True)

@@ -1,0 +1,42 @@
+"""Whether the apiserver is up, asked the way nodes ask it: one curl, as root on the
+master (from the probe, deploy's wait and master.restart alike).
+
+With tls that is the secure port at the master's address, the server's certificate
+checked against the cluster CA and the operator's client certificate shown (x509
+authentication, as a kubelet's). The insecure port on the master's loopback serves
+only the master's own processes; it is a second check, named "loopback". Without tls
+the insecure port is what nodes use, checked as before TLS. Pure: argv out."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import render
+from .model import Inventory
+
+# -S: a failure says why; --globoff: an IPv6 address in brackets is no glob range
+CURL = ("curl", "-sS", "--globoff", "--max-time", "2")
+
+
+@dataclass(frozen=True)
+class Check:
+    url: str  # the /healthz asked
+    argv: tuple[str, ...]  # prints "ok" when healthy
+    says: str  # what was asked, for the operator
+
+
+def apiserver(inv: Inventory) -> Check:
+    """/healthz on the port nodes use."""
+    if not inv.kubernetes.tls:
+        url = f"{inv.local_master_url}/healthz"
+        return Check(url, (*CURL, url), inv.local_master_url)
+    url = f"{inv.secure_master_url}/healthz"
+    tls = ("--cacert", render.CA_CERT, "--cert", render.ADMIN_CERT, "--key", render.ADMIN_KEY)
+    return Check(url, (*CURL, *tls, url), f"{inv.secure_master_url}, TLS, client certificate")
+
+
+def loopback(inv: Inventory) -> Check | None:
+    """With tls: /healthz on the insecure port, the master's own way in; else None."""
+    if not inv.kubernetes.tls:
+        return None
+    url = f"{inv.local_master_url}/healthz"
+    return Check(url, (*CURL, url), f"loopback :{inv.kubernetes.apiserver.insecure_port}")
