@@ -134,7 +134,7 @@ def test_ctrl_c_stops_between_steps_releases_the_lock_and_a_rerun_converges(lab,
     broken = variant(inventory, "apiserver-exits",
                      release(*lab.serve_release("v1.0.1", frozenset({"apiserver-exits"}))))
     proc = start_deploy(broken, "--timeout", "120")
-    wait_for_line(proc, "waiting for http://")  # mid-run: files written, master waiting
+    wait_for_line(proc, "waiting for http")  # mid-run: files written, master waiting
     assert lock_exists(inventory)
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
@@ -149,7 +149,7 @@ def test_a_second_deploy_refuses_while_one_runs_or_waits_with_wait_lock(lab, inv
     broken = variant(inventory, "apiserver-exits",
                      release(*lab.serve_release("v1.0.1", frozenset({"apiserver-exits"}))))
     first = start_deploy(broken, "--timeout", "20")
-    wait_for_line(first, "waiting for http://")
+    wait_for_line(first, "waiting for http")
     second = fab(inventory, "deploy", check=False)
     assert second.returncode == 1
     assert "cluster locked by " in second.stdout and f"pid {first.pid} since " in second.stdout
