@@ -7,6 +7,7 @@ phases; the others go on."""
 from __future__ import annotations
 
 import os
+import socket
 import time
 import uuid
 from collections import defaultdict
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from . import pki, plan as planning, registration, render, steps
 from .fleet import Fleet, Interrupted
 from .model import Host, Inventory
-from .remote import HostKeyError, RemoteError, local_user
+from .transport import Connect, HostKeyError, RemoteError
 from .report import recap, say
 
 
@@ -30,11 +31,11 @@ class Options:
 
 
 class Deploy:
-    def __init__(self, inv: Inventory, targets: list[Host], opts: Options):
+    def __init__(self, inv: Inventory, targets: list[Host], opts: Options, connect: Connect | None = None):
         self.inv, self.targets, self.opts = inv, targets, opts
         self.master = inv.master
         hosts = targets if self.master in targets else [self.master, *targets]
-        self.fleet = Fleet(hosts, parallel=opts.parallel, accept_new=opts.accept_new)
+        self.fleet = Fleet(hosts, parallel=opts.parallel, accept_new=opts.accept_new, connect=connect)
         self.changed: dict[str, list[str]] = defaultdict(list)
         self.facts: dict = {}  # host name -> HostFacts, from the probe
         self.healthy = False  # the apiserver answered /healthz ok during this run
@@ -229,3 +230,8 @@ class Deploy:
         names = [h.name for h in self.fleet.hosts]
         recap(names, self.changed, self.fleet.failed, task.split()[0])
         return 1 if self.fleet.failed else 0
+
+
+def local_user() -> str:
+    """Who runs kubefab, for the cluster lock."""
+    return f"{os.environ.get('USER') or os.getuid()}@{socket.gethostname()}"

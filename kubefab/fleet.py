@@ -1,4 +1,4 @@
-"""A fleet: one Remote per host for a whole run, work fanned out over a bounded pool.
+"""A fleet: one connection per host for a whole run, work fanned out over a bounded pool.
 
 Like Fabric's ThreadingGroup, every host finishes before anyone judges; a host that
 fails keeps its reason and is left out of later steps, the others go on."""
@@ -8,7 +8,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from .model import Host
-from .remote import Remote, RemoteError
+from .remote import ssh
+from .transport import Connect, RemoteError
 
 
 class Interrupted(Exception):
@@ -17,10 +18,12 @@ class Interrupted(Exception):
 
 class Fleet:
     def __init__(self, hosts: list[Host], *, parallel: int = 10, accept_new: bool = False,
-                 timeout: float = 10):
+                 timeout: float = 10, connect: Connect | None = None):
+        """connect: host -> its connection (default: SSH, with accept_new and timeout)."""
         self.hosts = list(hosts)
         self.parallel = max(1, parallel)
-        self.remotes = {h.name: Remote(h, accept_new=accept_new, timeout=timeout) for h in hosts}
+        connect = connect or ssh(accept_new=accept_new, timeout=timeout)
+        self.remotes = {h.name: connect(h) for h in hosts}
         self.failed: dict[str, str] = {}  # host name -> reason
         self.errors: dict[str, Exception] = {}  # host name -> what failed it
         self.cancel = threading.Event()

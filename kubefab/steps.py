@@ -1,4 +1,4 @@
-"""What kubefab does on one host, each step one function of a Remote. No fabric here:
+"""What kubefab does on one host, each step one function of a Connection. No fabric here:
 commands are argv lists and sh scripts with their values passed as arguments."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from . import facts, registration, render
 from .model import MANUAL, Inventory
 from .plan import DOWNLOAD, HostPlan
 from .fleet import Interrupted
-from .remote import Remote, RemoteError
+from .transport import Connection as Remote, RemoteError
 
 LOCK_DIR = "/var/lib/kubefab/lock"
 
