@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from . import pki, plan as planning, registration, render, steps
 from .fleet import Fleet, Interrupted
+from .layout import APISERVER, KUBELET
 from .model import Host, Inventory
 from .transport import Connect, HostKeyError, RemoteError
 from .report import recap, say
@@ -155,7 +156,7 @@ class Deploy:
     def activate(self, remote, plan: planning.HostPlan) -> None:
         """Restart what changed and start the target; on the master the apiserver first,
         and nothing else until it is healthy."""
-        name, first = remote.host.name, [u for u in plan.restart if u.endswith(".apiserver.service")]
+        name, first = remote.host.name, [u for u in plan.restart if u == APISERVER]
         steps.restart(remote, first)
         if plan.start:
             steps.systemctl(remote, "start", plan.start)
@@ -189,7 +190,7 @@ class Deploy:
             say(name, f"verified: {len(wanted)} node(s) registered, labelled, Ready")
         for node, why in pending.items():
             self.fleet.failed[node] = (f"{why} after {self.opts.timeout:.0f}s (check its kubelet: "
-                                       f"journalctl -u kubernetes.kubelet.service)")
+                                       f"journalctl -u {KUBELET})")
 
     def settled(self, wanted: dict) -> bool:
         """Nothing changed in this run and the master's probe already saw every node

@@ -5,22 +5,20 @@ from __future__ import annotations
 import time
 
 from . import facts, registration, render
+from .layout import APISERVER, DOWNLOAD, LOCK_DIR, stamp_path
 from .model import MANUAL, Inventory
-from .plan import DOWNLOAD, HostPlan
+from .plan import HostPlan
 from .fleet import Interrupted
 from .transport import Connection as Remote, RemoteError
-
-LOCK_DIR = "/var/lib/kubefab/lock"
-
 
 def probe(remote: Remote, inv: Inventory, wanted: dict) -> facts.HostFacts:
     """Everything deploy compares, in one root command; on the master also the
     apiserver's /healthz and node list, so that a no-op run needs nothing more."""
     host = remote.host
     units = (*render.unit_order(inv, host), render.target(host))
-    stamp_path = f"{inv.kubernetes.install_dir}/.kubefab-release"
+    stamp = stamp_path(inv.kubernetes.install_dir)
     api = (inv.local_master_url, kubectl(inv)[0]) if host.is_master else ("", "")
-    out = remote.script(facts.PROBE, *facts.probe_args(stamp_path, LOCK_DIR, wanted, units, *api))
+    out = remote.script(facts.PROBE, *facts.probe_args(stamp, LOCK_DIR, wanted, units, *api))
     return facts.parse(out.stdout, wanted)
 
 
@@ -67,7 +65,7 @@ def wait_healthy(remote: Remote, url: str, timeout: float, progress=None, cancel
         if now >= deadline:
             raise RemoteError(
                 f"apiserver at {url} not healthy after {timeout:.0f}s (last answer: {last}); "
-                f"journal: {journal(remote, 'kubernetes.apiserver.service')}")
+                f"journal: {journal(remote, APISERVER)}")
         if progress and now >= next_note:
             progress(f"waiting for {url}/healthz ({now - start:.0f}s): {last}")
             next_note = now + 5

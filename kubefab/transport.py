@@ -13,9 +13,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+from .layout import BACKUP_DIR
 from .model import Host
-
-BACKUP_DIR = "/var/lib/kubefab/backup"  # the previous version of every file kubefab replaced
 
 
 class RemoteError(Exception):

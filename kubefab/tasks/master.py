@@ -4,6 +4,7 @@ from invoke.exceptions import Exit
 
 from kubefab import render, steps
 from kubefab.fleet import Fleet
+from kubefab.layout import DOWNLOAD
 from kubefab.report import recap, say
 
 from .common import ACCEPT_NEW_HELP, inventory, reported, setting
@@ -15,7 +16,7 @@ def restart(c, timeout=0, accept_new_host_keys=False):
     """Restart the apiserver, wait for /healthz, then the scheduler and controller-manager."""
     inv = inventory(c)
     master, timeout = inv.master, float(setting(c, "timeout", timeout))
-    apiserver, *others = [u for u in render.unit_order(inv, master) if u != steps.DOWNLOAD]
+    apiserver, *others = [u for u in render.unit_order(inv, master) if u != DOWNLOAD]
     done = []
 
     def restart_master(remote):
