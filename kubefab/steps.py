@@ -18,7 +18,9 @@ def probe(remote: Remote, inv: Inventory, wanted: dict) -> facts.HostFacts:
     units = (*render.unit_order(inv, host), render.target(host))
     stamp = stamp_path(inv.kubernetes.install_dir)
     api = (inv.local_master_url, kubectl(inv)[0]) if host.is_master else ("", "")
-    out = remote.script(facts.PROBE, *facts.probe_args(stamp, LOCK_DIR, wanted, units, *api))
+    out = remote.script(facts.PROBE, *facts.probe_args(stamp, LOCK_DIR, wanted, units, *api), check=False)
+    if not out.ok:
+        raise RemoteError(f"probe failed: {out.why()}")
     return facts.parse(out.stdout, wanted)
 
 
@@ -120,19 +122,19 @@ def settle_nodes(remote: Remote, inv: Inventory, wanted: dict, timeout: float, n
         pause(cancel, 1)
 
 
-_LOCK = r"""
+LOCK_SCRIPT = r"""
 mkdir -p "$(dirname "$1")"
 if mkdir "$1" 2>/dev/null; then printf '%s\n' "$2" > "$1/holder"; exit 0; fi
 cat "$1/holder" 2>/dev/null || echo "unknown (no holder file)"; exit 3
 """
-_UNLOCK = r"""
+UNLOCK_SCRIPT = r"""
 if [ -z "$2" ] || grep -qF -- "$2" "$1/holder" 2>/dev/null; then rm -rf "$1"; fi
 """
 
 
 def lock(remote: Remote, holder: str) -> str | None:
     """Take this host's kubefab lock; None when taken, else who holds it."""
-    r = remote.script(_LOCK, LOCK_DIR, holder, check=False)
+    r = remote.script(LOCK_SCRIPT, LOCK_DIR, holder, check=False)
     if r.exit_code == 0:
         return None
     if r.exit_code == 3:
@@ -142,4 +144,4 @@ def lock(remote: Remote, holder: str) -> str | None:
 
 def unlock(remote: Remote, run_id: str = "") -> None:
     """Release the lock if this run holds it (any holder when run_id is empty)."""
-    remote.script(_UNLOCK, LOCK_DIR, run_id)
+    remote.script(UNLOCK_SCRIPT, LOCK_DIR, run_id)

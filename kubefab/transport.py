@@ -68,8 +68,11 @@ def command_line(argv: list[str], sudo: bool) -> str:
 
 
 def checked(result: Result, argv: list[str], check: bool) -> Result:
+    """The result, or (with check) a RemoteError naming the command and why it failed;
+    a script is named `sh -c ...`, never quoted whole into a one-line reason."""
     if check and not result.ok:
-        raise RemoteError(f"{shlex.join(argv[:3])}{' ...' if len(argv) > 3 else ''} failed: "
+        shown = argv[:2] if argv[:2] == ["sh", "-c"] else argv[:3]
+        raise RemoteError(f"{shlex.join(shown)}{' ...' if len(argv) > len(shown) else ''} failed: "
                           f"{result.why()}")
     return result
 
