@@ -29,7 +29,11 @@ class Fleet:
         self.cancel = threading.Event()
 
     def ok(self, hosts=None) -> list[Host]:
-        return [h for h in (hosts or self.hosts) if h.name not in self.failed]
+        """The hosts (all when None; an empty list is no host) that have not failed."""
+        return [h for h in self._among(hosts) if h.name not in self.failed]
+
+    def _among(self, hosts) -> list[Host]:
+        return list(self.hosts if hosts is None else hosts)
 
     def open(self) -> "Fleet":
         self.each(lambda r: r.open())
@@ -46,10 +50,13 @@ class Fleet:
         self.close()
 
     def each(self, fn, hosts=None, *, even_failed=False) -> dict[str, object]:
-        """fn(remote) on every healthy host (of `hosts`; failed ones too with
-        even_failed), in parallel. Returns the values of those that succeeded; failures
-        land in self.failed with their reason (a host's first reason is kept)."""
-        todo = list(hosts or self.hosts) if even_failed else self.ok(hosts)
+        """fn(remote) on every healthy host (of `hosts`: all when None, none when empty;
+        failed ones too with even_failed), in parallel. Returns the values of those that
+        succeeded; failures land in self.failed with their reason (a host's first reason
+        is kept)."""
+        todo = self._among(hosts) if even_failed else self.ok(hosts)
+        if not todo:
+            return {}
         results: dict[str, object] = {}
 
         def one(host: Host):
