@@ -23,7 +23,7 @@ class Fleet:
         self.hosts = list(hosts)
         self.parallel = max(1, parallel)
         connect = connect or ssh(accept_new=accept_new, timeout=timeout)
-        self.remotes = {h.name: connect(h) for h in hosts}
+        self.connections = {h.name: connect(h) for h in hosts}
         self.failed: dict[str, str] = {}  # host name -> reason
         self.errors: dict[str, Exception] = {}  # host name -> what failed it
         self.cancel = threading.Event()
@@ -40,7 +40,7 @@ class Fleet:
         return self
 
     def close(self) -> None:
-        for r in self.remotes.values():
+        for r in self.connections.values():
             r.close()
 
     def __enter__(self):
@@ -50,7 +50,7 @@ class Fleet:
         self.close()
 
     def each(self, fn, hosts=None, *, even_failed=False) -> dict[str, object]:
-        """fn(remote) on every healthy host (of `hosts`: all when None, none when empty;
+        """fn(cxn) on every healthy host (of `hosts`: all when None, none when empty;
         failed ones too with even_failed), in parallel. Returns the values of those that
         succeeded; failures land in self.failed with their reason (a host's first reason
         is kept)."""
@@ -62,7 +62,7 @@ class Fleet:
         def one(host: Host):
             if self.cancel.is_set():
                 raise Interrupted()
-            return fn(self.remotes[host.name])
+            return fn(self.connections[host.name])
 
         pool = ThreadPoolExecutor(max_workers=min(self.parallel, len(todo) or 1))
         futures = {h.name: pool.submit(one, h) for h in todo}
@@ -71,7 +71,7 @@ class Fleet:
                 try:
                     results[name] = future.result()
                 except Interrupted:
-                    self.failed[name] = "interrupted (Ctrl-C) before this step"
+                    self.failed.setdefault(name, "interrupted (Ctrl-C) before this step")
                 except RemoteError as e:
                     self._fail(name, str(e), e)
                 except Exception as e:  # a bug must not hide the other hosts' results
@@ -84,7 +84,7 @@ class Fleet:
                     if future.done() and not future.cancelled() and future.exception() is None:
                         results[name] = future.result()
                     else:
-                        self.failed[name] = "interrupted (Ctrl-C)"
+                        self.failed.setdefault(name, "interrupted (Ctrl-C)")
             raise Interrupted() from None
         pool.shutdown(wait=True)
         return results

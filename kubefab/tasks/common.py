@@ -10,9 +10,12 @@ from invoke.exceptions import Exit
 from kubefab import pki
 from kubefab.inventory import InventoryError, inventory_path, load
 from kubefab.model import Host, Inventory
-from kubefab.remote import RemoteError
+from kubefab.operation import Operation, Options
+from kubefab.transport import RemoteError
 
 ACCEPT_NEW_HELP = "record unknown SSH host keys (as OpenSSH's accept-new); a changed key is still refused"
+WAIT_LOCK_HELP = "wait for another run's cluster lock instead of refusing"
+TIMEOUT_HELP = "seconds to wait for the apiserver to be healthy and nodes Ready (default: kubefab.timeout, 120)"
 
 
 def inventory(c) -> Inventory:
@@ -51,6 +54,23 @@ def select(inv: Inventory, names: str) -> list[Host]:
 def setting(c, name: str, given):
     """A flag's value, or (when 0 / not given) the configured default."""
     return given or c.config.kubefab[name]
+
+
+def options(c, *, dry_run=False, parallel=0, timeout=0, accept_new=False, wait_lock=False) -> Options:
+    return Options(dry_run=dry_run, parallel=int(setting(c, "parallel", parallel)),
+                   timeout=float(setting(c, "timeout", timeout)), accept_new=accept_new,
+                   wait_lock=wait_lock)
+
+
+def run(make) -> None:
+    """Build an operation (make() -> Operation) and run it; its exit code is the task's."""
+    try:
+        operation: Operation = make()
+    except pki.PkiError as e:
+        raise Exit(f"error: {e}", code=2)
+    code = operation.run()
+    if code:
+        raise Exit(code=code)
 
 
 @contextmanager
