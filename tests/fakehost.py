@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import shlex
 import signal
 import threading
@@ -76,7 +77,8 @@ class Machine:
         return [c for c in self.log if c.what == what]
 
     def unit(self, name: str) -> Unit:
-        return self.units.setdefault(name, Unit())
+        """A unit's state; one systemd never saw is inactive (and stays out of self.units)."""
+        return self.units.get(name) or Unit()
 
     # -- commands ----------------------------------------------------------------------
     def execute(self, argv: list[str], sudo: bool, stdin: bytes | None) -> tuple[int, str, str]:
@@ -108,7 +110,9 @@ class Machine:
     def systemctl(self, args: list[str], sudo: bool) -> tuple[int, str, str]:
         verb, units = args[0], [a for a in args[1:] if not a.startswith("-")]
         if verb == "is-active":
-            return (0 if all(self.unit(u).active == "active" for u in units) else 3), "", ""
+            states = [self.unit(u).active for u in units]
+            out = "" if "--quiet" in args else "".join(f"{s}\n" for s in states)
+            return (0 if all(s == "active" for s in states) else 3), out, ""
         if not sudo:
             return 1, "", "Failed: Access denied"
         if verb == "daemon-reload":
@@ -120,7 +124,7 @@ class Machine:
             return 5, "", f"Failed to {verb} {missing[0]}: Unit {missing[0]} not found.\n"
         for u in units:
             if verb == "enable":
-                self.unit(u).enabled = True
+                self.units.setdefault(u, Unit()).enabled = True
             elif verb in ("start", "restart"):
                 code, err = self.start(u, again=verb == "restart")
                 if code:
@@ -131,7 +135,7 @@ class Machine:
 
     def start(self, name: str, again: bool) -> tuple[int, str]:
         """Start (or restart) a unit; a target starts what it Wants= that is not running."""
-        unit = self.unit(name)
+        unit = self.units.setdefault(name, Unit())
         if unit.active == "active" and not again:
             return 0, ""
         unit.loaded = unit.loaded if unit.loaded is not None else self.unit_file(name)
@@ -156,7 +160,7 @@ class Machine:
         env = dict(line.split("=", 1) for line in self.files[ENV_FILE].content.splitlines()
                    if "=" in line and not line.startswith("#"))
         env = {k: v.strip("'") for k, v in env.items()}
-        log, stamp = self.unit(DOWNLOAD).journal, stamp_path(env["KUBE_INSTALL_DIR"])
+        log, stamp = self.units[DOWNLOAD].journal, stamp_path(env["KUBE_INSTALL_DIR"])
         if stamp in self.files and self.files[stamp].content.strip() == env["KUBE_RELEASE_STAMP"]:
             log.append(f"kubernetes-download: {env['KUBE_VERSION']} is installed already")
             return True
@@ -182,7 +186,7 @@ class Machine:
         out += [f"sum\t{p}\t{hashlib.sha256(self.files[p].content.encode()).hexdigest()}" for p in paths]
         out += [f"stat {p} {self.files[p].mode:o} {self.files[p].owner} {self.files[p].group}" for p in paths]
         for i, name in enumerate(units.split("\n") if units else []):
-            unit, text = self.units.get(name, Unit()), self.unit_file(name)
+            unit, text = self.unit(name), self.unit_file(name)
             state = "enabled" if unit.enabled else "disabled" if text is not None else ""
             reload = "yes" if unit.loaded is not None and text != unit.loaded else "no"
             out += ["unit\t"] if i else []
@@ -284,3 +288,10 @@ class FakeCluster:
     def kubelet_ready(self, name: str) -> bool:
         m = self.machines.get(name)
         return bool(m) and m.unit(KUBELET).active == "active" and "not-ready" not in m.faults
+
+
+def recap(out: str) -> dict[str, tuple[str, str]]:
+    """host -> (changed/unchanged/failed, the rest of its line), from kubefab's RECAP."""
+    rows = out.rsplit("\nRECAP\n", 1)[1].splitlines()  # the last run's
+    row = re.compile(r"  (\S+)\s+(changed|unchanged|failed)\s*(.*)")
+    return {m[1]: (m[2], m[3]) for m in map(row.fullmatch, rows) if m}
