@@ -9,6 +9,7 @@ and kubectl act on the machine's state. Tests assert on that state and on the lo
 
 Faults a test may put in `machine.faults`:
   connect    the host does not answer SSH
+  host-key   the host offers a key known_hosts does not have
   probe      the probe fails (sudo refuses)
   download   the release download fails (404); the previous release stays
   healthz    the apiserver runs but /healthz never says ok

@@ -83,6 +83,10 @@ CASES = {
         "converged", CLUSTER_LABEL, faults={OTHER: {"connect"}}, code=1,
         recap={NODE: "changed", OTHER: ("failed", "No route to host")}, hint=OTHER,
         written=(NODE, "azure-prd-03", "azure-prd-04")),
+    "an unknown host key": Case(
+        "converged", ONE_FLAG, faults={OTHER: {"host-key"}}, code=1, started={h: {} for h in ALL},
+        recap={MASTER: ("failed", "not touched: another host's key is unknown or changed"),
+               OTHER: ("failed", "is not in known_hosts")}, hint=",".join(ALL)),
     "a held lock": Case(
         "converged", ONE_FLAG, locked_by=FOREIGN, code=1, started={h: {} for h in ALL},
         recap={h: ("failed", f"cluster locked by {FOREIGN} (lock on {MASTER})") for h in ALL},
