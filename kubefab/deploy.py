@@ -6,206 +6,99 @@ every node is registered and Ready. A failed host is reported and left out of la
 phases; the others go on."""
 from __future__ import annotations
 
-import os
-import time
-import uuid
-from collections import defaultdict
-from datetime import datetime, timezone
-from dataclasses import dataclass
-
-from . import pki, plan as planning, registration, render, steps
-from .fleet import Fleet, Interrupted
+from . import pki, plan as planning, render, steps
 from .model import Host, Inventory
-from .remote import HostKeyError, RemoteError, local_user
-from .report import recap, say
+from .operation import Operation, Options
+from .report import say
+from .transport import Connect
+
+__all__ = ["Deploy", "Options"]
 
 
-@dataclass(frozen=True)
-class Options:
-    dry_run: bool = False
-    parallel: int = 10
-    timeout: float = 120  # for the apiserver to be healthy and nodes to be Ready
-    accept_new: bool = False
-    wait_lock: bool = False
+class Deploy(Operation):
+    task = "deploy"
 
-
-class Deploy:
-    def __init__(self, inv: Inventory, targets: list[Host], opts: Options):
-        self.inv, self.targets, self.opts = inv, targets, opts
-        self.master = inv.master
-        hosts = targets if self.master in targets else [self.master, *targets]
-        self.fleet = Fleet(hosts, parallel=opts.parallel, accept_new=opts.accept_new)
-        self.changed: dict[str, list[str]] = defaultdict(list)
-        self.facts: dict = {}  # host name -> HostFacts, from the probe
+    def __init__(self, inv: Inventory, targets: list[Host], opts: Options, connect: Connect | None = None):
+        master = inv.master  # always connected: it waits for the apiserver and registers nodes
+        super().__init__(inv, targets if master in targets else [master, *targets], opts, connect)
+        self.targets = targets
         self.healthy = False  # the apiserver answered /healthz ok during this run
-        started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-        self.run_id = f"{local_user()} pid {os.getpid()} since {started} (run {uuid.uuid4().hex[:12]})"
         self.pki = pki.ensure(inv)  # once per run: certificates made or renewed locally, as needed
         for what in self.pki.changes if self.pki else ():
             say(None, f"pki: {what}")
+        self.wanted = {h.name: render.render_host(inv, h, self.pki) for h in targets}
 
     # -- the phases ------------------------------------------------------------------
-    def run(self) -> int:
-        wanted = {h.name: render.render_host(self.inv, h, self.pki) for h in self.targets}
-        with self.fleet:
-            try:
-                return self.converge(wanted)
-            except (Interrupted, KeyboardInterrupt):
-                say(None, "interrupted: each host stopped after its current (atomic) step; "
-                          "run fab deploy again to converge")
-                self.fleet.cancel.clear()
-                self.unlock()
-                self.finish("deploy")
-                return 130
+    def gather(self) -> dict:
+        return self.fleet.each(lambda cxn: steps.probe(cxn, self.inv, self.wanted.get(cxn.host.name, {})))
 
-    def converge(self, wanted: dict) -> int:
-        if self.key_problems():
-            return self.finish("deploy")
-        facts = self.facts = self.fleet.each(lambda r: steps.probe(r, self.inv, wanted.get(r.host.name, {})))
-        plans = {h.name: self.plan(h, wanted[h.name], facts[h.name])
-                 for h in self.fleet.ok(self.targets)}
-        self.show(plans)
-        if self.opts.dry_run:
-            self.show_registration()
-            return self.finish("deploy --dry-run")
-        locked = any(p.changes for p in plans.values())
-        if locked and not self.lock(facts):
-            return self.finish("deploy")
-        try:
-            self.apply(plans)
-        finally:
-            if locked:
-                self.unlock()
-        return self.finish("deploy")
-
-    def key_problems(self) -> bool:
-        """An unknown or changed host key stops the whole run before anything is written."""
-        bad = [n for n, e in self.fleet.errors.items() if isinstance(e, HostKeyError)]
-        if bad:
-            say(None, f"stopping before any change: host key problem on {', '.join(bad)}")
-            for h in self.fleet.ok():
-                self.fleet.failed[h.name] = "not touched: another host's key is unknown or changed"
-        return bool(bad)
-
-    def plan(self, host: Host, wanted: dict, facts) -> planning.HostPlan:
-        return planning.plan_host(host, wanted, facts, units=render.unit_order(self.inv, host),
-                                  target=render.target(host), stamp=render.release_stamp(self.inv))
+    def plan(self, facts: dict) -> dict[str, planning.HostPlan]:
+        return {h.name: planning.plan_host(h, self.wanted[h.name], facts[h.name],
+                                           units=render.unit_order(self.inv, h), target=render.target(h),
+                                           stamp=render.release_stamp(self.inv))
+                for h in self.fleet.ok(self.targets)}
 
     def show(self, plans: dict) -> None:
         """Each host's steps; diffs of updated files (of every file in a dry run)."""
-        def old_texts(remote):
-            plan = plans[remote.host.name]
-            return remote.read([w.file.path for w in plan.writes
-                                if w.action == "update" and not w.file.secret])
-        olds = self.fleet.each(old_texts, [h for h in self.targets if h.name in plans])
+        def old_texts(cxn):
+            plan = plans[cxn.host.name]
+            return cxn.read([w.file.path for w in plan.writes
+                             if w.action == "update" and not w.file.secret])
+        olds = self.fleet.each(old_texts, self.planned(plans))
         for name, plan in plans.items():
             for line in plan.steps():
                 say(name, line)
             for w in plan.writes:  # a fresh host's files are long: shown in a dry run only
                 if w.action != "create" or w.file.secret or self.opts.dry_run:
                     say(name, planning.diff(w, olds.get(name, {}).get(w.file.path)))
-
-    def lock(self, facts) -> bool:
-        """Take every host's lock, or say who holds one (waiting with --wait-lock)."""
-        deadline = time.monotonic() + self.opts.timeout
-        while True:
-            held = {n: f.holder for n, f in facts.items() if f.holder}
-            if not held:
-                got = self.fleet.each(lambda r: steps.lock(r, self.run_id))
-                held = {n: h for n, h in got.items() if h}
-                if not held:
-                    return True
-                self.unlock()
-            name, holder = next(iter(held.items()))
-            if not self.opts.wait_lock or time.monotonic() > deadline:
-                why = (f"cluster locked by {holder} (lock on {name}); wait with --wait-lock, "
-                       f"or if that run is dead: fab unlock")
-                for h in self.fleet.ok():
-                    self.fleet.failed[h.name] = why
-                return False
-            say(None, f"waiting for the lock held by {holder} (on {name})")
-            time.sleep(2)
-            facts = self.fleet.each(lambda r: steps.probe(r, self.inv, {}))
-
-    def unlock(self) -> None:
-        """Release this run's locks on every host, failed ones too."""
-        def release(remote):
-            try:
-                steps.unlock(remote, self.run_id)
-            except RemoteError:
-                pass  # unreachable: we never took its lock, or it is gone with the host
-        self.fleet.each(release, even_failed=True)
+        if self.opts.dry_run:
+            self.show_registration()
 
     def apply(self, plans: dict) -> None:
-        def write(remote):
-            plan = plans[remote.host.name]
-            steps.write(remote, plan)
+        def write(cxn):
+            plan = plans[cxn.host.name]
+            steps.write(cxn, plan)
             if plan.writes:
-                self.note(remote.host.name, f"wrote {len(plan.writes)} files")
+                self.note(cxn.host.name, f"wrote {len(plan.writes)} files")
             if plan.download:
-                self.note(remote.host.name, "installed the release")
-        self.fleet.each(write, [h for h in self.targets if h.name in plans])
-        if self.master.name in plans:
-            self.fleet.each(lambda r: self.activate(r, plans[r.host.name]), [self.master])
-        nodes = [h for h in self.targets if not h.is_master and h.name in plans]
-        self.fleet.each(lambda r: self.activate(r, plans[r.host.name]), nodes)
-        self.register()
+                self.note(cxn.host.name, "installed the release")
+        self.fleet.each(write, self.planned(plans))
 
-    def activate(self, remote, plan: planning.HostPlan) -> None:
-        """Restart what changed and start the target; on the master the apiserver first,
-        and nothing else until it is healthy."""
-        name, first = remote.host.name, [u for u in plan.restart if u.endswith(".apiserver.service")]
-        steps.restart(remote, first)
-        if plan.start:
-            steps.systemctl(remote, "start", plan.start)
-        if remote.host.is_master:
-            self.wait_healthy(remote, plan, lambda msg: say(name, msg))
-        steps.restart(remote, [u for u in plan.restart if u not in first])
-        for what in [f"restarted {u}" for u in plan.restart] + ([f"started {plan.start}"] if plan.start else []):
-            self.note(name, what)
+        def activate(cxn):
+            self.activate(cxn, plans[cxn.host.name])
+        self.fleet.each(activate, [h for h in self.planned(plans) if h.is_master])
+        self.fleet.each(activate, [h for h in self.planned(plans) if not h.is_master])
 
-    def register(self) -> None:
-        """Create (manual mode) and label the nodes with kubectl on the master, then
-        wait until every node is registered and Ready."""
+    def verify(self, plans: dict) -> None:
+        """Nodes registered (manual mode), labelled, and Ready."""
         if self.master.name in self.fleet.failed:
             for h in self.targets:
                 self.fleet.failed.setdefault(h.name, "not registered: the master failed")
             return
         wanted = {h.name: self.inv.node_labels(h) for h in self.fleet.ok(self.targets) if not h.is_master}
-        if not wanted:
-            return
-        name = self.master.name
+        self.register(wanted, lambda cmd: self.note(self.master.name, cmd.says), self.wait_healthy)
 
-        def settle(remote):
-            if self.settled(wanted):
-                return {}
-            self.wait_healthy(remote)
-            return steps.settle_nodes(remote, self.inv, wanted, self.opts.timeout,
-                                      lambda what: self.note(name, what), self.fleet.cancel)
-        results = self.fleet.each(settle, [self.master])
-        pending = results.get(name) or {}
-        if name in results and not pending:
-            say(name, f"verified: {len(wanted)} node(s) registered, labelled, Ready")
-        for node, why in pending.items():
-            self.fleet.failed[node] = (f"{why} after {self.opts.timeout:.0f}s (check its kubelet: "
-                                       f"journalctl -u kubernetes.kubelet.service)")
+    # -- helpers ---------------------------------------------------------------------
+    def planned(self, plans: dict) -> list[Host]:
+        return [h for h in self.targets if h.name in plans]
 
-    def settled(self, wanted: dict) -> bool:
-        """Nothing changed in this run and the master's probe already saw every node
-        registered, labelled and Ready: verified without another round trip."""
-        master = self.facts.get(self.master.name)
-        if self.changed or not master or master.healthz != "ok" or master.nodes_json is None:
-            return False
-        states = registration.node_states(master.nodes_json)
-        return not (registration.unready(wanted, states) or registration.unlabelled(wanted, states))
+    def activate(self, cxn, plan: planning.HostPlan) -> None:
+        """Restart what changed and start the target; on the master the apiserver first,
+        and nothing else until it is healthy."""
+        name = cxn.host.name
 
-    def wait_healthy(self, remote, plan: planning.HostPlan | None = None, progress=None) -> None:
+        def healthy():
+            self.wait_healthy(cxn, plan, lambda msg: say(name, msg))
+        for what in steps.activate(cxn, plan.restart, plan.start, healthy if cxn.host.is_master else None):
+            self.note(name, what)
+
+    def wait_healthy(self, cxn, plan: planning.HostPlan | None = None, progress=None) -> None:
         """Wait for the apiserver's /healthz, once a run: not at all when the probe saw it
         healthy and nothing on the master changed since."""
         unchanged = plan is None or not plan.changes
         if self.healthy or (unchanged and self.facts[self.master.name].healthz == "ok"):
             return
-        steps.wait_healthy(remote, self.inv, self.opts.timeout, progress, self.fleet.cancel)
+        steps.wait_healthy(cxn, self.inv, self.opts.timeout, progress, self.fleet.cancel)
         self.healthy = True
 
     def show_registration(self) -> None:
@@ -213,19 +106,8 @@ class Deploy:
         wanted = {h.name: self.inv.node_labels(h) for h in self.targets if not h.is_master}
         master = self.facts.get(self.master.name)
         if master and master.nodes_json is not None:  # the probe asked the apiserver already
-            todo, _ = steps.label_nodes(self.fleet.remotes[self.master.name], self.inv, wanted,
-                                        dry_run=True, nodes_json=master.nodes_json)
+            todo = [cmd.says for cmd in steps.registration_commands(self.inv, wanted, master.nodes_json)]
         else:
             todo = ["register the nodes once the apiserver is up"]
         for what in todo:
             say(self.master.name, what)
-
-    # -- reporting ---------------------------------------------------------------
-    def note(self, host: str, what: str) -> None:
-        self.changed[host].append(what)
-        say(host, what)
-
-    def finish(self, task: str) -> int:
-        names = [h.name for h in self.fleet.hosts]
-        recap(names, self.changed, self.fleet.failed, task.split()[0])
-        return 1 if self.fleet.failed else 0

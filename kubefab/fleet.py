@@ -1,4 +1,4 @@
-"""A fleet: one Remote per host for a whole run, work fanned out over a bounded pool.
+"""A fleet: one connection per host for a whole run, work fanned out over a bounded pool.
 
 Like Fabric's ThreadingGroup, every host finishes before anyone judges; a host that
 fails keeps its reason and is left out of later steps, the others go on."""
@@ -8,7 +8,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from .model import Host
-from .remote import Remote, RemoteError
+from .remote import ssh
+from .transport import Connect, RemoteError
 
 
 class Interrupted(Exception):
@@ -17,23 +18,29 @@ class Interrupted(Exception):
 
 class Fleet:
     def __init__(self, hosts: list[Host], *, parallel: int = 10, accept_new: bool = False,
-                 timeout: float = 10):
+                 timeout: float = 10, connect: Connect | None = None):
+        """connect: host -> its connection (default: SSH, with accept_new and timeout)."""
         self.hosts = list(hosts)
         self.parallel = max(1, parallel)
-        self.remotes = {h.name: Remote(h, accept_new=accept_new, timeout=timeout) for h in hosts}
+        connect = connect or ssh(accept_new=accept_new, timeout=timeout)
+        self.connections = {h.name: connect(h) for h in hosts}
         self.failed: dict[str, str] = {}  # host name -> reason
         self.errors: dict[str, Exception] = {}  # host name -> what failed it
         self.cancel = threading.Event()
 
     def ok(self, hosts=None) -> list[Host]:
-        return [h for h in (hosts or self.hosts) if h.name not in self.failed]
+        """The hosts (all when None; an empty list is no host) that have not failed."""
+        return [h for h in self._among(hosts) if h.name not in self.failed]
+
+    def _among(self, hosts) -> list[Host]:
+        return list(self.hosts if hosts is None else hosts)
 
     def open(self) -> "Fleet":
         self.each(lambda r: r.open())
         return self
 
     def close(self) -> None:
-        for r in self.remotes.values():
+        for r in self.connections.values():
             r.close()
 
     def __enter__(self):
@@ -43,16 +50,19 @@ class Fleet:
         self.close()
 
     def each(self, fn, hosts=None, *, even_failed=False) -> dict[str, object]:
-        """fn(remote) on every healthy host (of `hosts`; failed ones too with
-        even_failed), in parallel. Returns the values of those that succeeded; failures
-        land in self.failed with their reason (a host's first reason is kept)."""
-        todo = list(hosts or self.hosts) if even_failed else self.ok(hosts)
+        """fn(cxn) on every healthy host (of `hosts`: all when None, none when empty;
+        failed ones too with even_failed), in parallel. Returns the values of those that
+        succeeded; failures land in self.failed with their reason (a host's first reason
+        is kept)."""
+        todo = self._among(hosts) if even_failed else self.ok(hosts)
+        if not todo:
+            return {}
         results: dict[str, object] = {}
 
         def one(host: Host):
             if self.cancel.is_set():
                 raise Interrupted()
-            return fn(self.remotes[host.name])
+            return fn(self.connections[host.name])
 
         pool = ThreadPoolExecutor(max_workers=min(self.parallel, len(todo) or 1))
         futures = {h.name: pool.submit(one, h) for h in todo}
@@ -61,7 +71,7 @@ class Fleet:
                 try:
                     results[name] = future.result()
                 except Interrupted:
-                    self.failed[name] = "interrupted (Ctrl-C) before this step"
+                    self.failed.setdefault(name, "interrupted (Ctrl-C) before this step")
                 except RemoteError as e:
                     self._fail(name, str(e), e)
                 except Exception as e:  # a bug must not hide the other hosts' results
@@ -74,7 +84,7 @@ class Fleet:
                     if future.done() and not future.cancelled() and future.exception() is None:
                         results[name] = future.result()
                     else:
-                        self.failed[name] = "interrupted (Ctrl-C)"
+                        self.failed.setdefault(name, "interrupted (Ctrl-C)")
             raise Interrupted() from None
         pool.shutdown(wait=True)
         return results

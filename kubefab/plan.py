@@ -7,11 +7,8 @@ import hashlib
 from dataclasses import dataclass
 
 from .facts import HostFacts
+from .layout import DOWNLOAD, ONESHOTS, UNIT_DIR
 from .model import Host
-
-UNIT_DIR = "/etc/systemd/system/"
-DOWNLOAD = "kubernetes.download.service"
-ONESHOTS = (DOWNLOAD, "kubernetes.register-node.service")  # run once, never restarted
 
 
 @dataclass(frozen=True)
@@ -80,7 +77,7 @@ def plan_host(host: Host, wanted: dict, facts: HostFacts, *, units: tuple[str, .
     return HostPlan(
         host=host,
         writes=tuple(writes),
-        daemon_reload=any(w.file.path.startswith(UNIT_DIR) for w in writes)
+        daemon_reload=any(w.file.path.startswith(UNIT_DIR + "/") for w in writes)
         or any(uf and uf.needs_reload for uf in unit_facts),
         download=download,
         enable=tuple(u for u, uf in zip((*units, target), unit_facts)

@@ -18,6 +18,8 @@ class Command:
     argv: list[str]
     stdin: bytes | None = None
     says: str = ""  # what it does, for the plan
+    nodes: tuple[str, ...] = ()  # the nodes it creates or labels
+    done: str = ""  # what it did to each of them, for the recap
 
 
 def node_states(nodes_json: str) -> dict[str, NodeState]:
@@ -50,12 +52,20 @@ def plan_registration(kubectl: list[str], wanted: dict[str, dict[str, str]],
         if differ:
             pairs = [f"{k}={v}" for k, v in sorted(differ.items())]
             commands.append(Command([*kubectl, "label", "--overwrite", "node", name, *pairs],
-                                    says=f"label node {name} " + " ".join(pairs)))
+                                    says=f"label node {name} " + " ".join(pairs), nodes=(name,),
+                                    done="labelled " + " ".join(pairs)))
     if missing:
         body = json.dumps({"kind": "List", "apiVersion": "v1", "items": missing}).encode()
-        names = ", ".join(n["metadata"]["name"] for n in missing)
-        commands.insert(0, Command([*kubectl, "create", "--validate=false", "-f", "-"], body, f"create node {names}"))
+        names = tuple(n["metadata"]["name"] for n in missing)
+        commands.insert(0, Command([*kubectl, "create", "--validate=false", "-f", "-"], body,
+                                   f"create node {', '.join(names)}", names, "registered"))
     return commands
+
+
+def pending(wanted, states: dict[str, NodeState]) -> dict[str, str]:
+    """The one test of a node as wanted: registered, labelled and Ready. Returns the
+    nodes that are not, with why; empty when all are."""
+    return {**unready(wanted, states), **unlabelled(wanted, states)}
 
 
 def unready(wanted, states: dict[str, NodeState]) -> dict[str, str]:

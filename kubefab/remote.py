@@ -6,45 +6,21 @@ through `sudo -n`, files uploaded over SFTP and moved into place atomically.
 """
 from __future__ import annotations
 
+import functools
 import os
-import shlex
 import socket
 import threading
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import paramiko
 from fabric import Connection
 
 from .model import Host
+from .transport import (BACKUP_DIR, Connect, HostKeyError, RemoteError, Result, Shell, checked,
+                        command_line)
 
-BACKUP_DIR = "/var/lib/kubefab/backup"
-
-
-class RemoteError(Exception):
-    """A host could not be reached or a command on it failed; the message says why."""
-
-
-class HostKeyError(RemoteError):
-    pass
-
-
-@dataclass(frozen=True)
-class Result:
-    command: str
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0
-
-    def why(self) -> str:
-        """The last lines a failed command printed, for a one-line reason."""
-        text = (self.stderr.strip() or self.stdout.strip()).splitlines()
-        return " | ".join(text[-3:]) or f"exit code {self.exit_code}"
+__all__ = ["BACKUP_DIR", "HostKeyError", "Remote", "RemoteError", "Result", "ssh"]
 
 
 def known_hosts_path(host: Host) -> Path:
@@ -92,7 +68,7 @@ class _AcceptNew(paramiko.MissingHostKeyPolicy):
                 fh.write(line.encode())
 
 
-class Remote:
+class Remote(Shell):
     """One host, one SSH connection, reused for every command of a run."""
 
     def __init__(self, host: Host, *, accept_new: bool = False, timeout: float = 10):
@@ -134,7 +110,7 @@ class Remote:
     def run(self, argv: list[str], *, sudo: bool = False, stdin: bytes | None = None,
             check: bool = True, timeout: float | None = 300) -> Result:
         """Run argv on the host (as root with sudo=True); no shell parses our values."""
-        command = shlex.join((["sudo", "-n", "--"] if sudo else []) + list(argv))
+        command = command_line(argv, sudo)
         transport = self.cxn.client.get_transport()
         if transport is None or not transport.is_active():
             raise RemoteError(f"{argv[0]}: not connected to {self.host.name}")
@@ -150,39 +126,19 @@ class Remote:
         except (OSError, socket.timeout, paramiko.SSHException, EOFError) as e:
             raise RemoteError(f"{argv[0]}: lost the connection ({e or type(e).__name__})") from None
         result = Result(command, code, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
-        if check and not result.ok:
-            raise RemoteError(f"{shlex.join(argv[:3])}{' ...' if len(argv) > 3 else ''} failed: "
-                              f"{result.why()}")
-        return result
+        return checked(result, argv, check)
 
-    def script(self, text: str, *args: str, **kwargs) -> Result:
-        """A POSIX sh script as root, its values passed as positional arguments."""
-        return self.run(["sh", "-c", text, "sh", *args], sudo=True, **kwargs)
-
-    # -- files ---------------------------------------------------------------------
-    def install(self, files) -> None:
-        """Put each File in place as root: SFTP to a private temp file, then one root
-        command copies it beside its target and renames it over (atomic), keeping the
-        previous version under BACKUP_DIR."""
-        if not files:
-            return
+    def stage(self, contents: list[str]) -> tuple[str, list[str]]:
+        """Upload contents over SFTP into a fresh private folder under /tmp."""
         sftp = self.cxn.sftp()
-        staged, args = f"/tmp/.kubefab-{uuid.uuid4().hex}", []
+        staged = f"/tmp/.kubefab-{uuid.uuid4().hex}"
         sftp.mkdir(staged, 0o700)
-        for i, f in enumerate(files):
-            src = f"{staged}/{i}"
-            with sftp.open(src, "wb") as fh:  # a buffer per file: threads never share one
+        paths = [f"{staged}/{i}" for i in range(len(contents))]
+        for path, content in zip(paths, contents):
+            with sftp.open(path, "wb") as fh:  # a buffer per file: threads never share one
                 fh.chmod(0o600)
-                fh.write(f.content.encode())
-            args += [src, f.path, format(f.mode, "o"), f.owner, f.group]
-        self.script(_INSTALL, staged, BACKUP_DIR, *args)
-
-    def read(self, paths: list[str]) -> dict[str, str | None]:
-        """The current text of some files (None where absent), in one round trip."""
-        if not paths:
-            return {}
-        out = self.script(_READ, *paths).stdout.split("\0")
-        return {p: (None if out[i] == "-" else out[i][1:]) for i, p in enumerate(paths)}
+                fh.write(content.encode())
+        return staged, paths
 
 
 def _drain(chan) -> tuple[bytes, bytes]:
@@ -191,30 +147,6 @@ def _drain(chan) -> tuple[bytes, bytes]:
     return chan.makefile("rb").read(), chan.makefile_stderr("rb").read()
 
 
-_INSTALL = r"""
-set -eu
-staged=$1 backup=$2; shift 2
-while [ $# -gt 0 ]; do
-  src=$1 dst=$2 mode=$3 owner=$4 group=$5; shift 5
-  dir=$(dirname "$dst"); new="$dir/.$(basename "$dst").kubefab-new"
-  mkdir -p "$dir"
-  install -m "$mode" -o "$owner" -g "$group" "$src" "$new"
-  if [ -e "$dst" ]; then
-    mkdir -p "$backup$dir" && chmod 700 "$backup" && cp -p "$dst" "$backup$dst"
-  fi
-  mv -f "$new" "$dst"
-done
-rm -rf "$staged"
-"""
-
-# Each file as "+<content>" or "-", NUL-separated (our files hold no NUL).
-_READ = r"""
-for p in "$@"; do
-  if [ -f "$p" ]; then printf '+'; cat "$p"; else printf '-'; fi; printf '\0'
-done
-"""
-
-
-def local_user() -> str:
-    """Who runs kubefab, for the cluster lock."""
-    return f"{os.environ.get('USER') or os.getuid()}@{socket.gethostname()}"
+def ssh(*, accept_new: bool = False, timeout: float = 10) -> Connect:
+    """A Fleet's `connect`: one SSH Remote per host."""
+    return functools.partial(Remote, accept_new=accept_new, timeout=timeout)

@@ -19,29 +19,17 @@ from typing import TYPE_CHECKING
 import jinja2
 
 from . import cloudconfig
+from .layout import (ADMIN_CERT, ADMIN_KEY, APISERVER, APISERVER_CERT, APISERVER_KEY, CA_CERT, DOWNLOAD,  # noqa: F401 (re-exported)
+                     ENV_FILE, KUBELET, KUBELET_CERT, KUBELET_KEY, KUBELET_KUBECONFIG,
+                     MANIFEST_DIR, MASTER_TARGET, MASTER_UNITS, NODE_TARGET, NODE_UNITS,
+                     PKI_DIR, PROXY, PROXY_CERT, PROXY_KEY, PROXY_KUBECONFIG, REGISTER,
+                     STAMP_NAME, SUPPORTED, SUPPORTED_TEXT, UNIT_DIR, supported)
 from .model import MANUAL, Host, Inventory
 
 if TYPE_CHECKING:
     from .pki import Pki
 
 TEMPLATES = importlib.resources.files("kubefab") / "templates"  # package data
-UNIT_DIR = "/etc/systemd/system"
-ENV_FILE = "/etc/kubernetes.env"
-MANIFEST_DIR = "/etc/kubernetes/manifests/"
-KUBELET_KUBECONFIG = "/etc/kubernetes/kubelet.kubeconfig"
-PROXY_KUBECONFIG = "/etc/kubernetes/proxy.kubeconfig"
-PKI_DIR = "/etc/kubernetes/pki"
-CA_CERT = f"{PKI_DIR}/ca.crt"
-APISERVER_CERT, APISERVER_KEY = f"{PKI_DIR}/apiserver.crt", f"{PKI_DIR}/apiserver.key"
-KUBELET_CERT, KUBELET_KEY = f"{PKI_DIR}/kubelet.crt", f"{PKI_DIR}/kubelet.key"
-PROXY_CERT, PROXY_KEY = f"{PKI_DIR}/kube-proxy.crt", f"{PKI_DIR}/kube-proxy.key"
-ADMIN_CERT, ADMIN_KEY = f"{PKI_DIR}/admin.crt", f"{PKI_DIR}/admin.key"  # master: kubefab.health's
-DOWNLOAD = "kubernetes.download.service"
-MASTER_UNITS = ("kubernetes.apiserver.service", "kubernetes.scheduler.service",
-                "kubernetes.controller-manager.service")
-REGISTER = "kubernetes.register-node.service"
-NODE_UNITS = ("kubernetes.kubelet.service", "kubernetes.proxy.service")
-APISERVER, (KUBELET, PROXY) = MASTER_UNITS[0], NODE_UNITS
 HEALTH_TRIES = 60  # register_node.sh: /healthz tries, 2 s apart
 
 # Flags whose name changed between v1.0 and v1.19: (first version, flag), oldest first.
@@ -49,7 +37,6 @@ HEALTH_TRIES = 60  # register_node.sh: /healthz tries, 2 s apart
 # --address/--port; kubefab keeps the original's spelling through v1.2 and switches
 # at v1.3. --api-servers was removed in v1.8 (a kubeconfig names the server instead);
 # --config meant the manifest directory until --pod-manifest-path replaced it in v1.4.
-SUPPORTED = ((1, 0, 0), (1, 20, 0))  # [from, to): v1.20 stopped serving the insecure port
 VERSION_FLAGS = {
     "apiserver_bind": (((1, 0, 0), "--address"), ((1, 3, 0), "--insecure-bind-address")),
     "apiserver_port": (((1, 0, 0), "--port"), ((1, 3, 0), "--insecure-port")),
@@ -72,9 +59,9 @@ class File:
 
 def version_flags(version: tuple[int, int, int]) -> dict[str, str]:
     """The flag names the release `version` understands, by purpose."""
-    if not SUPPORTED[0] <= version < SUPPORTED[1]:
+    if not supported(version):
         raise ValueError(f"v{'.'.join(map(str, version))} is not supported: kubefab renders "
-                         "v1.0.0 up to v1.19.x (v1.20 stopped serving the insecure port)")
+                         f"{SUPPORTED_TEXT} (v1.20 stopped serving the insecure port)")
     return {purpose: [flag for since, flag in table if since <= version][-1]
             for purpose, table in VERSION_FLAGS.items()}
 
@@ -108,7 +95,7 @@ def flags(inv: Inventory, host: Host) -> dict[str, tuple[str, ...]]:
 
 
 def target(host: Host) -> str:
-    return "kubernetes.master.target" if host.is_master else "kubernetes.node.target"
+    return MASTER_TARGET if host.is_master else NODE_TARGET
 
 
 def unit_order(inv: Inventory, host: Host) -> tuple[str, ...]:
@@ -120,7 +107,7 @@ def unit_order(inv: Inventory, host: Host) -> tuple[str, ...]:
 
 
 def release_stamp(inv: Inventory) -> str:
-    """What the download writes to <install_dir>/.kubefab-release after a complete install."""
+    """What the download writes to layout.stamp_path(install_dir) after a complete install."""
     k = inv.kubernetes
     return f"{k.version} {k.release_url} sha256={k.release_sha256 or 'unverified'}"
 
@@ -220,7 +207,8 @@ def _context(inv: Inventory, host: Host) -> dict:
         inv=inv, host=host, k=k, master=inv.master, registry=inv.registry,
         bin_dir=k.bin_dir.rstrip("/"), server_bin=f"{k.install_dir.rstrip('/')}/server/bin",
         requires=tuple(k.requires), download=DOWNLOAD, target=target(host),
-        units=unit_order(inv, host), stamp=release_stamp(inv),
+        units=unit_order(inv, host), stamp=release_stamp(inv), stamp_name=STAMP_NAME,
+        env_file=ENV_FILE, names=_UNIT_NAMES,
         condition_host=("" if host.is_master else "!") + inv.master.name,
         node_master_url=inv.node_master_url, local_master_url=inv.local_master_url,
         healthz=f"{inv.local_master_url}/healthz", manifest_dir=MANIFEST_DIR,
@@ -230,6 +218,10 @@ def _context(inv: Inventory, host: Host) -> dict:
         kubelet_key=KUBELET_KEY, proxy_cert=PROXY_CERT, proxy_key=PROXY_KEY,
         kubelet_kubeconfig=KUBELET_KUBECONFIG,
     )
+
+
+_UNIT_NAMES = dict(zip(("apiserver", "scheduler", "controller_manager"), MASTER_UNITS),
+                   kubelet=KUBELET, proxy=PROXY, register=REGISTER)
 
 
 @functools.cache

@@ -1,61 +1,76 @@
-"""What kubefab does on one host, each step one function of a Remote. No fabric here:
+"""What kubefab does on one host, each step one function of a Connection. No fabric here:
 commands are argv lists and sh scripts with their values passed as arguments."""
 from __future__ import annotations
 
 import time
 
 from . import facts, health, registration, render
+from .layout import APISERVER, DOWNLOAD, LOCK_DIR, stamp_path
 from .model import MANUAL, Inventory
-from .plan import DOWNLOAD, HostPlan
+from .plan import HostPlan
 from .fleet import Interrupted
-from .remote import Remote, RemoteError
-
-LOCK_DIR = "/var/lib/kubefab/lock"
+from .transport import Connection, RemoteError
 
 
-def probe(remote: Remote, inv: Inventory, wanted: dict) -> facts.HostFacts:
+def probe(cxn: Connection, inv: Inventory, wanted: dict) -> facts.HostFacts:
     """Everything deploy compares, in one root command; on the master also
     kubefab.health's checks and the node list, so that a no-op run needs nothing more."""
-    host = remote.host
+    host = cxn.host
     units = (*render.unit_order(inv, host), render.target(host))
-    stamp_path = f"{inv.kubernetes.install_dir}/.kubefab-release"
     loopback = health.loopback(inv)
     api = dict(healthz=health.apiserver(inv).argv, loopback=loopback.argv if loopback else (),
                kubectl=kubectl(inv)) if host.is_master else {}
-    out = remote.script(facts.PROBE, *facts.probe_args(stamp_path, LOCK_DIR, wanted, units, **api))
+    out = cxn.script(facts.PROBE, *facts.probe_args(stamp_path(inv.kubernetes.install_dir), LOCK_DIR,
+                                                    wanted, units, **api), check=False)
+    if not out.ok:
+        raise RemoteError(f"probe failed: {out.why()}")
     return facts.parse(out.stdout, wanted)
 
 
-def journal(remote: Remote, unit: str, lines: int = 8) -> str:
+def journal(cxn: Connection, unit: str, lines: int = 8) -> str:
     """The last lines a unit logged, folded into one line for a reason."""
-    r = remote.run(["journalctl", "-u", unit, "-n", str(lines), "--no-pager", "-o", "cat"],
+    r = cxn.run(["journalctl", "-u", unit, "-n", str(lines), "--no-pager", "-o", "cat"],
                    sudo=True, check=False)
     return " | ".join(r.stdout.strip().splitlines()[-lines:]) or "(no journal lines)"
 
 
-def systemctl(remote: Remote, *args: str) -> None:
-    remote.run(["systemctl", *args], sudo=True)
+def systemctl(cxn: Connection, *args: str) -> None:
+    cxn.run(["systemctl", *args], sudo=True)
 
 
-def write(remote: Remote, plan: HostPlan) -> None:
+def write(cxn: Connection, plan: HostPlan) -> None:
     """Files in place, systemd reloaded and units enabled, release installed."""
-    remote.install([w.file for w in plan.writes])
+    cxn.install([w.file for w in plan.writes])
     if plan.daemon_reload:
-        systemctl(remote, "daemon-reload")
+        systemctl(cxn, "daemon-reload")
     if plan.enable:
-        systemctl(remote, "enable", "--quiet", *plan.enable)
+        systemctl(cxn, "enable", "--quiet", *plan.enable)
     if plan.download:
-        r = remote.run(["systemctl", "restart", DOWNLOAD], sudo=True, check=False)
+        r = cxn.run(["systemctl", "restart", DOWNLOAD], sudo=True, check=False)
         if not r.ok:  # the unit keeps the previous binaries in place
-            raise RemoteError(f"{DOWNLOAD} failed: {journal(remote, DOWNLOAD)}")
+            raise RemoteError(f"{DOWNLOAD} failed: {journal(cxn, DOWNLOAD)}")
 
 
-def restart(remote: Remote, units) -> None:
+def restart(cxn: Connection, units) -> None:
     for unit in units:
-        systemctl(remote, "restart", unit)
+        systemctl(cxn, "restart", unit)
 
 
-def wait_healthy(remote: Remote, inv: Inventory, timeout: float, progress=None, cancel=None) -> str:
+def activate(cxn: Connection, restart_units, start: str | None = None, healthy=None) -> list[str]:
+    """The master's order, on any host: restart the apiserver (when among `restart_units`),
+    start the target, wait for `healthy()` (the apiserver's /healthz), then restart the
+    rest. Returns what it did, in the recap's words."""
+    first = [u for u in restart_units if u == APISERVER]
+    restart(cxn, first)
+    if start:
+        systemctl(cxn, "start", start)
+    if healthy:
+        healthy()
+    restart(cxn, [u for u in restart_units if u not in first])
+    return [f"restarted {u}" for u in restart_units] + ([f"started {start}"] if start else [])
+
+
+def wait_healthy(cxn: Connection, inv: Inventory, timeout: float, progress=None, cancel=None) -> str:
     """Poll kubefab.health's check on the master (as root: it reads the admin key) until
     /healthz says ok, as wupiao does, but bounded: on timeout, the reason carries the
     apiserver's journal. Returns what was asked, for the operator."""
@@ -63,15 +78,15 @@ def wait_healthy(remote: Remote, inv: Inventory, timeout: float, progress=None, 
     deadline, last, start = time.monotonic() + timeout, "", time.monotonic()
     next_note = start + 5
     while True:
-        r = remote.run(list(check.argv), sudo=True, check=False)
+        r = cxn.run(list(check.argv), sudo=True, check=False)
         if r.ok and r.stdout.strip() == "ok":
             return check.says
-        last = r.stdout.strip() or r.why()
+        last = " | ".join(r.stdout.strip().splitlines()) or r.why()  # one line, for the recap
         now = time.monotonic()
         if now >= deadline:
             raise RemoteError(
                 f"apiserver at {check.url} not healthy after {timeout:.0f}s (last answer: {last}); "
-                f"journal: {journal(remote, 'kubernetes.apiserver.service')}")
+                f"journal: {journal(cxn, APISERVER)}")
         if progress and now >= next_note:
             progress(f"waiting for {check.url} ({now - start:.0f}s): {last}")
             next_note = now + 5
@@ -91,54 +106,66 @@ def kubectl(inv: Inventory) -> list[str]:
     return [f"{inv.kubernetes.bin_dir}/kubectl", "-s", inv.local_master_url]
 
 
-def get_nodes(remote: Remote, inv: Inventory) -> str:
-    return remote.run([*kubectl(inv), "get", "nodes", "-o", "json"]).stdout
+def get_nodes(cxn: Connection, inv: Inventory) -> str:
+    return cxn.run([*kubectl(inv), "get", "nodes", "-o", "json"]).stdout
 
 
-def label_nodes(remote: Remote, inv: Inventory, wanted: dict, *, dry_run: bool = False,
-                nodes_json: str | None = None):
-    """One pass on the master: create the missing nodes (manual mode) and set the
-    labels that differ. Returns what it did (or would do) and the states it saw;
-    `nodes_json` (from the probe) saves asking for the node list again."""
-    states = registration.node_states(nodes_json or get_nodes(remote, inv))
-    commands = registration.plan_registration(kubectl(inv), wanted, states,
-                                              create=inv.kubernetes.registration == MANUAL)
-    for cmd in commands if not dry_run else ():
-        r = remote.run(cmd.argv, stdin=cmd.stdin, check=False)
+def registration_commands(inv: Inventory, wanted: dict, nodes_json: str) -> list[registration.Command]:
+    """What makes the wanted nodes registered (manual mode) and labelled, given the
+    master's `kubectl get nodes -o json`."""
+    return registration.plan_registration(kubectl(inv), wanted, registration.node_states(nodes_json),
+                                          create=inv.kubernetes.registration == MANUAL)
+
+
+def run_commands(cxn: Connection, commands) -> None:
+    for cmd in commands:
+        r = cxn.run(cmd.argv, stdin=cmd.stdin, check=False)
         if not (r.ok or "AlreadyExists" in r.stderr):  # a node's register unit may win a race
             raise RemoteError(f"{cmd.says}: {r.why()}")
-    return [cmd.says for cmd in commands], states
 
 
-def settle_nodes(remote: Remote, inv: Inventory, wanted: dict, timeout: float, note, cancel=None):
-    """label_nodes until every wanted node is registered, labelled and Ready; returns
-    the nodes that are not, with why, when the timeout passes."""
-    deadline = time.monotonic() + timeout
+def label_nodes(cxn: Connection, inv: Inventory, wanted: dict):
+    """One pass on the master: create the missing nodes (manual mode) and set the
+    labels that differ. Returns the commands it ran and the states it saw."""
+    nodes_json = get_nodes(cxn, inv)
+    commands = registration_commands(inv, wanted, nodes_json)
+    run_commands(cxn, commands)
+    return commands, registration.node_states(nodes_json)
+
+
+def settle_nodes(cxn: Connection, inv: Inventory, wanted: dict, timeout: float, note, cancel=None):
+    """label_nodes until every wanted node is registered, labelled and Ready (note(cmd)
+    for each command run); returns the nodes that are not, with why, when the timeout
+    passes."""
+    deadline, first = time.monotonic() + timeout, True
     while True:
-        done, states = label_nodes(remote, inv, wanted)
-        for what in done:
-            note(what)
-        pending = {**registration.unready(wanted, states), **registration.unlabelled(wanted, states)}
+        done, states = label_nodes(cxn, inv, wanted)
+        for cmd in done:
+            note(cmd)
+        pending = registration.pending(wanted, states)
         if not done and not pending:
             return {}
-        if time.monotonic() > deadline:
-            return pending
-        pause(cancel, 1)
+        if time.monotonic() > deadline:  # judged on what the apiserver says after our commands
+            return registration.pending(wanted, registration.node_states(get_nodes(cxn, inv))) \
+                if done else pending
+        if not (first and done):  # kubectl's changes show at once: the first look again is now
+            pause(cancel, 1)
+        first = False
 
 
-_LOCK = r"""
+LOCK_SCRIPT = r"""
 mkdir -p "$(dirname "$1")"
 if mkdir "$1" 2>/dev/null; then printf '%s\n' "$2" > "$1/holder"; exit 0; fi
 cat "$1/holder" 2>/dev/null || echo "unknown (no holder file)"; exit 3
 """
-_UNLOCK = r"""
+UNLOCK_SCRIPT = r"""
 if [ -z "$2" ] || grep -qF -- "$2" "$1/holder" 2>/dev/null; then rm -rf "$1"; fi
 """
 
 
-def lock(remote: Remote, holder: str) -> str | None:
+def lock(cxn: Connection, holder: str) -> str | None:
     """Take this host's kubefab lock; None when taken, else who holds it."""
-    r = remote.script(_LOCK, LOCK_DIR, holder, check=False)
+    r = cxn.script(LOCK_SCRIPT, LOCK_DIR, holder, check=False)
     if r.exit_code == 0:
         return None
     if r.exit_code == 3:
@@ -146,6 +173,6 @@ def lock(remote: Remote, holder: str) -> str | None:
     raise RemoteError(f"could not take the kubefab lock: {r.why()}")
 
 
-def unlock(remote: Remote, run_id: str = "") -> None:
+def unlock(cxn: Connection, run_id: str = "") -> None:
     """Release the lock if this run holds it (any holder when run_id is empty)."""
-    remote.script(_UNLOCK, LOCK_DIR, run_id)
+    cxn.script(UNLOCK_SCRIPT, LOCK_DIR, run_id)

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .layout import SUPPORTED_TEXT, supported
+
 
 class Invalid(ValueError):
     """A value's problem, not yet located; `quote` asks for a "quote it: '...'" hint."""
@@ -146,8 +148,8 @@ def version(value: Any) -> str:
     m = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.]+)?", s)
     if not m:
         raise Invalid(f"{s!r} is not a Kubernetes release version; write it like v1.0.1")
-    if int(m[1]) != 1 or int(m[2]) > 19:
-        raise Invalid(f"{s} is not supported: kubefab supports v1.0.0 up to v1.19.x (it renders the "
+    if not supported((int(m[1]), int(m[2]), int(m[3]))):
+        raise Invalid(f"{s} is not supported: kubefab supports {SUPPORTED_TEXT} (it renders the "
                       "insecure apiserver port the original relies on; insecure serving was removed in 1.20)")
     return s
 

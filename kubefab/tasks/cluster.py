@@ -7,7 +7,7 @@ from invoke.exceptions import Exit
 from kubefab import status as statuses, steps
 from kubefab.fleet import Fleet
 
-from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, inventory as load_inventory, parallel as parallel_flag
+from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, inventory as load_inventory, parallel_setting
 
 
 @task(help={"json": "print the report as JSON", "parallel": "hosts probed at once (default 10)",
@@ -15,7 +15,7 @@ from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, inventory as load_inventory
 def status(c, json=False, parallel=None, accept_new_host_keys=False, inventory=None):
     """Per host: units, release, file drift, apiserver health, node registration, readiness, labels.
     Reads only: makes no certificate and writes nothing, here or on the hosts."""
-    inv, at_once = load_inventory(c, inventory), parallel_flag(c, parallel)
+    inv, at_once = load_inventory(c, inventory), parallel_setting(c, parallel)
     wanted, pki_problems = statuses.wanted(inv)  # the local PKI as it is: nothing made or renewed
     fleet = Fleet(list(inv.hosts), parallel=at_once,
                   accept_new=accept_new_host_keys)

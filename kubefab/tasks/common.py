@@ -12,11 +12,14 @@ from kubefab import pki
 from . import flags
 from kubefab.inventory import InventoryError, inventory_path, load
 from kubefab.model import Host, Inventory
-from kubefab.remote import RemoteError
+from kubefab.operation import Operation, Options
+from kubefab.transport import RemoteError
 
 ACCEPT_NEW_HELP = "record unknown SSH host keys (as OpenSSH's accept-new); a changed key is still refused"
 INVENTORY_HELP = "the inventory file (default: $KUBEFAB_INVENTORY, else kubefab.inventory, hosts.yaml)"
 HOSTS_HELP = "only these hosts, comma-separated (default: all)"
+WAIT_LOCK_HELP = "wait for another run's cluster lock instead of refusing"
+TIMEOUT_HELP = "seconds to wait for the apiserver to be healthy and nodes Ready (default: kubefab.timeout, 120)"
 
 
 def inventory(c, given: str | None = None) -> Inventory:
@@ -53,14 +56,31 @@ def select(inv: Inventory, given: str | None, flag: str = "hosts") -> list[Host]
     return [h for h in inv.hosts if h.name in asked]
 
 
-def parallel(c, given) -> int:
+def parallel_setting(c, given) -> int:
     """--parallel, checked, or the configured kubefab.parallel."""
     return flags.whole("parallel", given, c.config.kubefab.parallel, "hosts")
 
 
-def timeout(c, given) -> float:
+def timeout_setting(c, given) -> float:
     """--timeout, checked, or the configured kubefab.timeout."""
     return float(flags.positive("timeout", given, c.config.kubefab.timeout, "seconds"))
+
+
+def options(c, *, dry_run=False, parallel=None, timeout=None, accept_new=False, wait_lock=False) -> Options:
+    """The flags every operation shares, checked (one line, exit 2) before anything runs."""
+    return Options(dry_run=dry_run, parallel=parallel_setting(c, parallel),
+                   timeout=timeout_setting(c, timeout), accept_new=accept_new, wait_lock=wait_lock)
+
+
+def run(make) -> None:
+    """Build an operation (make() -> Operation) and run it; its exit code is the task's."""
+    try:
+        operation: Operation = make()
+    except pki.PkiError as e:
+        raise Exit(f"error: {e}", code=2)
+    code = operation.run()
+    if code:
+        raise Exit(code=code)
 
 
 @contextmanager

@@ -1,33 +1,18 @@
 """The master: its apiserver, scheduler and controller-manager."""
+from kubefab.master_restart import MasterRestart
+
+from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, run
 from .flags import task
-from invoke.exceptions import Exit
-
-from kubefab import render, steps
-from kubefab.fleet import Fleet
-from kubefab.report import recap, say
-
-from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, inventory as load_inventory, reported, timeout as timeout_flag
 
 
-@task(help={"timeout": "seconds to wait for the apiserver's /healthz (default 120)",
-            "accept-new-host-keys": ACCEPT_NEW_HELP, "inventory": INVENTORY_HELP})
-def restart(c, timeout=None, accept_new_host_keys=False, inventory=None):
+@task(help={"dry-run": "show what would restart, in which order, and restart nothing",
+            "timeout": "seconds to wait for the apiserver's /healthz (default: kubefab.timeout, 120)",
+            "accept-new-host-keys": ACCEPT_NEW_HELP,
+            "wait-lock": WAIT_LOCK_HELP,
+            "inventory": INVENTORY_HELP})
+def restart(c, dry_run=False, timeout=None, accept_new_host_keys=False, wait_lock=False, inventory=None):
     """Restart the apiserver, wait for /healthz, then the scheduler and controller-manager."""
     inv = load_inventory(c, inventory)
-    master, timeout = inv.master, timeout_flag(c, timeout)
-    apiserver, *others = [u for u in render.unit_order(inv, master) if u != steps.DOWNLOAD]
-    done = []
-
-    def restart_master(remote):
-        steps.restart(remote, [apiserver])
-        how = steps.wait_healthy(remote, inv, timeout, lambda m: say(master.name, m))
-        say(master.name, f"{apiserver} restarted, apiserver ok ({how})")
-        steps.restart(remote, others)
-        steps.systemctl(remote, "is-active", "--quiet", apiserver, *others)  # verify
-        done.extend(f"restarted {u}" for u in [apiserver, *others])
-
-    with reported(), Fleet([master], accept_new=accept_new_host_keys) as fleet:
-        fleet.each(restart_master)
-    recap([master.name], {master.name: done}, fleet.failed, "master.restart")
-    if fleet.failed:
-        raise Exit(code=1)
+    opts = options(c, dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys,
+                   wait_lock=wait_lock)
+    run(lambda: MasterRestart(inv, opts))

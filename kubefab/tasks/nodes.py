@@ -2,12 +2,10 @@
 from .flags import task
 from invoke.exceptions import Exit
 
-from kubefab import registration, steps
-from kubefab.fleet import Fleet
+from kubefab.nodes_register import NodesRegister
 from kubefab.validate import Invalid, label_key, label_value
-from kubefab.report import recap, say
 
-from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, inventory as load_inventory, reported, select
+from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, run, select
 
 
 def parse_labels(given) -> dict[str, str]:
@@ -28,34 +26,16 @@ def parse_labels(given) -> dict[str, str]:
     "label": "a label for every node: key=value, or a bare value for environment= (repeatable)",
     "hosts": "only these nodes, comma-separated (default: all)",
     "dry-run": "show the kubectl commands and run none",
+    "timeout": "seconds to wait for the nodes to be Ready (default: kubefab.timeout, 120)",
     "accept-new-host-keys": ACCEPT_NEW_HELP,
+    "wait-lock": WAIT_LOCK_HELP,
     "inventory": INVENTORY_HELP,
 })
-def register(c, label=None, hosts=None, dry_run=False, accept_new_host_keys=False, inventory=None):
-    """Register the nodes with kubectl on the master (manual mode) and set their labels."""
+def register(c, label=None, hosts=None, dry_run=False, timeout=None, accept_new_host_keys=False,
+             wait_lock=False, inventory=None):
+    """Register the nodes with kubectl on the master (manual mode), set their labels, check they are Ready."""
     inv = load_inventory(c, inventory)
-    extra = parse_labels(label)
-    wanted = {h.name: {**inv.node_labels(h), **extra} for h in select(inv, hosts) if not h.is_master}
-    master, done = inv.master.name, []
-
-    def register_nodes(remote):
-        todo, _ = steps.label_nodes(remote, inv, wanted, dry_run=dry_run)
-        for what in todo:
-            say(master, ("would " if dry_run else "") + what)
-        done.extend([] if dry_run else todo)
-        if not todo:
-            say(master, "no changes: every node registered with its labels")
-        if not dry_run:  # verify
-            _, states = steps.label_nodes(remote, inv, wanted, dry_run=True)
-            missing = {**registration.unlabelled(wanted, states),
-                       **{n: "not registered" for n in wanted if n not in states}}
-            for name, why in missing.items():
-                say(name, why)
-            if missing:
-                raise steps.RemoteError(f"{len(missing)} node(s) not as wanted: {', '.join(missing)}")
-
-    with reported(), Fleet([inv.master], accept_new=accept_new_host_keys) as fleet:
-        fleet.each(register_nodes)
-    recap([master], {master: done}, fleet.failed, "nodes.register")
-    if fleet.failed:
-        raise Exit(code=1)
+    labels = parse_labels(label)
+    opts = options(c, dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys,
+                   wait_lock=wait_lock)
+    run(lambda: NodesRegister(inv, select(inv, hosts), labels, opts))

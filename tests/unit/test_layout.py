@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CORE = ["inventory", "model", "render", "pki", "plan", "facts", "registration", "status", "report"]
+CORE = ["inventory", "model", "render", "pki", "plan", "facts", "registration", "status", "report",
+        "layout", "transport"]
 
 
 def test_core_imports_no_ssh_or_task_library():

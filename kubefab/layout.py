@@ -1,0 +1,45 @@
+"""Names and places, each in one spot: kubefab's units, the files it writes on a host,
+its own state there (release stamp, lock, backups), and the releases it supports.
+Pure constants; render, plan, steps, the transports and validation read them here."""
+from __future__ import annotations
+
+# -- units -------------------------------------------------------------------------
+UNIT_DIR = "/etc/systemd/system"
+DOWNLOAD = "kubernetes.download.service"
+APISERVER = "kubernetes.apiserver.service"
+MASTER_UNITS = (APISERVER, "kubernetes.scheduler.service", "kubernetes.controller-manager.service")
+REGISTER = "kubernetes.register-node.service"
+KUBELET, PROXY = NODE_UNITS = ("kubernetes.kubelet.service", "kubernetes.proxy.service")
+MASTER_TARGET, NODE_TARGET = "kubernetes.master.target", "kubernetes.node.target"
+ONESHOTS = (DOWNLOAD, REGISTER)  # run once, never restarted
+
+# -- files kubefab renders ------------------------------------------------------------
+ENV_FILE = "/etc/kubernetes.env"
+MANIFEST_DIR = "/etc/kubernetes/manifests/"
+KUBELET_KUBECONFIG = "/etc/kubernetes/kubelet.kubeconfig"
+PROXY_KUBECONFIG = "/etc/kubernetes/proxy.kubeconfig"
+PKI_DIR = "/etc/kubernetes/pki"
+CA_CERT = f"{PKI_DIR}/ca.crt"
+APISERVER_CERT, APISERVER_KEY = f"{PKI_DIR}/apiserver.crt", f"{PKI_DIR}/apiserver.key"
+KUBELET_CERT, KUBELET_KEY = f"{PKI_DIR}/kubelet.crt", f"{PKI_DIR}/kubelet.key"
+PROXY_CERT, PROXY_KEY = f"{PKI_DIR}/kube-proxy.crt", f"{PKI_DIR}/kube-proxy.key"
+ADMIN_CERT, ADMIN_KEY = f"{PKI_DIR}/admin.crt", f"{PKI_DIR}/admin.key"  # master: kubefab.health's
+
+# -- kubefab's own state on a host ---------------------------------------------------
+STATE_DIR = "/var/lib/kubefab"
+LOCK_DIR = f"{STATE_DIR}/lock"  # a directory: mkdir is the atomic test-and-set
+BACKUP_DIR = f"{STATE_DIR}/backup"  # the previous version of every file kubefab replaced
+STAMP_NAME = ".kubefab-release"  # in install_dir, written last by a complete download
+
+
+def stamp_path(install_dir: str) -> str:
+    return f"{install_dir.rstrip('/')}/{STAMP_NAME}"
+
+
+# -- releases ------------------------------------------------------------------------
+SUPPORTED = ((1, 0, 0), (1, 20, 0))  # [from, to): v1.20 stopped serving the insecure port
+SUPPORTED_TEXT = "v1.0.0 up to v1.19.x"
+
+
+def supported(version: tuple[int, int, int]) -> bool:
+    return SUPPORTED[0] <= version < SUPPORTED[1]

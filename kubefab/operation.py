@@ -1,0 +1,185 @@
+"""One shape for every change kubefab makes: gather facts, plan, show, apply, verify,
+over one Fleet; a dry run stops after show. Here too what the operations share: host
+keys checked before any write, the cluster lock, Ctrl-C, node registration, the recap.
+
+deploy.py, master_restart.py and nodes_register.py fill in the phases; the tasks only
+parse flags and call `run()`."""
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from . import registration, steps
+from .fleet import Fleet, Interrupted
+from .layout import KUBELET
+from .model import Host, Inventory
+from .report import recap, say
+from .transport import Connect, HostKeyError, RemoteError
+
+
+@dataclass(frozen=True)
+class Options:
+    dry_run: bool = False
+    parallel: int = 10
+    timeout: float = 120  # for the apiserver to be healthy and nodes to be Ready
+    accept_new: bool = False
+    wait_lock: bool = False
+
+
+class Operation:
+    task = ""  # the fab task, for the recap's re-run hint
+
+    def __init__(self, inv: Inventory, hosts: list[Host], opts: Options, connect: Connect | None = None):
+        self.inv, self.opts, self.master = inv, opts, inv.master
+        self.fleet = Fleet(hosts, parallel=opts.parallel, accept_new=opts.accept_new, connect=connect)
+        self.changed: dict[str, list[str]] = defaultdict(list)
+        self.facts: dict = {}  # host name -> HostFacts, from the probe
+        started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        self.run_id = f"{local_user()} pid {os.getpid()} since {started} (run {uuid.uuid4().hex[:12]})"
+
+    # -- the phases, each operation's own ----------------------------------------------
+    def gather(self) -> dict:
+        return self.fleet.each(lambda cxn: steps.probe(cxn, self.inv, {}))
+
+    def plan(self, facts: dict) -> dict:
+        raise NotImplementedError
+
+    def show(self, plans: dict) -> None:
+        raise NotImplementedError
+
+    def changes(self, plans: dict) -> bool:
+        """Whether applying `plans` changes anything (and so takes the lock)."""
+        return any(p.changes for p in plans.values())
+
+    def apply(self, plans: dict) -> None:
+        raise NotImplementedError
+
+    def verify(self, plans: dict) -> None:
+        pass
+
+    # -- the shape -------------------------------------------------------------------------
+    def run(self) -> int:
+        with self.fleet:
+            try:
+                return self.converge()
+            except (Interrupted, KeyboardInterrupt):
+                say(None, f"interrupted: each host stopped after its current (atomic) step; "
+                          f"run fab {self.task} again to converge")
+                for h in self.fleet.ok():  # their later phases never ran
+                    self.fleet.failed[h.name] = "interrupted (Ctrl-C) before the run finished"
+                self.fleet.cancel.clear()
+                self.unlock()
+                self.finish()
+                return 130
+
+    def converge(self) -> int:
+        if self.key_problems():
+            return self.finish()
+        self.facts = self.gather()
+        plans = self.plan(self.facts)
+        self.show(plans)
+        if self.opts.dry_run:
+            return self.finish()
+        locked = self.changes(plans)
+        if locked and not self.lock():
+            return self.finish()
+        try:
+            self.apply(plans)
+            self.verify(plans)
+        finally:
+            if locked and not self.fleet.cancel.is_set():  # after Ctrl-C, run() unlocks
+                self.unlock()
+        return self.finish()
+
+    def key_problems(self) -> bool:
+        """An unknown or changed host key stops the whole run before anything is written."""
+        bad = [n for n, e in self.fleet.errors.items() if isinstance(e, HostKeyError)]
+        if bad:
+            say(None, f"stopping before any change: host key problem on {', '.join(bad)}")
+            for h in self.fleet.ok():
+                self.fleet.failed[h.name] = "not touched: another host's key is unknown or changed"
+        return bool(bad)
+
+    # -- the cluster lock --------------------------------------------------------------------
+    def lock(self) -> bool:
+        """Take every host's lock, or say who holds one (waiting with --wait-lock)."""
+        deadline, facts = time.monotonic() + self.opts.timeout, self.facts
+        while True:
+            held = {n: f.holder for n, f in facts.items() if f.holder}
+            if not held:
+                got = self.fleet.each(lambda cxn: steps.lock(cxn, self.run_id))
+                held = {n: h for n, h in got.items() if h}
+                if not held:
+                    return True
+                self.unlock()
+            name, holder = next(iter(held.items()))
+            if not self.opts.wait_lock or time.monotonic() > deadline:
+                why = (f"cluster locked by {holder} (lock on {name}); wait with --wait-lock, "
+                       f"or if that run is dead: fab unlock")
+                for h in self.fleet.ok():
+                    self.fleet.failed[h.name] = why
+                return False
+            say(None, f"waiting for the lock held by {holder} (on {name})")
+            time.sleep(2)
+            facts = self.fleet.each(lambda cxn: steps.probe(cxn, self.inv, {}))
+
+    def unlock(self) -> None:
+        """Release this run's locks on every host, failed ones too."""
+        def release(cxn):
+            try:
+                steps.unlock(cxn, self.run_id)
+            except RemoteError:
+                pass  # unreachable: we never took its lock, or it is gone with the host
+        self.fleet.each(release, even_failed=True)
+
+    # -- nodes registered, labelled and Ready --------------------------------------------------
+    def register(self, wanted: dict[str, dict[str, str]], note, wait=None) -> None:
+        """Registration passes on the master until every wanted node is registered,
+        labelled and Ready; a node that is not by the timeout fails with why. note(cmd)
+        for each kubectl command run; wait(cxn) first, for the apiserver."""
+        name = self.master.name
+        if not wanted or name in self.fleet.failed:
+            return
+
+        def settle(cxn):
+            if wait:
+                wait(cxn)
+            return steps.settle_nodes(cxn, self.inv, wanted, self.opts.timeout, note, self.fleet.cancel)
+        results = {name: {}} if self.settled(wanted) else self.fleet.each(settle, [self.master])
+        pending = results.get(name) or {}
+        if name in results and not pending:
+            say(name, f"verified: {len(wanted)} node(s) registered, labelled, Ready")
+        for node, why in pending.items():
+            self.fleet.failed[node] = (f"{why} after {self.opts.timeout:.0f}s (check its kubelet: "
+                                       f"journalctl -u {KUBELET})")
+
+    def settled(self, wanted: dict) -> bool:
+        """Nothing changed in this run and the master's probe already saw every wanted
+        node registered, labelled and Ready: verified without another round trip."""
+        master = self.facts.get(self.master.name)
+        if self.changed or not master or master.healthz != "ok" or master.nodes_json is None:
+            return False
+        return not registration.pending(wanted, registration.node_states(master.nodes_json))
+
+    # -- reporting -----------------------------------------------------------------------------
+    def note(self, host: str, what: str) -> None:
+        self.changed[host].append(what)
+        say(host, what)
+
+    def rows(self) -> list[str]:
+        """The hosts the recap has a line for."""
+        return [h.name for h in self.fleet.hosts]
+
+    def finish(self) -> int:
+        recap(self.rows(), self.changed, self.fleet.failed, self.task)
+        return 1 if self.fleet.failed else 0
+
+
+def local_user() -> str:
+    """Who runs kubefab, for the cluster lock."""
+    return f"{os.environ.get('USER') or os.getuid()}@{socket.gethostname()}"

@@ -1,0 +1,309 @@
+"""In-memory hosts for orchestration tests: kubefab's Connection without SSH.
+
+`FakeCluster(inv)` has a `Machine` per inventory host (files, units, kubefab's lock,
+a command log, scripted faults) and the apiserver's Node objects; `cluster.connect` is
+a Fleet's connect factory. Nothing answers from a table: kubefab's scripts are
+recognised by identity (facts.PROBE, steps.LOCK_SCRIPT, transport.INSTALL, ...) and
+run here in Python, printing what the real script prints; systemctl, journalctl, curl
+and kubectl act on the machine's state. Tests assert on that state and on the log.
+
+Faults a test may put in `machine.faults`:
+  connect    the host does not answer SSH
+  host-key   the host offers a key known_hosts does not have
+  probe      the probe fails (sudo refuses)
+  download   the release download fails (404); the previous release stays
+  healthz    the apiserver runs but /healthz never says ok
+  not-ready  the kubelet runs but its Node never gets Ready
+  interrupt  the operator presses Ctrl-C at the first /healthz kubefab polls
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import shlex
+import signal
+import threading
+from dataclasses import dataclass, field
+
+from fakeapi import Apiserver
+from kubefab import facts, steps, transport
+from kubefab.layout import APISERVER, DOWNLOAD, ENV_FILE, KUBELET, UNIT_DIR, stamp_path
+from kubefab.model import Host, Inventory
+from kubefab.transport import HostKeyError, RemoteError, Result, Shell, checked, command_line
+
+
+@dataclass
+class FakeFile:
+    content: str
+    mode: int = 0o644
+    owner: str = "root"
+    group: str = "root"
+
+
+@dataclass
+class Unit:
+    enabled: bool = False
+    active: str = "inactive"
+    starts: int = 0  # every start or restart
+    loaded: str | None = None  # its file as systemd last read it
+    journal: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Call:
+    what: str  # a script's name ("probe", "lock", "install", ...) or argv[0]
+    argv: tuple[str, ...]
+    sudo: bool
+
+
+class Machine:
+    def __init__(self, host: Host, cluster: "FakeCluster"):
+        self.host, self.cluster = host, cluster
+        self.files: dict[str, FakeFile] = {}
+        self.dirs: set[str] = set()
+        self.units: dict[str, Unit] = {}
+        self.log: list[Call] = []
+        self.faults: set[str] = set()
+        self.writes = 0  # files put in place by install
+        self.scripts = [(facts.PROBE, "probe", self.probe), (steps.LOCK_SCRIPT, "lock", self.lock),
+                        (steps.UNLOCK_SCRIPT, "unlock", self.unlock),
+                        (transport.INSTALL, "install", self.install), (transport.READ, "read", self.read)]
+
+    # -- what tests look at ----------------------------------------------------------
+    def starts(self) -> dict[str, int]:
+        return {name: u.starts for name, u in self.units.items()}
+
+    def calls(self, what: str) -> list[Call]:
+        return [c for c in self.log if c.what == what]
+
+    def unit(self, name: str) -> Unit:
+        """A unit's state; one systemd never saw is inactive (and stays out of self.units)."""
+        return self.units.get(name) or Unit()
+
+    # -- commands ----------------------------------------------------------------------
+    def execute(self, argv: list[str], sudo: bool, stdin: bytes | None) -> tuple[int, str, str]:
+        if argv[:2] == ["sh", "-c"]:
+            text, args = argv[2], argv[4:]
+            what, handler = next(((n, h) for s, n, h in self.scripts if s is text), ("sh", None))
+            self.log.append(Call(what, tuple(argv), sudo))
+            if handler is None:
+                raise AssertionError(f"the fake does not know this script: {text[:60]!r}")
+            return handler(*args) if sudo else (1, "", "Permission denied")
+        self.log.append(Call(argv[0].rsplit("/", 1)[-1], tuple(argv), sudo))
+        if argv[0] == "systemctl":
+            return self.systemctl(argv[1:], sudo)
+        if argv[0] == "journalctl":
+            unit, lines = argv[argv.index("-u") + 1], int(argv[argv.index("-n") + 1])
+            return 0, "\n".join(self.unit(unit).journal[-lines:]) + "\n", ""
+        if argv[0] == "curl":
+            return self.curl(argv, sudo)
+        if argv[0].endswith("/kubectl"):
+            return self.cluster.api.kubectl(self, argv, stdin)
+        raise AssertionError(f"the fake does not know this command: {shlex.join(argv)}")
+
+    def curl(self, argv: list[str], sudo: bool = True, polled: bool = True) -> tuple[int, str, str]:
+        """kubefab.health's check: the client certificate and key it names must be there
+        (and readable: the key is root's), as for the real curl."""
+        url = argv[-1]
+        for flag in ("--cacert", "--cert", "--key"):
+            path = argv[argv.index(flag) + 1] if flag in argv else None
+            if path and (path not in self.files or (flag == "--key" and not sudo)):
+                return 58, "", f"curl: (58) could not load {flag[2:]} {path}\n"
+        if polled and "interrupt" in self.faults and url.endswith("/healthz"):
+            self.faults.discard("interrupt")  # as SIGINT reaches fab: in its main thread
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        return self.cluster.api.healthz(self, url)
+
+    def systemctl(self, args: list[str], sudo: bool) -> tuple[int, str, str]:
+        verb, units = args[0], [a for a in args[1:] if not a.startswith("-")]
+        if verb == "is-active":
+            states = [self.unit(u).active for u in units]
+            out = "" if "--quiet" in args else "".join(f"{s}\n" for s in states)
+            return (0 if all(s == "active" for s in states) else 3), out, ""
+        if not sudo:
+            return 1, "", "Failed: Access denied"
+        if verb == "daemon-reload":
+            for name, unit in self.units.items():
+                unit.loaded = self.unit_file(name)
+            return 0, "", ""
+        missing = [u for u in units if self.unit_file(u) is None]
+        if missing:
+            return 5, "", f"Failed to {verb} {missing[0]}: Unit {missing[0]} not found.\n"
+        for u in units:
+            if verb == "enable":
+                self.units.setdefault(u, Unit()).enabled = True
+            elif verb in ("start", "restart"):
+                code, err = self.start(u, again=verb == "restart")
+                if code:
+                    return code, "", err
+            else:
+                raise AssertionError(f"the fake does not know systemctl {verb}")
+        return 0, "", ""
+
+    def start(self, name: str, again: bool) -> tuple[int, str]:
+        """Start (or restart) a unit; a target starts what it Wants= that is not running."""
+        unit = self.units.setdefault(name, Unit())
+        if unit.active == "active" and not again:
+            return 0, ""
+        unit.loaded = unit.loaded if unit.loaded is not None else self.unit_file(name)
+        if name.endswith(".target"):
+            wants = [line[6:] for line in unit.loaded.splitlines() if line.startswith("Wants=")]
+            for want in wants:
+                code, err = self.start(want, again=False)
+                if code:
+                    return code, err
+        elif name == DOWNLOAD and not self.download():
+            unit.active = "failed"
+            return 1, (f"Job for {DOWNLOAD} failed because the control process exited with "
+                       f"error code.\nSee \"systemctl status {DOWNLOAD}\" for details.\n")
+        unit.active, unit.starts = "active", unit.starts + 1
+        unit.journal.append(f"Started {name}.")
+        if name == APISERVER and "healthz" in self.faults:
+            unit.journal.append("E0101 etcd: client: etcd cluster is unavailable or misconfigured")
+        return 0, ""
+
+    def download(self) -> bool:
+        """kubernetes-download: the release the env file names, stamp written last."""
+        env = dict(line.split("=", 1) for line in self.files[ENV_FILE].content.splitlines()
+                   if "=" in line and not line.startswith("#"))
+        env = {k: v.strip("'") for k, v in env.items()}
+        log, stamp = self.units[DOWNLOAD].journal, stamp_path(env["KUBE_INSTALL_DIR"])
+        if stamp in self.files and self.files[stamp].content.strip() == env["KUBE_RELEASE_STAMP"]:
+            log.append(f"kubernetes-download: {env['KUBE_VERSION']} is installed already")
+            return True
+        if "download" in self.faults:
+            log.append(f"curl: (22) The requested URL returned error: 404")
+            log.append(f"kubernetes-download: error: downloading {env['KUBE_RELEASE_TARBALL']} failed; "
+                       f"keeping the binaries in {env['KUBE_INSTALL_DIR']}")
+            return False
+        self.files[f"{env['KUBE_BIN_DIR']}/kubectl"] = FakeFile("#!kubectl\n", 0o755)
+        self.files[stamp] = FakeFile(env["KUBE_RELEASE_STAMP"] + "\n")
+        log.append(f"kubernetes-download: installed {env['KUBE_VERSION']} in {env['KUBE_INSTALL_DIR']}")
+        return True
+
+    def unit_file(self, name: str) -> str | None:
+        f = self.files.get(f"{UNIT_DIR}/{name}")
+        return f.content if f else None
+
+    # -- kubefab's scripts, in Python ------------------------------------------------------
+    def probe(self, stamp, lock, healthz, loopback, kubectl, files, units) -> tuple[int, str, str]:
+        if "probe" in self.faults:
+            return 1, "", "sudo: a password is required\n"
+        out, paths = [], [p for p in files.split("\n") if p in self.files]
+        out += [f"sum\t{p}\t{hashlib.sha256(self.files[p].content.encode()).hexdigest()}" for p in paths]
+        out += [f"stat {p} {self.files[p].mode:o} {self.files[p].owner} {self.files[p].group}" for p in paths]
+        for i, name in enumerate(units.split("\n") if units else []):
+            unit, text = self.unit(name), self.unit_file(name)
+            state = "enabled" if unit.enabled else "disabled" if text is not None else ""
+            reload = "yes" if unit.loaded is not None and text != unit.loaded else "no"
+            out += ["unit\t"] if i else []
+            out += [f"unit\tId={name}", f"unit\tNeedDaemonReload={reload}",
+                    f"unit\tUnitFileState={state}", f"unit\tActiveState={unit.active}"]
+        b64 = lambda text: base64.b64encode(text.encode()).decode()  # noqa: E731
+        for kind, path in (("stamp", stamp), ("lock", f"{lock}/holder")):
+            if path in self.files:
+                out.append(f"{kind}\t{b64(self.files[path].content)}")
+        for kind, check in (("healthz", healthz), ("loopback", loopback)):
+            if check:
+                _, said, err = self.curl(check.split("\n"), polled=False)
+                out.append(f"{kind}\t{b64(said + err)}")  # the probe keeps curl's 2>&1
+        if kubectl:
+            argv = kubectl.split("\n")
+            if argv[0] in self.files and self.files[argv[0]].mode & 0o111:
+                code, nodes, _ = self.cluster.api.kubectl(self, [*argv, "get", "nodes", "-o", "json"])
+                if code == 0:
+                    out.append(f"nodes\t{b64(nodes)}")
+        return 0, "".join(line + "\n" for line in out), ""
+
+    def lock(self, lock, holder) -> tuple[int, str, str]:
+        if lock not in self.dirs:
+            self.dirs.add(lock)
+            self.files[f"{lock}/holder"] = FakeFile(holder + "\n")
+            return 0, "", ""
+        held = self.files.get(f"{lock}/holder")
+        return 3, held.content if held else "unknown (no holder file)\n", ""
+
+    def unlock(self, lock, run_id) -> tuple[int, str, str]:
+        held = self.files.get(f"{lock}/holder")
+        if not run_id or (held and run_id in held.content):
+            self.dirs.discard(lock)
+            self.files.pop(f"{lock}/holder", None)
+        return 0, "", ""
+
+    def install(self, staged, backup, *args) -> tuple[int, str, str]:
+        for i in range(0, len(args), 5):
+            src, dst, mode, owner, group = args[i:i + 5]
+            if dst in self.files:
+                self.files[backup + dst] = FakeFile(**vars(self.files[dst]))
+            self.files[dst] = FakeFile(self.files[src].content, int(mode, 8), owner, group)
+            self.writes += 1
+        for path in [p for p in self.files if p.startswith(staged + "/")]:
+            del self.files[path]
+        return 0, "", ""
+
+    def read(self, *paths) -> tuple[int, str, str]:
+        out = "".join(("+" + self.files[p].content if p in self.files else "-") + "\0" for p in paths)
+        return 0, out, ""
+
+
+class FakeConnection(Shell):
+    """One host's Connection, as kubefab's Fleet uses it."""
+
+    def __init__(self, machine: Machine):
+        self.machine, self.host, self.connected = machine, machine.host, False
+        self.staged = 0
+
+    def open(self) -> "FakeConnection":
+        where = f"{self.host.ssh.user}@{self.host.address}:{self.host.ssh.port}"
+        if "connect" in self.machine.faults:
+            raise RemoteError(f"ssh {where}: [Errno 113] No route to host")
+        if "host-key" in self.machine.faults:
+            raise HostKeyError(f"host key of {self.host.name} ({self.host.address}) is not in known_hosts")
+        self.connected = True
+        return self
+
+    def close(self) -> None:
+        self.connected = False
+
+    def run(self, argv, *, sudo=False, stdin=None, check=True, timeout=300) -> Result:
+        if not self.connected:
+            raise RemoteError(f"{argv[0]}: not connected to {self.host.name}")
+        with self.machine.cluster.lock:
+            code, out, err = self.machine.execute(list(argv), sudo, stdin)
+        return checked(Result(command_line(argv, sudo), code, out, err), argv, check)
+
+    def stage(self, contents):
+        self.staged += 1
+        folder = f"/tmp/.kubefab-{self.host.name}-{self.staged}"
+        user = self.host.ssh.user
+        paths = [f"{folder}/{i}" for i in range(len(contents))]
+        with self.machine.cluster.lock:
+            for path, content in zip(paths, contents):
+                self.machine.files[path] = FakeFile(content, 0o600, user, user)
+        return folder, paths
+
+
+class FakeCluster:
+    def __init__(self, inv: Inventory):
+        self.inv = inv
+        self.machines = {h.name: Machine(h, self) for h in inv.hosts}
+        self.api = Apiserver(self, inv.master.name)
+        self.lock = threading.RLock()  # one command at a time, over all machines
+
+    def connect(self, host: Host) -> FakeConnection:
+        return FakeConnection(self.machines[host.name])
+
+    def __getitem__(self, name: str) -> Machine:
+        return self.machines[name]
+
+    def kubelet_ready(self, name: str) -> bool:
+        m = self.machines.get(name)
+        return bool(m) and m.unit(KUBELET).active == "active" and "not-ready" not in m.faults
+
+
+def recap(out: str) -> dict[str, tuple[str, str]]:
+    """host -> (changed/unchanged/failed, the rest of its line), from kubefab's RECAP."""
+    rows = out.rsplit("\nRECAP\n", 1)[1].splitlines()  # the last run's
+    row = re.compile(r"  (\S+)\s+(changed|unchanged|failed)\s*(.*)")
+    return {m[1]: (m[2], m[3]) for m in map(row.fullmatch, rows) if m}

@@ -1,0 +1,225 @@
+"""fab deploy's orchestration on fake hosts (tests/fakehost.py), one table of
+scenarios: what the recap says per host, which units (re)started how often, which
+files were written, the exit code, and that no lock of this run is left behind."""
+from dataclasses import dataclass, field
+
+import pytest
+
+from kubefab import pki, render
+from kubefab.deploy import Deploy, Options
+from kubefab.inventory import load
+from kubefab.layout import (APISERVER, DOWNLOAD, KUBELET, LOCK_DIR, MASTER_TARGET, MASTER_UNITS,
+                            NODE_TARGET, NODE_UNITS, REGISTER, stamp_path)
+
+from fakehost import FakeCluster, recap
+
+MASTER, NODE, OTHER = "azure-prd-01", "azure-prd-02", "ded-prd-01"
+ALL = [MASTER, NODE, "azure-prd-03", "azure-prd-04", OTHER]
+NOOP = "no changes: files, units and release already as wanted"
+
+
+def deploy(inv, cluster, hosts=None, **opts) -> int:
+    targets = [h for h in inv.hosts if hosts is None or h.name in hosts]
+    return Deploy(inv, targets, Options(**opts), connect=cluster.connect).run()
+
+
+def variant(inv, old: str, new: str):
+    """The inventory with one piece of text changed (beside it: the same PKI)."""
+    path = inv.path.parent / "hosts-changed.yaml"
+    text = inv.path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    return load(path)
+
+
+ONE_FLAG = ("10.100.0.0/16", "10.200.0.0/16")  # the apiserver's service range: the master's only
+CLUSTER_LABEL = ("  environment: production\n", "  environment: production\n  rack: r1\n")
+NEW_RELEASE = ("releases/download/v1.0.1/kubernetes.tar.gz", "releases/download/v1.0.1/kubernetes-2.tar.gz")
+FOREIGN = "alice@laptop pid 42 since 2024-01-01 00:00:00 UTC (run 0123456789ab)"
+
+
+@dataclass
+class Case:
+    start: str  # "bare" hosts or a "converged" cluster
+    change: tuple = ()  # (old, new) text in hosts.yaml
+    hosts: list | None = None  # --hosts
+    faults: dict = field(default_factory=dict)  # host -> fault names
+    opts: dict = field(default_factory=dict)
+    code: int = 0
+    recap: dict = field(default_factory=dict)  # host -> status or (status, text in its line)
+    started: dict = field(default_factory=dict)  # host -> {unit: starts in this run}, for hosts listed
+    written: tuple = ()  # hosts that got files
+    hint: str | None = None  # the hosts the re-run hint names
+    locked_by: str | None = None  # another run holds the master's lock
+
+
+CASES = {
+    "fresh deploy": Case(
+        "bare", recap={h: "changed" for h in ALL}, written=tuple(ALL),
+        started={MASTER: dict.fromkeys((DOWNLOAD, *MASTER_UNITS, MASTER_TARGET), 1),
+                 NODE: dict.fromkeys((DOWNLOAD, REGISTER, *NODE_UNITS, NODE_TARGET), 1)}),
+    "no-op": Case("converged", recap={h: "unchanged" for h in ALL}, started={h: {} for h in ALL}),
+    "one flag changed": Case(
+        "converged", ONE_FLAG, recap={MASTER: ("changed", f"restarted {APISERVER}"),
+                                      **{h: "unchanged" for h in ALL[1:]}},
+        started={MASTER: {APISERVER: 1}, **{h: {} for h in ALL[1:]}}, written=(MASTER,)),
+    "master-only --hosts": Case(
+        "converged", ONE_FLAG, hosts=[MASTER], recap={MASTER: ("changed", f"restarted {APISERVER}")},
+        started={MASTER: {APISERVER: 1}, NODE: {}}, written=(MASTER,)),
+    "node-only --hosts": Case(
+        "converged", CLUSTER_LABEL, hosts=[NODE],
+        recap={MASTER: ("changed", f"label node {NODE} rack=r1"), NODE: ("changed", "wrote")},
+        started={MASTER: {}, NODE: {}, OTHER: {}},  # labels: the master's kubectl, no restart
+        written=(NODE,)),
+    "a failing probe on a targeted host": Case(
+        "converged", CLUSTER_LABEL, faults={NODE: {"probe"}}, code=1,
+        recap={MASTER: "changed", NODE: ("failed", "probe failed: sudo: a password is required"),
+               OTHER: "changed"},
+        started={NODE: {}}, written=tuple(h for h in ALL if h not in (MASTER, NODE)), hint=NODE),
+    "a failing probe, that node only": Case(
+        "converged", CLUSTER_LABEL, hosts=[NODE], faults={NODE: {"probe"}}, code=1,
+        recap={MASTER: "unchanged", NODE: ("failed", "probe failed")}, hint=NODE),
+    "a host that does not answer": Case(
+        "converged", CLUSTER_LABEL, faults={OTHER: {"connect"}}, code=1,
+        recap={NODE: "changed", OTHER: ("failed", "No route to host")}, hint=OTHER,
+        written=(NODE, "azure-prd-03", "azure-prd-04")),
+    "an unknown host key": Case(
+        "converged", ONE_FLAG, faults={OTHER: {"host-key"}}, code=1, started={h: {} for h in ALL},
+        recap={MASTER: ("failed", "not touched: another host's key is unknown or changed"),
+               OTHER: ("failed", "is not in known_hosts")}, hint=",".join(ALL)),
+    "a held lock": Case(
+        "converged", ONE_FLAG, locked_by=FOREIGN, code=1, started={h: {} for h in ALL},
+        recap={h: ("failed", f"cluster locked by {FOREIGN} (lock on {MASTER})") for h in ALL},
+        hint=",".join(ALL)),
+    "a failed download": Case(
+        "converged", NEW_RELEASE, faults={h: {"download"} for h in ALL}, code=1,
+        recap={h: ("failed", f"{DOWNLOAD} failed: ", "returned error: 404") for h in ALL},
+        started={h: {} for h in ALL}, written=tuple(ALL), hint=",".join(ALL)),
+    "an apiserver that never gets healthy": Case(
+        "bare", faults={MASTER: {"healthz"}}, opts={"timeout": 0}, code=1,
+        recap={MASTER: ("failed", "not healthy after 0s (last answer: [-]etcd failed"),
+               NODE: ("failed", "not registered: the master failed")},
+        started={MASTER: dict.fromkeys((DOWNLOAD, *MASTER_UNITS, MASTER_TARGET), 1),  # the target starts all
+                 NODE: dict.fromkeys((DOWNLOAD, REGISTER, *NODE_UNITS, NODE_TARGET), 1)},
+        written=tuple(ALL), hint=",".join(ALL)),
+    "a node that never gets Ready": Case(
+        "bare", faults={OTHER: {"not-ready"}}, opts={"timeout": 0}, code=1,
+        recap={NODE: "changed", OTHER: ("failed", f"registered, not Ready after 0s (check its kubelet: "
+                                                  f"journalctl -u {KUBELET})")},
+        written=tuple(ALL), hint=OTHER),
+    "Ctrl-C while waiting for the apiserver": Case(
+        "bare", faults={MASTER: {"interrupt", "healthz"}}, code=130,
+        recap={h: ("failed", "interrupted (Ctrl-C)") for h in ALL},
+        started={MASTER: dict.fromkeys((DOWNLOAD, *MASTER_UNITS, MASTER_TARGET), 1), NODE: {DOWNLOAD: 1}},
+        written=tuple(ALL), hint=",".join(ALL)),
+}
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_deploy(inv, case, capsys):
+    cluster = FakeCluster(inv)
+    if case.start == "converged":
+        assert deploy(inv, cluster) == 0
+    if case.locked_by:
+        cluster[MASTER].lock(LOCK_DIR, case.locked_by)
+    capsys.readouterr()
+    before = {name: (m.starts(), m.writes) for name, m in cluster.machines.items()}
+    for host, faults in case.faults.items():
+        cluster[host].faults |= faults
+    target = variant(inv, *case.change) if case.change else inv
+
+    code = deploy(target, cluster, case.hosts, **case.opts)
+    out = capsys.readouterr().out
+
+    assert code == case.code, out
+    rows = recap(out)
+    for host, want in case.recap.items():
+        status, *texts = (want,) if isinstance(want, str) else want
+        assert rows[host][0] == status and all(t in rows[host][1] for t in texts), (host, rows[host])
+    if case.hosts is not None:  # the master is always connected: it registers the nodes
+        assert set(rows) == set(case.hosts) | {MASTER}
+    for host, units in case.started.items():
+        starts, was = cluster[host].starts(), before[host][0]
+        assert {u: n - was.get(u, 0) for u, n in starts.items() if n != was.get(u, 0)} == units, host
+    assert {h for h, m in cluster.machines.items() if m.writes > before[h][1]} == set(case.written)
+    hint = next((line for line in out.splitlines() if line.startswith("Re-run just")), None)
+    assert hint == (case.hint and f"Re-run just the failed hosts: fab deploy --hosts {case.hint}")
+    held = {h: m.files[f"{LOCK_DIR}/holder"].content.strip() for h, m in cluster.machines.items()
+            if f"{LOCK_DIR}/holder" in m.files}
+    assert held == ({MASTER: case.locked_by} if case.locked_by else {})  # ours released, theirs kept
+
+
+def test_fresh_deploy_leaves_every_file_the_cluster_and_the_release_as_wanted(inv, cluster, capsys):
+    assert deploy(inv, cluster) == 0
+    keys = pki.ensure(inv)
+    for h in inv.hosts:
+        m = cluster[h.name]
+        for path, f in render.render_host(inv, h, keys).items():
+            got = m.files[path]
+            assert (got.content, got.mode, got.owner, got.group) == (f.content, f.mode, f.owner, f.group), path
+        assert m.files[stamp_path(inv.kubernetes.install_dir)].content.strip() == render.release_stamp(inv)
+        assert all(u.enabled and u.active == "active" for u in m.units.values()), h.name
+        assert not any(p.startswith("/tmp/") for p in m.files), "staged files left behind"
+    assert cluster.api.nodes == {h.name: inv.node_labels(h) for h in inv.nodes}
+    assert all(cluster.kubelet_ready(h.name) for h in inv.nodes)
+    assert "verified: 4 node(s) registered, labelled, Ready" in capsys.readouterr().out
+
+
+def test_apply_twice_the_second_run_changes_nothing_in_one_round_trip(inv, cluster, capsys):
+    assert deploy(inv, cluster) == 0
+    before = {name: (m.starts(), m.writes, len(m.log)) for name, m in cluster.machines.items()}
+    capsys.readouterr()
+    assert deploy(inv, cluster) == 0
+    out = capsys.readouterr().out
+    assert out.count(NOOP) == 5 and "wrote" not in out and "restarted" not in out
+    for name, m in cluster.machines.items():
+        assert (m.starts(), m.writes) == before[name][:2], name
+        assert [c.what for c in m.log[before[name][2]:]] == ["probe"], name  # no lock, no kubectl
+
+
+def test_a_changed_file_is_backed_up_and_replaced_atomically(inv, cluster, capsys):
+    assert deploy(inv, cluster) == 0
+    unit = f"{render.UNIT_DIR}/{APISERVER}"
+    old = cluster[MASTER].files[unit].content
+    assert deploy(variant(inv, *ONE_FLAG), cluster) == 0
+    assert cluster[MASTER].files[f"/var/lib/kubefab/backup{unit}"].content == old
+    assert "10.200.0.0/16" in cluster[MASTER].files[unit].content
+    assert f"-    --service-cluster-ip-range=10.100.0.0/16" in capsys.readouterr().out.replace(f"[{MASTER}] ", "")
+
+
+def test_dry_run_shows_the_plan_and_changes_nothing(inv, cluster, capsys):
+    assert deploy(inv, cluster, dry_run=True) == 0
+    out = capsys.readouterr().out
+    assert f"[{MASTER}] create {render.UNIT_DIR}/{APISERVER}" in out
+    assert "secret created: /home/core/.dockercfg (content not shown)" in out
+    assert f"[{MASTER}] register the nodes once the apiserver is up" in out
+    for m in cluster.machines.values():
+        assert not m.files and not m.units and {c.what for c in m.log} == {"probe"}
+
+
+def test_master_only_hosts_activates_the_master_once(inv, capsys):
+    """Regression: --hosts <master> restarted each changed unit twice and listed it twice
+    (an empty host list meant every host)."""
+    cluster = FakeCluster(inv)
+    assert deploy(inv, cluster) == 0
+    before = cluster[MASTER].starts()
+    assert deploy(variant(inv, *ONE_FLAG), cluster, hosts=[MASTER]) == 0
+    after = cluster[MASTER].starts()
+    assert {u: after[u] - before[u] for u in after if after[u] != before[u]} == {APISERVER: 1}
+    (status, what), = recap(capsys.readouterr().out).values()
+    assert status == "changed" and what.count("restarted") == 1 and what.endswith(f"restarted {APISERVER}")
+
+
+def test_node_only_hosts_with_a_failing_probe_fails_that_node_alone(inv, capsys):
+    """Regression: the master was reported `failed KeyError: '<master>'` and the hint
+    said to re-run both."""
+    cluster = FakeCluster(inv)
+    assert deploy(inv, cluster) == 0
+    capsys.readouterr()
+    cluster[NODE].faults.add("probe")
+    assert deploy(inv, cluster, hosts=[NODE]) == 1
+    out = capsys.readouterr().out
+    assert recap(out) == {MASTER: ("unchanged", ""),
+                          NODE: ("failed", "probe failed: sudo: a password is required")}
+    assert f"Re-run just the failed hosts: fab deploy --hosts {NODE}\n" in out
+    assert LOCK_DIR not in cluster[MASTER].dirs
