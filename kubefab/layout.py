@@ -29,6 +29,8 @@ ADMIN_CERT, ADMIN_KEY = f"{PKI_DIR}/admin.crt", f"{PKI_DIR}/admin.key"  # master
 STATE_DIR = "/var/lib/kubefab"
 LOCK_DIR = f"{STATE_DIR}/lock"  # a directory: mkdir is the atomic test-and-set
 BACKUP_DIR = f"{STATE_DIR}/backup"  # the previous version of every file kubefab replaced
+STAGE_DIR = f"{STATE_DIR}/stage"  # root-only (0700): uploads wait here, never in /tmp
+OWED_DIR = f"{STATE_DIR}/owed"  # one file per unit whose restart is owed (written before files change)
 STAMP_NAME = ".kubefab-release"  # in install_dir, written last by a complete download
 
 
