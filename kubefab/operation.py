@@ -6,6 +6,7 @@ deploy.py, master_restart.py and nodes_register.py fill in the phases; the tasks
 parse flags and call `run()`."""
 from __future__ import annotations
 
+import json as jsonlib
 import os
 import socket
 import time
@@ -18,7 +19,7 @@ from . import registration, steps
 from .fleet import Fleet, Interrupted
 from .layout import KUBELET
 from .model import Host, Inventory
-from .report import recap, say
+from .report import outcome, recap, say
 from .transport import Connect, HostKeyError, RemoteError
 
 
@@ -29,6 +30,7 @@ class Options:
     timeout: float = 120  # for the apiserver to be healthy and nodes to be Ready
     accept_new: bool = False
     wait_lock: bool = False
+    json: bool = False  # the recap as JSON on stdout, progress on stderr
 
 
 class Operation:
@@ -176,7 +178,10 @@ class Operation:
         return [h.name for h in self.fleet.hosts]
 
     def finish(self) -> int:
-        recap(self.rows(), self.changed, self.fleet.failed, self.task)
+        if self.opts.json:
+            print(jsonlib.dumps(outcome(self.rows(), self.changed, self.fleet.failed, self.task), indent=2))
+        else:
+            recap(self.rows(), self.changed, self.fleet.failed, self.task)
         return 1 if self.fleet.failed else 0
 
 

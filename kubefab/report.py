@@ -5,16 +5,33 @@ import sys
 import threading
 
 _lock = threading.Lock()
+_progress = {"stream": None}  # where say() writes by default; None: stdout
+
+
+def progress_to_stderr() -> None:
+    """Keep stdout for a machine-readable result (--json): progress goes to stderr."""
+    _progress["stream"] = sys.stderr
 
 
 def say(host: str | None, text: str, stream=None) -> None:
     """Print text, each line prefixed with `[host] ` (threads never interleave lines)."""
-    stream = stream or sys.stdout
+    stream = stream or _progress["stream"] or sys.stdout
     prefix = f"[{host}] " if host else ""
     with _lock:
         for line in text.rstrip("\n").splitlines() or [""]:
             stream.write(f"{prefix}{line}\n")
         stream.flush()
+
+
+def outcome(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: str) -> dict:
+    """The recap as data, for --json: per host its result, what changed or why it failed,
+    and the command that re-runs the failed hosts."""
+    rows = {name: ({"result": "failed", "reason": failed[name]} if name in failed else
+                   {"result": "changed", "changes": list(changed[name])} if changed.get(name) else
+                   {"result": "unchanged"}) for name in hosts}
+    failing = [h for h in hosts if h in failed]
+    return {"task": task, "ok": not failing, "hosts": rows,
+            "rerun": f"fab {task} --hosts {','.join(failing)}" if failing else None}
 
 
 def recap(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: str,

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from invoke.exceptions import Exit
 
-from kubefab import pki
+from kubefab import pki, report
 
 from . import flags
 from kubefab.inventory import InventoryError, inventory_path, load
@@ -66,10 +66,15 @@ def timeout_setting(c, given) -> float:
     return float(flags.positive("timeout", given, c.config.kubefab.timeout, "seconds"))
 
 
-def options(c, *, dry_run=False, parallel=None, timeout=None, accept_new=False, wait_lock=False) -> Options:
+def options(c, *, dry_run=False, parallel=None, timeout=None, accept_new=False, wait_lock=False,
+            json=False) -> Options:
     """The flags every operation shares, checked (one line, exit 2) before anything runs."""
-    return Options(dry_run=dry_run, parallel=parallel_setting(c, parallel),
-                   timeout=timeout_setting(c, timeout), accept_new=accept_new, wait_lock=wait_lock)
+    opts = Options(dry_run=dry_run, parallel=parallel_setting(c, parallel),
+                   timeout=timeout_setting(c, timeout), accept_new=accept_new, wait_lock=wait_lock,
+                   json=json)
+    if json:
+        report.progress_to_stderr()
+    return opts
 
 
 def run(make) -> None:

@@ -18,13 +18,14 @@ from .flags import task
     "accept-new-host-keys": ACCEPT_NEW_HELP,
     "wait-lock": WAIT_LOCK_HELP,
     "inventory": INVENTORY_HELP,
+    "json": "print the recap as JSON on stdout (progress goes to stderr), for pipelines",
 })
 def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
-           accept_new_host_keys=False, wait_lock=False, inventory=None):
+           accept_new_host_keys=False, wait_lock=False, inventory=None, json=False):
     """Write files, install the release, start the master, then the nodes, register them."""
     inv = load_inventory(c, inventory)
     opts = options(c, dry_run=dry_run, parallel=parallel, timeout=timeout,
-                   accept_new=accept_new_host_keys, wait_lock=wait_lock)
+                   accept_new=accept_new_host_keys, wait_lock=wait_lock, json=json)
     run(lambda: Deploy(inv, select(inv, hosts), opts))
 
 

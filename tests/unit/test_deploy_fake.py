@@ -223,3 +223,18 @@ def test_node_only_hosts_with_a_failing_probe_fails_that_node_alone(inv, capsys)
                           NODE: ("failed", "probe failed: sudo: a password is required")}
     assert f"Re-run just the failed hosts: fab deploy --hosts {NODE}\n" in out
     assert LOCK_DIR not in cluster[MASTER].dirs
+
+
+def test_json_puts_only_the_recap_on_stdout(inv, cluster, capsys, monkeypatch):
+    import json
+    from kubefab import report
+    monkeypatch.setitem(report._progress, "stream", None)
+    report.progress_to_stderr()
+    cluster.machines[OTHER].faults.add("probe")
+    assert deploy(inv, cluster, json=True) == 1
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)  # nothing else on stdout
+    assert data["ok"] is False and data["rerun"] == f"fab deploy --hosts {OTHER}"
+    assert data["hosts"][MASTER]["result"] == "changed" and data["hosts"][OTHER]["result"] == "failed"
+    assert "probe failed" in data["hosts"][OTHER]["reason"]
+    assert f"[{MASTER}] create " in captured.err  # progress went to stderr

@@ -30,3 +30,14 @@ def test_recap_names_the_rerun_command():
     assert "n1  unchanged" in text
     assert "n2  failed     ssh 127.0.0.4:22: refused" in text
     assert text.rstrip().endswith("fab deploy --hosts n2")
+
+
+def test_outcome_is_the_recap_as_data():
+    from kubefab.report import outcome
+    data = outcome(["m", "n1", "n2"], {"m": ["wrote 3 files"]}, {"n2": "ssh 127.0.0.4:22: refused"}, "deploy")
+    assert data == {"task": "deploy", "ok": False, "rerun": "fab deploy --hosts n2", "hosts": {
+        "m": {"result": "changed", "changes": ["wrote 3 files"]},
+        "n1": {"result": "unchanged"},
+        "n2": {"result": "failed", "reason": "ssh 127.0.0.4:22: refused"}}}
+    assert outcome(["m"], {}, {}, "deploy") == {"task": "deploy", "ok": True, "rerun": None,
+                                                "hosts": {"m": {"result": "unchanged"}}}
