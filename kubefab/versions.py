@@ -36,7 +36,8 @@ MINORS = {
     (1, 37): Minor(etcd="3.7.1", containerd="2.3.4"),
     (1, 38): Minor(etcd="3.7.1", containerd="2.3.4"),
 }
-CONTAINERD_2_FROM = (1, 36)  # kubelet minor from which containerd 1.x is refused
+CONTAINERD_2_FROM = (1, 36)
+PAUSE_IMAGE = "registry.k8s.io/pause:3.10.2"  # containerd's sandbox image (MODERN.md §4)  # kubelet minor from which containerd 1.x is refused
 
 
 @dataclass(frozen=True)
