@@ -21,6 +21,7 @@ SCHEDULER_KUBECONFIG = f"{K}/kube-scheduler.kubeconfig"
 SCHEDULER_CERT, SCHEDULER_KEY = f"{K}/kube-scheduler.crt", f"{K}/kube-scheduler.key"
 SCHEDULER_CONFIG = "/etc/kubernetes/config/kube-scheduler.yaml"
 ADMIN_CERT, ADMIN_KEY = f"{K}/admin.crt", f"{K}/admin.key"  # kubefab.health's, root only
+ADMIN_KUBECONFIG = f"{K}/admin.kubeconfig"  # kubefab's kubectl on the master (labels, RBAC)
 
 ETCD_DIR, ETCD_DATA = "/etc/etcd", "/var/lib/etcd"
 ETCD_SERVER_CA, ETCD_CERT, ETCD_KEY = f"{ETCD_DIR}/ca.crt", f"{ETCD_DIR}/etcd.crt", f"{ETCD_DIR}/etcd.key"

@@ -57,6 +57,13 @@ subjects:
 """
 
 
+def kubectl(inv: Inventory) -> list[str]:
+    """kubectl on the master as kubefab's admin (root: the key is root's), for labels,
+    node registration and the RBAC manifest; the modern heir of steps.kubectl's
+    insecure-port argv."""
+    return [f"{inv.kubernetes.bin_dir.rstrip('/')}/kubectl", "--kubeconfig", L.ADMIN_KUBECONFIG]
+
+
 def rbac_manifest(inv: Inventory) -> str:
     """What deploy applies with kubectl (as admin) after /readyz says ok."""
     return RBAC
@@ -83,6 +90,7 @@ def specs(inv: Inventory, host: Host) -> list:
         out += [_file(L.SCHEDULER_CONFIG, "modern/kube-scheduler.yaml.j2", restarts=(L.SCHEDULER,)),
                 _file(L.CM_KUBECONFIG, "modern/kubeconfig.j2", restarts=(L.CONTROLLER_MANAGER,)),
                 _file(L.SCHEDULER_KUBECONFIG, "modern/kubeconfig.j2", restarts=(L.SCHEDULER,)),
+                _file(L.ADMIN_KUBECONFIG, "modern/kubeconfig.j2", 0o600),
                 _secret(L.ENCRYPTION_CONFIG, "modern/encryption-config.yaml.j2", "the key encrypting secrets at rest",
                         (L.APISERVER,))]
         return out
@@ -138,6 +146,8 @@ def context(inv: Inventory, host: Host, pki: Pki, path: str) -> dict:
         L.KUBELET_KUBECONFIG: ("kubelet", f"system:node:{host.name}", L.KUBELET_CERT, L.KUBELET_KEY,
                                inv.secure_master_url),
         L.PROXY_KUBECONFIG: ("kube-proxy", "system:kube-proxy", L.PROXY_CERT, L.PROXY_KEY, inv.secure_master_url),
+        L.ADMIN_KUBECONFIG: ("kubefab-admin", "kubefab-admin, system:masters", L.ADMIN_CERT, L.ADMIN_KEY,
+                             modern_units.apiserver_url(inv)),
     }
     if path in kubeconfigs:
         ctx.update(zip(("user", "cn", "cert", "key", "server"), kubeconfigs[path]))

@@ -141,7 +141,7 @@ KNOWN = {
     ("v1", "Config"): {"clusters", "contexts", "current-context", "users"},
 }
 YAML_FILES = {L.KUBELET_CONFIG, L.PROXY_CONFIG, L.SCHEDULER_CONFIG, L.ENCRYPTION_CONFIG, L.CM_KUBECONFIG,
-              L.SCHEDULER_KUBECONFIG, L.KUBELET_KUBECONFIG, L.PROXY_KUBECONFIG}
+              L.SCHEDULER_KUBECONFIG, L.KUBELET_KUBECONFIG, L.PROXY_KUBECONFIG, L.ADMIN_KUBECONFIG}
 # containerd config version -> the top-level tables and the plugins it may set
 CONTAINERD = {2: ({"version", "root", "state", "grpc", "plugins"}, {"io.containerd.grpc.v1.cri"}),
               3: ({"version", "root", "state", "grpc", "plugins"},
@@ -283,6 +283,9 @@ def test_rbac_and_readyz_for_the_orchestration():
     assert doc["roleRef"]["name"] == "system:kubelet-api-admin"
     assert doc["subjects"][0]["name"] == "kube-apiserver-kubelet-client"
     assert modern.readyz(inv) == "https://10.1.0.1:6443/readyz"
+    assert modern.kubectl(inv) == ["/opt/bin/kubectl", "--kubeconfig", L.ADMIN_KUBECONFIG]
+    admin = rendered(inv, "azure-prd-01")[L.ADMIN_KUBECONFIG]
+    assert admin.mode == 0o600 and yaml.safe_load(admin.content)["users"][0]["user"]["client-key"] == L.ADMIN_KEY
 
 
 def test_health_check_is_readyz_with_the_admin_certificate():
@@ -294,3 +297,15 @@ def test_health_check_is_readyz_with_the_admin_certificate():
     assert health.loopback(inv) is None
     files = rendered(inv, "azure-prd-01")
     assert files[L.ADMIN_KEY].secret and L.ADMIN_CERT in files
+
+
+def test_hosts_yaml_with_only_the_version_changed_renders_as_the_1_37_golden(tmp_path):
+    from kubefab import inventory
+    text = (Path(__file__).resolve().parents[2] / "hosts.yaml").read_text()
+    (tmp_path / "hosts.yaml").write_text(text.replace("version: v1.0.1", "version: v1.37.1"))
+    inv = inventory.load(tmp_path / "hosts.yaml", environ={"KUBEFAB_REGISTRY_TOKEN": FAKE_TOKEN})
+    ours = modern_inventory("modern-1.37")
+    for host in ours.hosts:
+        a, b = render.render_host(inv, inv.host(host.name), FAKE_MODERN_PKI), rendered(ours, host.name)
+        assert {p: (f.content, f.mode, f.owner) for p, f in a.items()} == \
+               {p: (f.content, f.mode, f.owner) for p, f in b.items()}
