@@ -309,3 +309,15 @@ def test_hosts_yaml_with_only_the_version_changed_renders_as_the_1_37_golden(tmp
         a, b = render.render_host(inv, inv.host(host.name), FAKE_MODERN_PKI), rendered(ours, host.name)
         assert {p: (f.content, f.mode, f.owner) for p, f in a.items()} == \
                {p: (f.content, f.mode, f.owner) for p, f in b.items()}
+
+
+def test_modern_core_imports_no_ssh_or_task_library():
+    import subprocess
+    import sys
+    mods = ["versions", "layout", "network", "downloads", "modern_units", "modern", "pki_modern",
+            "inventory_modern", "health"]
+    code = ("import sys\n" + "".join(f"import kubefab.{m}\n" for m in mods)
+            + "print(sorted(m for m in ('fabric', 'invoke', 'paramiko') if m in sys.modules))")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
