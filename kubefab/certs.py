@@ -40,15 +40,16 @@ def make_ca(cn: str, key, now: dt.datetime, not_after: dt.datetime) -> x509.Cert
 
 def issue(key, ca_key, ca: x509.Certificate, now: dt.datetime, not_after: dt.datetime, *, cn: str,
           orgs: tuple[str, ...] = (), dns: tuple[str, ...] = (), ips: tuple[str, ...] = (),
-          server: bool = False) -> x509.Certificate:
-    """A leaf certificate for `key`, signed by the CA: serverAuth or clientAuth, SANs if any."""
+          server: bool = False, both: bool = False) -> x509.Certificate:
+    """A leaf certificate for `key`, signed by the CA: serverAuth or clientAuth (`both`:
+    serverAuth and clientAuth, as an etcd member or a kubelet), SANs if any."""
     b = (builder(subject(cn, orgs), ca.subject, key.public_key(), now, not_after)
          .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
          .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
                                       key_encipherment=False, data_encipherment=False,
                                       key_agreement=False, key_cert_sign=False, crl_sign=False,
                                       encipher_only=False, decipher_only=False), critical=True)
-         .add_extension(x509.ExtendedKeyUsage([usage(server)]), critical=False)
+         .add_extension(x509.ExtendedKeyUsage(usages(server, both)), critical=False)
          .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
                         critical=False))
     if dns or ips:
@@ -78,6 +79,11 @@ def sans(dns: tuple[str, ...], ips: tuple[str, ...]) -> list:
 def usage(server: bool):
     """The extended key usage: serverAuth, else clientAuth."""
     return ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+
+
+def usages(server: bool, both: bool = False) -> list:
+    """The extended key usages of a leaf: one of them, or both."""
+    return [usage(True), usage(False)] if both else [usage(server)]
 
 
 # --- reading and comparing ----------------------------------------------------------------

@@ -15,7 +15,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
+from kubefab import inventory_modern as modern
+from kubefab import network
 from kubefab import validate as v
+from kubefab import versions
 from kubefab.model import MANUAL, MASTER, NODE, SELF, Apiserver, Host, Inventory, Kubernetes, Registry, Ssh
 from kubefab.yamldoc import InventoryError, ListOf, Section, read
 
@@ -24,11 +27,11 @@ __all__ = ["InventoryError", "inventory_path", "load"]
 TOP_KEYS = ("cluster", "kubernetes", "registry", "ssh", "labels", "hosts")
 KUBERNETES_KEYS = ("version", "release_url", "release_sha256", "install_dir", "bin_dir", "etcd_servers",
                    "requires", "registration", "bind_address", "apiserver", "kubelet_port", "log_level",
-                   "tls", "pki_dir")
+                   "tls", "pki_dir", *modern.KEYS)
 APISERVER_KEYS = ("insecure_port", "secure_port", "service_cluster_ip_range")
 REGISTRY_KEYS = ("server", "email", "token_env", "token_file", "user")
 SSH_KEYS = ("user", "port", "identity", "known_hosts")
-HOST_KEYS = ("address", "role", "labels", "bind_address", "ssh")
+HOST_KEYS = ("address", "role", "labels", "bind_address", "ssh", "pod_cidr")
 HOST_SSH_KEYS = ("user", "port", "identity")
 
 
@@ -60,8 +63,12 @@ def load(path: str | os.PathLike, environ: Mapping[str, str] = os.environ) -> In
     ssh.allow(SSH_KEYS)
     defaults = Ssh(**ssh.optional(user=v.user, port=v.port, identity=paths, known_hosts=paths))
     labels = _labels(top.section("labels"))
-    hosts = _hosts(top.section("hosts", required=True), labels, bind_address, defaults, paths)
-    return Inventory(path=Path(file), kubernetes=kubernetes, hosts=hosts, registry=registry, **cluster)
+    hosts_section = top.section("hosts", required=True)
+    hosts = _hosts(hosts_section, labels, bind_address, defaults, paths, kubernetes.modern)
+    inv = Inventory(path=Path(file), kubernetes=kubernetes, hosts=hosts, registry=registry, **cluster)
+    if kubernetes.modern:
+        _check_modern_network(hosts_section, top.section("kubernetes"), inv)
+    return inv
 
 
 def _kubernetes(k: Section, paths: Callable) -> tuple[Kubernetes, str]:
@@ -73,14 +80,25 @@ def _kubernetes(k: Section, paths: Callable) -> tuple[Kubernetes, str]:
                                          service_cluster_ip_range=v.cidr))
     if apiserver.insecure_port == apiserver.secure_port:
         api.fail("is the same as insecure_port; give each its own port", "secure_port")
+    version = k.get("version", v.version)
+    if versions.profile(versions.parse(version)) == versions.MODERN:
+        if "tls" in k and not k.get("tls", v.boolean):
+            k.fail("the modern profile always serves TLS (insecure serving was removed in 1.20); "
+                   "remove tls: false", "tls")
+        # release_url is the legacy tarball's; the modern profile fetches per binary (kubefab.versions)
+        profile = dict(release_url=k.get("release_url", v.url, ""), **modern.read(k, paths, version))
+    else:
+        modern.refuse_in_legacy(k)
+        profile = dict(release_url=k.get("release_url", v.url),
+                       etcd_servers=k.get("etcd_servers", ListOf(v.url, nonempty=True)),
+                       **k.optional(release_sha256=v.sha256, bin_dir=v.directory, requires=ListOf(v.unit),
+                                    tls=v.boolean))
     kubernetes = Kubernetes(
-        version=k.get("version", v.version),
-        release_url=k.get("release_url", v.url),
-        etcd_servers=k.get("etcd_servers", ListOf(v.url, nonempty=True)),
+        version=version,
         apiserver=apiserver,
-        **k.optional(release_sha256=v.sha256, install_dir=v.directory, bin_dir=v.directory,
-                     requires=ListOf(v.unit), registration=v.choice(SELF, MANUAL),
-                     kubelet_port=v.port, log_level=v.integer(0, 10), tls=v.boolean),
+        **profile,
+        **k.optional(install_dir=v.directory, registration=v.choice(SELF, MANUAL),
+                     kubelet_port=v.port, log_level=v.integer(0, 10)),
         pki_dir=k.get("pki_dir", paths, None) or paths("pki"),
     )
     return kubernetes, k.get("bind_address", v.ip, Host.bind_address)
@@ -138,11 +156,13 @@ def _labels(labels: Section) -> dict[str, str]:
 
 
 def _hosts(hosts: Section, labels: dict[str, str], bind_address: str, ssh: Ssh,
-           paths: Callable) -> tuple[Host, ...]:
+           paths: Callable, is_modern: bool) -> tuple[Host, ...]:
     result = []
     for name in hosts.names(v.host_name):
         h = hosts.section(name)
         h.allow(HOST_KEYS)
+        if "pod_cidr" in h and not is_modern:
+            h.fail("applies to the modern profile (v1.35 and later) only; remove it", "pod_cidr")
         overrides = h.section("ssh")
         overrides.allow(HOST_SSH_KEYS)
         result.append(Host(
@@ -153,10 +173,30 @@ def _hosts(hosts: Section, labels: dict[str, str], bind_address: str, ssh: Ssh,
             bind_address=h.get("bind_address", v.ip, bind_address),
             ssh=replace(ssh, **overrides.optional(user=v.user, port=v.port, identity=paths)),
             line=hosts.key_line(name),
+            pod_cidr=h.get("pod_cidr", v.cidr, None),
         ))
     _check_one_master(hosts, result)
     _check_addresses(hosts, result)
     return tuple(result)
+
+
+def _check_modern_network(hosts: Section, k: Section, inv: Inventory) -> None:
+    """kubefab's bridge network routes via host addresses, and every host needs a subnet."""
+    if not inv.kubernetes.bridge_network:
+        return
+    for host in inv.hosts:
+        try:
+            ipaddress.ip_address(host.address)
+        except ValueError:
+            hosts.section(host.name).fail(f"pod_network: bridge routes pod subnets via host addresses, "
+                                          f"and {host.address!r} is a name; give the IP address", "address")
+    try:
+        network.pod_subnets(inv)
+    except network.NetworkError as e:
+        name = str(e).split(":")[0]
+        if name in hosts and "pod_cidr" in hosts.section(name):
+            hosts.section(name).fail(str(e).split(": ", 1)[1], "pod_cidr")
+        k.fail(str(e), "cluster_cidr")
 
 
 def _check_one_master(hosts: Section, result: list[Host]) -> None:

@@ -8,8 +8,11 @@ import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import versions
+
 MASTER, NODE = "master", "node"
 SELF, MANUAL = "self", "manual"  # node registration modes
+BRIDGE = "bridge"  # pod_network: kubefab's CNI bridge and routes (else: a unit that provides it)
 
 
 @dataclass(frozen=True)
@@ -39,9 +42,17 @@ class Apiserver:
 
 
 @dataclass(frozen=True)
+class EtcdClient:
+    """Local files: the external etcd's CA and kubefab's client certificate for it."""
+    ca: Path
+    cert: Path
+    key: Path
+
+
+@dataclass(frozen=True)
 class Kubernetes:
     version: str  # "v1.0.1"
-    release_url: str
+    release_url: str = ""  # legacy profile only
     release_sha256: str | None = None
     install_dir: str = "/opt/kubernetes"
     bin_dir: str = "/opt/bin"
@@ -53,11 +64,54 @@ class Kubernetes:
     log_level: int = 3
     tls: bool = True  # secure port with certificates; the insecure port on the master's loopback
     pki_dir: Path | None = None  # kubefab's CA and certificates; None: <inventory folder>/pki
+    # The modern profile's settings (v1.35+); the legacy profile ignores them.
+    arch: str = "amd64"
+    mirror: str | None = None  # base URL serving the upstream layout (kubefab.versions.url)
+    sha256: tuple[tuple[str, str], ...] = ()  # component -> sum, beside/over kubefab.versions.PINNED
+    containerd_version: str | None = None  # None: the minor's default
+    etcd_version: str | None = None
+    etcd_client: EtcdClient | None = None  # TLS to external etcd_servers
+    cluster_cidr: str = "10.200.0.0/16"  # pods; each node gets a /node_cidr_prefix of it
+    node_cidr_prefix: int = 24
+    cluster_dns: str | None = None  # None: the tenth address of the service range
+    cluster_domain: str = "cluster.local"
+    pod_network: str = BRIDGE
 
     @property
     def version_tuple(self) -> tuple[int, int, int]:
         major, minor, patch = self.version.lstrip("v").split("-")[0].split(".")
         return int(major), int(minor), int(patch)
+
+    @property
+    def modern(self) -> bool:
+        return versions.profile(self.version_tuple) == versions.MODERN
+
+    @property
+    def minor(self) -> tuple[int, int]:
+        return self.version_tuple[:2]
+
+    @property
+    def managed_etcd(self) -> bool:
+        """kubefab runs etcd on the master (modern profile without etcd_servers)."""
+        return self.modern and not self.etcd_servers
+
+    @property
+    def bridge_network(self) -> bool:
+        return self.pod_network == BRIDGE
+
+    @property
+    def dns_address(self) -> str:
+        return self.cluster_dns or str(ipaddress.ip_network(self.apiserver.service_cluster_ip_range)[10])
+
+    def component_version(self, component: str) -> str:
+        """The version of a downloaded component, without the leading v."""
+        if component == "containerd" and self.containerd_version:
+            return self.containerd_version
+        if component == "etcd" and self.etcd_version:
+            return self.etcd_version
+        if component in ("etcd", "containerd", "runc", "cni-plugins"):
+            return versions.default(self.minor, component)
+        return self.version.lstrip("v")
 
 
 @dataclass(frozen=True)
@@ -69,6 +123,7 @@ class Host:
     bind_address: str = "0.0.0.0"  # what its services listen on
     ssh: Ssh = Ssh()
     line: int | None = None  # where it is defined in the inventory, for messages
+    pod_cidr: str | None = None  # modern, bridge network: None = by position (kubefab.network)
 
     @property
     def is_master(self) -> bool:

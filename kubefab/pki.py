@@ -24,7 +24,7 @@ from typing import NamedTuple
 import yaml
 from cryptography import x509
 
-from . import certs
+from . import certs, pki_modern
 from .model import Inventory
 
 CA_DAYS, LEAF_DAYS, RENEW_DAYS = 3650, 365, 30
@@ -60,6 +60,19 @@ class Pki:
     proxy: Pair  # client certificate system:kube-proxy
     admin: Pair  # client certificate kubefab-admin (system:masters)
     changes: tuple[str, ...] = field(default=(), compare=False)  # what this run created
+    # The modern profile's (kubefab.pki_modern): further leaves by name, etcd's CA, the
+    # service-account key pair (cert: public key PEM) and the secrets-at-rest key.
+    parts: dict[str, Pair] = field(default_factory=dict)
+    etcd_ca_cert: str | None = None
+    service_accounts: Pair = Pair(None, None)
+    encryption_key: str | None = None
+
+    def part(self, name: str) -> Pair:
+        try:
+            return self.parts[name]
+        except KeyError:
+            raise ValueError(f"the PKI in {self.dir} has no {name} certificate; "
+                             "make it with kubefab.pki.ensure(inventory)") from None
 
     def kubelet(self, node: str) -> Pair:
         try:
@@ -82,6 +95,8 @@ class Leaf:
     dns: tuple[str, ...] = ()
     ips: tuple[str, ...] = ()
     server: bool = False  # serverAuth; else clientAuth
+    both: bool = False  # serverAuth and clientAuth
+    ca: str = "ca"  # the file stem of the CA that signs it
 
 
 def pki_dir(inv: Inventory) -> Path:
@@ -95,6 +110,8 @@ def apiserver_sans(inv: Inventory) -> tuple[tuple[str, ...], tuple[str, ...]]:
     master, k = inv.master, inv.kubernetes
     service_ip = ipaddress.ip_network(k.apiserver.service_cluster_ip_range)[1]
     names = [master.name, "kubernetes", "kubernetes.default", "kubernetes.default.svc"]
+    if k.modern:  # in-cluster clients resolve the full service name
+        names.append(f"kubernetes.default.svc.{k.cluster_domain}")
     addresses = ["127.0.0.1", str(service_ip)]
     for value in (master.address, master.bind_address):
         if value in WILDCARDS:
@@ -109,10 +126,36 @@ def apiserver_sans(inv: Inventory) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def wanted(inv: Inventory) -> tuple[Leaf, ...]:
     """Every leaf certificate the inventory needs."""
     dns, ips = apiserver_sans(inv)
+    if inv.kubernetes.modern:
+        kubelets = tuple(Leaf(**pki_modern.kubelet_leaf(n)) for n in inv.nodes)
+    else:
+        kubelets = tuple(Leaf(f"kubelet-{n.name}", f"system:node:{n.name}", ("system:nodes",)) for n in inv.nodes)
     return (Leaf("apiserver", "kube-apiserver", dns=dns, ips=ips, server=True),
-            *(Leaf(f"kubelet-{n.name}", f"system:node:{n.name}", ("system:nodes",)) for n in inv.nodes),
+            *kubelets,
             Leaf("kube-proxy", "system:kube-proxy"),
-            Leaf("admin", "kubefab-admin", ("system:masters",)))
+            Leaf("admin", "kubefab-admin", ("system:masters",)),
+            *(Leaf(**kw) for kw in (pki_modern.leaves(inv) if inv.kubernetes.modern else ())))
+
+
+def _cas(inv: Inventory) -> dict[str, str]:
+    """CA file stem -> its common name: the cluster CA, and etcd's own for kubefab's etcd
+    (so that no kubelet or proxy certificate opens etcd)."""
+    cas = {"ca": f"kubefab {inv.cluster} CA"}
+    if inv.kubernetes.managed_etcd:
+        cas["etcd-ca"] = f"kubefab {inv.cluster} etcd CA"
+    return cas
+
+
+def _pki(inv: Inventory, folder: Path, ca_pems: dict, pairs: dict, secrets: dict, changes=()) -> Pki:
+    common = {"apiserver", "kube-proxy", "admin", *(f"kubelet-{n.name}" for n in inv.nodes)}
+    pairs = {name: Pair(*pair) for name, pair in pairs.items()}
+    if "service_accounts" in secrets:
+        secrets = {**secrets, "service_accounts": Pair(*secrets["service_accounts"])}
+    return Pki(dir=folder, ca_cert=ca_pems.get("ca"), apiserver=pairs["apiserver"],
+               kubelets={n.name: pairs[f"kubelet-{n.name}"] for n in inv.nodes},
+               proxy=pairs["kube-proxy"], admin=pairs["admin"], changes=tuple(changes),
+               parts={name: pair for name, pair in pairs.items() if name not in common},
+               etcd_ca_cert=ca_pems.get("etcd-ca"), **secrets)
 
 
 def ensure(inv: Inventory, now: dt.datetime | None = None) -> Pki | None:
@@ -127,19 +170,23 @@ def ensure(inv: Inventory, now: dt.datetime | None = None) -> Pki | None:
         lock = os.open(folder, os.O_RDONLY)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)  # two runs at once make one CA, not two
-            ca_key, ca = _ca(folder, inv, now, changes)
-            pairs = {leaf.name: _leaf(folder, leaf, ca_key, ca, now, changes) for leaf in wanted(inv)}
-            ca_pem = (folder / "ca.crt").read_text()
+            cas = {stem: _ca(folder, stem, cn, now, changes) for stem, cn in _cas(inv).items()}
+            pairs = {leaf.name: _leaf(folder, leaf, *cas[leaf.ca], now, changes) for leaf in wanted(inv)}
+            ca_pems = {stem: (folder / f"{stem}.crt").read_text() for stem in cas}
+            ca_pem = ca_pems["ca"]
             if certs.put(folder / ADMIN_KUBECONFIG, _admin_kubeconfig(inv, ca_pem, pairs["admin"]), 0o600):
                 changes.append(f"wrote {folder / ADMIN_KUBECONFIG}")
+            secrets = pki_modern.ensure_secrets(inv, folder, changes, pairs) if inv.kubernetes.modern else {}
+            if "etcd-ca" in secrets:
+                ca_pems["etcd-ca"] = secrets.pop("etcd-ca")
         finally:
             os.close(lock)
+    except pki_modern.SecretError as e:
+        raise PkiError(str(e)) from None
     except OSError as e:
         raise PkiError(f"{e.filename or folder}: {e.strerror}; kubefab keeps its CA and "
                        f"certificates there (kubernetes.pki_dir)") from None
-    return Pki(dir=folder, ca_cert=ca_pem, apiserver=pairs["apiserver"],
-               kubelets={n.name: pairs[f"kubelet-{n.name}"] for n in inv.nodes},
-               proxy=pairs["kube-proxy"], admin=pairs["admin"], changes=tuple(changes))
+    return _pki(inv, folder, ca_pems, pairs, secrets, changes)
 
 
 # --- read-only: what ensure would do ------------------------------------------------------
@@ -157,34 +204,43 @@ def load(inv: Inventory, now: dt.datetime | None = None) -> tuple[Pki | None, tu
     now = now or dt.datetime.now(dt.timezone.utc)
     folder, problems = pki_dir(inv), []
     pairs = {leaf.name: UNKNOWN for leaf in wanted(inv)}
-    ca_pem = None
+    ca_pems, secrets = {}, {}
     if not folder.is_dir():
         problems.append(f"{folder} missing; fab deploy makes the cluster CA and certificates there")
     elif not (folder / "ca.crt").exists() and not (folder / "ca.key").exists():
         problems.append(f"{folder / 'ca.crt'} missing; fab deploy makes the cluster CA")
     else:
-        try:
-            ca_key, ca = _existing_ca(folder, now)
-            ca_pem = (folder / "ca.crt").read_text()
-        except (PkiError, OSError) as e:
-            problems.append(str(e) if isinstance(e, PkiError) else f"{e.filename}: {e.strerror}")
-        else:
-            for leaf in wanted(inv):
-                crt = folder / f"{leaf.name}.crt"
-                why = _why_reissue(leaf, *certs.load(crt, folder / f"{leaf.name}.key"), ca, now)
-                if why is None:
-                    pairs[leaf.name] = Pair(crt.read_text(), (folder / f"{leaf.name}.key").read_text())
-                else:
-                    problems.append(f"{crt}: {why}; fab deploy {'makes' if why == 'missing' else 're-issues'} it")
-            problems += _loose(folder, ["ca", *pairs])
-            if pairs["admin"] is not UNKNOWN:
-                kubeconfig = folder / ADMIN_KUBECONFIG
-                text = kubeconfig.read_text() if kubeconfig.exists() else None
-                if text != _admin_kubeconfig(inv, ca_pem, pairs["admin"]):
-                    problems.append(f"{kubeconfig} {'missing' if text is None else 'differs'}; fab deploy writes it")
-    return Pki(dir=folder, ca_cert=ca_pem, apiserver=pairs["apiserver"],
-               kubelets={n.name: pairs[f"kubelet-{n.name}"] for n in inv.nodes},
-               proxy=pairs["kube-proxy"], admin=pairs["admin"]), tuple(problems)
+        cas = {}
+        for stem in _cas(inv):
+            if stem != "ca" and not (folder / f"{stem}.crt").exists() and not (folder / f"{stem}.key").exists():
+                problems.append(f"{folder / stem}.crt missing; fab deploy makes the {stem.removesuffix('-ca')} CA")
+                continue
+            try:
+                cas[stem] = _existing_ca(folder, now, stem)[1]
+                ca_pems[stem] = (folder / f"{stem}.crt").read_text()
+            except (PkiError, OSError) as e:
+                problems.append(str(e) if isinstance(e, PkiError) else f"{e.filename}: {e.strerror}")
+        for leaf in wanted(inv):
+            if leaf.ca not in cas:
+                continue
+            crt = folder / f"{leaf.name}.crt"
+            why = _why_reissue(leaf, *certs.load(crt, folder / f"{leaf.name}.key"), cas[leaf.ca], now)
+            if why is None:
+                pairs[leaf.name] = Pair(crt.read_text(), (folder / f"{leaf.name}.key").read_text())
+            else:
+                problems.append(f"{crt}: {why}; fab deploy {'makes' if why == 'missing' else 're-issues'} it")
+        if "ca" in cas:
+            problems += _loose(folder, [*cas, *pairs])
+        if pairs["admin"] is not UNKNOWN:
+            kubeconfig = folder / ADMIN_KUBECONFIG
+            text = kubeconfig.read_text() if kubeconfig.exists() else None
+            if text != _admin_kubeconfig(inv, ca_pems["ca"], pairs["admin"]):
+                problems.append(f"{kubeconfig} {'missing' if text is None else 'differs'}; fab deploy writes it")
+        if inv.kubernetes.modern:
+            secrets = pki_modern.load_secrets(inv, folder, problems, pairs)
+            if "etcd-ca" in secrets:
+                ca_pems["etcd-ca"] = secrets.pop("etcd-ca")
+    return _pki(inv, folder, ca_pems, pairs, secrets), tuple(problems)
 
 
 def _loose(folder: Path, stems) -> list[str]:
@@ -202,24 +258,25 @@ def _loose(folder: Path, stems) -> list[str]:
 
 # --- the CA -------------------------------------------------------------------------------
 
-def _ca(folder: Path, inv: Inventory, now: dt.datetime, changes: list):
-    crt, key = folder / "ca.crt", folder / "ca.key"
+def _ca(folder: Path, stem: str, cn: str, now: dt.datetime, changes: list):
+    crt, key = folder / f"{stem}.crt", folder / f"{stem}.key"
     if not crt.exists() and not key.exists():
         ca_key = certs.new_key()
-        ca = certs.make_ca(f"kubefab {inv.cluster} CA", ca_key, now, now + CA_DAYS * DAY)
+        ca = certs.make_ca(cn, ca_key, now, now + CA_DAYS * DAY)
         certs.put(key, certs.key_pem(ca_key), 0o600)
         certs.put(crt, certs.cert_pem(ca), 0o644)
-        changes.append(f"created the cluster CA {crt} (valid {CA_DAYS // 365} years)")
+        what = "the cluster CA" if stem == "ca" else f"the {stem.removesuffix('-ca')} CA"
+        changes.append(f"created {what} {crt} (valid {CA_DAYS // 365} years)")
         return ca_key, ca
     if key.exists():
         certs.tighten(key)
-    return _existing_ca(folder, now)
+    return _existing_ca(folder, now, stem)
 
 
-def _existing_ca(folder: Path, now: dt.datetime):
+def _existing_ca(folder: Path, now: dt.datetime, stem: str = "ca"):
     """(key, certificate) of the CA in folder, or PkiError saying why it cannot serve;
     never repaired here."""
-    crt, key = folder / "ca.crt", folder / "ca.key"
+    crt, key = folder / f"{stem}.crt", folder / f"{stem}.key"
     move = f"kubefab never replaces a CA by itself; to start over, move {folder} aside and deploy again"
     if not (crt.exists() and key.exists()):
         have, lost = (crt, key) if crt.exists() else (key, crt)
@@ -247,7 +304,8 @@ def _leaf(folder: Path, leaf: Leaf, ca_key, ca: x509.Certificate, now: dt.dateti
         return Pair(crt.read_text(), key.read_text())
     leaf_key = certs.new_key()
     cert = certs.issue(leaf_key, ca_key, ca, now, min(now + LEAF_DAYS * DAY, ca.not_valid_after_utc),
-                       cn=leaf.cn, orgs=leaf.orgs, dns=leaf.dns, ips=leaf.ips, server=leaf.server)
+                       cn=leaf.cn, orgs=leaf.orgs, dns=leaf.dns, ips=leaf.ips, server=leaf.server,
+                       both=leaf.both)
     pair = Pair(certs.cert_pem(cert), certs.key_pem(leaf_key))
     certs.put(key, pair.key, 0o600)  # the key first: a crash in between leaves a mismatch, re-issued next run
     certs.put(crt, pair.cert, 0o644)
@@ -271,7 +329,7 @@ def _why_reissue(leaf: Leaf, cert, key, ca: x509.Certificate, now: dt.datetime) 
     if set(san or ()) != set(certs.sans(leaf.dns, leaf.ips)):
         return "its names (SANs) differ"
     usage = certs.extension(cert, x509.ExtendedKeyUsage)
-    if list(usage or ()) != [certs.usage(leaf.server)]:
+    if list(usage or ()) != certs.usages(leaf.server, leaf.both):
         return "its usage differs"
     return None
 

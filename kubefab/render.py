@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from . import cloudconfig
+from . import cloudconfig, downloads, modern
 from .layout import (ADMIN_CERT, ADMIN_KEY, APISERVER, APISERVER_CERT, APISERVER_KEY, CA_CERT, DOWNLOAD,  # noqa: F401 (re-exported)
                      ENV_FILE, KUBELET, KUBELET_CERT, KUBELET_KEY, KUBELET_KUBECONFIG,
                      MANIFEST_DIR, MASTER_TARGET, MASTER_UNITS, NODE_TARGET, NODE_UNITS,
@@ -100,6 +100,8 @@ def target(host: Host) -> str:
 
 def unit_order(inv: Inventory, host: Host) -> tuple[str, ...]:
     """kubefab's units on `host` in start order (the target excluded)."""
+    if inv.kubernetes.modern:
+        return modern.unit_order(inv, host)
     if host.is_master:
         return (DOWNLOAD, *MASTER_UNITS)
     manual = inv.kubernetes.registration == MANUAL
@@ -109,6 +111,8 @@ def unit_order(inv: Inventory, host: Host) -> tuple[str, ...]:
 def release_stamp(inv: Inventory) -> str:
     """What the download writes to layout.stamp_path(install_dir) after a complete install."""
     k = inv.kubernetes
+    if k.modern:
+        return downloads.release_stamp(inv)
     return f"{k.version} {k.release_url} sha256={k.release_sha256 or 'unverified'}"
 
 
@@ -119,6 +123,9 @@ def render_host(inv: Inventory, host: Host, pki: Pki | None = None) -> dict[str,
     if inv.kubernetes.tls and pki is None:
         raise ValueError("kubernetes.tls is on, so render_host needs the cluster's PKI: "
                          "pass kubefab.pki.ensure(inventory)")
+    if inv.kubernetes.modern:
+        files = modern.render_host(inv, host, pki, _environment())
+        return {f.path: f for f in sorted(files, key=lambda f: f.path)}
     env, ctx = _environment(), _context(inv, host)
     files = [File(path, env.get_template(template).render(ctx), mode, **extra)
              for path, template, mode, extra in _specs(inv, host)]
@@ -230,7 +237,7 @@ def _environment() -> jinja2.Environment:
         loader=jinja2.PackageLoader("kubefab", "templates"), undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
     env.filters.update(json=_json, sh=shlex.quote, sdarg=_unit_arg, envval=_env_value,
-                       plainurl=_plain_url)
+                       plainurl=_plain_url, execstart=_exec_start)
     return env
 
 
@@ -244,6 +251,17 @@ def _unit_arg(value) -> str:
     if not s or re.search(r"[\s\"'\\;]|[\x00-\x1f\x7f]", s):
         raise ValueError(f"{s!r} cannot be one word on a systemd command line")
     return s.replace("%", "%%").replace("$", "$$")
+
+
+def _exec_start(argv) -> str:
+    """A command line over continuation lines, one `--flag` (and its words) per line."""
+    lines = [_unit_arg(argv[0])]
+    for word in argv[1:]:
+        if word.startswith("--"):
+            lines.append("    " + _unit_arg(word))
+        else:
+            lines[-1] += " " + _unit_arg(word)
+    return " \\\n".join(lines)
 
 
 def _env_value(value) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .layout import SUPPORTED_TEXT, supported
+from kubefab import versions
 
 
 class Invalid(ValueError):
@@ -121,6 +121,8 @@ def _label_key_fix(s: str) -> str:
 
 
 cluster_name = _rule("cluster name", is_dns_label, f"{_DNS_RULE}, at most 63 characters", _dns_fix)
+cluster_domain = _rule("cluster domain", is_dns_subdomain, f"RFC 1123: {_DNS_RULE}; e.g. cluster.local",
+                       _dns_fix)
 host_name = _rule("host name", is_dns_subdomain, f"RFC 1123: {_DNS_RULE}; dot-separated labels of "
                   "at most 63 characters", _dns_fix)
 label_key = _rule("label key", _is_label_key, "a name of up to 63 letters, digits, '-', '_' or '.', "
@@ -145,13 +147,24 @@ def directory(value: Any) -> str:
 
 def version(value: Any) -> str:
     s = text(value)
-    m = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.]+)?", s)
-    if not m:
+    parsed = versions.parse(s)
+    if not parsed:
         raise Invalid(f"{s!r} is not a Kubernetes release version; write it like v1.0.1")
-    if not supported((int(m[1]), int(m[2]), int(m[3]))):
-        raise Invalid(f"{s} is not supported: kubefab supports {SUPPORTED_TEXT} (it renders the "
-                      "insecure apiserver port the original relies on; insecure serving was removed in 1.20)")
+    if versions.profile(parsed) is None:
+        raise Invalid(f"{s} is not supported: {versions.supported()}")
     return s
+
+
+def component_version(value: Any) -> str:
+    """A component's release without the v: 2.3.4, 3.6.14, 2.3.0-rc.1."""
+    s = text(value).removeprefix("v") if isinstance(value, str) else text(value)
+    if not re.fullmatch(r"\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?", s):
+        raise Invalid(f"{s!r} is not a release version; write it like 2.3.4", quote=True)
+    return s
+
+
+def prefix_length(value: Any) -> int:
+    return integer(8, 28, "a prefix length")(value)
 
 
 def ip(value: Any) -> str:
@@ -208,6 +221,15 @@ def cidr(value: Any) -> str:
         except ValueError:
             fix = "use e.g. 10.100.0.0/16"
         raise Invalid(f"{s!r} is not a CIDR range ({e}); {fix}") from None
+    return s
+
+
+def digest(value: Any) -> str:
+    """A sha256 in kubernetes.sha256 (sha256sum's first column)."""
+    s = text(value).removeprefix("sha256:")
+    if not re.fullmatch(r"[0-9a-f]{64}", s):
+        raise Invalid(f"{s!r} is not a sha256 digest (64 lowercase hex digits, got {len(s)} characters); "
+                      "copy the published one (e.g. the .sha256 file beside the download)")
     return s
 
 

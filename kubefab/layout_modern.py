@@ -1,0 +1,59 @@
+"""Every path and unit name of the modern profile, named once (MODERN.md §2, after
+Kubernetes the Hard Way): control-plane files in /var/lib/kubernetes, the kubelet's in
+/var/lib/kubelet, kube-proxy's in /var/lib/kube-proxy, etcd's in /etc/etcd and
+/var/lib/etcd, containerd's in /etc/containerd, CNI in /opt/cni/bin and /etc/cni/net.d.
+Binaries go to the inventory's bin_dir (default /usr/local/bin)."""
+from __future__ import annotations
+
+UNIT_DIR = "/etc/systemd/system"
+
+K = "/var/lib/kubernetes"  # every host: the cluster CA; the master: the control plane's files
+CA = f"{K}/ca.crt"
+APISERVER_CERT, APISERVER_KEY = f"{K}/kube-apiserver.crt", f"{K}/kube-apiserver.key"
+KUBELET_CLIENT_CERT, KUBELET_CLIENT_KEY = f"{K}/apiserver-kubelet-client.crt", f"{K}/apiserver-kubelet-client.key"
+ETCD_CA = f"{K}/etcd-ca.crt"  # the apiserver's trust for etcd
+ETCD_CLIENT_CERT, ETCD_CLIENT_KEY = f"{K}/apiserver-etcd-client.crt", f"{K}/apiserver-etcd-client.key"
+SA_PUBLIC, SA_KEY = f"{K}/service-accounts.pub", f"{K}/service-accounts.key"
+ENCRYPTION_CONFIG = f"{K}/encryption-config.yaml"
+CM_KUBECONFIG = f"{K}/kube-controller-manager.kubeconfig"
+CM_CERT, CM_KEY = f"{K}/kube-controller-manager.crt", f"{K}/kube-controller-manager.key"
+SCHEDULER_KUBECONFIG = f"{K}/kube-scheduler.kubeconfig"
+SCHEDULER_CERT, SCHEDULER_KEY = f"{K}/kube-scheduler.crt", f"{K}/kube-scheduler.key"
+SCHEDULER_CONFIG = "/etc/kubernetes/config/kube-scheduler.yaml"
+ADMIN_CERT, ADMIN_KEY = f"{K}/admin.crt", f"{K}/admin.key"  # kubefab.health's, root only
+ADMIN_KUBECONFIG = f"{K}/admin.kubeconfig"  # kubefab's kubectl on the master (labels, RBAC)
+
+ETCD_DIR, ETCD_DATA = "/etc/etcd", "/var/lib/etcd"
+ETCD_SERVER_CA, ETCD_CERT, ETCD_KEY = f"{ETCD_DIR}/ca.crt", f"{ETCD_DIR}/etcd.crt", f"{ETCD_DIR}/etcd.key"
+
+KUBELET_DIR = "/var/lib/kubelet"
+KUBELET_CONFIG = f"{KUBELET_DIR}/kubelet-config.yaml"
+KUBELET_KUBECONFIG = f"{KUBELET_DIR}/kubeconfig"
+KUBELET_CERT, KUBELET_KEY = f"{KUBELET_DIR}/kubelet.crt", f"{KUBELET_DIR}/kubelet.key"
+REGISTRY_AUTH = f"{KUBELET_DIR}/config.json"  # the heir of .dockercfg (MODERN.md §4)
+
+PROXY_DIR = "/var/lib/kube-proxy"
+PROXY_CONFIG, PROXY_KUBECONFIG = f"{PROXY_DIR}/kube-proxy-config.yaml", f"{PROXY_DIR}/kubeconfig"
+PROXY_CERT, PROXY_KEY = f"{PROXY_DIR}/kube-proxy.crt", f"{PROXY_DIR}/kube-proxy.key"
+
+CONTAINERD_CONFIG = "/etc/containerd/config.toml"
+CONTAINERD_CERTS_D = "/etc/containerd/certs.d"  # hosts.toml per registry
+CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
+CNI_BIN, CNI_CONF_DIR = "/opt/cni/bin", "/etc/cni/net.d"
+CNI_BRIDGE = f"{CNI_CONF_DIR}/10-kubefab-bridge.conflist"
+
+DOWNLOAD_MANIFEST = "/etc/kubernetes/downloads"
+DOWNLOAD_SCRIPT = "kubernetes-download"  # in bin_dir
+
+# units: kubefab's own names, so that nothing clashes with a distribution's containerd or etcd
+DOWNLOAD = "kubernetes.download.service"
+ETCD = "kubernetes.etcd.service"
+APISERVER = "kubernetes.apiserver.service"
+CONTROLLER_MANAGER = "kubernetes.controller-manager.service"
+SCHEDULER = "kubernetes.scheduler.service"
+CONTAINERD = "kubernetes.containerd.service"
+POD_ROUTES = "kubernetes.pod-routes.service"
+REGISTER = "kubernetes.register-node.service"
+KUBELET = "kubernetes.kubelet.service"
+PROXY = "kubernetes.proxy.service"
+MASTER_TARGET, NODE_TARGET = "kubernetes.master.target", "kubernetes.node.target"

@@ -1,0 +1,207 @@
+"""Render for the modern profile (v1.35 and later): (inventory, host, pki) -> {path:
+File}, behind kubefab.render's interface (render_host, unit_order, target,
+release_stamp). Templates in kubefab/templates/modern/, paths from kubefab.layout,
+command lines from kubefab.modern_units, downloads from kubefab.downloads. Pure.
+
+Also what the orchestration needs beyond files: the readiness URL and the RBAC
+objects to apply once the apiserver is ready.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import downloads, layout_modern as L, modern_units, network, versions
+from .model import MANUAL, Host, Inventory
+
+if TYPE_CHECKING:
+    from .pki import Pki
+    from .render import File
+
+HEALTH_TRIES = 60
+
+
+def unit_order(inv: Inventory, host: Host) -> tuple[str, ...]:
+    """The download, then the apiserver first on the master (deploy and master.restart
+    restart it before the others); systemd's After= orders the starts."""
+    register = (L.REGISTER,) if not host.is_master and inv.kubernetes.registration == MANUAL else ()
+    services = tuple(u.name for u in modern_units.units(inv, host))
+    if register:  # before the kubelet, as in the legacy profile
+        i = services.index(L.KUBELET)
+        services = (*services[:i], *register, *services[i:])
+    return (L.DOWNLOAD, *services)
+
+
+def readyz(inv: Inventory) -> str:
+    """The apiserver's readiness URL as deploy should poll it (with the admin certificate)."""
+    return f"{inv.secure_master_url}/readyz"
+
+
+RBAC = """\
+# Rendered by kubefab: the apiserver's kubelet client (CN kube-apiserver-kubelet-client)
+# may use the kubelet API (logs, exec, port-forward, metrics): kubectl apply -f once
+# the apiserver is ready.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: kubefab:apiserver-kubelet-client
+  labels:
+    app.kubernetes.io/managed-by: kubefab
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: system:kubelet-api-admin
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: User
+  name: kube-apiserver-kubelet-client
+"""
+
+
+def kubectl(inv: Inventory) -> list[str]:
+    """kubectl on the master as kubefab's admin (root: the key is root's), for labels,
+    node registration and the RBAC manifest; the modern heir of steps.kubectl's
+    insecure-port argv."""
+    return [f"{inv.kubernetes.bin_dir.rstrip('/')}/kubectl", "--kubeconfig", L.ADMIN_KUBECONFIG]
+
+
+def rbac_manifest(inv: Inventory) -> str:
+    """What deploy applies with kubectl (as admin) after /readyz says ok."""
+    return RBAC
+
+
+def _file(path, template, mode=0o644, **extra):
+    return path, template, mode, extra
+
+
+def _secret(path, template, what, restarts=()):
+    return _file(path, template, 0o600, secret=True, secret_note=what, restarts=restarts)
+
+
+def specs(inv: Inventory, host: Host) -> list:
+    """(path, template or None, mode, File extras) for every rendered file on `host`."""
+    k, units = inv.kubernetes, (target(host), *unit_order(inv, host))
+    out = [_file(L.DOWNLOAD_MANIFEST, None),
+           _file(f"{k.bin_dir.rstrip('/')}/{L.DOWNLOAD_SCRIPT}", "modern/kubernetes-download.j2", 0o755)]
+    for u in units:
+        template = {units[0]: f"{u}.j2", L.DOWNLOAD: "modern/kubernetes.download.service.j2",
+                    L.REGISTER: f"{u}.j2"}.get(u, "modern/service.j2")
+        out.append(_file(f"{L.UNIT_DIR}/{u}", template, restarts=() if u == units[0] else (u,)))
+    if host.is_master:
+        out += [_file(L.SCHEDULER_CONFIG, "modern/kube-scheduler.yaml.j2", restarts=(L.SCHEDULER,)),
+                _file(L.CM_KUBECONFIG, "modern/kubeconfig.j2", restarts=(L.CONTROLLER_MANAGER,)),
+                _file(L.SCHEDULER_KUBECONFIG, "modern/kubeconfig.j2", restarts=(L.SCHEDULER,)),
+                _file(L.ADMIN_KUBECONFIG, "modern/kubeconfig.j2", 0o600),
+                _secret(L.ENCRYPTION_CONFIG, "modern/encryption-config.yaml.j2", "the key encrypting secrets at rest",
+                        (L.APISERVER,))]
+        return out
+    containerd = ("modern/containerd-config-v3.toml.j2" if int(k.component_version("containerd")[0]) >= 2
+                  else "modern/containerd-config-v2.toml.j2")
+    out += [_file(L.CONTAINERD_CONFIG, containerd, restarts=(L.CONTAINERD,)),
+            _file(modern_units.SYSCTL, "modern/sysctl.conf.j2", restarts=(L.CONTAINERD,)),
+            _file(L.KUBELET_CONFIG, "modern/kubelet-config.yaml.j2", restarts=(L.KUBELET,)),
+            _file(L.KUBELET_KUBECONFIG, "modern/kubeconfig.j2",
+                  restarts=(*((L.REGISTER,) if k.registration == MANUAL else ()), L.KUBELET)),
+            _file(L.PROXY_CONFIG, "modern/kube-proxy-config.yaml.j2", restarts=(L.PROXY,)),
+            _file(L.PROXY_KUBECONFIG, "modern/kubeconfig.j2", restarts=(L.PROXY,))]
+    if k.bridge_network:
+        out.append(_file(L.CNI_BRIDGE, "modern/bridge.conflist.j2"))
+    if k.registration == MANUAL:
+        out.append(_file(f"{k.bin_dir.rstrip('/')}/register_node.sh", "register_node.sh.j2", 0o755,
+                         restarts=(L.REGISTER,)))
+    if inv.registry:
+        note = f"registry token from {inv.registry.token_source or 'the inventory'}"
+        out += [_secret(L.REGISTRY_AUTH, "modern/registry-config.json.j2", note),
+                _secret(f"{L.CONTAINERD_CERTS_D}/{inv.registry.server}/hosts.toml", "modern/hosts.toml.j2", note)]
+    return out
+
+
+def target(host: Host) -> str:
+    return L.MASTER_TARGET if host.is_master else L.NODE_TARGET
+
+
+def context(inv: Inventory, host: Host, pki: Pki, path: str) -> dict:
+    """The template values for the file at `path`."""
+    k = inv.kubernetes
+    requires = tuple(dict.fromkeys((*k.requires, *(() if k.bridge_network else (k.pod_network,)))))
+    units = {u.name: u for u in modern_units.units(inv, host)}
+    labels = dict(sorted(inv.node_labels(host).items()))
+    ctx = dict(inv=inv, host=host, k=k, master=inv.master, paths=L, registry=inv.registry,
+               bin_dir=k.bin_dir.rstrip("/"), requires=requires, target=target(host),
+               units=unit_order(inv, host), condition_host=("" if host.is_master else "!") + inv.master.name,
+               manifest=L.DOWNLOAD_MANIFEST, download=L.DOWNLOAD, manual=k.registration == MANUAL,
+               node_master_url=inv.secure_master_url, encryption_key=pki.encryption_key,
+               containerd_version=k.component_version("containerd"), pause_image=versions.PAUSE_IMAGE,
+               runc=f"{k.bin_dir.rstrip('/')}/runc", labels=labels, health_tries=HEALTH_TRIES,
+               label_args=[f"{key}={value}" for key, value in labels.items()], tls=True, ca_cert=L.CA,
+               kubelet_cert=L.KUBELET_CERT, kubelet_key=L.KUBELET_KEY, kubelet_kubeconfig=L.KUBELET_KUBECONFIG,
+               names=dict(apiserver=L.APISERVER, scheduler=L.SCHEDULER, controller_manager=L.CONTROLLER_MANAGER,
+                          register=L.REGISTER, kubelet=L.KUBELET, proxy=L.PROXY))  # the shared templates'
+    if path.startswith(L.UNIT_DIR + "/"):
+        ctx["unit"] = units.get(path.rsplit("/", 1)[1])
+    if path == L.CNI_BRIDGE:
+        ctx["pod_subnet"] = network.pod_subnets(inv)[host.name]
+    kubeconfigs = {
+        L.CM_KUBECONFIG: ("kube-controller-manager", "system:kube-controller-manager", L.CM_CERT, L.CM_KEY,
+                          modern_units.apiserver_url(inv)),
+        L.SCHEDULER_KUBECONFIG: ("kube-scheduler", "system:kube-scheduler", L.SCHEDULER_CERT, L.SCHEDULER_KEY,
+                                 modern_units.apiserver_url(inv)),
+        L.KUBELET_KUBECONFIG: ("kubelet", f"system:node:{host.name}", L.KUBELET_CERT, L.KUBELET_KEY,
+                               inv.secure_master_url),
+        L.PROXY_KUBECONFIG: ("kube-proxy", "system:kube-proxy", L.PROXY_CERT, L.PROXY_KEY, inv.secure_master_url),
+        L.ADMIN_KUBECONFIG: ("kubefab-admin", "kubefab-admin, system:masters", L.ADMIN_CERT, L.ADMIN_KEY,
+                             modern_units.apiserver_url(inv)),
+    }
+    if path in kubeconfigs:
+        ctx.update(zip(("user", "cn", "cert", "key", "server"), kubeconfigs[path]))
+    return ctx
+
+
+def pki_files(inv: Inventory, host: Host, pki: Pki) -> list[File]:
+    """The CA certificate, and the host's own certificates and keys (keys are secrets)."""
+    from .render import File
+
+    def pair(cert_path, key_path, part, what, restarts):
+        return [File(cert_path, part.cert, 0o644, restarts=restarts),
+                File(key_path, part.key, 0o600, secret=True, secret_note=f"{what} private key", restarts=restarts)]
+
+    k = inv.kubernetes
+    if not host.is_master:
+        kubelet = (*((L.REGISTER,) if k.registration == MANUAL else ()), L.KUBELET)
+        return [File(L.CA, pki.ca_cert, 0o644, restarts=(*kubelet, L.PROXY)),
+                *pair(L.KUBELET_CERT, L.KUBELET_KEY, pki.kubelet(host.name), "kubelet", kubelet),
+                *pair(L.PROXY_CERT, L.PROXY_KEY, pki.proxy, "kube-proxy", (L.PROXY,))]
+    api, cm, sched = (L.APISERVER,), (L.CONTROLLER_MANAGER,), (L.SCHEDULER,)
+    files = [File(L.CA, pki.ca_cert, 0o644, restarts=(*api, *cm, *sched)),
+             *pair(L.APISERVER_CERT, L.APISERVER_KEY, pki.apiserver, "apiserver", api),
+             *pair(L.KUBELET_CLIENT_CERT, L.KUBELET_CLIENT_KEY, pki.part("apiserver-kubelet-client"),
+                   "apiserver kubelet client", api),
+             *pair(L.CM_CERT, L.CM_KEY, pki.part("kube-controller-manager"), "controller-manager", cm),
+             *pair(L.SCHEDULER_CERT, L.SCHEDULER_KEY, pki.part("kube-scheduler"), "scheduler", sched),
+             *pair(L.ADMIN_CERT, L.ADMIN_KEY, pki.admin, "admin (kubefab-admin)", ()),
+             File(L.SA_PUBLIC, pki.service_accounts.cert, 0o644, restarts=api),
+             File(L.SA_KEY, pki.service_accounts.key, 0o600, secret=True,
+                  secret_note="service-account signing key", restarts=(*api, *cm))]
+    if k.managed_etcd:
+        etcd = (L.ETCD,)
+        files += [File(L.ETCD_CA, pki.etcd_ca_cert, 0o644, restarts=api),
+                  *pair(L.ETCD_CLIENT_CERT, L.ETCD_CLIENT_KEY, pki.part("apiserver-etcd-client"),
+                        "apiserver etcd client", api),
+                  File(L.ETCD_SERVER_CA, pki.etcd_ca_cert, 0o644, restarts=etcd),
+                  *pair(L.ETCD_CERT, L.ETCD_KEY, pki.part("etcd-server"), "etcd member", etcd)]
+    elif k.etcd_client:
+        files += [File(L.ETCD_CA, pki.etcd_ca_cert, 0o644, restarts=api),
+                  *pair(L.ETCD_CLIENT_CERT, L.ETCD_CLIENT_KEY, pki.part("etcd-client"), "etcd client", api)]
+    return files
+
+
+def render_host(inv: Inventory, host: Host, pki: Pki, environment) -> list[File]:
+    """Every file kubefab writes on `host` (unsorted; kubefab.render sorts)."""
+    from .render import File
+    files = []
+    for path, template, mode, extra in specs(inv, host):
+        if template is None:  # the download manifest: text from kubefab.downloads
+            content = downloads.manifest(inv, host)
+        else:
+            content = environment.get_template(template).render(context(inv, host, pki, path))
+        files.append(File(path, content, mode, **extra))
+    return files + pki_files(inv, host, pki)

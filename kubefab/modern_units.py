@@ -1,0 +1,169 @@
+"""The modern profile's systemd units as data: each one's command line (argv, every
+flag checked against the release's flag table by the tests), ordering and service
+settings; `kubefab/templates/modern/service.j2` writes them. Pure.
+
+Every address a service listens on comes from the host's bind_address (the lab runs
+each host on its own 127.0.0.N); processes on the master reach the apiserver and etcd
+at the master's local address.
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from . import layout_modern as L
+from . import network
+from .model import MANUAL, Host, Inventory, _url
+
+ADMISSION = "NamespaceLifecycle,NodeRestriction,LimitRanger,ServiceAccount,DefaultStorageClass,ResourceQuota"
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str
+    description: str
+    argv: tuple[str, ...]  # ExecStart
+    after: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    pre: tuple[str, ...] = ()  # ExecStartPre lines, as written
+    service: tuple[str, ...] = ("Restart=on-failure", "RestartSec=5")  # further [Service] lines
+    extra_exec: tuple[str, ...] = ()  # further ExecStart= (oneshots) and ExecStop= lines
+
+
+def is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def etcd_url(inv: Inventory) -> str:
+    """How the apiserver reaches kubefab's etcd: on the master's own address."""
+    return _url("https", inv.master.local_address, 2379)
+
+
+def apiserver_url(inv: Inventory) -> str:
+    """How processes on the master reach the apiserver (secure port, its local address)."""
+    return _url("https", inv.master.local_address, inv.kubernetes.apiserver.secure_port)
+
+
+def bin_(inv: Inventory, name: str) -> str:
+    return f"{inv.kubernetes.bin_dir.rstrip('/')}/{name}"
+
+
+def apiserver(inv: Inventory) -> Unit:
+    k, m = inv.kubernetes, inv.master
+    if k.managed_etcd:
+        etcd = (f"--etcd-servers={etcd_url(inv)}", f"--etcd-cafile={L.ETCD_CA}",
+                f"--etcd-certfile={L.ETCD_CLIENT_CERT}", f"--etcd-keyfile={L.ETCD_CLIENT_KEY}")
+    else:
+        etcd = (f"--etcd-servers={','.join(k.etcd_servers)}",)
+        if k.etcd_client:
+            etcd += (f"--etcd-cafile={L.ETCD_CA}", f"--etcd-certfile={L.ETCD_CLIENT_CERT}",
+                     f"--etcd-keyfile={L.ETCD_CLIENT_KEY}")
+    argv = (bin_(inv, "kube-apiserver"),
+            *((f"--advertise-address={m.address}",) if is_ip(m.address) else ()),
+            "--allow-privileged=true", "--authorization-mode=Node,RBAC",
+            f"--bind-address={m.bind_address}", f"--secure-port={k.apiserver.secure_port}",
+            f"--client-ca-file={L.CA}", f"--enable-admission-plugins={ADMISSION}",
+            f"--encryption-provider-config={L.ENCRYPTION_CONFIG}", *etcd, "--event-ttl=1h",
+            f"--kubelet-certificate-authority={L.CA}", f"--kubelet-client-certificate={L.KUBELET_CLIENT_CERT}",
+            f"--kubelet-client-key={L.KUBELET_CLIENT_KEY}",
+            f"--service-account-issuer={inv.secure_master_url}", f"--service-account-key-file={L.SA_PUBLIC}",
+            f"--service-account-signing-key-file={L.SA_KEY}",
+            f"--service-cluster-ip-range={k.apiserver.service_cluster_ip_range}",
+            f"--tls-cert-file={L.APISERVER_CERT}", f"--tls-private-key-file={L.APISERVER_KEY}",
+            f"--v={k.log_level}")
+    etcd_unit = (L.ETCD,) if k.managed_etcd else ()
+    return Unit(L.APISERVER, "Kubernetes API Server", argv, after=(L.DOWNLOAD, *etcd_unit), requires=etcd_unit)
+
+
+def controller_manager(inv: Inventory) -> Unit:
+    k = inv.kubernetes
+    # With kubefab's bridge network the pod subnets are static (CNI config); an
+    # overlay network needs node.spec.podCIDR, which the controller-manager allocates.
+    allocate = () if k.bridge_network else ("--allocate-node-cidrs=true",
+                                            f"--node-cidr-mask-size={k.node_cidr_prefix}")
+    argv = (bin_(inv, "kube-controller-manager"), f"--bind-address={inv.master.bind_address}",
+            f"--cluster-cidr={k.cluster_cidr}", *allocate, f"--cluster-name={inv.cluster}",
+            f"--kubeconfig={L.CM_KUBECONFIG}", f"--root-ca-file={L.CA}",
+            f"--service-account-private-key-file={L.SA_KEY}",
+            f"--service-cluster-ip-range={k.apiserver.service_cluster_ip_range}",
+            "--use-service-account-credentials=true", f"--v={k.log_level}")
+    return Unit(L.CONTROLLER_MANAGER, "Kubernetes Controller Manager", argv, after=(L.DOWNLOAD, L.APISERVER))
+
+
+def scheduler(inv: Inventory) -> Unit:
+    argv = (bin_(inv, "kube-scheduler"), f"--bind-address={inv.master.bind_address}",
+            f"--config={L.SCHEDULER_CONFIG}", f"--v={inv.kubernetes.log_level}")
+    return Unit(L.SCHEDULER, "Kubernetes Scheduler", argv, after=(L.DOWNLOAD, L.APISERVER))
+
+
+def etcd(inv: Inventory) -> Unit:
+    m = inv.master
+    client, peer = _url("https", m.address, 2379), _url("https", m.address, 2380)
+    argv = (bin_(inv, "etcd"), f"--name={m.name}", f"--data-dir={L.ETCD_DATA}",
+            f"--initial-cluster-token={inv.cluster}", "--initial-cluster-state=new",
+            f"--listen-client-urls={_url('https', m.bind_address, 2379)}", f"--advertise-client-urls={client}",
+            f"--listen-peer-urls={_url('https', m.bind_address, 2380)}", f"--initial-advertise-peer-urls={peer}",
+            f"--initial-cluster={m.name}={peer}", f"--cert-file={L.ETCD_CERT}", f"--key-file={L.ETCD_KEY}",
+            f"--trusted-ca-file={L.ETCD_SERVER_CA}", "--client-cert-auth=true",
+            f"--peer-cert-file={L.ETCD_CERT}", f"--peer-key-file={L.ETCD_KEY}",
+            f"--peer-trusted-ca-file={L.ETCD_SERVER_CA}", "--peer-client-cert-auth=true",
+            f"--listen-metrics-urls={_url('http', m.local_address, 2381)}")
+    return Unit(L.ETCD, "etcd, the apiserver's store (kubefab's own)", argv, after=(L.DOWNLOAD,),
+                service=("Type=notify", "Restart=on-failure", "RestartSec=5", "LimitNOFILE=65536"))
+
+
+def containerd(inv: Inventory) -> Unit:
+    bin_dir = inv.kubernetes.bin_dir.rstrip("/")
+    return Unit(L.CONTAINERD, "containerd container runtime",
+                (bin_(inv, "containerd"), "--config", L.CONTAINERD_CONFIG), after=(L.DOWNLOAD,),
+                pre=("-/sbin/modprobe overlay", "-/sbin/modprobe br_netfilter",
+                     "-/sbin/sysctl --quiet --load=" + SYSCTL),
+                service=(f"Environment=PATH={bin_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                         "Delegate=yes", "KillMode=process", "OOMScoreAdjust=-999", "LimitNOFILE=1048576",
+                         "LimitNPROC=infinity", "LimitCORE=infinity", "Restart=always", "RestartSec=5"))
+
+
+SYSCTL = "/etc/sysctl.d/90-kubefab.conf"
+
+
+def kubelet(inv: Inventory, host: Host) -> Unit:
+    k = inv.kubernetes
+    labels = ",".join(f"{key}={value}" for key, value in sorted(inv.node_labels(host).items()))
+    self_labels = (f"--node-labels={labels}",) if k.registration != MANUAL and labels else ()
+    argv = (bin_(inv, "kubelet"), f"--config={L.KUBELET_CONFIG}", f"--kubeconfig={L.KUBELET_KUBECONFIG}",
+            f"--hostname-override={host.name}", *((f"--node-ip={host.address}",) if is_ip(host.address) else ()),
+            *self_labels, f"--v={k.log_level}")
+    network_unit = () if k.bridge_network else (k.pod_network,)
+    return Unit(L.KUBELET, "Kubernetes Kubelet", argv, after=(L.DOWNLOAD, L.CONTAINERD, *network_unit),
+                requires=(L.CONTAINERD,))
+
+
+def proxy(inv: Inventory) -> Unit:
+    return Unit(L.PROXY, "Kubernetes Proxy", (bin_(inv, "kube-proxy"), f"--config={L.PROXY_CONFIG}",
+                                               f"--v={inv.kubernetes.log_level}"), after=(L.DOWNLOAD,))
+
+
+def pod_routes(inv: Inventory, host: Host) -> Unit:
+    """The other hosts' pod subnets via their addresses (MODERN.md §5, static routes)."""
+    routes = network.routes(inv, host)
+    (first, via), rest = routes[0], routes[1:]
+    return Unit(L.POD_ROUTES, "Routes to the other hosts' pod subnets",
+                ("/sbin/ip", "route", "replace", first, "via", via), after=("network-online.target",),
+                service=("Type=oneshot", "RemainAfterExit=yes"),
+                extra_exec=(*(f"ExecStart=/sbin/ip route replace {s} via {v}" for s, v in rest),
+                            *(f"ExecStop=-/sbin/ip route del {s}" for s, _ in routes)))
+
+
+def units(inv: Inventory, host: Host) -> tuple[Unit, ...]:
+    """kubefab's services on `host` (the download unit and register-node excluded, which
+    have their own templates), in unit_order."""
+    k = inv.kubernetes
+    routes = (pod_routes(inv, host),) if k.bridge_network and len(inv.hosts) > 1 else ()
+    if host.is_master:
+        return (apiserver(inv), scheduler(inv), controller_manager(inv),
+                *((etcd(inv),) if k.managed_etcd else ()), *routes)
+    return (containerd(inv), *routes, kubelet(inv, host), proxy(inv))

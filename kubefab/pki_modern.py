@@ -1,0 +1,132 @@
+"""What the modern profile adds to kubefab.pki: the further certificates (controller-
+manager, scheduler, the apiserver's kubelet client, kubelets that also serve, etcd's
+member and client under etcd's own CA), the service-account key pair, the key that
+encrypts secrets at rest, and the external etcd's client files the inventory names.
+Only used when the inventory's profile is modern, so the v1.0 PKI stays as it was.
+"""
+from __future__ import annotations
+
+import base64
+import ipaddress
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+
+from . import certs
+from .model import Host, Inventory
+
+SERVICE_ACCOUNTS = "service-accounts.key"
+ENCRYPTION = "encryption.key"
+WILDCARDS = ("0.0.0.0", "::")
+
+
+class SecretError(ValueError):
+    """A key kubefab must not repair by itself (kubefab.pki turns it into PkiError)."""
+
+
+def _names(host: Host, *extra_ips: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(DNS names, IPs) a host's serving certificate carries: its name, address, bind address."""
+    dns, ips = [host.name], list(extra_ips)
+    for value in (host.address, host.bind_address):
+        if value in WILDCARDS:
+            continue
+        try:
+            ips.append(ipaddress.ip_address(value).compressed)
+        except ValueError:
+            dns.append(value.lower().rstrip("."))
+    return tuple(dict.fromkeys(dns)), tuple(dict.fromkeys(ips))
+
+
+def kubelet_leaf(node: Host) -> dict:
+    """The kubelet's certificate: its client identity (Node authorizer) and the serving
+    certificate the apiserver checks against the CA (tlsCertFile)."""
+    dns, ips = _names(node)
+    return dict(name=f"kubelet-{node.name}", cn=f"system:node:{node.name}", orgs=("system:nodes",),
+                dns=dns, ips=ips, both=True)
+
+
+def leaves(inv: Inventory) -> list[dict]:
+    """Leaf arguments beyond the legacy profile's."""
+    out = [dict(name="kube-controller-manager", cn="system:kube-controller-manager"),
+           dict(name="kube-scheduler", cn="system:kube-scheduler"),
+           # bound to system:kubelet-api-admin by kubefab.modern.rbac_manifest
+           dict(name="apiserver-kubelet-client", cn="kube-apiserver-kubelet-client")]
+    if inv.kubernetes.managed_etcd:
+        dns, ips = _names(inv.master, "127.0.0.1")
+        out += [dict(name="etcd-server", cn=f"etcd-{inv.master.name}", dns=(*dns, "localhost"), ips=ips,
+                     both=True, ca="etcd-ca"),  # serving and peer
+                dict(name="apiserver-etcd-client", cn="kube-apiserver-etcd-client", ca="etcd-ca")]
+    return out
+
+
+# --- keys that are no certificates ---------------------------------------------------------
+
+def ensure_secrets(inv: Inventory, folder: Path, changes: list, pairs: dict) -> dict:
+    """The service-account key pair and the encryption key, made once; the external
+    etcd client's files read into `pairs` ("etcd-client": (cert, key)) and its CA
+    ("etcd-ca"). Pairs are (PEM, PEM) tuples; service_accounts' first is the public key."""
+    sa = folder / SERVICE_ACCOUNTS
+    if certs.load(folder / "none", sa)[1] is None:
+        certs.put(sa, certs.key_pem(certs.new_key()), 0o600)
+        changes.append(f"created the service-account signing key {sa}")
+    certs.tighten(sa)
+    enc = folder / ENCRYPTION
+    if not _valid_encryption_key(enc):
+        if enc.exists():  # never replace it: secrets written with it would be lost
+            raise SecretError(f"{enc} is not 32 bytes in base64; restore it from your backup")
+        certs.put(enc, base64.b64encode(os.urandom(32)).decode() + "\n", 0o600)
+        changes.append(f"created the key that encrypts secrets at rest {enc}")
+    certs.tighten(enc)
+    out = dict(service_accounts=_service_accounts(sa), encryption_key=enc.read_text().strip())
+    out.update(_external_etcd(inv, pairs))
+    return out
+
+
+def load_secrets(inv: Inventory, folder: Path, problems: list, pairs: dict) -> dict:
+    """ensure_secrets' read-only twin: what is there; problems for what is not."""
+    out = {}
+    sa, enc = folder / SERVICE_ACCOUNTS, folder / ENCRYPTION
+    if certs.load(folder / "none", sa)[1] is None:
+        problems.append(f"{sa} missing or unreadable; fab deploy makes it")
+    else:
+        out["service_accounts"] = _service_accounts(sa)
+    if _valid_encryption_key(enc):
+        out["encryption_key"] = enc.read_text().strip()
+    else:
+        problems.append(f"{enc} missing or not 32 bytes in base64; fab deploy makes a missing one")
+    try:
+        out.update(_external_etcd(inv, pairs))
+    except SecretError as e:  # status reports, never raises
+        problems.append(str(e))
+    return out
+
+
+def _service_accounts(path: Path) -> tuple[str, str]:
+    key = certs.load(path.with_name("none"), path)[1]
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return public, path.read_text()
+
+
+def _valid_encryption_key(path: Path) -> bool:
+    try:
+        return len(base64.b64decode(path.read_text().strip(), validate=True)) == 32
+    except (OSError, ValueError):
+        return False
+
+
+def _external_etcd(inv: Inventory, pairs: dict) -> dict:
+    client = inv.kubernetes.etcd_client
+    if client is None:
+        return {}
+    try:
+        texts = [p.read_text() for p in (client.ca, client.cert, client.key)]
+    except OSError as e:
+        raise SecretError(f"{e.filename}: {e.strerror}; kubernetes.etcd_client names it") from None
+    cert, key = certs.load(client.cert, client.key)
+    if cert is None or key is None or not certs.matches(cert, key):
+        raise SecretError(f"{client.cert} and {client.key} are not a certificate and its key "
+                          "(kubernetes.etcd_client)")
+    pairs["etcd-client"] = (texts[1], texts[2])
+    return {"etcd-ca": texts[0]}

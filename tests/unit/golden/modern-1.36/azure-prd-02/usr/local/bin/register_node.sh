@@ -1,0 +1,46 @@
+#!/bin/sh
+# register_node.sh NODE MASTER_URL: create the Node object NODE on the apiserver at
+# MASTER_URL with this node's labels, or, if it exists already, set its labels.
+# Rendered by kubefab for azure-prd-02; run by kubernetes.register-node.service
+# (the kubelet runs with --register-node=false).
+# TLS: kubectl and curl present the kubelet's client certificate and check the
+# apiserver's against the cluster CA.
+set -eu
+if [ $# -ne 2 ]; then
+    echo "usage: register_node.sh NODE MASTER_URL" >&2
+    exit 2
+fi
+node=$1
+master_url=$2
+kubectl=/usr/local/bin/kubectl
+labels='{"environment": "production", "host": "azure", "name": "azure-prd-02", "workload": "high-available"}'
+case $node in
+    '' | *[!a-z0-9.-]*)
+        echo "register_node.sh: '${node}' is not a valid node name" >&2
+        exit 2 ;;
+esac
+
+# Wait until the apiserver says it is healthy: /healthz answers "ok" (60 tries, 2 s apart).
+tries=0
+until [ "$(curl --silent --fail --cacert /var/lib/kubernetes/ca.crt --cert /var/lib/kubelet/kubelet.crt --key /var/lib/kubelet/kubelet.key "${master_url}/healthz" || true)" = ok ]; do
+    tries=$((tries + 1))
+    if [ "$tries" -ge 60 ]; then
+        echo "register_node.sh: ${master_url}/healthz did not answer ok after ${tries} tries" >&2
+        exit 1
+    fi
+    sleep 2
+done
+
+if "$kubectl" --kubeconfig /var/lib/kubelet/kubeconfig -s "$master_url" get node "$node" >/dev/null 2>&1; then
+    if ! "$kubectl" --kubeconfig /var/lib/kubelet/kubeconfig -s "$master_url" label --overwrite node "$node" environment=production host=azure name=azure-prd-02 workload=high-available; then
+        echo "register_node.sh: node ${node} is registered, but setting its labels failed" >&2
+        exit 1
+    fi
+    echo "register_node.sh: node ${node} was registered already; labels set"
+elif printf '{"kind": "Node", "apiVersion": "v1", "metadata": {"name": "%s", "labels": %s}}\n' \
+        "$node" "$labels" | "$kubectl" --kubeconfig /var/lib/kubelet/kubeconfig -s "$master_url" create --validate=false -f -; then
+    echo "register_node.sh: registered node ${node}"
+else
+    echo "register_node.sh: creating node ${node} on ${master_url} failed" >&2
+    exit 1
+fi

@@ -1,0 +1,105 @@
+"""kubefab.inventory for the modern profile: hosts.yaml with only the version changed
+loads with every default; the version switch; one located error per bad modern key."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kubefab import network, versions
+from kubefab.inventory import InventoryError, load
+from kubefab.model import EtcdClient
+
+REPO = Path(__file__).resolve().parents[2]
+ENV = {"KUBEFAB_REGISTRY_TOKEN": "s3cret-token", "HOME": "/home/tester"}
+
+
+def repo_hosts(tmp_path: Path, version: str, extra: str = "", replace: tuple[str, str] = ("", "")) -> Path:
+    text = (REPO / "hosts.yaml").read_text().replace("version: v1.0.1", f"version: {version}")
+    text = text.replace("  tls: true\n", "  tls: true\n" + extra).replace(*replace)
+    (tmp_path / "hosts.yaml").write_text(text)
+    return tmp_path / "hosts.yaml"
+
+
+@pytest.mark.parametrize("version", ["v1.35.1", "v1.36.4", "v1.37.1", "v1.38.0", "v1.38.0-rc.1"])
+def test_hosts_yaml_with_only_the_version_changed_is_modern(tmp_path, version):
+    inv = load(repo_hosts(tmp_path, version), ENV)
+    k = inv.kubernetes
+    assert k.modern and k.tls and not k.managed_etcd  # hosts.yaml names external etcd servers
+    assert (k.arch, k.mirror, k.sha256, k.cluster_cidr, k.dns_address, k.cluster_domain, k.pod_network) == \
+        ("amd64", None, (), "10.200.0.0/16", "10.100.0.10", "cluster.local", "bridge")
+    minor = versions.MINORS[k.minor]
+    assert k.component_version("containerd") == minor.containerd
+    assert k.component_version("etcd") == minor.etcd
+    assert k.component_version("kubelet") == version[1:]
+    assert network.pod_subnets(inv)["ded-prd-01"] == "10.200.4.0/24"
+
+
+def test_modern_defaults_without_the_legacy_keys(tmp_path):
+    (tmp_path / "hosts.yaml").write_text(
+        "kubernetes:\n  version: v1.37.1\nhosts:\n  m: {address: 127.0.0.2, role: master}\n"
+        "  n: {address: 127.0.0.3, pod_cidr: 10.200.7.0/24}\n")
+    k = load(tmp_path / "hosts.yaml", ENV).kubernetes
+    assert k.managed_etcd and k.etcd_servers == () and k.requires == () and k.bin_dir == "/usr/local/bin"
+    assert k.release_url == "" and k.tls
+
+
+def test_modern_keys_are_read(tmp_path):
+    extra = ("  arch: arm64\n  mirror: http://127.0.0.1:8000/mirror\n  containerd_version: v2.2.7\n"
+             "  etcd_version: 3.6.14\n  cluster_cidr: 10.244.0.0/16\n  node_cidr_prefix: 25\n"
+             "  cluster_dns: 10.100.0.53\n  cluster_domain: prod.example\n  pod_network: weave-network.target\n"
+             "  etcd_client: {ca: etcd/ca.crt, cert: etcd/client.crt, key: etcd/client.key}\n"
+             f"  sha256:\n    kubelet: sha256:{'a' * 64}\n    etcd: {'b' * 64}\n")
+    k = load(repo_hosts(tmp_path, "v1.36.4", extra), ENV).kubernetes
+    assert (k.arch, k.mirror, k.containerd_version, k.etcd_version) == (
+        "arm64", "http://127.0.0.1:8000/mirror", "2.2.7", "3.6.14")
+    assert (k.cluster_cidr, k.node_cidr_prefix, k.dns_address, k.cluster_domain, k.bridge_network) == (
+        "10.244.0.0/16", 25, "10.100.0.53", "prod.example", False)
+    assert k.sha256 == (("etcd", "b" * 64), ("kubelet", "a" * 64))
+    assert k.etcd_client == EtcdClient(tmp_path / "etcd/ca.crt", tmp_path / "etcd/client.crt",
+                                       tmp_path / "etcd/client.key")
+
+
+ERRORS = [
+    ("v1.20.0", "", ("", ""), ["hosts.yaml:7: kubernetes.version: v1.20.0 is not supported:",
+                               "v1.0.0 up to v1.19.x", "v1.35.x, v1.36.x, v1.37.x, v1.38.x"]),
+    ("v1.34.11", "", ("", ""), ["kubernetes.version: v1.34.11 is not supported"]),
+    ("v1.39.0", "", ("", ""), ["kubernetes.version: v1.39.0 is not supported"]),
+    ("v1.0.1", "  containerd_version: 2.3.4\n", ("", ""),
+     ["hosts.yaml:24: kubernetes.containerd_version: applies to the modern profile (v1.35 and later) only"]),
+    ("v1.36.4", "  containerd_version: 1.7.28\n", ("", ""),
+     ["hosts.yaml:24: kubernetes.containerd_version: containerd 1.7.28 cannot run kubelet v1.36.4",
+      "need containerd 2.0 or later"]),
+    ("v1.37.1", "  arch: s390x\n", ("", ""), ["hosts.yaml:24: kubernetes.arch: expected one of amd64, arm64"]),
+    ("v1.37.1", "  sha256: {kubelett: " + "a" * 64 + "}\n", ("", ""),
+     ["hosts.yaml:24: kubernetes.sha256: expected one of kube-apiserver"]),
+    ("v1.37.1", "  sha256: {kubelet: abc}\n", ("", ""),
+     ["hosts.yaml:24: kubernetes.sha256.kubelet: 'abc' is not a sha256 digest"]),
+    ("v1.37.1", "  pod_network: weave\n", ("", ""),
+     ["hosts.yaml:24: kubernetes.pod_network: 'weave' is not a valid systemd unit name"]),
+    ("v1.37.1", "  tls: false\n", ("  tls: true\n", ""),
+     ["kubernetes.tls: the modern profile always serves TLS"]),
+    ("v1.37.1", "", ("release_sha256: null", "release_sha256: " + "c" * 64),
+     ["hosts.yaml:10: kubernetes.release_sha256: the modern profile verifies every download on its own"]),
+    ("v1.37.1", "  etcd_client: {ca: a, cert: b, key: c}\n", ("  etcd_servers:\n    - http://10.1.0.1:2379\n"
+                                                               "    - http://10.1.0.2:2379\n", ""),
+     ["kubernetes.etcd_client: names certificates for external etcd_servers, and there are none"]),
+    ("v1.37.1", "  cluster_cidr: 10.200.0.0/22\n", ("", ""),
+     ["hosts.yaml:24: kubernetes.cluster_cidr: ded-prd-01: cluster_cidr 10.200.0.0/22 has no /24 left"]),
+    ("v1.37.1", "", ("address: 10.1.0.5", "address: ded.example.com"),
+     ["hosts.yaml:56: hosts.ded-prd-01.address: pod_network: bridge routes pod subnets via host addresses"]),
+    ("v1.37.1", "", ("address: 10.1.0.5", "address: 10.1.0.5\n    pod_cidr: 10.201.0.0/24"),
+     ["hosts.yaml:57: hosts.ded-prd-01.pod_cidr: pod_cidr 10.201.0.0/24 is not inside cluster_cidr"]),
+    ("v1.0.1", "", ("address: 10.1.0.5", "address: 10.1.0.5\n    pod_cidr: 10.200.0.0/24"),
+     ["hosts.yaml:57: hosts.ded-prd-01.pod_cidr: applies to the modern profile"]),
+]
+
+
+@pytest.mark.parametrize("version, extra, replace, wanted", ERRORS)
+def test_modern_errors(tmp_path, version, extra, replace, wanted):
+    with pytest.raises(InventoryError) as caught:
+        load(repo_hosts(tmp_path, version, extra, replace), ENV)
+    message = str(caught.value)
+    assert "\n" not in message and "s3cret" not in message
+    for part in wanted:
+        assert part in message, message

@@ -1,0 +1,99 @@
+"""kubefab.pki for the modern profile: the further leaves with their names and usages,
+etcd under its own CA, the service-account key pair and the encryption key made once;
+a second ensure changes nothing, and load() reads what ensure made."""
+from __future__ import annotations
+
+import base64
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from kubefab import certs, pki
+from kubefab.model import EtcdClient
+
+try:
+    from test_pki import inventory, snapshot
+except ImportError:  # tests/ imported as a package
+    from tests.unit.test_pki import inventory, snapshot
+
+SERVER, CLIENT = ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH
+# leaf -> (CN, O, usages, signing CA)
+MODERN = {
+    "kube-controller-manager": ("system:kube-controller-manager", [], [CLIENT], "ca"),
+    "kube-scheduler": ("system:kube-scheduler", [], [CLIENT], "ca"),
+    "apiserver-kubelet-client": ("kube-apiserver-kubelet-client", [], [CLIENT], "ca"),
+    "kubelet-azure-prd-02": ("system:node:azure-prd-02", ["system:nodes"], [SERVER, CLIENT], "ca"),
+    "etcd-server": ("etcd-azure-prd-01", [], [SERVER, CLIENT], "etcd-ca"),
+    "apiserver-etcd-client": ("kube-apiserver-etcd-client", [], [CLIENT], "etcd-ca"),
+}
+
+
+def modern(folder: Path, **kube):
+    return inventory(folder, **{"version": "v1.37.1", "etcd_servers": (), **kube})
+
+
+def load_cert(folder: Path, name: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate((folder / f"{name}.crt").read_bytes())
+
+
+@pytest.mark.parametrize("leaf", sorted(MODERN))
+def test_modern_leaves(tmp_path, leaf):
+    made = pki.ensure(modern(tmp_path))
+    cn, orgs, usages, ca = MODERN[leaf]
+    c = load_cert(tmp_path, leaf)
+    assert certs.profile(c) == (cn, tuple(orgs))
+    assert list(certs.extension(c, x509.ExtendedKeyUsage)) == usages
+    assert certs.signed_by(c, load_cert(tmp_path, ca))
+    assert not certs.signed_by(c, load_cert(tmp_path, "etcd-ca" if ca == "ca" else "ca"))
+    if leaf.startswith("kubelet-"):
+        assert made.kubelet("azure-prd-02").cert == (tmp_path / f"{leaf}.crt").read_text()
+        san = certs.extension(c, x509.SubjectAlternativeName)
+        assert san.get_values_for_type(x509.DNSName) == ["azure-prd-02"]
+    elif leaf not in ("apiserver",):
+        assert made.part(leaf).cert == (tmp_path / f"{leaf}.crt").read_text()
+
+
+def test_modern_secrets_are_made_once_and_load_reads_them(tmp_path):
+    inv = modern(tmp_path)
+    first = pki.ensure(inv)
+    assert any("service-account" in c for c in first.changes) and any("encrypts" in c for c in first.changes)
+    assert len(base64.b64decode(first.encryption_key)) == 32
+    assert first.service_accounts.cert.startswith("-----BEGIN PUBLIC KEY-----")
+    assert first.etcd_ca_cert == (tmp_path / "etcd-ca.crt").read_text()
+    assert (tmp_path / "encryption.key").stat().st_mode & 0o777 == 0o600
+    before = snapshot(tmp_path)
+    second = pki.ensure(inv)
+    assert second.changes == () and snapshot(tmp_path) == before and second == first
+    loaded, problems = pki.load(inv)
+    assert problems == () and loaded == first
+    san = certs.extension(load_cert(tmp_path, "apiserver"), x509.SubjectAlternativeName)
+    assert "kubernetes.default.svc.cluster.local" in san.get_values_for_type(x509.DNSName)
+
+
+def test_load_says_what_a_first_modern_deploy_makes(tmp_path):
+    legacy = inventory(tmp_path)
+    pki.ensure(legacy)
+    loaded, problems = pki.load(modern(tmp_path))
+    text = "\n".join(problems)
+    for part in ("etcd-ca.crt missing", "kube-scheduler.crt: missing", "service-accounts.key missing",
+                 "encryption.key missing", "kubelet-azure-prd-02.crt: its names (SANs) differ"):
+        assert part in text, text
+    assert loaded.encryption_key is None and loaded.parts["kube-scheduler"].cert is None
+
+
+def test_external_etcd_client_files(tmp_path):
+    other = tmp_path / "other"
+    pki.ensure(inventory(other))  # any CA and client certificate will do
+    client = EtcdClient(other / "ca.crt", other / "admin.crt", other / "admin.key")
+    inv = modern(tmp_path / "pki", etcd_servers=("https://10.1.0.1:2379",), etcd_client=client)
+    made = pki.ensure(inv)
+    assert "etcd-server" not in made.parts and not (tmp_path / "pki" / "etcd-ca.crt").exists()
+    assert made.part("etcd-client").key == (other / "admin.key").read_text()
+    assert made.etcd_ca_cert == (other / "ca.crt").read_text()
+    broken = replace(inv, kubernetes=replace(inv.kubernetes, etcd_client=replace(client, key=other / "ca.key")))
+    with pytest.raises(pki.PkiError, match="not a certificate and its key"):
+        pki.ensure(broken)
+    assert any("not a certificate and its key" in p for p in pki.load(broken)[1])
