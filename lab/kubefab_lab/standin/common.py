@@ -116,6 +116,18 @@ def error_exit(errors: list[str]):
     raise SystemExit(1)
 
 
+def command_failed(err: str):
+    """component-base's cli.Run once logging is set up (1.2x on): the error as a
+    structured klog line, `E... run.go:72] "command failed" err="..."`; exit 1."""
+    quoted = err.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    now = time.time()
+    stamp = time.strftime("%m%d %H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1e6):06d}"
+    with _log_lock:
+        sys.stderr.write(f'E{stamp} {os.getpid():7d} run.go:72] "command failed" err="{quoted}"\n')
+        sys.stderr.flush()
+    raise SystemExit(1)
+
+
 def fatal(msg: str, code: int = 1):
     """Log like glog's Fatal and exit (1, not glog's 255: systemd sees a failure either way)."""
     _log("F", msg)
