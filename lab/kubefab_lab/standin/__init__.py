@@ -11,7 +11,10 @@ style, per-version flag tables in `flags`), and on the wire behaves like the rea
 one as far as kubefab, curl and the real kubectl can see, over plain HTTP or TLS with
 client certificates (x509 authentication in `authn`, TLS kubeconfigs in `kubeconfig` and
 `client`).
-What is not emulated is said where it matters (authorization, tokens, pods, iptables...).
+From 1.35 (today's releases) the programs take that version's flags (`flags_modern`),
+read their config files as the real ones do (`configfiles`), and the apiserver
+enforces Node/RBAC authorization and NodeRestriction (`authz`, `noderestriction`).
+What is not emulated is said where it matters (RBAC objects, tokens, pods, iptables...).
 """
 
 PROGRAMS = ("kube-apiserver", "kube-scheduler", "kube-controller-manager", "kubelet", "kube-proxy")

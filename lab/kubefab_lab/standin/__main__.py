@@ -17,9 +17,7 @@ def run(program: str, argv: list[str]) -> int:
     try:
         fl = flags.parse(program, cfg.v, argv)
     except flags.FlagError as e:
-        sys.stderr.write(f"Error: {e}\n")
-        sys.stderr.write(f"Run '{program} --help' for usage.\n")
-        return 1
+        return _refuse_flags(program, cfg.v, e)
     if fl["help"]:
         sys.stdout.write(f"{program} {cfg.version} (kubefab stand-in)\n\n" + flags.usage(program, cfg.v))
         return 0
@@ -52,6 +50,22 @@ def run(program: str, argv: list[str]) -> int:
     if program == "kube-proxy":
         return components.proxy(cfg, fl)
     return components.controller(cfg, fl, program)
+
+
+def _refuse_flags(program: str, v, e: flags.FlagError) -> int:
+    """How the real program says no to its command line. Before 1.35: old cobra's two
+    lines. From 1.35 (component-base cli.Run): cobra parses the flags and the usage
+    text comes first, then `Error: ...`; the kubelet parses its own flags (cobra's
+    parsing disabled), so its error is logged: `"command failed" err="failed to parse
+    kubelet flag: unknown flag: --x"`. Exit 1 either way."""
+    if v[:2] < (1, 35):
+        sys.stderr.write(f"Error: {e}\n")
+        sys.stderr.write(f"Run '{program} --help' for usage.\n")
+    elif program == "kubelet":
+        common.command_failed(f"failed to parse kubelet flag: {e}")
+    else:
+        sys.stderr.write(flags.usage(program, v) + f"\nError: {e}\n")
+    return 1
 
 
 def _go_quote(args: list[str]) -> str:

@@ -185,6 +185,12 @@ def _listen_secure(srv: Server, fl: Parsed, authn: Authn, addr: str, port: int, 
 
 def main(cfg: Config, fl: Parsed) -> int:
     opts = validate(cfg, fl)
+    if cfg.v >= (1, 35):  # files today's server reads before it serves
+        from . import configfiles, keyfiles
+
+        keyfiles.check_service_account_keys(fl)
+        if fl["encryption-provider-config"]:
+            configfiles.load("encryption", fl["encryption-provider-config"])
     if fl["cloud-provider"]:
         warning(f"--cloud-provider={fl['cloud-provider']}: accepted, not acted on by the stand-in")
     etcd = Etcd([s for s in fl["etcd-servers"] if s.strip()], fl["etcd-cafile"], fl["etcd-certfile"],

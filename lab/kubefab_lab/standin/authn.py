@@ -16,7 +16,8 @@ it always was):
 - tokens and basic auth (`--token-auth-file`, `--basic-auth-file`) are not emulated: the
   Authorization header is not looked at (as with no token authenticator configured).
 - authorization is AlwaysAllow for every authenticated user whatever
-  `--authorization-mode` says (a warning says so when it is not AlwaysAllow).
+  `--authorization-mode` says (a warning says so when it is not AlwaysAllow), except
+  from 1.35 on, where Node and RBAC are enforced as far as `authz` knows them.
 """
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def authn_config(cfg: Config, fl: Parsed) -> Authn:
         if fl[name]:
             warning(f"--{name}={fl[name]}: not emulated by the stand-in; a request with only a token or a "
                     "password counts as one without credentials")
-    if [m for m in modes if m != "AlwaysAllow"]:
+    if cfg.v < (1, 35) and [m for m in modes if m != "AlwaysAllow"]:
         warning(f"--authorization-mode={','.join(modes)}: not emulated; every authenticated request is allowed "
                 "(AlwaysAllow), anonymous ones reach only health, version and discovery")
     return Authn(x509=bool(fl["client-ca-file"]), anonymous=anonymous)

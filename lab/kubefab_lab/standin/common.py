@@ -116,6 +116,32 @@ def error_exit(errors: list[str]):
     raise SystemExit(1)
 
 
+def go_quote(text: str) -> str:
+    """Go's %q, for the ASCII the stand-ins log."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _structured(level: str, where: str, msg: str, **kv) -> None:
+    """A klog structured line: `E0102 03:04:05.678901    123 run.go:72] "msg" key="value"`."""
+    now = time.time()
+    stamp = time.strftime("%m%d %H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1e6):06d}"
+    pairs = "".join(f" {k}={go_quote(str(v))}" for k, v in kv.items())
+    with _log_lock:
+        sys.stderr.write(f"{level}{stamp} {os.getpid():7d} {where}] {go_quote(msg)}{pairs}\n")
+        sys.stderr.flush()
+
+
+def info_structured(msg: str, **kv) -> None:
+    _structured("I", f"{_prog}.go:0", msg, **kv)
+
+
+def command_failed(err: str):
+    """component-base's cli.Run once logging is set up (1.2x on): the error as a
+    structured klog line, `E... run.go:72] "command failed" err="..."`; exit 1."""
+    _structured("E", "run.go:72", "command failed", err=err)
+    raise SystemExit(1)
+
+
 def fatal(msg: str, code: int = 1):
     """Log like glog's Fatal and exit (1, not glog's 255: systemd sees a failure either way)."""
     _log("F", msg)

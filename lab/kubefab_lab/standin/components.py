@@ -43,11 +43,14 @@ from .flags import CLOUD_PROVIDERS, Parsed, parse_duration
 # --- shared ---------------------------------------------------------------------------------
 
 
-def master_endpoint(cfg: Config, fl: Parsed) -> Endpoint:
+def master_endpoint(cfg: Config, fl: Parsed, conf: dict | None = None) -> Endpoint:
+    """conf: the program's config file (1.35+), whose clientConnection.kubeconfig
+    stands in for --kubeconfig."""
     ep = None
-    if fl["kubeconfig"]:
+    kubeconfig = fl["kubeconfig"] or ((conf or {}).get("clientConnection") or {}).get("kubeconfig")
+    if kubeconfig:
         try:
-            ep = load_kubeconfig(fl["kubeconfig"])
+            ep = load_kubeconfig(kubeconfig)
         except KubeconfigError as e:
             fatal(f"invalid configuration: {e}")
     if fl["master"]:
@@ -159,10 +162,19 @@ def check_cloud_provider(cfg: Config, fl: Parsed) -> None:
 # --- kube-scheduler / kube-controller-manager ---------------------------------------------------
 
 
+def modern_config(cfg: Config, fl: Parsed, program: str) -> dict | None:
+    """The --config file of kube-scheduler / kube-proxy 1.35+, read as they read it."""
+    if cfg.v < (1, 35) or not fl["config"]:
+        return None
+    from . import configfiles
+
+    return configfiles.load(program, fl["config"])
+
+
 def controller(cfg: Config, fl: Parsed, program: str) -> int:
     if program == "kube-controller-manager":
         check_cloud_provider(cfg, fl)
-    ep = master_endpoint(cfg, fl)
+    ep = master_endpoint(cfg, fl, modern_config(cfg, fl, program))
     if cfg.v < (1, 24) and fl["port"]:
         serve_health(fl["address"], fl["port"], "the insecure healthz port", essential=False)
     wait_for_master(ep, common.env_float("KUBEFAB_STANDIN_STARTUP_TIMEOUT", 10.0))
@@ -222,7 +234,7 @@ def node_monitor(ep: Endpoint, grace: float) -> None:
 
 
 def proxy(cfg: Config, fl: Parsed) -> int:
-    ep = master_endpoint(cfg, fl)
+    ep = master_endpoint(cfg, fl, modern_config(cfg, fl, "kube-proxy"))
     wait_for_master(ep, common.env_float("KUBEFAB_STANDIN_PROXY_STARTUP_TIMEOUT", 30.0))
     info(f"kube-proxy {cfg.version} (kubefab stand-in) running; no proxy rules are written")
     poll = common.env_float("KUBEFAB_STANDIN_POLL", 2.0)
@@ -313,6 +325,10 @@ class Kubelet:
         path = self.fl["config"]
         if not path:
             return {}
+        if self.v >= (1, 35):
+            from . import configfiles
+
+            return configfiles.load("kubelet", path)
         if self.v < (1, 6):  # the pod manifest path (file or directory), like --pod-manifest-path
             if not os.path.exists(path):
                 warning(f"unable to read config path \"{path}\": path does not exist, ignoring")

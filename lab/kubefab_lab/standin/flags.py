@@ -303,6 +303,10 @@ _BOOL = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": Tr
 
 
 def flags_for(program: str, version: tuple[int, ...]) -> dict[str, Flag]:
+    if version[:2] >= (1, 35):  # today's Kubernetes: its own tables
+        from . import flags_modern
+
+        return flags_modern.flags_for(program, version)
     return {f.name: f for f in TABLES[program] if f.present(version)}
 
 

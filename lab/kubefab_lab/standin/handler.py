@@ -14,13 +14,14 @@ import time
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-from . import common
+from . import authz, common
 from .authn import (ANONYMOUS_PATHS, DISCOVERY_PATHS, NO_AUTHN, UNAUTHORIZED, UNSECURED, Authn, User, cert_user,
                     forbidden)
 from .common import Config, info
 from .etcd import Etcd, EtcdError
 from .flags import Parsed
 from .miniyaml import load_yaml
+from .modern_routes import ModernRoutes
 from .node_routes import NodeRoutes
 from .objects import NO_RESOURCE, ApiError, bad_request
 from .routes import Routes
@@ -37,6 +38,12 @@ class Server:
         self.secure_port = fl["secure-port"]
         self.advertise = fl["advertise-address"] or fl["bind-address"]
         self._etcd_ok = (0.0, True)
+        # Today's server (1.35+) enforces what its flags ask for: Node/RBAC
+        # authorization (`authz`) and the NodeRestriction admission plugin.
+        self.modern = self.v >= (1, 35)
+        modes = set(fl["authorization-mode"] or [])
+        self.authorize = self.modern and bool(modes & {"Node", "RBAC"})
+        self.node_restriction = self.modern and "NodeRestriction" in (fl["enable-admission-plugins"] or [])
 
     def etcd_healthy(self) -> bool:
         checked, ok = self._etcd_ok
@@ -58,7 +65,7 @@ class Server:
         return sorted(paths)
 
 
-class Handler(Routes, NodeRoutes, BaseHTTPRequestHandler):
+class Handler(ModernRoutes, Routes, NodeRoutes, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     srv: Server  # set on the subclass made per server
     secure: bool = False  # the secure port (TLS) or the insecure one
@@ -101,7 +108,14 @@ class Handler(Routes, NodeRoutes, BaseHTTPRequestHandler):
         self.user = None
         try:
             self.user = self._authenticate(method, url.path)
-            self._route(method, url.path)
+            path = url.path.rstrip("/") or "/"
+            if self.srv.authorize and self.user is not None and self.user.name != "system:anonymous":
+                a = authz.attributes(method, path, self.query)
+                allowed, reason = authz.builtin_allows(self.user, a)
+                if allowed is not True:
+                    raise authz.forbidden(self.user, a, reason)
+            if not (self.srv.modern and self._modern_route(method, path)):
+                self._route(method, url.path)
         except ApiError as e:
             self._json(e.code, e.status())
         except EtcdError as e:

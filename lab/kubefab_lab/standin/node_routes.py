@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
+from . import noderestriction
 from .objects import (NO_RESOURCE, NODE_COLUMNS, ApiError, bad_request, conflict, field_match, json_patch,
                       label_match, merge_patch, method_not_allowed, node_row, parse_field_selector,
                       parse_label_selector, strategic_merge_patch, table, unknown_fields, validate_meta)
@@ -72,6 +73,8 @@ class NodeRoutes:
         if isinstance(meta, dict) and not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         validate_meta("Node", obj)
+        if self.srv.node_restriction:
+            noderestriction.admit_create(self.user, obj)
         created = self.srv.nodes.create(obj, dry)
         self._json(201, created)
 
@@ -132,6 +135,8 @@ class NodeRoutes:
         def checked(current):
             new = change(current)
             validate_meta("Node", {**new, "metadata": {**new["metadata"], "name": name}})
+            if self.srv.node_restriction:
+                noderestriction.admit_update(self.user, current, new)
             return new
 
         return self.srv.nodes.update(name, checked, dry)
