@@ -18,14 +18,19 @@ def say(host: str | None, text: str, stream=None) -> None:
 
 
 def recap(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: str,
-          stream=None) -> str:
-    """One line per host: changed / unchanged / failed, and why; then how to re-run the
-    failed hosts alone. Returns the text it printed."""
+          stream=None, pending: dict[str, list[str]] | None = None) -> str:
+    """One line per host: changed / unchanged / failed, and why (a failed host also says
+    what it changed before); a dry run (`pending` given) says pending and what a run
+    would do instead of changed. Then how to re-run the failed hosts alone. Returns the
+    text it printed."""
     width = max((len(h) for h in hosts), default=0)
     lines = ["", "RECAP"]
     for name in hosts:
         if name in failed:
-            lines.append(f"  {name:<{width}}  failed     {failed[name]}")
+            done = f" (changed before that: {'; '.join(changed[name])})" if changed.get(name) else ""
+            lines.append(f"  {name:<{width}}  failed     {failed[name]}{done}")
+        elif pending is not None and pending.get(name):
+            lines.append(f"  {name:<{width}}  pending    {'; '.join(pending[name])}")
         elif changed.get(name):
             lines.append(f"  {name:<{width}}  changed    {'; '.join(changed[name])}")
         else:
