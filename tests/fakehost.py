@@ -17,6 +17,7 @@ Faults a test may put in `machine.faults`:
   interrupt  the operator presses Ctrl-C at the first /healthz kubefab polls
   download-hangs      the download keeps running (activating) until finish_download()
   interrupt-download  the operator presses Ctrl-C at the first look at a running download
+                      that finds every hanging host's download running
   full-disk  an install puts its first file in place, then fails: no space left
   killed     fab is killed (SIGKILL) right after this host's files are in place
 
@@ -196,7 +197,9 @@ class Machine:
 
     def show(self, name: str) -> tuple[int, str, str]:
         state = self.unit(name).active
-        if name == DOWNLOAD and state == "activating" and "interrupt-download" in self.faults:
+        hanging = [m for m in self.cluster.machines.values() if "download-hangs" in m.faults]
+        if name == DOWNLOAD and "interrupt-download" in self.faults and \
+                all(m.unit(DOWNLOAD).active == "activating" for m in hanging):
             self.faults.discard("interrupt-download")
             signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
         return 0, state + "\n", ""
@@ -364,5 +367,5 @@ class FakeCluster:
 def recap(out: str) -> dict[str, tuple[str, str]]:
     """host -> (changed/unchanged/failed, the rest of its line), from kubefab's RECAP."""
     rows = out.rsplit("\nRECAP\n", 1)[1].splitlines()  # the last run's
-    row = re.compile(r"  (\S+)\s+(changed|unchanged|failed)\s*(.*)")
+    row = re.compile(r"  (\S+)\s+(changed|unchanged|failed|pending)\s*(.*)")
     return {m[1]: (m[2], m[3]) for m in map(row.fullmatch, rows) if m}
