@@ -179,3 +179,15 @@ def test_ctrl_c_says_what_each_host_changed_before(inv, capsys):
     assert deploy(inv, cluster) == 130
     rows = recap(capsys.readouterr().out)
     assert all(rows[h][0] == "failed" and "changed before that: wrote" in rows[h][1] for h in ALL), rows
+
+
+def test_the_node_ready_wait_says_who_is_pending(inv, capsys, monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(steps, "pause", lambda cancel, seconds: clock.__setitem__(0, clock[0] + seconds))
+    monkeypatch.setattr("kubefab.steps.time.monotonic", lambda: clock[0])  # the time module's: a fake clock
+    cluster = FakeCluster(inv)
+    cluster["ded-prd-01"].faults.add("not-ready")
+    assert deploy(inv, cluster, timeout=12) == 1
+    out = capsys.readouterr().out
+    assert f"[{MASTER}] waiting for 1 node(s) (5s of 12s): ded-prd-01 registered, not Ready" in out
+    assert f"[{MASTER}] waiting for 1 node(s) (10s of 12s)" in out
