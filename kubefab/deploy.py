@@ -6,7 +6,7 @@ every node is registered and Ready. A failed host is reported and left out of la
 phases; the others go on."""
 from __future__ import annotations
 
-from . import pki, plan as planning, render, steps
+from . import converge, drift, pki, plan as planning, registration, render, steps
 from .model import Host, Inventory
 from .operation import Operation, Options
 from .report import say
@@ -33,9 +33,11 @@ class Deploy(Operation):
         return self.fleet.each(lambda cxn: steps.probe(cxn, self.inv, self.wanted.get(cxn.host.name, {})))
 
     def plan(self, facts: dict) -> dict[str, planning.HostPlan]:
+        master = facts.get(self.master.name)
         return {h.name: planning.plan_host(h, self.wanted[h.name], facts[h.name],
                                            units=render.unit_order(self.inv, h), target=render.target(h),
-                                           stamp=render.release_stamp(self.inv))
+                                           stamp=render.release_stamp(self.inv),
+                                           node_missing=drift.missing_node(self.inv, h, master))
                 for h in self.fleet.ok(self.targets)}
 
     def show(self, plans: dict) -> None:
@@ -51,17 +53,17 @@ class Deploy(Operation):
             for w in plan.writes:  # a fresh host's files are long: shown in a dry run only
                 if w.action != "create" or w.file.secret or self.opts.dry_run:
                     say(name, planning.diff(w, olds.get(name, {}).get(w.file.path)))
+            if plan.changes:
+                self.pending[name].append(plan.summary())
         if self.opts.dry_run:
             self.show_registration()
+            self.show_state()
 
     def apply(self, plans: dict) -> None:
         def write(cxn):
-            plan = plans[cxn.host.name]
-            steps.write(cxn, plan)
-            if plan.writes:
-                self.note(cxn.host.name, f"wrote {len(plan.writes)} files")
-            if plan.download:
-                self.note(cxn.host.name, "installed the release")
+            name = cxn.host.name
+            converge.write(cxn, plans[name], self.run_id, lambda what: self.note(name, what),
+                           lambda msg: say(name, msg), self.fleet.cancel)
         self.fleet.each(write, self.planned(plans))
 
         def activate(cxn):
@@ -89,8 +91,9 @@ class Deploy(Operation):
 
         def healthy():
             self.wait_healthy(cxn, plan, lambda msg: say(name, msg))
-        for what in steps.activate(cxn, plan.restart, plan.start, healthy if cxn.host.is_master else None):
-            self.note(name, what)
+        converge.activate(cxn, plan.restart, plan.start, healthy if cxn.host.is_master else None,
+                          note=lambda what: self.note(name, what), why=plan.why,
+                          marks={*plan.marks, *plan.owe})
 
     def wait_healthy(self, cxn, plan: planning.HostPlan | None = None, progress=None) -> None:
         """Wait for the apiserver's /healthz, once a run: not at all when the probe saw it
@@ -111,3 +114,16 @@ class Deploy(Operation):
             todo = ["register the nodes once the apiserver is up"]
         for what in todo:
             say(self.master.name, what)
+            if not what.startswith("register the nodes once"):
+                self.pending[self.master.name].append(what)
+
+    def show_state(self) -> None:
+        """In a dry run: what status would also report and deploy leaves alone: a lock
+        held, staged leftovers, Nodes the inventory does not name."""
+        for name, f in self.facts.items():
+            for line in drift.state_problems(f):
+                say(name, line)
+        master = self.facts.get(self.master.name)
+        if master and master.nodes_json is not None:
+            for line in drift.stray_nodes(self.inv, registration.node_states(master.nodes_json)):
+                say(self.master.name, line)

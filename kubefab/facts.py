@@ -34,15 +34,24 @@ class HostFacts:
     healthz: str | None = None  # master only: what /healthz said on the nodes' port (or curl's why)
     nodes_json: str | None = None  # master only: `kubectl get nodes -o json`, if it answered
     loopback: str | None = None  # master with tls: what /healthz said on the insecure loopback port
+    owed: dict[str, str] = field(default_factory=dict)  # unit -> the run that owes its restart (OWED_DIR)
+    leftovers: tuple[str, ...] = ()  # entries under STAGE_DIR: uploads an interrupted run left
 
 
 # One process per kind of fact, not per file: a no-op run is mostly this probe.
-# Arguments: STAMP_PATH LOCK_DIR HEALTHZ LOOPBACK KUBECTL FILES UNITS, the last five one
-# item per line. HEALTHZ, LOOPBACK and KUBECTL are argv lists, empty except on the
+# Arguments: STAMP_PATH LOCK_DIR HEALTHZ LOOPBACK KUBECTL FILES UNITS OWED_DIR STAGE_DIR,
+# HEALTHZ..UNITS one item per line; OWED_DIR and STAGE_DIR may be empty (not asked). HEALTHZ, LOOPBACK and KUBECTL are argv lists, empty except on the
 # master (kubefab.health's checks; kubectl without its verb); with IFS a newline and
 # globbing off, $healthz is that argv again, word for word, never parsed by the shell.
 PROBE = r"""
-stamp=$1 lock=$2 healthz=$3 loopback=$4 kubectl=$5 files=$6 units=$7
+stamp=$1 lock=$2 healthz=$3 loopback=$4 kubectl=$5 files=$6 units=$7 owed=${8-} stage=${9-}
+set +f  # globs only here: the names in OWED_DIR and STAGE_DIR
+[ -n "$owed" ] && for f in "$owed"/*; do
+  [ -f "$f" ] && printf 'owed\t%s\t%s\n' "${f##*/}" "$(base64 -w0 < "$f")"
+done
+[ -n "$stage" ] && for f in "$stage"/* "$stage"/.[!.]*; do
+  [ -e "$f" ] && printf 'stage\t%s\n' "${f##*/}"
+done
 set -f; IFS='
 '
 if [ -n "$files" ]; then
@@ -67,13 +76,14 @@ exit 0
 
 
 def probe_args(stamp_path: str, lock_dir: str, paths, units, healthz=(), loopback=(),
-               kubectl=()) -> list[str]:
+               kubectl=(), owed_dir: str = "", stage_dir: str = "") -> list[str]:
     """PROBE's arguments; healthz, loopback: argv printing "ok" (kubefab.health);
-    kubectl: argv before `get nodes -o json`."""
+    kubectl: argv before `get nodes -o json`; owed_dir, stage_dir: folders whose entries
+    it lists ("": not asked)."""
     lists = [list(healthz), list(loopback), list(kubectl), list(paths), list(units)]
     if any("\n" in item or not item for items in lists for item in items):
         raise ValueError("a probe argument is empty or holds a newline: it would not come back whole")
-    return [stamp_path, lock_dir, *("\n".join(items) for items in lists)]
+    return [stamp_path, lock_dir, *("\n".join(items) for items in lists), owed_dir, stage_dir]
 
 
 def parse(output: str, paths=()) -> HostFacts:
@@ -83,6 +93,8 @@ def parse(output: str, paths=()) -> HostFacts:
     units: dict[str, UnitFact] = {}
     found: dict[str, str] = {}
     unit: dict[str, str] = {}
+    owed: dict[str, str] = {}
+    leftovers: list[str] = []
 
     def flush():
         if unit.get("Id"):
@@ -108,9 +120,15 @@ def parse(output: str, paths=()) -> HostFacts:
                 continue
             key, _, value = rest.partition("=")
             unit[key] = value
+        elif kind == "owed":
+            name, _, why = rest.partition("\t")
+            owed[name] = base64.b64decode(why).decode().strip()
+        elif kind == "stage":
+            leftovers.append(rest)
         elif kind in ("stamp", "lock", "healthz", "nodes", "loopback"):
             found[kind] = base64.b64decode(rest).decode().strip()
     flush()
     files = {p: FileFact(sums[p], *stats[p]) if p in sums and p in stats else None for p in paths}
     return HostFacts(files, units, found.get("stamp"), found.get("lock"),
-                     found.get("healthz"), found.get("nodes"), found.get("loopback"))
+                     found.get("healthz"), found.get("nodes"), found.get("loopback"),
+                     owed, tuple(sorted(leftovers)))

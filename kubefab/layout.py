@@ -12,6 +12,8 @@ REGISTER = "kubernetes.register-node.service"
 KUBELET, PROXY = NODE_UNITS = ("kubernetes.kubelet.service", "kubernetes.proxy.service")
 MASTER_TARGET, NODE_TARGET = "kubernetes.master.target", "kubernetes.node.target"
 ONESHOTS = (DOWNLOAD, REGISTER)  # run once, never restarted
+DOWNLOAD_MINUTES = 15  # the download unit's TimeoutStartSec: it ends a stuck download
+DOWNLOAD_TIMEOUT = DOWNLOAD_MINUTES * 60
 
 # -- files kubefab renders ------------------------------------------------------------
 ENV_FILE = "/etc/kubernetes.env"

@@ -1,10 +1,10 @@
 """fab master.restart: the apiserver, a wait for its /healthz, then the scheduler and
-controller-manager, in the order deploy brings a changed master up (steps.activate)."""
+controller-manager, in the order deploy brings a changed master up (converge.activate)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import health, render, steps
+from . import converge, health, render, steps
 from .layout import APISERVER, ONESHOTS
 from .model import Inventory
 from .operation import Operation, Options
@@ -52,8 +52,7 @@ class MasterRestart(Operation):
                 how = steps.wait_healthy(cxn, self.inv, self.opts.timeout,
                                          lambda msg: say(name, msg), self.fleet.cancel)
                 say(name, f"{APISERVER} restarted, apiserver ok ({how})")
-            for what in steps.activate(cxn, plans[name].units, healthy=healthy):
-                self.note(name, what)
+            converge.activate(cxn, plans[name].units, healthy=healthy, note=lambda what: self.note(name, what))
         self.fleet.each(restart, [h for h in self.fleet.ok() if plans[h.name].changes])
 
     def verify(self, plans: dict) -> None:

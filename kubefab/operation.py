@@ -40,6 +40,7 @@ class Operation:
         self.inv, self.opts, self.master = inv, opts, inv.master
         self.fleet = Fleet(hosts, parallel=opts.parallel, accept_new=opts.accept_new, connect=connect)
         self.changed: dict[str, list[str]] = defaultdict(list)
+        self.pending: dict[str, list[str]] = defaultdict(list)  # what a dry run would change, per host
         self.facts: dict = {}  # host name -> HostFacts, from the probe
         started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
         self.run_id = f"{local_user()} pid {os.getpid()} since {started} (run {uuid.uuid4().hex[:12]})"
@@ -151,7 +152,8 @@ class Operation:
         def settle(cxn):
             if wait:
                 wait(cxn)
-            return steps.settle_nodes(cxn, self.inv, wanted, self.opts.timeout, note, self.fleet.cancel)
+            return steps.settle_nodes(cxn, self.inv, wanted, self.opts.timeout, note, self.fleet.cancel,
+                                      lambda msg: say(name, msg))
         results = {name: {}} if self.settled(wanted) else self.fleet.each(settle, [self.master])
         pending = results.get(name) or {}
         if name in results and not pending:
@@ -178,10 +180,12 @@ class Operation:
         return [h.name for h in self.fleet.hosts]
 
     def finish(self) -> int:
+        pending = self.pending if self.opts.dry_run else None
         if self.opts.json:
-            print(jsonlib.dumps(outcome(self.rows(), self.changed, self.fleet.failed, self.task), indent=2))
+            data = outcome(self.rows(), self.changed, self.fleet.failed, self.task, pending)
+            print(jsonlib.dumps(data, indent=2))
         else:
-            recap(self.rows(), self.changed, self.fleet.failed, self.task)
+            recap(self.rows(), self.changed, self.fleet.failed, self.task, pending=pending)
         return 1 if self.fleet.failed else 0
 
 

@@ -3,12 +3,15 @@ and keep only the steps needed. Pure: facts in, steps out; an empty plan is a no
 from __future__ import annotations
 
 import difflib
-import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from . import drift
+from .drift import DIFFERS, MISSING, digest  # noqa: F401 (digest: re-exported)
 from .facts import HostFacts
 from .layout import DOWNLOAD, ONESHOTS, UNIT_DIR
 from .model import Host
+
+SET = "set mode/owner"  # a write that changes no content: restarts nothing
 
 
 @dataclass(frozen=True)
@@ -24,8 +27,11 @@ class HostPlan:
     daemon_reload: bool = False
     download: bool = False
     enable: tuple[str, ...] = ()
-    restart: tuple[str, ...] = ()  # active units whose files or binaries changed
-    start: str | None = None  # the target, when it or one of its units is not active
+    restart: tuple[str, ...] = ()  # active units whose inputs changed, in this run or one that stopped
+    why: dict[str, str] = field(default_factory=dict)  # unit -> why it restarts, when no write of ours says
+    start: tuple[str, ...] = ()  # the target, then the units wanted running that are not
+    owe: tuple[str, ...] = ()  # restarts this plan's changes owe: recorded on the host before any write
+    marks: tuple[str, ...] = ()  # units with a mark under OWED_DIR now: cleared once restarted or started
 
     @property
     def changes(self) -> bool:
@@ -43,57 +49,52 @@ class HostPlan:
             out.append("systemctl enable " + " ".join(self.enable))
         if self.download:
             out.append(f"run {DOWNLOAD} (installed release differs)")
-        out += [f"restart {u}" for u in self.restart]
+        out += [f"restart {u}" + (f" ({self.why[u]})" if u in self.why else "") for u in self.restart]
         if self.start:
-            out.append(f"start {self.start}")
+            out.append("systemctl start " + " ".join(self.start))
         return out
 
-
-def digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+    def summary(self) -> str:
+        """The plan in one recap line: the writes counted, the rest as in steps()."""
+        lines = self.steps()
+        if self.writes:  # steps() lists them first
+            lines = [f"write {len(self.writes)} files", *lines[len(self.writes):]]
+        return "; ".join(lines)
 
 
 def plan_host(host: Host, wanted: dict, facts: HostFacts, *, units: tuple[str, ...],
-              target: str, stamp: str) -> HostPlan:
-    """wanted: {path: File}; units: the host's services in start order (no target)."""
-    writes = []
-    for path, f in wanted.items():
-        have = facts.files.get(path)
-        if have is None:
-            writes.append(Write(f, "create"))
-        elif have.sha256 != digest(f.content):
-            writes.append(Write(f, "update"))
-        elif (have.mode, have.owner, have.group) != (f.mode, f.owner, f.group):
-            writes.append(Write(f, "set mode/owner"))
-
-    unit_facts = [facts.units.get(u) for u in (*units, target)]
-    download = facts.stamp != stamp
-    changed = {u for w in writes if w.action != "set mode/owner" for u in w.file.restarts}
-    if download:
+              target: str, stamp: str, node_missing: str | None = None) -> HostPlan:
+    """wanted: {path: File}; units: the host's services in start order (no target);
+    node_missing: drift.missing_node()'s answer for this host."""
+    d = drift.host_drift(wanted, facts, units=units, target=target, stamp=stamp, node_missing=node_missing)
+    writes = tuple(Write(wanted[p], "create" if MISSING in ds else "update" if DIFFERS in ds else SET)
+                   for p, ds in d.files.items() if ds)
+    changed = {u for w in writes if w.action != SET for u in w.file.restarts}
+    if d.release:
         changed |= set(units)
-    restart = tuple(u for u in units if u in changed and u not in ONESHOTS
-                    and facts.units.get(u) and facts.units[u].is_active)
-    inactive = any(uf is None or not uf.is_active for uf in unit_facts)
+    changed -= set(ONESHOTS)  # they run once; a changed one is re-run by the target's start
+    restart = tuple(u for u in units if (u in changed or u in d.owed) and u not in d.inactive)
     return HostPlan(
         host=host,
-        writes=tuple(writes),
-        daemon_reload=any(w.file.path.startswith(UNIT_DIR + "/") for w in writes)
-        or any(uf and uf.needs_reload for uf in unit_facts),
-        download=download,
-        enable=tuple(u for u, uf in zip((*units, target), unit_facts)
-                     if uf is None or uf.enabled != "enabled"),
+        writes=writes,
+        daemon_reload=d.reload or any(w.file.path.startswith(UNIT_DIR + "/") for w in writes),
+        download=bool(d.release),
+        enable=tuple(d.disabled),
         restart=restart,
-        start=target if inactive else None,
+        why={u: why for u, why in d.owed.items() if u in restart and u not in changed},
+        start=(target, *(u for u in units if u in d.inactive)) if d.inactive else (),
+        owe=tuple(u for u in units if u in changed),
+        marks=tuple(u for u in units if u in facts.owed),
     )
 
 
 def diff(write: Write, old: str | None) -> str:
     """A unified diff for one write; a secret only says that it changed."""
     f = write.file
+    if write.action == SET:  # content as wanted, a secret's too: say what changes
+        return f"{f.path}: mode/owner -> {f.mode:04o} {f.owner}:{f.group}\n"
     if f.secret:
         return f"secret {'created' if write.action == 'create' else 'changed'}: {f.path} (content not shown)\n"
-    if write.action == "set mode/owner":
-        return f"{f.path}: mode/owner -> {f.mode:04o} {f.owner}:{f.group}\n"
     lines = difflib.unified_diff(
         (old or "").splitlines(keepends=True), f.content.splitlines(keepends=True),
         fromfile="/dev/null" if old is None else f"{f.path} (on host)",

@@ -20,6 +20,7 @@ import jinja2
 
 from . import cloudconfig, downloads, modern
 from .layout import (ADMIN_CERT, ADMIN_KEY, APISERVER, APISERVER_CERT, APISERVER_KEY, CA_CERT, DOWNLOAD,  # noqa: F401 (re-exported)
+                     DOWNLOAD_MINUTES,
                      ENV_FILE, KUBELET, KUBELET_CERT, KUBELET_KEY, KUBELET_KUBECONFIG,
                      MANIFEST_DIR, MASTER_TARGET, MASTER_UNITS, NODE_TARGET, NODE_UNITS,
                      PKI_DIR, PROXY, PROXY_CERT, PROXY_KEY, PROXY_KUBECONFIG, REGISTER,
@@ -213,7 +214,7 @@ def _context(inv: Inventory, host: Host) -> dict:
     return dict(
         inv=inv, host=host, k=k, master=inv.master, registry=inv.registry,
         bin_dir=k.bin_dir.rstrip("/"), server_bin=f"{k.install_dir.rstrip('/')}/server/bin",
-        requires=tuple(k.requires), download=DOWNLOAD, target=target(host),
+        requires=tuple(k.requires), download=DOWNLOAD, download_minutes=DOWNLOAD_MINUTES, target=target(host),
         units=unit_order(inv, host), stamp=release_stamp(inv), stamp_name=STAMP_NAME,
         env_file=ENV_FILE, names=_UNIT_NAMES,
         condition_host=("" if host.is_master else "!") + inv.master.name,

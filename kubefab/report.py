@@ -23,26 +23,38 @@ def say(host: str | None, text: str, stream=None) -> None:
         stream.flush()
 
 
-def outcome(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: str) -> dict:
-    """The recap as data, for --json: per host its result, what changed or why it failed,
-    and the command that re-runs the failed hosts."""
-    rows = {name: ({"result": "failed", "reason": failed[name]} if name in failed else
-                   {"result": "changed", "changes": list(changed[name])} if changed.get(name) else
-                   {"result": "unchanged"}) for name in hosts}
+def outcome(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: str,
+            pending: dict[str, list[str]] | None = None) -> dict:
+    """The recap as data, for --json: per host its result (as the recap says it), what
+    changed, would change (a dry run) or why it failed, and the command that re-runs the
+    failed hosts."""
+    def row(name):
+        if name in failed:
+            return {"result": "failed", "reason": failed[name], "changes": list(changed.get(name, ()))}
+        if pending is not None and pending.get(name):
+            return {"result": "pending", "pending": list(pending[name])}
+        if changed.get(name):
+            return {"result": "changed", "changes": list(changed[name])}
+        return {"result": "unchanged"}
     failing = [h for h in hosts if h in failed]
-    return {"task": task, "ok": not failing, "hosts": rows,
+    return {"task": task, "ok": not failing, "hosts": {name: row(name) for name in hosts},
             "rerun": f"fab {task} --hosts {','.join(failing)}" if failing else None}
 
 
 def recap(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: str,
-          stream=None) -> str:
-    """One line per host: changed / unchanged / failed, and why; then how to re-run the
-    failed hosts alone. Returns the text it printed."""
+          stream=None, pending: dict[str, list[str]] | None = None) -> str:
+    """One line per host: changed / unchanged / failed, and why (a failed host also says
+    what it changed before); a dry run (`pending` given) says pending and what a run
+    would do instead of changed. Then how to re-run the failed hosts alone. Returns the
+    text it printed."""
     width = max((len(h) for h in hosts), default=0)
     lines = ["", "RECAP"]
     for name in hosts:
         if name in failed:
-            lines.append(f"  {name:<{width}}  failed     {failed[name]}")
+            done = f" (changed before that: {'; '.join(changed[name])})" if changed.get(name) else ""
+            lines.append(f"  {name:<{width}}  failed     {failed[name]}{done}")
+        elif pending is not None and pending.get(name):
+            lines.append(f"  {name:<{width}}  pending    {'; '.join(pending[name])}")
         elif changed.get(name):
             lines.append(f"  {name:<{width}}  changed    {'; '.join(changed[name])}")
         else:

@@ -4,12 +4,10 @@ renewing anything (kubefab.pki.load), the probe only reads on the hosts, and `re
 is pure: facts in, a report (plain data, JSON-ready) and its problems out."""
 from __future__ import annotations
 
-from . import health, pki, registration, render
+from . import drift as drifts, health, pki, registration, render
+from .drift import UNKNOWN
 from .facts import FileFact, HostFacts
 from .model import Inventory
-from .plan import digest
-
-UNKNOWN = "unknown"  # a file's content, when the local PKI lacks what it holds
 
 
 def wanted(inv: Inventory) -> tuple[dict[str, dict[str, render.File]], tuple[str, ...]]:
@@ -21,23 +19,16 @@ def wanted(inv: Inventory) -> tuple[dict[str, dict[str, render.File]], tuple[str
 
 
 def drift(f: render.File, have: FileFact | None) -> list[str]:
-    """How the host's copy differs from `f`, one item per difference ([]: as wanted).
-    Secrets too are compared by digest only."""
-    if have is None:
-        return ["missing"]
-    out = [UNKNOWN] if f.content is None else ["differs"] if have.sha256 != digest(f.content) else []
-    if have.mode != f.mode:
-        out.append(f"mode {have.mode:04o}, wanted {f.mode:04o}")
-    if (have.owner, have.group) != (f.owner, f.group):
-        out.append(f"owner {have.owner}:{have.group}, wanted {f.owner}:{f.group}")
-    return out
+    """How the host's copy differs from `f`, one item per difference ([]: as wanted)."""
+    return list(drifts.file_drift(f, have))
 
 
 def report(inv: Inventory, wanted: dict[str, dict], facts: dict[str, HostFacts],
            failed: dict[str, str], pki_problems=()) -> dict:
     """wanted: host -> {path: File} (from `wanted`); facts: the probes that answered;
     failed: host -> why it did not. The master's facts carry the health checks' answers
-    and the node list (None: not known)."""
+    and the node list (None: not known). Each host's differences come from
+    kubefab.drift, as deploy's plan does."""
     master = facts.get(inv.master.name)
     nodes_json = master.nodes_json if master else None
     states = registration.node_states(nodes_json) if nodes_json is not None else None
@@ -49,10 +40,15 @@ def report(inv: Inventory, wanted: dict[str, dict], facts: dict[str, HostFacts],
             entry["error"] = failed[h.name]
         else:
             f = facts[h.name]
-            units = (*render.unit_order(inv, h), render.target(h))
-            entry["units"] = {u: (f.units[u].active if u in f.units else UNKNOWN) for u in units}
-            entry["release"] = "as wanted" if f.stamp == stamp else ("none" if f.stamp is None else "differs")
-            entry["files"] = {p: drift(w, f.files.get(p)) for p, w in wanted[h.name].items()}
+            units = render.unit_order(inv, h)
+            d = drifts.host_drift(wanted[h.name], f, units=units, target=render.target(h), stamp=stamp,
+                                  node_missing=drifts.missing_node(inv, h, master))
+            entry["units"] = {u: (f.units[u].active if u in f.units else UNKNOWN) for u in (*units, render.target(h))}
+            entry["disabled"] = d.disabled
+            entry["owed"] = d.owed
+            entry["release"] = "as wanted" if d.release is None else d.release
+            entry["files"] = {p: list(ds) for p, ds in d.files.items()}
+            entry["state"] = drifts.state_problems(f)  # the lock, leftovers
             if h.is_master:
                 checks = (("apiserver", health.apiserver(inv), f.healthz), ("loopback", health.loopback(inv), f.loopback))
                 entry.update({name: {"at": c.says, "answer": said} for name, c, said in checks if c})
@@ -62,8 +58,9 @@ def report(inv: Inventory, wanted: dict[str, dict], facts: dict[str, HostFacts],
                 "registered": bool(state), "ready": bool(state and state.ready),
                 "labels": state.labels if state else {}}
         hosts[h.name] = entry
+    strays = drifts.stray_nodes(inv, states) if states is not None else []
     return {"cluster": inv.cluster, "hosts": hosts,
-            "problems": [f"pki: {p}" for p in pki_problems] + problems(inv, hosts)}
+            "problems": [f"pki: {p}" for p in pki_problems] + problems(inv, hosts) + strays}
 
 
 def problems(inv: Inventory, hosts: dict) -> list[str]:
@@ -73,13 +70,16 @@ def problems(inv: Inventory, hosts: dict) -> list[str]:
         if "error" in e:
             out.append(f"{name}: {e['error']}")
             continue
-        out += [f"{name}: {u} is {s}" for u, s in e["units"].items() if s != "active"]
+        out += [f"{name}: {u} is {s}" for u, s in e["units"].items() if s not in ("active", "activating", "reloading")]
+        out += [f"{name}: {u} is {s or 'not installed'}, wanted enabled" for u, s in e["disabled"].items()]
         if e["release"] != "as wanted":
             out.append(f"{name}: release {e['release']}")
         out += [f"{name}: {path} {d}" for path, ds in e["files"].items() for d in ds if d != UNKNOWN]
         unknown = [path for path, ds in e["files"].items() if UNKNOWN in ds]
         if unknown:
             out.append(f"{name}: {', '.join(unknown)} unknown (the local pki lacks what they hold)")
+        out += [f"{name}: restart of {u} owed ({why})" for u, why in e["owed"].items()]
+        out += [f"{name}: {line}" for line in e["state"]]
         for check in ("apiserver", "loopback"):
             if check in e and e[check]["answer"] != "ok":
                 out.append(f"{name}: {check} not ok ({e[check]['at']}): {_one_line(e[check]['answer'])}")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 
 from . import facts, health, registration, render
-from .layout import APISERVER, DOWNLOAD, LOCK_DIR, stamp_path
+from .layout import APISERVER, LOCK_DIR, OWED_DIR, STAGE_DIR, stamp_path
 from .model import MANUAL, Inventory
-from .plan import HostPlan
 from .fleet import Interrupted
 from .transport import Connection, RemoteError
 
@@ -21,7 +20,8 @@ def probe(cxn: Connection, inv: Inventory, wanted: dict) -> facts.HostFacts:
     api = dict(healthz=health.apiserver(inv).argv, loopback=loopback.argv if loopback else (),
                kubectl=kubectl(inv)) if host.is_master else {}
     out = cxn.script(facts.PROBE, *facts.probe_args(stamp_path(inv.kubernetes.install_dir), LOCK_DIR,
-                                                    wanted, units, **api), check=False)
+                                                    wanted, units, **api, owed_dir=OWED_DIR,
+                                                    stage_dir=STAGE_DIR), check=False)
     if not out.ok:
         raise RemoteError(f"probe failed: {out.why()}")
     return facts.parse(out.stdout, wanted)
@@ -36,38 +36,6 @@ def journal(cxn: Connection, unit: str, lines: int = 8) -> str:
 
 def systemctl(cxn: Connection, *args: str) -> None:
     cxn.run(["systemctl", *args], sudo=True)
-
-
-def write(cxn: Connection, plan: HostPlan) -> None:
-    """Files in place, systemd reloaded and units enabled, release installed."""
-    cxn.install([w.file for w in plan.writes])
-    if plan.daemon_reload:
-        systemctl(cxn, "daemon-reload")
-    if plan.enable:
-        systemctl(cxn, "enable", "--quiet", *plan.enable)
-    if plan.download:
-        r = cxn.run(["systemctl", "restart", DOWNLOAD], sudo=True, check=False)
-        if not r.ok:  # the unit keeps the previous binaries in place
-            raise RemoteError(f"{DOWNLOAD} failed: {journal(cxn, DOWNLOAD)}")
-
-
-def restart(cxn: Connection, units) -> None:
-    for unit in units:
-        systemctl(cxn, "restart", unit)
-
-
-def activate(cxn: Connection, restart_units, start: str | None = None, healthy=None) -> list[str]:
-    """The master's order, on any host: restart the apiserver (when among `restart_units`),
-    start the target, wait for `healthy()` (the apiserver's /healthz), then restart the
-    rest. Returns what it did, in the recap's words."""
-    first = [u for u in restart_units if u == APISERVER]
-    restart(cxn, first)
-    if start:
-        systemctl(cxn, "start", start)
-    if healthy:
-        healthy()
-    restart(cxn, [u for u in restart_units if u not in first])
-    return [f"restarted {u}" for u in restart_units] + ([f"started {start}"] if start else [])
 
 
 def wait_healthy(cxn: Connection, inv: Inventory, timeout: float, progress=None, cancel=None) -> str:
@@ -133,11 +101,13 @@ def label_nodes(cxn: Connection, inv: Inventory, wanted: dict):
     return commands, registration.node_states(nodes_json)
 
 
-def settle_nodes(cxn: Connection, inv: Inventory, wanted: dict, timeout: float, note, cancel=None):
+def settle_nodes(cxn: Connection, inv: Inventory, wanted: dict, timeout: float, note, cancel=None,
+                 progress=None):
     """label_nodes until every wanted node is registered, labelled and Ready (note(cmd)
-    for each command run); returns the nodes that are not, with why, when the timeout
-    passes."""
-    deadline, first = time.monotonic() + timeout, True
+    for each command run; progress(text) every 5 s: the nodes still pending); returns
+    the nodes that are not, with why, when the timeout passes."""
+    start, first = time.monotonic(), True
+    deadline, next_note = start + timeout, start + 5
     while True:
         done, states = label_nodes(cxn, inv, wanted)
         for cmd in done:
@@ -145,9 +115,14 @@ def settle_nodes(cxn: Connection, inv: Inventory, wanted: dict, timeout: float, 
         pending = registration.pending(wanted, states)
         if not done and not pending:
             return {}
-        if time.monotonic() > deadline:  # judged on what the apiserver says after our commands
+        now = time.monotonic()
+        if now > deadline:  # judged on what the apiserver says after our commands
             return registration.pending(wanted, registration.node_states(get_nodes(cxn, inv))) \
                 if done else pending
+        if progress and pending and now >= next_note:
+            progress(f"waiting for {len(pending)} node(s) ({now - start:.0f}s of {timeout:.0f}s): "
+                     + ", ".join(f"{n} {why}" for n, why in sorted(pending.items())))
+            next_note = now + 5
         if not (first and done):  # kubectl's changes show at once: the first look again is now
             pause(cancel, 1)
         first = False

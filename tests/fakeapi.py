@@ -12,6 +12,7 @@ class Apiserver:
     def __init__(self, cluster, master: str):
         self.cluster, self.master = cluster, master
         self.nodes: dict[str, dict[str, str]] = {}  # name -> labels
+        self.registered: dict[str, int] = {}  # node -> its kubelet's start count when it registered
 
     def up(self) -> bool:
         m = self.cluster[self.master]
@@ -53,10 +54,13 @@ class Apiserver:
         raise AssertionError(f"the fake apiserver does not know kubectl {' '.join(rest)}")
 
     def self_registered(self) -> None:
-        """A running kubelet with --register-node=true creates its own Node."""
+        """A kubelet with --register-node=true creates its own Node once it starts (a
+        Node deleted later comes back only when that kubelet restarts)."""
         for name, m in self.cluster.machines.items():
-            text = m.unit_file(KUBELET) or ""
-            if "--register-node=true" in text and m.unit(KUBELET).active == "active":
+            kubelet = m.unit(KUBELET)
+            if "--register-node=true" in (kubelet.ran or "") and kubelet.active == "active" \
+                    and self.registered.get(name) != kubelet.starts:
+                self.registered[name] = kubelet.starts
                 self.nodes.setdefault(name, {"kubernetes.io/hostname": name})
 
     def node(self, name: str) -> dict:

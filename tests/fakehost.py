@@ -15,6 +15,14 @@ Faults a test may put in `machine.faults`:
   healthz    the apiserver runs but /healthz never says ok
   not-ready  the kubelet runs but its Node never gets Ready
   interrupt  the operator presses Ctrl-C at the first /healthz kubefab polls
+  download-hangs      the download keeps running (activating) until finish_download()
+  interrupt-download  the operator presses Ctrl-C at the first look at a running download
+                      that finds every hanging host's download running
+  full-disk  an install puts its first file in place, then fails: no space left
+  killed     fab is killed (SIGKILL) right after this host's files are in place
+
+A unit remembers what it runs: `ran` is its unit file as systemd had it loaded at its
+last (re)start and `release` the release stamp then, the fake's /proc/<pid>/cmdline.
 """
 from __future__ import annotations
 
@@ -27,7 +35,7 @@ import threading
 from dataclasses import dataclass, field
 
 from fakeapi import Apiserver
-from kubefab import facts, steps, transport
+from kubefab import converge, facts, steps, transport
 from kubefab.layout import APISERVER, DOWNLOAD, ENV_FILE, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
 from kubefab.transport import HostKeyError, RemoteError, Result, Shell, checked, command_line
@@ -48,6 +56,12 @@ class Unit:
     starts: int = 0  # every start or restart
     loaded: str | None = None  # its file as systemd last read it
     journal: list[str] = field(default_factory=list)
+    ran: str | None = None  # the unit file it runs (as loaded at its last start)
+    release: str | None = None  # the release stamp at its last start
+
+
+class Killed(BaseException):
+    """fab killed: nothing of it runs any more (not an Exception: nothing catches it)."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +82,8 @@ class Machine:
         self.writes = 0  # files put in place by install
         self.scripts = [(facts.PROBE, "probe", self.probe), (steps.LOCK_SCRIPT, "lock", self.lock),
                         (steps.UNLOCK_SCRIPT, "unlock", self.unlock),
-                        (transport.INSTALL, "install", self.install), (transport.READ, "read", self.read)]
+                        (transport.INSTALL, "install", self.install), (transport.READ, "read", self.read),
+                        (converge.OWE, "owe", self.owe)]
 
     # -- what tests look at ----------------------------------------------------------
     def starts(self) -> dict[str, int]:
@@ -100,6 +115,10 @@ class Machine:
             return self.curl(argv, sudo)
         if argv[0].endswith("/kubectl"):
             return self.cluster.api.kubectl(self, argv, stdin)
+        if argv[:3] == ["rm", "-f", "--"] and sudo:
+            for path in argv[3:]:
+                self.files.pop(path, None)
+            return 0, "", ""
         raise AssertionError(f"the fake does not know this command: {shlex.join(argv)}")
 
     def curl(self, argv: list[str], sudo: bool = True, polled: bool = True) -> tuple[int, str, str]:
@@ -121,6 +140,8 @@ class Machine:
             states = [self.unit(u).active for u in units]
             out = "" if "--quiet" in args else "".join(f"{s}\n" for s in states)
             return (0 if all(s == "active" for s in states) else 3), out, ""
+        if verb == "show":  # --property=ActiveState --value, as converge.download asks
+            return self.show(units[0])
         if not sudo:
             return 1, "", "Failed: Access denied"
         if verb == "daemon-reload":
@@ -135,8 +156,13 @@ class Machine:
                 self.units.setdefault(u, Unit()).enabled = True
             elif verb in ("start", "restart"):
                 code, err = self.start(u, again=verb == "restart")
-                if code:
+                if code and "--no-block" not in args:  # --no-block: queued, no waiting for the result
                     return code, "", err
+            elif verb == "stop":
+                self.units.setdefault(u, Unit()).active = "inactive"
+            elif verb == "reset-failed":
+                if self.unit(u).active == "failed":
+                    self.units[u].active = "inactive"
             else:
                 raise AssertionError(f"the fake does not know systemctl {verb}")
         return 0, "", ""
@@ -153,15 +179,36 @@ class Machine:
                 code, err = self.start(want, again=False)
                 if code:
                     return code, err
+        elif name == DOWNLOAD and "download-hangs" in self.faults:
+            unit.active = "activating"
+            unit.journal.append("kubernetes-download: downloading (12 MB of 20 MB)")
+            return 0, ""
         elif name == DOWNLOAD and not self.download():
             unit.active = "failed"
             return 1, (f"Job for {DOWNLOAD} failed because the control process exited with "
                        f"error code.\nSee \"systemctl status {DOWNLOAD}\" for details.\n")
         unit.active, unit.starts = "active", unit.starts + 1
+        stamp = self.files.get(stamp_path(self.cluster.inv.kubernetes.install_dir))
+        unit.ran, unit.release = unit.loaded, stamp.content.strip() if stamp else None
         unit.journal.append(f"Started {name}.")
         if name == APISERVER and "healthz" in self.faults:
             unit.journal.append("E0101 etcd: client: etcd cluster is unavailable or misconfigured")
         return 0, ""
+
+    def show(self, name: str) -> tuple[int, str, str]:
+        state = self.unit(name).active
+        hanging = [m for m in self.cluster.machines.values() if "download-hangs" in m.faults]
+        if name == DOWNLOAD and "interrupt-download" in self.faults and \
+                all(m.unit(DOWNLOAD).active == "activating" for m in hanging):
+            self.faults.discard("interrupt-download")
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        return 0, state + "\n", ""
+
+    def finish_download(self) -> None:
+        """A download that was still running ends (after fab gave up, say)."""
+        self.faults.discard("download-hangs")
+        unit = self.units[DOWNLOAD]
+        unit.active = "active" if self.download() else "failed"
 
     def download(self) -> bool:
         """kubernetes-download: the release the env file names, stamp written last."""
@@ -187,10 +234,17 @@ class Machine:
         return f.content if f else None
 
     # -- kubefab's scripts, in Python ------------------------------------------------------
-    def probe(self, stamp, lock, healthz, loopback, kubectl, files, units) -> tuple[int, str, str]:
+    def probe(self, stamp, lock, healthz, loopback, kubectl, files, units, owed="", stage="") -> tuple[int, str, str]:
         if "probe" in self.faults:
             return 1, "", "sudo: a password is required\n"
         out, paths = [], [p for p in files.split("\n") if p in self.files]
+        b64 = lambda text: base64.b64encode(text.encode()).decode()  # noqa: E731
+        for path in sorted(self.files):  # files, never dot files, directly in OWED_DIR
+            name = path[len(owed) + 1:] if owed and path.startswith(owed + "/") else ""
+            if name and "/" not in name and not name.startswith("."):
+                out.append(f"owed\t{name}\t{b64(self.files[path].content)}")
+        out += sorted({f"stage\t{p[len(stage) + 1:].split('/')[0]}" for p in self.files
+                       if stage and p.startswith(stage + "/")})
         out += [f"sum\t{p}\t{hashlib.sha256(self.files[p].content.encode()).hexdigest()}" for p in paths]
         out += [f"stat {p} {self.files[p].mode:o} {self.files[p].owner} {self.files[p].group}" for p in paths]
         for i, name in enumerate(units.split("\n") if units else []):
@@ -200,7 +254,6 @@ class Machine:
             out += ["unit\t"] if i else []
             out += [f"unit\tId={name}", f"unit\tNeedDaemonReload={reload}",
                     f"unit\tUnitFileState={state}", f"unit\tActiveState={unit.active}"]
-        b64 = lambda text: base64.b64encode(text.encode()).decode()  # noqa: E731
         for kind, path in (("stamp", stamp), ("lock", f"{lock}/holder")):
             if path in self.files:
                 out.append(f"{kind}\t{b64(self.files[path].content)}")
@@ -231,8 +284,15 @@ class Machine:
             self.files.pop(f"{lock}/holder", None)
         return 0, "", ""
 
+    def owe(self, folder, why, *units) -> tuple[int, str, str]:
+        for unit in units:
+            self.files[f"{folder}/{unit}"] = FakeFile(why + "\n")
+        return 0, "", ""
+
     def install(self, staged, backup, *args) -> tuple[int, str, str]:
         for i in range(0, len(args), 5):
+            if i and "full-disk" in self.faults:
+                return 1, "", f"install: error writing '{args[i + 1]}': No space left on device\n"
             src, dst, mode, owner, group = args[i:i + 5]
             if dst in self.files:
                 self.files[backup + dst] = FakeFile(**vars(self.files[dst]))
@@ -240,6 +300,8 @@ class Machine:
             self.writes += 1
         for path in [p for p in self.files if p.startswith(staged + "/")]:
             del self.files[path]
+        if "killed" in self.faults:
+            raise Killed(self.host.name)
         return 0, "", ""
 
     def read(self, *paths) -> tuple[int, str, str]:
@@ -305,5 +367,5 @@ class FakeCluster:
 def recap(out: str) -> dict[str, tuple[str, str]]:
     """host -> (changed/unchanged/failed, the rest of its line), from kubefab's RECAP."""
     rows = out.rsplit("\nRECAP\n", 1)[1].splitlines()  # the last run's
-    row = re.compile(r"  (\S+)\s+(changed|unchanged|failed)\s*(.*)")
+    row = re.compile(r"  (\S+)\s+(changed|unchanged|failed|pending)\s*(.*)")
     return {m[1]: (m[2], m[3]) for m in map(row.fullmatch, rows) if m}

@@ -90,3 +90,22 @@ def test_probe_says_why_a_check_failed():
 def test_probe_refuses_an_argument_it_could_not_pass_whole(bad):
     with pytest.raises(ValueError, match="would not come back whole"):
         facts.probe_args("/n", "/n", [], [], healthz=bad)
+
+
+def test_probe_lists_owed_restarts_and_staged_leftovers(tmp_path):
+    """OWED_DIR's marks (name and content; never a half-written dot file) and STAGE_DIR's
+    entries come back in the same round trip; absent folders say nothing."""
+    owed, stage = tmp_path / "owed", tmp_path / "stage"
+    owed.mkdir()
+    stage.mkdir()
+    (owed / "kubernetes.kubelet.service").write_text("run 1\n")
+    (owed / ".kubernetes.proxy.service.new").write_text("half")
+    (stage / "up-1").mkdir()
+    (stage / ".hidden").write_text("")
+    args = facts.probe_args("/n", "/n", [], [], owed_dir=str(owed), stage_dir=str(stage))
+    got = facts.parse(run_probe(*args))
+    assert got.owed == {"kubernetes.kubelet.service": "run 1"}
+    assert got.leftovers == (".hidden", "up-1")
+    none = facts.parse(run_probe(*facts.probe_args("/n", "/n", [], [], owed_dir="/nonexistent",
+                                                   stage_dir="/nonexistent")))
+    assert (none.owed, none.leftovers) == ({}, ())

@@ -47,7 +47,8 @@ def test_fresh_host_gets_everything():
     assert p.daemon_reload and p.download
     assert p.enable == (*UNITS, TARGET)
     assert p.restart == ()  # nothing runs yet: starting the target starts it all
-    assert p.start == TARGET
+    assert p.start == (TARGET, *UNITS)
+    assert p.owe == UNITS[1:]  # marked before the writes: the download is a oneshot
 
 
 @pytest.mark.parametrize("path,content,expect_restart,expect_reload", [
@@ -61,7 +62,7 @@ def test_changed_file_restarts_exactly_its_units(path, content, expect_restart, 
     assert [(w.file.path, w.action) for w in p.writes] == [(path, "update")]
     assert p.restart == expect_restart
     assert p.daemon_reload == expect_reload
-    assert not p.download and p.start is None and p.enable == ()
+    assert not p.download and p.start == () and p.enable == ()
 
 
 def test_mode_drift_is_fixed_without_restarts():
@@ -82,8 +83,54 @@ def test_stopped_unit_starts_the_target_and_disabled_unit_is_enabled():
     facts = converged()
     facts.units["kubernetes.scheduler.service"] = UnitFact("disabled", "failed")
     p = plan(facts)
-    assert p.start == TARGET and p.enable == ("kubernetes.scheduler.service",)
+    assert p.start == (TARGET, "kubernetes.scheduler.service")
+    assert p.enable == ("kubernetes.scheduler.service",)
     assert p.restart == ()
+    assert p.steps() == ["systemctl enable kubernetes.scheduler.service",
+                         f"systemctl start {TARGET} kubernetes.scheduler.service"]
+
+
+def test_a_restart_owed_by_an_earlier_run_is_planned_and_said():
+    """Files as wanted, but a run stopped between writing them and restarting: the mark
+    it left under OWED_DIR makes the restart; an inactive unit is started instead."""
+    facts = converged(owed={"kubernetes.apiserver.service": "run 1", "kubernetes.scheduler.service": "run 1"})
+    facts.units["kubernetes.scheduler.service"] = UnitFact("enabled", "inactive")
+    p = plan(facts)
+    assert p.writes == () and p.owe == ()
+    assert p.restart == ("kubernetes.apiserver.service",)
+    assert p.start == (TARGET, "kubernetes.scheduler.service")
+    assert p.marks == ("kubernetes.apiserver.service", "kubernetes.scheduler.service")
+    assert "restart kubernetes.apiserver.service (owed by an earlier run)" in p.steps()
+
+
+def test_a_change_owes_the_restarts_of_its_units_and_says_no_reason():
+    facts = converged(owed={"kubernetes.apiserver.service": "run 1"})
+    facts.files[API] = FileFact(digest("old"), 0o644, "root", "root")
+    p = plan(facts)
+    assert p.owe == ("kubernetes.apiserver.service",) and p.why == {}
+    assert "restart kubernetes.apiserver.service" in p.steps()
+
+
+def test_a_missing_node_restarts_a_running_kubelet_only():
+    node = Host("azure-prd-02", "10.1.0.2", "node")
+    units = ("kubernetes.download.service", "kubernetes.kubelet.service")
+    facts = HostFacts(units={u: UnitFact("enabled", "active") for u in (*units, "kubernetes.node.target")},
+                      stamp="STAMP")
+    why = "Node azure-prd-02 missing from the cluster"
+    p = plan_host(node, {}, facts, units=units, target="kubernetes.node.target", stamp="STAMP", node_missing=why)
+    assert p.restart == ("kubernetes.kubelet.service",) and p.owe == () and p.marks == ()
+    assert p.steps() == [f"restart kubernetes.kubelet.service ({why})"]
+    facts.units["kubernetes.kubelet.service"] = UnitFact("enabled", "failed")
+    p = plan_host(node, {}, facts, units=units, target="kubernetes.node.target", stamp="STAMP", node_missing=why)
+    assert p.restart == () and p.start == ("kubernetes.node.target", "kubernetes.kubelet.service")
+
+
+def test_summary_counts_the_writes():
+    facts = converged(stamp="OLD")
+    facts.files[CFG] = None
+    assert plan(facts).summary() == ("write 1 files; run kubernetes.download.service (installed release "
+                                     "differs); restart kubernetes.apiserver.service; "
+                                     "restart kubernetes.scheduler.service")
 
 
 def test_unit_changed_on_disk_behind_systemds_back_gets_a_reload():
@@ -97,6 +144,10 @@ def test_diffs_never_show_a_secret():
     assert d == f"secret changed: {CFG} (content not shown)\n"
     assert "auth" not in d and "OLD" not in d
     assert diff(Write(WANTED[CFG], "create"), None).startswith("secret created")
+
+
+def test_a_mode_only_repair_of_a_secret_says_the_mode_not_secret_changed():
+    assert diff(Write(WANTED[CFG], "set mode/owner"), None) == f"{CFG}: mode/owner -> 0600 core:core\n"
 
 
 def test_unified_diff_of_an_update():

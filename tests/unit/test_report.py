@@ -38,6 +38,8 @@ def test_outcome_is_the_recap_as_data():
     assert data == {"task": "deploy", "ok": False, "rerun": "fab deploy --hosts n2", "hosts": {
         "m": {"result": "changed", "changes": ["wrote 3 files"]},
         "n1": {"result": "unchanged"},
-        "n2": {"result": "failed", "reason": "ssh 127.0.0.4:22: refused"}}}
+        "n2": {"result": "failed", "reason": "ssh 127.0.0.4:22: refused", "changes": []}}}
     assert outcome(["m"], {}, {}, "deploy") == {"task": "deploy", "ok": True, "rerun": None,
                                                 "hosts": {"m": {"result": "unchanged"}}}
+    dry = outcome(["m", "n1"], {}, {}, "deploy", pending={"m": ["write 3 files"]})
+    assert dry["hosts"] == {"m": {"result": "pending", "pending": ["write 3 files"]}, "n1": {"result": "unchanged"}}

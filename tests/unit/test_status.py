@@ -86,6 +86,16 @@ CASES = {
     "master unreachable": (TLS, None, [f"{MASTER}: ssh core@10.1.0.1:22: timed out"]),
     "nodes": (TLS, lambda f: api(f, nodes_json=nodes_json(TLS, skip=("ded-prd-01",), unready=("azure-prd-03",))),
               ["azure-prd-03: node not Ready", "ded-prd-01: node not registered"]),
+    "disabled, owed, locked, leftover": (TLS, lambda f: {**f, NODE: replace(
+        f[NODE], units={**f[NODE].units, "kubernetes.proxy.service": UnitFact("disabled", "active")},
+        owed={"kubernetes.kubelet.service": "run 1"}, holder="ops@box pid 7", leftovers=("up-1",))}, [
+        f"{NODE}: kubernetes.proxy.service is disabled, wanted enabled",
+        f"{NODE}: restart of kubernetes.kubelet.service owed (owed by an earlier run)",
+        f"{NODE}: kubefab lock held by ops@box pid 7; if that run is dead: fab unlock",
+        f"{NODE}: leftover /var/lib/kubefab/stage/up-1 (from an interrupted upload)"]),
+    "a Node hosts.yaml does not name": (TLS, lambda f: api(f, nodes_json=json.dumps({"items": [
+        *json.loads(nodes_json(TLS))["items"], {"metadata": {"name": "old-node"}, "status": {}}]})), [
+        "node old-node is in the cluster but not in hosts.yaml; remove it with: kubectl delete node old-node"]),
     "plain as deployed": (PLAIN, lambda f: f, []),
     "plain apiserver down": (PLAIN, lambda f: api(f, healthz="", nodes_json=None), [
         f"{MASTER}: apiserver not ok (http://127.0.0.1:8080): no answer",
