@@ -41,12 +41,13 @@ class Lab:
     Two Lab objects with different values can be up side by side (tests do)."""
 
     def __init__(self, state_dir: Path = STATE_DIR, build_dir: Path = Path("build/lab"),
-                 cache_dir: Path = image.CACHE_DIR, *, first_address: int = 2,
+                 cache_dir: Path = image.CACHE_DIR, *, first_address: int = 2, net: str = "127.0.0",
                  etcd_port: int = 2379, cgroup: str = "lab", build_release=None,
                  log=print, timeout: float = 180.0):
         self.layout = Layout(Path(state_dir).absolute())
         self.build_dir = Path(build_dir).absolute()
         self.cache_dir, self.first_address, self.etcd_port = Path(cache_dir), first_address, etcd_port
+        self.net = net  # the hosts' addresses: <net>.<first_address> upward, all on loopback
         self.cgroup, self._build_release, self.log, self.timeout = cgroup, build_release, log, timeout
         self.info: LabInfo | None = None  # what the last `up` of this object started
 
@@ -61,7 +62,7 @@ class Lab:
         Cleans up a crashed lab first; refuses while a lab is up."""
         doc = labinventory.read(source_inventory)
         hosts = doc["hosts"] if nodes is None else labinventory.scale(doc["hosts"], nodes)
-        addrs = labinventory.addresses(hosts, self.first_address)
+        addrs = labinventory.addresses(hosts, self.first_address, self.net)
         fleet = [Machine(name, addr) for name, addr in addrs.items()]
         built = image.base_path(self.cache_dir).is_dir()
         preflight.check_tools(skip=("debootstrap",) if built else ())

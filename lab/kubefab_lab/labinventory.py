@@ -58,11 +58,11 @@ def scale(hosts: dict, nodes: int) -> dict:
     return out
 
 
-def addresses(hosts: dict, first: int = 2) -> dict[str, str]:
-    """127.0.0.<first> upward, in inventory order."""
+def addresses(hosts: dict, first: int = 2, net: str = "127.0.0") -> dict[str, str]:
+    """<net>.<first> upward, in inventory order (net: three octets in 127.0.0.0/8)."""
     if first + len(hosts) - 1 > 254:
-        raise LabError(f"{len(hosts)} hosts do not fit 127.0.0.{first}..127.0.0.254")
-    return {name: f"127.0.0.{first + i}" for i, name in enumerate(hosts)}
+        raise LabError(f"{len(hosts)} hosts do not fit {net}.{first}..{net}.254")
+    return {name: f"{net}.{first + i}" for i, name in enumerate(hosts)}
 
 
 def lab_inventory(doc: dict, hosts: dict, addrs: dict[str, str], *, release_url: str,

@@ -17,6 +17,15 @@ import pytest
 from kubefab_lab import Lab
 
 ROOT = Path(__file__).resolve().parents[2]
+# KUBEFAB_LAB_SLOT=N (1-9) runs this session's labs on 127.0.N.x with their own state dir,
+# cgroups and etcd port, so that two checkouts can run lab tests side by side. Slot 0 (the
+# default) is 127.0.0.x, as the README's lab.
+SLOT = int(os.environ.get("KUBEFAB_LAB_SLOT", "0"))
+NET = f"127.0.{SLOT}"
+
+
+def slotted(name: str) -> str:
+    return name if not SLOT else f"{name}-slot{SLOT}"
 
 
 def lab_prerequisites() -> str | None:
@@ -33,7 +42,9 @@ def lab():
     reason = lab_prerequisites()
     if reason:
         pytest.skip(f"no lab: {reason}")
-    the_lab = Lab(build_dir=ROOT / "build/lab")
+    kwargs = {} if not SLOT else dict(state_dir=Path(f"/var/lib/kubefab/{slotted('lab')}"), net=NET,
+                                      etcd_port=free_port_pair(), cgroup=slotted("lab"))
+    the_lab = Lab(build_dir=ROOT / "build/lab", **kwargs)
     the_lab.up(ROOT / "hosts.yaml")
     yield the_lab
     the_lab.down()
@@ -66,8 +77,8 @@ def private_lab(tmp_path):
 
     def make(first_address=200):
         made.append(Lab(tmp_path / f"state{len(made)}", tmp_path / f"build{len(made)}",
-                        first_address=first_address, etcd_port=free_port_pair(),
-                        cgroup=f"lab-test-{tmp_path.name}-{len(made)}",  # up/down kill their cgroup
+                        first_address=first_address, net=NET, etcd_port=free_port_pair(),
+                        cgroup=slotted(f"lab-test-{tmp_path.name}-{len(made)}"),  # up/down kill their cgroup
                         log=lambda message: None))
         return made[-1]
 

@@ -11,6 +11,7 @@ import yaml
 
 from kubefab.inventory import load
 
+from .conftest import NET
 from .helpers import FAB, ROOT, fab, kubectl, nodes, on_host
 
 pytestmark = pytest.mark.lab
@@ -57,7 +58,7 @@ def test_a_host_that_is_down_fails_alone_and_a_rerun_converges(lab, inventory):
     try:
         r = fab(louder, "deploy", check=False)
         assert r.returncode == 1
-        assert "azure-prd-04  failed     ssh core@127.0.0.5:22:" in r.stdout
+        assert f"azure-prd-04  failed     ssh core@{NET}.5:22:" in r.stdout
         assert "Re-run just the failed hosts: fab deploy --hosts azure-prd-04" in r.stdout
         for ok in ("azure-prd-01", "azure-prd-02", "azure-prd-03", "ded-prd-01"):
             assert re.search(rf"^  {ok} +changed ", r.stdout, re.M), ok

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from kubefab_lab import Lab, LabError, labinventory, machines, procs
+from .conftest import NET
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,8 +108,8 @@ def test_status_lists_every_host_running(lab):
 
 
 def test_a_second_up_fails_clearly_and_leaves_the_lab_alone(lab):
-    again = Lab(build_dir=lab.build_dir, log=lambda m: None)
-    with pytest.raises(LabError, match=r"already up: 5 hosts \(azure-prd-01 127.0.0.2.*etcd \(pid \d+\)"):
+    again = Lab(lab.layout.root, lab.build_dir, log=lambda m: None)
+    with pytest.raises(LabError, match=rf"already up: 5 hosts \(azure-prd-01 {NET}.2.*etcd \(pid \d+\)"):
         again.up(ROOT / "hosts.yaml")
     assert all(s.state == "running" for s in lab.status())
 
@@ -158,7 +159,7 @@ def traces(lab, http_port):
     root = str(lab.layout.root)
     pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and procs.alive(int(p), root)]
     cgroups = [str(r / lab.cgroup) for r in machines.cgroup_roots() if (r / lab.cgroup).exists()]
-    ports = [f"{a}:{p}" for a, p in [("127.0.0.200", 22), ("127.0.0.201", 22),
+    ports = [f"{a}:{p}" for a, p in [(f"{NET}.200", 22), (f"{NET}.201", 22),
                                      ("127.0.0.1", lab.etcd_port), ("127.0.0.1", lab.etcd_port + 1),
                                      ("127.0.0.1", http_port)] if listening(a, p)]
     return {"processes": pids, "mounts": machines.mounts_under(lab.layout.root),
@@ -168,7 +169,7 @@ def traces(lab, http_port):
 
 def test_down_leaves_nothing_behind(tiny, tmp_path):
     info = tiny.up(tiny_inventory(tmp_path))
-    assert [a for _, a in info.hosts] == ["127.0.0.200", "127.0.0.201"]
+    assert [a for _, a in info.hosts] == [f"{NET}.200", f"{NET}.201"]
     http_port = int(info.release_url.split(":")[2].split("/")[0])
     before = traces(tiny, http_port)
     assert len(before["processes"]) == 4 and len(before["listening"]) == 5, before
@@ -197,9 +198,9 @@ def test_a_stopped_host_is_down_until_started_again(tiny, tmp_path):
     tiny.up(tiny_inventory(tmp_path))
     tiny.stop_host("tiny-node-01")
     assert [s.state for s in tiny.status()] == ["running", "stopped"]
-    assert not listening("127.0.0.201", 22)
+    assert not listening(f"{NET}.201", 22)
     tiny.start_host("tiny-node-01")  # same upper dir: same host key, known_hosts still holds
-    code, out = ssh(tiny, "127.0.0.201", "hostname")
+    code, out = ssh(tiny, f"{NET}.201", "hostname")
     assert out.strip() == "tiny-node-01"
 
 
@@ -207,7 +208,7 @@ def test_a_faulty_release_is_served_beside_the_good_one(tiny, tmp_path):
     info = tiny.up(tiny_inventory(tmp_path))
     url, sha = tiny.serve_release("v1.0.1", {"apiserver-exits"})
     assert url != info.release_url and sha != info.release_sha256
-    code, out = ssh(tiny, "127.0.0.200", f"curl -sf {url} | sha256sum; curl -sf {info.release_url} | sha256sum")
+    code, out = ssh(tiny, f"{NET}.200", f"curl -sf {url} | sha256sum; curl -sf {info.release_url} | sha256sum")
     assert out.split()[::2] == [sha, info.release_sha256]
 
 

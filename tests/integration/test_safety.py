@@ -15,7 +15,7 @@ from kubefab.inventory import load
 from kubefab_lab import Lab
 from kubefab_lab.machines import mounts_under
 
-from .conftest import free_port_pair, lab_prerequisites
+from .conftest import NET, free_port_pair, lab_prerequisites, slotted
 from .helpers import ROOT, fab, on_host
 
 pytestmark = pytest.mark.lab
@@ -35,8 +35,8 @@ def own_lab(tmp_path):
     reason = lab_prerequisites()
     if reason:
         pytest.skip(f"no lab: {reason}")
-    lab = Lab(tmp_path / "state", tmp_path / "build", first_address=230,
-              etcd_port=free_port_pair(), cgroup="lab-safety",
+    lab = Lab(tmp_path / "state", tmp_path / "build", first_address=230, net=NET,
+              etcd_port=free_port_pair(), cgroup=slotted("lab-safety"),
               log=lambda message: None)
     try:
         lab.up(ROOT / "hosts.yaml")
