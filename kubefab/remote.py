@@ -16,6 +16,7 @@ from pathlib import Path
 import paramiko
 from fabric import Connection
 
+from . import reasons
 from .model import Host
 from .transport import (BACKUP_DIR, Connect, HostKeyError, RemoteError, Result, Shell, checked,
                         command_line)
@@ -97,11 +98,22 @@ class Remote(Shell):
                 f"if the host was rebuilt, remove the old line with "
                 f"`ssh-keygen -R {_key_id(self.host.address, self.host.ssh.port)} "
                 f"-f {known_hosts_path(self.host)}`") from None
-        except paramiko.AuthenticationException as e:
-            raise RemoteError(f"ssh {where}: authentication failed ({e})") from None
-        except (OSError, socket.timeout, paramiko.SSHException, EOFError) as e:
-            raise RemoteError(f"ssh {where}: {e or type(e).__name__}") from None
+        except paramiko.PasswordRequiredException:
+            raise RemoteError(f"ssh {where}: key {self.keys()[0] if self.keys() else ''} is "
+                              f"passphrase-protected; add it to ssh-agent") from None
+        except paramiko.AuthenticationException:
+            raise RemoteError(f"ssh {where}: {reasons.of_auth(self.host.ssh.user, self.keys())}") from None
+        except (OSError, socket.timeout) as e:
+            if getattr(e, "filename", None):  # the key file itself: missing or unreadable
+                raise RemoteError(f"ssh {where}: cannot read {e.filename}: {e.strerror}") from None
+            raise RemoteError(f"ssh {where}: "
+                              f"{reasons.of_connect(e, self.host.address, self.host.ssh.port)}") from None
+        except (paramiko.SSHException, EOFError) as e:  # something answered, but not SSH as we know it
+            raise RemoteError(f"ssh {where}: SSH handshake failed ({e or type(e).__name__})") from None
         return self
+
+    def keys(self) -> list[str]:
+        return reasons.keys_tried(self.host.ssh.identity)
 
     def close(self) -> None:
         self.cxn.close()
@@ -125,7 +137,8 @@ class Remote(Shell):
             code = chan.recv_exit_status()
         except (OSError, socket.timeout, paramiko.SSHException, EOFError) as e:
             raise RemoteError(f"{argv[0]}: lost the connection ({e or type(e).__name__})") from None
-        result = Result(command, code, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
+        result = Result(command, code, stdout.decode(errors="replace"), stderr.decode(errors="replace"),
+                        self.host.ssh.user)
         return checked(result, argv, check)
 
     def stage(self, contents: list[str]) -> tuple[str, list[str]]:

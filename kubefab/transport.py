@@ -13,6 +13,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+from . import reasons
 from .layout import BACKUP_DIR
 from .model import Host
 
@@ -31,15 +32,16 @@ class Result:
     exit_code: int
     stdout: str
     stderr: str
+    user: str = ""  # the login user, for "sudo asks for a password for core"
 
     @property
     def ok(self) -> bool:
         return self.exit_code == 0
 
     def why(self) -> str:
-        """The last lines a failed command printed, for a one-line reason."""
-        text = (self.stderr.strip() or self.stdout.strip()).splitlines()
-        return " | ".join(text[-3:]) or f"exit code {self.exit_code}"
+        """Why it failed, in one line: a known cause (reasons.from_output), else the
+        last lines it printed."""
+        return reasons.of_command(self.stderr, self.stdout, self.exit_code, self.user)
 
 
 class Connection(Protocol):
@@ -67,13 +69,14 @@ def command_line(argv: list[str], sudo: bool) -> str:
     return shlex.join((["sudo", "-n", "--"] if sudo else []) + list(argv))
 
 
-def checked(result: Result, argv: list[str], check: bool) -> Result:
-    """The result, or (with check) a RemoteError naming the command and why it failed;
-    a script is named `sh -c ...`, never quoted whole into a one-line reason."""
+def checked(result: Result, argv: list[str], check: bool, what: str | None = None) -> Result:
+    """The result, or (with check) a RemoteError naming the command (`what`, else its
+    first words) and why it failed; a script is named, never quoted into a reason."""
     if check and not result.ok:
-        shown = argv[:2] if argv[:2] == ["sh", "-c"] else argv[:3]
-        raise RemoteError(f"{shlex.join(shown)}{' ...' if len(argv) > len(shown) else ''} failed: "
-                          f"{result.why()}")
+        if what is None:
+            shown = argv[:2] if argv[:2] == ["sh", "-c"] else argv[:3]
+            what = f"{shlex.join(shown)}{' ...' if len(argv) > len(shown) else ''}"
+        raise RemoteError(f"{what} failed: {result.why()}")
     return result
 
 
@@ -88,9 +91,12 @@ class Shell:
         0600); returns the folder and one path per content."""
         raise NotImplementedError
 
-    def script(self, text: str, *args: str, **kwargs) -> Result:
-        """A POSIX sh script as root, its values passed as positional arguments."""
-        return self.run(["sh", "-c", text, "sh", *args], sudo=True, **kwargs)
+    def script(self, text: str, *args: str, what: str | None = None, check: bool = True,
+               **kwargs) -> Result:
+        """A POSIX sh script as root, its values passed as positional arguments; `what`
+        names it in a failure's reason."""
+        argv = ["sh", "-c", text, "sh", *args]
+        return checked(self.run(argv, sudo=True, check=False, **kwargs), argv, check, what)
 
     def install(self, files) -> None:
         """Put each File in place as root: staged privately, then one root command

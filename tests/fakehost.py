@@ -19,6 +19,7 @@ Faults a test may put in `machine.faults`:
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import re
 import shlex
@@ -27,7 +28,7 @@ import threading
 from dataclasses import dataclass, field
 
 from fakeapi import Apiserver
-from kubefab import facts, steps, transport
+from kubefab import facts, reasons, steps, transport
 from kubefab.layout import APISERVER, DOWNLOAD, ENV_FILE, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
 from kubefab.transport import HostKeyError, RemoteError, Result, Shell, checked, command_line
@@ -257,7 +258,8 @@ class FakeConnection(Shell):
     def open(self) -> "FakeConnection":
         where = f"{self.host.ssh.user}@{self.host.address}:{self.host.ssh.port}"
         if "connect" in self.machine.faults:
-            raise RemoteError(f"ssh {where}: [Errno 113] No route to host")
+            unreachable = OSError(errno.EHOSTUNREACH, "No route to host")
+            raise RemoteError(f"ssh {where}: {reasons.of_connect(unreachable, self.host.address, self.host.ssh.port)}")
         if "host-key" in self.machine.faults:
             raise HostKeyError(f"host key of {self.host.name} ({self.host.address}) is not in known_hosts")
         self.connected = True
@@ -271,7 +273,7 @@ class FakeConnection(Shell):
             raise RemoteError(f"{argv[0]}: not connected to {self.host.name}")
         with self.machine.cluster.lock:
             code, out, err = self.machine.execute(list(argv), sudo, stdin)
-        return checked(Result(command_line(argv, sudo), code, out, err), argv, check)
+        return checked(Result(command_line(argv, sudo), code, out, err, self.host.ssh.user), argv, check)
 
     def stage(self, contents):
         self.staged += 1
