@@ -39,6 +39,8 @@ class Operation:
         self.fleet = Fleet(hosts, parallel=opts.parallel, accept_new=opts.accept_new, connect=connect)
         self.changed: dict[str, list[str]] = defaultdict(list)
         self.facts: dict = {}  # host name -> HostFacts, from the probe
+        self.phase = "while connecting"  # what an interrupted host was doing, for the recap
+        self.locked = False  # this run holds the cluster lock
         started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
         self.run_id = f"{local_user()} pid {os.getpid()} since {started} (run {uuid.uuid4().hex[:12]})"
 
@@ -64,35 +66,39 @@ class Operation:
 
     # -- the shape -------------------------------------------------------------------------
     def run(self) -> int:
-        with self.fleet:
-            try:
-                return self.converge()
-            except (Interrupted, KeyboardInterrupt):
-                say(None, f"interrupted: each host stopped after its current (atomic) step; "
-                          f"run fab {self.task} again to converge")
-                for h in self.fleet.ok():  # their later phases never ran
-                    self.fleet.failed[h.name] = "interrupted (Ctrl-C) before the run finished"
-                self.fleet.cancel.clear()
+        try:
+            self.fleet.open()  # inside: Ctrl-C while connecting is an interrupted run too
+            return self.converge()
+        except (Interrupted, KeyboardInterrupt):
+            say(None, f"interrupted: each host stopped after its current (atomic) step; "
+                      f"run fab {self.task} again to converge")
+            for h in self.fleet.ok():  # their later phases never ran
+                self.fleet.failed[h.name] = f"interrupted (Ctrl-C) {self.phase}"
+            self.fleet.cancel.clear()
+            if self.locked:
                 self.unlock()
-                self.finish()
-                return 130
+            self.finish()
+            return 130
+        finally:
+            self.fleet.close()
 
     def converge(self) -> int:
         if self.key_problems():
             return self.finish()
+        self.phase = "before any change"
         self.facts = self.gather()
         plans = self.plan(self.facts)
         self.show(plans)
         if self.opts.dry_run:
             return self.finish()
-        locked = self.changes(plans)
-        if locked and not self.lock():
+        if self.changes(plans) and not self.lock():
             return self.finish()
+        self.phase = "before the run finished"
         try:
             self.apply(plans)
             self.verify(plans)
         finally:
-            if locked and not self.fleet.cancel.is_set():  # after Ctrl-C, run() unlocks
+            if self.locked and not self.fleet.cancel.is_set():  # after Ctrl-C, run() unlocks
                 self.unlock()
         return self.finish()
 
@@ -112,6 +118,7 @@ class Operation:
         while True:
             held = {n: f.holder for n, f in facts.items() if f.holder}
             if not held:
+                self.locked = True  # from the first host taken: Ctrl-C releases what was
                 got = self.fleet.each(lambda cxn: steps.lock(cxn, self.run_id))
                 held = {n: h for n, h in got.items() if h}
                 if not held:
@@ -136,6 +143,7 @@ class Operation:
             except RemoteError:
                 pass  # unreachable: we never took its lock, or it is gone with the host
         self.fleet.each(release, even_failed=True)
+        self.locked = False
 
     # -- nodes registered, labelled and Ready --------------------------------------------------
     def register(self, wanted: dict[str, dict[str, str]], note, wait=None) -> None:

@@ -15,6 +15,7 @@ Faults a test may put in `machine.faults`:
   healthz    the apiserver runs but /healthz never says ok
   not-ready  the kubelet runs but its Node never gets Ready
   interrupt  the operator presses Ctrl-C at the first /healthz kubefab polls
+  interrupt-connect  ... while kubefab connects to this host
 """
 from __future__ import annotations
 
@@ -260,6 +261,9 @@ class FakeConnection(Shell):
         if "connect" in self.machine.faults:
             unreachable = OSError(errno.EHOSTUNREACH, "No route to host")
             raise RemoteError(f"ssh {where}: {reasons.of_connect(unreachable, self.host.address, self.host.ssh.port)}")
+        if "interrupt-connect" in self.machine.faults:
+            self.machine.faults.discard("interrupt-connect")
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
         if "host-key" in self.machine.faults:
             raise HostKeyError(f"host key of {self.host.name} ({self.host.address}) is not in known_hosts")
         self.connected = True

@@ -112,6 +112,10 @@ CASES = {
         recap={h: ("failed", "interrupted (Ctrl-C)") for h in ALL},
         started={MASTER: dict.fromkeys((DOWNLOAD, *MASTER_UNITS, MASTER_TARGET), 1), NODE: {DOWNLOAD: 1}},
         written=tuple(ALL), hint=",".join(ALL)),
+    "Ctrl-C while connecting": Case(
+        "converged", ONE_FLAG, faults={OTHER: {"interrupt-connect"}}, code=130,
+        recap={h: ("failed", "interrupted (Ctrl-C)") for h in ALL}, started={h: {} for h in ALL},
+        hint=",".join(ALL)),
 }
 
 
