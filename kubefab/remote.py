@@ -2,7 +2,7 @@
 
 A `Remote` is one host's connection for a whole run: host keys verified against the
 inventory's known_hosts, commands given as argv and quoted by construction, root work
-through `sudo -n`, files uploaded over SFTP and moved into place atomically.
+through `sudo -n`, files streamed to a root command and moved into place atomically.
 """
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import functools
 import os
 import socket
 import threading
-import uuid
 from pathlib import Path
 
 import paramiko
@@ -140,18 +139,6 @@ class Remote(Shell):
         result = Result(command, code, stdout.decode(errors="replace"), stderr.decode(errors="replace"),
                         self.host.ssh.user)
         return checked(result, argv, check)
-
-    def stage(self, contents: list[str]) -> tuple[str, list[str]]:
-        """Upload contents over SFTP into a fresh private folder under /tmp."""
-        sftp = self.cxn.sftp()
-        staged = f"/tmp/.kubefab-{uuid.uuid4().hex}"
-        sftp.mkdir(staged, 0o700)
-        paths = [f"{staged}/{i}" for i in range(len(contents))]
-        for path, content in zip(paths, contents):
-            with sftp.open(path, "wb") as fh:  # a buffer per file: threads never share one
-                fh.chmod(0o600)
-                fh.write(content.encode())
-        return staged, paths
 
 
 def _drain(chan) -> tuple[bytes, bytes]:

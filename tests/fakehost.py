@@ -16,15 +16,21 @@ Faults a test may put in `machine.faults`:
   not-ready  the kubelet runs but its Node never gets Ready
   interrupt  the operator presses Ctrl-C at the first /healthz kubefab polls
   interrupt-connect  ... while kubefab connects to this host
+  read-only  the unit directory is on a read-only file system
+  disk-full  no space left on the device kubefab writes to
+  sigkill-upload  the upload's root shell dies (SIGKILL) and the connection drops:
+             the staged files stay, as they would
 """
 from __future__ import annotations
 
 import base64
 import errno
 import hashlib
+import io
 import re
 import shlex
 import signal
+import tarfile
 import threading
 from dataclasses import dataclass, field
 
@@ -33,6 +39,10 @@ from kubefab import facts, reasons, steps, transport
 from kubefab.layout import APISERVER, DOWNLOAD, ENV_FILE, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
 from kubefab.transport import HostKeyError, RemoteError, Result, Shell, checked, command_line
+
+
+class Dropped(Exception):
+    """The connection went away in the middle of a command."""
 
 
 @dataclass
@@ -91,7 +101,9 @@ class Machine:
             self.log.append(Call(what, tuple(argv), sudo))
             if handler is None:
                 raise AssertionError(f"the fake does not know this script: {text[:60]!r}")
-            return handler(*args) if sudo else (1, "", "Permission denied")
+            if not sudo:
+                return 1, "", "Permission denied"
+            return handler(*args, stdin=stdin) if what == "install" else handler(*args)
         self.log.append(Call(argv[0].rsplit("/", 1)[-1], tuple(argv), sudo))
         if argv[0] == "systemctl":
             return self.systemctl(argv[1:], sudo)
@@ -218,10 +230,13 @@ class Machine:
                     out.append(f"nodes\t{b64(nodes)}")
         return 0, "".join(line + "\n" for line in out), ""
 
-    def lock(self, lock, holder) -> tuple[int, str, str]:
+    def lock(self, lock, holder, stage) -> tuple[int, str, str]:
         if lock not in self.dirs:
             self.dirs.add(lock)
             self.files[f"{lock}/holder"] = FakeFile(holder + "\n")
+            self.remove_under(stage)
+            for path in [p for p in self.files if p.startswith("/tmp/.kubefab-")]:
+                del self.files[path]
             return 0, "", ""
         held = self.files.get(f"{lock}/holder")
         return 3, held.content if held else "unknown (no holder file)\n", ""
@@ -233,16 +248,35 @@ class Machine:
             self.files.pop(f"{lock}/holder", None)
         return 0, "", ""
 
-    def install(self, staged, backup, *args) -> tuple[int, str, str]:
-        for i in range(0, len(args), 5):
-            src, dst, mode, owner, group = args[i:i + 5]
-            if dst in self.files:
-                self.files[backup + dst] = FakeFile(**vars(self.files[dst]))
-            self.files[dst] = FakeFile(self.files[src].content, int(mode, 8), owner, group)
-            self.writes += 1
-        for path in [p for p in self.files if p.startswith(staged + "/")]:
+    def install(self, stage, backup, *args, stdin=b"") -> tuple[int, str, str]:
+        """transport.INSTALL: unpack stdin's tar into the root-only stage, copy each file
+        beside its target and rename it over; the trap removes the stage on any exit
+        (a killed connection: SIGHUP) but SIGKILL ("sigkill-upload")."""
+        with tarfile.open(fileobj=io.BytesIO(stdin)) as tar:
+            contents = [tar.extractfile(m).read().decode() for m in tar.getmembers()]
+        for i, content in enumerate(contents):
+            self.files[f"{stage}/{i}"] = FakeFile(content, 0o600)
+        if "sigkill-upload" in self.faults:
+            raise Dropped("the root shell was killed while the upload ran")
+        try:
+            for i in range(0, len(args), 4):
+                dst, mode, owner, group = args[i:i + 4]
+                folder, name = dst.rsplit("/", 1)
+                for fault, says in (("read-only", "Read-only file system"), ("disk-full", "No space left on device")):
+                    if fault in self.faults and (fault == "disk-full" or folder == UNIT_DIR):
+                        return 1, "", (f"install: cannot create regular file '{folder}/.{name}.kubefab-new': "
+                                       f"{says}\n")
+                if dst in self.files:
+                    self.files[backup + dst] = FakeFile(**vars(self.files[dst]))
+                self.files[dst] = FakeFile(contents[i // 4], int(mode, 8), owner, group)
+                self.writes += 1
+            return 0, "", ""
+        finally:
+            self.remove_under(stage)
+
+    def remove_under(self, folder: str) -> None:
+        for path in [p for p in self.files if p.startswith(folder + "/")]:
             del self.files[path]
-        return 0, "", ""
 
     def read(self, *paths) -> tuple[int, str, str]:
         out = "".join(("+" + self.files[p].content if p in self.files else "-") + "\0" for p in paths)
@@ -254,7 +288,6 @@ class FakeConnection(Shell):
 
     def __init__(self, machine: Machine):
         self.machine, self.host, self.connected = machine, machine.host, False
-        self.staged = 0
 
     def open(self) -> "FakeConnection":
         where = f"{self.host.ssh.user}@{self.host.address}:{self.host.ssh.port}"
@@ -276,19 +309,11 @@ class FakeConnection(Shell):
         if not self.connected:
             raise RemoteError(f"{argv[0]}: not connected to {self.host.name}")
         with self.machine.cluster.lock:
-            code, out, err = self.machine.execute(list(argv), sudo, stdin)
+            try:
+                code, out, err = self.machine.execute(list(argv), sudo, stdin)
+            except Dropped as e:
+                raise RemoteError(f"{argv[0]}: lost the connection ({e})") from None
         return checked(Result(command_line(argv, sudo), code, out, err, self.host.ssh.user), argv, check)
-
-    def stage(self, contents):
-        self.staged += 1
-        folder = f"/tmp/.kubefab-{self.host.name}-{self.staged}"
-        user = self.host.ssh.user
-        paths = [f"{folder}/{i}" for i in range(len(contents))]
-        with self.machine.cluster.lock:
-            for path, content in zip(paths, contents):
-                self.machine.files[path] = FakeFile(content, 0o600, user, user)
-        return folder, paths
-
 
 class FakeCluster:
     def __init__(self, inv: Inventory):

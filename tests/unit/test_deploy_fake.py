@@ -9,9 +9,9 @@ from kubefab import pki, render
 from kubefab.deploy import Deploy, Options
 from kubefab.inventory import load
 from kubefab.layout import (APISERVER, DOWNLOAD, KUBELET, LOCK_DIR, MASTER_TARGET, MASTER_UNITS,
-                            NODE_TARGET, NODE_UNITS, REGISTER, stamp_path)
+                            NODE_TARGET, NODE_UNITS, REGISTER, STAGE_DIR, stamp_path)
 
-from fakehost import FakeCluster, recap
+from fakehost import FakeCluster, FakeFile, recap
 
 MASTER, NODE, OTHER = "azure-prd-01", "azure-prd-02", "ded-prd-01"
 ALL = [MASTER, NODE, "azure-prd-03", "azure-prd-04", OTHER]
@@ -125,7 +125,7 @@ def test_deploy(inv, case, capsys):
     if case.start == "converged":
         assert deploy(inv, cluster) == 0
     if case.locked_by:
-        cluster[MASTER].lock(LOCK_DIR, case.locked_by)
+        cluster[MASTER].lock(LOCK_DIR, case.locked_by, STAGE_DIR)
     capsys.readouterr()
     before = {name: (m.starts(), m.writes) for name, m in cluster.machines.items()}
     for host, faults in case.faults.items():
@@ -163,7 +163,8 @@ def test_fresh_deploy_leaves_every_file_the_cluster_and_the_release_as_wanted(in
             assert (got.content, got.mode, got.owner, got.group) == (f.content, f.mode, f.owner, f.group), path
         assert m.files[stamp_path(inv.kubernetes.install_dir)].content.strip() == render.release_stamp(inv)
         assert all(u.enabled and u.active == "active" for u in m.units.values()), h.name
-        assert not any(p.startswith("/tmp/") for p in m.files), "staged files left behind"
+        assert not any(p.startswith(("/tmp/", STAGE_DIR)) or "kubefab-new" in p for p in m.files), \
+            "staged files left behind"
     assert cluster.api.nodes == {h.name: inv.node_labels(h) for h in inv.nodes}
     assert all(cluster.kubelet_ready(h.name) for h in inv.nodes)
     assert "verified: 4 node(s) registered, labelled, Ready" in capsys.readouterr().out
@@ -227,3 +228,40 @@ def test_node_only_hosts_with_a_failing_probe_fails_that_node_alone(inv, capsys)
                           NODE: ("failed", "probe failed: sudo asks for a password for core; kubefab needs NOPASSWD sudo")}
     assert f"Re-run just the failed hosts: fab deploy --hosts {NODE}\n" in out
     assert LOCK_DIR not in cluster[MASTER].dirs
+
+
+def staged(machine) -> list[str]:
+    return sorted(p for p in machine.files if p.startswith((STAGE_DIR + "/", "/tmp/.kubefab-")))
+
+
+def test_a_kill_during_upload_leaves_root_only_files_the_next_run_removes(inv, cluster, capsys):
+    assert deploy(inv, cluster) == 0
+    old = cluster[OTHER]
+    old.files["/tmp/.kubefab-0123abcd/0"] = FakeFile("token", 0o600, "core", "core")  # an older kubefab's
+    cluster[NODE].faults.add("sigkill-upload")
+    assert deploy(variant(inv, *CLUSTER_LABEL), cluster) == 1
+    left = staged(cluster[NODE])
+    assert left and all(cluster[NODE].files[p].owner == "root" and cluster[NODE].files[p].mode == 0o600
+                        for p in left)
+    assert recap(capsys.readouterr().out)[NODE] == ("failed", "sh: lost the connection (the root shell was "
+                                                              "killed while the upload ran)")
+    cluster[NODE].faults.clear()
+    assert deploy(variant(inv, *CLUSTER_LABEL), cluster) == 0  # changes NODE: locks it, clears the stage
+    assert staged(cluster[NODE]) == [] and staged(old) == []
+
+
+@pytest.mark.parametrize("fault, says", [
+    ("read-only", f"writing 15 files failed: read-only file system: /etc/systemd/system/{APISERVER}"),
+    ("disk-full", "writing 15 files failed: no space left on device: /etc/kubernetes.env"),
+])
+def test_a_write_that_fails_is_one_line_naming_the_cause_and_a_fixed_host_converges(inv, capsys, fault, says):
+    cluster = FakeCluster(inv)
+    cluster[MASTER].faults.add(fault)
+    assert deploy(inv, cluster) == 1
+    out = capsys.readouterr().out
+    assert recap(out)[MASTER] == ("failed", says)
+    assert "set -eu" not in out and not staged(cluster[MASTER])
+    cluster[MASTER].faults.clear()  # the operator fixed the disk
+    assert deploy(inv, cluster) == 0
+    capsys.readouterr()
+    assert deploy(inv, cluster) == 0 and capsys.readouterr().out.count(NOOP) == 5
