@@ -35,7 +35,7 @@ import threading
 from dataclasses import dataclass, field
 
 from fakeapi import Apiserver
-from kubefab import facts, reasons, steps, transport
+from kubefab import facts, lease, reasons, transport
 from kubefab.layout import APISERVER, DOWNLOAD, ENV_FILE, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
 from kubefab.transport import HostKeyError, RemoteError, Result, Shell, checked, command_line
@@ -78,8 +78,8 @@ class Machine:
         self.log: list[Call] = []
         self.faults: set[str] = set()
         self.writes = 0  # files put in place by install
-        self.scripts = [(facts.PROBE, "probe", self.probe), (steps.LOCK_SCRIPT, "lock", self.lock),
-                        (steps.UNLOCK_SCRIPT, "unlock", self.unlock),
+        self.scripts = [(facts.PROBE, "probe", self.probe), (lease.TAKE, "lock", self.lock),
+                        (lease.RENEW, "renew", self.renew), (lease.RELEASE, "unlock", self.unlock),
                         (transport.INSTALL, "install", self.install), (transport.READ, "read", self.read)]
 
     # -- what tests look at ----------------------------------------------------------
@@ -230,23 +230,63 @@ class Machine:
                     out.append(f"nodes\t{b64(nodes)}")
         return 0, "".join(line + "\n" for line in out), ""
 
-    def lock(self, lock, holder, stage) -> tuple[int, str, str]:
-        if lock not in self.dirs:
-            self.dirs.add(lock)
-            self.files[f"{lock}/holder"] = FakeFile(holder + "\n")
-            self.remove_under(stage)
-            for path in [p for p in self.files if p.startswith("/tmp/.kubefab-")]:
-                del self.files[path]
-            return 0, "", ""
-        held = self.files.get(f"{lock}/holder")
-        return 3, held.content if held else "unknown (no holder file)\n", ""
+    # kubefab.lease's scripts: LOCK_DIR/holder and /expires, by this host's clock
+    def now(self) -> int:
+        return int(self.cluster.clock)
 
-    def unlock(self, lock, run_id) -> tuple[int, str, str]:
-        held = self.files.get(f"{lock}/holder")
-        if not run_id or (held and run_id in held.content):
-            self.dirs.discard(lock)
-            self.files.pop(f"{lock}/holder", None)
-        return 0, "", ""
+    def held(self, lock) -> tuple[str, int | None] | None:
+        """(holder, seconds its lease has left or None) when locked, else None."""
+        if lock not in self.dirs:
+            return None
+        holder = self.files.get(f"{lock}/holder")
+        expires = self.files.get(f"{lock}/expires")
+        left = int(expires.content) - self.now() if expires and expires.content.strip().isdigit() else None
+        return (holder.content.split("\n")[0] if holder else ""), left
+
+    def put_lock(self, lock, holder, lease_seconds) -> None:
+        self.dirs.add(lock)
+        self.files[f"{lock}/holder"] = FakeFile(holder + "\n")
+        self.files[f"{lock}/expires"] = FakeFile(f"{self.now() + int(lease_seconds)}\n")
+
+    def drop_lock(self, lock) -> None:
+        self.dirs.discard(lock)
+        self.remove_under(lock)
+
+    def lock(self, lock, holder, lease_seconds, stage) -> tuple[int, str, str]:
+        held, out = self.held(lock), ""
+        if held and held[0] != holder:
+            left = "" if held[1] is None else str(held[1])
+            if held[1] is None or held[1] > 0:
+                return 3, f"{left}\t{held[0]}\n", ""
+            out = f"{left}\t{held[0]}\n"
+        self.drop_lock(lock)
+        self.put_lock(lock, holder, lease_seconds)
+        self.remove_under(stage)
+        for path in [p for p in self.files if p.startswith("/tmp/.kubefab-")]:
+            del self.files[path]
+        return 0, out, ""
+
+    def renew(self, lock, holder, lease_seconds) -> tuple[int, str, str]:
+        held = self.held(lock)
+        if held and held[0] == holder:
+            self.put_lock(lock, holder, lease_seconds)
+            return 0, "", ""
+        left = "" if not held or held[1] is None else str(held[1])
+        return 3, f"{left}\t{held[0] if held else 'nobody: the lock was removed'}\n", ""
+
+    def unlock(self, lock, holder, force) -> tuple[int, str, str]:
+        held = self.held(lock)
+        if holder:
+            if held and held[0] == holder:
+                self.drop_lock(lock)
+            return 0, "", ""
+        if not held:
+            return 0, "none\t\t\n", ""
+        left = "" if held[1] is None else str(held[1])
+        if force != "force" and (held[1] is None or held[1] > 0):
+            return 3, f"held\t{left}\t{held[0]}\n", ""
+        self.drop_lock(lock)
+        return 0, f"removed\t{left}\t{held[0]}\n", ""
 
     def install(self, stage, backup, *args, stdin=b"") -> tuple[int, str, str]:
         """transport.INSTALL: unpack stdin's tar into the root-only stage, copy each file
@@ -321,6 +361,7 @@ class FakeCluster:
         self.machines = {h.name: Machine(h, self) for h in inv.hosts}
         self.api = Apiserver(self, inv.master.name)
         self.lock = threading.RLock()  # one command at a time, over all machines
+        self.clock = 1_700_000_000  # the hosts' clock (seconds): still, unless a test ages leases
 
     def connect(self, host: Host) -> FakeConnection:
         return FakeConnection(self.machines[host.name])

@@ -37,7 +37,8 @@ def test_list_shows_every_task_with_help():
 
 
 def test_every_flag_has_help():
-    for task in ("deploy", "status", "render", "cloud-config", "master.restart", "nodes.register", "lab.up"):
+    for task in ("deploy", "status", "render", "cloud-config", "master.restart", "nodes.register", "unlock",
+                 "lab.up"):
         out = fab("--help", task).stdout
         options = [l for l in out.splitlines() if l.startswith("  -")]
         assert options, task

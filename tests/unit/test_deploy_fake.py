@@ -89,7 +89,9 @@ CASES = {
                OTHER: ("failed", "is not in known_hosts")}, hint=",".join(ALL)),
     "a held lock": Case(
         "converged", ONE_FLAG, locked_by=FOREIGN, code=1, started={h: {} for h in ALL},
-        recap={h: ("failed", f"cluster locked by {FOREIGN} (lock on {MASTER})") for h in ALL},
+        recap={h: ("failed", f"cluster locked by {FOREIGN} (lock on {MASTER}, lease expires in ",
+                   "if that run was killed, re-run once its lease expires, or wait with --wait-lock")
+               for h in ALL},
         hint=",".join(ALL)),
     "a failed download": Case(
         "converged", NEW_RELEASE, faults={h: {"download"} for h in ALL}, code=1,
@@ -125,7 +127,7 @@ def test_deploy(inv, case, capsys):
     if case.start == "converged":
         assert deploy(inv, cluster) == 0
     if case.locked_by:
-        cluster[MASTER].lock(LOCK_DIR, case.locked_by, STAGE_DIR)
+        cluster[MASTER].lock(LOCK_DIR, case.locked_by, "60", STAGE_DIR)
     capsys.readouterr()
     before = {name: (m.starts(), m.writes) for name, m in cluster.machines.items()}
     for host, faults in case.faults.items():
