@@ -98,8 +98,8 @@ class Remote(Shell):
                 f"`ssh-keygen -R {_key_id(self.host.address, self.host.ssh.port)} "
                 f"-f {known_hosts_path(self.host)}`") from None
         except paramiko.PasswordRequiredException:
-            raise RemoteError(f"ssh {where}: key {self.keys()[0] if self.keys() else ''} is "
-                              f"passphrase-protected; add it to ssh-agent") from None
+            keys = " or ".join(self.keys()) or "the key"
+            raise RemoteError(f"ssh {where}: {keys} is passphrase-protected; add it to ssh-agent") from None
         except paramiko.AuthenticationException:
             raise RemoteError(f"ssh {where}: {reasons.of_auth(self.host.ssh.user, self.keys())}") from None
         except (OSError, socket.timeout) as e:
@@ -107,9 +107,17 @@ class Remote(Shell):
                 raise RemoteError(f"ssh {where}: cannot read {e.filename}: {e.strerror}") from None
             raise RemoteError(f"ssh {where}: "
                               f"{reasons.of_connect(e, self.host.address, self.host.ssh.port)}") from None
-        except (paramiko.SSHException, EOFError) as e:  # something answered, but not SSH as we know it
+        except (paramiko.SSHException, EOFError) as e:
+            if self.handshaken():  # paramiko re-raises a key-loading error when every login failed
+                raise RemoteError(f"ssh {where}: {reasons.of_auth(self.host.ssh.user, self.keys())}") from None
             raise RemoteError(f"ssh {where}: SSH handshake failed ({e or type(e).__name__})") from None
         return self
+
+    def handshaken(self) -> bool:
+        """Whether the server's key was verified: what failed after that is the login."""
+        transport = self.cxn.client.get_transport()
+        return transport is not None and getattr(transport, "host_key", None) is not None \
+            and not transport.is_authenticated()
 
     def keys(self) -> list[str]:
         return reasons.keys_tried(self.host.ssh.identity)

@@ -3,7 +3,7 @@
 `FakeCluster(inv)` has a `Machine` per inventory host (files, units, kubefab's lock,
 a command log, scripted faults) and the apiserver's Node objects; `cluster.connect` is
 a Fleet's connect factory. Nothing answers from a table: kubefab's scripts are
-recognised by identity (facts.PROBE, steps.LOCK_SCRIPT, transport.INSTALL, ...) and
+recognised by identity (facts.PROBE, lease.TAKE, transport.INSTALL, ...) and
 run here in Python, printing what the real script prints; systemctl, journalctl, curl
 and kubectl act on the machine's state. Tests assert on that state and on the log.
 

@@ -86,3 +86,63 @@ def test_a_failed_login_names_the_key_files(tmp_path):
         "is its public key in ~core/.ssh/authorized_keys on the host?")
     assert "with keys /a, /b or" in reasons.of_auth("core", ["/a", "/b"])
     assert "with no key file (none set as ssh.identity, none in ~/.ssh)" in reasons.of_auth("core", [])
+
+
+def test_remote_says_connection_refused_with_host_and_port(inv):
+    """Regression: `[Errno None] Unable to connect to port 22 on ...`."""
+    import dataclasses
+
+    from kubefab.remote import Remote
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    host = inv.hosts[0]
+    host = dataclasses.replace(host, address="127.0.0.1", ssh=dataclasses.replace(host.ssh, port=port))
+    with pytest.raises(RemoteError) as e:
+        Remote(host, timeout=5).open()
+    assert str(e.value) == f"ssh core@127.0.0.1:{port}: connection refused at 127.0.0.1:{port} (is sshd running there?)"
+
+
+class _NoLogin(paramiko.ServerInterface):
+    def get_allowed_auths(self, username):
+        return "publickey"
+
+    def check_auth_publickey(self, username, key):
+        return paramiko.AUTH_FAILED
+
+
+def test_remote_names_the_key_file_a_failed_login_offered(inv, tmp_path):
+    """An in-process SSH server that refuses every key."""
+    import dataclasses
+    import threading
+
+    from kubefab.remote import Remote
+
+    server_key = paramiko.RSAKey.generate(2048)
+    client_key = tmp_path / "lab_key"
+    paramiko.RSAKey.generate(2048).write_private_key_file(str(client_key))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    (tmp_path / "known_hosts").write_text(f"[127.0.0.1]:{port} {server_key.get_name()} {server_key.get_base64()}\n")
+
+    def serve():
+        conn, _ = listener.accept()
+        with paramiko.Transport(conn) as t:
+            t.add_server_key(server_key)
+            t.start_server(server=_NoLogin())
+            t.accept(5)
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    host = inv.hosts[0]
+    host = dataclasses.replace(host, address="127.0.0.1", ssh=dataclasses.replace(
+        host.ssh, port=port, identity=client_key, known_hosts=tmp_path / "known_hosts"))
+    try:
+        with pytest.raises(RemoteError) as e:
+            Remote(host, timeout=5).open()
+    finally:
+        listener.close()
+    assert str(e.value) == (f"ssh core@127.0.0.1:{port}: authentication failed for core with key {client_key} "
+                            f"or the ssh-agent's; is its public key in ~core/.ssh/authorized_keys on the host?")
