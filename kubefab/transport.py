@@ -145,6 +145,7 @@ umask 077
 mkdir -p "${stage%/*}" && chmod 700 "${stage%/*}"
 mkdir "$stage"
 tar -x -f - -C "$stage"
+umask 022  # folders made for targets are as they always were; modes are set per file
 i=0
 while [ $# -gt 0 ]; do
   dst=$1 mode=$2 owner=$3 group=$4; shift 4

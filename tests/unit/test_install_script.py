@@ -38,6 +38,7 @@ def test_files_land_with_their_mode_and_the_previous_version_is_kept(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "etc/a.conf").read_text() == "new\n"
     assert oct((tmp_path / "etc/pki/k.key").stat().st_mode & 0o777) == "0o600"
+    assert oct((tmp_path / "etc/pki").stat().st_mode & 0o777) == "0o755"  # only the stage is root-only
     assert (tmp_path / f"backup{tmp_path}/etc/a.conf").read_text() == "old\n"
     assert leftovers(tmp_path) == [] and oct((tmp_path / "stage").stat().st_mode & 0o777) == "0o700"
 
