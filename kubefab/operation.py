@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from . import registration, steps
+from . import lease, registration, steps
 from .fleet import Fleet, Interrupted
 from .layout import KUBELET
 from .model import Host, Inventory
@@ -42,6 +42,9 @@ class Operation:
         self.changed: dict[str, list[str]] = defaultdict(list)
         self.pending: dict[str, list[str]] = defaultdict(list)  # what a dry run would change, per host
         self.facts: dict = {}  # host name -> HostFacts, from the probe
+        self.phase = "while connecting"  # what an interrupted host was doing, for the recap
+        self.locked = False  # this run holds the cluster lock
+        self.renewer: lease.Renewer | None = None  # renews its lease while it does
         started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
         self.run_id = f"{local_user()} pid {os.getpid()} since {started} (run {uuid.uuid4().hex[:12]})"
 
@@ -67,35 +70,39 @@ class Operation:
 
     # -- the shape -------------------------------------------------------------------------
     def run(self) -> int:
-        with self.fleet:
-            try:
-                return self.converge()
-            except (Interrupted, KeyboardInterrupt):
-                say(None, f"interrupted: each host stopped after its current (atomic) step; "
-                          f"run fab {self.task} again to converge")
-                for h in self.fleet.ok():  # their later phases never ran
-                    self.fleet.failed[h.name] = "interrupted (Ctrl-C) before the run finished"
-                self.fleet.cancel.clear()
+        try:
+            self.fleet.open()  # inside: Ctrl-C while connecting is an interrupted run too
+            return self.converge()
+        except (Interrupted, KeyboardInterrupt):
+            say(None, f"interrupted: each host stopped after its current (atomic) step; "
+                      f"run fab {self.task} again to converge")
+            for h in self.fleet.ok():  # their later phases never ran
+                self.fleet.failed[h.name] = f"interrupted (Ctrl-C) {self.phase}"
+            self.fleet.cancel.clear()
+            if self.locked:
                 self.unlock()
-                self.finish()
-                return 130
+            self.finish()
+            return 130
+        finally:
+            self.fleet.close()
 
     def converge(self) -> int:
         if self.key_problems():
             return self.finish()
+        self.phase = "before any change"
         self.facts = self.gather()
         plans = self.plan(self.facts)
         self.show(plans)
         if self.opts.dry_run:
             return self.finish()
-        locked = self.changes(plans)
-        if locked and not self.lock():
+        if self.changes(plans) and not self.lock():
             return self.finish()
+        self.phase = "before the run finished"
         try:
             self.apply(plans)
             self.verify(plans)
         finally:
-            if locked and not self.fleet.cancel.is_set():  # after Ctrl-C, run() unlocks
+            if self.locked and not self.fleet.cancel.is_set():  # after Ctrl-C, run() unlocks
                 self.unlock()
         return self.finish()
 
@@ -108,37 +115,58 @@ class Operation:
                 self.fleet.failed[h.name] = "not touched: another host's key is unknown or changed"
         return bool(bad)
 
-    # -- the cluster lock --------------------------------------------------------------------
+    # -- the cluster lock (kubefab.lease) ---------------------------------------------------
     def lock(self) -> bool:
-        """Take every host's lock, or say who holds one (waiting with --wait-lock)."""
-        deadline, facts = time.monotonic() + self.opts.timeout, self.facts
+        """Take every host's lock, or none: when a host refuses, release what this run
+        took and say who holds it (waiting for it with --wait-lock). Held, the lease is
+        renewed in the background until unlock()."""
+        deadline = time.monotonic() + self.opts.timeout
         while True:
-            held = {n: f.holder for n, f in facts.items() if f.holder}
-            if not held:
-                got = self.fleet.each(lambda cxn: steps.lock(cxn, self.run_id))
-                held = {n: h for n, h in got.items() if h}
-                if not held:
-                    return True
-                self.unlock()
-            name, holder = next(iter(held.items()))
+            self.locked = True  # from the first host taken: Ctrl-C releases what was
+            got = self.fleet.each(lambda cxn: lease.take(cxn, self.run_id))
+            refused = {n: held for n, (held, _) in got.items() if held}
+            if not refused:
+                for name, (_, old) in got.items():
+                    if old:
+                        say(name, f"took over the lock of {old.holder} ({old.lease()})")
+                self.renewer = lease.Renewer({n: self.fleet.connections[n] for n in got},
+                                             self.run_id, self.lost_lock)
+                self.renewer.start()
+                return True
+            self.unlock()
+            name, held = next(iter(refused.items()))
             if not self.opts.wait_lock or time.monotonic() > deadline:
-                why = (f"cluster locked by {holder} (lock on {name}); wait with --wait-lock, "
-                       f"or if that run is dead: fab unlock")
+                why = f"cluster locked by {held.holder} (lock on {name}, {held.lease()}); " + (
+                    "if that run was killed, re-run once its lease expires, or wait with --wait-lock"
+                    if held.left is not None else "if that run is dead: fab unlock --force")
                 for h in self.fleet.ok():
                     self.fleet.failed[h.name] = why
                 return False
-            say(None, f"waiting for the lock held by {holder} (on {name})")
+            say(None, f"waiting for the lock held by {held.holder} (on {name}, {held.lease()})")
             time.sleep(2)
-            facts = self.fleet.each(lambda cxn: steps.probe(cxn, self.inv, {}))
+
+    def lost_lock(self, name: str, held: lease.Held) -> None:
+        """Another run removed or took over this run's lock: nothing more is safe here;
+        every host stops after its current step, and the run fails."""
+        now = "nobody" if held.holder.startswith("nobody") else held.holder
+        why = f"lost the cluster lock on {name} (now held by {now}; fab unlock --force?): stopped"
+        say(name, why)
+        for h in self.fleet.ok():
+            self.fleet.failed.setdefault(h.name, why)
 
     def unlock(self) -> None:
-        """Release this run's locks on every host, failed ones too."""
+        """Stop renewing, and release this run's locks on every host, failed ones too."""
+        if self.renewer:
+            self.renewer.stop()
+            self.renewer = None
+
         def release(cxn):
             try:
-                steps.unlock(cxn, self.run_id)
+                lease.release(cxn, self.run_id)
             except RemoteError:
-                pass  # unreachable: we never took its lock, or it is gone with the host
+                pass  # unreachable: we never took its lock, or its lease ends on its own
         self.fleet.each(release, even_failed=True)
+        self.locked = False
 
     # -- nodes registered, labelled and Ready --------------------------------------------------
     def register(self, wanted: dict[str, dict[str, str]], note, wait=None) -> None:

@@ -2,7 +2,7 @@
 
 A `Remote` is one host's connection for a whole run: host keys verified against the
 inventory's known_hosts, commands given as argv and quoted by construction, root work
-through `sudo -n`, files uploaded over SFTP and moved into place atomically.
+through `sudo -n`, files streamed to a root command and moved into place atomically.
 """
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import functools
 import os
 import socket
 import threading
-import uuid
 from pathlib import Path
 
 import paramiko
 from fabric import Connection
 
+from . import reasons
 from .model import Host
 from .transport import (BACKUP_DIR, Connect, HostKeyError, RemoteError, Result, Shell, checked,
                         command_line)
@@ -97,11 +97,30 @@ class Remote(Shell):
                 f"if the host was rebuilt, remove the old line with "
                 f"`ssh-keygen -R {_key_id(self.host.address, self.host.ssh.port)} "
                 f"-f {known_hosts_path(self.host)}`") from None
-        except paramiko.AuthenticationException as e:
-            raise RemoteError(f"ssh {where}: authentication failed ({e})") from None
-        except (OSError, socket.timeout, paramiko.SSHException, EOFError) as e:
-            raise RemoteError(f"ssh {where}: {e or type(e).__name__}") from None
+        except paramiko.PasswordRequiredException:
+            keys = " or ".join(self.keys()) or "the key"
+            raise RemoteError(f"ssh {where}: {keys} is passphrase-protected; add it to ssh-agent") from None
+        except paramiko.AuthenticationException:
+            raise RemoteError(f"ssh {where}: {reasons.of_auth(self.host.ssh.user, self.keys())}") from None
+        except (OSError, socket.timeout) as e:
+            if getattr(e, "filename", None):  # the key file itself: missing or unreadable
+                raise RemoteError(f"ssh {where}: cannot read {e.filename}: {e.strerror}") from None
+            raise RemoteError(f"ssh {where}: "
+                              f"{reasons.of_connect(e, self.host.address, self.host.ssh.port)}") from None
+        except (paramiko.SSHException, EOFError) as e:
+            if self.handshaken():  # paramiko re-raises a key-loading error when every login failed
+                raise RemoteError(f"ssh {where}: {reasons.of_auth(self.host.ssh.user, self.keys())}") from None
+            raise RemoteError(f"ssh {where}: SSH handshake failed ({e or type(e).__name__})") from None
         return self
+
+    def handshaken(self) -> bool:
+        """Whether the server's key was verified: what failed after that is the login."""
+        transport = self.cxn.client.get_transport()
+        return transport is not None and getattr(transport, "host_key", None) is not None \
+            and not transport.is_authenticated()
+
+    def keys(self) -> list[str]:
+        return reasons.keys_tried(self.host.ssh.identity)
 
     def close(self) -> None:
         self.cxn.close()
@@ -125,20 +144,9 @@ class Remote(Shell):
             code = chan.recv_exit_status()
         except (OSError, socket.timeout, paramiko.SSHException, EOFError) as e:
             raise RemoteError(f"{argv[0]}: lost the connection ({e or type(e).__name__})") from None
-        result = Result(command, code, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
+        result = Result(command, code, stdout.decode(errors="replace"), stderr.decode(errors="replace"),
+                        self.host.ssh.user)
         return checked(result, argv, check)
-
-    def stage(self, contents: list[str]) -> tuple[str, list[str]]:
-        """Upload contents over SFTP into a fresh private folder under /tmp."""
-        sftp = self.cxn.sftp()
-        staged = f"/tmp/.kubefab-{uuid.uuid4().hex}"
-        sftp.mkdir(staged, 0o700)
-        paths = [f"{staged}/{i}" for i in range(len(contents))]
-        for path, content in zip(paths, contents):
-            with sftp.open(path, "wb") as fh:  # a buffer per file: threads never share one
-                fh.chmod(0o600)
-                fh.write(content.encode())
-        return staged, paths
 
 
 def _drain(chan) -> tuple[bytes, bytes]:

@@ -126,28 +126,3 @@ def settle_nodes(cxn: Connection, inv: Inventory, wanted: dict, timeout: float, 
         if not (first and done):  # kubectl's changes show at once: the first look again is now
             pause(cancel, 1)
         first = False
-
-
-LOCK_SCRIPT = r"""
-mkdir -p "$(dirname "$1")"
-if mkdir "$1" 2>/dev/null; then printf '%s\n' "$2" > "$1/holder"; exit 0; fi
-cat "$1/holder" 2>/dev/null || echo "unknown (no holder file)"; exit 3
-"""
-UNLOCK_SCRIPT = r"""
-if [ -z "$2" ] || grep -qF -- "$2" "$1/holder" 2>/dev/null; then rm -rf "$1"; fi
-"""
-
-
-def lock(cxn: Connection, holder: str) -> str | None:
-    """Take this host's kubefab lock; None when taken, else who holds it."""
-    r = cxn.script(LOCK_SCRIPT, LOCK_DIR, holder, check=False)
-    if r.exit_code == 0:
-        return None
-    if r.exit_code == 3:
-        return r.stdout.strip()
-    raise RemoteError(f"could not take the kubefab lock: {r.why()}")
-
-
-def unlock(cxn: Connection, run_id: str = "") -> None:
-    """Release the lock if this run holds it (any holder when run_id is empty)."""
-    cxn.script(UNLOCK_SCRIPT, LOCK_DIR, run_id)

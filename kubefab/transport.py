@@ -1,19 +1,23 @@
 """The seam between orchestration and SSH: the few things kubefab does on a host.
 
 `Connection` is one host's connection for a whole run. `Shell` builds the file
-operations (install, read) and root scripts on top of two primitives a transport
-supplies: `run` (an argv on the host) and `stage` (private copies of some contents).
+operations (install, read) and root scripts on top of the one primitive a transport
+supplies: `run` (an argv on the host, with bytes for its stdin).
 remote.Remote is the SSH transport; the tests drive a fake host through the same
 `Shell`, so they exercise the scripts and parsing kubefab really sends.
 
 No fabric or paramiko here: the fake and the pure modules import this freely."""
 from __future__ import annotations
 
+import io
 import shlex
+import tarfile
+import uuid
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from .layout import BACKUP_DIR
+from . import reasons
+from .layout import BACKUP_DIR, STAGE_DIR
 from .model import Host
 
 
@@ -31,15 +35,16 @@ class Result:
     exit_code: int
     stdout: str
     stderr: str
+    user: str = ""  # the login user, for "sudo asks for a password for core"
 
     @property
     def ok(self) -> bool:
         return self.exit_code == 0
 
     def why(self) -> str:
-        """The last lines a failed command printed, for a one-line reason."""
-        text = (self.stderr.strip() or self.stdout.strip()).splitlines()
-        return " | ".join(text[-3:]) or f"exit code {self.exit_code}"
+        """Why it failed, in one line: a known cause (reasons.from_output), else the
+        last lines it printed."""
+        return reasons.of_command(self.stderr, self.stdout, self.exit_code, self.user)
 
 
 class Connection(Protocol):
@@ -67,42 +72,43 @@ def command_line(argv: list[str], sudo: bool) -> str:
     return shlex.join((["sudo", "-n", "--"] if sudo else []) + list(argv))
 
 
-def checked(result: Result, argv: list[str], check: bool) -> Result:
-    """The result, or (with check) a RemoteError naming the command and why it failed;
-    a script is named `sh -c ...`, never quoted whole into a one-line reason."""
+def checked(result: Result, argv: list[str], check: bool, what: str | None = None) -> Result:
+    """The result, or (with check) a RemoteError naming the command (`what`, else its
+    first words) and why it failed; a script is named, never quoted into a reason."""
     if check and not result.ok:
-        shown = argv[:2] if argv[:2] == ["sh", "-c"] else argv[:3]
-        raise RemoteError(f"{shlex.join(shown)}{' ...' if len(argv) > len(shown) else ''} failed: "
-                          f"{result.why()}")
+        if what is None:
+            shown = argv[:2] if argv[:2] == ["sh", "-c"] else argv[:3]
+            what = f"{shlex.join(shown)}{' ...' if len(argv) > len(shown) else ''}"
+        raise RemoteError(f"{what} failed: {result.why()}")
     return result
 
 
 class Shell:
-    """script, install and read for any transport that has run and stage."""
+    """script, install and read for any transport that has `run`."""
 
     def run(self, argv, *, sudo=False, stdin=None, check=True, timeout=300) -> Result:
         raise NotImplementedError
 
-    def stage(self, contents: list[str]) -> tuple[str, list[str]]:
-        """Copy contents to a fresh private folder on the host (as the login user, mode
-        0600); returns the folder and one path per content."""
-        raise NotImplementedError
-
-    def script(self, text: str, *args: str, **kwargs) -> Result:
-        """A POSIX sh script as root, its values passed as positional arguments."""
-        return self.run(["sh", "-c", text, "sh", *args], sudo=True, **kwargs)
+    def script(self, text: str, *args: str, what: str | None = None, check: bool = True,
+               **kwargs) -> Result:
+        """A POSIX sh script as root, its values passed as positional arguments; `what`
+        names it in a failure's reason."""
+        argv = ["sh", "-c", text, "sh", *args]
+        return checked(self.run(argv, sudo=True, check=False, **kwargs), argv, check, what)
 
     def install(self, files) -> None:
-        """Put each File in place as root: staged privately, then one root command
-        copies it beside its target and renames it over (atomic), keeping the previous
-        version under BACKUP_DIR."""
+        """Put each File in place as root, in one command: the contents go over its
+        stdin (a tar stream: never a file the login user could read, never in /tmp) into
+        a root-only folder under STAGE_DIR, each is copied beside its target and renamed
+        over it (atomic), the previous version kept under BACKUP_DIR."""
         if not files:
             return
-        staged, paths = self.stage([f.content for f in files])
         args = []
-        for src, f in zip(paths, files):
-            args += [src, f.path, format(f.mode, "o"), f.owner, f.group]
-        self.script(INSTALL, staged, BACKUP_DIR, *args)
+        for f in files:
+            args += [f.path, format(f.mode, "o"), f.owner, f.group]
+        stage = f"{STAGE_DIR}/{uuid.uuid4().hex[:12]}"  # one entry per run; the lock clears dead ones
+        self.script(INSTALL, stage, BACKUP_DIR, *args, stdin=archive([f.content for f in files]),
+                    what=f"writing {len(files)} file{'s' if len(files) != 1 else ''}")
 
     def read(self, paths: list[str]) -> dict[str, str | None]:
         """The current text of some files (None where absent), in one round trip."""
@@ -112,21 +118,46 @@ class Shell:
         return {p: (None if out[i] == "-" else out[i][1:]) for i, p in enumerate(paths)}
 
 
-# Arguments: STAGED BACKUP_DIR, then SRC DST MODE OWNER GROUP per file.
+def archive(contents: list[str]) -> bytes:
+    """contents as a tar stream of members 0, 1, ... (root's, mode 0600): what INSTALL
+    unpacks from its stdin."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for i, content in enumerate(contents):
+            data = content.encode()
+            member = tarfile.TarInfo(str(i))
+            member.size, member.mode, member.mtime = len(data), 0o600, 0
+            tar.addfile(member, io.BytesIO(data))
+    return out.getvalue()
+
+
+# Arguments: STAGE BACKUP_DIR, then DST MODE OWNER GROUP per file; stdin: archive().
+# Whatever stops it (a failed write, the connection dropped by a killed kubefab: SIGHUP
+# or EOF), the trap removes the stage and a half-written temp file; only SIGKILL leaves
+# the stage, which the next run's lock clears (CLEAR_STAGE).
 INSTALL = r"""
 set -eu
-staged=$1 backup=$2; shift 2
+stage=$1 backup=$2; shift 2
+new=
+trap 'rm -rf -- "$stage" ${new:+"$new"}' EXIT
+trap 'exit 129' HUP INT TERM PIPE
+umask 077
+mkdir -p "${stage%/*}" && chmod 700 "${stage%/*}"
+mkdir "$stage"
+tar -x -f - -C "$stage"
+umask 022  # folders made for targets are as they always were; modes are set per file
+i=0
 while [ $# -gt 0 ]; do
-  src=$1 dst=$2 mode=$3 owner=$4 group=$5; shift 5
+  dst=$1 mode=$2 owner=$3 group=$4; shift 4
   dir=$(dirname "$dst"); new="$dir/.$(basename "$dst").kubefab-new"
   mkdir -p "$dir"
-  install -m "$mode" -o "$owner" -g "$group" "$src" "$new"
+  install -m "$mode" -o "$owner" -g "$group" "$stage/$i" "$new"
   if [ -e "$dst" ]; then
     mkdir -p "$backup$dir" && chmod 700 "$backup" && cp -p "$dst" "$backup$dst"
   fi
   mv -f "$new" "$dst"
+  new= i=$((i + 1))
 done
-rm -rf "$staged"
 """
 
 # Each file as "+<content>" or "-", NUL-separated (our files hold no NUL).

@@ -3,7 +3,7 @@
 `FakeCluster(inv)` has a `Machine` per inventory host (files, units, kubefab's lock,
 a command log, scripted faults) and the apiserver's Node objects; `cluster.connect` is
 a Fleet's connect factory. Nothing answers from a table: kubefab's scripts are
-recognised by identity (facts.PROBE, steps.LOCK_SCRIPT, transport.INSTALL, ...) and
+recognised by identity (facts.PROBE, lease.TAKE, transport.INSTALL, ...) and
 run here in Python, printing what the real script prints; systemctl, journalctl, curl
 and kubectl act on the machine's state. Tests assert on that state and on the log.
 
@@ -20,6 +20,11 @@ Faults a test may put in `machine.faults`:
                       that finds every hanging host's download running
   full-disk  an install puts its first file in place, then fails: no space left
   killed     fab is killed (SIGKILL) right after this host's files are in place
+  interrupt-connect  the operator presses Ctrl-C while kubefab connects to this host
+  read-only  the unit directory is on a read-only file system
+  disk-full  no space left on the device kubefab writes to
+  sigkill-upload  the upload's root shell dies (SIGKILL) and the connection drops:
+             the staged files stay, as they would
 
 A unit remembers what it runs: `ran` is its unit file as systemd had it loaded at its
 last (re)start and `release` the release stamp then, the fake's /proc/<pid>/cmdline.
@@ -27,18 +32,25 @@ last (re)start and `release` the release stamp then, the fake's /proc/<pid>/cmdl
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
+import io
 import re
 import shlex
 import signal
+import tarfile
 import threading
 from dataclasses import dataclass, field
 
 from fakeapi import Apiserver
-from kubefab import converge, facts, steps, transport
+from kubefab import converge, facts, lease, reasons, transport
 from kubefab.layout import APISERVER, DOWNLOAD, ENV_FILE, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
 from kubefab.transport import HostKeyError, RemoteError, Result, Shell, checked, command_line
+
+
+class Dropped(Exception):
+    """The connection went away in the middle of a command."""
 
 
 @dataclass
@@ -80,8 +92,8 @@ class Machine:
         self.log: list[Call] = []
         self.faults: set[str] = set()
         self.writes = 0  # files put in place by install
-        self.scripts = [(facts.PROBE, "probe", self.probe), (steps.LOCK_SCRIPT, "lock", self.lock),
-                        (steps.UNLOCK_SCRIPT, "unlock", self.unlock),
+        self.scripts = [(facts.PROBE, "probe", self.probe), (lease.TAKE, "lock", self.lock),
+                        (lease.RENEW, "renew", self.renew), (lease.RELEASE, "unlock", self.unlock),
                         (transport.INSTALL, "install", self.install), (transport.READ, "read", self.read),
                         (converge.OWE, "owe", self.owe)]
 
@@ -104,7 +116,9 @@ class Machine:
             self.log.append(Call(what, tuple(argv), sudo))
             if handler is None:
                 raise AssertionError(f"the fake does not know this script: {text[:60]!r}")
-            return handler(*args) if sudo else (1, "", "Permission denied")
+            if not sudo:
+                return 1, "", "Permission denied"
+            return handler(*args, stdin=stdin) if what == "install" else handler(*args)
         self.log.append(Call(argv[0].rsplit("/", 1)[-1], tuple(argv), sudo))
         if argv[0] == "systemctl":
             return self.systemctl(argv[1:], sudo)
@@ -269,40 +283,102 @@ class Machine:
                     out.append(f"nodes\t{b64(nodes)}")
         return 0, "".join(line + "\n" for line in out), ""
 
-    def lock(self, lock, holder) -> tuple[int, str, str]:
-        if lock not in self.dirs:
-            self.dirs.add(lock)
-            self.files[f"{lock}/holder"] = FakeFile(holder + "\n")
-            return 0, "", ""
-        held = self.files.get(f"{lock}/holder")
-        return 3, held.content if held else "unknown (no holder file)\n", ""
+    # kubefab.lease's scripts: LOCK_DIR/holder and /expires, by this host's clock
+    def now(self) -> int:
+        return int(self.cluster.clock)
 
-    def unlock(self, lock, run_id) -> tuple[int, str, str]:
-        held = self.files.get(f"{lock}/holder")
-        if not run_id or (held and run_id in held.content):
-            self.dirs.discard(lock)
-            self.files.pop(f"{lock}/holder", None)
-        return 0, "", ""
+    def held(self, lock) -> tuple[str, int | None] | None:
+        """(holder, seconds its lease has left or None) when locked, else None."""
+        if lock not in self.dirs:
+            return None
+        holder = self.files.get(f"{lock}/holder")
+        expires = self.files.get(f"{lock}/expires")
+        left = int(expires.content) - self.now() if expires and expires.content.strip().isdigit() else None
+        return (holder.content.split("\n")[0] if holder else ""), left
+
+    def put_lock(self, lock, holder, lease_seconds) -> None:
+        self.dirs.add(lock)
+        self.files[f"{lock}/holder"] = FakeFile(holder + "\n")
+        self.files[f"{lock}/expires"] = FakeFile(f"{self.now() + int(lease_seconds)}\n")
 
     def owe(self, folder, why, *units) -> tuple[int, str, str]:
         for unit in units:
             self.files[f"{folder}/{unit}"] = FakeFile(why + "\n")
         return 0, "", ""
 
-    def install(self, staged, backup, *args) -> tuple[int, str, str]:
-        for i in range(0, len(args), 5):
-            if i and "full-disk" in self.faults:
-                return 1, "", f"install: error writing '{args[i + 1]}': No space left on device\n"
-            src, dst, mode, owner, group = args[i:i + 5]
-            if dst in self.files:
-                self.files[backup + dst] = FakeFile(**vars(self.files[dst]))
-            self.files[dst] = FakeFile(self.files[src].content, int(mode, 8), owner, group)
-            self.writes += 1
-        for path in [p for p in self.files if p.startswith(staged + "/")]:
+    def drop_lock(self, lock) -> None:
+        self.dirs.discard(lock)
+        self.remove_under(lock)
+
+    def lock(self, lock, holder, lease_seconds, stage) -> tuple[int, str, str]:
+        held, out = self.held(lock), ""
+        if held and held[0] != holder:
+            left = "" if held[1] is None else str(held[1])
+            if held[1] is None or held[1] > 0:
+                return 3, f"{left}\t{held[0]}\n", ""
+            out = f"{left}\t{held[0]}\n"
+        self.drop_lock(lock)
+        self.put_lock(lock, holder, lease_seconds)
+        self.remove_under(stage)
+        for path in [p for p in self.files if p.startswith("/tmp/.kubefab-")]:
             del self.files[path]
-        if "killed" in self.faults:
-            raise Killed(self.host.name)
-        return 0, "", ""
+        return 0, out, ""
+
+    def renew(self, lock, holder, lease_seconds) -> tuple[int, str, str]:
+        held = self.held(lock)
+        if held and held[0] == holder:
+            self.put_lock(lock, holder, lease_seconds)
+            return 0, "", ""
+        left = "" if not held or held[1] is None else str(held[1])
+        return 3, f"{left}\t{held[0] if held else 'nobody: the lock was removed'}\n", ""
+
+    def unlock(self, lock, holder, force) -> tuple[int, str, str]:
+        held = self.held(lock)
+        if holder:
+            if held and held[0] == holder:
+                self.drop_lock(lock)
+            return 0, "", ""
+        if not held:
+            return 0, "none\t\t\n", ""
+        left = "" if held[1] is None else str(held[1])
+        if force != "force" and (held[1] is None or held[1] > 0):
+            return 3, f"held\t{left}\t{held[0]}\n", ""
+        self.drop_lock(lock)
+        return 0, f"removed\t{left}\t{held[0]}\n", ""
+
+    def install(self, stage, backup, *args, stdin=b"") -> tuple[int, str, str]:
+        """transport.INSTALL: unpack stdin's tar into the root-only stage, copy each file
+        beside its target and rename it over; the trap removes the stage on any exit
+        (a killed connection: SIGHUP) but SIGKILL ("sigkill-upload")."""
+        with tarfile.open(fileobj=io.BytesIO(stdin)) as tar:
+            contents = [tar.extractfile(m).read().decode() for m in tar.getmembers()]
+        for i, content in enumerate(contents):
+            self.files[f"{stage}/{i}"] = FakeFile(content, 0o600)
+        if "sigkill-upload" in self.faults:
+            raise Dropped("the root shell was killed while the upload ran")
+        try:
+            for i in range(0, len(args), 4):
+                dst, mode, owner, group = args[i:i + 4]
+                folder, name = dst.rsplit("/", 1)
+                if i and "full-disk" in self.faults:  # the first file landed, then the disk filled
+                    return 1, "", f"install: error writing '{dst}': No space left on device\n"
+                for fault, says in (("read-only", "Read-only file system"), ("disk-full", "No space left on device")):
+                    if fault in self.faults and (fault == "disk-full" or folder == UNIT_DIR):
+                        return 1, "", (f"install: cannot create regular file '{folder}/.{name}.kubefab-new': "
+                                       f"{says}\n")
+                if dst in self.files:
+                    self.files[backup + dst] = FakeFile(**vars(self.files[dst]))
+                self.files[dst] = FakeFile(contents[i // 4], int(mode, 8), owner, group)
+                self.writes += 1
+            if "killed" in self.faults:
+                raise Killed(self.host.name)
+            return 0, "", ""
+        finally:
+            self.remove_under(stage)
+
+    def remove_under(self, folder: str) -> None:
+        for path in [p for p in self.files if p.startswith(folder + "/")]:
+            del self.files[path]
 
     def read(self, *paths) -> tuple[int, str, str]:
         out = "".join(("+" + self.files[p].content if p in self.files else "-") + "\0" for p in paths)
@@ -314,12 +390,15 @@ class FakeConnection(Shell):
 
     def __init__(self, machine: Machine):
         self.machine, self.host, self.connected = machine, machine.host, False
-        self.staged = 0
 
     def open(self) -> "FakeConnection":
         where = f"{self.host.ssh.user}@{self.host.address}:{self.host.ssh.port}"
         if "connect" in self.machine.faults:
-            raise RemoteError(f"ssh {where}: [Errno 113] No route to host")
+            unreachable = OSError(errno.EHOSTUNREACH, "No route to host")
+            raise RemoteError(f"ssh {where}: {reasons.of_connect(unreachable, self.host.address, self.host.ssh.port)}")
+        if "interrupt-connect" in self.machine.faults:
+            self.machine.faults.discard("interrupt-connect")
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
         if "host-key" in self.machine.faults:
             raise HostKeyError(f"host key of {self.host.name} ({self.host.address}) is not in known_hosts")
         self.connected = True
@@ -332,19 +411,11 @@ class FakeConnection(Shell):
         if not self.connected:
             raise RemoteError(f"{argv[0]}: not connected to {self.host.name}")
         with self.machine.cluster.lock:
-            code, out, err = self.machine.execute(list(argv), sudo, stdin)
-        return checked(Result(command_line(argv, sudo), code, out, err), argv, check)
-
-    def stage(self, contents):
-        self.staged += 1
-        folder = f"/tmp/.kubefab-{self.host.name}-{self.staged}"
-        user = self.host.ssh.user
-        paths = [f"{folder}/{i}" for i in range(len(contents))]
-        with self.machine.cluster.lock:
-            for path, content in zip(paths, contents):
-                self.machine.files[path] = FakeFile(content, 0o600, user, user)
-        return folder, paths
-
+            try:
+                code, out, err = self.machine.execute(list(argv), sudo, stdin)
+            except Dropped as e:
+                raise RemoteError(f"{argv[0]}: lost the connection ({e})") from None
+        return checked(Result(command_line(argv, sudo), code, out, err, self.host.ssh.user), argv, check)
 
 class FakeCluster:
     def __init__(self, inv: Inventory):
@@ -352,6 +423,7 @@ class FakeCluster:
         self.machines = {h.name: Machine(h, self) for h in inv.hosts}
         self.api = Apiserver(self, inv.master.name)
         self.lock = threading.RLock()  # one command at a time, over all machines
+        self.clock = 1_700_000_000  # the hosts' clock (seconds): still, unless a test ages leases
 
     def connect(self, host: Host) -> FakeConnection:
         return FakeConnection(self.machines[host.name])

@@ -7,7 +7,7 @@ from invoke.exceptions import Exit
 from kubefab import status as statuses, steps
 from kubefab.fleet import Fleet
 
-from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, inventory as load_inventory, parallel_setting
+from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, inventory as load_inventory, parallel_setting, reported
 
 
 @task(help={"json": "print the report as JSON", "parallel": "hosts probed at once (default 10)",
@@ -19,7 +19,7 @@ def status(c, json=False, parallel=None, accept_new_host_keys=False, inventory=N
     wanted, pki_problems = statuses.wanted(inv)  # the local PKI as it is: nothing made or renewed
     fleet = Fleet(list(inv.hosts), parallel=at_once,
                   accept_new=accept_new_host_keys)
-    with fleet:  # one probe per host; the master's also runs the health checks and lists the nodes
+    with reported(), fleet:  # one probe per host; the master's also runs the health checks and lists the nodes
         facts = fleet.each(lambda r: steps.probe(r, inv, wanted[r.host.name]))
     rep = statuses.report(inv, wanted, facts, fleet.failed, pki_problems)
     print(jsonlib.dumps(rep, indent=2) if json else statuses.table(rep))

@@ -10,6 +10,7 @@ from invoke.exceptions import Exit
 from kubefab import pki, report
 
 from . import flags
+from kubefab.fleet import Interrupted
 from kubefab.inventory import InventoryError, inventory_path, load
 from kubefab.model import Host, Inventory
 from kubefab.operation import Operation, Options
@@ -90,8 +91,11 @@ def run(make) -> None:
 
 @contextmanager
 def reported():
-    """Turn a host fault into a one-line error and a non-zero exit."""
+    """Turn a host fault into a one-line error and a non-zero exit; Ctrl-C (even while
+    connecting) into one line and exit 130, as an operation's run does."""
     try:
         yield
     except RemoteError as e:
         raise Exit(f"error: {e}", code=1)
+    except (Interrupted, KeyboardInterrupt):
+        raise Exit("interrupted (Ctrl-C)", code=130) from None

@@ -1,7 +1,7 @@
 """Bring the cluster to what the inventory describes."""
 from invoke.exceptions import Exit
 
-from kubefab import steps
+from kubefab import lease
 from kubefab.deploy import Deploy
 from kubefab.fleet import Fleet
 
@@ -29,13 +29,34 @@ def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
     run(lambda: Deploy(inv, select(inv, hosts), opts))
 
 
-@task(help={"hosts": HOSTS_HELP, "accept-new-host-keys": ACCEPT_NEW_HELP, "inventory": INVENTORY_HELP})
-def unlock(c, hosts=None, accept_new_host_keys=False, inventory=None):
-    """Remove the cluster lock a dead deploy left behind."""
+@task(help={"hosts": HOSTS_HELP,
+            "force": "remove a lock even while its lease runs: its run may be alive, and two runs "
+                     "would then interleave (that run stops at its next renewal)",
+            "accept-new-host-keys": ACCEPT_NEW_HELP, "inventory": INVENTORY_HELP})
+def unlock(c, hosts=None, force=False, accept_new_host_keys=False, inventory=None):
+    """Remove the cluster lock a killed run left (a lock whose lease still runs: only with --force)."""
     inv = load_inventory(c, inventory)
     with reported(), Fleet(select(inv, hosts), accept_new=accept_new_host_keys) as fleet:
-        fleet.each(lambda cxn: steps.unlock(cxn))
-        for name, why in fleet.failed.items():
-            print(f"[{name}] {why}")
-    if fleet.failed:
+        found = fleet.each(lambda cxn: lease.remove(cxn, force))
+    refused = False
+    for h in fleet.hosts:
+        if h.name in fleet.failed:
+            print(f"[{h.name}] failed: {fleet.failed[h.name]}")
+            continue
+        state, held = found[h.name]
+        refused |= state == "held"
+        print(f"[{h.name}] {unlocked(state, held)}")
+    if fleet.failed or refused:
         raise Exit(code=1)
+
+
+def unlocked(state: str, held) -> str:
+    """What `fab unlock` did on a host, in one line."""
+    if state == "none":
+        return "no lock"
+    if state == "removed":
+        forced = " (forced)" if held.alive and held.left is not None else ""
+        return f"removed the lock of {held.holder} ({held.lease()}){forced}"
+    return (f"refused: locked by {held.holder} ({held.lease()}); its run renews the lease while it "
+            f"runs: wait for it, or --force" if held.left is not None else
+            f"refused: locked by {held.holder} ({held.lease()}); if that run is dead: --force")

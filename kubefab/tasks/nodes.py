@@ -1,6 +1,5 @@
 """The nodes: their registration with the master and their labels."""
-from .flags import task
-from invoke.exceptions import Exit
+from .flags import refuse, task
 
 from kubefab.nodes_register import NodesRegister
 from kubefab.validate import Invalid, label_key, label_value
@@ -10,15 +9,18 @@ from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, WAIT_LOCK_HELP, inventory a
 
 def parse_labels(given) -> dict[str, str]:
     """`production` means environment=production, as the original's third argument;
-    `key=value` sets any label. Checked before anything is sent."""
+    `key=value` sets any label (an empty value is Kubernetes' own: `key=`). Nothing at
+    all is no label: refused, never `environment=`. Checked before anything is sent."""
     labels = {}
     for item in given or []:
+        if not item.strip():
+            refuse("label", item, "wants key=value, or a bare value for environment=")
         key, sep, value = item.partition("=")
         key, value = (key, value) if sep else ("environment", item)
         try:
             labels[label_key(key)] = label_value(value)
         except Invalid as e:
-            raise Exit(f"error: --label {item}: {e}", code=2)
+            refuse("label", item, str(e))
     return labels
 
 

@@ -37,7 +37,8 @@ def test_list_shows_every_task_with_help():
 
 
 def test_every_flag_has_help():
-    for task in ("deploy", "status", "render", "cloud-config", "master.restart", "nodes.register", "lab.up"):
+    for task in ("deploy", "status", "render", "cloud-config", "master.restart", "nodes.register", "unlock",
+                 "lab.up"):
         out = fab("--help", task).stdout
         options = [l for l in out.splitlines() if l.startswith("  -")]
         assert options, task
@@ -128,6 +129,13 @@ BAD_FLAGS = [  # (task and flags, what the one line must name)
     (("unlock", "--hosts", ""), "--hosts ''"),
     (("master.restart", "--timeout", "x"), "--timeout 'x'"),
     (("nodes.register", "--hosts", ","), "--hosts ','"),
+    (("nodes.register", "--label", ""), "--label '': wants key=value"),  # was: environment= on every node
+    (("nodes.register", "--label", " "), "--label ' ': wants key=value"),
+    (("nodes.register", "--label", "="), "--label '=': '' is not a valid label key"),
+    (("nodes.register", "--label", "=prod"), "--label '=prod': '' is not a valid label key"),
+    (("nodes.register", "--label", "a=b=c"), "--label 'a=b=c': 'b=c' is not a valid label value"),
+    (("nodes.register", "--label", "-bad"), "--label '-bad': '-bad' is not a valid label value"),
+    (("nodes.register", "--label", "ok", "--label", ""), "--label ''"),
     (("render", "--host", ""), "--host ''"),
     (("deploy", "--inventory", "no/such/hosts.yaml"), "no/such/hosts.yaml"),
 ]
@@ -175,3 +183,10 @@ def test_kubeconfig_writes_and_merges_the_admin_context(hosts_yaml, tmp_path):
     assert "client-key-data" in ours and oct(mine.stat().st_mode & 0o777) == "0o600"
     server = next(c for c in doc["clusters"] if c["name"] == "prd")["cluster"]["server"]
     assert server.startswith("https://") and server.endswith(":6443")
+
+
+def test_label_flags_follow_kubernetes_rules():
+    from kubefab.tasks.nodes import parse_labels
+    assert parse_labels(["production", "rack=r1", "spare="]) == {
+        "environment": "production", "rack": "r1", "spare": ""}  # key= is an empty value, as kubectl's
+    assert parse_labels(None) == {}

@@ -53,7 +53,7 @@ def status_problems(inv, cluster) -> list[str]:
 def finished(inv, cluster, capsys) -> str:
     """The re-run: it converges, everything runs as written, status OK, then a no-op."""
     for m in cluster.machines.values():  # a killed run's lock stays behind: fab unlock
-        m.unlock(LOCK_DIR, "")
+        m.unlock(LOCK_DIR, "", "force")
     assert deploy(inv, cluster) == 0
     out = capsys.readouterr().out
     assert running_as_written(inv, cluster) == {}
@@ -98,7 +98,7 @@ def test_a_full_disk_fails_the_host_and_the_next_run_finishes(inv, converged, ca
     converged[NODE].faults.add("full-disk")
     assert deploy(new, converged) == 1
     row = recap(capsys.readouterr().out)[NODE]
-    assert row[0] == "failed" and "No space left on device" in row[1]
+    assert row[0] == "failed" and "no space left on device" in row[1]
     converged[NODE].faults.discard("full-disk")
     finished(new, converged, capsys)
 

@@ -9,9 +9,9 @@ from kubefab import pki, render
 from kubefab.deploy import Deploy, Options
 from kubefab.inventory import load
 from kubefab.layout import (APISERVER, DOWNLOAD, KUBELET, LOCK_DIR, MASTER_TARGET, MASTER_UNITS,
-                            NODE_TARGET, NODE_UNITS, REGISTER, stamp_path)
+                            NODE_TARGET, NODE_UNITS, REGISTER, STAGE_DIR, stamp_path)
 
-from fakehost import FakeCluster, recap
+from fakehost import FakeCluster, FakeFile, recap
 
 MASTER, NODE, OTHER = "azure-prd-01", "azure-prd-02", "ded-prd-01"
 ALL = [MASTER, NODE, "azure-prd-03", "azure-prd-04", OTHER]
@@ -73,7 +73,7 @@ CASES = {
         written=(NODE,)),
     "a failing probe on a targeted host": Case(
         "converged", CLUSTER_LABEL, faults={NODE: {"probe"}}, code=1,
-        recap={MASTER: "changed", NODE: ("failed", "probe failed: sudo: a password is required"),
+        recap={MASTER: "changed", NODE: ("failed", "probe failed: sudo asks for a password for core; kubefab needs NOPASSWD sudo"),
                OTHER: "changed"},
         started={NODE: {}}, written=tuple(h for h in ALL if h not in (MASTER, NODE)), hint=NODE),
     "a failing probe, that node only": Case(
@@ -81,7 +81,7 @@ CASES = {
         recap={MASTER: "unchanged", NODE: ("failed", "probe failed")}, hint=NODE),
     "a host that does not answer": Case(
         "converged", CLUSTER_LABEL, faults={OTHER: {"connect"}}, code=1,
-        recap={NODE: "changed", OTHER: ("failed", "No route to host")}, hint=OTHER,
+        recap={NODE: "changed", OTHER: ("failed", "no route to host 10.")}, hint=OTHER,
         written=(NODE, "azure-prd-03", "azure-prd-04")),
     "an unknown host key": Case(
         "converged", ONE_FLAG, faults={OTHER: {"host-key"}}, code=1, started={h: {} for h in ALL},
@@ -89,7 +89,9 @@ CASES = {
                OTHER: ("failed", "is not in known_hosts")}, hint=",".join(ALL)),
     "a held lock": Case(
         "converged", ONE_FLAG, locked_by=FOREIGN, code=1, started={h: {} for h in ALL},
-        recap={h: ("failed", f"cluster locked by {FOREIGN} (lock on {MASTER})") for h in ALL},
+        recap={h: ("failed", f"cluster locked by {FOREIGN} (lock on {MASTER}, lease expires in ",
+                   "if that run was killed, re-run once its lease expires, or wait with --wait-lock")
+               for h in ALL},
         hint=",".join(ALL)),
     "a failed download": Case(
         "converged", NEW_RELEASE, faults={h: {"download"} for h in ALL}, code=1,
@@ -112,6 +114,10 @@ CASES = {
         recap={h: ("failed", "interrupted (Ctrl-C)") for h in ALL},
         started={MASTER: dict.fromkeys((DOWNLOAD, *MASTER_UNITS, MASTER_TARGET), 1), NODE: {DOWNLOAD: 1}},
         written=tuple(ALL), hint=",".join(ALL)),
+    "Ctrl-C while connecting": Case(
+        "converged", ONE_FLAG, faults={OTHER: {"interrupt-connect"}}, code=130,
+        recap={h: ("failed", "interrupted (Ctrl-C)") for h in ALL}, started={h: {} for h in ALL},
+        hint=",".join(ALL)),
 }
 
 
@@ -121,7 +127,7 @@ def test_deploy(inv, case, capsys):
     if case.start == "converged":
         assert deploy(inv, cluster) == 0
     if case.locked_by:
-        cluster[MASTER].lock(LOCK_DIR, case.locked_by)
+        cluster[MASTER].lock(LOCK_DIR, case.locked_by, "60", STAGE_DIR)
     capsys.readouterr()
     before = {name: (m.starts(), m.writes) for name, m in cluster.machines.items()}
     for host, faults in case.faults.items():
@@ -159,7 +165,8 @@ def test_fresh_deploy_leaves_every_file_the_cluster_and_the_release_as_wanted(in
             assert (got.content, got.mode, got.owner, got.group) == (f.content, f.mode, f.owner, f.group), path
         assert m.files[stamp_path(inv.kubernetes.install_dir)].content.strip() == render.release_stamp(inv)
         assert all(u.enabled and u.active == "active" for u in m.units.values()), h.name
-        assert not any(p.startswith("/tmp/") for p in m.files), "staged files left behind"
+        assert not any(p.startswith(("/tmp/", STAGE_DIR)) or "kubefab-new" in p for p in m.files), \
+            "staged files left behind"
     assert cluster.api.nodes == {h.name: inv.node_labels(h) for h in inv.nodes}
     assert all(cluster.kubelet_ready(h.name) for h in inv.nodes)
     assert "verified: 4 node(s) registered, labelled, Ready" in capsys.readouterr().out
@@ -220,7 +227,7 @@ def test_node_only_hosts_with_a_failing_probe_fails_that_node_alone(inv, capsys)
     assert deploy(inv, cluster, hosts=[NODE]) == 1
     out = capsys.readouterr().out
     assert recap(out) == {MASTER: ("unchanged", ""),
-                          NODE: ("failed", "probe failed: sudo: a password is required")}
+                          NODE: ("failed", "probe failed: sudo asks for a password for core; kubefab needs NOPASSWD sudo")}
     assert f"Re-run just the failed hosts: fab deploy --hosts {NODE}\n" in out
     assert LOCK_DIR not in cluster[MASTER].dirs
 
@@ -238,3 +245,40 @@ def test_json_puts_only_the_recap_on_stdout(inv, cluster, capsys, monkeypatch):
     assert data["hosts"][MASTER]["result"] == "changed" and data["hosts"][OTHER]["result"] == "failed"
     assert "probe failed" in data["hosts"][OTHER]["reason"]
     assert f"[{MASTER}] create " in captured.err  # progress went to stderr
+
+
+def staged(machine) -> list[str]:
+    return sorted(p for p in machine.files if p.startswith((STAGE_DIR + "/", "/tmp/.kubefab-")))
+
+
+def test_a_kill_during_upload_leaves_root_only_files_the_next_run_removes(inv, cluster, capsys):
+    assert deploy(inv, cluster) == 0
+    old = cluster[OTHER]
+    old.files["/tmp/.kubefab-0123abcd/0"] = FakeFile("token", 0o600, "core", "core")  # an older kubefab's
+    cluster[NODE].faults.add("sigkill-upload")
+    assert deploy(variant(inv, *CLUSTER_LABEL), cluster) == 1
+    left = staged(cluster[NODE])
+    assert left and all(cluster[NODE].files[p].owner == "root" and cluster[NODE].files[p].mode == 0o600
+                        for p in left)
+    assert recap(capsys.readouterr().out)[NODE] == ("failed", "sh: lost the connection (the root shell was "
+                                                              "killed while the upload ran)")
+    cluster[NODE].faults.clear()
+    assert deploy(variant(inv, *CLUSTER_LABEL), cluster) == 0  # changes NODE: locks it, clears the stage
+    assert staged(cluster[NODE]) == [] and staged(old) == []
+
+
+@pytest.mark.parametrize("fault, says", [
+    ("read-only", f"writing 15 files failed: read-only file system: /etc/systemd/system/{APISERVER}"),
+    ("disk-full", "writing 15 files failed: no space left on device: /etc/kubernetes.env"),
+])
+def test_a_write_that_fails_is_one_line_naming_the_cause_and_a_fixed_host_converges(inv, capsys, fault, says):
+    cluster = FakeCluster(inv)
+    cluster[MASTER].faults.add(fault)
+    assert deploy(inv, cluster) == 1
+    out = capsys.readouterr().out
+    assert recap(out)[MASTER] == ("failed", says)
+    assert "set -eu" not in out and not staged(cluster[MASTER])
+    cluster[MASTER].faults.clear()  # the operator fixed the disk
+    assert deploy(inv, cluster) == 0
+    capsys.readouterr()
+    assert deploy(inv, cluster) == 0 and capsys.readouterr().out.count(NOOP) == 5

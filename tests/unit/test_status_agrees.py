@@ -38,7 +38,7 @@ CASES = {
                        {NODE: {KUBELET}}),
     "another release": (node(lambda m: setattr(m.files[stamp_path("/opt/kubernetes")], "content", "v0\n")),
                         {NODE: {"release"}}),
-    "a lock held": (lambda c: c[MASTER].lock(LOCK_DIR, FOREIGN), {MASTER: {"lock"}}),
+    "a lock held": (lambda c: c[MASTER].lock(LOCK_DIR, FOREIGN, 60, STAGE_DIR), {MASTER: {"lock"}}),
     "a leftover upload": (node(lambda m: m.files.__setitem__(f"{STAGE_DIR}/up-1/0", FakeFile("x"))),
                           {NODE: {"leftover"}}),
     "a Node hosts.yaml does not name": (lambda c: c.api.nodes.__setitem__("old-node", {}),

@@ -1,0 +1,122 @@
+"""The cluster lock as a lease, on fake hosts: taken on all hosts or none, renewed while
+a run runs, lost when someone forces it away (the run then fails), freed by itself
+once a killed run's lease ends; `fab unlock` refuses a live lease without --force."""
+import threading
+import time
+
+import pytest
+
+from kubefab import lease
+from kubefab.deploy import Deploy
+from kubefab.layout import LOCK_DIR, STAGE_DIR
+from kubefab.master_restart import MasterRestart
+from kubefab.operation import Options
+from kubefab.tasks.deploy import unlocked
+
+from fakehost import FakeCluster, FakeFile, recap
+
+MASTER, NODE = "azure-prd-01", "azure-prd-02"
+FOREIGN = "alice@laptop pid 42 since 2024-01-01 00:00:00 UTC (run 0123456789ab)"
+
+
+def deploy(inv, cluster, **opts) -> int:
+    return Deploy(inv, list(inv.hosts), Options(**opts), connect=cluster.connect).run()
+
+
+def holders(cluster) -> dict[str, str]:
+    return {name: m.held(LOCK_DIR)[0] for name, m in cluster.machines.items() if m.held(LOCK_DIR)}
+
+
+def connection(cluster, name):
+    return cluster.connect(cluster[name].host).open()
+
+
+@pytest.fixture
+def bare_with_a_foreign_lock(inv):
+    cluster = FakeCluster(inv)
+    cluster[NODE].lock(LOCK_DIR, FOREIGN, str(lease.LEASE), STAGE_DIR)
+    return cluster
+
+
+def test_a_live_lease_on_one_host_refuses_the_run_and_it_keeps_no_lock_anywhere(inv, bare_with_a_foreign_lock, capsys):
+    cluster = bare_with_a_foreign_lock
+    assert deploy(inv, cluster) == 1
+    rows = recap(capsys.readouterr().out)
+    assert all(status == "failed" and f"cluster locked by {FOREIGN} (lock on {NODE}, lease expires in 60s)" in why
+               for status, why in rows.values()), rows
+    assert holders(cluster) == {NODE: FOREIGN}  # ours released on every host that gave it
+    assert not any(m.writes for m in cluster.machines.values())
+
+
+def test_a_killed_runs_lease_expires_and_the_next_run_takes_over(inv, bare_with_a_foreign_lock, capsys):
+    cluster = bare_with_a_foreign_lock
+    cluster.clock += lease.LEASE + 5  # the killed run stopped renewing a while ago
+    assert deploy(inv, cluster) == 0
+    out = capsys.readouterr().out
+    assert f"[{NODE}] took over the lock of {FOREIGN} (lease expired 5s ago)" in out
+    assert holders(cluster) == {}
+
+
+def test_unlock_refuses_a_live_lease_removes_it_with_force_and_an_expired_one_without(inv, bare_with_a_foreign_lock):
+    cluster = bare_with_a_foreign_lock
+    cxn = connection(cluster, NODE)
+    state, held = lease.remove(cxn)
+    assert unlocked(state, held) == (f"refused: locked by {FOREIGN} (lease expires in 60s); its run renews "
+                                     f"the lease while it runs: wait for it, or --force")
+    assert holders(cluster) == {NODE: FOREIGN}
+    assert unlocked(*lease.remove(cxn, force=True)) == f"removed the lock of {FOREIGN} (lease expires in 60s) (forced)"
+    assert unlocked(*lease.remove(cxn)) == "no lock"
+    cluster[NODE].lock(LOCK_DIR, FOREIGN, str(lease.LEASE), STAGE_DIR)
+    cluster.clock += 90
+    assert unlocked(*lease.remove(cxn)) == f"removed the lock of {FOREIGN} (lease expired 30s ago)"
+    assert holders(cluster) == {}
+
+
+def test_an_older_kubefabs_lock_without_a_lease_needs_force(inv, cluster):
+    cluster[NODE].dirs.add(LOCK_DIR)
+    cluster[NODE].files[f"{LOCK_DIR}/holder"] = FakeFile(FOREIGN + "\n")  # and no `expires`
+    cxn = connection(cluster, NODE)
+    assert unlocked(*lease.remove(cxn)) == (f"refused: locked by {FOREIGN} (no lease: an older kubefab's lock); "
+                                            f"if that run is dead: --force")
+    assert unlocked(*lease.remove(cxn, force=True)).startswith(f"removed the lock of {FOREIGN}")
+
+
+def run_in_thread(fn):
+    box = {}
+    thread = threading.Thread(target=lambda: box.setdefault("code", fn()))
+    thread.start()
+    return thread, box
+
+
+def test_the_lease_is_renewed_while_the_run_runs(inv, cluster, monkeypatch, capsys):
+    monkeypatch.setattr(lease, "RENEW_EVERY", 0.05)
+    cluster[MASTER].faults.add("healthz")  # the master waits for its apiserver: a long run
+    assert deploy(inv, cluster, timeout=0.5) == 1
+    assert len(cluster[MASTER].calls("renew")) >= 3 and len(cluster[NODE].calls("renew")) >= 3
+    assert holders(cluster) == {}
+
+
+def test_a_run_whose_lock_is_forced_away_stops_and_fails(inv, cluster, monkeypatch, capsys):
+    """Regression: `fab unlock` removed a running deploy's lock, and the deploy still
+    reported success while a second one interleaved."""
+    monkeypatch.setattr(lease, "RENEW_EVERY", 0.05)
+    cluster[MASTER].faults.add("healthz")
+    thread, box = run_in_thread(lambda: deploy(inv, cluster, timeout=1.5))
+    deadline = time.monotonic() + 5
+    while not cluster[MASTER].calls("curl") and time.monotonic() < deadline:
+        time.sleep(0.01)  # the master waits for its apiserver, the lock held everywhere
+    assert unlocked(*lease.remove(connection(cluster, NODE), force=True)).startswith("removed the lock of ")
+    thread.join(10)
+    assert box["code"] == 1
+    rows = recap(capsys.readouterr().out)
+    lost = f"lost the cluster lock on {NODE} (now held by nobody; fab unlock --force?): stopped"
+    for name in (NODE, MASTER):  # a failed host's row also says what it changed before
+        assert rows[name][0] == "failed" and rows[name][1].startswith(lost), rows
+    assert holders(cluster) == {}
+
+
+def test_master_restart_holds_the_lock_too(inv, cluster, capsys):
+    assert deploy(inv, cluster) == 0
+    cluster[MASTER].lock(LOCK_DIR, FOREIGN, str(lease.LEASE), STAGE_DIR)
+    assert MasterRestart(inv, Options(), connect=cluster.connect).run() == 1
+    assert "cluster locked by " + FOREIGN in recap(capsys.readouterr().out)[MASTER][1]
