@@ -86,7 +86,7 @@ def problems(stdout: str) -> list[str]:
 def finished(inventory, killed: bool) -> str:
     """The re-run finishes the job: every process as written, status OK, then a no-op."""
     if killed:  # a killed run cannot release its lock
-        fab(inventory, "unlock")
+        fab(inventory, "unlock", "--force")
     out = fab(inventory, "deploy").stdout
     assert not_as_written(inventory) == {}
     fab(inventory, "status")
@@ -121,7 +121,7 @@ def test_stopped_after_the_writes_the_rerun_restarts_what_they_owe(inventory, si
     behind = not_as_written(changed)
     assert {(n, render.KUBELET) for n in NODES} <= set(behind), behind
     if sig == signal.SIGKILL:
-        fab(changed, "unlock")
+        fab(changed, "unlock", "--force")  # the killed run cannot renew its lease, nor release it
 
     dry = fab(changed, "deploy", "--dry-run").stdout
     st = fab(changed, "status", check=False)
