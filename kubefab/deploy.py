@@ -62,6 +62,8 @@ class Deploy(Operation):
     def apply(self, plans: dict) -> None:
         def write(cxn):
             name = cxn.host.name
+            if plans[name].leftovers:  # taking the lock removed them
+                self.note(name, f"removed {len(plans[name].leftovers)} leftover upload(s)")
             converge.write(cxn, plans[name], self.run_id, lambda what: self.note(name, what),
                            lambda msg: say(name, msg), self.fleet.cancel)
         self.fleet.each(write, self.planned(plans))

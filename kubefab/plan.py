@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from . import drift
 from .drift import DIFFERS, MISSING, digest  # noqa: F401 (digest: re-exported)
 from .facts import HostFacts
-from .layout import DOWNLOAD, ONESHOTS, UNIT_DIR
+from .layout import DOWNLOAD, ONESHOTS, STAGE_DIR, UNIT_DIR
 from .model import Host
 
 SET = "set mode/owner"  # a write that changes no content: restarts nothing
@@ -32,11 +32,12 @@ class HostPlan:
     start: tuple[str, ...] = ()  # the target, then the units wanted running that are not
     owe: tuple[str, ...] = ()  # restarts this plan's changes owe: recorded on the host before any write
     marks: tuple[str, ...] = ()  # units with a mark under OWED_DIR now: cleared once restarted or started
+    leftovers: tuple[str, ...] = ()  # a killed run's uploads under STAGE_DIR: taking the lock removes them
 
     @property
     def changes(self) -> bool:
         return bool(self.writes or self.daemon_reload or self.download or self.enable
-                     or self.restart or self.start)
+                     or self.restart or self.start or self.leftovers)
 
     def steps(self) -> list[str]:
         """The plan as lines a person reads; the no-op says why."""
@@ -52,6 +53,7 @@ class HostPlan:
         out += [f"restart {u}" + (f" ({self.why[u]})" if u in self.why else "") for u in self.restart]
         if self.start:
             out.append("systemctl start " + " ".join(self.start))
+        out += [f"remove leftover {STAGE_DIR}/{entry}" for entry in self.leftovers]
         return out
 
     def summary(self) -> str:
@@ -85,6 +87,7 @@ def plan_host(host: Host, wanted: dict, facts: HostFacts, *, units: tuple[str, .
         start=(target, *(u for u in units if u in d.inactive)) if d.inactive else (),
         owe=tuple(u for u in units if u in changed),
         marks=tuple(u for u in units if u in facts.owed),
+        leftovers=tuple(facts.leftovers),
     )
 
 

@@ -111,6 +111,29 @@ def test_changing_one_flag_restarts_exactly_that_unit(lab, inventory, fresh):
     fab(inventory, "deploy")  # back as it was, for the tests after this one
 
 
+def apiserver_starts_since(inventory, since: str) -> int:
+    """How often systemd started the apiserver on the master since `since` (its clock)."""
+    log = on_host(inventory, "azure-prd-01", ["journalctl", "-u", "kubernetes.apiserver.service",
+                                              "--since", since, "-o", "cat", "--no-pager"]).stdout
+    return sum(line.startswith("Started kubernetes.apiserver.service") for line in log.splitlines())
+
+
+def test_master_only_hosts_restarts_a_changed_apiserver_exactly_once(inventory, fresh):
+    """`--hosts <master>` once activated the master twice (an empty node list meant every host)."""
+    data = yaml.safe_load(open(inventory))
+    data["kubernetes"]["apiserver"]["service_cluster_ip_range"] = "10.200.0.0/16"
+    changed = inventory.parent / "hosts-master-only.yaml"
+    changed.write_text(yaml.safe_dump(data, sort_keys=False))
+    since = on_host(inventory, "azure-prd-01", ["date", "+%Y-%m-%d %H:%M:%S"]).stdout.strip()
+    time.sleep(1.1)  # journalctl --since has whole seconds
+    r = fab(changed, "deploy", "--hosts", "azure-prd-01")
+    master = next(l for l in r.stdout.splitlines() if l.startswith("  azure-prd-01 "))
+    assert master.count("restarted kubernetes.apiserver.service") == 1, master
+    assert apiserver_starts_since(inventory, since) == 1
+    assert [l.split()[0] for l in r.stdout.split("RECAP")[1].splitlines() if l.startswith("  ")] == ["azure-prd-01"]
+    fab(inventory, "deploy")  # back as it was, for the tests after this one
+
+
 def test_master_restart_restarts_apiserver_then_the_others(inventory, fresh):
     before = unit_starts(inventory, "azure-prd-01", MASTER_UNITS)
     r = fab(inventory, "master.restart")

@@ -282,3 +282,18 @@ def test_a_write_that_fails_is_one_line_naming_the_cause_and_a_fixed_host_conver
     assert deploy(inv, cluster) == 0
     capsys.readouterr()
     assert deploy(inv, cluster) == 0 and capsys.readouterr().out.count(NOOP) == 5
+
+
+def test_a_leftover_upload_on_a_converged_host_is_removed_by_the_next_run(inv, cluster, capsys):
+    """A run with nothing else to do still takes the lock to clear a killed run's stage
+    (status calls it a difference, so deploy must end it)."""
+    assert deploy(inv, cluster) == 0
+    cluster[NODE].files[f"{STAGE_DIR}/0123456789ab/0"] = FakeFile("token", 0o600)
+    capsys.readouterr()
+    assert deploy(inv, cluster, dry_run=True) == 0
+    assert f"[{NODE}] remove leftover {STAGE_DIR}/0123456789ab" in capsys.readouterr().out
+    assert staged(cluster[NODE])
+    assert deploy(inv, cluster) == 0
+    assert recap(capsys.readouterr().out)[NODE] == ("changed", "removed 1 leftover upload(s)")
+    assert staged(cluster[NODE]) == []
+    assert deploy(inv, cluster) == 0 and capsys.readouterr().out.count(NOOP) == 5
