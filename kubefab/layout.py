@@ -35,6 +35,10 @@ STAGE_DIR = f"{STATE_DIR}/stage"  # root-only (0700): uploads wait here, never i
 OWED_DIR = f"{STATE_DIR}/owed"  # one file per unit whose restart is owed (written before files change)
 STAMP_NAME = ".kubefab-release"  # in install_dir, written last by a complete download
 
+# -- upgrades ---------------------------------------------------------------------------
+CORDONED_BY = "kubefab.io/cordoned-by"  # on a Node kubefab cordoned: only such a node is uncordoned
+DRAIN_TIMEOUT = 120  # seconds for one node's drain (fab upgrade --drain-timeout)
+
 
 def stamp_path(install_dir: str) -> str:
     return f"{install_dir.rstrip('/')}/{STAMP_NAME}"

@@ -14,6 +14,8 @@ Faults a test may put in `machine.faults`:
   download   the release download fails (404); the previous release stays
   healthz    the apiserver runs but /healthz never says ok
   not-ready  the kubelet runs but its Node never gets Ready
+  kubelet-fails  starting the kubelet fails (an ExecStartPre that fails, say)
+  drain-stuck    `kubectl drain` of this node times out (fakeapi)
   interrupt  the operator presses Ctrl-C at the first /healthz kubefab polls
   download-hangs      the download keeps running (activating) until finish_download()
   interrupt-download  the operator presses Ctrl-C at the first look at a running download
@@ -197,6 +199,11 @@ class Machine:
             unit.active = "activating"
             unit.journal.append("kubernetes-download: downloading (12 MB of 20 MB)")
             return 0, ""
+        elif name == KUBELET and "kubelet-fails" in self.faults:
+            unit.active = "failed"
+            unit.journal.append("kubelet: error: failed to run Kubelet (kubefab fake fault)")
+            return 1, (f"Job for {KUBELET} failed because the control process exited with error code.\n"
+                       f"See \"systemctl status {KUBELET}\" for details.\n")
         elif name == DOWNLOAD and not self.download():
             unit.active = "failed"
             return 1, (f"Job for {DOWNLOAD} failed because the control process exited with "
@@ -205,6 +212,7 @@ class Machine:
         stamp = self.files.get(stamp_path(self.cluster.inv.kubernetes.install_dir))
         unit.ran, unit.release = unit.loaded, stamp.content.strip() if stamp else None
         unit.journal.append(f"Started {name}.")
+        self.cluster.history.append((self.host.name, f"start {name}"))
         if name == APISERVER and "healthz" in self.faults:
             unit.journal.append("E0101 etcd: client: etcd cluster is unavailable or misconfigured")
         return 0, ""
@@ -238,7 +246,7 @@ class Machine:
             log.append(f"kubernetes-download: error: downloading {env['KUBE_RELEASE_TARBALL']} failed; "
                        f"keeping the binaries in {env['KUBE_INSTALL_DIR']}")
             return False
-        self.files[f"{env['KUBE_BIN_DIR']}/kubectl"] = FakeFile("#!kubectl\n", 0o755)
+        self.files[f"{env['KUBE_BIN_DIR']}/kubectl"] = FakeFile(f"#!kubectl {env['KUBE_RELEASE_STAMP']}\n", 0o755)
         self.files[stamp] = FakeFile(env["KUBE_RELEASE_STAMP"] + "\n")
         log.append(f"kubernetes-download: installed {env['KUBE_VERSION']} in {env['KUBE_INSTALL_DIR']}")
         return True
@@ -424,6 +432,7 @@ class FakeCluster:
         self.api = Apiserver(self, inv.master.name)
         self.lock = threading.RLock()  # one command at a time, over all machines
         self.clock = 1_700_000_000  # the hosts' clock (seconds): still, unless a test ages leases
+        self.history: list[tuple[str, str]] = []  # (host, what) of unit starts, cordons, drains: one order
 
     def connect(self, host: Host) -> FakeConnection:
         return FakeConnection(self.machines[host.name])
