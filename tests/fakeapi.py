@@ -12,6 +12,7 @@ class Apiserver:
     def __init__(self, cluster, master: str):
         self.cluster, self.master = cluster, master
         self.nodes: dict[str, dict[str, str]] = {}  # name -> labels
+        self.cordoned: set[str] = set()  # nodes drained (kubectl drain cordons first)
         self.registered: dict[str, int] = {}  # node -> its kubelet's start count when it registered
 
     def up(self) -> bool:
@@ -51,6 +52,15 @@ class Apiserver:
                 return 1, "", f'Error from server (NotFound): nodes "{name}" not found\n'
             self.nodes[name].update(pair.split("=", 1) for pair in rest[4:])
             return 0, f"node/{name} labeled\n", ""
+        if rest[:1] == ["drain"] or rest[:2] == ["delete", "node"]:  # kubefab.nodes_remove's
+            name = rest[1] if rest[0] == "drain" else rest[2]
+            if name not in self.nodes:
+                return 1, "", f'Error from server (NotFound): nodes "{name}" not found\n'
+            if rest[0] == "drain":
+                self.cordoned.add(name)
+                return 0, f"node/{name} cordoned\nnode/{name} drained\n", ""
+            del self.nodes[name]
+            return 0, f'node "{name}" deleted\n', ""
         raise AssertionError(f"the fake apiserver does not know kubectl {' '.join(rest)}")
 
     def self_registered(self) -> None:
