@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import downloads
-from .layout import BACKUP_DIR, KEEP_DIRS, LOCK_DIR, OWED_DIR, STAGE_DIR, STATE_DIR, stamp_path
+from .layout import BACKUP_DIR, KEEP_DIRS, KUBECTL_CACHE, LOCK_DIR, MANIFEST_DIR, OWED_DIR, STAGE_DIR, STATE_DIR, stamp_path
 from .model import Host, Inventory
 from .transport import Connection, RemoteError
 
@@ -21,6 +21,8 @@ from .transport import Connection, RemoteError
 class Footprint:
     units: tuple[str, ...]  # stop order: the target first, then the services, last started first
     paths: tuple[str, ...]  # files, links and folders kubefab wrote, each removed whole
+    keep: tuple[str, ...] = KEEP_DIRS  # folders never removed, even empty
+    empty: tuple[str, ...] = ()  # folders kubefab named to a unit, which made them: removed when empty
 
 
 def release_paths(inv: Inventory, host: Host) -> tuple[str, ...]:
@@ -35,8 +37,19 @@ def release_paths(inv: Inventory, host: Host) -> tuple[str, ...]:
 
 def of_host(inv: Inventory, host: Host, rendered, units: tuple[str, ...], target: str) -> Footprint:
     """rendered: the paths render.render_host gives `host`; units: render.unit_order."""
-    paths = {*rendered, *release_paths(inv, host), BACKUP_DIR, OWED_DIR, STAGE_DIR}
-    return Footprint((target, *reversed(units)), tuple(sorted(paths)))
+    # kubefab's kubectl runs as root (sudo), as the SSH user, and in units without HOME
+    # (register_node.sh): its discovery cache lands in those homes, the last one in /.kube
+    runs_kubectl = {"/root", home(host.ssh.user), ""}
+    homes = {*runs_kubectl - {""}, *((home(inv.registry.user),) if inv.registry else ())}
+    paths = {*rendered, *release_paths(inv, host), *(f"{h}/{KUBECTL_CACHE}" for h in runs_kubectl),
+             BACKUP_DIR, OWED_DIR, STAGE_DIR}
+    return Footprint((target, *reversed(units)), tuple(sorted(paths)), (*KEEP_DIRS, *sorted(homes)),
+                     (MANIFEST_DIR.rstrip("/"),))
+
+
+def home(user: str) -> str:
+    """A user's home as kubefab renders it (~core/.dockercfg is /home/core/.dockercfg)."""
+    return "/root" if user == "root" else f"/home/{user}"
 
 
 @dataclass(frozen=True)
@@ -78,12 +91,12 @@ done
 exit 0
 """
 
-# Arguments: KEEP UNITS PATH... (KEEP, UNITS: one item per line). Stops and disables each
-# unit in order, removes each path whole, then each folder left empty up to a KEEP one;
-# reloads systemd. Prints `removed PATH`, `failed PATH`, `running UNIT STATE`; exit 1
+# Arguments: KEEP EMPTY UNITS PATH... (KEEP, EMPTY, UNITS: one item per line). Stops and
+# disables each unit in order, removes each path whole, then each EMPTY folder and each
+# folder left empty, up to a KEEP one; reloads systemd. Prints `removed PATH`, `failed PATH`, `running UNIT STATE`; exit 1
 # when something stays.
 REMOVE = r"""
-keep=$1 units=$2; shift 2
+keep=$1 empty=$2 units=$3; shift 3
 set -f; IFS='
 '
 bad=0
@@ -95,7 +108,8 @@ for p in "$@"; do
   [ -e "$p" ] || [ -L "$p" ] || continue
   if rm -rf -- "$p"; then printf 'removed\t%s\n' "$p"; else printf 'failed\t%s\n' "$p"; bad=1; fi
 done
-for p in "$@"; do
+for p in "$@" $empty; do
+  [ -d "$p" ] && rmdir -- "$p" 2>/dev/null && printf 'removed\t%s/\n' "$p"
   d=${p%/*}
   while [ -n "$d" ] && [ -d "$d" ] && ! printf '%s\n' "$keep" | grep -qxF -- "$d"; do
     rmdir -- "$d" 2>/dev/null || break
@@ -136,7 +150,7 @@ def present(cxn: Connection, fp: Footprint) -> dict[str, str]:
 def remove(cxn: Connection, fp: Footprint) -> list[str]:
     """Stop, disable and remove everything in `fp`; the paths removed. RemoteError
     names what stays."""
-    r = cxn.script(REMOVE, "\n".join(KEEP_DIRS), "\n".join(fp.units), *fp.paths, check=False,
+    r = cxn.script(REMOVE, "\n".join(fp.keep), "\n".join(fp.empty), "\n".join(fp.units), *fp.paths, check=False,
                    what="removing kubefab's files")
     removed, stays = [], []
     for line in r.stdout.splitlines():

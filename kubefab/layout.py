@@ -54,3 +54,4 @@ def supported(version: tuple[int, int, int]) -> bool:
 # files (/etc/kubernetes, /opt/bin, ...) go once they are empty.
 KEEP_DIRS = ("/", "/etc", "/etc/systemd", "/etc/systemd/system", "/opt", "/usr", "/usr/local",
              "/usr/local/bin", "/usr/bin", "/var", "/var/lib", "/home", "/root", "/run", "/tmp")
+KUBECTL_CACHE = ".kube/cache"  # in the home of whoever ran kubefab's kubectl (root, the SSH user)

@@ -392,7 +392,7 @@ class Machine:
             out += [f"file\t{p}\n"] if p in self.files else [f"folder\t{p}\t{len(under)}\n"] if under else []
         return 0, "".join(out), ""
 
-    def remove(self, keep, units, *paths) -> tuple[int, str, str]:
+    def remove(self, keep, empty, units, *paths) -> tuple[int, str, str]:
         if "read-only" in self.faults:
             return 1, "".join(f"failed\t{p}\n" for p in paths if p in self.files), ""
         for u in units.split("\n") if units else []:
