@@ -51,3 +51,11 @@ SUPPORTED_TEXT = "v1.0.0 up to v1.19.x"
 
 def supported(version: tuple[int, int, int]) -> bool:
     return SUPPORTED[0] <= version < SUPPORTED[1]
+
+# -- what reset and nodes.remove leave alone ---------------------------------------
+# Folders that emptying never removes: the system's own, and a user's home (kubefab
+# writes ~core/.dockercfg, it did not make ~core). The folders kubefab made for its
+# files (/etc/kubernetes, /opt/bin, ...) go once they are empty.
+KEEP_DIRS = ("/", "/etc", "/etc/systemd", "/etc/systemd/system", "/opt", "/usr", "/usr/local",
+             "/usr/local/bin", "/usr/bin", "/var", "/var/lib", "/home", "/root", "/run", "/tmp")
+KUBECTL_CACHE = ".kube/cache"  # in the home of whoever ran kubefab's kubectl (root, the SSH user)

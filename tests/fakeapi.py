@@ -15,6 +15,7 @@ class Apiserver:
     def __init__(self, cluster, master: str):
         self.cluster, self.master = cluster, master
         self.nodes: dict[str, dict[str, str]] = {}  # name -> labels
+        self.cordoned: set[str] = set()  # nodes drained (kubectl drain cordons first)
         self.registered: dict[str, int] = {}  # node -> its kubelet's start count when it registered
         self.specs: dict[str, dict] = {}  # node -> {"unschedulable": bool, "annotations": {...}}
         self.pods: dict[str, str] = {}  # pod -> the node it runs on
@@ -65,6 +66,12 @@ class Apiserver:
             return self.patch(rest[2], json.loads(rest[4]))
         if rest[0] == "drain":
             return self.drain(rest[1], rest[2:])
+        if rest[:2] == ["delete", "node"]:  # kubefab.nodes_remove's
+            name = rest[2]
+            if name not in self.nodes:
+                return 1, "", f'Error from server (NotFound): nodes "{name}" not found\n'
+            del self.nodes[name]
+            return 0, f'node "{name}" deleted\n', ""
         raise AssertionError(f"the fake apiserver does not know kubectl {' '.join(rest)}")
 
     def patch(self, name: str, patch: dict) -> tuple[int, str, str]:
@@ -81,6 +88,9 @@ class Apiserver:
     def drain(self, name: str, flags: list[str]) -> tuple[int, str, str]:
         """kubectl drain: cordon, evict the node's pods; bounded by --timeout."""
         assert {"--ignore-daemonsets", "--force"} <= set(flags), flags
+        if name not in self.nodes:
+            return 1, "", f'Error from server (NotFound): nodes "{name}" not found\n'
+        self.cordoned.add(name)
         self.specs.setdefault(name, {"unschedulable": False, "annotations": {}})["unschedulable"] = True
         if "drain-stuck" in self.cluster[name].faults:
             timeout = next(f.split("=")[1] for f in flags if f.startswith("--timeout="))

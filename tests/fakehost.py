@@ -45,7 +45,7 @@ import threading
 from dataclasses import dataclass, field
 
 from fakeapi import Apiserver
-from kubefab import converge, facts, lease, reasons, transport
+from kubefab import converge, facts, footprint, lease, reasons, transport
 from kubefab.layout import APISERVER, DOWNLOAD, ENV_FILE, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
 from kubefab.transport import HostKeyError, RemoteError, Result, Shell, checked, command_line
@@ -97,7 +97,8 @@ class Machine:
         self.scripts = [(facts.PROBE, "probe", self.probe), (lease.TAKE, "lock", self.lock),
                         (lease.RENEW, "renew", self.renew), (lease.RELEASE, "unlock", self.unlock),
                         (transport.INSTALL, "install", self.install), (transport.READ, "read", self.read),
-                        (converge.OWE, "owe", self.owe)]
+                        (converge.OWE, "owe", self.owe), (footprint.LIST, "list", self.list_paths),
+                        (footprint.REMOVE, "remove", self.remove), (footprint.FORGET, "forget", self.forget)]
 
     # -- what tests look at ----------------------------------------------------------
     def starts(self) -> dict[str, int]:
@@ -124,6 +125,10 @@ class Machine:
         self.log.append(Call(argv[0].rsplit("/", 1)[-1], tuple(argv), sudo))
         if argv[0] == "systemctl":
             return self.systemctl(argv[1:], sudo)
+        if argv[0] == "journalctl" and "-n" not in argv:  # kubefab.logs: every -u unit's lines
+            units = [argv[i + 1] for i, a in enumerate(argv) if a == "-u"]
+            lines = [f"{u}: {line}" for u in units for line in self.unit(u).journal]
+            return 0, "".join(f"{line}\n" for line in lines) or "-- No entries --\n", ""
         if argv[0] == "journalctl":
             unit, lines = argv[argv.index("-u") + 1], int(argv[argv.index("-n") + 1])
             return 0, "\n".join(self.unit(unit).journal[-lines:]) + "\n", ""
@@ -170,6 +175,8 @@ class Machine:
         for u in units:
             if verb == "enable":
                 self.units.setdefault(u, Unit()).enabled = True
+            elif verb == "disable":
+                self.units.setdefault(u, Unit()).enabled = False
             elif verb in ("start", "restart"):
                 code, err = self.start(u, again=verb == "restart")
                 if code and "--no-block" not in args:  # --no-block: queued, no waiting for the result
@@ -383,6 +390,34 @@ class Machine:
             return 0, "", ""
         finally:
             self.remove_under(stage)
+
+    # kubefab.footprint's scripts: paths listed and removed whole (a folder is every file
+    # under it); units stopped and disabled; systemd forgets a unit whose file is gone
+    def list_paths(self, *paths) -> tuple[int, str, str]:
+        out = []
+        for p in paths:
+            under = [f for f in self.files if f.startswith(p + "/")]
+            out += [f"file\t{p}\n"] if p in self.files else [f"folder\t{p}\t{len(under)}\n"] if under else []
+        return 0, "".join(out), ""
+
+    def remove(self, keep, empty, units, *paths) -> tuple[int, str, str]:
+        if "read-only" in self.faults:
+            return 1, "".join(f"failed\t{p}\n" for p in paths if p in self.files), ""
+        for u in units.split("\n") if units else []:
+            if u in self.units:
+                self.units[u].active, self.units[u].enabled = "inactive", False
+        out = []
+        for p in paths:
+            gone = [f for f in self.files if f == p or f.startswith(p + "/")]
+            for f in gone:
+                del self.files[f]
+            out += [f"removed\t{p}\n"] if gone else []
+        for u in [u for u in self.units if self.unit_file(u) is None]:
+            del self.units[u]
+        return 0, "".join(out), ""
+
+    def forget(self, state, lock) -> tuple[int, str, str]:
+        return 0, "", ""
 
     def remove_under(self, folder: str) -> None:
         for path in [p for p in self.files if p.startswith(folder + "/")]:
