@@ -35,6 +35,10 @@ STAGE_DIR = f"{STATE_DIR}/stage"  # root-only (0700): uploads wait here, never i
 OWED_DIR = f"{STATE_DIR}/owed"  # one file per unit whose restart is owed (written before files change)
 STAMP_NAME = ".kubefab-release"  # in install_dir, written last by a complete download
 
+# -- upgrades ---------------------------------------------------------------------------
+CORDONED_BY = "kubefab.io/cordoned-by"  # on a Node kubefab cordoned: only such a node is uncordoned
+DRAIN_TIMEOUT = 120  # seconds for one node's drain (fab upgrade --drain-timeout)
+
 
 def stamp_path(install_dir: str) -> str:
     return f"{install_dir.rstrip('/')}/{STAMP_NAME}"
@@ -47,3 +51,11 @@ SUPPORTED_TEXT = "v1.0.0 up to v1.19.x"
 
 def supported(version: tuple[int, int, int]) -> bool:
     return SUPPORTED[0] <= version < SUPPORTED[1]
+
+# -- what reset and nodes.remove leave alone ---------------------------------------
+# Folders that emptying never removes: the system's own, and a user's home (kubefab
+# writes ~core/.dockercfg, it did not make ~core). The folders kubefab made for its
+# files (/etc/kubernetes, /opt/bin, ...) go once they are empty.
+KEEP_DIRS = ("/", "/etc", "/etc/systemd", "/etc/systemd/system", "/opt", "/usr", "/usr/local",
+             "/usr/local/bin", "/usr/bin", "/var", "/var/lib", "/home", "/root", "/run", "/tmp")
+KUBECTL_CACHE = ".kube/cache"  # in the home of whoever ran kubefab's kubectl (root, the SSH user)

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import downloads, layout_modern as L, modern_units, network, versions
+from .files import File
 from .model import MANUAL, Host, Inventory
 
 if TYPE_CHECKING:
     from .pki import Pki
-    from .render import File
 
 HEALTH_TRIES = 60
 
@@ -158,7 +158,6 @@ def context(inv: Inventory, host: Host, pki: Pki, path: str) -> dict:
 
 def pki_files(inv: Inventory, host: Host, pki: Pki) -> list[File]:
     """The CA certificate, and the host's own certificates and keys (keys are secrets)."""
-    from .render import File
 
     def pair(cert_path, key_path, part, what, restarts):
         return [File(cert_path, part.cert, 0o644, restarts=restarts),
@@ -196,7 +195,6 @@ def pki_files(inv: Inventory, host: Host, pki: Pki) -> list[File]:
 
 def render_host(inv: Inventory, host: Host, pki: Pki, environment) -> list[File]:
     """Every file kubefab writes on `host` (unsorted; kubefab.render sorts)."""
-    from .render import File
     files = []
     for path, template, mode, extra in specs(inv, host):
         if template is None:  # the download manifest: text from kubefab.downloads

@@ -12,7 +12,7 @@ import importlib.resources
 import json
 import re
 import shlex
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,7 @@ from .layout import (ADMIN_CERT, ADMIN_KEY, APISERVER, APISERVER_CERT, APISERVER
                      MANIFEST_DIR, MASTER_TARGET, MASTER_UNITS, NODE_TARGET, NODE_UNITS,
                      PKI_DIR, PROXY, PROXY_CERT, PROXY_KEY, PROXY_KUBECONFIG, REGISTER,
                      STAMP_NAME, SUPPORTED, SUPPORTED_TEXT, UNIT_DIR, supported)
+from .files import File  # noqa: F401 (re-exported: render.File)
 from .model import MANUAL, Host, Inventory
 
 if TYPE_CHECKING:
@@ -44,18 +45,6 @@ VERSION_FLAGS = {
     "kubelet_api": (((1, 0, 0), "--api-servers"), ((1, 8, 0), "--kubeconfig")),
     "kubelet_manifests": (((1, 0, 0), "--config"), ((1, 4, 0), "--pod-manifest-path")),
 }
-
-
-@dataclass(frozen=True)
-class File:
-    path: str  # absolute path on the host
-    content: str  # None only from a kubefab.pki.load() Pki that lacks the part: unknown
-    mode: int  # 0o644
-    owner: str = "root"
-    group: str = "root"
-    secret: bool = False  # never shown in a diff or log; a placeholder in `fab render`
-    restarts: tuple[str, ...] = ()  # units to restart when this file changes
-    secret_note: str = ""  # what the secret is, for the placeholder redact() puts in
 
 
 def version_flags(version: tuple[int, int, int]) -> dict[str, str]:

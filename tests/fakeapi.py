@@ -1,6 +1,9 @@
 """The fake cluster's apiserver: up while the master's apiserver unit is active (and
 healthy unless the master has the `healthz` fault); Node objects that kubectl on the
-master creates, lists and labels; a node is Ready while its host's kubelet runs."""
+master creates, lists, labels, patches (cordon) and drains; a node is Ready while its
+host's kubelet runs, and reports the release its kubelet started with as its
+kubeletVersion. `pods` places pods on nodes (name -> node) for a drain to evict; a
+node with the `drain-stuck` fault never finishes draining."""
 from __future__ import annotations
 
 import json
@@ -12,7 +15,11 @@ class Apiserver:
     def __init__(self, cluster, master: str):
         self.cluster, self.master = cluster, master
         self.nodes: dict[str, dict[str, str]] = {}  # name -> labels
+        self.cordoned: set[str] = set()  # nodes drained (kubectl drain cordons first)
         self.registered: dict[str, int] = {}  # node -> its kubelet's start count when it registered
+        self.specs: dict[str, dict] = {}  # node -> {"unschedulable": bool, "annotations": {...}}
+        self.pods: dict[str, str] = {}  # pod -> the node it runs on
+        self.events: list[tuple[str, str]] = []  # (verb, node) of cordons, drains, uncordons, in order
 
     def up(self) -> bool:
         m = self.cluster[self.master]
@@ -25,12 +32,16 @@ class Apiserver:
             return 7, "", f"curl: (7) Failed to connect to 127.0.0.1 port {port}: Connection refused\n"
         if not self.up():
             return 0, "[-]etcd failed: reason withheld\nhealthz check failed\n", ""
+        if url.endswith("/version"):
+            return 0, json.dumps({"gitVersion": version(m.unit(APISERVER).release)}), ""
         return 0, "ok", ""
 
     def kubectl(self, machine, argv: list[str], stdin: bytes | None = None) -> tuple[int, str, str]:
         binary, rest = argv[0], argv[3:]  # argv[1:3]: -s URL
         if binary not in machine.files:
             return 127, "", f"sh: 1: {binary}: not found\n"
+        if rest == ["version", "--client"]:
+            return 0, f"Client Version: {version(machine.files[binary].content.partition(' ')[2])}\n", ""
         if machine.host.name != self.master or not self.up():
             return 1, "", "The connection to the server 127.0.0.1:8080 was refused\n"
         self.self_registered()
@@ -51,7 +62,44 @@ class Apiserver:
                 return 1, "", f'Error from server (NotFound): nodes "{name}" not found\n'
             self.nodes[name].update(pair.split("=", 1) for pair in rest[4:])
             return 0, f"node/{name} labeled\n", ""
+        if rest[:2] == ["patch", "node"]:
+            return self.patch(rest[2], json.loads(rest[4]))
+        if rest[0] == "drain":
+            return self.drain(rest[1], rest[2:])
+        if rest[:2] == ["delete", "node"]:  # kubefab.nodes_remove's
+            name = rest[2]
+            if name not in self.nodes:
+                return 1, "", f'Error from server (NotFound): nodes "{name}" not found\n'
+            del self.nodes[name]
+            return 0, f'node "{name}" deleted\n', ""
         raise AssertionError(f"the fake apiserver does not know kubectl {' '.join(rest)}")
+
+    def patch(self, name: str, patch: dict) -> tuple[int, str, str]:
+        if name not in self.nodes:
+            return 1, "", f'Error from server (NotFound): nodes "{name}" not found\n'
+        spec = self.specs.setdefault(name, {"unschedulable": False, "annotations": {}})
+        spec["unschedulable"] = patch["spec"]["unschedulable"]
+        for key, value in patch["metadata"]["annotations"].items():
+            spec["annotations"].pop(key, None) if value is None else spec["annotations"].update({key: value})
+        self.events.append(("cordon" if spec["unschedulable"] else "uncordon", name))
+        self.cluster.history.append((name, self.events[-1][0]))
+        return 0, f"node/{name} patched\n", ""
+
+    def drain(self, name: str, flags: list[str]) -> tuple[int, str, str]:
+        """kubectl drain: cordon, evict the node's pods; bounded by --timeout."""
+        assert {"--ignore-daemonsets", "--force"} <= set(flags), flags
+        if name not in self.nodes:
+            return 1, "", f'Error from server (NotFound): nodes "{name}" not found\n'
+        self.cordoned.add(name)
+        self.specs.setdefault(name, {"unschedulable": False, "annotations": {}})["unschedulable"] = True
+        if "drain-stuck" in self.cluster[name].faults:
+            timeout = next(f.split("=")[1] for f in flags if f.startswith("--timeout="))
+            return 1, "", f"error: unable to drain node \"{name}\" due to error: global timeout reached: {timeout}\n"
+        for pod in [p for p, n in self.pods.items() if n == name]:
+            del self.pods[pod]
+        self.events.append(("drain", name))
+        self.cluster.history.append((name, "drain"))
+        return 0, f"node/{name} drained\n", ""
 
     def self_registered(self) -> None:
         """A kubelet with --register-node=true creates its own Node once it starts (a
@@ -65,5 +113,15 @@ class Apiserver:
 
     def node(self, name: str) -> dict:
         ready = "True" if self.cluster.kubelet_ready(name) else "Unknown"
-        return {"metadata": {"name": name, "labels": dict(self.nodes[name])},
-                "status": {"conditions": [{"type": "Ready", "status": ready}]}}
+        spec = self.specs.get(name, {"unschedulable": False, "annotations": {}})
+        kubelet = self.cluster[name].unit(KUBELET) if name in self.cluster.machines else None
+        return {"metadata": {"name": name, "labels": dict(self.nodes[name]),
+                             "annotations": dict(spec["annotations"])},
+                "spec": {"unschedulable": True} if spec["unschedulable"] else {},
+                "status": {"conditions": [{"type": "Ready", "status": ready}],
+                           "nodeInfo": {"kubeletVersion": version(kubelet.release) if kubelet else ""}}}
+
+
+def version(stamp: str | None) -> str:
+    """The release a process runs: the first word of the stamp it started with."""
+    return (stamp or "").split(" ")[0]

@@ -14,6 +14,8 @@ Faults a test may put in `machine.faults`:
   download   the release download fails (404); the previous release stays
   healthz    the apiserver runs but /healthz never says ok
   not-ready  the kubelet runs but its Node never gets Ready
+  kubelet-fails  starting the kubelet fails (an ExecStartPre that fails, say)
+  drain-stuck    `kubectl drain` of this node times out (fakeapi)
   interrupt  the operator presses Ctrl-C at the first /healthz kubefab polls
   download-hangs      the download keeps running (activating) until finish_download()
   interrupt-download  the operator presses Ctrl-C at the first look at a running download
@@ -43,7 +45,7 @@ import threading
 from dataclasses import dataclass, field
 
 from fakeapi import Apiserver
-from kubefab import converge, facts, lease, reasons, transport
+from kubefab import converge, facts, footprint, lease, reasons, transport
 from kubefab.layout import APISERVER, DOWNLOAD, ENV_FILE, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
 from kubefab.transport import HostKeyError, RemoteError, Result, Shell, checked, command_line
@@ -95,7 +97,8 @@ class Machine:
         self.scripts = [(facts.PROBE, "probe", self.probe), (lease.TAKE, "lock", self.lock),
                         (lease.RENEW, "renew", self.renew), (lease.RELEASE, "unlock", self.unlock),
                         (transport.INSTALL, "install", self.install), (transport.READ, "read", self.read),
-                        (converge.OWE, "owe", self.owe)]
+                        (converge.OWE, "owe", self.owe), (footprint.LIST, "list", self.list_paths),
+                        (footprint.REMOVE, "remove", self.remove), (footprint.FORGET, "forget", self.forget)]
 
     # -- what tests look at ----------------------------------------------------------
     def starts(self) -> dict[str, int]:
@@ -122,6 +125,10 @@ class Machine:
         self.log.append(Call(argv[0].rsplit("/", 1)[-1], tuple(argv), sudo))
         if argv[0] == "systemctl":
             return self.systemctl(argv[1:], sudo)
+        if argv[0] == "journalctl" and "-n" not in argv:  # kubefab.logs: every -u unit's lines
+            units = [argv[i + 1] for i, a in enumerate(argv) if a == "-u"]
+            lines = [f"{u}: {line}" for u in units for line in self.unit(u).journal]
+            return 0, "".join(f"{line}\n" for line in lines) or "-- No entries --\n", ""
         if argv[0] == "journalctl":
             unit, lines = argv[argv.index("-u") + 1], int(argv[argv.index("-n") + 1])
             return 0, "\n".join(self.unit(unit).journal[-lines:]) + "\n", ""
@@ -168,6 +175,8 @@ class Machine:
         for u in units:
             if verb == "enable":
                 self.units.setdefault(u, Unit()).enabled = True
+            elif verb == "disable":
+                self.units.setdefault(u, Unit()).enabled = False
             elif verb in ("start", "restart"):
                 code, err = self.start(u, again=verb == "restart")
                 if code and "--no-block" not in args:  # --no-block: queued, no waiting for the result
@@ -197,6 +206,11 @@ class Machine:
             unit.active = "activating"
             unit.journal.append("kubernetes-download: downloading (12 MB of 20 MB)")
             return 0, ""
+        elif name == KUBELET and "kubelet-fails" in self.faults:
+            unit.active = "failed"
+            unit.journal.append("kubelet: error: failed to run Kubelet (kubefab fake fault)")
+            return 1, (f"Job for {KUBELET} failed because the control process exited with error code.\n"
+                       f"See \"systemctl status {KUBELET}\" for details.\n")
         elif name == DOWNLOAD and not self.download():
             unit.active = "failed"
             return 1, (f"Job for {DOWNLOAD} failed because the control process exited with "
@@ -205,6 +219,7 @@ class Machine:
         stamp = self.files.get(stamp_path(self.cluster.inv.kubernetes.install_dir))
         unit.ran, unit.release = unit.loaded, stamp.content.strip() if stamp else None
         unit.journal.append(f"Started {name}.")
+        self.cluster.history.append((self.host.name, f"start {name}"))
         if name == APISERVER and "healthz" in self.faults:
             unit.journal.append("E0101 etcd: client: etcd cluster is unavailable or misconfigured")
         return 0, ""
@@ -238,7 +253,7 @@ class Machine:
             log.append(f"kubernetes-download: error: downloading {env['KUBE_RELEASE_TARBALL']} failed; "
                        f"keeping the binaries in {env['KUBE_INSTALL_DIR']}")
             return False
-        self.files[f"{env['KUBE_BIN_DIR']}/kubectl"] = FakeFile("#!kubectl\n", 0o755)
+        self.files[f"{env['KUBE_BIN_DIR']}/kubectl"] = FakeFile(f"#!kubectl {env['KUBE_RELEASE_STAMP']}\n", 0o755)
         self.files[stamp] = FakeFile(env["KUBE_RELEASE_STAMP"] + "\n")
         log.append(f"kubernetes-download: installed {env['KUBE_VERSION']} in {env['KUBE_INSTALL_DIR']}")
         return True
@@ -376,6 +391,34 @@ class Machine:
         finally:
             self.remove_under(stage)
 
+    # kubefab.footprint's scripts: paths listed and removed whole (a folder is every file
+    # under it); units stopped and disabled; systemd forgets a unit whose file is gone
+    def list_paths(self, *paths) -> tuple[int, str, str]:
+        out = []
+        for p in paths:
+            under = [f for f in self.files if f.startswith(p + "/")]
+            out += [f"file\t{p}\n"] if p in self.files else [f"folder\t{p}\t{len(under)}\n"] if under else []
+        return 0, "".join(out), ""
+
+    def remove(self, keep, empty, units, *paths) -> tuple[int, str, str]:
+        if "read-only" in self.faults:
+            return 1, "".join(f"failed\t{p}\n" for p in paths if p in self.files), ""
+        for u in units.split("\n") if units else []:
+            if u in self.units:
+                self.units[u].active, self.units[u].enabled = "inactive", False
+        out = []
+        for p in paths:
+            gone = [f for f in self.files if f == p or f.startswith(p + "/")]
+            for f in gone:
+                del self.files[f]
+            out += [f"removed\t{p}\n"] if gone else []
+        for u in [u for u in self.units if self.unit_file(u) is None]:
+            del self.units[u]
+        return 0, "".join(out), ""
+
+    def forget(self, state, lock) -> tuple[int, str, str]:
+        return 0, "", ""
+
     def remove_under(self, folder: str) -> None:
         for path in [p for p in self.files if p.startswith(folder + "/")]:
             del self.files[path]
@@ -424,6 +467,7 @@ class FakeCluster:
         self.api = Apiserver(self, inv.master.name)
         self.lock = threading.RLock()  # one command at a time, over all machines
         self.clock = 1_700_000_000  # the hosts' clock (seconds): still, unless a test ages leases
+        self.history: list[tuple[str, str]] = []  # (host, what) of unit starts, cordons, drains: one order
 
     def connect(self, host: Host) -> FakeConnection:
         return FakeConnection(self.machines[host.name])

@@ -3,12 +3,13 @@ from importlib.metadata import entry_points
 
 from invoke import Collection
 
-from . import access, cluster, master, nodes, output
+from . import access, cluster, dayops, master, nodes, output, upgrade
 from .deploy import deploy, unlock
 
 PLUGINS = "kubefab.tasks"  # entry-point group: more namespaces (the lab adds `lab`)
 
-ns = Collection(deploy, unlock, cluster.status, output.cloud_config, access.kubeconfig)
+ns = Collection(deploy, upgrade.upgrade, unlock, cluster.status, output.cloud_config, access.kubeconfig,
+                dayops.reset, dayops.logs)
 ns.add_task(output.render_files, name="render")
 ns.add_collection(Collection.from_module(master))
 ns.add_collection(Collection.from_module(nodes))

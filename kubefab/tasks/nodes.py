@@ -1,7 +1,8 @@
-"""The nodes: their registration with the master and their labels."""
+"""The nodes: their registration with the master, their labels, their removal."""
 from .flags import refuse, task
 
 from kubefab.nodes_register import NodesRegister
+from kubefab.nodes_remove import NodesRemove
 from kubefab.validate import Invalid, label_key, label_value
 
 from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, run, select
@@ -41,3 +42,26 @@ def register(c, label=None, hosts=None, dry_run=False, timeout=None, accept_new_
     opts = options(c, dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys,
                    wait_lock=wait_lock)
     run(lambda: NodesRegister(inv, select(inv, hosts), labels, opts))
+
+
+@task(help={
+    "name": "the node to remove (a host of the inventory, not the master)",
+    "force": "when the host does not answer: drain and delete its Node anyway; the recap says what "
+             "stays on the host",
+    "dry-run": "show what would be drained, stopped, removed and deleted, and change nothing",
+    "timeout": "seconds the drain may take (default: kubefab.timeout, 120)",
+    "accept-new-host-keys": ACCEPT_NEW_HELP,
+    "wait-lock": WAIT_LOCK_HELP,
+    "inventory": INVENTORY_HELP,
+})
+def remove(c, name, force=False, dry_run=False, timeout=None, accept_new_host_keys=False,
+           wait_lock=False, inventory=None):
+    """Drain a node, stop and remove kubefab on it, then delete its Node."""
+    inv = load_inventory(c, inventory)
+    node = select(inv, name, "name")
+    if len(node) != 1 or node[0].is_master:
+        refuse("name", name, "wants one node of the inventory (not the master; fab reset takes "
+                             "kubefab off any host)")
+    opts = options(c, dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys,
+                   wait_lock=wait_lock)
+    run(lambda: NodesRemove(inv, node[0], opts, force=force))

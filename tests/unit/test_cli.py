@@ -137,6 +137,13 @@ BAD_FLAGS = [  # (task and flags, what the one line must name)
     (("nodes.register", "--label", "-bad"), "--label '-bad': '-bad' is not a valid label value"),
     (("nodes.register", "--label", "ok", "--label", ""), "--label ''"),
     (("render", "--host", ""), "--host ''"),
+    (("upgrade", "--batch", "0"), "--batch '0': wants a number of nodes above 0"),
+    (("upgrade", "--batch", "0%"), "--batch '0%'"),
+    (("upgrade", "--batch", "150%"), "--batch '150%': wants a percentage from 1% to 100%"),
+    (("upgrade", "--batch", "two"), "--batch 'two'"),
+    (("upgrade", "--drain-timeout", "0"), "--drain-timeout '0'"),
+    (("upgrade", "--drain-timeout", "soon"), "--drain-timeout 'soon'"),
+    (("upgrade", "--hosts", "nope"), "--hosts: nope not in"),
     (("deploy", "--inventory", "no/such/hosts.yaml"), "no/such/hosts.yaml"),
 ]
 

@@ -38,9 +38,11 @@ def version_info(version: str) -> dict:
             "compiler": "gc", "platform": "linux/amd64"}
 
 
-def api_resources() -> dict:
+def api_resources(v=(1, 0, 0)) -> dict:
+    """/api/v1's resources; pods/eviction names its policy group version, which is how
+    kubectl drain decides to evict (and with which version) rather than delete."""
     verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
-    return {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
+    resources = [
         {"name": "namespaces", "singularName": "namespace", "namespaced": False, "kind": "Namespace",
          "verbs": ["get", "list"], "shortNames": ["ns"]},
         {"name": "nodes", "singularName": "node", "namespaced": False, "kind": "Node",
@@ -48,10 +50,20 @@ def api_resources() -> dict:
         {"name": "nodes/status", "singularName": "", "namespaced": False, "kind": "Node",
          "verbs": ["get", "patch", "update"]},
         {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
-         "verbs": ["get", "list", "watch"], "shortNames": ["po"], "categories": ["all"]},
+         "verbs": ["create", "delete", "get", "list"], "shortNames": ["po"], "categories": ["all"]},
         {"name": "events", "singularName": "event", "namespaced": True, "kind": "Event",
          "verbs": ["get", "list", "watch"], "shortNames": ["ev"]},
-    ]}
+    ]
+    policy = eviction_version(v)
+    if policy:
+        resources.insert(4, {"name": "pods/eviction", "singularName": "", "namespaced": True, "group": "policy",
+                             "version": policy, "kind": "Eviction", "verbs": ["create"]})
+    return {"kind": "APIResourceList", "groupVersion": "v1", "resources": resources}
+
+
+def eviction_version(v) -> str | None:
+    """The policy group version of the Eviction subresource (None before 1.4)."""
+    return None if v < (1, 4) else "v1beta1" if v < (1, 22) else "v1"
 
 
 def openapi_v3_root() -> dict:

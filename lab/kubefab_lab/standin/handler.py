@@ -23,6 +23,7 @@ from .flags import Parsed
 from .miniyaml import load_yaml
 from .modern_routes import ModernRoutes
 from .node_routes import NodeRoutes
+from .pod_routes import PodRoutes, Pods
 from .objects import NO_RESOURCE, ApiError, bad_request
 from .routes import Routes
 from .storage import Nodes
@@ -35,6 +36,7 @@ class Server:
         self.cfg, self.fl, self.etcd = cfg, fl, etcd
         self.v = cfg.v
         self.nodes = Nodes(etcd, fl["etcd-prefix"] or "/registry", self.v)
+        self.pods = Pods(etcd, fl["etcd-prefix"] or "/registry", self.v)
         self.secure_port = fl["secure-port"]
         self.advertise = fl["advertise-address"] or fl["bind-address"]
         self._etcd_ok = (0.0, True)
@@ -65,7 +67,7 @@ class Server:
         return sorted(paths)
 
 
-class Handler(ModernRoutes, Routes, NodeRoutes, BaseHTTPRequestHandler):
+class Handler(ModernRoutes, Routes, NodeRoutes, PodRoutes, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     srv: Server  # set on the subclass made per server
     secure: bool = False  # the secure port (TLS) or the insecure one

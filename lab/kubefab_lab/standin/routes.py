@@ -31,7 +31,7 @@ class Routes:
                 return self._json(200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
                     {"clientCIDR": "0.0.0.0/0", "serverAddress": f"{srv.advertise}:{srv.secure_port}"}]})
             if path == "/api/v1":
-                return self._json(200, api_resources())
+                return self._json(200, api_resources(v))
             if path == "/apis":
                 return self._json(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": []})
             if v >= (1, 7) and path == "/openapi/v3":
@@ -46,7 +46,10 @@ class Routes:
                     self.query["fieldSelector"] = f"metadata.name={m.group(1)}"
                 return self._list_nodes() if method == "GET" else self._json(405, method_not_allowed().status())
             return self._nodes(method, m.group(1), bool(m.group(2)))
-        m = re.fullmatch(r"/api/v1/(?:namespaces/([^/]+)/)?(pods|events)(?:/([^/]+))?", path)
+        m = re.fullmatch(r"/api/v1/(?:namespaces/([^/]+)/)?pods(?:/([^/]+))?(?:/([^/]+))?", path)
+        if m:
+            return self._pods(method, *m.groups())
+        m = re.fullmatch(r"/api/v1/(?:namespaces/([^/]+)/)?(events)(?:/([^/]+))?", path)
         if m:
             if method not in ("GET", "HEAD"):
                 raise method_not_allowed()
@@ -66,7 +69,7 @@ class Routes:
         return self._text(500, "[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\nhealthz check failed\n")
 
     def _empty(self, resource: str, name: str | None):
-        """Pods and events: the stand-in runs none, so there never are any."""
+        """Events: the stand-in records none, so there never are any."""
         if name:
             raise not_found(resource, name)
         kind = {"pods": "Pod", "events": "Event"}[resource]

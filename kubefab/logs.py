@@ -1,0 +1,55 @@
+"""fab logs: the journals of kubefab's units, host-prefixed on the terminal, or one file
+per host and unit for a support bundle. Reads only (no lock). The units are each
+host's own (render.unit_order and its target), so a profile's units come with it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import render
+from .model import Host, Inventory
+from .transport import Connection, RemoteError
+
+
+def units(inv: Inventory, host: Host, only=None) -> tuple[str, ...]:
+    """`host`'s units in start order, the target first; `only`: names to keep (a unit
+    name, or its short form: `kubelet` for kubernetes.kubelet.service)."""
+    every = (render.target(host), *render.unit_order(inv, host))
+    return tuple(u for u in every if only is None or any(matches(u, name) for name in only))
+
+
+def matches(unit: str, name: str) -> bool:
+    return name in (unit, unit.rsplit(".", 1)[0], unit.removeprefix("kubernetes.").rsplit(".", 1)[0])
+
+
+def known(inv: Inventory, hosts, only) -> list[str]:
+    """The names in `only` that match no unit on any of `hosts` (refused before connecting)."""
+    every = {u for h in hosts for u in units(inv, h)}
+    return [n for n in only or () if not any(matches(u, n) for u in every)]
+
+
+def journal_argv(unit_names, since: str | None) -> list[str]:
+    """journalctl for these units, merged in time order, with ISO timestamps."""
+    argv = ["journalctl", "--no-pager", "-o", "short-iso"]
+    for unit in unit_names:
+        argv += ["-u", unit]
+    return argv + (["--since", since] if since else [])
+
+
+def fetch(cxn: Connection, unit_names, since: str | None) -> str:
+    """The merged journal of `unit_names` on one host (root: every unit's lines)."""
+    r = cxn.run(journal_argv(unit_names, since), sudo=True, check=False)
+    if not r.ok:
+        raise RemoteError(f"journalctl failed: {r.why()}")
+    return r.stdout
+
+
+def bundle(cxn: Connection, unit_names, since: str | None, out: Path) -> list[Path]:
+    """One file per unit under out/<host>/<unit>.log; the files written."""
+    folder = out / cxn.host.name
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for unit in unit_names:
+        path = folder / f"{unit}.log"
+        path.write_text(fetch(cxn, [unit], since))
+        written.append(path)
+    return written

@@ -1,0 +1,75 @@
+"""The hosts after day one: take kubefab off them, read their journals."""
+from pathlib import Path
+
+from invoke.exceptions import Exit
+
+from kubefab import logs as journals
+from kubefab.fleet import Fleet
+from kubefab.report import say
+from kubefab.reset import Reset
+
+from .common import (ACCEPT_NEW_HELP, HOSTS_HELP, INVENTORY_HELP, WAIT_LOCK_HELP, inventory as load_inventory,
+                     options, parallel_setting, reported, run, select)
+from .flags import refuse, task
+
+
+@task(help={
+    "hosts": HOSTS_HELP,
+    "yes": "really do it: stop and disable kubefab's units, remove every file, binary and backup it wrote",
+    "dry-run": "list every unit and path that would go, and change nothing",
+    "parallel": "how many hosts to work on at once (default: kubefab.parallel, 10)",
+    "accept-new-host-keys": ACCEPT_NEW_HELP,
+    "wait-lock": WAIT_LOCK_HELP,
+    "inventory": INVENTORY_HELP,
+})
+def reset(c, hosts=None, yes=False, dry_run=False, parallel=None, accept_new_host_keys=False,
+          wait_lock=False, inventory=None):
+    """Take kubefab off hosts: units stopped and disabled, its files, binaries and backups removed."""
+    inv = load_inventory(c, inventory)
+    targets = select(inv, hosts)
+    if not (yes or dry_run):
+        names = ",".join(h.name for h in targets)
+        raise Exit(f"error: reset removes kubefab from {names}: add --yes (or --dry-run to see what goes)",
+                   code=2)
+    opts = options(c, dry_run=dry_run, parallel=parallel, accept_new=accept_new_host_keys,
+                   wait_lock=wait_lock)
+    run(lambda: Reset(inv, targets, opts))
+
+
+@task(iterable=["unit"], help={
+    "hosts": HOSTS_HELP,
+    "unit": "only this unit: its name or short form, e.g. kubelet (repeatable; default: all of kubefab's)",
+    "since": "only lines since then, as journalctl --since takes it: '2026-01-02 10:00', '-1h', today",
+    "out": "write DIR/<host>/<unit>.log, one file per host and unit, instead of printing",
+    "parallel": "hosts read at once (default: kubefab.parallel, 10)",
+    "accept-new-host-keys": ACCEPT_NEW_HELP,
+    "inventory": INVENTORY_HELP,
+})
+def logs(c, hosts=None, unit=None, since=None, out=None, parallel=None, accept_new_host_keys=False,
+         inventory=None):
+    """The journals of kubefab's units, each line prefixed with its host (or files in --out DIR)."""
+    inv = load_inventory(c, inventory)
+    targets, only = select(inv, hosts), unit or None
+    for name in journals.known(inv, targets, only):
+        refuse("unit", name, "is none of kubefab's units on these hosts, e.g. kubelet, apiserver, "
+                             "kubernetes.proxy.service")
+    if since is not None and not since.strip():
+        refuse("since", since, "wants a time journalctl understands, e.g. -1h or '2026-01-02 10:00'")
+    fleet = Fleet(targets, parallel=parallel_setting(c, parallel), accept_new=accept_new_host_keys)
+
+    def read(cxn):
+        mine = journals.units(inv, cxn.host, only)
+        if out:
+            return [str(p) for p in journals.bundle(cxn, mine, since, Path(out))]
+        return journals.fetch(cxn, mine, since) if mine else ""
+    with reported(), fleet:
+        got = fleet.each(read)
+    for h in targets:
+        if h.name in fleet.failed:
+            say(h.name, f"failed: {fleet.failed[h.name]}")
+        elif out:
+            say(h.name, f"{len(got[h.name])} files in {Path(out) / h.name}")
+        elif got[h.name]:
+            say(h.name, got[h.name])
+    if fleet.failed:
+        raise Exit(code=1)
