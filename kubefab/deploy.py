@@ -103,6 +103,10 @@ class Deploy(Operation):
             return
         steps.wait_healthy(cxn, self.inv, self.opts.timeout, progress, self.fleet.cancel)
         self.healthy = True
+        if self.inv.kubernetes.modern:  # the apiserver (re)started or was down: its RBAC objects
+            applied = steps.apply_rbac(cxn, self.inv)
+            if applied:
+                self.note(self.master.name, f"applied kubefab's RBAC objects ({applied})")
 
     def show_registration(self) -> None:
         """In a dry run: what registration would do, if the apiserver answers now."""
