@@ -4,8 +4,9 @@ unit), checked with the real kubectl of that minor and over SSH. The lab serves 
 release as a mirror (kubefab_lab.mirror): stand-in Kubernetes programs and containerd,
 the real etcd (Debian's) and the real kubectl.
 
-v1.37 by default; KUBEFAB_MODERN_VERSIONS=v1.35.9,v1.36.4,v1.37.1,v1.38.0 runs each
-(a lab boot and a deploy per version). The tests of one version run in file order."""
+Every supported minor in turn (a lab boot and a deploy each, about 40 s);
+KUBEFAB_MODERN_VERSIONS=v1.37.1 runs only that one. The tests of one version run in
+file order."""
 import json
 import os
 import ssl
@@ -25,7 +26,7 @@ from .helpers import fab, on_host, unit_starts
 
 pytestmark = pytest.mark.lab
 
-VERSIONS = os.environ.get("KUBEFAB_MODERN_VERSIONS", "v1.37.1").split(",")
+VERSIONS = os.environ.get("KUBEFAB_MODERN_VERSIONS", "v1.35.9,v1.36.4,v1.37.1,v1.38.0").split(",")
 MASTER_UNITS = ["kubernetes.apiserver.service", "kubernetes.scheduler.service",
                 "kubernetes.controller-manager.service", "kubernetes.etcd.service"]
 NODE_UNITS = ["kubernetes.containerd.service", "kubernetes.kubelet.service", "kubernetes.proxy.service"]
