@@ -167,3 +167,14 @@ def test_a_label_only_the_admin_may_set_comes_from_kubectl_on_the_master(invento
     assert all_starts(changed) == before  # the kubelet's flags and register_node.sh stay as they were
     row = next(line for line in kubectl("get", "nodes").stdout.splitlines() if line.startswith("ded-prd-01"))
     assert row.split()[2] == "worker"
+
+
+def test_master_restart_and_status_on_the_modern_master(inventory, fresh):
+    before = unit_starts(inventory, "azure-prd-01", MASTER_UNITS)
+    r = fab(inventory, "master.restart")
+    assert "apiserver ok (https://" in r.stdout, r.stdout
+    after = unit_starts(inventory, "azure-prd-01", MASTER_UNITS)
+    for unit in MASTER_UNITS:
+        assert after[unit][0] == "active" and after[unit][1] != before[unit][1], unit
+    status = fab(inventory, "status", check=False)
+    assert status.returncode == 0 and "OK: the cluster is as the inventory says" in status.stdout, status.stdout
