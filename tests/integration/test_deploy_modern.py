@@ -161,9 +161,12 @@ def test_a_label_only_the_admin_may_set_comes_from_kubectl_on_the_master(invento
     data["hosts"]["ded-prd-01"]["labels"]["node-role.kubernetes.io/worker"] = "true"
     changed = inventory.parent / "hosts-roles.yaml"
     changed.write_text(yaml.safe_dump(data, sort_keys=False))
+    # and a run that labels re-applies kubefab's RBAC objects, should they be gone
+    kubectl("delete", "clusterrolebinding", "kubefab:apiserver-kubelet-client")
     before = all_starts(inventory)
     r = fab(changed, "deploy")
     assert "[azure-prd-01] label node ded-prd-01 node-role.kubernetes.io/worker=true" in r.stdout
+    assert "kubefab:apiserver-kubelet-client created" in r.stdout
     assert all_starts(changed) == before  # the kubelet's flags and register_node.sh stay as they were
     row = next(line for line in kubectl("get", "nodes").stdout.splitlines() if line.startswith("ded-prd-01"))
     assert row.split()[2] == "worker"
