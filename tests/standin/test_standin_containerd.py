@@ -70,3 +70,19 @@ def test_program_listens_on_the_configured_socket(tmp_path):
     config.write_text("version = 3\nbogus = 1\n")
     r = subprocess.run([sys.executable, str(app), "--config", str(config)], capture_output=True, text=True)
     assert r.returncode == 1 and "strict mode" in r.stderr and "bogus" in r.stderr
+
+
+def test_a_modern_kubelet_exits_when_its_runtime_socket_does_not_answer(standins, pki, tmp_path):
+    from standin_pki import write_kubeconfig
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", "https://127.0.0.1:1", pki.ca.crt,
+                                  pki.nodes["azure-prd-02"], "system:node:azure-prd-02")
+    sock = tmp_path / "containerd.sock"
+    config = tmp_path / "kubelet-config.yaml"
+    config.write_text("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+                      f"address: 127.0.0.1\nport: 0\ncontainerRuntimeEndpoint: unix://{sock}\n")
+    r = subprocess.run([str(standins("v1.37.1") / "kubelet"), f"--config={config}", f"--kubeconfig={kubeconfig}",
+                        "--hostname-override=azure-prd-02"], capture_output=True, text=True, timeout=30,
+                       env={"KUBEFAB_STANDIN_CRI_WAIT": "0.5", "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 1, r.stderr
+    assert f'validate CRI v1 runtime API for endpoint \\"unix://{sock}\\"' in r.stderr
+    assert "connect: no such file or directory" in r.stderr

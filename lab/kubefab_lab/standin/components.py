@@ -509,13 +509,13 @@ class Kubelet:
         info(f"posted node status for {self.name} (Ready)", v=2)
         return True
 
-    def check_runtime(self, wait: float = 10.0) -> None:
+    def check_runtime(self) -> None:
         """As today's kubelet: the CRI endpoint (containerRuntimeEndpoint) must answer
         before anything else, else it exits 1 (systemd starts it again). The stand-in
         only connects to the socket; it speaks no gRPC."""
         endpoint = str(self.conf.get("containerRuntimeEndpoint") or "unix:///run/containerd/containerd.sock")
         path = endpoint[len("unix://"):] if endpoint.startswith("unix://") else endpoint
-        deadline, why = time.monotonic() + wait, ""
+        deadline, why = time.monotonic() + common.env_float("KUBEFAB_STANDIN_CRI_WAIT", 10.0), ""
         while True:
             try:
                 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
