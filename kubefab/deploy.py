@@ -23,6 +23,7 @@ class Deploy(Operation):
         super().__init__(inv, targets if master in targets else [master, *targets], opts, connect)
         self.targets = targets
         self.healthy = False  # the apiserver answered /healthz ok during this run
+        self.rbac = False  # the modern profile's RBAC objects were applied during this run
         self.pki = pki.ensure(inv)  # once per run: certificates made or renewed locally, as needed
         for what in self.pki.changes if self.pki else ():
             say(None, f"pki: {what}")
@@ -80,7 +81,7 @@ class Deploy(Operation):
                 self.fleet.failed.setdefault(h.name, "not registered: the master failed")
             return
         wanted = {h.name: self.inv.node_labels(h) for h in self.fleet.ok(self.targets) if not h.is_master}
-        self.register(wanted, lambda cmd: self.note(self.master.name, cmd.says), self.wait_healthy)
+        self.register(wanted, lambda cmd: self.note(self.master.name, cmd.says), self.ready)
 
     # -- helpers ---------------------------------------------------------------------
     def planned(self, plans: dict) -> list[Host]:
@@ -105,6 +106,24 @@ class Deploy(Operation):
             return
         steps.wait_healthy(cxn, self.inv, self.opts.timeout, progress, self.fleet.cancel)
         self.healthy = True
+        self.apply_rbac(cxn)  # the apiserver (re)started or was down
+
+    def ready(self, cxn) -> None:
+        """Before a registration pass: the apiserver healthy and, in the modern profile,
+        kubefab's RBAC objects applied, so that a run stopped in between applies them the
+        next time its nodes are not all settled. A run with nothing to do skips both."""
+        self.wait_healthy(cxn)
+        self.apply_rbac(cxn)
+
+    def apply_rbac(self, cxn) -> None:
+        """kubefab.modern.rbac_manifest with the admin's kubectl, once a run (idempotent:
+        noted only when kubectl created or changed something)."""
+        if not self.inv.kubernetes.modern or self.rbac:
+            return
+        applied = steps.apply_rbac(cxn, self.inv)
+        self.rbac = True
+        if applied:
+            self.note(self.master.name, f"applied kubefab's RBAC objects ({applied})")
 
     def show_registration(self) -> None:
         """In a dry run: what registration would do, if the apiserver answers now."""

@@ -124,7 +124,7 @@ def context(inv: Inventory, host: Host, pki: Pki, path: str) -> dict:
     k = inv.kubernetes
     requires = tuple(dict.fromkeys((*k.requires, *(() if k.bridge_network else (k.pod_network,)))))
     units = {u.name: u for u in modern_units.units(inv, host)}
-    labels = dict(sorted(inv.node_labels(host).items()))
+    labels = modern_units.self_labels(inv, host)  # the rest: kubectl on the master (registration)
     ctx = dict(inv=inv, host=host, k=k, master=inv.master, paths=L, registry=inv.registry,
                bin_dir=k.bin_dir.rstrip("/"), requires=requires, target=target(host),
                units=unit_order(inv, host), condition_host=("" if host.is_master else "!") + inv.master.name,

@@ -130,13 +130,42 @@ def containerd(inv: Inventory) -> Unit:
 SYSCTL = "/etc/sysctl.d/90-kubefab.conf"
 
 
+# What a kubelet may label its own Node with (kubernetes/kubelet well_known_labels.go,
+# MODERN.md §3): unprefixed keys and any outside kubernetes.io/k8s.io; inside them only
+# this set and the two namespaces. The kubelet refuses others in --node-labels at
+# startup and NodeRestriction refuses them from a node: kubectl on the master sets them.
+KUBELET_LABELS = frozenset((
+    "kubernetes.io/hostname", "kubernetes.io/os", "kubernetes.io/arch", "beta.kubernetes.io/os",
+    "beta.kubernetes.io/arch", "beta.kubernetes.io/instance-type", "node.kubernetes.io/instance-type",
+    "topology.kubernetes.io/zone", "topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/zone",
+    "failure-domain.beta.kubernetes.io/region"))
+KUBELET_NAMESPACES = ("kubelet.kubernetes.io", "node.kubernetes.io")
+
+
+def _within(domain: str, parents) -> bool:
+    return any(domain == p or domain.endswith("." + p) for p in parents)
+
+
+def node_may_set(key: str) -> bool:
+    """Whether a node's own credentials may set this label key on its Node."""
+    prefix = key.split("/", 1)[0] if "/" in key else ""
+    if not prefix or not _within(prefix, ("kubernetes.io", "k8s.io")) or key in KUBELET_LABELS:
+        return True
+    return _within(prefix, KUBELET_NAMESPACES)
+
+
+def self_labels(inv: Inventory, host: Host) -> dict[str, str]:
+    """The inventory labels the node sets itself (--node-labels, register_node.sh)."""
+    return {k: v for k, v in sorted(inv.node_labels(host).items()) if node_may_set(k)}
+
+
 def kubelet(inv: Inventory, host: Host) -> Unit:
     k = inv.kubernetes
-    labels = ",".join(f"{key}={value}" for key, value in sorted(inv.node_labels(host).items()))
-    self_labels = (f"--node-labels={labels}",) if k.registration != MANUAL and labels else ()
+    labels = ",".join(f"{key}={value}" for key, value in self_labels(inv, host).items())
+    label_flag = (f"--node-labels={labels}",) if k.registration != MANUAL and labels else ()
     argv = (bin_(inv, "kubelet"), f"--config={L.KUBELET_CONFIG}", f"--kubeconfig={L.KUBELET_KUBECONFIG}",
             f"--hostname-override={host.name}", *((f"--node-ip={host.address}",) if is_ip(host.address) else ()),
-            *self_labels, f"--v={k.log_level}")
+            *label_flag, f"--v={k.log_level}")
     network_unit = () if k.bridge_network else (k.pod_network,)
     return Unit(L.KUBELET, "Kubernetes Kubelet", argv, after=(L.DOWNLOAD, L.CONTAINERD, *network_unit),
                 requires=(L.CONTAINERD,))

@@ -42,7 +42,7 @@ class NodesRegister(Operation):
 
     def apply(self, plans: dict) -> None:
         def run(cxn):
-            steps.run_commands(cxn, plans[cxn.host.name])
+            steps.run_commands(cxn, plans[cxn.host.name], steps.as_root(self.inv))
             for cmd in plans[cxn.host.name]:
                 self.done(cmd)
         self.fleet.each(run, [h for h in self.fleet.ok() if plans[h.name]])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from . import facts, health, registration, render
+from . import facts, health, modern, registration, render
 from .layout import APISERVER, LOCK_DIR, OWED_DIR, STAGE_DIR, stamp_path
 from .model import MANUAL, Inventory
 from .fleet import Interrupted
@@ -70,12 +70,34 @@ def pause(cancel, seconds: float) -> None:
 
 
 def kubectl(inv: Inventory) -> list[str]:
-    """The release's own kubectl on the master, against the local apiserver."""
+    """The release's own kubectl on the master: against the local insecure port, or in
+    the modern profile (which has none) as kubefab's admin (kubefab.modern.kubectl),
+    whose key only root reads: run it with sudo=as_root(inv)."""
+    if inv.kubernetes.modern:
+        return modern.kubectl(inv)
     return [f"{inv.kubernetes.bin_dir}/kubectl", "-s", inv.local_master_url]
 
 
+def as_root(inv: Inventory) -> bool:
+    """Whether kubectl(inv) needs root: the admin kubeconfig's key is 0600 root."""
+    return inv.kubernetes.modern
+
+
 def get_nodes(cxn: Connection, inv: Inventory) -> str:
-    return cxn.run([*kubectl(inv), "get", "nodes", "-o", "json"]).stdout
+    return cxn.run([*kubectl(inv), "get", "nodes", "-o", "json"], sudo=as_root(inv)).stdout
+
+
+def apply_rbac(cxn: Connection, inv: Inventory) -> str | None:
+    """The modern profile's RBAC objects (kubefab.modern.rbac_manifest), applied with the
+    admin's kubectl once the apiserver is ready; idempotent. Returns kubectl's words when
+    it changed something, None when all was in place. --validate=false: the objects are
+    kubefab's own, and the check would fetch the OpenAPI documents first."""
+    r = cxn.run([*kubectl(inv), "apply", "--validate=false", "-f", "-"], sudo=True,
+                stdin=modern.rbac_manifest(inv).encode(), check=False)
+    if not r.ok:
+        raise RemoteError(f"kubectl apply of kubefab's RBAC objects failed: {r.why()}")
+    changed = [line for line in r.stdout.strip().splitlines() if not line.endswith(" unchanged")]
+    return "; ".join(changed) or None
 
 
 def registration_commands(inv: Inventory, wanted: dict, nodes_json: str) -> list[registration.Command]:
@@ -85,9 +107,9 @@ def registration_commands(inv: Inventory, wanted: dict, nodes_json: str) -> list
                                           create=inv.kubernetes.registration == MANUAL)
 
 
-def run_commands(cxn: Connection, commands) -> None:
+def run_commands(cxn: Connection, commands, sudo: bool = False) -> None:
     for cmd in commands:
-        r = cxn.run(cmd.argv, stdin=cmd.stdin, check=False)
+        r = cxn.run(cmd.argv, stdin=cmd.stdin, sudo=sudo, check=False)
         if not (r.ok or "AlreadyExists" in r.stderr):  # a node's register unit may win a race
             raise RemoteError(f"{cmd.says}: {r.why()}")
 
@@ -97,7 +119,7 @@ def label_nodes(cxn: Connection, inv: Inventory, wanted: dict):
     labels that differ. Returns the commands it ran and the states it saw."""
     nodes_json = get_nodes(cxn, inv)
     commands = registration_commands(inv, wanted, nodes_json)
-    run_commands(cxn, commands)
+    run_commands(cxn, commands, as_root(inv))
     return commands, registration.node_states(nodes_json)
 
 

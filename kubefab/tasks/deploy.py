@@ -1,7 +1,7 @@
 """Bring the cluster to what the inventory describes."""
 from invoke.exceptions import Exit
 
-from kubefab import lease
+from kubefab import downloads, lease
 from kubefab.deploy import Deploy
 from kubefab.fleet import Fleet
 
@@ -24,6 +24,9 @@ def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
            accept_new_host_keys=False, wait_lock=False, inventory=None, json=False):
     """Write files, install the release, start the master, then the nodes, register them."""
     inv = load_inventory(c, inventory)
+    refusal = downloads.missing_message(inv) if inv.kubernetes.modern else None
+    if refusal:  # the download would refuse on every host: say it once, before any connection
+        raise Exit(f"error: {refusal}", code=2)
     opts = options(c, dry_run=dry_run, parallel=parallel, timeout=timeout,
                    accept_new=accept_new_host_keys, wait_lock=wait_lock, json=json)
     run(lambda: Deploy(inv, select(inv, hosts), opts))

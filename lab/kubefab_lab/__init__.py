@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import hostfiles, image, labinventory, machines, preflight, ready, services
+from . import hostfiles, image, labinventory, machines, mirror, preflight, ready, services
 from .machines import Machine
 from .state import STATE_DIR, LabError, Layout, Lock, write_file
 
@@ -56,11 +56,17 @@ class Lab:
     known_hosts = property(lambda self: self.build_dir / labinventory.KNOWN_HOSTS)
 
     def up(self, source_inventory, nodes: int | None = None,
-           release_faults=frozenset()) -> LabInfo:
+           release_faults=frozenset(), version: str | None = None) -> LabInfo:
         """Boot the inventory's hosts (master + `nodes` nodes, if given), wait until each
         accepts SSH with its known key and systemd is up, write build/lab/hosts.yaml.
-        Cleans up a crashed lab first; refuses while a lab is up."""
+        `version` replaces the inventory's kubernetes.version; a modern one (v1.35+) is
+        served as a mirror (kubefab_lab.mirror). Cleans up a crashed lab first; refuses
+        while a lab is up."""
         doc = labinventory.read(source_inventory)
+        if version:
+            doc["kubernetes"] = {**doc["kubernetes"], "version": version}
+        if release_faults and mirror.is_modern(doc["kubernetes"]["version"]):
+            raise LabError("release faults apply to the v1.0-era release tarball, not to a modern mirror")
         hosts = doc["hosts"] if nodes is None else labinventory.scale(doc["hosts"], nodes)
         addrs = labinventory.addresses(hosts, self.first_address, self.net)
         fleet = [Machine(name, addr) for name, addr in addrs.items()]
@@ -92,7 +98,13 @@ class Lab:
                  "hosts": [[m.name, m.address] for m in fleet], "stopped": [],
                  "etcd_url": etcd_url, "http_url": http_url, "version": doc["kubernetes"]["version"]}
         self.layout.write_state(state)
-        url, sha = self.serve_release(state["version"], faults)
+        modern = mirror.is_modern(state["version"])
+        if modern:
+            url, sums = mirror.publish(self.layout.releases, http_url, state["version"])
+            sha, served = "", dict(mirror=url, sums=sums)
+        else:
+            url, sha = self.serve_release(state["version"], faults)
+            served = dict(release_url=url, release_sha256=sha)
         if len(fleet) > 18:
             machines.raise_inotify_limit(1024)
         keys = [machines.prepare(self.layout, base, m,
@@ -107,7 +119,7 @@ class Lab:
         if not (self.build_dir / labinventory.TOKEN).exists():
             write_file(self.build_dir / labinventory.TOKEN, secrets.token_hex(20) + "\n")
         lab_doc = labinventory.lab_inventory(doc, hosts, {m.name: m.address for m in fleet},
-                                             release_url=url, release_sha256=sha, etcd_url=etcd_url)
+                                             etcd_url=etcd_url, **served)
         self.inventory_path.write_text(labinventory.dump(lab_doc, source))
         self.layout.write_state({**state, "status": "up", "release_url": url, "release_sha256": sha,
                                  "inventory": str(self.inventory_path)})

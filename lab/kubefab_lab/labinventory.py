@@ -65,13 +65,22 @@ def addresses(hosts: dict, first: int = 2, net: str = "127.0.0") -> dict[str, st
     return {name: f"{net}.{first + i}" for i, name in enumerate(hosts)}
 
 
-def lab_inventory(doc: dict, hosts: dict, addrs: dict[str, str], *, release_url: str,
-                  release_sha256: str, etcd_url: str) -> dict:
-    """The source document with lab values in place; key order kept."""
+def lab_inventory(doc: dict, hosts: dict, addrs: dict[str, str], *, release_url: str = "",
+                  release_sha256: str = "", etcd_url: str = "", mirror: str = "",
+                  sums: dict[str, str] | None = None) -> dict:
+    """The source document with lab values in place; key order kept. With a `mirror`
+    (a modern release, v1.35+): the lab's mirror and its sums instead of the release
+    tarball; kubefab's own etcd on the master instead of the machine's; and the lab's
+    weave-network.target as the pod network, because kubefab's bridge network adds
+    routes, and the lab's hosts share the machine's network: they would be its routes."""
     out = dict(doc)
     kube = dict(doc["kubernetes"])
-    kube.update(release_url=release_url, release_sha256=release_sha256,
-                etcd_servers=[etcd_url])
+    if mirror:
+        for key in ("release_url", "release_sha256", "etcd_servers"):
+            kube.pop(key, None)
+        kube.update(mirror=mirror, sha256=dict(sorted((sums or {}).items())), pod_network="weave-network.target")
+    else:
+        kube.update(release_url=release_url, release_sha256=release_sha256, etcd_servers=[etcd_url])
     out["kubernetes"] = kube
     registry = {k: v for k, v in (doc.get("registry") or {"server": "quay.io"}).items()
                 if k not in ("token", "token_env", "token_file")}

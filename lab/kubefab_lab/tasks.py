@@ -22,18 +22,20 @@ def _errors():
 
 @task(help={"nodes": "how many nodes besides the master (default: the inventory's own); "
                      "new ones are named after the first node, e.g. azure-prd-05",
-            "inventory": "the inventory to copy (default: hosts.yaml)"})
-def up(c, nodes=None, inventory="hosts.yaml"):
+            "inventory": "the inventory to copy (default: hosts.yaml)",
+            "version": "deploy this Kubernetes release instead of the inventory's, e.g. v1.37.1 "
+                       "(v1.35 and later: served as a mirror with its sums)"})
+def up(c, nodes=None, inventory="hosts.yaml", version=None):
     """Boot a host per inventory host, start etcd and the release server, write build/lab/hosts.yaml."""
     if nodes is not None and not str(nodes).isdigit():
         raise Exit(f"error: --nodes wants a number of nodes, not {nodes!r}", code=2)
     with _errors():
-        info = Lab().up(inventory, nodes=None if nodes is None else int(nodes))
+        info = Lab().up(inventory, nodes=None if nodes is None else int(nodes), version=version)
     width = max(len(name) for name, _ in info.hosts)
     for name, address in info.hosts:
         units = info.degraded.get(name)
         print(f"  {name:<{width}}  {address}" + (f"  degraded: {', '.join(units)}" if units else ""))
-    print(f"etcd {info.etcd_url}; release {info.release_url}")
+    print(f"etcd {info.etcd_url}; release {info.release_url}")  # a modern release: its mirror
     print(f"lab inventory: {info.inventory_path}; deploy to it with:\n"
           "  KUBEFAB_INVENTORY=build/lab/hosts.yaml fab deploy")
 

@@ -134,3 +134,17 @@ def test_anonymous_reaches_only_the_health_checks(api, pki):
 def test_no_insecure_port(procs, standins):
     r = procs.start([standins(V) / "kube-apiserver", "--insecure-port=8080"], "kube-apiserver")
     assert r.wait_exit(10) == 1 and r.log().endswith("Error: unknown flag: --insecure-port\n")
+
+
+def test_kubefab_rbac_manifest_applies_once_then_unchanged(api, admin, node_cfg, kubectl137):
+    from kubefab import modern
+    k = kubectl137.with_kubeconfig
+    manifest = modern.rbac_manifest(None)
+    first = k(admin, "apply", "--validate=false", "-f", "-", input=manifest)
+    assert first.stdout.strip() == "clusterrolebinding.rbac.authorization.k8s.io/kubefab:apiserver-kubelet-client created"
+    again = k(admin, "apply", "--validate=false", "-f", "-", input=manifest)
+    assert again.stdout.strip().endswith(" unchanged"), again.stdout + again.stderr
+    got = json.loads(k(admin, "get", "clusterrolebinding", "kubefab:apiserver-kubelet-client", "-o", "json").stdout)
+    assert got["roleRef"]["name"] == "system:kubelet-api-admin"
+    refused = k(node_cfg, "apply", "--validate=false", "-f", "-", input=manifest, check=False)
+    assert refused.returncode != 0 and "forbidden" in refused.stderr.lower()

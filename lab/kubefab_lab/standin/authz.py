@@ -11,8 +11,8 @@ and/or RBAC), as far as kubectl and kubelets can see it:
   own Node only (get, list/watch with fieldSelector metadata.name=<name>, create,
   update, patch, delete, status); reading pods. With AuthorizeNodeWithSelectors (on
   by default since 1.32) another node's object is refused even for reading.
-RBAC objects created through the API (ClusterRole, ClusterRoleBinding) are not
-served yet: nobody else is granted anything. Anything else is refused: 403 with the real message (RBAC's wording; the Node
+ClusterRoleBindings created through the API are stored (`rbac_routes`), not
+enforced: nobody else is granted anything. Anything else is refused: 403 with the real message (RBAC's wording; the Node
 authorizer's reason appended, approximately).
 """
 from __future__ import annotations

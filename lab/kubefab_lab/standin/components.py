@@ -509,6 +509,28 @@ class Kubelet:
         info(f"posted node status for {self.name} (Ready)", v=2)
         return True
 
+    def check_runtime(self) -> None:
+        """As today's kubelet: the CRI endpoint (containerRuntimeEndpoint) must answer
+        before anything else, else it exits 1 (systemd starts it again). The stand-in
+        only connects to the socket; it speaks no gRPC."""
+        endpoint = str(self.conf.get("containerRuntimeEndpoint") or "unix:///run/containerd/containerd.sock")
+        path = endpoint[len("unix://"):] if endpoint.startswith("unix://") else endpoint
+        deadline, why = time.monotonic() + common.env_float("KUBEFAB_STANDIN_CRI_WAIT", 10.0), ""
+        while True:
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                    s.settimeout(2)
+                    s.connect(path)
+                info(f"Connected to the container runtime at {endpoint}")
+                return
+            except OSError as e:
+                why = f"dial unix {path}: connect: {(e.strerror or str(e)).lower()}"
+            if time.monotonic() > deadline:
+                common.command_failed(f"failed to run Kubelet: validate service connection: validate CRI v1 "
+                                      f"runtime API for endpoint \"{endpoint}\": rpc error: code = Unavailable "
+                                      f"desc = connection error: desc = \"transport: Error while dialing: {why}\"")
+            common.sleep(0.5)
+
     def run(self) -> int:
         serve_health(self.address, self.port, "the kubelet server", essential=True,
                      extra={"/pods": {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []}})
@@ -524,6 +546,8 @@ class Kubelet:
                 common.sleep(3600)
         for ep in self.endpoints:
             describe_credentials(ep)
+        if self.v >= (1, 35):
+            self.check_runtime()
         registered = not self.register
         posted = False
         while True:

@@ -24,6 +24,7 @@ from .miniyaml import load_yaml
 from .modern_routes import ModernRoutes
 from .node_routes import NodeRoutes
 from .pod_routes import PodRoutes, Pods
+from .rbac_routes import RbacRoutes
 from .objects import NO_RESOURCE, ApiError, bad_request
 from .routes import Routes
 from .storage import Nodes
@@ -67,7 +68,7 @@ class Server:
         return sorted(paths)
 
 
-class Handler(ModernRoutes, Routes, NodeRoutes, PodRoutes, BaseHTTPRequestHandler):
+class Handler(ModernRoutes, RbacRoutes, Routes, NodeRoutes, PodRoutes, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     srv: Server  # set on the subclass made per server
     secure: bool = False  # the secure port (TLS) or the insecure one

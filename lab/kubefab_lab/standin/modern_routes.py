@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from . import authz, protobuf
 from .objects import bad_request
+from .rbac_routes import GROUP_ENTRY as RBAC_GROUP
 
 AUTHZ_GV = "authorization.k8s.io/v1"
 GROUPS = [{"name": "authorization.k8s.io", "versions": [{"groupVersion": AUTHZ_GV, "version": "v1"}],
-           "preferredVersion": {"groupVersion": AUTHZ_GV, "version": "v1"}}]
+           "preferredVersion": {"groupVersion": AUTHZ_GV, "version": "v1"}}, RBAC_GROUP]
 CHECKS = ["ping", "log", "etcd", "poststarthook/start-apiserver-admission-initializer", "poststarthook/rbac/bootstrap-roles"]
 
 
@@ -26,6 +27,8 @@ class ModernRoutes:
 
     def _modern_route(self, method: str, path: str) -> bool:
         """Serve path if it is one of today's; False to let the others try."""
+        if self._rbac_route(method, path):
+            return True
         if method in ("GET", "HEAD"):
             if path == "/apis":
                 self._json(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": GROUPS})

@@ -1,0 +1,65 @@
+"""The orchestration's modern-profile parts, pure: which labels a node sets itself and
+which kubectl sets on the master, kubectl as the admin (root) instead of the insecure
+port, and deploy refusing downloads without sums before it connects anywhere."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kubefab import modern_units, steps
+
+try:
+    from modern_fixtures import modern_inventory
+except ImportError:
+    from tests.unit.modern_fixtures import modern_inventory
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("key,node_may", [
+    ("environment", True), ("name", True), ("example.com/tier", True),
+    ("kubernetes.io/hostname", True), ("topology.kubernetes.io/zone", True),
+    ("node.kubernetes.io/instance-type", True), ("node.kubernetes.io/anything", True),
+    ("kubelet.kubernetes.io/x", True), ("sub.node.kubernetes.io/y", True),
+    ("node-role.kubernetes.io/worker", False), ("node-restriction.kubernetes.io/pool", False),
+    ("kubernetes.io/role", False), ("k8s.io/x", False), ("foo.k8s.io/x", False),
+])
+def test_what_a_node_may_label_itself_with(key, node_may):
+    assert modern_units.node_may_set(key) is node_may
+
+
+def test_restricted_labels_stay_out_of_the_kubelet_flags_and_register_script():
+    from dataclasses import replace
+
+    from kubefab.model import SELF
+    inv = modern_inventory("modern-1.38")
+    host = inv.nodes[0]
+    host = replace(host, labels=(*host.labels, ("node-role.kubernetes.io/worker", "")))
+    inv = replace(inv, hosts=tuple(host if h.name == host.name else h for h in inv.hosts))
+    assert inv.kubernetes.registration == SELF
+    flag = next(a for a in modern_units.kubelet(inv, host).argv if a.startswith("--node-labels="))
+    assert "node-role" not in flag and "name=" in flag
+    assert "node-role.kubernetes.io/worker" in inv.node_labels(host)  # kubectl on the master sets it
+
+
+def test_kubectl_on_the_master_is_the_admin_as_root_in_the_modern_profile():
+    inv = modern_inventory("modern-1.37")
+    assert steps.kubectl(inv) == ["/opt/bin/kubectl", "--kubeconfig", "/var/lib/kubernetes/admin.kubeconfig"]
+    assert steps.as_root(inv)
+    cmds = steps.registration_commands(inv, {"azure-prd-02": {"name": "azure-prd-02"}}, '{"items": []}')
+    assert cmds[0].argv[:3] == steps.kubectl(inv)
+
+
+def test_deploy_refuses_a_modern_inventory_without_sums_before_connecting(tmp_path):
+    inv = tmp_path / "hosts.yaml"
+    inv.write_text((ROOT / "hosts.yaml").read_text().replace("version: v1.0.1", "version: v1.37.1")
+                   .replace("  release_sha256: null\n", ""))
+    env = {**os.environ, "KUBEFAB_INVENTORY": str(inv), "KUBEFAB_REGISTRY_TOKEN": "x"}
+    r = subprocess.run([str(Path(sys.executable).parent / "fab"), "deploy"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stdout + r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no sha256 known for kube-apiserver 1.37.1 amd64" in lines[0]
+    assert "Traceback" not in r.stderr and not (tmp_path / "pki").exists()
