@@ -3,7 +3,9 @@ reason, leaves the other hosts consistent, and a re-run after the fix converges.
 import os
 import re
 import signal
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -84,6 +86,47 @@ def test_a_bad_download_keeps_the_previous_binaries(lab, inventory, fault):
         assert "failed" in line and "kubernetes.download.service failed" in line and why in line, line
     assert stamp(inventory, "azure-prd-02") == before  # the old release is still installed
     assert kubectl(inventory, "get", "--raw", "/healthz").stdout == "ok"  # and still running
+    converges(inventory)
+
+
+@pytest.fixture
+def stalling_server():
+    """A release server that accepts, answers 200 with a long body, and then sends nothing."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop, held = threading.Event(), []
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\nxx")
+            held.append(conn)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/kubernetes.tar.gz"
+    stop.set()
+    listener.close()
+    for conn in held:
+        conn.close()
+
+
+def test_a_stalled_release_server_fails_the_download_in_bounded_time(inventory, stalling_server):
+    """The download's curl gives up on a stalled transfer (30 s below 1 KiB/s, three tries),
+    the host fails with that reason in one line, keeps its binaries, and a re-run converges."""
+    inv = load(inventory)
+    stalled = variant(inventory, "stalled", release(stalling_server, inv.kubernetes.release_sha256))
+    before = stamp(inventory, "ded-prd-01")
+    r = fab(stalled, "deploy", "--hosts", "ded-prd-01", check=False, timeout=400)
+    assert r.returncode == 1
+    line = next(l for l in r.stdout.splitlines() if l.startswith("  ded-prd-01 "))
+    assert "kubernetes.download.service failed" in line, line
+    assert "too slow" in line.lower() or "curl exit 28" in line, line  # curl's operation timeout
+    assert "waiting for kubernetes.download.service" in r.stdout  # progress while it ran
+    assert stamp(inventory, "ded-prd-01") == before
     converges(inventory)
 
 
