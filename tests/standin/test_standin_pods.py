@@ -49,9 +49,18 @@ def test_drain_evicts_the_pod_placed_on_the_node_and_uncordon(api, kubectl):
     assert not node["spec"].get("unschedulable")
 
 
-def test_an_eviction_of_a_missing_pod_is_a_404(api):
-    if api.version == "v1.3.0":
-        pytest.skip("no eviction subresource before 1.4")
+@pytest.fixture
+def api_with_eviction(procs, standins, etcd):
+    """v1.19.16 only: v1.3 has no eviction subresource to ask."""
+    bin_dir, port = standins("v1.19.16"), free_port(API_ADDR)
+    return start_apiserver(procs, bin_dir, etcd, port=port, argv=[
+        bin_dir / "kube-apiserver", f"--insecure-bind-address={API_ADDR}", f"--insecure-port={port}",
+        "--secure-port=0", "--service-cluster-ip-range=10.100.0.0/16", f"--etcd-servers={etcd}",
+        f"--etcd-prefix=/pods-{port}"])
+
+
+def test_an_eviction_of_a_missing_pod_is_a_404(api_with_eviction):
+    api = api_with_eviction
     code, body = http("POST", api.url + "/api/v1/namespaces/default/pods/nope/eviction",
                       {"kind": "Eviction", "apiVersion": "policy/v1beta1", "metadata": {"name": "nope"}})
     assert code == 404 and body["message"] == 'pods "nope" not found'
