@@ -45,7 +45,7 @@ import threading
 from dataclasses import dataclass, field
 
 from fakeapi import Apiserver
-from kubefab import converge, facts, footprint, lease, reasons, transport
+from kubefab import backups, converge, facts, footprint, lease, reasons, transport
 from kubefab.layout import APISERVER, DOWNLOAD, ENV_FILE, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
 from kubefab.transport import HostKeyError, RemoteError, Result, Shell, checked, command_line
@@ -98,7 +98,8 @@ class Machine:
                         (lease.RENEW, "renew", self.renew), (lease.RELEASE, "unlock", self.unlock),
                         (transport.INSTALL, "install", self.install), (transport.READ, "read", self.read),
                         (converge.OWE, "owe", self.owe), (footprint.LIST, "list", self.list_paths),
-                        (footprint.REMOVE, "remove", self.remove), (footprint.FORGET, "forget", self.forget)]
+                        (footprint.REMOVE, "remove", self.remove), (footprint.FORGET, "forget", self.forget),
+                        (backups.LOOK, "look", self.look), (backups.RESTORE, "restore", self.restore)]
 
     # -- what tests look at ----------------------------------------------------------
     def starts(self) -> dict[str, int]:
@@ -409,6 +410,23 @@ class Machine:
             if n + 1 <= keep:
                 self.files[f"{base}.{n + 1}"] = old
         self.files[f"{base}.1"] = FakeFile(was.content, 0o600, "root", "root") if secret else FakeFile(**vars(was))
+
+    # kubefab.backups' scripts: each listed file against its newest backup; backups put back
+    def look(self, backup, *paths) -> tuple[int, str, str]:
+        def state(p):
+            copy = self.files.get(f"{backup}{p}.1")
+            return "nobackup" if copy is None else "same" if p in self.files and \
+                self.files[p].content == copy.content else "differs"
+        return 0, "".join(f"{state(p)}\t{p}\n" for p in paths), ""
+
+    def restore(self, backup, last, finished, *args) -> tuple[int, str, str]:
+        for i in range(0, len(args), 4):
+            dst, mode, owner, group = args[i:i + 4]
+            if "read-only" in self.faults:
+                return 1, "", f"cp: cannot create regular file '{dst}': Read-only file system\n"
+            self.files[dst] = FakeFile(self.files[f"{backup}{dst}.1"].content, int(mode, 8), owner, group)
+        self.files[finished] = self.files.pop(last)
+        return 0, "", ""
 
     # kubefab.footprint's scripts: paths listed and removed whole (a folder is every file
     # under it); units stopped and disabled; systemd forgets a unit whose file is gone

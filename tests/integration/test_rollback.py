@@ -4,7 +4,7 @@ import pytest
 
 from kubefab.inventory import load
 
-from .helpers import fab, on_host
+from .helpers import fab, on_host, unit_starts
 from .test_faults import converges, variant
 
 pytestmark = pytest.mark.lab
@@ -39,3 +39,26 @@ def test_backups_are_bounded(inventory):
     assert "10.112.0.0/16" in newest and "10.111.0.0/16" in older
     converges(inventory)
 
+
+def test_rollback_after_a_flag_change_restores_it_and_restarts_only_that_unit(inventory):
+    """A deploy changes the apiserver's service range; rollback (its dry run first) puts
+    the unit file (and the certificate that names the range) back and restarts the
+    apiserver alone; the lab inventory then deploys as a no-op: the hosts are as it says."""
+    fab(variant(inventory, "range", service_range(9)), "deploy")
+    units = ("kubernetes.apiserver.service", "kubernetes.scheduler.service", "kubernetes.controller-manager.service")
+    before = unit_starts(inventory, MASTER, units)
+    node_before = unit_starts(inventory, "azure-prd-02", ("kubernetes.kubelet.service",))
+    dry = fab(inventory, "rollback", "--dry-run").stdout
+    assert f"[{MASTER}] -    --service-cluster-ip-range=10.119.0.0/16" in dry
+    assert f"[{MASTER}] secret put back: /etc/kubernetes/pki/apiserver.key (content not shown)" in dry
+    assert unit_starts(inventory, MASTER, units) == before
+    r = fab(inventory, "rollback").stdout
+    assert "put back 3 files; restarted kubernetes.apiserver.service" in r, r
+    after = unit_starts(inventory, MASTER, units)
+    assert [u for u in units if after[u] != before[u]] == ["kubernetes.apiserver.service"]
+    assert unit_starts(inventory, "azure-prd-02", ("kubernetes.kubelet.service",)) == node_before
+    assert "--service-cluster-ip-range=10.100.0.0/16" in on_host(inventory, MASTER, ["cat", UNIT]).stdout
+    running = on_host(inventory, MASTER, ["pgrep", "-a", "-f", "service-cluster-ip-range"]).stdout
+    assert "10.100.0.0/16" in running and "10.119.0.0/16" not in running
+    assert "the last run's files were put back already" in fab(inventory, "rollback").stdout
+    converges(inventory)
