@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 
 from . import steps
-from .layout import APISERVER, DOWNLOAD, DOWNLOAD_TIMEOUT, OWED_DIR
+from .layout import APISERVER, BACKUPS, DOWNLOAD, DOWNLOAD_TIMEOUT, OWED_DIR
 from .plan import HostPlan
 from .transport import Connection, RemoteError
 
@@ -43,11 +43,12 @@ def clear(cxn: Connection, units) -> None:
         cxn.run(["rm", "-f", "--", *(f"{OWED_DIR}/{u}" for u in units)], sudo=True)
 
 
-def write(cxn: Connection, plan: HostPlan, run_id: str, note, progress=None, cancel=None) -> None:
-    """Restarts owed recorded, files in place, systemd reloaded, units enabled, release
-    installed; note(what) after each."""
+def write(cxn: Connection, plan: HostPlan, run_id: str, note, progress=None, cancel=None,
+          keep: int = BACKUPS) -> None:
+    """Restarts owed recorded, files in place (`keep` backups of each), systemd reloaded,
+    units enabled, release installed; note(what) after each."""
     owe(cxn, plan.owe, run_id)
-    cxn.install([w.file for w in plan.writes])
+    cxn.install([w.file for w in plan.writes], run=run_id, keep=keep)
     if plan.writes:
         note(f"wrote {len(plan.writes)} files")
     if plan.daemon_reload:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import downloads
-from .layout import BACKUP_DIR, KEEP_DIRS, KUBECTL_CACHE, LOCK_DIR, MANIFEST_DIR, OWED_DIR, STAGE_DIR, STATE_DIR, stamp_path
+from .layout import (BACKUP_DIR, KEEP_DIRS, KUBECTL_CACHE, LAST_RUN, LOCK_DIR, MANIFEST_DIR, OWED_DIR, ROLLED_BACK,
+                     STAGE_DIR, STATE_DIR, stamp_path)
 from .model import Host, Inventory
 from .transport import Connection, RemoteError
 
@@ -42,7 +43,7 @@ def of_host(inv: Inventory, host: Host, rendered, units: tuple[str, ...], target
     runs_kubectl = {"/root", home(host.ssh.user), ""}
     homes = {*runs_kubectl - {""}, *((home(inv.registry.user),) if inv.registry else ())}
     paths = {*rendered, *release_paths(inv, host), *(f"{h}/{KUBECTL_CACHE}" for h in runs_kubectl),
-             BACKUP_DIR, OWED_DIR, STAGE_DIR}
+             BACKUP_DIR, OWED_DIR, STAGE_DIR, LAST_RUN, ROLLED_BACK}
     return Footprint((target, *reversed(units)), tuple(sorted(paths)), (*KEEP_DIRS, *sorted(homes)),
                      (MANIFEST_DIR.rstrip("/"),))
 

@@ -27,7 +27,7 @@ __all__ = ["InventoryError", "inventory_path", "load"]
 TOP_KEYS = ("cluster", "kubernetes", "registry", "ssh", "labels", "hosts")
 KUBERNETES_KEYS = ("version", "release_url", "release_sha256", "install_dir", "bin_dir", "etcd_servers",
                    "requires", "registration", "bind_address", "apiserver", "kubelet_port", "log_level",
-                   "tls", "pki_dir", *modern.KEYS)
+                   "tls", "pki_dir", "backups", *modern.KEYS)
 APISERVER_KEYS = ("insecure_port", "secure_port", "service_cluster_ip_range")
 REGISTRY_KEYS = ("server", "email", "token_env", "token_file", "user")
 SSH_KEYS = ("user", "port", "identity", "known_hosts")
@@ -98,7 +98,8 @@ def _kubernetes(k: Section, paths: Callable) -> tuple[Kubernetes, str]:
         apiserver=apiserver,
         **profile,
         **k.optional(install_dir=v.directory, registration=v.choice(SELF, MANUAL),
-                     kubelet_port=v.port, log_level=v.integer(0, 10)),
+                     kubelet_port=v.port, log_level=v.integer(0, 10),
+                     backups=v.integer(1, 50, "a number of versions")),
         pki_dir=k.get("pki_dir", paths, None) or paths("pki"),
     )
     return kubernetes, k.get("bind_address", v.ip, Host.bind_address)

@@ -30,7 +30,10 @@ ADMIN_CERT, ADMIN_KEY = f"{PKI_DIR}/admin.crt", f"{PKI_DIR}/admin.key"  # master
 # -- kubefab's own state on a host ---------------------------------------------------
 STATE_DIR = "/var/lib/kubefab"
 LOCK_DIR = f"{STATE_DIR}/lock"  # a directory: mkdir is the atomic test-and-set
-BACKUP_DIR = f"{STATE_DIR}/backup"  # the previous version of every file kubefab replaced
+BACKUP_DIR = f"{STATE_DIR}/backup"  # earlier versions of the files kubefab replaced: <path>.1 newest
+BACKUPS = 3  # versions kept per file (kubernetes.backups): a rotated token does not stay for ever
+LAST_RUN = f"{STATE_DIR}/last-run"  # the files the last run's install replaced or made: rollback's list
+ROLLED_BACK = f"{STATE_DIR}/rolled-back"  # last-run once fab rollback put its files back
 STAGE_DIR = f"{STATE_DIR}/stage"  # root-only (0700): uploads wait here, never in /tmp
 OWED_DIR = f"{STATE_DIR}/owed"  # one file per unit whose restart is owed (written before files change)
 STAMP_NAME = ".kubefab-release"  # in install_dir, written last by a complete download

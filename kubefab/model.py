@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import versions
+from .layout import BACKUPS
 
 MASTER, NODE = "master", "node"
 SELF, MANUAL = "self", "manual"  # node registration modes
@@ -62,6 +63,7 @@ class Kubernetes:
     apiserver: Apiserver = Apiserver()
     kubelet_port: int = 10250
     log_level: int = 3
+    backups: int = BACKUPS  # earlier versions kept per replaced file on a host
     tls: bool = True  # secure port with certificates; the insecure port on the master's loopback
     pki_dir: Path | None = None  # kubefab's CA and certificates; None: <inventory folder>/pki
     # The modern profile's settings (v1.35+); the legacy profile ignores them.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from . import reasons
-from .layout import BACKUP_DIR, STAGE_DIR
+from .layout import BACKUP_DIR, BACKUPS, LAST_RUN, STAGE_DIR
 from .model import Host
 
 
@@ -59,7 +59,7 @@ class Connection(Protocol):
 
     def script(self, text: str, *args: str, **kwargs) -> Result: ...
 
-    def install(self, files) -> None: ...
+    def install(self, files, run: str = "", keep: int = BACKUPS) -> None: ...
 
     def read(self, paths: list[str]) -> dict[str, str | None]: ...
 
@@ -96,18 +96,21 @@ class Shell:
         argv = ["sh", "-c", text, "sh", *args]
         return checked(self.run(argv, sudo=True, check=False, **kwargs), argv, check, what)
 
-    def install(self, files) -> None:
+    def install(self, files, run: str = "", keep: int = BACKUPS) -> None:
         """Put each File in place as root, in one command: the contents go over its
         stdin (a tar stream: never a file the login user could read, never in /tmp) into
         a root-only folder under STAGE_DIR, each is copied beside its target and renamed
-        over it (atomic), the previous version kept under BACKUP_DIR."""
+        over it (atomic). The previous version joins the `keep` newest under BACKUP_DIR;
+        LAST_RUN lists what `run` replaced or made (for fab rollback)."""
         if not files:
             return
         args = []
         for f in files:
-            args += [f.path, format(f.mode, "o"), f.owner, f.group]
+            args += [f.path, format(f.mode, "o"), f.owner, f.group, "secret" if f.secret else "",
+                     " ".join(f.restarts)]
         stage = f"{STAGE_DIR}/{uuid.uuid4().hex[:12]}"  # one entry per run; the lock clears dead ones
-        self.script(INSTALL, stage, BACKUP_DIR, *args, stdin=archive([f.content for f in files]),
+        self.script(INSTALL, stage, BACKUP_DIR, str(keep), LAST_RUN, run, *args,
+                    stdin=archive([f.content for f in files]),
                     what=f"writing {len(files)} file{'s' if len(files) != 1 else ''}")
 
     def read(self, paths: list[str]) -> dict[str, str | None]:
@@ -131,13 +134,18 @@ def archive(contents: list[str]) -> bytes:
     return out.getvalue()
 
 
-# Arguments: STAGE BACKUP_DIR, then DST MODE OWNER GROUP per file; stdin: archive().
+# Arguments: STAGE BACKUP_DIR KEEP LAST_RUN RUN, then DST MODE OWNER GROUP SECRET
+# RESTARTS per file; stdin: archive(). A replaced file's previous version becomes
+# BACKUP_DIR<DST>.1 (root-only 0600 for a secret), older ones shift up to .KEEP and the
+# rest are removed here, so an old token does not outlive KEEP rotations. LAST_RUN starts
+# afresh for a new RUN, then gets a line per file before it is replaced:
+# replaced|created DST MODE OWNER GROUP SECRET RESTARTS (tab-separated; the old mode/owner).
 # Whatever stops it (a failed write, the connection dropped by a killed kubefab: SIGHUP
 # or EOF), the trap removes the stage and a half-written temp file; only SIGKILL leaves
 # the stage, which the next run's lock clears (CLEAR_STAGE).
 INSTALL = r"""
 set -eu
-stage=$1 backup=$2; shift 2
+stage=$1 backup=$2 keep=$3 manifest=$4 run=$5; shift 5
 new=
 trap 'rm -rf -- "$stage" ${new:+"$new"}' EXIT
 trap 'exit 129' HUP INT TERM PIPE
@@ -145,15 +153,35 @@ umask 077
 mkdir -p "${stage%/*}" && chmod 700 "${stage%/*}"
 mkdir "$stage"
 tar -x -f - -C "$stage"
+if [ "$(head -n 1 "$manifest" 2>/dev/null)" != "run	$run" ]; then
+  printf 'run\t%s\n' "$run" > "$manifest.new" && mv -f "$manifest.new" "$manifest"
+fi
 umask 022  # folders made for targets are as they always were; modes are set per file
 i=0
 while [ $# -gt 0 ]; do
-  dst=$1 mode=$2 owner=$3 group=$4; shift 4
+  dst=$1 mode=$2 owner=$3 group=$4 secret=$5 restarts=$6; shift 6
   dir=$(dirname "$dst"); new="$dir/.$(basename "$dst").kubefab-new"
   mkdir -p "$dir"
   install -m "$mode" -o "$owner" -g "$group" "$stage/$i" "$new"
   if [ -e "$dst" ]; then
-    mkdir -p "$backup$dir" && chmod 700 "$backup" && cp -p "$dst" "$backup$dst"
+    b=$backup$dst
+    mkdir -p "${b%/*}" && chmod 700 "$backup"
+    rm -f -- "$b"  # the one unnumbered copy from before backups were bounded
+    for old in "$b".*; do
+      n=${old##*.}
+      case $n in ''|*[!0-9]*) continue ;; esac
+      [ "$old" = "$b.$n" ] || continue
+      [ "$n" -lt "$keep" ] || rm -f -- "$old"
+    done
+    n=$((keep - 1))
+    while [ "$n" -ge 1 ]; do
+      [ ! -e "$b.$n" ] || mv -f -- "$b.$n" "$b.$((n + 1))"
+      n=$((n - 1))
+    done
+    if [ -n "$secret" ]; then (umask 077 && cp -- "$dst" "$b.1"); else cp -p -- "$dst" "$b.1"; fi
+    printf 'replaced\t%s\t%s\t%s\t%s\n' "$dst" "$(stat -c '%a	%U	%G' -- "$dst")" "$secret" "$restarts" >> "$manifest"
+  else
+    printf 'created\t%s\t\t\t\t%s\t%s\n' "$dst" "$secret" "$restarts" >> "$manifest"
   fi
   mv -f "$new" "$dst"
   new= i=$((i + 1))

@@ -157,7 +157,7 @@ class Upgrade(Deploy):
         profile), then deploy's order: the apiserver, /healthz, the rest."""
         name = cxn.host.name
         converge.write(cxn, plan, self.run_id, lambda what: self.note(name, what),
-                       lambda msg: say(name, msg), self.fleet.cancel)
+                       lambda msg: say(name, msg), self.fleet.cancel, self.inv.kubernetes.backups)
         etcd = tuple(u for u in plan.restart if u == layout_modern.ETCD)
         if etcd:
             converge.activate(cxn, etcd, note=lambda what: self.note(name, what), marks=set(plan.owe))
@@ -204,7 +204,7 @@ class Upgrade(Deploy):
     def upgrade_node(self, cxn, plan) -> None:
         name = cxn.host.name
         converge.write(cxn, plan, self.run_id, lambda what: self.note(name, what),
-                       lambda msg: say(name, msg), self.fleet.cancel)
+                       lambda msg: say(name, msg), self.fleet.cancel, self.inv.kubernetes.backups)
         try:
             self.activate(cxn, plan)
         except RemoteError as e:  # the new kubelet's own words say why

@@ -45,7 +45,7 @@ import threading
 from dataclasses import dataclass, field
 
 from fakeapi import Apiserver
-from kubefab import converge, facts, footprint, lease, reasons, transport
+from kubefab import backups, converge, facts, footprint, lease, reasons, transport
 from kubefab.layout import APISERVER, DOWNLOAD, ENV_FILE, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
 from kubefab.transport import HostKeyError, RemoteError, Result, Shell, checked, command_line
@@ -98,7 +98,8 @@ class Machine:
                         (lease.RENEW, "renew", self.renew), (lease.RELEASE, "unlock", self.unlock),
                         (transport.INSTALL, "install", self.install), (transport.READ, "read", self.read),
                         (converge.OWE, "owe", self.owe), (footprint.LIST, "list", self.list_paths),
-                        (footprint.REMOVE, "remove", self.remove), (footprint.FORGET, "forget", self.forget)]
+                        (footprint.REMOVE, "remove", self.remove), (footprint.FORGET, "forget", self.forget),
+                        (backups.LOOK, "look", self.look), (backups.RESTORE, "restore", self.restore)]
 
     # -- what tests look at ----------------------------------------------------------
     def starts(self) -> dict[str, int]:
@@ -361,10 +362,12 @@ class Machine:
         self.drop_lock(lock)
         return 0, f"removed\t{left}\t{held[0]}\n", ""
 
-    def install(self, stage, backup, *args, stdin=b"") -> tuple[int, str, str]:
+    def install(self, stage, backup, keep, manifest, run, *args, stdin=b"") -> tuple[int, str, str]:
         """transport.INSTALL: unpack stdin's tar into the root-only stage, copy each file
-        beside its target and rename it over; the trap removes the stage on any exit
-        (a killed connection: SIGHUP) but SIGKILL ("sigkill-upload")."""
+        beside its target and rename it over, the previous one the newest of `keep`
+        numbered backups (a secret's root's, 0600), each listed in the run's manifest;
+        the trap removes the stage on any exit (a killed connection: SIGHUP) but SIGKILL
+        ("sigkill-upload")."""
         with tarfile.open(fileobj=io.BytesIO(stdin)) as tar:
             contents = [tar.extractfile(m).read().decode() for m in tar.getmembers()]
         for i, content in enumerate(contents):
@@ -372,8 +375,10 @@ class Machine:
         if "sigkill-upload" in self.faults:
             raise Dropped("the root shell was killed while the upload ran")
         try:
-            for i in range(0, len(args), 4):
-                dst, mode, owner, group = args[i:i + 4]
+            if not self.files.get(manifest, FakeFile("")).content.startswith(f"run\t{run}\n"):
+                self.files[manifest] = FakeFile(f"run\t{run}\n", 0o600)
+            for i in range(0, len(args), 6):
+                dst, mode, owner, group, secret, restarts = args[i:i + 6]
                 folder, name = dst.rsplit("/", 1)
                 if i and "full-disk" in self.faults:  # the first file landed, then the disk filled
                     return 1, "", f"install: error writing '{dst}': No space left on device\n"
@@ -382,14 +387,46 @@ class Machine:
                         return 1, "", (f"install: cannot create regular file '{folder}/.{name}.kubefab-new': "
                                        f"{says}\n")
                 if dst in self.files:
-                    self.files[backup + dst] = FakeFile(**vars(self.files[dst]))
-                self.files[dst] = FakeFile(contents[i // 4], int(mode, 8), owner, group)
+                    self.backup(backup + dst, int(keep), self.files[dst], secret)
+                    was = self.files[dst]
+                    line = f"replaced\t{dst}\t{was.mode:o}\t{was.owner}\t{was.group}\t{secret}\t{restarts}\n"
+                else:
+                    line = f"created\t{dst}\t\t\t\t{secret}\t{restarts}\n"
+                self.files[manifest].content += line
+                self.files[dst] = FakeFile(contents[i // 6], int(mode, 8), owner, group)
                 self.writes += 1
             if "killed" in self.faults:
                 raise Killed(self.host.name)
             return 0, "", ""
         finally:
             self.remove_under(stage)
+
+    def backup(self, base: str, keep: int, was: FakeFile, secret: str) -> None:
+        """base.1 the newest, up to base.KEEP; older ones (and an unnumbered one) removed."""
+        self.files.pop(base, None)
+        for n in sorted((int(p[len(base) + 1:]) for p in self.files
+                         if p.startswith(base + ".") and p[len(base) + 1:].isdigit()), reverse=True):
+            old = self.files.pop(f"{base}.{n}")
+            if n + 1 <= keep:
+                self.files[f"{base}.{n + 1}"] = old
+        self.files[f"{base}.1"] = FakeFile(was.content, 0o600, "root", "root") if secret else FakeFile(**vars(was))
+
+    # kubefab.backups' scripts: each listed file against its newest backup; backups put back
+    def look(self, backup, *paths) -> tuple[int, str, str]:
+        def state(p):
+            copy = self.files.get(f"{backup}{p}.1")
+            return "nobackup" if copy is None else "same" if p in self.files and \
+                self.files[p].content == copy.content else "differs"
+        return 0, "".join(f"{state(p)}\t{p}\n" for p in paths), ""
+
+    def restore(self, backup, last, finished, *args) -> tuple[int, str, str]:
+        for i in range(0, len(args), 4):
+            dst, mode, owner, group = args[i:i + 4]
+            if "read-only" in self.faults:
+                return 1, "", f"cp: cannot create regular file '{dst}': Read-only file system\n"
+            self.files[dst] = FakeFile(self.files[f"{backup}{dst}.1"].content, int(mode, 8), owner, group)
+        self.files[finished] = self.files.pop(last)
+        return 0, "", ""
 
     # kubefab.footprint's scripts: paths listed and removed whole (a folder is every file
     # under it); units stopped and disabled; systemd forgets a unit whose file is gone

@@ -9,7 +9,7 @@ from .deploy import deploy, unlock
 PLUGINS = "kubefab.tasks"  # entry-point group: more namespaces (the lab adds `lab`)
 
 ns = Collection(deploy, upgrade.upgrade, unlock, cluster.status, output.cloud_config, access.kubeconfig,
-                dayops.reset, dayops.logs)
+                dayops.reset, dayops.logs, dayops.rollback)
 ns.add_task(output.render_files, name="render")
 ns.add_collection(Collection.from_module(master))
 ns.add_collection(Collection.from_module(nodes))

@@ -1,4 +1,4 @@
-"""The hosts after day one: take kubefab off them, read their journals."""
+"""The hosts after day one: put back the last run's files, take kubefab off, read journals."""
 from pathlib import Path
 
 from invoke.exceptions import Exit
@@ -7,8 +7,10 @@ from kubefab import logs as journals
 from kubefab.fleet import Fleet
 from kubefab.report import say
 from kubefab.reset import Reset
+from kubefab.rollback import Rollback
 
-from .common import (ACCEPT_NEW_HELP, HOSTS_HELP, INVENTORY_HELP, WAIT_LOCK_HELP, inventory as load_inventory,
+from .common import (ACCEPT_NEW_HELP, HOSTS_HELP, INVENTORY_HELP, TIMEOUT_HELP, WAIT_LOCK_HELP,
+                     inventory as load_inventory,
                      options, parallel_setting, reported, run, select)
 from .flags import refuse, task
 
@@ -34,6 +36,25 @@ def reset(c, hosts=None, yes=False, dry_run=False, parallel=None, accept_new_hos
     opts = options(c, dry_run=dry_run, parallel=parallel, accept_new=accept_new_host_keys,
                    wait_lock=wait_lock)
     run(lambda: Reset(inv, targets, opts))
+
+
+@task(help={
+    "hosts": HOSTS_HELP,
+    "dry-run": "show what would go back (diffs; a secret only by name) and what would restart, change nothing",
+    "timeout": TIMEOUT_HELP,
+    "parallel": "how many hosts to work on at once (default: kubefab.parallel, 10)",
+    "accept-new-host-keys": ACCEPT_NEW_HELP,
+    "wait-lock": WAIT_LOCK_HELP,
+    "inventory": INVENTORY_HELP,
+})
+def rollback(c, hosts=None, dry_run=False, timeout=None, parallel=None, accept_new_host_keys=False,
+             wait_lock=False, inventory=None):
+    """Put back the files the last run replaced (each host's own list) and restart what uses them."""
+    inv = load_inventory(c, inventory)
+    targets = select(inv, hosts)
+    opts = options(c, dry_run=dry_run, parallel=parallel, timeout=timeout, accept_new=accept_new_host_keys,
+                   wait_lock=wait_lock)
+    run(lambda: Rollback(inv, targets, opts))
 
 
 @task(iterable=["unit"], help={

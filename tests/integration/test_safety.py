@@ -211,8 +211,8 @@ def test_the_registry_token_never_leaks(own_lab, tmp_path):
             assert stat(inventory, h.name, path) == ["600", "core", "core"], (h.name, path)
             assert second in on_host(inventory, h.name, ["cat", path]).stdout, (h.name, path)
         backup_dir = stat(inventory, h.name, BACKUP)
-        for path in DOCKERCFGS:  # the copy the token change replaced
-            backup = BACKUP + path
+        for path in DOCKERCFGS:  # the copy the token change replaced: the newest backup, root's only
+            backup = BACKUP + path + ".1"
             assert first in on_host(inventory, h.name, ["cat", backup]).stdout, (h.name, backup)
-            assert (stat(inventory, h.name, backup)[0] == "600"
-                    or backup_dir == ["700", "root", "root"]), (h.name, backup, backup_dir)
+            assert stat(inventory, h.name, backup) == ["600", "root", "root"], (h.name, backup)
+            assert backup_dir == ["700", "root", "root"], (h.name, backup_dir)

@@ -189,7 +189,7 @@ def test_a_changed_file_is_backed_up_and_replaced_atomically(inv, cluster, capsy
     unit = f"{render.UNIT_DIR}/{APISERVER}"
     old = cluster[MASTER].files[unit].content
     assert deploy(variant(inv, *ONE_FLAG), cluster) == 0
-    assert cluster[MASTER].files[f"/var/lib/kubefab/backup{unit}"].content == old
+    assert cluster[MASTER].files[f"/var/lib/kubefab/backup{unit}.1"].content == old
     assert "10.200.0.0/16" in cluster[MASTER].files[unit].content
     assert f"-    --service-cluster-ip-range=10.100.0.0/16" in capsys.readouterr().out.replace(f"[{MASTER}] ", "")
 
@@ -297,3 +297,20 @@ def test_a_leftover_upload_on_a_converged_host_is_removed_by_the_next_run(inv, c
     assert recap(capsys.readouterr().out)[NODE] == ("changed", "removed 1 leftover upload(s)")
     assert staged(cluster[NODE]) == []
     assert deploy(inv, cluster) == 0 and capsys.readouterr().out.count(NOOP) == 5
+
+
+@pytest.mark.parametrize("keep", [1, 3])
+def test_backups_are_bounded_after_more_deploys_than_kept(inv, cluster, keep):
+    """kubernetes.backups: N; N + 2 deploys that each change the apiserver's unit leave
+    N versions of it, the newest first, and the registry token's backups private."""
+    assert deploy(inv, cluster) == 0
+    unit = f"{render.UNIT_DIR}/{APISERVER}"
+    text = inv.path.read_text().replace("\n  registration: manual", f"\n  backups: {keep}\n  registration: manual")
+    versions = []
+    for i in range(keep + 2):
+        versions.append(cluster[MASTER].files[unit].content)
+        inv.path.write_text(text.replace("10.100.0.0/16", f"10.{101 + i}.0.0/16"))
+        assert deploy(load(inv.path), cluster) == 0
+    kept = sorted(p for p in cluster[MASTER].files if p.startswith(f"/var/lib/kubefab/backup{unit}"))
+    assert kept == [f"/var/lib/kubefab/backup{unit}.{n}" for n in range(1, keep + 1)]
+    assert [cluster[MASTER].files[p].content for p in kept] == versions[::-1][:keep]

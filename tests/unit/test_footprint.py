@@ -3,7 +3,7 @@ inventory (legacy and modern profiles), and what they never take."""
 import pytest
 
 from kubefab import footprint, render
-from kubefab.layout import BACKUP_DIR, KEEP_DIRS, STAGE_DIR
+from kubefab.layout import BACKUP_DIR, KEEP_DIRS, LAST_RUN, ROLLED_BACK, STAGE_DIR
 
 from modern_fixtures import FAKE_MODERN_PKI, modern_inventory
 from test_render import FAKE_PKI, seed_inventory
@@ -17,7 +17,7 @@ def of(inv, name, keys):
 CASES = {  # inventory, host, pki -> paths it must hold, units in stop order (first ones)
     "legacy master": (seed_inventory, "azure-prd-01", FAKE_PKI,
                       ["/opt/kubernetes", "/opt/bin/kubectl", "/etc/kubernetes.env", "/root/.kube/cache",
-                       "/home/core/.kube/cache", BACKUP_DIR, STAGE_DIR],
+                       "/home/core/.kube/cache", BACKUP_DIR, STAGE_DIR, LAST_RUN, ROLLED_BACK],
                       ["kubernetes.master.target", "kubernetes.controller-manager.service"]),
     "legacy node": (seed_inventory, "azure-prd-02", FAKE_PKI,
                     ["/home/core/.dockercfg", "/var/lib/kubelet/.dockercfg", "/opt/bin/register_node.sh"],

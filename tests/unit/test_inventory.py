@@ -359,6 +359,11 @@ CASES = [
      ["hosts.yaml:10: kubernetes.registration: expected one of self, manual, got 'auto'"]),
     ("log level", mutate("  registration: manual\n", "  registration: manual\n  log_level: 11\n"),
      ["hosts.yaml:11: kubernetes.log_level: expected an integer from 0 to 10, got the number 11"]),
+    ("backups zero", mutate("  registration: manual\n", "  registration: manual\n  backups: 0\n"),
+     ["hosts.yaml:11: kubernetes.backups: expected a number of versions from 1 to 50, got the number 0"]),
+    ("backups quoted", mutate("  registration: manual\n", "  registration: manual\n  backups: '3'\n"),
+     ["hosts.yaml:11: kubernetes.backups: expected a number of versions from 1 to 50, got the string '3'; "
+      "write it without quotes"]),
     ("relative install_dir", mutate("  registration: manual\n", "  registration: manual\n  install_dir: opt/k8s\n"),
      ["hosts.yaml:11: kubernetes.install_dir: 'opt/k8s' is not a valid absolute directory"]),
     ("unit without type", mutate("[weave-network.target, etcd2.service]", "[weave-network.target, etcd2]"),

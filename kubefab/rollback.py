@@ -1,0 +1,53 @@
+"""fab rollback: on each host, the files the last run replaced go back to their previous
+versions and the units that use them restart (kubefab.backups), the master first, its
+apiserver healthy before the rest. The inventory is not read for what to restore: the
+hosts' own lists say. The next fab deploy applies the inventory again, undoing this."""
+from __future__ import annotations
+
+from . import backups, render, steps
+from .operation import Operation, Options
+from .report import say
+
+__all__ = ["Options", "Rollback"]
+
+
+class Rollback(Operation):
+    task = "rollback"
+
+    def gather(self) -> dict:
+        return self.fleet.each(backups.look)
+
+    def plan(self, facts: dict) -> dict[str, backups.RollbackPlan]:
+        plans = {}
+        for name, (run, entries, looks, done_before) in facts.items():
+            host = self.inv.host(name)
+            plans[name] = backups.plan_host(run, entries, looks, render.unit_order(self.inv, host), done_before)
+        return plans
+
+    def show(self, plans: dict) -> None:
+        """Each host's steps, with the diffs of its non-secret files."""
+        texts = self.fleet.each(lambda cxn: backups.diffs(cxn, plans[cxn.host.name]),
+                                [h for h in self.fleet.ok() if plans[h.name].changes])
+        for name, plan in plans.items():
+            for line in plan.steps():
+                say(name, line)
+            for diff in texts.get(name, ()):
+                say(name, diff)
+            if plan.changes:
+                self.pending[name].append(plan.summary().replace("restarted", "restart"))
+
+    def apply(self, plans: dict) -> None:
+        def put_back(cxn):
+            name = cxn.host.name
+            healthy = (lambda: steps.wait_healthy(cxn, self.inv, self.opts.timeout, lambda msg: say(name, msg),
+                                                  self.fleet.cancel)) if cxn.host.is_master else None
+            backups.restore(cxn, plans[name], self.run_id, healthy, lambda what: self.note(name, what))
+        todo = [h for h in self.fleet.ok() if plans[h.name].changes]
+        self.fleet.each(put_back, [h for h in todo if h.is_master])
+        self.fleet.each(put_back, [h for h in todo if not h.is_master])
+
+    def finish(self) -> int:
+        if self.changed and not self.opts.dry_run:
+            say(None, f"rolled back: the hosts now differ from {self.inv.path.name} (fab status says how); "
+                      f"the next fab deploy applies it again, so change it first to keep this")
+        return super().finish()

@@ -1,0 +1,163 @@
+"""fab rollback on fake hosts (tests/fakehost.py): the last run's list (transport.INSTALL's
+LAST_RUN) read back, its files put back from their newest backups, only the units that
+use them restarted, the apiserver first; secrets never shown. And the pure parts as tables."""
+import pytest
+
+from kubefab import backups
+from kubefab.deploy import Deploy
+from kubefab.inventory import load
+from kubefab.layout import APISERVER, BACKUP_DIR, LAST_RUN, MASTER_UNITS, ROLLED_BACK, UNIT_DIR
+from kubefab.operation import Options
+from kubefab.rollback import Rollback
+
+from fakehost import FakeCluster, recap
+
+MASTER, NODE = "azure-prd-01", "azure-prd-02"
+UNIT = f"{UNIT_DIR}/{APISERVER}"
+DOCKERCFG = "/home/core/.dockercfg"
+
+
+def run(op, inv, cluster, hosts=None, **opts) -> int:
+    targets = [h for h in inv.hosts if hosts is None or h.name in hosts]
+    return op(inv, targets, Options(**opts), connect=cluster.connect).run()
+
+
+def changed(inv, old, new):
+    inv.path.write_text(inv.path.read_text().replace(old, new))
+    return load(inv.path)
+
+
+# -- pure: the list, the plan ---------------------------------------------------------
+LIST = ("run\tme pid 1 (run abc)\n"
+        "replaced\t/etc/a.conf\t644\troot\troot\t\tkubernetes.apiserver.service\n"
+        "replaced\t/etc/k.key\t600\tcore\tcore\tsecret\tkubernetes.kubelet.service kubernetes.proxy.service\n"
+        "created\t/etc/new.conf\t\t\t\t\t\n"
+        "replaced\t/etc/a.conf\t600\troot\troot\t\t\n")  # installed twice: the first entry is the older
+
+
+@pytest.mark.parametrize("text, run, paths", [
+    (None, None, []),
+    ("", None, []),
+    ("garbage\n", None, []),
+    ("run\tr1\n", "r1", []),
+    (LIST, "me pid 1 (run abc)", ["/etc/a.conf", "/etc/k.key", "/etc/new.conf"]),
+])
+def test_parse(text, run, paths):
+    got_run, entries = backups.parse(text)
+    assert (got_run, [e.path for e in entries]) == (run, paths)
+
+
+def test_parse_keeps_mode_owner_secret_and_restarts():
+    _, (a, key, new) = backups.parse(LIST)
+    assert (a.mode, a.owner, a.secret, a.restarts) == ("644", "root", False, (APISERVER,))
+    assert (key.owner, key.secret, key.restarts) == ("core", True, ("kubernetes.kubelet.service",
+                                                                     "kubernetes.proxy.service"))
+    assert not new.replaced and a.backup == f"{BACKUP_DIR}/etc/a.conf.1"
+
+
+UNITS = ("kubernetes.download.service", "kubernetes.kubelet.service", "kubernetes.proxy.service", APISERVER)
+
+
+@pytest.mark.parametrize("looks, restore, restart, steps", [
+    ({"/etc/a.conf": "differs", "/etc/k.key": "differs"}, ["/etc/a.conf", "/etc/k.key"],
+     ("kubernetes.kubelet.service", "kubernetes.proxy.service", APISERVER),
+     ["put back /etc/a.conf (from before r)", "put back /etc/k.key (from before r)",
+      "/etc/new.conf: made by that run (no earlier version), stays", "restart kubernetes.kubelet.service",
+      "restart kubernetes.proxy.service", f"restart {APISERVER}"]),
+    ({"/etc/a.conf": "same", "/etc/k.key": "nobackup"}, [], (),
+     ["/etc/a.conf: as before that run already", "/etc/k.key: no backup left, stays",
+      "/etc/new.conf: made by that run (no earlier version), stays"]),
+])
+def test_plan_host(looks, restore, restart, steps):
+    _, entries = backups.parse(LIST)
+    plan = backups.plan_host("r", entries, looks, UNITS)
+    assert ([e.path for e in plan.restore], plan.restart, plan.steps()) == (restore, restart, steps)
+    assert plan.changes == bool(restore)
+
+
+@pytest.mark.parametrize("done_before, says", [
+    (False, "nothing to roll back: no run of kubefab replaced files here"),
+    (True, "nothing to roll back: the last run's files were put back already; fab deploy applies the "
+           "inventory again"),
+])
+def test_nothing_to_roll_back_says_why(done_before, says):
+    plan = backups.plan_host(None, [], {}, UNITS, done_before)
+    assert not plan.changes and plan.steps() == [says]
+
+
+# -- on fake hosts ----------------------------------------------------------------------
+@pytest.fixture
+def flag_changed(inv, cluster):
+    """Deployed, then deployed again with the apiserver's service range changed."""
+    assert run(Deploy, inv, cluster) == 0
+    old = cluster[MASTER].files[UNIT].content
+    assert run(Deploy, changed(inv, "10.100.0.0/16", "10.200.0.0/16"), cluster) == 0
+    return old
+
+
+def test_rollback_after_a_flag_change_restores_it_and_restarts_only_that_unit(inv, cluster, flag_changed, capsys):
+    starts = {n: m.starts() for n, m in cluster.machines.items()}
+    capsys.readouterr()
+    assert run(Rollback, inv, cluster) == 0
+    out = capsys.readouterr().out
+    master = cluster[MASTER]
+    assert master.files[UNIT].content == flag_changed and master.unit(APISERVER).ran == flag_changed
+    assert {u: n - starts[MASTER][u] for u, n in master.starts().items() if n != starts[MASTER][u]} == {APISERVER: 1}
+    for name, m in cluster.machines.items():
+        assert name == MASTER or m.starts() == starts[name], name
+    rows = recap(out)
+    assert rows[MASTER] == ("changed", f"put back 3 files; restarted {APISERVER}")
+    assert rows[NODE] == ("unchanged", "")
+    assert "the next fab deploy applies it again" in out
+    assert LAST_RUN not in master.files and ROLLED_BACK in master.files
+    assert not [p for p in master.files if p.startswith("/var/lib/kubefab/owed/")]
+    again = run(Rollback, inv, cluster)  # nothing left to put back
+    assert again == 0 and "the last run's files were put back already" in capsys.readouterr().out
+
+
+def test_dry_run_shows_the_diff_and_changes_nothing(inv, cluster, flag_changed, capsys):
+    files = dict(cluster[MASTER].files)
+    starts = cluster[MASTER].starts()
+    capsys.readouterr()
+    assert run(Rollback, inv, cluster, dry_run=True) == 0
+    out = capsys.readouterr().out.replace(f"[{MASTER}] ", "")
+    assert "-    --service-cluster-ip-range=10.200.0.0/16" in out
+    assert "+    --service-cluster-ip-range=10.100.0.0/16" in out
+    assert f"put back {UNIT} (from before " in out  # its certificate names the range's first address:
+    assert "secret put back: /etc/kubernetes/pki/apiserver.key (content not shown)" in out  # both go back
+    assert recap(out)[MASTER] == ("pending", f"put back 3 files; restart {APISERVER}")
+    assert cluster[MASTER].files == files and cluster[MASTER].starts() == starts
+
+
+def test_a_rotated_token_goes_back_unseen(inv, cluster, monkeypatch, capsys):
+    assert run(Deploy, inv, cluster) == 0
+    first = cluster[NODE].files[DOCKERCFG].content
+    monkeypatch.setenv("KUBEFAB_REGISTRY_TOKEN", "TOKEN-second-fedcba9876543210")
+    assert run(Deploy, load(inv.path), cluster) == 0
+    capsys.readouterr()
+    assert run(Rollback, inv, cluster, dry_run=True) == 0
+    dry = capsys.readouterr().out
+    assert f"[{NODE}] secret put back: {DOCKERCFG} (content not shown)" in dry
+    assert run(Rollback, inv, cluster) == 0
+    out = dry + capsys.readouterr().out
+    assert "TOKEN-" not in out
+    assert cluster[NODE].files[DOCKERCFG].content == first
+    assert (cluster[NODE].files[DOCKERCFG].mode, cluster[NODE].files[DOCKERCFG].owner) == (0o600, "core")
+
+
+def test_only_the_hosts_asked(inv, cluster, flag_changed):
+    assert run(Rollback, inv, cluster, hosts=[NODE]) == 0
+    assert cluster[MASTER].files[UNIT].content != flag_changed
+
+
+def test_a_host_that_cannot_write_fails_alone(inv, cluster, capsys):
+    assert run(Deploy, inv, cluster) == 0
+    monkey = changed(inv, "  environment: production\n", "  environment: production\n  rack: r1\n")
+    assert run(Deploy, monkey, cluster) == 0  # every node's files change
+    cluster[NODE].faults.add("read-only")
+    capsys.readouterr()
+    assert run(Rollback, inv, cluster) == 1
+    rows = recap(capsys.readouterr().out)
+    assert rows[NODE][0] == "failed" and "read-only file system" in rows[NODE][1]
+    assert rows["azure-prd-03"][0] == "changed"
+    assert LAST_RUN in cluster[NODE].files  # a re-run tries again
