@@ -3,15 +3,14 @@ reason, leaves the other hosts consistent, and a re-run after the fix converges.
 import os
 import re
 import signal
-import socket
 import subprocess
-import threading
 import time
 
 import pytest
 import yaml
 
 from kubefab.inventory import load
+from stalling import stalling_server as stalling
 
 from .conftest import NET
 from .helpers import FAB, ROOT, fab, kubectl, nodes, on_host
@@ -91,27 +90,8 @@ def test_a_bad_download_keeps_the_previous_binaries(lab, inventory, fault):
 
 @pytest.fixture
 def stalling_server():
-    """A release server that accepts, answers 200 with a long body, and then sends nothing."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop, held = threading.Event(), []
-
-    def serve():
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\nxx")
-            held.append(conn)
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}/kubernetes.tar.gz"
-    stop.set()
-    listener.close()
-    for conn in held:
-        conn.close()
+    with stalling() as url:
+        yield url
 
 
 def test_a_stalled_release_server_fails_the_download_in_bounded_time(inventory, stalling_server):

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
 import re
 import shutil
 import subprocess
@@ -21,6 +19,7 @@ import jinja2
 import pytest
 
 from kubefab import render
+from stalling import stalling_server
 from kubefab.model import MANUAL, MASTER, NODE, SELF, Host, Inventory, Kubernetes, Registry
 from kubefab.pki import Pair, Pki
 
@@ -613,30 +612,8 @@ def test_a_stalled_release_server_fails_the_download_in_bounded_time(tmp_path):
     host = FakeRoot(tmp_path / "host")
     one = _release(tmp_path / "r1", "one")
     assert host.download(one.as_uri(), _sha256(one))[0].returncode == 0
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def stall():
-        held = []
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\nxx")
-            held.append(conn)  # open, silent
-        for conn in held:
-            conn.close()
-
-    threading.Thread(target=stall, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{listener.getsockname()[1]}/kubernetes.tar.gz"
+    with stalling_server() as url:
         r, _ = host.download(url, None, version="v1.0.2", env={"KUBE_DOWNLOAD_STALL_SECONDS": "1"})
-    finally:
-        stop.set()
-        listener.close()
     assert r.returncode == 1 and "too slow" in r.stderr.lower() and "keeping the binaries" in r.stderr, r.stderr
     assert host.kubectl() == "one kubectl" and host.leftovers() == []
 
