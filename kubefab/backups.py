@@ -10,6 +10,8 @@ apiserver, /healthz, the rest). LAST_RUN becomes ROLLED_BACK, so a second rollba
 has nothing to do. The next `fab deploy` applies the inventory again."""
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 
 from . import converge, plan as planning, render, steps
@@ -82,6 +84,16 @@ class RollbackPlan:
         done = [f"put back {len(self.restore)} files"] + (["restarted " + ", ".join(self.restart)]
                                                           if self.restart else [])
         return "; ".join(done)
+
+
+def newest(runs) -> str | None:
+    """The most recent of the runs hosts' lists name (their ` t=<ns>` stamp); a list of
+    an older run on some host is not the last run's, and stays."""
+    def when(run: str) -> int:
+        m = re.search(r" t=(\d+)$", run)
+        return int(m[1]) if m else 0
+    runs = [r for r in runs if r]
+    return max(runs, key=when) if runs else None
 
 
 def plan_host(run: str | None, entries: list[Entry], looks: dict[str, str], units: tuple[str, ...],

@@ -65,7 +65,7 @@ class Deploy(Operation):
             name = cxn.host.name
             if plans[name].leftovers:  # taking the lock removed them
                 self.note(name, f"removed {len(plans[name].leftovers)} leftover upload(s)")
-            converge.write(cxn, plans[name], self.run_id, lambda what: self.note(name, what),
+            converge.write(cxn, plans[name], self.run_record, lambda what: self.note(name, what),
                            lambda msg: say(name, msg), self.fleet.cancel, self.inv.kubernetes.backups)
         self.fleet.each(write, self.planned(plans))
 

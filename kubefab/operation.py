@@ -47,6 +47,9 @@ class Operation:
         self.renewer: lease.Renewer | None = None  # renews its lease while it does
         started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
         self.run_id = f"{local_user()} pid {os.getpid()} since {started} (run {uuid.uuid4().hex[:12]})"
+        # what a host's LAST_RUN names: the run, and when, to the nanosecond, so that rollback
+        # can tell the newest run apart from one that last touched another host
+        self.run_record = f"{self.run_id} t={time.time_ns()}"
 
     # -- the phases, each operation's own ----------------------------------------------
     def gather(self) -> dict:

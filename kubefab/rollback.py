@@ -18,9 +18,11 @@ class Rollback(Operation):
         return self.fleet.each(backups.look)
 
     def plan(self, facts: dict) -> dict[str, backups.RollbackPlan]:
-        plans = {}
+        plans, last = {}, backups.newest(run for run, *_ in facts.values())
         for name, (run, entries, looks, done_before) in facts.items():
             host = self.inv.host(name)
+            if run != last:  # its files were last changed by an earlier run: not this rollback's
+                entries, looks = [], {}
             plans[name] = backups.plan_host(run, entries, looks, render.unit_order(self.inv, host), done_before)
         return plans
 

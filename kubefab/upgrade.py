@@ -156,7 +156,7 @@ class Upgrade(Deploy):
         """Files and release, then etcd before the apiserver (kubefab's own etcd, modern
         profile), then deploy's order: the apiserver, /healthz, the rest."""
         name = cxn.host.name
-        converge.write(cxn, plan, self.run_id, lambda what: self.note(name, what),
+        converge.write(cxn, plan, self.run_record, lambda what: self.note(name, what),
                        lambda msg: say(name, msg), self.fleet.cancel, self.inv.kubernetes.backups)
         etcd = tuple(u for u in plan.restart if u == layout_modern.ETCD)
         if etcd:
@@ -203,7 +203,7 @@ class Upgrade(Deploy):
 
     def upgrade_node(self, cxn, plan) -> None:
         name = cxn.host.name
-        converge.write(cxn, plan, self.run_id, lambda what: self.note(name, what),
+        converge.write(cxn, plan, self.run_record, lambda what: self.note(name, what),
                        lambda msg: say(name, msg), self.fleet.cancel, self.inv.kubernetes.backups)
         try:
             self.activate(cxn, plan)

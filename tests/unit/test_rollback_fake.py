@@ -161,3 +161,24 @@ def test_a_host_that_cannot_write_fails_alone(inv, cluster, capsys):
     assert rows[NODE][0] == "failed" and "read-only file system" in rows[NODE][1]
     assert rows["azure-prd-03"][0] == "changed"
     assert LAST_RUN in cluster[NODE].files  # a re-run tries again
+
+
+def test_hosts_the_last_run_did_not_touch_stay_as_they_are(inv, cluster, capsys):
+    """A node's list from an earlier run is not the last run's: rolling it back too would
+    undo a change nobody asked to undo (and restart its kubelet)."""
+    assert run(Deploy, inv, cluster) == 0
+    labelled = changed(inv, "  environment: production\n", "  environment: production\n  rack: r1\n")
+    assert run(Deploy, labelled, cluster) == 0  # every node's files change
+    old = cluster[MASTER].files[UNIT].content
+    assert run(Deploy, changed(labelled, "10.100.0.0/16", "10.200.0.0/16"), cluster) == 0  # the master's only
+    node_files = {n: dict(m.files) for n, m in cluster.machines.items() if n != MASTER}
+    starts = {n: m.starts() for n, m in cluster.machines.items()}
+    capsys.readouterr()
+    assert run(Rollback, inv, cluster) == 0
+    rows = recap(capsys.readouterr().out)
+    assert cluster[MASTER].files[UNIT].content == old and rows[MASTER][0] == "changed"
+    for name, files in node_files.items():
+        assert rows[name] == ("unchanged", ""), (name, rows[name])
+        assert cluster[name].starts() == starts[name]
+        assert {p: f.content for p, f in cluster[name].files.items() if not p.startswith("/var/lib/kubefab/")} == \
+               {p: f.content for p, f in files.items() if not p.startswith("/var/lib/kubefab/")}, name
