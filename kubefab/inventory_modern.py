@@ -21,7 +21,7 @@ def refuse_in_legacy(k: Section) -> None:
     """The modern keys mean nothing to a v1.0-v1.19 inventory: say so."""
     for key in KEYS:
         if key in k:
-            k.fail(f"applies to the modern profile (v1.35 and later) only; remove it or raise the version", key)
+            k.fail("applies to the modern profile (v1.35 and later) only; remove it or raise the version", key)
 
 
 def pod_network(value) -> str:

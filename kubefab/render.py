@@ -13,7 +13,6 @@ import json
 import re
 import shlex
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import jinja2

@@ -2,7 +2,6 @@
 into a fresh virtualenv, works anywhere and holds the product only."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys

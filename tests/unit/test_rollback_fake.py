@@ -6,7 +6,7 @@ import pytest
 from kubefab import backups
 from kubefab.deploy import Deploy
 from kubefab.inventory import load
-from kubefab.layout import APISERVER, BACKUP_DIR, LAST_RUN, MASTER_UNITS, ROLLED_BACK, UNIT_DIR
+from kubefab.layout import APISERVER, BACKUP_DIR, LAST_RUN, ROLLED_BACK, UNIT_DIR
 from kubefab.operation import Options
 from kubefab.rollback import Rollback
 
