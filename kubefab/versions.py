@@ -120,8 +120,7 @@ def url(component: str, version: str, arch: str, mirror: str | None = None) -> s
     binaries as dl.k8s.io/release lays them out, under `<mirror>/kubernetes/`; each
     other component as its GitHub release, under `<mirror>/<component>/`."""
     c = COMPONENTS[component]
-    file = c.file.format(version=version, arch=arch)
-    path = c.path.format(version=version, arch=arch, file=file)
+    path = c.path.format(version=version, arch=arch, file=file_name(component, version, arch))
     base = f"{mirror.rstrip('/')}/{c.mirror_dir or component}" if mirror else c.upstream
     return f"{base}/{path}"
 

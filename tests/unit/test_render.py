@@ -25,7 +25,7 @@ from kubefab.pki import Pair, Pki
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"
-SEED = Path("/work/shared/seed-cluster.md")
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seed-cluster.md"  # ../shared beside the repo
 FAKE_TOKEN = "FAKE-QUAY-TOKEN"
 UNITS = "/etc/systemd/system/"
 

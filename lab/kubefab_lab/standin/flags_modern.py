@@ -1,7 +1,7 @@
 """The flags of today's Kubernetes (1.35-1.38), per program: what `flags.flags_for`
 answers from 1.35 on (the tables in `flags` describe 1.0-1.19 and stay as they were).
 
-Source: /work/shared/k8s-flags-1.37.tsv (MODERN.md section 2): exact for the generic
+Source: shared/k8s-flags-1.37.tsv (MODERN.md section 2): exact for the generic
 apiserver, component-base and controller-manager options of 1.37, approximate for the
 kube-apiserver-only, kubelet, kube-proxy and scheduler-specific ones (names right for
 1.3x; flags added in 1.34-1.37 may be missing). The other minors are derived from it
