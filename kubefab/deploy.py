@@ -1,18 +1,24 @@
 """fab deploy, phase by phase: gather facts, plan, show, apply, verify.
 
-Order as the original came up by hand: files and release on every host, then the
-master, its apiserver healthy, then the nodes, then registration, then a check that
-every node is registered and Ready. A failed host is reported and left out of later
-phases; the others go on."""
+Order as the original came up by hand, as a pipeline: every host writes its files and
+runs its download at once; the master starts as soon as its own are in place, and each
+node once the apiserver is healthy and its own download is done; then registration, then
+a check that every node is registered and Ready. A failed host is reported and left out
+of later phases; the others go on; a node whose master failed is not started."""
 from __future__ import annotations
 
 from . import converge, drift, pki, plan as planning, registration, render, steps
 from .model import Host, Inventory
+from .fleet import Gate
 from .operation import Operation, Options
 from .report import say
-from .transport import Connect
+from .transport import Connect, RemoteError
 
 __all__ = ["Deploy", "Options"]
+
+# s a node waits at the gate beyond the run's timeout: the master's restarts and its last
+# health check after its own (bounded) wait; only a master whose path hangs reaches it
+MASTER_SLACK = 30
 
 
 class Deploy(Operation):
@@ -61,18 +67,32 @@ class Deploy(Operation):
             self.show_state()
 
     def apply(self, plans: dict) -> None:
-        def write(cxn):
-            name = cxn.host.name
-            if plans[name].leftovers:  # taking the lock removed them
-                self.note(name, f"removed {len(plans[name].leftovers)} leftover upload(s)")
-            converge.write(cxn, plans[name], self.run_record, lambda what: self.note(name, what),
-                           lambda msg: say(name, msg), self.fleet.cancel, self.inv.kubernetes.backups)
-        self.fleet.each(write, self.planned(plans))
+        """One path per host, all in parallel: the master writes, starts and waits for its
+        apiserver (and RBAC), then opens the gate; a node writes (its download does not
+        wait for anyone), waits at the gate, then starts. The master goes first in the
+        pool, so nodes at the gate never hold the worker it needs."""
+        gate = Gate(f"the apiserver on {self.master.name}")
+        if self.master.name in self.fleet.failed:
+            gate.fail(self.fleet.failed[self.master.name])
+        elif self.master.name not in plans:  # not a target: nodes start as they did alone
+            gate.open()
 
-        def activate(cxn):
-            self.activate(cxn, plans[cxn.host.name])
-        self.fleet.each(activate, [h for h in self.planned(plans) if h.is_master])
-        self.fleet.each(activate, [h for h in self.planned(plans) if not h.is_master])
+        def path(cxn):
+            name, master = cxn.host.name, cxn.host.is_master
+            try:
+                self.write(cxn, plans[name])
+                if master:
+                    gate.arm()
+                    self.activate(cxn, plans[name], gate.open)
+                    return
+                if not gate.wait(self.opts.timeout + MASTER_SLACK, self.fleet.cancel, lambda m: say(name, m)):
+                    raise RemoteError("not started: the master failed")
+                self.activate(cxn, plans[name])
+            except BaseException as e:
+                if master:
+                    gate.fail(str(e) or type(e).__name__)
+                raise
+        self.fleet.each(path, sorted(self.planned(plans), key=lambda h: not h.is_master))
 
     def verify(self, plans: dict) -> None:
         """Nodes registered (manual mode), labelled, and Ready."""
@@ -87,13 +107,23 @@ class Deploy(Operation):
     def planned(self, plans: dict) -> list[Host]:
         return [h for h in self.targets if h.name in plans]
 
-    def activate(self, cxn, plan: planning.HostPlan) -> None:
+    def write(self, cxn, plan: planning.HostPlan) -> None:
+        """Restarts owed recorded, files in place, units enabled, the release installed."""
+        name = cxn.host.name
+        if plan.leftovers:  # taking the lock removed them
+            self.note(name, f"removed {len(plan.leftovers)} leftover upload(s)")
+        converge.write(cxn, plan, self.run_record, lambda what: self.note(name, what),
+                       lambda msg: say(name, msg), self.fleet.cancel, self.inv.kubernetes.backups)
+
+    def activate(self, cxn, plan: planning.HostPlan, ready=None) -> None:
         """Restart what changed and start the target; on the master the apiserver first,
-        and nothing else until it is healthy."""
+        and nothing else until it is healthy (then ready(): the nodes may start)."""
         name = cxn.host.name
 
         def healthy():
             self.wait_healthy(cxn, plan, lambda msg: say(name, msg))
+            if ready:
+                ready()
         converge.activate(cxn, plan.restart, plan.start, healthy if cxn.host.is_master else None,
                           note=lambda what: self.note(name, what), why=plan.why,
                           marks={*plan.marks, *plan.owe})

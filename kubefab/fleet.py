@@ -5,6 +5,7 @@ fails keeps its reason and is left out of later steps, the others go on."""
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from .model import Host
@@ -14,6 +15,49 @@ from .transport import Connect, RemoteError
 
 class Interrupted(Exception):
     """The operator pressed Ctrl-C; hosts stop between steps."""
+
+
+class Gate:
+    """One host's go-ahead for the others in the same Fleet.each (the master's apiserver
+    for the nodes): opened or failed once, by the host whose path it is."""
+
+    def __init__(self, what: str):
+        self.what = what  # what the waiters wait for, in the operator's words
+        self.why = ""  # why it failed
+        self.since: float | None = None  # when the waiters' clock started (armed)
+        self._done = threading.Event()
+        self._ok = False
+
+    def arm(self) -> None:
+        """From now on the waiters' timeout runs (before: the opener's own bounded steps)."""
+        if self.since is None:
+            self.since = time.monotonic()
+
+    def open(self) -> None:
+        self._ok = True
+        self._done.set()
+
+    def fail(self, why: str) -> None:
+        if not self._done.is_set():
+            self.why = why
+            self._done.set()
+
+    def wait(self, timeout: float, cancel: threading.Event | None = None, progress=None) -> bool:
+        """Until the gate opens (True) or fails (False); Interrupted on Ctrl-C; RemoteError
+        once armed for `timeout` without a decision. progress(text) every 5 s."""
+        start = time.monotonic()
+        next_note = start + 5
+        while True:
+            if cancel is not None and cancel.is_set():  # before the gate: a master stopped by Ctrl-C fails it
+                raise Interrupted()
+            if self._done.wait(0.2):
+                return self._ok
+            now = time.monotonic()
+            if self.since is not None and now - self.since > timeout:
+                raise RemoteError(f"not started: {self.what} not ready after {timeout:.0f}s")
+            if progress and now >= next_note:
+                progress(f"waiting for {self.what} ({now - start:.0f}s)")
+                next_note = now + 5
 
 
 class Fleet:
@@ -53,7 +97,8 @@ class Fleet:
         """fn(cxn) on every healthy host (of `hosts`: all when None, none when empty;
         failed ones too with even_failed), in parallel. Returns the values of those that
         succeeded; failures land in self.failed with their reason (a host's first reason
-        is kept)."""
+        is kept). Work starts in the order of `hosts`: a host that others wait for (a
+        Gate) goes first, so that a pool smaller than the fleet cannot deadlock."""
         todo = self._among(hosts) if even_failed else self.ok(hosts)
         if not todo:
             return {}

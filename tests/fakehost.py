@@ -16,8 +16,11 @@ Faults a test may put in `machine.faults`:
   not-ready  the kubelet runs but its Node never gets Ready
   kubelet-fails  starting the kubelet fails (an ExecStartPre that fails, say)
   drain-stuck    `kubectl drain` of this node times out (fakeapi)
-  interrupt  the operator presses Ctrl-C at the first /healthz kubefab polls
+  interrupt  the operator presses Ctrl-C at the first /healthz kubefab polls once every
+             host's download is done (deploy's nodes then wait for the apiserver)
   download-hangs      the download keeps running (activating) until finish_download()
+  download-slow       the download runs (activating) until the master's apiserver is active,
+                      or for 5 looks at it; timeline gets (host, "downloaded") when it ends
   interrupt-download  the operator presses Ctrl-C at the first look at a running download
                       that finds every hanging host's download running
   full-disk  an install puts its first file in place, then fails: no space left
@@ -94,6 +97,7 @@ class Machine:
         self.log: list[Call] = []
         self.faults: set[str] = set()
         self.writes = 0  # files put in place by install
+        self.looks = 0  # at a slow download ("download-slow")
         self.scripts = [(facts.PROBE, "probe", self.probe), (lease.TAKE, "lock", self.lock),
                         (lease.RENEW, "renew", self.renew), (lease.RELEASE, "unlock", self.unlock),
                         (transport.INSTALL, "install", self.install), (transport.READ, "read", self.read),
@@ -151,10 +155,14 @@ class Machine:
             path = argv[argv.index(flag) + 1] if flag in argv else None
             if path and (path not in self.files or (flag == "--key" and not sudo)):
                 return 58, "", f"curl: (58) could not load {flag[2:]} {path}\n"
-        if polled and "interrupt" in self.faults and url.endswith("/healthz"):
+        released = all(m.unit(DOWNLOAD).active == "active" for m in self.cluster.machines.values())
+        if polled and "interrupt" in self.faults and url.endswith("/healthz") and released:
             self.faults.discard("interrupt")  # as SIGINT reaches fab: in its main thread
             signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
-        return self.cluster.api.healthz(self, url)
+        code, out, err = self.cluster.api.healthz(self, url)
+        if polled and url.endswith("/healthz") and out == "ok":
+            self.cluster.timeline.append((self.host.name, "healthz ok"))
+        return code, out, err
 
     def systemctl(self, args: list[str], sudo: bool) -> tuple[int, str, str]:
         verb, units = args[0], [a for a in args[1:] if not a.startswith("-")]
@@ -203,7 +211,8 @@ class Machine:
                 code, err = self.start(want, again=False)
                 if code:
                     return code, err
-        elif name == DOWNLOAD and "download-hangs" in self.faults:
+        elif name == DOWNLOAD and ("download-hangs" in self.faults or "download-slow" in self.faults):
+            self.looks = 0
             unit.active = "activating"
             unit.journal.append("kubernetes-download: downloading (12 MB of 20 MB)")
             return 0, ""
@@ -221,11 +230,18 @@ class Machine:
         unit.ran, unit.release = unit.loaded, stamp.content.strip() if stamp else None
         unit.journal.append(f"Started {name}.")
         self.cluster.history.append((self.host.name, f"start {name}"))
+        self.cluster.timeline.append((self.host.name, f"start {name}"))
         if name == APISERVER and "healthz" in self.faults:
             unit.journal.append("E0101 etcd: client: etcd cluster is unavailable or misconfigured")
         return 0, ""
 
     def show(self, name: str) -> tuple[int, str, str]:
+        if name == DOWNLOAD and "download-slow" in self.faults and self.unit(name).active == "activating":
+            self.looks += 1
+            master = self.cluster[self.cluster.inv.master.name]
+            if master.unit(APISERVER).active == "active" or self.looks >= 5:
+                self.units[DOWNLOAD].active = "active" if self.download() else "failed"
+                self.cluster.timeline.append((self.host.name, "downloaded"))
         state = self.unit(name).active
         hanging = [m for m in self.cluster.machines.values() if "download-hangs" in m.faults]
         if name == DOWNLOAD and "interrupt-download" in self.faults and \
@@ -505,6 +521,8 @@ class FakeCluster:
         self.lock = threading.RLock()  # one command at a time, over all machines
         self.clock = 1_700_000_000  # the hosts' clock (seconds): still, unless a test ages leases
         self.history: list[tuple[str, str]] = []  # (host, what) of unit starts, cordons, drains: one order
+        # (host, what) of unit starts, slow downloads ending, /healthz polls that said ok: one order
+        self.timeline: list[tuple[str, str]] = []
 
     def connect(self, host: Host) -> FakeConnection:
         return FakeConnection(self.machines[host.name])
