@@ -8,16 +8,16 @@ of later phases; the others go on; a node whose master failed is not started."""
 from __future__ import annotations
 
 from . import converge, drift, pki, plan as planning, registration, render, steps
-from .model import Host, Inventory
 from .fleet import Gate
+from .model import Host, Inventory
 from .operation import Operation, Options
 from .report import say
 from .transport import Connect, RemoteError
 
 __all__ = ["Deploy", "Options"]
 
-# s a node waits at the gate beyond the run's timeout: the master's restarts and its last
-# health check after its own (bounded) wait; only a master whose path hangs reaches it
+# seconds a node may wait at the gate beyond the run's timeout (the master's own wait for
+# its apiserver, bounded by it, then its restarts): only a master whose path hangs uses them up
 MASTER_SLACK = 30
 
 
@@ -73,7 +73,7 @@ class Deploy(Operation):
         pool, so nodes at the gate never hold the worker it needs."""
         gate = Gate(f"the apiserver on {self.master.name}")
         if self.master.name in self.fleet.failed:
-            gate.fail(self.fleet.failed[self.master.name])
+            gate.fail()
         elif self.master.name not in plans:  # not a target: nodes start as they did alone
             gate.open()
 
@@ -88,9 +88,9 @@ class Deploy(Operation):
                 if not gate.wait(self.opts.timeout + MASTER_SLACK, self.fleet.cancel, lambda m: say(name, m)):
                     raise RemoteError("not started: the master failed")
                 self.activate(cxn, plans[name])
-            except BaseException as e:
-                if master:
-                    gate.fail(str(e) or type(e).__name__)
+            except BaseException:
+                if master:  # whatever stopped it: the nodes must not wait for it
+                    gate.fail()
                 raise
         self.fleet.each(path, sorted(self.planned(plans), key=lambda h: not h.is_master))
 

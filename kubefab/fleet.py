@@ -23,7 +23,6 @@ class Gate:
 
     def __init__(self, what: str):
         self.what = what  # what the waiters wait for, in the operator's words
-        self.why = ""  # why it failed
         self.since: float | None = None  # when the waiters' clock started (armed)
         self._done = threading.Event()
         self._ok = False
@@ -37,10 +36,8 @@ class Gate:
         self._ok = True
         self._done.set()
 
-    def fail(self, why: str) -> None:
-        if not self._done.is_set():
-            self.why = why
-            self._done.set()
+    def fail(self) -> None:
+        self._done.set()  # after open(): no change, the waiters went on
 
     def wait(self, timeout: float, cancel: threading.Event | None = None, progress=None) -> bool:
         """Until the gate opens (True) or fails (False); Interrupted on Ctrl-C; RemoteError
