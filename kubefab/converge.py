@@ -51,10 +51,11 @@ def write(cxn: Connection, plan: HostPlan, run_id: str, note, progress=None, can
     cxn.install([w.file for w in plan.writes], run=run_id, keep=keep)
     if plan.writes:
         note(f"wrote {len(plan.writes)} files")
-    if plan.daemon_reload:
+    if plan.enable:  # links on disk; the one reload below covers them (enable would reload again)
+        steps.systemctl(cxn, "enable", "--quiet", "--no-reload", *plan.enable)
+    if plan.daemon_reload or plan.enable:
         steps.systemctl(cxn, "daemon-reload")
     if plan.enable:
-        steps.systemctl(cxn, "enable", "--quiet", *plan.enable)
         note("enabled " + ", ".join(plan.enable))
     if plan.download:
         download(cxn, DOWNLOAD_TIMEOUT + 30, progress, cancel)
