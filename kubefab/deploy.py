@@ -85,6 +85,8 @@ class Deploy(Operation):
                     gate.arm()
                     self.activate(cxn, plans[name], gate.open)
                     return
+                if not (plans[name].restart or plans[name].start):
+                    return  # nothing to start: no reason to wait
                 if not gate.wait(self.opts.timeout + MASTER_SLACK, self.fleet.cancel, lambda m: say(name, m)):
                     raise RemoteError("not started: the master failed")
                 self.activate(cxn, plans[name])

@@ -11,7 +11,7 @@ from kubefab.deploy import Deploy, Options
 from kubefab.layout import APISERVER, DOWNLOAD
 
 from fakehost import recap
-from test_deploy_fake import ALL, MASTER, NODE, OTHER
+from test_deploy_fake import ALL, MASTER, NODE, ONE_FLAG, OTHER, variant
 
 NODES = [h for h in ALL if h != MASTER]
 
@@ -82,3 +82,12 @@ def test_a_node_whose_master_fails_early_is_not_started(inv, cluster, capsys):
         assert rows[h][0] == "failed" and rows[h][1].startswith("not started: the master failed"), rows[h]
         assert "installed the release" in rows[h][1]  # its own download still ran
     assert not any(n != MASTER and w.startswith("start ") and w != f"start {DOWNLOAD}" for n, w in cluster.timeline)
+
+
+def test_a_node_with_nothing_to_start_does_not_wait_for_a_failed_master(inv, cluster, capsys):
+    assert run(inv, cluster) == 0
+    cluster[MASTER].faults.add("healthz")
+    capsys.readouterr()
+    assert run(variant(inv, *ONE_FLAG), cluster, timeout=0) == 1  # the master's change only
+    rows = recap(capsys.readouterr().out)
+    assert all(rows[h] == ("failed", "not registered: the master failed") for h in NODES), rows
