@@ -57,6 +57,7 @@ class Restore(Operation):
     def __init__(self, inv: Inventory, opts: Options, source: Path, data: bytes, connect: Connect | None = None):
         super().__init__(inv, [inv.master], opts, connect)
         self.source, self.data, self.when = source, data, stamp()
+        self.rerun = f"fab status; then fab etcd.restore {source} --yes"
 
     def gather(self) -> dict[str, EtcdFacts]:
         return self.fleet.each(lambda cxn: look(cxn, self.inv))

@@ -93,6 +93,7 @@ class Snapshot(Operation):
         self.when = stamp()
         self.out = out or default_out(inv, self.when)
         self.status: ctl.Status | None = None
+        self.rerun = "fab etcd.snapshot" + (f" --out {out}" if out else "")
 
     def gather(self) -> dict:
         return self.fleet.each(lambda cxn: look(cxn, self.inv))

@@ -35,6 +35,7 @@ class Options:
 
 class Operation:
     task = ""  # the fab task, for the recap's re-run hint
+    rerun: str | None = None  # the re-run hint of a task without --hosts (default: fab TASK --hosts ...)
 
     def __init__(self, inv: Inventory, hosts: list[Host], opts: Options, connect: Connect | None = None):
         self.inv, self.opts, self.master = inv, opts, inv.master
@@ -213,10 +214,10 @@ class Operation:
     def finish(self) -> int:
         pending = self.pending if self.opts.dry_run else None
         if self.opts.json:
-            data = outcome(self.rows(), self.changed, self.fleet.failed, self.task, pending)
+            data = outcome(self.rows(), self.changed, self.fleet.failed, self.task, pending, self.rerun)
             print(jsonlib.dumps(data, indent=2))
         else:
-            recap(self.rows(), self.changed, self.fleet.failed, self.task, pending=pending)
+            recap(self.rows(), self.changed, self.fleet.failed, self.task, pending=pending, rerun=self.rerun)
         return 1 if self.fleet.failed else 0
 
 

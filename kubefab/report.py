@@ -24,10 +24,10 @@ def say(host: str | None, text: str, stream=None) -> None:
 
 
 def outcome(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: str,
-            pending: dict[str, list[str]] | None = None) -> dict:
+            pending: dict[str, list[str]] | None = None, rerun: str | None = None) -> dict:
     """The recap as data, for --json: per host its result (as the recap says it), what
     changed, would change (a dry run) or why it failed, and the command that re-runs the
-    failed hosts."""
+    failed hosts (`rerun`, for a task that takes no --hosts)."""
     def row(name):
         if name in failed:
             return {"result": "failed", "reason": failed[name], "changes": list(changed.get(name, ()))}
@@ -38,11 +38,11 @@ def outcome(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: 
         return {"result": "unchanged"}
     failing = [h for h in hosts if h in failed]
     return {"task": task, "ok": not failing, "hosts": {name: row(name) for name in hosts},
-            "rerun": f"fab {task} --hosts {','.join(failing)}" if failing else None}
+            "rerun": (rerun or f"fab {task} --hosts {','.join(failing)}") if failing else None}
 
 
 def recap(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: str,
-          stream=None, pending: dict[str, list[str]] | None = None) -> str:
+          stream=None, pending: dict[str, list[str]] | None = None, rerun: str | None = None) -> str:
     """One line per host: changed / unchanged / failed, and why (a failed host also says
     what it changed before); a dry run (`pending` given) says pending and what a run
     would do instead of changed. Then how to re-run the failed hosts alone. Returns the
@@ -59,7 +59,9 @@ def recap(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: st
             lines.append(f"  {name:<{width}}  changed    {'; '.join(changed[name])}")
         else:
             lines.append(f"  {name:<{width}}  unchanged")
-    if failed:
+    if failed and rerun:
+        lines.append(f"Re-run: {rerun}")
+    elif failed:
         lines.append(f"Re-run just the failed hosts: fab {task} --hosts {','.join(h for h in hosts if h in failed)}")
     text = "\n".join(lines)
     say(None, text, stream)

@@ -63,6 +63,7 @@ def kubectl(lab, inventory):
 def snapshot(inventory, tmp_path_factory):
     out = tmp_path_factory.mktemp("etcd") / "before.db"
     r = fab(inventory, "etcd.snapshot", "--out", str(out))
+    print(r.stdout)  # shown when a test fails
     return out, r
 
 
@@ -101,6 +102,7 @@ def test_restore_brings_the_old_state_back(inventory, snapshot, kubectl):
     assert labels(kubectl)["restore-test"] == "after-the-snapshot"
 
     r = fab(inventory, "etcd.restore", str(out), "--yes", timeout=600)
+    print(r.stdout)
     assert "apiserver ok (https://" in r.stdout and "verified: kubernetes.etcd.service" in r.stdout, r.stdout
     aside = re.search(r"the old data dir is (/var/lib/etcd\.before-restore-\d{8}T\d{6}Z)", r.stdout)[1]
 
@@ -112,6 +114,8 @@ def test_restore_brings_the_old_state_back(inventory, snapshot, kubectl):
     # the old data dir is kept aside, root's; the uploaded copy is gone
     assert on_host(inventory, MASTER, ["test", "-d", f"{aside}/member"], check=False).ok
     assert on_host(inventory, MASTER, ["find", "/var/lib/kubefab/etcd-snapshots", "-type", "f"]).stdout == ""
+    status = fab(inventory, "status", check=False)  # nodes Ready, labels as the inventory says
+    assert status.returncode == 0 and "OK: the cluster is as the inventory says" in status.stdout, status.stdout
     # the cluster goes on: a label set now stays
     kubectl("label", "--overwrite", "node", NODE, "restore-test=after-the-restore")
     assert labels(kubectl)["restore-test"] == "after-the-restore"

@@ -97,7 +97,9 @@ def test_no_snapshot_of_an_etcd_that_does_not_run(inv, tmp_path, capsys):
     cluster = running_master(inv)
     cluster[MASTER].units[ETCD].active = "failed"
     assert snapshot(inv, cluster, tmp_path / "s.db") == 1
-    assert f"{ETCD} is failed: nothing to snapshot" in recap(capsys.readouterr().out)[MASTER][1]
+    said = capsys.readouterr().out
+    assert f"{ETCD} is failed: nothing to snapshot" in recap(said)[MASTER][1]
+    assert f"Re-run: fab etcd.snapshot --out {tmp_path / 's.db'}" in said
     assert not (tmp_path / "s.db").exists()
 
 
@@ -162,9 +164,11 @@ def test_etcd_that_does_not_start_after_the_swap_says_where_the_old_data_is(inv,
     assert snapshot(inv, cluster, out) == 0
     cluster[MASTER].faults.add("etcd-fails")
     assert restore(inv, cluster, out) == 1
-    why = recap(capsys.readouterr().out)[MASTER][1]
+    said = capsys.readouterr().out
+    why = recap(said)[MASTER][1]
     assert f"the data from before the restore is in {ETCD_DATA}.before-restore-" in why
     assert f"Job for {ETCD} failed" in why
+    assert f"Re-run: fab status; then fab etcd.restore {out} --yes" in said and "--hosts" not in said
 
 
 def test_etcd_3_6_restores_with_etcdutl_and_refuses_without_it(inv, tmp_path, capsys):

@@ -3,7 +3,10 @@ apiserver's etcd client, the tool chosen by etcd's version, and what it prints. 
 transport's FETCH and PUT scripts run by the local sh."""
 import base64
 import hashlib
+import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +86,59 @@ def test_fetch_and_put_carry_bytes_and_their_sum(tmp_path):
                          capture_output=True, text=False)
     assert bad.returncode == 1 and b"sha256" in bad.stderr
     assert sorted(p.name for p in dst.parent.iterdir()) == ["restore.db"]  # no part file left
+
+
+# -- the tasks' refusals: one line, exit 2, before any host is asked ----------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fab_cli(*args, inventory):
+    env = {**os.environ, "KUBEFAB_INVENTORY": str(inventory), "KUBEFAB_REGISTRY_TOKEN": "x"}
+    return subprocess.run([str(Path(sys.executable).parent / "fab"), *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def modern_yaml(tmp_path):
+    """hosts.yaml at v1.37 with kubefab's etcd (no etcd_servers); hosts nobody can reach."""
+    text = (ROOT / "hosts.yaml").read_text().replace("version: v1.0.1", "version: v1.37.1")
+    lines, skip = [], False
+    for line in text.splitlines():
+        if line.startswith("  etcd_servers:"):
+            skip = True
+            continue
+        if skip and line.startswith("    - "):
+            continue
+        skip = False
+        lines.append(line)
+    path = tmp_path / "hosts.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("args,says", [
+    (["etcd.snapshot"], "the v1.0 profile's apiserver keeps its objects in etcd's v2 store"),
+    (["etcd.restore", "x.db", "--yes"], "the v1.0 profile's apiserver keeps its objects in etcd's v2 store"),
+])
+def test_the_legacy_profile_is_refused_in_one_line(args, says):
+    r = fab_cli(*args, inventory=ROOT / "hosts.yaml")
+    assert r.returncode == 2 and says in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in r.stderr
+
+
+def test_restore_needs_a_readable_file_and_yes(modern_yaml, tmp_path):
+    missing = fab_cli("etcd.restore", str(tmp_path / "none.db"), "--yes", inventory=modern_yaml)
+    assert missing.returncode == 2 and missing.stderr.strip() == f"error: {tmp_path / 'none.db'}: No such file or directory"
+    snap = tmp_path / "s.db"
+    snap.write_bytes(b"x")
+    no_yes = fab_cli("etcd.restore", str(snap), inventory=modern_yaml)
+    assert no_yes.returncode == 2 and "add --yes (or --dry-run to see each step)" in no_yes.stderr
+    assert len(no_yes.stderr.strip().splitlines()) == 1
+
+
+def test_snapshot_never_overwrites_a_file(modern_yaml, tmp_path):
+    there = tmp_path / "there.db"
+    there.write_bytes(b"keep me")
+    r = fab_cli("etcd.snapshot", "--out", str(there), inventory=modern_yaml)
+    assert r.returncode == 2 and "exists; name a new file" in r.stderr and there.read_bytes() == b"keep me"
