@@ -119,14 +119,16 @@ class Restore(Operation):
             cxn.run(["rm", "-f", "--", p.upload], sudo=True, check=False)
 
     def start(self, cxn: Connection) -> None:
-        """etcd, healthy; the apiserver, ready; then the rest (deploy's order)."""
+        """etcd, healthy; the apiserver, ready; then the rest (deploy's order). The waits
+        ignore Ctrl-C (no cancel): once etcd is stopped the restore runs to its end, as
+        the Fleet lets a running step finish, rather than leave the control plane down."""
         name = cxn.host.name
         steps.systemctl(cxn, "start", ETCD)
         self.note(name, f"started {ETCD}")
-        wait_etcd(cxn, self.inv, self.opts.timeout, lambda msg: say(name, msg), self.fleet.cancel)
+        wait_etcd(cxn, self.inv, self.opts.timeout, lambda msg: say(name, msg))
         steps.systemctl(cxn, "start", APISERVER)
         self.note(name, f"started {APISERVER}")
-        how = steps.wait_healthy(cxn, self.inv, self.opts.timeout, lambda msg: say(name, msg), self.fleet.cancel)
+        how = steps.wait_healthy(cxn, self.inv, self.opts.timeout, lambda msg: say(name, msg))
         say(name, f"apiserver ok ({how})")
         steps.systemctl(cxn, "start", CONTROLLER_MANAGER, SCHEDULER)
         self.note(name, f"started {CONTROLLER_MANAGER}, {SCHEDULER}")
