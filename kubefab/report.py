@@ -64,8 +64,8 @@ def recap(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: st
         else:
             lines.append(f"  {name:<{width}}  unchanged")
     if failed:
-        failing = [h for h in hosts if h in failed]
-        lines.append(f"Re-run just the failed hosts: {rerun or _rerun(task, failing)}")
+        command = rerun or _rerun(task, [h for h in hosts if h in failed])
+        lines.append(f"Re-run just the failed hosts: {command}" if " --hosts " in command else f"Re-run: {command}")
     text = "\n".join(lines)
     say(None, text, stream)
     return text

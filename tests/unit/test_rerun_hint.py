@@ -6,6 +6,7 @@ import pytest
 from invoke.parser import Parser, ParserContext
 
 from kubefab.deploy import Deploy
+from kubefab.etcd_snapshot import Snapshot
 from kubefab.master_restart import MasterRestart
 from kubefab.nodes_register import NodesRegister
 from kubefab.nodes_remove import NodesRemove
@@ -25,6 +26,7 @@ OPERATIONS = {
     "reset": lambda inv, nodes: Reset(inv, nodes, Options()),
     "rollback": lambda inv, nodes: Rollback(inv, nodes, Options()),
     "upgrade": lambda inv, nodes: Upgrade(inv, nodes, Options(), "1", 60),
+    "etcd.snapshot --out": lambda inv, nodes: Snapshot(inv, Options(), inv.path.parent / "s.db"),
 }
 
 
@@ -47,6 +49,8 @@ def test_the_rerun_hint_is_a_command_the_task_accepts(inv, name):
     assert task == name.split()[0]
     if task == "master.restart":
         assert flags == {}
+    elif task == "etcd.snapshot":
+        assert flags == {"out": str(inv.path.parent / "s.db")}
     elif task == "nodes.remove":
         assert flags == {"name": NODE, **({"force": True} if "--force" in name else {})}
     else:
