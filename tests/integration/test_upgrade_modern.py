@@ -8,6 +8,7 @@ new version. Refused before any change: skipping a minor. Then fab rollback refu
 last run changed the release), a patch upgrade works the same way, and the patch
 downgrade the refusal names works."""
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -44,7 +45,6 @@ def modern_lab():
 
 
 def kubectl(inventory, minor, *args, stdin=None):
-    import subprocess
     admin = load(inventory).kubernetes.pki_dir / "admin.kubeconfig"
     return subprocess.run([str(kubectls.ensure(minor)), "--kubeconfig", str(admin), *args], input=stdin,
                           capture_output=True, text=True, check=True, timeout=60)
