@@ -157,6 +157,11 @@ class Lab:
                                              self.cache_dir / "releases")
         return f"{state['http_url']}/{path}", sha
 
+    def serve_mirror(self, version: str) -> tuple[str, dict[str, str]]:
+        """Publish a modern release (v1.35+) into the mirror beside those served already
+        (each version under its own paths): (the mirror's URL, {component: sha256})."""
+        return mirror.publish(self.layout.releases, self._state()["http_url"], version)
+
     def stop_host(self, name: str) -> None:
         """Halt one host (as if it went down); its disk (upper dir) stays."""
         state = self._host_state(name)
