@@ -1,6 +1,8 @@
 """A modern release (v1.35+) as a mirror the lab serves, laid out as kubefab.versions
 expects one (`<mirror>/kubernetes/v1.37.1/bin/linux/amd64/kubelet`,
-`<mirror>/<component>/v<version>/<release file>`), with the sha256 of every file.
+`<mirror>/<component>/v<version>/<release file>`), with the sha256 of every file, and
+beside each the sum file its release publishes (kubelet.sha256, etcd's SHA256SUMS, ...;
+kubefab.versions.COMPONENTS names them), so a lab inventory without sums verifies too.
 
 What is real and what is a stand-in:
 - kube-apiserver, -controller-manager, -scheduler, kubelet, kube-proxy: the stand-in
@@ -118,24 +120,35 @@ def component_versions(k8s_version: str) -> dict[str, str]:
 
 def publish(served_root: Path, base_url: str, k8s_version: str) -> tuple[str, dict[str, str]]:
     """Write the mirror for `k8s_version` under served_root/mirror (served at
-    base_url/mirror): (its URL, {component: sha256})."""
-    root, sums = served_root / "mirror", {}
+    base_url/mirror), each download with its release's sum file: (its URL, {component: sha256})."""
+    root, sums, sum_files = served_root / "mirror", {}, {}
     mirror_url = f"{base_url}/mirror"
     for component, version in component_versions(k8s_version).items():
         rel = versions.url(component, version, ARCH, mirror_url)[len(mirror_url) + 1:]
         target = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        data = contents(component, version, k8s_version)
-        staged = target.with_name(f".{target.name}.tmp")
-        staged.unlink(missing_ok=True)
-        if isinstance(data, Path):  # a copy: a hard link would share the chmod below
-            shutil.copyfile(data, staged)
-        else:
-            staged.write_bytes(data)
-        staged.chmod(0o644)
-        staged.replace(target)
+        _write(target, contents(component, version, k8s_version))
         sums[component] = _sha256(target)
+        sum_file = root / versions.sums_url(component, version, ARCH, mirror_url)[len(mirror_url) + 1:]
+        if versions.COMPONENTS[component].sums_format == versions.BARE:
+            sum_files[sum_file] = sums[component]  # as dl.k8s.io: the digest alone, no newline
+        else:  # etcd's SHA256SUMS and runc's runc.sha256sum list every asset of a release
+            sum_files[sum_file] = sum_files.get(sum_file, "") + f"{sums[component]}  {target.name}\n"
+    for path, text in sum_files.items():
+        _write(path, text.encode())
     return mirror_url, sums
+
+
+def _write(target: Path, data: bytes | Path) -> None:
+    """Put a file in place whole, world-readable (the server may be serving the old one)."""
+    staged = target.with_name(f".{target.name}.tmp")
+    staged.unlink(missing_ok=True)
+    if isinstance(data, Path):  # a copy: a hard link would share the chmod below
+        shutil.copyfile(data, staged)
+    else:
+        staged.write_bytes(data)
+    staged.chmod(0o644)
+    staged.replace(target)
 
 
 def _sha256(path: Path) -> str:

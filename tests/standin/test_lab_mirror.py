@@ -1,5 +1,5 @@
 """The lab's mirror of a modern release and the inventory it writes for it: the layout
-kubefab.versions expects, every sum right, the tarballs holding what the download
+kubefab.versions expects, every sum right (and in the sum file its release publishes), the tarballs holding what the download
 takes out of them, and the repo's hosts.yaml loading as a modern inventory with no sum
 missing. Builds into a temporary folder (the real kubectl of the minor is fetched once)."""
 from __future__ import annotations
@@ -34,6 +34,16 @@ def test_every_download_is_where_versions_says_with_its_sum(published):
         assert hashlib.sha256(path.read_bytes()).hexdigest() == sums[component], component
 
 
+def test_each_release_publishes_its_sums_beside_its_downloads(published):
+    root, url, sums = published
+    for component, version in mirror.component_versions("v1.37.1").items():
+        text = (root / versions.sums_url(component, version, "amd64", url)[len("http://127.0.0.1:9/"):]).read_text()
+        if versions.COMPONENTS[component].sums_format == versions.BARE:
+            assert text == sums[component], component
+        else:
+            assert f"{sums[component]}  {versions.file_name(component, version, 'amd64')}\n" in text, component
+
+
 def test_archives_hold_the_binaries_the_download_takes(published):
     root, url, _ = published
     for component in ("etcd", "containerd", "cni-plugins"):
@@ -44,8 +54,10 @@ def test_archives_hold_the_binaries_the_download_takes(published):
         assert set(versions.COMPONENTS[component].members) <= names, component
 
 
-def test_the_lab_inventory_is_modern_with_every_sum(published, tmp_path):
+@pytest.mark.parametrize("pinned", [True, False], ids=["inventory sums", "published sums"])
+def test_the_lab_inventory_is_modern_with_every_sum(published, tmp_path, pinned):
     _, url, sums = published
+    sums = sums if pinned else None
     doc = labinventory.read(ROOT / "hosts.yaml")
     doc["kubernetes"]["version"] = "v1.37.1"
     addrs = labinventory.addresses(doc["hosts"], 20, "127.0.9")
@@ -57,4 +69,6 @@ def test_the_lab_inventory_is_modern_with_every_sum(published, tmp_path):
     inv = load(path)
     assert inv.kubernetes.modern and inv.kubernetes.managed_etcd and inv.kubernetes.mirror == url
     assert downloads.missing_message(inv) is None
+    sources = {a.source for h in inv.hosts for a in downloads.artifacts(inv, h)}
+    assert sources == ({downloads.INVENTORY} if pinned else {downloads.PUBLISHED})
     assert not inv.kubernetes.bridge_network  # no routes on the machine the lab's hosts share
