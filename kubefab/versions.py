@@ -69,7 +69,8 @@ COMPONENTS = {
        for b in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy",
                  "kubelet", "kubectl")},
     "etcd": Component("etcd", "etcd-v{version}-linux-{arch}.tar.gz", "v{version}/{file}",
-                      f"{_GH}/etcd-io/etcd/releases/download", "SHA256SUMS", ("etcd", "etcdctl")),
+                      f"{_GH}/etcd-io/etcd/releases/download", "SHA256SUMS",
+                      ("etcd", "etcdctl", "etcdutl")),  # etcdutl: snapshot status/restore from 3.5
     "containerd": Component("containerd", "containerd-{version}-linux-{arch}.tar.gz", "v{version}/{file}",
                             f"{_GH}/containerd/containerd/releases/download", "{file}.sha256sum",
                             ("containerd", "containerd-shim-runc-v2", "ctr")),

@@ -9,7 +9,9 @@ What is real and what is a stand-in:
   zipapp of that version (kubefab_lab.standin);
 - kubectl: the real one of that minor (kubefab_lab.kubectls; 1.38 takes 1.37's);
 - etcd, etcdctl: the machine's real Debian etcd (3.4), packed as the etcd release of
-  the minor's version: its flags are the ones kubefab's unit uses;
+  the minor's version: its flags are the ones kubefab's unit uses; etcdutl (3.5+; 3.4
+  has none): a script that hands its offline snapshot commands to that etcdctl, which
+  takes the same flags in 3.4;
 - containerd: a stand-in (standin/containerd.py) that reads config.toml as that
   containerd major does and listens on its socket (Debian's containerd is 1.6, which
   cannot read the version 3 file kubelet 1.36+ needs);
@@ -49,6 +51,19 @@ def stub(name: str, version: str) -> bytes:
         body = ""
     return (f"#!/bin/sh\n# kubefab lab stand-in for {name} {version}: nothing in the lab runs containers\n"
             f"{body}echo '{name} version {version} (kubefab lab stand-in)'\n").encode()
+
+
+ETCDUTL = b"""#!/bin/sh
+# kubefab lab stand-in for etcdutl: Debian's etcd 3.4 has none; its etcdctl runs the
+# offline snapshot commands (status, restore) with the same flags etcdutl takes.
+here=$(dirname "$0")
+case "${1:-}" in
+  version) echo "etcdutl version: $("$here/etcdctl" version | sed -n 's/^etcdctl version: //p')"
+           echo "API version: 3.4" ;;
+  snapshot) ETCDCTL_API=3 exec "$here/etcdctl" "$@" ;;
+  *) echo "Error: unknown command \"${1:-}\" for \"etcdutl\"" >&2; exit 1 ;;
+esac
+"""
 
 
 def containerd_zipapp(version: str) -> bytes:
@@ -94,7 +109,7 @@ def contents(component: str, version: str, k8s_version: str):
             raise LabError(f"the lab serves Debian's etcd as the etcd release: {', '.join(missing)} missing "
                            "(apt-get install etcd-server etcd-client)")
         top = f"etcd-v{version}-linux-{ARCH}"
-        return tarball([(f"{top}/{p.name}", p) for p in ETCD_BINARIES])
+        return tarball([*((f"{top}/{p.name}", p) for p in ETCD_BINARIES), (f"{top}/etcdutl", ETCDUTL)])
     if component == "containerd":
         return tarball([("bin/containerd", containerd_zipapp(version)),
                         ("bin/containerd-shim-runc-v2", stub("containerd-shim-runc-v2", version)),

@@ -72,3 +72,21 @@ def test_the_lab_inventory_is_modern_with_every_sum(published, tmp_path, pinned)
     sources = {a.source for h in inv.hosts for a in downloads.artifacts(inv, h)}
     assert sources == ({downloads.INVENTORY} if pinned else {downloads.PUBLISHED})
     assert not inv.kubernetes.bridge_network  # no routes on the machine the lab's hosts share
+
+
+def test_the_labs_etcdutl_hands_its_snapshot_commands_to_debians_etcdctl(published, tmp_path):
+    """Debian's etcd 3.4 has no etcdutl; the lab's etcd release carries a script in its
+    place, so that the download finds every member and `etcdutl snapshot ...` works."""
+    import subprocess
+    root, url, _ = published
+    version = mirror.component_versions("v1.37.1")["etcd"]
+    path = root / versions.url("etcd", version, "amd64", url)[len("http://127.0.0.1:9/"):]
+    with tarfile.open(fileobj=io.BytesIO(path.read_bytes())) as t:
+        t.extractall(tmp_path, filter="data")
+    etcdutl = next(tmp_path.glob("*/etcdutl"))
+    got = subprocess.run([etcdutl, "version"], capture_output=True, text=True, check=True).stdout
+    debian = subprocess.run(["/usr/bin/etcdctl", "version"], capture_output=True, text=True).stdout
+    assert got.splitlines()[0] == debian.splitlines()[0].replace("etcdctl", "etcdutl")
+    r = subprocess.run([etcdutl, "snapshot", "status", str(tmp_path / "none.db"), "--write-out=json"],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "none.db" in r.stderr  # etcdctl's own refusal of a missing file
