@@ -56,6 +56,7 @@ class Deploy(Operation):
                     say(name, planning.diff(w, olds.get(name, {}).get(w.file.path)))
             if plan.changes:
                 self.pending[name].append(plan.summary())
+        self.show_operator_labels()
         if self.opts.dry_run:
             self.show_registration()
             self.show_state()
@@ -137,6 +138,15 @@ class Deploy(Operation):
             say(self.master.name, what)
             if not what.startswith("register the nodes once"):
                 self.pending[self.master.name].append(what)
+
+    def show_operator_labels(self) -> None:
+        """Labels nodes.register --label set that hosts.yaml does not give: kept, and said
+        once a run with how to make them part of the inventory."""
+        master = self.facts.get(self.master.name)
+        if master and master.nodes_json is not None:
+            wanted = {h.name: self.inv.node_labels(h) for h in self.targets if not h.is_master}
+            for line in registration.operator_labels(wanted, registration.node_states(master.nodes_json)):
+                say(self.master.name, line)
 
     def show_state(self) -> None:
         """In a dry run: what status would also report and deploy leaves alone: a lock

@@ -14,6 +14,7 @@ from invoke.exceptions import Exit
 
 from kubefab import facts as factlib, pki, plan, status
 from kubefab.facts import FileFact, HostFacts, UnitFact
+from kubefab.layout import OWNED_LABELS
 from kubefab.remote import Result
 from kubefab.render import render_host, release_stamp, target, unit_order
 
@@ -29,7 +30,8 @@ ENV, KEY = "/etc/kubernetes.env", "/etc/kubernetes/pki/kubelet.key"
 
 
 def nodes_json(inv, *, skip=(), unready=(), labels=None) -> str:
-    items = [{"metadata": {"name": h.name, "labels": labels or inv.node_labels(h)},
+    items = [{"metadata": {"name": h.name, "labels": labels or inv.node_labels(h),
+                           "annotations": {OWNED_LABELS: ",".join(sorted(inv.node_labels(h)))}},
               "status": {"conditions": [{"type": "Ready", "status": "False" if h.name in unready else "True"}]}}
              for h in inv.nodes if h.name not in skip]
     return json.dumps({"items": items})
