@@ -6,7 +6,7 @@ every node is registered and Ready. A failed host is reported and left out of la
 phases; the others go on."""
 from __future__ import annotations
 
-from . import converge, drift, pki, plan as planning, registration, render, steps
+from . import converge, drift, pki, plan as planning, registration, render, skew, steps, versions
 from .model import Host, Inventory
 from .operation import Operation, Options
 from .report import say
@@ -34,6 +34,12 @@ class Deploy(Operation):
         return self.fleet.each(lambda cxn: steps.probe(cxn, self.inv, self.wanted.get(cxn.host.name, {})))
 
     def plan(self, facts: dict) -> dict[str, planning.HostPlan]:
+        refused = self.version_refusal(facts)
+        if refused:
+            say(None, f"refused: {refused}")
+            for h in self.fleet.ok():
+                self.fleet.failed[h.name] = "not touched: deploy refused a kubernetes.version change"
+            return {}
         master = facts.get(self.master.name)
         return {h.name: planning.plan_host(h, self.wanted[h.name], facts[h.name],
                                            units=render.unit_order(self.inv, h), target=render.target(h),
@@ -41,8 +47,27 @@ class Deploy(Operation):
                                            node_missing=drift.missing_node(self.inv, h, master))
                 for h in self.fleet.ok(self.targets)}
 
+    def version_refusal(self, facts: dict) -> str | None:
+        """A running cluster (the master has a release) changes version only through
+        fab upgrade, which orders, drains and checks skew; deploy refuses, naming the
+        first host (master first) whose installed release is not the inventory's. A master
+        without a release (fresh, or a first deploy stopped before) is no running cluster."""
+        want = self.inv.kubernetes.version
+        master = facts.get(self.master.name)
+        if master is None or skew.stamp_version(master.stamp) is None:
+            return None
+        for h in [self.master, *self.targets]:
+            have = skew.stamp_version(facts[h.name].stamp) if h.name in facts else None
+            if have and have != want and versions.parse(have):  # an unreadable stamp: reinstalled
+                where = "the cluster runs" if h.is_master else f"node {h.name} runs"
+                return (f"kubernetes.version is {want} in {self.inv.path.name}, {where} {have}: run `fab upgrade` "
+                        f"to roll it (control plane first, nodes in batches)")
+        return None
+
     def show(self, plans: dict) -> None:
         """Each host's steps; diffs of updated files (of every file in a dry run)."""
+        if not plans and self.fleet.failed and not self.fleet.ok():
+            return  # refused, or nothing reachable: nothing to show
         def old_texts(cxn):
             plan = plans[cxn.host.name]
             return cxn.read([w.file.path for w in plan.writes
