@@ -165,7 +165,7 @@ def label_problems(labels: dict[str, str], state: NodeState) -> list[str]:
             + [f"label {k}={state.labels[k]} set by kubefab is no longer in hosts.yaml (deploy removes it)"
                for k in change.remove]
             + ([f"labels kubefab set not recorded on the Node ({OWNED_LABELS}; deploy records them)"]
-               if change.record else []))
+               if change.record and not (change.set or change.remove) else []))  # else implied
 
 
 def operator_labels(wanted, states: dict[str, NodeState]) -> list[str]:

@@ -121,6 +121,8 @@ def test_label_problems_for_status():
     state = reg.node_states(json.dumps({"items": [node({"name": "a", "old": "x"}, "name,old")]}))["a"]
     assert reg.label_problems({"name": "a", "env": "prod"}, state) == [
         "label env=prod missing",
-        "label old=x set by kubefab is no longer in hosts.yaml (deploy removes it)",
-        f"labels kubefab set not recorded on the Node ({OWNED_LABELS}; deploy records them)"]
+        "label old=x set by kubefab is no longer in hosts.yaml (deploy removes it)"]
     assert reg.label_problems({"name": "a", "old": "x"}, state) == []
+    never = reg.node_states(json.dumps({"items": [node({"name": "a"})]}))["a"]
+    assert reg.label_problems({"name": "a"}, never) == [
+        f"labels kubefab set not recorded on the Node ({OWNED_LABELS}; deploy records them)"]
