@@ -6,7 +6,7 @@ every node is registered and Ready. A failed host is reported and left out of la
 phases; the others go on."""
 from __future__ import annotations
 
-from . import converge, drift, pki, plan as planning, registration, render, skew, steps, versions
+from . import converge, downloads, drift, pki, plan as planning, registration, render, skew, steps, versions
 from .model import Host, Inventory
 from .operation import Operation, Options
 from .report import say
@@ -76,6 +76,8 @@ class Deploy(Operation):
         for name, plan in plans.items():
             for line in plan.steps():
                 say(name, line)
+            if plan.download and self.inv.kubernetes.modern:  # what the download checks against
+                say(name, downloads.sources(self.inv, plan.host))
             for w in plan.writes:  # a fresh host's files are long: shown in a dry run only
                 if w.action != "create" or w.file.secret or self.opts.dry_run:
                     say(name, planning.diff(w, olds.get(name, {}).get(w.file.path)))

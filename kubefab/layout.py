@@ -36,6 +36,7 @@ LAST_RUN = f"{STATE_DIR}/last-run"  # the files the last run's install replaced 
 ROLLED_BACK = f"{STATE_DIR}/rolled-back"  # last-run once fab rollback put its files back
 STAGE_DIR = f"{STATE_DIR}/stage"  # root-only (0700): uploads wait here, never in /tmp
 OWED_DIR = f"{STATE_DIR}/owed"  # one file per unit whose restart is owed (written before files change)
+ETCD_SNAPSHOTS = f"{STATE_DIR}/etcd-snapshots"  # root-only (0700): etcd.snapshot/restore's copies on the master
 STAMP_NAME = ".kubefab-release"  # in install_dir, written last by a complete download
 
 # -- labels kubefab owns on a Node (kubefab.registration) --------------------------------

@@ -207,17 +207,23 @@ class Operation:
         self.changed[host].append(what)
         say(host, what)
 
+    def rerun(self, failing: list[str]) -> str:
+        """The command that re-runs just the failed hosts, for the recap's last line."""
+        return f"fab {self.task} --hosts {','.join(failing)}"
+
     def rows(self) -> list[str]:
         """The hosts the recap has a line for."""
         return [h.name for h in self.fleet.hosts]
 
     def finish(self) -> int:
         pending = self.pending if self.opts.dry_run else None
+        failing = [h for h in self.rows() if h in self.fleet.failed]
+        rerun = self.rerun(failing) if failing else None
         if self.opts.json:
-            data = outcome(self.rows(), self.changed, self.fleet.failed, self.task, pending)
+            data = outcome(self.rows(), self.changed, self.fleet.failed, self.task, pending, rerun)
             print(jsonlib.dumps(data, indent=2))
         else:
-            recap(self.rows(), self.changed, self.fleet.failed, self.task, pending=pending)
+            recap(self.rows(), self.changed, self.fleet.failed, self.task, pending=pending, rerun=rerun)
         return 1 if self.fleet.failed else 0
 
 
