@@ -17,6 +17,7 @@ __all__ = ["Deploy", "Options"]
 
 class Deploy(Operation):
     task = "deploy"
+    version_refused: str | None = None  # why this run refused a kubernetes.version change
 
     def __init__(self, inv: Inventory, targets: list[Host], opts: Options, connect: Connect | None = None):
         master = inv.master  # always connected: it waits for the apiserver and registers nodes
@@ -34,7 +35,7 @@ class Deploy(Operation):
         return self.fleet.each(lambda cxn: steps.probe(cxn, self.inv, self.wanted.get(cxn.host.name, {})))
 
     def plan(self, facts: dict) -> dict[str, planning.HostPlan]:
-        refused = self.version_refusal(facts)
+        refused = self.version_refused = self.version_refusal(facts)
         if refused:
             say(None, f"refused: {refused}")
             for h in self.fleet.ok():
@@ -63,6 +64,9 @@ class Deploy(Operation):
                 return (f"kubernetes.version is {want} in {self.inv.path.name}, {where} {have}: run `fab upgrade` "
                         f"to roll it (control plane first, nodes in batches)")
         return None
+
+    def rerun(self, failing: list[str]) -> str:
+        return "fab upgrade" if self.version_refused else super().rerun(failing)
 
     def show(self, plans: dict) -> None:
         """Each host's steps; diffs of updated files (of every file in a dry run)."""

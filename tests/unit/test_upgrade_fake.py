@@ -151,6 +151,7 @@ def test_deploy_refuses_a_version_change_on_a_running_cluster_and_names_fab_upgr
     said = [line for line in out.splitlines() if "refused" in line and "fab upgrade" in line]
     assert said == [f"refused: kubernetes.version is {NEW} in hosts-changed.yaml, the cluster runs {OLD}: "
                     "run `fab upgrade` to roll it (control plane first, nodes in batches)"]
+    assert out.rstrip().endswith("Re-run: fab upgrade")
     assert all(c.what == "probe" for n in ALL for c in running[n].log[since[n]:])  # nothing changed
     assert all(kubelet_version(running, n) == OLD for n in NODES)
 
