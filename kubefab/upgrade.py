@@ -68,6 +68,9 @@ class Upgrade(Deploy):
         return super().gather()
 
     # -- plan ----------------------------------------------------------------------------
+    def version_refusal(self, facts: dict) -> None:
+        return None  # changing the version is what an upgrade does (skew-checked in gather)
+
     def plan(self, facts: dict) -> dict:
         if self.refused:
             say(None, f"refused: {self.refused}")

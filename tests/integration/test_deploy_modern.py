@@ -190,6 +190,28 @@ def test_a_label_only_the_admin_may_set_comes_from_kubectl_on_the_master(invento
     assert row.split()[2] == "worker"
 
 
+def test_a_label_dropped_from_hosts_yaml_is_removed_by_the_next_deploy(inventory, fresh, kubectl):
+    """Both kinds kubefab sets count as its own: one the kubelet registered with
+    (--node-labels: workload) and one kubectl on the master set (the worker role, from the
+    test before); a label set by hand stays."""
+    fab(inventory.parent / "hosts-roles.yaml", "deploy")  # the worker role, as the test before left it
+    kubectl("label", "node", "ded-prd-01", "team=blue")
+    data = yaml.safe_load(inventory.read_text())
+    del data["hosts"]["ded-prd-01"]["labels"]["workload"]
+    dropped = inventory.parent / "hosts-dropped.yaml"
+    dropped.write_text(yaml.safe_dump(data, sort_keys=False))
+    dry = fab(dropped, "deploy", "--dry-run")
+    assert ("[azure-prd-01] label node ded-prd-01 node-role.kubernetes.io/worker- (no longer in hosts.yaml) "
+            "workload- (no longer in hosts.yaml)") in dry.stdout, dry.stdout
+    fab(dropped, "deploy")
+    got = json.loads(kubectl("get", "node", "ded-prd-01", "-o", "json").stdout)["metadata"]["labels"]
+    assert "workload" not in got and "node-role.kubernetes.io/worker" not in got and got["team"] == "blue"
+    kubectl("label", "node", "ded-prd-01", "team-")
+    fab(inventory, "deploy")  # back as it was
+    got = json.loads(kubectl("get", "node", "ded-prd-01", "-o", "json").stdout)["metadata"]["labels"]
+    assert got["workload"] == "processing-intensive"
+
+
 def test_master_restart_and_status_on_the_modern_master(inventory, fresh):
     before = unit_starts(inventory, "azure-prd-01", MASTER_UNITS)
     r = fab(inventory, "master.restart")
