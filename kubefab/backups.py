@@ -7,7 +7,11 @@ changed since, so nothing here is rendered from it. Each file is copied from its
 backup beside itself and renamed over (atomic), with the mode and owner it had; the
 restarts are owed first (converge.OWED_DIR), then done in deploy's order (the
 apiserver, /healthz, the rest). LAST_RUN becomes ROLLED_BACK, so a second rollback
-has nothing to do. The next `fab deploy` applies the inventory again."""
+has nothing to do. The next `fab deploy` applies the inventory again.
+
+Binaries have no backups: a run that changed the release (an upgrade, or a deploy with
+another release) shows in the file that carries the release stamp (STAMPED), whose
+backup names the release before; kubefab.rollback refuses to put that run's files back."""
 from __future__ import annotations
 
 import re
@@ -15,7 +19,8 @@ import re
 from dataclasses import dataclass
 
 from . import converge, plan as planning, render, steps
-from .layout import BACKUP_DIR, LAST_RUN, ROLLED_BACK, UNIT_DIR
+from .layout import BACKUP_DIR, ENV_FILE, LAST_RUN, ROLLED_BACK, UNIT_DIR
+from .layout_modern import DOWNLOAD_MANIFEST
 from .transport import Connection
 
 
@@ -59,6 +64,7 @@ class RollbackPlan:
     created: tuple[str, ...] = ()  # files the run made: no earlier version, they stay
     restart: tuple[str, ...] = ()  # the units of the restored files, in start order
     done_before: bool = False  # the list was rolled back already
+    release: tuple[str, str] | None = None  # (stamp before the run, now) when the run changed the release
 
     @property
     def changes(self) -> bool:
@@ -96,17 +102,40 @@ def newest(runs) -> str | None:
     return max(runs, key=when) if runs else None
 
 
+# The release stamp as the files that carry it write it (legacy: the env file, quoted
+# when it has spaces; modern: the download manifest).
+STAMPED = {ENV_FILE: re.compile(r"^KUBE_RELEASE_STAMP='?([^'\n]*)'?$", re.M),
+           DOWNLOAD_MANIFEST: re.compile(r"^stamp\t(.*)$", re.M)}
+
+
+def stamp_in(path: str, text: str | None) -> str | None:
+    """The release stamp a STAMPED file's text names, else None."""
+    m = STAMPED[path].search(text or "") if path in STAMPED else None
+    return m[1] if m else None
+
+
+def release_change(texts: dict[str, str | None]) -> tuple[str, str] | None:
+    """(stamp before, stamp now) when a STAMPED file and its backup (texts: path -> text,
+    Entry.backup -> text) name different releases; None when the release stayed."""
+    for path in STAMPED:
+        before, now = stamp_in(path, texts.get(f"{BACKUP_DIR}{path}.1")), stamp_in(path, texts.get(path))
+        if before and now and before != now:
+            return before, now
+    return None
+
+
 def plan_host(run: str | None, entries: list[Entry], looks: dict[str, str], units: tuple[str, ...],
-              done_before: bool = False) -> RollbackPlan:
+              done_before: bool = False, release: tuple[str, str] | None = None) -> RollbackPlan:
     """looks: path -> "same", "differs" or "nobackup" (LOOK's answer); units: the host's
-    start order (a unit no longer rendered goes last)."""
+    start order (a unit no longer rendered goes last); release: release_change's answer."""
     replaced = [e for e in entries if e.replaced]
     restore = tuple(e for e in replaced if looks.get(e.path) == "differs")
     wanted = {u for e in restore for u in e.restarts}
     order = [u for u in units if u in wanted] + sorted(wanted - set(units))
     return RollbackPlan(run, restore, tuple(e.path for e in replaced if looks.get(e.path) == "same"),
                         tuple(e.path for e in replaced if looks.get(e.path) == "nobackup"),
-                        tuple(e.path for e in entries if not e.replaced), tuple(order), done_before)
+                        tuple(e.path for e in entries if not e.replaced), tuple(order), done_before,
+                        release if restore else None)
 
 
 # Arguments: BACKUP_DIR PATH...; a line per path: same|differs|nobackup PATH.
@@ -142,15 +171,18 @@ mv -f "$last" "$finished"
 """
 
 
-def look(cxn: Connection) -> tuple[str | None, list[Entry], dict[str, str], bool]:
-    """The host's last run, its files, how each compares with its backup, and whether a
-    rollback already put them back."""
+def look(cxn: Connection) -> tuple[str | None, list[Entry], dict[str, str], bool, tuple[str, str] | None]:
+    """The host's last run, its files, how each compares with its backup, whether a
+    rollback already put them back, and whether putting them back would change the
+    release stamp (release_change)."""
     texts = cxn.read([LAST_RUN, ROLLED_BACK])
     run, entries = parse(texts[LAST_RUN])
     paths = [e.path for e in entries if e.replaced]
     out = cxn.script(LOOK, BACKUP_DIR, *paths, what="comparing backups").stdout if paths else ""
     looks = {p: s for s, _, p in (line.partition("\t") for line in out.splitlines())}
-    return run, entries, looks, run is None and texts[ROLLED_BACK] is not None
+    stamped = [p for p in paths if p in STAMPED and looks.get(p) == "differs"]
+    release = release_change(cxn.read([q for p in stamped for q in (p, f"{BACKUP_DIR}{p}.1")])) if stamped else None
+    return run, entries, looks, run is None and texts[ROLLED_BACK] is not None, release
 
 
 def diffs(cxn: Connection, plan: RollbackPlan) -> list[str]:

@@ -7,7 +7,7 @@ a check that every node is registered and Ready. A failed host is reported and l
 of later phases; the others go on; a node whose master failed is not started."""
 from __future__ import annotations
 
-from . import converge, drift, pki, plan as planning, registration, render, steps
+from . import converge, downloads, drift, pki, plan as planning, registration, render, skew, steps, versions
 from .fleet import Gate
 from .model import Host, Inventory
 from .operation import Operation, Options
@@ -23,6 +23,7 @@ MASTER_SLACK = 30
 
 class Deploy(Operation):
     task = "deploy"
+    version_refused: str | None = None  # why this run refused a kubernetes.version change
 
     def __init__(self, inv: Inventory, targets: list[Host], opts: Options, connect: Connect | None = None):
         master = inv.master  # always connected: it waits for the apiserver and registers nodes
@@ -40,6 +41,12 @@ class Deploy(Operation):
         return self.fleet.each(lambda cxn: steps.probe(cxn, self.inv, self.wanted.get(cxn.host.name, {})))
 
     def plan(self, facts: dict) -> dict[str, planning.HostPlan]:
+        refused = self.version_refused = self.version_refusal(facts)
+        if refused:
+            say(None, f"refused: {refused}")
+            for h in self.fleet.ok():
+                self.fleet.failed[h.name] = "not touched: deploy refused a kubernetes.version change"
+            return {}
         master = facts.get(self.master.name)
         return {h.name: planning.plan_host(h, self.wanted[h.name], facts[h.name],
                                            units=render.unit_order(self.inv, h), target=render.target(h),
@@ -47,8 +54,30 @@ class Deploy(Operation):
                                            node_missing=drift.missing_node(self.inv, h, master))
                 for h in self.fleet.ok(self.targets)}
 
+    def version_refusal(self, facts: dict) -> str | None:
+        """A running cluster (the master has a release) changes version only through
+        fab upgrade, which orders, drains and checks skew; deploy refuses, naming the
+        first host (master first) whose installed release is not the inventory's. A master
+        without a release (fresh, or a first deploy stopped before) is no running cluster."""
+        want = self.inv.kubernetes.version
+        master = facts.get(self.master.name)
+        if master is None or skew.stamp_version(master.stamp) is None:
+            return None
+        for h in [self.master, *self.targets]:
+            have = skew.stamp_version(facts[h.name].stamp) if h.name in facts else None
+            if have and have != want and versions.parse(have):  # an unreadable stamp: reinstalled
+                where = "the cluster runs" if h.is_master else f"node {h.name} runs"
+                return (f"kubernetes.version is {want} in {self.inv.path.name}, {where} {have}: run `fab upgrade` "
+                        f"to roll it (control plane first, nodes in batches)")
+        return None
+
+    def rerun(self, failing: list[str]) -> str:
+        return "fab upgrade" if self.version_refused else super().rerun(failing)
+
     def show(self, plans: dict) -> None:
         """Each host's steps; diffs of updated files (of every file in a dry run)."""
+        if not plans and self.fleet.failed and not self.fleet.ok():
+            return  # refused, or nothing reachable: nothing to show
         def old_texts(cxn):
             plan = plans[cxn.host.name]
             return cxn.read([w.file.path for w in plan.writes
@@ -57,11 +86,14 @@ class Deploy(Operation):
         for name, plan in plans.items():
             for line in plan.steps():
                 say(name, line)
+            if plan.download and self.inv.kubernetes.modern:  # what the download checks against
+                say(name, downloads.sources(self.inv, plan.host))
             for w in plan.writes:  # a fresh host's files are long: shown in a dry run only
                 if w.action != "create" or w.file.secret or self.opts.dry_run:
                     say(name, planning.diff(w, olds.get(name, {}).get(w.file.path)))
             if plan.changes:
                 self.pending[name].append(plan.summary())
+        self.show_operator_labels()
         if self.opts.dry_run:
             self.show_registration()
             self.show_state()
@@ -169,6 +201,15 @@ class Deploy(Operation):
             say(self.master.name, what)
             if not what.startswith("register the nodes once"):
                 self.pending[self.master.name].append(what)
+
+    def show_operator_labels(self) -> None:
+        """Labels nodes.register --label set that hosts.yaml does not give: kept, and said
+        once a run with how to make them part of the inventory."""
+        master = self.facts.get(self.master.name)
+        if master and master.nodes_json is not None:
+            wanted = {h.name: self.inv.node_labels(h) for h in self.targets if not h.is_master}
+            for line in registration.operator_labels(wanted, registration.node_states(master.nodes_json)):
+                say(self.master.name, line)
 
     def show_state(self) -> None:
         """In a dry run: what status would also report and deploy leaves alone: a lock

@@ -11,7 +11,7 @@ from kubefab import versions
 from kubefab.model import BRIDGE, EtcdClient
 from kubefab.yamldoc import ListOf, Section
 
-KEYS = ("arch", "mirror", "sha256", "containerd_version", "etcd_version", "etcd_client", "cluster_cidr",
+KEYS = ("arch", "mirror", "sha256", "require_pinned_sums", "containerd_version", "etcd_version", "etcd_client", "cluster_cidr",
         "node_cidr_prefix", "cluster_dns", "cluster_domain", "pod_network")
 ETCD_CLIENT_KEYS = ("ca", "cert", "key")
 DEFAULT_BIN_DIR = "/usr/local/bin"
@@ -41,7 +41,8 @@ def read(k: Section, paths: Callable, version: str) -> dict:
     if "release_sha256" in k:
         k.fail("the modern profile verifies every download on its own; give sums under "
                "kubernetes.sha256 (component: digest) and remove release_sha256", "release_sha256")
-    out = k.optional(arch=v.choice(*versions.ARCHES), mirror=v.url, containerd_version=v.component_version,
+    out = k.optional(arch=v.choice(*versions.ARCHES), mirror=v.url, require_pinned_sums=v.boolean,
+                     containerd_version=v.component_version,
                      etcd_version=v.component_version, cluster_cidr=v.cidr, node_cidr_prefix=v.prefix_length,
                      cluster_dns=v.ip, cluster_domain=v.cluster_domain, pod_network=pod_network)
     out["sha256"] = _sums(k)

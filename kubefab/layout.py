@@ -36,7 +36,12 @@ LAST_RUN = f"{STATE_DIR}/last-run"  # the files the last run's install replaced 
 ROLLED_BACK = f"{STATE_DIR}/rolled-back"  # last-run once fab rollback put its files back
 STAGE_DIR = f"{STATE_DIR}/stage"  # root-only (0700): uploads wait here, never in /tmp
 OWED_DIR = f"{STATE_DIR}/owed"  # one file per unit whose restart is owed (written before files change)
+ETCD_SNAPSHOTS = f"{STATE_DIR}/etcd-snapshots"  # root-only (0700): etcd.snapshot/restore's copies on the master
 STAMP_NAME = ".kubefab-release"  # in install_dir, written last by a complete download
+
+# -- labels kubefab owns on a Node (kubefab.registration) --------------------------------
+OWNED_LABELS = "kubefab.io/labels"  # sorted keys kubefab set from hosts.yaml: removed once it drops them
+OPERATOR_LABELS = "kubefab.io/operator-labels"  # keys `nodes.register --label` set: never removed
 
 # -- upgrades ---------------------------------------------------------------------------
 CORDONED_BY = "kubefab.io/cordoned-by"  # on a Node kubefab cordoned: only such a node is uncordoned

@@ -24,6 +24,9 @@ ADMIN_CERT, ADMIN_KEY = f"{K}/admin.crt", f"{K}/admin.key"  # kubefab.health's, 
 ADMIN_KUBECONFIG = f"{K}/admin.kubeconfig"  # kubefab's kubectl on the master (labels, RBAC)
 
 ETCD_DIR, ETCD_DATA = "/etc/etcd", "/var/lib/etcd"
+ETCD_DATA_NEW = ETCD_DATA + ".restored-{stamp}"  # etcd.restore writes the snapshot's data here,
+ETCD_DATA_ASIDE = ETCD_DATA + ".before-restore-{stamp}"  # then moves the old data dir here and swaps
+ETCDCTL, ETCDUTL = "etcdctl", "etcdutl"  # in bin_dir, from the etcd release (etcdutl: etcd 3.5+)
 ETCD_SERVER_CA, ETCD_CERT, ETCD_KEY = f"{ETCD_DIR}/ca.crt", f"{ETCD_DIR}/etcd.crt", f"{ETCD_DIR}/etcd.key"
 
 KUBELET_DIR = "/var/lib/kubelet"

@@ -29,6 +29,9 @@ class MasterRestart(Operation):
         super().__init__(inv, [inv.master], opts, connect)
         self.units = tuple(u for u in render.unit_order(inv, self.master) if u not in ONESHOTS)
 
+    def rerun(self, failing: list[str]) -> str:
+        return "fab master.restart"  # the master is its only host: no --hosts
+
     def plan(self, facts: dict) -> dict[str, RestartPlan]:
         plans = {}
         for name, f in facts.items():

@@ -70,6 +70,7 @@ class Kubernetes:
     arch: str = "amd64"
     mirror: str | None = None  # base URL serving the upstream layout (kubefab.versions.url)
     sha256: tuple[tuple[str, str], ...] = ()  # component -> sum, beside/over kubefab.versions.PINNED
+    require_pinned_sums: bool = False  # True: no falling back on the sum file the release publishes
     containerd_version: str | None = None  # None: the minor's default
     etcd_version: str | None = None
     etcd_client: EtcdClient | None = None  # TLS to external etcd_servers

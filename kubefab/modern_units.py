@@ -43,6 +43,11 @@ def etcd_url(inv: Inventory) -> str:
     return _url("https", inv.master.local_address, 2379)
 
 
+def etcd_peer_url(inv: Inventory) -> str:
+    """The managed etcd member's peer URL (its unit's and a restore's)."""
+    return _url("https", inv.master.address, 2380)
+
+
 def apiserver_url(inv: Inventory) -> str:
     """How processes on the master reach the apiserver (secure port, its local address)."""
     return _url("https", inv.master.local_address, inv.kubernetes.apiserver.secure_port)
@@ -102,7 +107,7 @@ def scheduler(inv: Inventory) -> Unit:
 
 def etcd(inv: Inventory) -> Unit:
     m = inv.master
-    client, peer = _url("https", m.address, 2379), _url("https", m.address, 2380)
+    client, peer = _url("https", m.address, 2379), etcd_peer_url(inv)
     argv = (bin_(inv, "etcd"), f"--name={m.name}", f"--data-dir={L.ETCD_DATA}",
             f"--initial-cluster-token={inv.cluster}", "--initial-cluster-state=new",
             f"--listen-client-urls={_url('https', m.bind_address, 2379)}", f"--advertise-client-urls={client}",

@@ -1,5 +1,6 @@
 """fab nodes.register: kubectl on the master creates the missing nodes (manual mode)
-and sets the labels that differ, then checks what deploy checks: every node
+and sets the labels that differ (--label ones recorded as the operator's: deploy keeps
+them and says they are not in hosts.yaml), then checks what deploy checks: every node
 registered, labelled and Ready (Operation.register). The recap has a line per node."""
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ class NodesRegister(Operation):
     def __init__(self, inv: Inventory, nodes: list[Host], labels: dict[str, str], opts: Options,
                  connect: Connect | None = None):
         super().__init__(inv, [inv.master], opts, connect)  # kubectl runs on the master
-        self.wanted = {h.name: {**inv.node_labels(h), **labels} for h in nodes if not h.is_master}
+        self.wanted = {h.name: inv.node_labels(h) for h in nodes if not h.is_master}
+        # --label: recorded on the Node as the operator's, so deploy never removes it
+        self.operator = {name: dict(labels) for name in self.wanted} if labels else None
 
     def gather(self) -> dict:
         def facts(cxn):
@@ -27,7 +30,7 @@ class NodesRegister(Operation):
         return self.fleet.each(facts)
 
     def plan(self, facts: dict) -> dict[str, list]:
-        return {name: steps.registration_commands(self.inv, self.wanted, f.nodes_json)
+        return {name: steps.registration_commands(self.inv, self.wanted, f.nodes_json, self.operator)
                 for name, f in facts.items()}
 
     def show(self, plans: dict) -> None:
@@ -48,7 +51,7 @@ class NodesRegister(Operation):
         self.fleet.each(run, [h for h in self.fleet.ok() if plans[h.name]])
 
     def verify(self, plans: dict) -> None:
-        self.register(self.wanted, self.done)
+        self.register(self.wanted, self.done, operator=self.operator)
 
     def done(self, cmd) -> None:
         for node in cmd.nodes:

@@ -48,6 +48,9 @@ class NodesRemove(Operation):
         self.unreachable: str | None = None  # why the host did not answer, with --force
         self.cluster_done = False
 
+    def rerun(self, failing: list[str]) -> str:
+        return f"fab nodes.remove {self.node.name}" + (" --force" if self.force else "")
+
     def gather(self) -> dict:
         name = self.node.name
         if name in self.fleet.failed and self.force:

@@ -172,10 +172,11 @@ class Operation:
         self.locked = False
 
     # -- nodes registered, labelled and Ready --------------------------------------------------
-    def register(self, wanted: dict[str, dict[str, str]], note, wait=None) -> None:
+    def register(self, wanted: dict[str, dict[str, str]], note, wait=None, operator=None) -> None:
         """Registration passes on the master until every wanted node is registered,
         labelled and Ready; a node that is not by the timeout fails with why. note(cmd)
-        for each kubectl command run; wait(cxn) first, for the apiserver."""
+        for each kubectl command run; wait(cxn) first, for the apiserver; operator: node
+        -> the labels nodes.register --label sets (recorded as the operator's)."""
         name = self.master.name
         if not wanted or name in self.fleet.failed:
             return
@@ -184,8 +185,8 @@ class Operation:
             if wait:
                 wait(cxn)
             return steps.settle_nodes(cxn, self.inv, wanted, self.opts.timeout, note, self.fleet.cancel,
-                                      lambda msg: say(name, msg))
-        results = {name: {}} if self.settled(wanted) else self.fleet.each(settle, [self.master])
+                                      lambda msg: say(name, msg), operator)
+        results = {name: {}} if self.settled(wanted, operator) else self.fleet.each(settle, [self.master])
         pending = results.get(name) or {}
         if name in results and not pending:
             say(name, f"verified: {len(wanted)} node(s) registered, labelled, Ready")
@@ -193,18 +194,22 @@ class Operation:
             self.fleet.failed[node] = (f"{why} after {self.opts.timeout:.0f}s (check its kubelet: "
                                        f"journalctl -u {KUBELET})")
 
-    def settled(self, wanted: dict) -> bool:
+    def settled(self, wanted: dict, operator=None) -> bool:
         """Nothing changed in this run and the master's probe already saw every wanted
         node registered, labelled and Ready: verified without another round trip."""
         master = self.facts.get(self.master.name)
         if self.changed or not master or master.healthz != "ok" or master.nodes_json is None:
             return False
-        return not registration.pending(wanted, registration.node_states(master.nodes_json))
+        return not registration.pending(wanted, registration.node_states(master.nodes_json), operator)
 
     # -- reporting -----------------------------------------------------------------------------
     def note(self, host: str, what: str) -> None:
         self.changed[host].append(what)
         say(host, what)
+
+    def rerun(self, failing: list[str]) -> str:
+        """The command that re-runs just the failed hosts, for the recap's last line."""
+        return f"fab {self.task} --hosts {','.join(failing)}"
 
     def rows(self) -> list[str]:
         """The hosts the recap has a line for."""
@@ -212,11 +217,13 @@ class Operation:
 
     def finish(self) -> int:
         pending = self.pending if self.opts.dry_run else None
+        failing = [h for h in self.rows() if h in self.fleet.failed]
+        rerun = self.rerun(failing) if failing else None
         if self.opts.json:
-            data = outcome(self.rows(), self.changed, self.fleet.failed, self.task, pending)
+            data = outcome(self.rows(), self.changed, self.fleet.failed, self.task, pending, rerun)
             print(jsonlib.dumps(data, indent=2))
         else:
-            recap(self.rows(), self.changed, self.fleet.failed, self.task, pending=pending)
+            recap(self.rows(), self.changed, self.fleet.failed, self.task, pending=pending, rerun=rerun)
         return 1 if self.fleet.failed else 0
 
 

@@ -24,10 +24,10 @@ def say(host: str | None, text: str, stream=None) -> None:
 
 
 def outcome(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: str,
-            pending: dict[str, list[str]] | None = None) -> dict:
+            pending: dict[str, list[str]] | None = None, rerun: str | None = None) -> dict:
     """The recap as data, for --json: per host its result (as the recap says it), what
     changed, would change (a dry run) or why it failed, and the command that re-runs the
-    failed hosts."""
+    failed hosts (`rerun`; by default `fab <task> --hosts <failed>`)."""
     def row(name):
         if name in failed:
             return {"result": "failed", "reason": failed[name], "changes": list(changed.get(name, ()))}
@@ -38,11 +38,15 @@ def outcome(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: 
         return {"result": "unchanged"}
     failing = [h for h in hosts if h in failed]
     return {"task": task, "ok": not failing, "hosts": {name: row(name) for name in hosts},
-            "rerun": f"fab {task} --hosts {','.join(failing)}" if failing else None}
+            "rerun": (rerun or _rerun(task, failing)) if failing else None}
+
+
+def _rerun(task: str, failing: list[str]) -> str:
+    return f"fab {task} --hosts {','.join(failing)}"
 
 
 def recap(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: str,
-          stream=None, pending: dict[str, list[str]] | None = None) -> str:
+          stream=None, pending: dict[str, list[str]] | None = None, rerun: str | None = None) -> str:
     """One line per host: changed / unchanged / failed, and why (a failed host also says
     what it changed before); a dry run (`pending` given) says pending and what a run
     would do instead of changed. Then how to re-run the failed hosts alone. Returns the
@@ -60,7 +64,8 @@ def recap(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: st
         else:
             lines.append(f"  {name:<{width}}  unchanged")
     if failed:
-        lines.append(f"Re-run just the failed hosts: fab {task} --hosts {','.join(h for h in hosts if h in failed)}")
+        command = rerun or _rerun(task, [h for h in hosts if h in failed])
+        lines.append(f"Re-run just the failed hosts: {command}" if " --hosts " in command else f"Re-run: {command}")
     text = "\n".join(lines)
     say(None, text, stream)
     return text

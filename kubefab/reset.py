@@ -32,6 +32,9 @@ class Reset(Operation):
         self.footprints = footprints(inv, hosts)
         self.emptied: list[Host] = []  # hosts reset in this run: verified afterwards
 
+    def rerun(self, failing: list[str]) -> str:
+        return f"{super().rerun(failing)} --yes"  # the task refuses without it
+
     def gather(self) -> dict:
         return self.fleet.each(lambda cxn: look(cxn, self.inv, self.footprints[cxn.host.name]))
 

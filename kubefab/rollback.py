@@ -1,10 +1,13 @@
 """fab rollback: on each host, the files the last run replaced go back to their previous
 versions and the units that use them restart (kubefab.backups), the master first, its
 apiserver healthy before the rest. The inventory is not read for what to restore: the
-hosts' own lists say. The next fab deploy applies the inventory again, undoing this."""
+hosts' own lists say. The next fab deploy applies the inventory again, undoing this.
+
+Refused when the last run changed the release: binaries have no backups, so the files
+put back would run beside the new release's binaries (release_refusal says what to do)."""
 from __future__ import annotations
 
-from . import backups, render, steps
+from . import backups, render, skew, steps
 from .operation import Operation, Options
 from .report import say
 
@@ -19,11 +22,19 @@ class Rollback(Operation):
 
     def plan(self, facts: dict) -> dict[str, backups.RollbackPlan]:
         plans, last = {}, backups.newest(run for run, *_ in facts.values())
-        for name, (run, entries, looks, done_before) in facts.items():
+        for name, (run, entries, looks, done_before, release) in facts.items():
             host = self.inv.host(name)
             if run != last:  # its files were last changed by an earlier run: not this rollback's
                 entries, looks = [], {}
-            plans[name] = backups.plan_host(run, entries, looks, render.unit_order(self.inv, host), done_before)
+            plans[name] = backups.plan_host(run, entries, looks, render.unit_order(self.inv, host), done_before,
+                                            release)
+        moved = {name: p.release for name, p in plans.items() if p.release}
+        if moved:
+            name, (before, now) = next(iter(moved.items()))
+            say(None, "refused: " + release_refusal(name, before, now))
+            for h in self.fleet.ok():
+                self.fleet.failed[h.name] = "not rolled back: the last run changed the release"
+            return {}
         return plans
 
     def show(self, plans: dict) -> None:
@@ -53,3 +64,19 @@ class Rollback(Operation):
             say(None, f"rolled back: the hosts now differ from {self.inv.path.name} (fab status says how); "
                       f"the next fab deploy applies it again, so change it first to keep this")
         return super().finish()
+
+
+def release_refusal(host: str, before: str, now: str) -> str:
+    """One line: why a rollback across a release change is refused, and the way back
+    that is true for these two releases (skew.refusal decides whether fab upgrade may
+    go back)."""
+    old, new = skew.stamp_version(before) or before, skew.stamp_version(now) or now
+    why = (f"the last run changed the release on {host} ({old} -> {new}) and rollback puts back files, "
+           f"not binaries: {new}'s binaries would run with {old}'s files; ")
+    if old == new:
+        return why + ("to go back, set the release settings in the inventory as they were (mirror, sums, "
+                      "component versions) and run fab upgrade")
+    back = skew.refusal(new, old)
+    if back is None:
+        return why + f"to go back, set kubernetes.version to {old} and run fab upgrade (the skew rules allow it)"
+    return why + f"fab upgrade cannot go back either: {back}"

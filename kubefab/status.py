@@ -56,11 +56,15 @@ def report(inv: Inventory, wanted: dict[str, dict], facts: dict[str, HostFacts],
             state = states.get(h.name) if states is not None else None
             entry["node"] = None if states is None else {  # None: unknown, the apiserver did not list nodes
                 "registered": bool(state), "ready": bool(state and state.ready),
-                "labels": state.labels if state else {}}
+                "labels": state.labels if state else {},
+                "owned": list(state.owned) if state and state.owned is not None else None,
+                "operator": list(state.operator) if state else []}
         hosts[h.name] = entry
     strays = drifts.stray_nodes(inv, states) if states is not None else []
+    wanted_labels = {h.name: inv.node_labels(h) for h in inv.hosts if not h.is_master}
     return {"cluster": inv.cluster, "hosts": hosts,
-            "problems": [f"pki: {p}" for p in pki_problems] + problems(inv, hosts) + strays}
+            "problems": [f"pki: {p}" for p in pki_problems] + problems(inv, hosts) + strays,
+            "notes": registration.operator_labels(wanted_labels, states) if states is not None else []}
 
 
 def problems(inv: Inventory, hosts: dict) -> list[str]:
@@ -90,8 +94,11 @@ def problems(inv: Inventory, hosts: dict) -> list[str]:
                 out.append(f"{name}: node not registered")
             elif not node["ready"]:
                 out.append(f"{name}: node not Ready")
-            out += [f"{name}: label {k}={v} missing" for k, v in wanted.items()
-                    if node["labels"].get(k) != v and node["registered"]]
+            if node["registered"]:
+                state = registration.NodeState(True, node["ready"], node["labels"],
+                                               None if node["owned"] is None else tuple(node["owned"]),
+                                               tuple(node["operator"]))
+                out += [f"{name}: {line}" for line in registration.label_problems(wanted, state)]
     master = inv.master.name
     if "error" not in hosts[master] and any(e.get("node", {}) is None for e in hosts.values()):
         out.append(f"{master}: nodes unknown: kubectl on the master did not list them")
@@ -130,4 +137,5 @@ def table(rep: dict) -> str:
         lines.append(line)
     lines += ["", "OK: the cluster is as the inventory says"] if not rep["problems"] else \
         ["", "PROBLEMS:"] + [f"  {p}" for p in rep["problems"]]
+    lines += [f"note: {n}" for n in rep.get("notes", [])]
     return "\n".join(lines)

@@ -100,11 +100,12 @@ def apply_rbac(cxn: Connection, inv: Inventory) -> str | None:
     return "; ".join(changed) or None
 
 
-def registration_commands(inv: Inventory, wanted: dict, nodes_json: str) -> list[registration.Command]:
+def registration_commands(inv: Inventory, wanted: dict, nodes_json: str,
+                          operator: dict | None = None) -> list[registration.Command]:
     """What makes the wanted nodes registered (manual mode) and labelled, given the
-    master's `kubectl get nodes -o json`."""
+    master's `kubectl get nodes -o json` (operator: node -> nodes.register's --label)."""
     return registration.plan_registration(kubectl(inv), wanted, registration.node_states(nodes_json),
-                                          create=inv.kubernetes.registration == MANUAL)
+                                          create=inv.kubernetes.registration == MANUAL, operator=operator)
 
 
 def run_commands(cxn: Connection, commands, sudo: bool = False) -> None:
@@ -114,32 +115,32 @@ def run_commands(cxn: Connection, commands, sudo: bool = False) -> None:
             raise RemoteError(f"{cmd.says}: {r.why()}")
 
 
-def label_nodes(cxn: Connection, inv: Inventory, wanted: dict):
+def label_nodes(cxn: Connection, inv: Inventory, wanted: dict, operator: dict | None = None):
     """One pass on the master: create the missing nodes (manual mode) and set the
     labels that differ. Returns the commands it ran and the states it saw."""
     nodes_json = get_nodes(cxn, inv)
-    commands = registration_commands(inv, wanted, nodes_json)
+    commands = registration_commands(inv, wanted, nodes_json, operator)
     run_commands(cxn, commands, as_root(inv))
     return commands, registration.node_states(nodes_json)
 
 
 def settle_nodes(cxn: Connection, inv: Inventory, wanted: dict, timeout: float, note, cancel=None,
-                 progress=None):
+                 progress=None, operator: dict | None = None):
     """label_nodes until every wanted node is registered, labelled and Ready (note(cmd)
     for each command run; progress(text) every 5 s: the nodes still pending); returns
     the nodes that are not, with why, when the timeout passes."""
     start, first = time.monotonic(), True
     deadline, next_note = start + timeout, start + 5
     while True:
-        done, states = label_nodes(cxn, inv, wanted)
+        done, states = label_nodes(cxn, inv, wanted, operator)
         for cmd in done:
             note(cmd)
-        pending = registration.pending(wanted, states)
+        pending = registration.pending(wanted, states, operator)
         if not done and not pending:
             return {}
         now = time.monotonic()
         if now > deadline:  # judged on what the apiserver says after our commands
-            return registration.pending(wanted, registration.node_states(get_nodes(cxn, inv))) \
+            return registration.pending(wanted, registration.node_states(get_nodes(cxn, inv)), operator) \
                 if done else pending
         if progress and pending and now >= next_note:
             progress(f"waiting for {len(pending)} node(s) ({now - start:.0f}s of {timeout:.0f}s): "

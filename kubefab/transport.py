@@ -9,6 +9,8 @@ remote.Remote is the SSH transport; the tests drive a fake host through the same
 No fabric or paramiko here: the fake and the pure modules import this freely."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import shlex
 import tarfile
@@ -62,6 +64,10 @@ class Connection(Protocol):
     def install(self, files, run: str = "", keep: int = BACKUPS) -> None: ...
 
     def read(self, paths: list[str]) -> dict[str, str | None]: ...
+
+    def fetch(self, path: str) -> bytes: ...
+
+    def put(self, path: str, data: bytes) -> None: ...
 
 
 Connect = Callable[[Host], Connection]  # how a Fleet gets one host's connection
@@ -119,6 +125,21 @@ class Shell:
             return {}
         out = self.script(READ, *paths).stdout.split("\0")
         return {p: (None if out[i] == "-" else out[i][1:]) for i, p in enumerate(paths)}
+
+    def fetch(self, path: str) -> bytes:
+        """A root-only file's bytes (binary too: base64 on the wire, since a transport's
+        stdout is text), checked against the sha256 the host computed."""
+        out = self.script(FETCH, path, what=f"reading {path}").stdout
+        digest, _, body = out.partition("\n")
+        data = base64.b64decode(body)
+        if hashlib.sha256(data).hexdigest() != digest.strip():
+            raise RemoteError(f"reading {path}: the copy's sha256 differs from the host's ({digest.strip()[:16]}...)")
+        return data
+
+    def put(self, path: str, data: bytes) -> None:
+        """Bytes into a root-only file (0600; its folder made 0700), over stdin, checked
+        by sha256 before it is renamed into place."""
+        self.script(PUT, path, hashlib.sha256(data).hexdigest(), stdin=data, what=f"writing {path}")
 
 
 def archive(contents: list[str]) -> bytes:
@@ -193,4 +214,23 @@ READ = r"""
 for p in "$@"; do
   if [ -f "$p" ]; then printf '+'; cat "$p"; else printf '-'; fi; printf '\0'
 done
+"""
+
+# The file's sha256 on the first line, then the file in base64.
+FETCH = r"""
+set -eu
+sha256sum -- "$1" | cut -d ' ' -f 1
+base64 -- "$1"
+"""
+
+# Arguments: DST SHA256; stdin: the bytes. A part file beside DST, checked, renamed.
+PUT = r"""
+set -eu
+umask 077
+mkdir -p -- "${1%/*}"
+trap 'rm -f -- "$1.part"' EXIT
+cat > "$1.part"
+sum=$(sha256sum -- "$1.part" | cut -d ' ' -f 1)
+[ "$sum" = "$2" ] || { echo "$1: the copy's sha256 is $sum, not the sent file's $2" >&2; exit 1; }
+mv -f -- "$1.part" "$1"
 """

@@ -38,6 +38,7 @@ class Upgrade(Deploy):
         nodes = [h for h in targets if not h.is_master]
         Operation.__init__(self, inv, [inv.master, *nodes], opts, connect)  # the control plane first
         self.targets, self.healthy, self.pki, self.wanted = [inv.master, *nodes], False, None, {}
+        self.rbac = False  # Deploy.apply_rbac's: the modern profile's RBAC objects applied in this run
         self.batch, self.drain_timeout, self.version = batch, drain_timeout, inv.kubernetes.version
         self.running: str | None = None  # the master's installed release before this run
         self.refused: str | None = None  # why the skew rules forbid this upgrade
@@ -67,6 +68,9 @@ class Upgrade(Deploy):
         return super().gather()
 
     # -- plan ----------------------------------------------------------------------------
+    def version_refusal(self, facts: dict) -> None:
+        return None  # changing the version is what an upgrade does (skew-checked in gather)
+
     def plan(self, facts: dict) -> dict:
         if self.refused:
             say(None, f"refused: {self.refused}")
@@ -178,7 +182,8 @@ class Upgrade(Deploy):
 
     def upgrade_batch(self, master, batch: list[str], plans: dict) -> None:
         kubectl = steps.kubectl(self.inv)
-        client = rollout.client_version(master.run([*kubectl, "version", "--client"], check=False).stdout)
+        client = rollout.client_version(master.run([*kubectl, "version", "--client"], check=False,
+                                                   sudo=steps.as_root(self.inv)).stdout)
         views = rollout.node_views(steps.get_nodes(master, self.inv))
         cordoned = []
         for node in batch:
@@ -243,7 +248,7 @@ class Upgrade(Deploy):
 
     # -- helpers -------------------------------------------------------------------------
     def kubectl_step(self, master, node: str, cmd, timeout: float = 60) -> None:
-        r = master.run(cmd.argv, stdin=cmd.stdin, check=False, timeout=timeout)
+        r = master.run(cmd.argv, stdin=cmd.stdin, check=False, timeout=timeout, sudo=steps.as_root(self.inv))
         if not r.ok:
             raise RemoteError(f"{cmd.says}: {r.why()}")
         self.note(node, cmd.done)

@@ -4,9 +4,10 @@ pinned for them. Pure data and lookups; no I/O.
 
 Two profiles: "legacy" (v1.0 to v1.19, the original's insecure port; rendered by
 kubefab.render as before) and "modern" (the minors in MINORS; kubefab.modern).
-Sums are pinned only where a published source was read, named beside each one; for
-every other artifact the inventory supplies the sum (kubernetes.sha256), and the
-download refuses an artifact without one.
+Sums are pinned only where a published source was read, named beside each one. For
+every other artifact the inventory may give the sum (kubernetes.sha256); without one,
+the download takes it from the sum file the release publishes beside the artifact
+(`sums` below), unless the inventory requires pins (kubernetes.require_pinned_sums).
 """
 from __future__ import annotations
 
@@ -40,33 +41,43 @@ CONTAINERD_2_FROM = (1, 36)
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10.2"  # containerd's sandbox image (MODERN.md §4)  # kubelet minor from which containerd 1.x is refused
 
 
+BARE, LISTED = "bare", "listed"  # a sum file's format: the digest alone; "<digest>  <file>" lines
+
+
 @dataclass(frozen=True)
 class Component:
     """One download: `file` is its name, `path` where it lives below a base URL (the
     upstream one, or `<mirror>/<name>`), `members` what to take out of an archive
-    (None: the file is the binary itself)."""
+    (None: the file is the binary itself), `sums` the sum file the release publishes
+    in the same directory, in `sums_format`."""
     name: str
     file: str
     path: str
     upstream: str
+    sums: str
     members: tuple[str, ...] | None = None
     mirror_dir: str = ""  # below a mirror; default: the component's name
+    sums_format: str = LISTED
 
 
 _K8S = "https://dl.k8s.io/release"
 _GH = "https://github.com"
 COMPONENTS = {
-    **{b: Component(b, b, "v{version}/bin/linux/{arch}/{file}", _K8S, mirror_dir="kubernetes")
+    # dl.k8s.io: kubelet.sha256 beside kubelet holds the bare digest (kubeadm's install docs)
+    **{b: Component(b, b, "v{version}/bin/linux/{arch}/{file}", _K8S, "{file}.sha256",
+                    mirror_dir="kubernetes", sums_format=BARE)
        for b in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy",
                  "kubelet", "kubectl")},
     "etcd": Component("etcd", "etcd-v{version}-linux-{arch}.tar.gz", "v{version}/{file}",
-                      f"{_GH}/etcd-io/etcd/releases/download", ("etcd", "etcdctl")),
+                      f"{_GH}/etcd-io/etcd/releases/download", "SHA256SUMS",
+                      ("etcd", "etcdctl", "etcdutl")),  # etcdutl: snapshot status/restore from 3.5
     "containerd": Component("containerd", "containerd-{version}-linux-{arch}.tar.gz", "v{version}/{file}",
-                            f"{_GH}/containerd/containerd/releases/download",
+                            f"{_GH}/containerd/containerd/releases/download", "{file}.sha256sum",
                             ("containerd", "containerd-shim-runc-v2", "ctr")),
-    "runc": Component("runc", "runc.{arch}", "v{version}/{file}", f"{_GH}/opencontainers/runc/releases/download"),
+    "runc": Component("runc", "runc.{arch}", "v{version}/{file}", f"{_GH}/opencontainers/runc/releases/download",
+                      "runc.sha256sum"),
     "cni-plugins": Component("cni-plugins", "cni-plugins-linux-{arch}-v{version}.tgz", "v{version}/{file}",
-                             f"{_GH}/containernetworking/plugins/releases/download",
+                             f"{_GH}/containernetworking/plugins/releases/download", "{file}.sha256",
                              ("bridge", "host-local", "loopback", "portmap")),
 }
 
@@ -127,3 +138,10 @@ def url(component: str, version: str, arch: str, mirror: str | None = None) -> s
 
 def file_name(component: str, version: str, arch: str) -> str:
     return COMPONENTS[component].file.format(version=version, arch=arch)
+
+
+def sums_url(component: str, version: str, arch: str, mirror: str | None = None) -> str:
+    """Where the release publishes the download's sum: a file in the same directory."""
+    c = COMPONENTS[component]
+    name = c.sums.format(file=file_name(component, version, arch))
+    return f"{url(component, version, arch, mirror).rsplit('/', 1)[0]}/{name}"

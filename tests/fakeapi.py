@@ -55,13 +55,24 @@ class Apiserver:
                     exists.append(f'Error from server (AlreadyExists): nodes "{name}" already exists')
                 else:
                     self.nodes[name] = dict(item["metadata"].get("labels") or {})
+                    self.specs[name] = {"unschedulable": False,
+                                        "annotations": dict(item["metadata"].get("annotations") or {})}
             return (1 if exists else 0), "", "\n".join(exists)
         if rest[:3] == ["label", "--overwrite", "node"]:
             name = rest[3]
             if name not in self.nodes:
                 return 1, "", f'Error from server (NotFound): nodes "{name}" not found\n'
-            self.nodes[name].update(pair.split("=", 1) for pair in rest[4:])
+            for arg in rest[4:]:  # key=value sets, key- removes
+                self.nodes[name].pop(arg[:-1], None) if arg.endswith("-") else \
+                    self.nodes[name].update([arg.split("=", 1)])
             return 0, f"node/{name} labeled\n", ""
+        if rest[:3] == ["annotate", "--overwrite", "node"]:
+            name = rest[3]
+            if name not in self.nodes:
+                return 1, "", f'Error from server (NotFound): nodes "{name}" not found\n'
+            spec = self.specs.setdefault(name, {"unschedulable": False, "annotations": {}})
+            spec["annotations"].update(pair.split("=", 1) for pair in rest[4:])
+            return 0, f"node/{name} annotated\n", ""
         if rest[:2] == ["patch", "node"]:
             return self.patch(rest[2], json.loads(rest[4]))
         if rest[0] == "drain":

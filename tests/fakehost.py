@@ -30,6 +30,13 @@ Faults a test may put in `machine.faults`:
   disk-full  no space left on the device kubefab writes to
   sigkill-upload  the upload's root shell dies (SIGKILL) and the connection drops:
              the staged files stay, as they would
+  etcd-restore-fails  `snapshot restore` fails (disk full, say)
+  etcd-fails  kubefab's etcd (modern) does not start
+
+The master's etcd (modern profile, managed): `etcdctl`/`etcdutl` in bin_dir say the
+version their fake file names ("#!etcdctl 3.4.23"); a snapshot is the JSON of the fake
+apiserver's nodes, and etcd started on a restored data dir (`<data>/member/snap/db`)
+gives the apiserver those nodes back.
 
 A unit remembers what it runs: `ran` is its unit file as systemd had it loaded at its
 last (re)start and `release` the release stamp then, the fake's /proc/<pid>/cmdline.
@@ -40,6 +47,8 @@ import base64
 import errno
 import hashlib
 import io
+import json
+import zlib
 import re
 import shlex
 import signal
@@ -48,7 +57,8 @@ import threading
 from dataclasses import dataclass, field
 
 from fakeapi import Apiserver
-from kubefab import backups, converge, facts, footprint, lease, reasons, transport
+from kubefab import backups, converge, etcd_restore, facts, footprint, lease, reasons, transport
+from kubefab.layout_modern import ETCD, ETCD_DATA
 from kubefab.layout import APISERVER, DOWNLOAD, ENV_FILE, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
 from kubefab.transport import HostKeyError, RemoteError, Result, Shell, checked, command_line
@@ -103,7 +113,9 @@ class Machine:
                         (transport.INSTALL, "install", self.install), (transport.READ, "read", self.read),
                         (converge.OWE, "owe", self.owe), (footprint.LIST, "list", self.list_paths),
                         (footprint.REMOVE, "remove", self.remove), (footprint.FORGET, "forget", self.forget),
-                        (backups.LOOK, "look", self.look), (backups.RESTORE, "restore", self.restore)]
+                        (backups.LOOK, "look", self.look), (backups.RESTORE, "restore", self.restore),
+                        (transport.FETCH, "fetch", self.fetch), (transport.PUT, "put", self.put),
+                        (etcd_restore.SWAP, "swap", self.swap)]
 
     # -- what tests look at ----------------------------------------------------------
     def starts(self) -> dict[str, int]:
@@ -126,7 +138,7 @@ class Machine:
                 raise AssertionError(f"the fake does not know this script: {text[:60]!r}")
             if not sudo:
                 return 1, "", "Permission denied"
-            return handler(*args, stdin=stdin) if what == "install" else handler(*args)
+            return handler(*args, stdin=stdin) if what in ("install", "put") else handler(*args)
         self.log.append(Call(argv[0].rsplit("/", 1)[-1], tuple(argv), sudo))
         if argv[0] == "systemctl":
             return self.systemctl(argv[1:], sudo)
@@ -145,6 +157,16 @@ class Machine:
             for path in argv[3:]:
                 self.files.pop(path, None)
             return 0, "", ""
+        if argv[:3] == ["rm", "-rf", "--"] and sudo:
+            for path in argv[3:]:
+                self.files.pop(path, None)
+                self.remove_under(path)
+            return 0, "", ""
+        if argv[:2] == ["install", "-d"] and sudo:
+            self.dirs.add(argv[-1])
+            return 0, "", ""
+        if argv[0].endswith(("/etcdctl", "/etcdutl")):
+            return self.etcd_tool(argv, sudo)
         raise AssertionError(f"the fake does not know this command: {shlex.join(argv)}")
 
     def curl(self, argv: list[str], sudo: bool = True, polled: bool = True) -> tuple[int, str, str]:
@@ -221,6 +243,10 @@ class Machine:
             unit.journal.append("kubelet: error: failed to run Kubelet (kubefab fake fault)")
             return 1, (f"Job for {KUBELET} failed because the control process exited with error code.\n"
                        f"See \"systemctl status {KUBELET}\" for details.\n")
+        elif name == ETCD and "etcd-fails" in self.faults:
+            unit.active = "failed"
+            unit.journal.append("etcd: cannot access data directory: permission denied (kubefab fake fault)")
+            return 1, f"Job for {ETCD} failed because the control process exited with error code.\n"
         elif name == DOWNLOAD and not self.download():
             unit.active = "failed"
             return 1, (f"Job for {DOWNLOAD} failed because the control process exited with "
@@ -231,6 +257,9 @@ class Machine:
         unit.journal.append(f"Started {name}.")
         self.cluster.history.append((self.host.name, f"start {name}"))
         self.cluster.timeline.append((self.host.name, f"start {name}"))
+        db = self.files.get(f"{ETCD_DATA}/member/snap/db")
+        if name == ETCD and db:  # the restored data: the apiserver's objects as they were
+            self.cluster.api.nodes = json.loads(db.content)["nodes"]
         if name == APISERVER and "healthz" in self.faults:
             unit.journal.append("E0101 etcd: client: etcd cluster is unavailable or misconfigured")
         return 0, ""
@@ -475,6 +504,67 @@ class Machine:
     def remove_under(self, folder: str) -> None:
         for path in [p for p in self.files if p.startswith(folder + "/")]:
             del self.files[path]
+
+    def fetch(self, path) -> tuple[int, str, str]:
+        if path not in self.files:
+            return 1, "", f"sha256sum: {path}: No such file or directory\n"
+        data = self.files[path].content.encode()
+        return 0, f"{hashlib.sha256(data).hexdigest()}\n{base64.b64encode(data).decode()}\n", ""
+
+    def put(self, path, digest, stdin=b"") -> tuple[int, str, str]:
+        if hashlib.sha256(stdin).hexdigest() != digest:
+            return 1, "", f"{path}: the copy's sha256 differs\n"
+        self.dirs.add(path.rsplit("/", 1)[0])
+        self.files[path] = FakeFile(stdin.decode(errors="replace"), 0o600)
+        return 0, "", ""
+
+    def swap(self, data, aside, new) -> tuple[int, str, str]:
+        def move(src, dst):
+            for p in [p for p in self.files if p.startswith(src + "/")]:
+                self.files[dst + p[len(src):]] = self.files.pop(p)
+        if any(p.startswith(aside + "/") for p in self.files):
+            return 1, "", f"{aside} exists already\n"
+        move(data, aside)
+        move(new, data)
+        return 0, "", ""
+
+    def etcd_tool(self, argv: list[str], sudo: bool) -> tuple[int, str, str]:
+        """etcdctl and etcdutl on the master (see the module's doc)."""
+        binary, name = argv[0], argv[0].rsplit("/", 1)[-1]
+        if binary not in self.files:
+            return 1, "", f"sudo: {binary}: command not found\n"
+        if not sudo:
+            return 1, "", "Error: open /var/lib/kubernetes/apiserver-etcd-client.key: permission denied\n"
+        words = [a for a in argv[1:] if not a.startswith("--")]
+        flags = dict(a[2:].split("=", 1) for a in argv[1:] if a.startswith("--") and "=" in a)
+        if words == ["version"]:
+            return 0, f"{name} version: {self.files[binary].content.split()[-1]}\nAPI version: 3.4\n", ""
+        if words == ["endpoint", "health"]:
+            if self.unit(ETCD).active != "active":
+                return 1, "", f"{flags['endpoints']} is unhealthy: failed to commit proposal: context deadline exceeded\n"
+            return 0, f"{flags['endpoints']} is healthy: successfully committed proposal: took = 2ms\n", ""
+        verb, path = words[1], words[2]
+        if verb == "save":
+            if self.unit(ETCD).active != "active":
+                return 1, "", "Error: context deadline exceeded\n"
+            self.files[path] = FakeFile(json.dumps({"nodes": self.cluster.api.nodes}), 0o600)
+            return 0, f"Snapshot saved at {path}\n", ""
+        try:
+            content = self.files[path].content
+            nodes = json.loads(content)["nodes"]
+        except (KeyError, ValueError):
+            return 1, "", "Error: invalid database\n"
+        if verb == "status":
+            status = {"hash": zlib.crc32(content.encode()), "revision": 40 + len(nodes), "totalKey": len(nodes),
+                      "totalSize": 20480}
+            return 0, json.dumps(status) + "\n", ""
+        assert verb == "restore" and flags["name"] == self.host.name, argv
+        if "etcd-restore-fails" in self.faults:
+            return 1, "", "Error: write /var/lib/etcd.restored/member/snap/db: no space left on device\n"
+        if any(p.startswith(flags["data-dir"] + "/") for p in self.files):
+            return 1, "", f"Error: data-dir {flags['data-dir']!r} exists\n"
+        self.files[f"{flags['data-dir']}/member/snap/db"] = FakeFile(content, 0o600)
+        return 0, "", ""
 
     def read(self, *paths) -> tuple[int, str, str]:
         out = "".join(("+" + self.files[p].content if p in self.files else "-") + "\0" for p in paths)

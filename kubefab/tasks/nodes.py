@@ -26,7 +26,8 @@ def parse_labels(given) -> dict[str, str]:
 
 
 @task(iterable=["label"], help={
-    "label": "a label for every node: key=value, or a bare value for environment= (repeatable)",
+    "label": "a label for every node: key=value, or a bare value for environment= (repeatable); "
+             "recorded as the operator's: deploy keeps it and says it is not in hosts.yaml",
     "hosts": "only these nodes, comma-separated (default: all)",
     "dry-run": "show the kubectl commands and run none",
     "timeout": "seconds to wait for the nodes to be Ready (default: kubefab.timeout, 120)",

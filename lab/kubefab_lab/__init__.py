@@ -56,11 +56,13 @@ class Lab:
     known_hosts = property(lambda self: self.build_dir / labinventory.KNOWN_HOSTS)
 
     def up(self, source_inventory, nodes: int | None = None,
-           release_faults=frozenset(), version: str | None = None) -> LabInfo:
+           release_faults=frozenset(), version: str | None = None, pin_sums: bool = True) -> LabInfo:
         """Boot the inventory's hosts (master + `nodes` nodes, if given), wait until each
         accepts SSH with its known key and systemd is up, write build/lab/hosts.yaml.
         `version` replaces the inventory's kubernetes.version; a modern one (v1.35+) is
-        served as a mirror (kubefab_lab.mirror). Cleans up a crashed lab first; refuses
+        served as a mirror (kubefab_lab.mirror), its sums in the inventory unless
+        `pin_sums` is false (then the download takes the sum files the mirror publishes
+        beside each download, as from upstream). Cleans up a crashed lab first; refuses
         while a lab is up."""
         doc = labinventory.read(source_inventory)
         if version:
@@ -79,7 +81,7 @@ class Lab:
             preflight.check_free(fleet, self.etcd_port)
             base = image.ensure_base(self.cache_dir, self.log)
             try:
-                return self._up(doc, Path(source_inventory), hosts, fleet, base, release_faults)
+                return self._up(doc, Path(source_inventory), hosts, fleet, base, release_faults, pin_sums)
             except BaseException:
                 self.log("lab.up failed; stopping what it started (logs stay in "
                          f"{self.layout.root})")
@@ -88,7 +90,7 @@ class Lab:
                 self.layout.state_file.unlink(missing_ok=True)
                 raise
 
-    def _up(self, doc, source, hosts, fleet, base, faults) -> LabInfo:
+    def _up(self, doc, source, hosts, fleet, base, faults, pin_sums=True) -> LabInfo:
         started = time.monotonic()
         self.build_dir.mkdir(parents=True, exist_ok=True)
         pubkey = self._identity()
@@ -101,7 +103,7 @@ class Lab:
         modern = mirror.is_modern(state["version"])
         if modern:
             url, sums = mirror.publish(self.layout.releases, http_url, state["version"])
-            sha, served = "", dict(mirror=url, sums=sums)
+            sha, served = "", dict(mirror=url, sums=sums if pin_sums else None)
         else:
             url, sha = self.serve_release(state["version"], faults)
             served = dict(release_url=url, release_sha256=sha)
@@ -156,6 +158,11 @@ class Lab:
         path, sha = services.publish_release(self.layout, version, faults, self._builder(),
                                              self.cache_dir / "releases")
         return f"{state['http_url']}/{path}", sha
+
+    def serve_mirror(self, version: str) -> tuple[str, dict[str, str]]:
+        """Publish a modern release (v1.35+) into the mirror beside those served already
+        (each version under its own paths): (the mirror's URL, {component: sha256})."""
+        return mirror.publish(self.layout.releases, self._state()["http_url"], version)
 
     def stop_host(self, name: str) -> None:
         """Halt one host (as if it went down); its disk (upper dir) stays."""

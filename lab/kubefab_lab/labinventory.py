@@ -69,16 +69,19 @@ def lab_inventory(doc: dict, hosts: dict, addrs: dict[str, str], *, release_url:
                   release_sha256: str = "", etcd_url: str = "", mirror: str = "",
                   sums: dict[str, str] | None = None) -> dict:
     """The source document with lab values in place; key order kept. With a `mirror`
-    (a modern release, v1.35+): the lab's mirror and its sums instead of the release
-    tarball; kubefab's own etcd on the master instead of the machine's; and the lab's
-    weave-network.target as the pod network, because kubefab's bridge network adds
-    routes, and the lab's hosts share the machine's network: they would be its routes."""
+    (a modern release, v1.35+): the lab's mirror and its sums (none: the download takes
+    the sum files the mirror publishes) instead of the release tarball; kubefab's own
+    etcd on the master instead of the machine's; and the lab's weave-network.target as
+    the pod network, because kubefab's bridge network adds routes, and the lab's hosts
+    share the machine's network: they would be its routes."""
     out = dict(doc)
     kube = dict(doc["kubernetes"])
     if mirror:
         for key in ("release_url", "release_sha256", "etcd_servers"):
             kube.pop(key, None)
-        kube.update(mirror=mirror, sha256=dict(sorted((sums or {}).items())), pod_network="weave-network.target")
+        kube.update(mirror=mirror, pod_network="weave-network.target")
+        if sums:
+            kube["sha256"] = dict(sorted(sums.items()))
     else:
         kube.update(release_url=release_url, release_sha256=release_sha256, etcd_servers=[etcd_url])
     out["kubernetes"] = kube

@@ -1,13 +1,17 @@
 """A modern release (v1.35+) as a mirror the lab serves, laid out as kubefab.versions
 expects one (`<mirror>/kubernetes/v1.37.1/bin/linux/amd64/kubelet`,
-`<mirror>/<component>/v<version>/<release file>`), with the sha256 of every file.
+`<mirror>/<component>/v<version>/<release file>`), with the sha256 of every file, and
+beside each the sum file its release publishes (kubelet.sha256, etcd's SHA256SUMS, ...;
+kubefab.versions.COMPONENTS names them), so a lab inventory without sums verifies too.
 
 What is real and what is a stand-in:
 - kube-apiserver, -controller-manager, -scheduler, kubelet, kube-proxy: the stand-in
   zipapp of that version (kubefab_lab.standin);
 - kubectl: the real one of that minor (kubefab_lab.kubectls; 1.38 takes 1.37's);
 - etcd, etcdctl: the machine's real Debian etcd (3.4), packed as the etcd release of
-  the minor's version: its flags are the ones kubefab's unit uses;
+  the minor's version: its flags are the ones kubefab's unit uses; etcdutl (3.5+; 3.4
+  has none): a script that hands its offline snapshot commands to that etcdctl, which
+  takes the same flags in 3.4;
 - containerd: a stand-in (standin/containerd.py) that reads config.toml as that
   containerd major does and listens on its socket (Debian's containerd is 1.6, which
   cannot read the version 3 file kubelet 1.36+ needs);
@@ -47,6 +51,19 @@ def stub(name: str, version: str) -> bytes:
         body = ""
     return (f"#!/bin/sh\n# kubefab lab stand-in for {name} {version}: nothing in the lab runs containers\n"
             f"{body}echo '{name} version {version} (kubefab lab stand-in)'\n").encode()
+
+
+ETCDUTL = b"""#!/bin/sh
+# kubefab lab stand-in for etcdutl: Debian's etcd 3.4 has none; its etcdctl runs the
+# offline snapshot commands (status, restore) with the same flags etcdutl takes.
+here=$(dirname "$0")
+case "${1:-}" in
+  version) echo "etcdutl version: $("$here/etcdctl" version | sed -n 's/^etcdctl version: //p')"
+           echo "API version: 3.4" ;;
+  snapshot) ETCDCTL_API=3 exec "$here/etcdctl" "$@" ;;
+  *) echo "Error: unknown command \"${1:-}\" for \"etcdutl\"" >&2; exit 1 ;;
+esac
+"""
 
 
 def containerd_zipapp(version: str) -> bytes:
@@ -92,7 +109,7 @@ def contents(component: str, version: str, k8s_version: str):
             raise LabError(f"the lab serves Debian's etcd as the etcd release: {', '.join(missing)} missing "
                            "(apt-get install etcd-server etcd-client)")
         top = f"etcd-v{version}-linux-{ARCH}"
-        return tarball([(f"{top}/{p.name}", p) for p in ETCD_BINARIES])
+        return tarball([*((f"{top}/{p.name}", p) for p in ETCD_BINARIES), (f"{top}/etcdutl", ETCDUTL)])
     if component == "containerd":
         return tarball([("bin/containerd", containerd_zipapp(version)),
                         ("bin/containerd-shim-runc-v2", stub("containerd-shim-runc-v2", version)),
@@ -118,24 +135,35 @@ def component_versions(k8s_version: str) -> dict[str, str]:
 
 def publish(served_root: Path, base_url: str, k8s_version: str) -> tuple[str, dict[str, str]]:
     """Write the mirror for `k8s_version` under served_root/mirror (served at
-    base_url/mirror): (its URL, {component: sha256})."""
-    root, sums = served_root / "mirror", {}
+    base_url/mirror), each download with its release's sum file: (its URL, {component: sha256})."""
+    root, sums, sum_files = served_root / "mirror", {}, {}
     mirror_url = f"{base_url}/mirror"
     for component, version in component_versions(k8s_version).items():
         rel = versions.url(component, version, ARCH, mirror_url)[len(mirror_url) + 1:]
         target = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        data = contents(component, version, k8s_version)
-        staged = target.with_name(f".{target.name}.tmp")
-        staged.unlink(missing_ok=True)
-        if isinstance(data, Path):  # a copy: a hard link would share the chmod below
-            shutil.copyfile(data, staged)
-        else:
-            staged.write_bytes(data)
-        staged.chmod(0o644)
-        staged.replace(target)
+        _write(target, contents(component, version, k8s_version))
         sums[component] = _sha256(target)
+        sum_file = root / versions.sums_url(component, version, ARCH, mirror_url)[len(mirror_url) + 1:]
+        if versions.COMPONENTS[component].sums_format == versions.BARE:
+            sum_files[sum_file] = sums[component]  # as dl.k8s.io: the digest alone, no newline
+        else:  # etcd's SHA256SUMS and runc's runc.sha256sum list every asset of a release
+            sum_files[sum_file] = sum_files.get(sum_file, "") + f"{sums[component]}  {target.name}\n"
+    for path, text in sum_files.items():
+        _write(path, text.encode())
     return mirror_url, sums
+
+
+def _write(target: Path, data: bytes | Path) -> None:
+    """Put a file in place whole, world-readable (the server may be serving the old one)."""
+    staged = target.with_name(f".{target.name}.tmp")
+    staged.unlink(missing_ok=True)
+    if isinstance(data, Path):  # a copy: a hard link would share the chmod below
+        shutil.copyfile(data, staged)
+    else:
+        staged.write_bytes(data)
+    staged.chmod(0o644)
+    staged.replace(target)
 
 
 def _sha256(path: Path) -> str:

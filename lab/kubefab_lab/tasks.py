@@ -24,13 +24,16 @@ def _errors():
                      "new ones are named after the first node, e.g. azure-prd-05",
             "inventory": "the inventory to copy (default: hosts.yaml)",
             "version": "deploy this Kubernetes release instead of the inventory's, e.g. v1.37.1 "
-                       "(v1.35 and later: served as a mirror with its sums)"})
-def up(c, nodes=None, inventory="hosts.yaml", version=None):
+                       "(v1.35 and later: served as a mirror with its sums)",
+            "published-sums": "with --version v1.35+: leave the sums out of build/lab/hosts.yaml; the "
+                              "download takes the sum files the mirror publishes beside each download"})
+def up(c, nodes=None, inventory="hosts.yaml", version=None, published_sums=False):
     """Boot a host per inventory host, start etcd and the release server, write build/lab/hosts.yaml."""
     if nodes is not None and not str(nodes).isdigit():
         raise Exit(f"error: --nodes wants a number of nodes, not {nodes!r}", code=2)
     with _errors():
-        info = Lab().up(inventory, nodes=None if nodes is None else int(nodes), version=version)
+        info = Lab().up(inventory, nodes=None if nodes is None else int(nodes), version=version,
+                        pin_sums=not published_sums)
     width = max(len(name) for name, _ in info.hosts)
     for name, address in info.hosts:
         units = info.degraded.get(name)

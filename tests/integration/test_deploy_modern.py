@@ -1,6 +1,8 @@
 """fab deploy of today's Kubernetes on the lab: the repo's hosts.yaml with only its
 version changed (plus the lab's mirror and sums, kubefab's own etcd, the lab's network
-unit), checked with the real kubectl of that minor and over SSH. The lab serves the
+unit), checked with the real kubectl of that minor and over SSH. For the minors in
+PUBLISHED_SUMS the inventory has no sums: each download is verified against the sum
+file the mirror publishes beside it, as from upstream. The lab serves the
 release as a mirror (kubefab_lab.mirror): stand-in Kubernetes programs and containerd,
 the real etcd (Debian's) and the real kubectl.
 
@@ -30,6 +32,7 @@ VERSIONS = os.environ.get("KUBEFAB_MODERN_VERSIONS", "v1.35.9,v1.36.4,v1.37.1,v1
 MASTER_UNITS = ["kubernetes.apiserver.service", "kubernetes.scheduler.service",
                 "kubernetes.controller-manager.service", "kubernetes.etcd.service"]
 NODE_UNITS = ["kubernetes.containerd.service", "kubernetes.kubelet.service", "kubernetes.proxy.service"]
+PUBLISHED_SUMS = {"1.37"}  # the others keep the inventory's sums, so both ways run for real
 
 
 @pytest.fixture(scope="module", params=VERSIONS)
@@ -43,7 +46,7 @@ def modern_lab(request):
     minor = ".".join(version.lstrip("v").split(".")[:2])
     lab = Lab(Path(f"/var/lib/kubefab/{slotted('lab-modern')}"), ROOT / f"build/lab-v{minor}",
               first_address=20, net=NET, etcd_port=free_port_pair(), cgroup=slotted("lab-modern"))
-    lab.up(ROOT / "hosts.yaml", version=version)
+    lab.up(ROOT / "hosts.yaml", version=version, pin_sums=minor not in PUBLISHED_SUMS)
     yield lab, minor
     lab.down()
 
@@ -81,7 +84,8 @@ def test_the_lab_inventory_is_hosts_yaml_with_the_version_and_the_labs_mirror(in
     doc = yaml.safe_load(inventory.read_text())
     k = doc["kubernetes"]
     assert k["version"] == modern_lab[0].layout.read_state()["version"]
-    assert k["mirror"].startswith("http://127.0.0.1:") and len(k["sha256"]) == 10
+    assert k["mirror"].startswith("http://127.0.0.1:")
+    assert ("sha256" not in k) if modern_lab[1] in PUBLISHED_SUMS else len(k["sha256"]) == 10
     assert "etcd_servers" not in k and "release_url" not in k
     assert load(inventory).kubernetes.managed_etcd
 
@@ -111,6 +115,20 @@ def test_the_master_runs_the_real_etcd_over_tls_and_nodes_a_containerd(inventory
     kubelet = on_host(inventory, "azure-prd-02", ["journalctl", "-u", "kubernetes.kubelet.service", "--no-pager",
                                                  "-o", "cat"]).stdout
     assert "Connected to the container runtime at unix:///run/containerd/containerd.sock" in kubelet
+
+
+def test_each_download_was_verified_against_the_inventorys_or_the_published_sum(inventory, fresh, modern_lab):
+    k = load(inventory).kubernetes
+    source = "published" if modern_lab[1] in PUBLISHED_SUMS else "inventory"
+    for host, binary in (("azure-prd-01", "etcd"), ("azure-prd-02", "kubelet"), ("azure-prd-02", "runc")):
+        state = on_host(inventory, host, ["cat", f"{k.install_dir.rstrip('/')}/.kubefab-release",
+                                          f"{k.install_dir.rstrip('/')}/{binary}.sha256"]).stdout.split("\n")
+        assert f" sums={source}" in state[0]
+        if binary != "etcd":  # an archive's sum is the tarball's
+            assert state[1] == on_host(inventory, host, ["sha256sum", f"{k.bin_dir}/{binary}"]).stdout.split()[0]
+    log = on_host(inventory, "azure-prd-02", ["journalctl", "-u", "kubernetes.download.service", "--no-pager",
+                                             "-o", "cat"]).stdout
+    assert "kubelet: downloading" in log and "installed" in log
 
 
 def test_a_node_cannot_label_another_node(inventory, fresh):
@@ -170,6 +188,28 @@ def test_a_label_only_the_admin_may_set_comes_from_kubectl_on_the_master(invento
     assert all_starts(changed) == before  # the kubelet's flags and register_node.sh stay as they were
     row = next(line for line in kubectl("get", "nodes").stdout.splitlines() if line.startswith("ded-prd-01"))
     assert row.split()[2] == "worker"
+
+
+def test_a_label_dropped_from_hosts_yaml_is_removed_by_the_next_deploy(inventory, fresh, kubectl):
+    """Both kinds kubefab sets count as its own: one the kubelet registered with
+    (--node-labels: workload) and one kubectl on the master set (the worker role, from the
+    test before); a label set by hand stays."""
+    fab(inventory.parent / "hosts-roles.yaml", "deploy")  # the worker role, as the test before left it
+    kubectl("label", "node", "ded-prd-01", "team=blue")
+    data = yaml.safe_load(inventory.read_text())
+    del data["hosts"]["ded-prd-01"]["labels"]["workload"]
+    dropped = inventory.parent / "hosts-dropped.yaml"
+    dropped.write_text(yaml.safe_dump(data, sort_keys=False))
+    dry = fab(dropped, "deploy", "--dry-run")
+    assert ("[azure-prd-01] label node ded-prd-01 node-role.kubernetes.io/worker- (no longer in hosts.yaml) "
+            "workload- (no longer in hosts.yaml)") in dry.stdout, dry.stdout
+    fab(dropped, "deploy")
+    got = json.loads(kubectl("get", "node", "ded-prd-01", "-o", "json").stdout)["metadata"]["labels"]
+    assert "workload" not in got and "node-role.kubernetes.io/worker" not in got and got["team"] == "blue"
+    kubectl("label", "node", "ded-prd-01", "team-")
+    fab(inventory, "deploy")  # back as it was
+    got = json.loads(kubectl("get", "node", "ded-prd-01", "-o", "json").stdout)["metadata"]["labels"]
+    assert got["workload"] == "processing-intensive"
 
 
 def test_master_restart_and_status_on_the_modern_master(inventory, fresh):

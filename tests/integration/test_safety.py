@@ -11,6 +11,7 @@ import subprocess
 import pytest
 import yaml
 
+from kubefab import pki, render
 from kubefab.inventory import load
 from kubefab_lab import Lab
 from kubefab_lab.machines import mounts_under
@@ -26,8 +27,9 @@ BACKUP = "/var/lib/kubefab/backup"
 
 
 @pytest.fixture
-def own_lab(tmp_path):
-    """The repo's five hosts, freshly booted on 127.0.0.230-234, in a cgroup of their own.
+def own_lab(tmp_path, request):
+    """The repo's five hosts, freshly booted on 127.0.0.230-234, in a cgroup of their own
+    (at the version a test's `version` parameter names, if any).
 
     Like conftest's private_lab, but not in its shared cgroup `lab-test`: a Lab's up and
     down kill every host in their cgroup, so two private labs (e.g. test_lab.py's, run
@@ -39,7 +41,7 @@ def own_lab(tmp_path):
               etcd_port=free_port_pair(), cgroup=slotted("lab-safety"),
               log=lambda message: None)
     try:
-        lab.up(ROOT / "hosts.yaml")
+        lab.up(ROOT / "hosts.yaml", version=getattr(request, "param", None))
         yield lab
     finally:
         lab.down()
@@ -175,20 +177,36 @@ def test_a_changed_host_key_is_refused_even_with_accept_new(own_lab, tmp_path):
 
 
 # -- the registry token --------------------------------------------------------------
+def token_files(inventory) -> dict[str, list]:
+    """Per host, the rendered files that carry the registry token (v1.0: the two
+    .dockercfg; modern: the kubelet's config.json and containerd's hosts.toml)."""
+    inv = load(inventory)
+    keys, _ = pki.load(inv)  # made by the dry run before
+    return {h.name: [f for f in render.render_host(inv, h, keys).values()
+                     if f.secret and f.secret_note.startswith("registry token")] for h in inv.hosts}
+
+
+@pytest.mark.parametrize("own_lab", [None, "v1.37.1"], ids=["v1.0.1", "v1.37.1"], indirect=True)
 def test_the_registry_token_never_leaks(own_lab, tmp_path):
     first, second = (f"TOKEN-{secrets.token_hex(16)}" for _ in range(2))
     inventory = token_inventory(own_lab, tmp_path / "inventory", first)
     hosts = load(inventory).hosts
     said = {}  # what kubefab printed or wrote locally, by where
     dry = ran(fab(inventory, "deploy", "--dry-run"))
-    assert "secret created: /home/core/.dockercfg (content not shown)" in dry
+    carriers = token_files(inventory)
+    assert all(carriers[h.name] for h in hosts if not h.is_master), carriers  # not vacuous
+    if not load(inventory).kubernetes.modern:
+        assert all({f.path for f in carriers[h.name]} == set(DOCKERCFGS) for h in hosts), carriers
+    for h in hosts:
+        for f in carriers[h.name]:
+            assert f"[{h.name}] secret created: {f.path} (content not shown)" in dry
     said["deploy --dry-run"] = dry
     said["deploy"] = ran(fab(inventory, "deploy"))
     write_token(inventory.parent / "registry.token", second)
     said["deploy, token changed"] = ran(fab(inventory, "deploy"))
     for h in hosts:
-        for path in DOCKERCFGS:
-            assert f"[{h.name}] secret changed: {path} (content not shown)" in said["deploy, token changed"]
+        for f in carriers[h.name]:
+            assert f"[{h.name}] secret changed: {f.path} (content not shown)" in said["deploy, token changed"]
     said["status"] = ran(fab(inventory, "status"))
     said["status --json"] = ran(fab(inventory, "status", "--json"))
     said["render"] = ran(fab(inventory, "render", "--out", str(tmp_path / "rendered")))
@@ -205,13 +223,16 @@ def test_the_registry_token_never_leaks(own_lab, tmp_path):
     assert not leaks, f"the registry token shows in: {leaks}"
 
     for h in hosts:  # where it belongs, it is, and private; `fab render` has a placeholder
-        placeholder = (tmp_path / "rendered" / h.name / DOCKERCFGS[0].lstrip("/")).read_text()
-        assert placeholder.startswith("<secret: registry token from file "), placeholder
-        for path in DOCKERCFGS:
-            assert stat(inventory, h.name, path) == ["600", "core", "core"], (h.name, path)
-            assert second in on_host(inventory, h.name, ["cat", path]).stdout, (h.name, path)
+        paths = [f.path for f in carriers[h.name]]
+        for f in carriers[h.name]:
+            placeholder = (tmp_path / "rendered" / h.name / f.path.lstrip("/")).read_text()
+            assert placeholder.startswith("<secret: registry token from file "), placeholder
+            assert stat(inventory, h.name, f.path) == ["600", f.owner, f.group], (h.name, f.path)
+            assert second in on_host(inventory, h.name, ["cat", f.path]).stdout, (h.name, f.path)
+        if not paths:
+            continue
         backup_dir = stat(inventory, h.name, BACKUP)
-        for path in DOCKERCFGS:  # the copy the token change replaced: the newest backup, root's only
+        for path in paths:  # the copy the token change replaced: the newest backup, root's only
             backup = BACKUP + path + ".1"
             assert first in on_host(inventory, h.name, ["cat", backup]).stdout, (h.name, backup)
             assert stat(inventory, h.name, backup) == ["600", "root", "root"], (h.name, backup)

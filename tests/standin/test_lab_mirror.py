@@ -1,5 +1,5 @@
 """The lab's mirror of a modern release and the inventory it writes for it: the layout
-kubefab.versions expects, every sum right, the tarballs holding what the download
+kubefab.versions expects, every sum right (and in the sum file its release publishes), the tarballs holding what the download
 takes out of them, and the repo's hosts.yaml loading as a modern inventory with no sum
 missing. Builds into a temporary folder (the real kubectl of the minor is fetched once)."""
 from __future__ import annotations
@@ -34,6 +34,16 @@ def test_every_download_is_where_versions_says_with_its_sum(published):
         assert hashlib.sha256(path.read_bytes()).hexdigest() == sums[component], component
 
 
+def test_each_release_publishes_its_sums_beside_its_downloads(published):
+    root, url, sums = published
+    for component, version in mirror.component_versions("v1.37.1").items():
+        text = (root / versions.sums_url(component, version, "amd64", url)[len("http://127.0.0.1:9/"):]).read_text()
+        if versions.COMPONENTS[component].sums_format == versions.BARE:
+            assert text == sums[component], component
+        else:
+            assert f"{sums[component]}  {versions.file_name(component, version, 'amd64')}\n" in text, component
+
+
 def test_archives_hold_the_binaries_the_download_takes(published):
     root, url, _ = published
     for component in ("etcd", "containerd", "cni-plugins"):
@@ -44,8 +54,10 @@ def test_archives_hold_the_binaries_the_download_takes(published):
         assert set(versions.COMPONENTS[component].members) <= names, component
 
 
-def test_the_lab_inventory_is_modern_with_every_sum(published, tmp_path):
+@pytest.mark.parametrize("pinned", [True, False], ids=["inventory sums", "published sums"])
+def test_the_lab_inventory_is_modern_with_every_sum(published, tmp_path, pinned):
     _, url, sums = published
+    sums = sums if pinned else None
     doc = labinventory.read(ROOT / "hosts.yaml")
     doc["kubernetes"]["version"] = "v1.37.1"
     addrs = labinventory.addresses(doc["hosts"], 20, "127.0.9")
@@ -57,4 +69,24 @@ def test_the_lab_inventory_is_modern_with_every_sum(published, tmp_path):
     inv = load(path)
     assert inv.kubernetes.modern and inv.kubernetes.managed_etcd and inv.kubernetes.mirror == url
     assert downloads.missing_message(inv) is None
+    sources = {a.source for h in inv.hosts for a in downloads.artifacts(inv, h)}
+    assert sources == ({downloads.INVENTORY} if pinned else {downloads.PUBLISHED})
     assert not inv.kubernetes.bridge_network  # no routes on the machine the lab's hosts share
+
+
+def test_the_labs_etcdutl_hands_its_snapshot_commands_to_debians_etcdctl(published, tmp_path):
+    """Debian's etcd 3.4 has no etcdutl; the lab's etcd release carries a script in its
+    place, so that the download finds every member and `etcdutl snapshot ...` works."""
+    import subprocess
+    root, url, _ = published
+    version = mirror.component_versions("v1.37.1")["etcd"]
+    path = root / versions.url("etcd", version, "amd64", url)[len("http://127.0.0.1:9/"):]
+    with tarfile.open(fileobj=io.BytesIO(path.read_bytes())) as t:
+        t.extractall(tmp_path, filter="data")
+    etcdutl = next(tmp_path.glob("*/etcdutl"))
+    got = subprocess.run([etcdutl, "version"], capture_output=True, text=True, check=True).stdout
+    debian = subprocess.run(["/usr/bin/etcdctl", "version"], capture_output=True, text=True).stdout
+    assert got.splitlines()[0] == debian.splitlines()[0].replace("etcdctl", "etcdutl")
+    r = subprocess.run([etcdutl, "snapshot", "status", str(tmp_path / "none.db"), "--write-out=json"],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "none.db" in r.stderr  # etcdctl's own refusal of a missing file

@@ -58,11 +58,14 @@ def test_node_lifecycle_with_kubectl(apiserver, kubectl):
     assert r.returncode == 1 and "--overwrite is false" in r.stderr
     kubectl(url, "label", "--overwrite", "node", "azure-prd-02", "environment=staging", "workload=high-available")
     kubectl(url, "label", "node", "azure-prd-02", "host-")
+    kubectl(url, "annotate", "--overwrite", "node", "azure-prd-02", "kubefab.io/labels=environment,host")
+    kubectl(url, "annotate", "--overwrite", "node", "azure-prd-02", "kubefab.io/labels=environment")  # kubefab's record
 
     items = json.loads(kubectl(url, "get", "nodes", "-o", "json").stdout)["items"]
     assert [i["metadata"]["name"] for i in items] == ["azure-prd-02"]
     meta = items[0]["metadata"]
     assert meta["labels"] == {"environment": "staging", "workload": "high-available"}
+    assert meta["annotations"] == {"kubefab.io/labels": "environment"}
     assert meta["uid"] and meta["creationTimestamp"].endswith("Z") and int(meta["resourceVersion"]) > 0
 
     lines = kubectl(url, "get", "nodes").stdout.splitlines()

@@ -84,6 +84,20 @@ def test_admin_gets_labels_cordons_and_uncordons(api, admin, kubectl137):
     assert not node["spec"].get("unschedulable") and node["metadata"]["labels"]["environment"] == "production"
 
 
+def test_admin_removes_a_label_and_records_annotations_as_kubefab_does(api, admin, kubectl137):
+    """kubefab.registration's commands: `label --overwrite node N k=v old-`, then
+    `annotate --overwrite node N kubefab.io/labels=...` (merge patches from kubectl 1.37)."""
+    k = kubectl137.with_kubeconfig
+    k(admin, "create", "--validate=false", "-f", "-", input=node_object(ADMIN_NODE))
+    k(admin, "label", "--overwrite", "node", ADMIN_NODE, "env=prod", "old=x")
+    k(admin, "label", "--overwrite", "node", ADMIN_NODE, "env=dev", "old-")
+    k(admin, "annotate", "--overwrite", "node", ADMIN_NODE, "kubefab.io/labels=env,host")
+    k(admin, "annotate", "--overwrite", "node", ADMIN_NODE, "kubefab.io/labels=env")
+    meta = json.loads(k(admin, "get", "node", ADMIN_NODE, "-o", "json").stdout)["metadata"]
+    assert meta["labels"] == {"host": ADMIN_NODE, "env": "dev"}
+    assert meta["annotations"] == {"kubefab.io/labels": "env"}
+
+
 def test_auth_can_i(api, admin, node_cfg, kubectl137):
     k = kubectl137.with_kubeconfig
     assert k(admin, "auth", "can-i", "delete", "nodes").stdout.strip() == "yes"

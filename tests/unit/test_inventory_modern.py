@@ -28,6 +28,7 @@ def test_hosts_yaml_with_only_the_version_changed_is_modern(tmp_path, version):
     assert k.modern and k.tls and not k.managed_etcd  # hosts.yaml names external etcd servers
     assert (k.arch, k.mirror, k.sha256, k.cluster_cidr, k.dns_address, k.cluster_domain, k.pod_network) == \
         ("amd64", None, (), "10.200.0.0/16", "10.100.0.10", "cluster.local", "bridge")
+    assert not k.require_pinned_sums  # unpinned downloads take the sums their release publishes
     minor = versions.MINORS[k.minor]
     assert k.component_version("containerd") == minor.containerd
     assert k.component_version("etcd") == minor.etcd
@@ -49,13 +50,13 @@ def test_modern_keys_are_read(tmp_path):
              "  etcd_version: 3.6.14\n  cluster_cidr: 10.244.0.0/16\n  node_cidr_prefix: 25\n"
              "  cluster_dns: 10.100.0.53\n  cluster_domain: prod.example\n  pod_network: weave-network.target\n"
              "  etcd_client: {ca: etcd/ca.crt, cert: etcd/client.crt, key: etcd/client.key}\n"
-             f"  sha256:\n    kubelet: sha256:{'a' * 64}\n    etcd: {'b' * 64}\n")
+             f"  sha256:\n    kubelet: sha256:{'a' * 64}\n    etcd: {'b' * 64}\n  require_pinned_sums: true\n")
     k = load(repo_hosts(tmp_path, "v1.36.4", extra), ENV).kubernetes
     assert (k.arch, k.mirror, k.containerd_version, k.etcd_version) == (
         "arm64", "http://127.0.0.1:8000/mirror", "2.2.7", "3.6.14")
     assert (k.cluster_cidr, k.node_cidr_prefix, k.dns_address, k.cluster_domain, k.bridge_network) == (
         "10.244.0.0/16", 25, "10.100.0.53", "prod.example", False)
-    assert k.sha256 == (("etcd", "b" * 64), ("kubelet", "a" * 64))
+    assert k.sha256 == (("etcd", "b" * 64), ("kubelet", "a" * 64)) and k.require_pinned_sums
     assert k.etcd_client == EtcdClient(tmp_path / "etcd/ca.crt", tmp_path / "etcd/client.crt",
                                        tmp_path / "etcd/client.key")
 
@@ -75,6 +76,10 @@ ERRORS = [
      ["hosts.yaml:24: kubernetes.sha256: expected one of kube-apiserver"]),
     ("v1.37.1", "  sha256: {kubelet: abc}\n", ("", ""),
      ["hosts.yaml:24: kubernetes.sha256.kubelet: 'abc' is not a sha256 digest"]),
+    ("v1.37.1", "  require_pinned_sums: yes please\n", ("", ""),
+     ["hosts.yaml:24: kubernetes.require_pinned_sums: expected true or false, got the string 'yes please'"]),
+    ("v1.0.1", "  require_pinned_sums: true\n", ("", ""),
+     ["hosts.yaml:24: kubernetes.require_pinned_sums: applies to the modern profile (v1.35 and later) only"]),
     ("v1.37.1", "  pod_network: weave\n", ("", ""),
      ["hosts.yaml:24: kubernetes.pod_network: 'weave' is not a valid systemd unit name"]),
     ("v1.37.1", "  tls: false\n", ("  tls: true\n", ""),

@@ -11,6 +11,7 @@ from kubefab.nodes_register import NodesRegister
 from kubefab.operation import Options
 
 from fakehost import FakeCluster, recap
+from test_deploy_fake import variant
 
 MASTER, NODE, OTHER = "azure-prd-01", "azure-prd-02", "ded-prd-01"
 NODES = [NODE, "azure-prd-03", "azure-prd-04", OTHER]
@@ -109,7 +110,7 @@ def test_nodes_register_labels_every_node_then_changes_nothing(inv, converged, c
     assert register(inv, converged, {"tier": "gold"}) == 0
     out = capsys.readouterr().out
     assert f"[{MASTER}] label node {NODE} tier=gold" in out
-    assert recap(out) == {n: ("changed", "labelled tier=gold") for n in NODES}
+    assert recap(out) == {n: ("changed", "labelled tier=gold; recorded operator's labels: tier") for n in NODES}
     assert all(converged.api.nodes[n]["tier"] == "gold" for n in NODES)
     assert LOCK_DIR not in converged[MASTER].dirs
     since = len(converged[MASTER].log)
@@ -161,3 +162,28 @@ def test_nodes_register_for_no_node_does_nothing(inv, converged, capsys):
     assert recap(capsys.readouterr().out) == {}
     assert [c.what for c in converged[MASTER].log[since:]] == ["probe"]
     assert not any("tier" in labels for labels in converged.api.nodes.values())
+
+
+def test_a_label_dropped_from_hosts_yaml_is_removed_one_set_by_hand_or_register_stays(inv, converged, capsys):
+    converged.api.nodes[NODE]["team"] = "x"  # kubectl label by hand: never kubefab's
+    assert register(inv, converged, {"tier": "gold"}, hosts=[NODE]) == 0
+    capsys.readouterr()
+    dropped = variant(inv, ", workload: high-available}", "}")
+    azure = [NODE, "azure-prd-03", "azure-prd-04"]
+    kept = "label tier=gold on node azure-prd-02 was set by nodes.register and is not in hosts.yaml"
+
+    assert Deploy(dropped, list(dropped.hosts), Options(dry_run=True), connect=converged.connect).run() == 0
+    out = capsys.readouterr().out
+    for n in azure:
+        assert f"[{MASTER}] label node {n} workload- (no longer in hosts.yaml)" in out
+        assert converged.api.nodes[n]["workload"] == "high-available"  # a dry run changes nothing
+    assert out.count(kept) == 1
+
+    assert Deploy(dropped, list(dropped.hosts), Options(), connect=converged.connect).run() == 0
+    out = capsys.readouterr().out
+    assert all("workload" not in converged.api.nodes[n] for n in azure)
+    assert converged.api.nodes[OTHER]["workload"] == "processing-intensive"
+    assert {"team": "x", "tier": "gold"}.items() <= converged.api.nodes[NODE].items()
+    assert out.count(kept) == 1
+    assert Deploy(dropped, list(dropped.hosts), Options(), connect=converged.connect).run() == 0
+    assert recap(capsys.readouterr().out) == {n: ("unchanged", "") for n in [MASTER, *NODES]}

@@ -1,6 +1,8 @@
 """The orchestration's modern-profile parts, pure: which labels a node sets itself and
 which kubectl sets on the master, kubectl as the admin (root) instead of the insecure
-port, and deploy refusing downloads without sums before it connects anywhere."""
+port, the repo's hosts.yaml with only its version changed planned with the sums each
+release publishes, and deploy refusing downloads without pinned sums, where the
+inventory requires them, before it connects anywhere."""
 import os
 import subprocess
 import sys
@@ -8,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kubefab import modern_units, steps
+from kubefab import modern_units, pki, steps
 
 try:
     from modern_fixtures import modern_inventory
@@ -52,14 +54,43 @@ def test_kubectl_on_the_master_is_the_admin_as_root_in_the_modern_profile():
     assert cmds[0].argv[:3] == steps.kubectl(inv)
 
 
-def test_deploy_refuses_a_modern_inventory_without_sums_before_connecting(tmp_path):
-    inv = tmp_path / "hosts.yaml"
-    inv.write_text((ROOT / "hosts.yaml").read_text().replace("version: v1.0.1", "version: v1.37.1")
-                   .replace("  release_sha256: null\n", ""))
+def only_the_version(tmp_path, version="v1.37.1", extra=""):
+    """The repo's hosts.yaml with only its version changed (and `extra` kubernetes keys)."""
+    text = (ROOT / "hosts.yaml").read_text()
+    assert text.count("version: v1.0.1") == 1
+    path = tmp_path / "hosts.yaml"
+    path.write_text(text.replace("version: v1.0.1", f"version: {version}{extra}"))
+    return path
+
+
+def test_hosts_yaml_with_only_the_version_changed_plans_the_releases_published_sums(tmp_path, capsys, monkeypatch):
+    from fakehost import FakeCluster
+    from kubefab import downloads, layout_modern, render
+    from kubefab.deploy import Deploy, Options
+    from kubefab.inventory import load
+    monkeypatch.setenv("KUBEFAB_REGISTRY_TOKEN", "TOKEN-fake-0123456789abcdef")
+    inv = load(only_the_version(tmp_path))
+    assert inv.kubernetes.modern and not inv.kubernetes.require_pinned_sums and downloads.missing_message(inv) is None
+    node = inv.host("azure-prd-02")
+    assert "\tkubelet\tpublished\thttps://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubelet\t" in \
+        render.render_host(inv, node, pki.ensure(inv))[layout_modern.DOWNLOAD_MANIFEST].content
+    cluster = FakeCluster(inv)
+    assert Deploy(inv, list(inv.hosts), Options(dry_run=True), connect=cluster.connect).run() == 0
+    out = capsys.readouterr().out
+    assert "[azure-prd-02] sha256 published: containerd, runc, cni-plugins, kubelet, kube-proxy, kubectl" in out
+    assert "[azure-prd-01] sha256 published: kube-apiserver, kube-controller-manager, kube-scheduler, kubectl" in out
+    assert " sums=published:" in out  # the stamp in the manifest's diff
+    for m in cluster.machines.values():
+        assert not m.files and {c.what for c in m.log} == {"probe"}
+
+
+def test_deploy_refuses_a_modern_inventory_without_pinned_sums_where_it_requires_them(tmp_path):
+    inv = only_the_version(tmp_path, extra="\n  require_pinned_sums: true")
     env = {**os.environ, "KUBEFAB_INVENTORY": str(inv), "KUBEFAB_REGISTRY_TOKEN": "x"}
     r = subprocess.run([str(Path(sys.executable).parent / "fab"), "deploy"], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2, r.stdout + r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "no sha256 known for kube-apiserver 1.37.1 amd64" in lines[0]
+    assert "(kubernetes.require_pinned_sums: true)" in lines[0]
     assert "Traceback" not in r.stderr and not (tmp_path / "pki").exists()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubefab import downloads, layout_modern as L, modern, render
+from kubefab import downloads, layout_modern as L, modern, render, versions
 from kubefab.model import MANUAL
 
 try:
@@ -248,7 +248,8 @@ def test_kubelet_has_only_per_node_flags_and_labels_when_it_registers_itself():
     assert "--node-labels" not in rendered(manual, "azure-prd-02")[UNITS + L.KUBELET].content
 
 
-def test_downloads_per_role_and_missing_sums():
+def test_downloads_per_role_and_where_their_sums_come_from():
+    from dataclasses import replace
     inv = modern_inventory("modern-1.38")
     master = [a.component for a in downloads.artifacts(inv, inv.master)]
     node = [a.component for a in downloads.artifacts(inv, inv.host("azure-prd-02"))]
@@ -256,14 +257,40 @@ def test_downloads_per_role_and_missing_sums():
     assert node == ["containerd", "runc", "cni-plugins", "kubelet", "kube-proxy"]
     kubelet = downloads.artifacts(inv, inv.host("azure-prd-02"))[3]
     assert kubelet.url == "http://10.1.0.9:8000/mirror/kubernetes/v1.38.0/bin/linux/amd64/kubelet"
-    assert kubelet.sha256 == "a" * 64
-    assert "kubelet 1.38.0" not in " ".join(downloads.missing(inv))
-    assert "etcd 3.7.1 amd64" in downloads.missing(inv)
-    message = downloads.missing_message(inv)
-    assert "\n" not in message and "kubernetes.sha256" in message
+    assert (kubelet.sha256, kubelet.source, kubelet.sums_url) == ("a" * 64, "inventory", "")
+    etcd = downloads.artifacts(inv, inv.master)[0]  # nobody pinned it: the release's own sum file
+    assert (etcd.sha256, etcd.source) == (None, "published")
+    assert etcd.sums_url == "http://10.1.0.9:8000/mirror/etcd/v3.7.1/SHA256SUMS"
+    assert downloads.missing(inv) == () and downloads.missing_message(inv) is None
+    assert downloads.sources(inv, inv.host("azure-prd-02")) == \
+        "sha256 inventory: containerd, kubelet; published: runc, cni-plugins, kube-proxy"
+
+    strict = replace(inv, kubernetes=replace(inv.kubernetes, require_pinned_sums=True))
+    assert "etcd 3.7.1 amd64" in downloads.missing(strict)
+    assert "kubelet 1.38.0" not in " ".join(downloads.missing(strict))
+    message = downloads.missing_message(strict)
+    assert "\n" not in message and "kubernetes.sha256" in message and "require_pinned_sums: true" in message
+    assert "\tetcd\t-\t" in rendered(strict, "azure-prd-01")[L.DOWNLOAD_MANIFEST].content  # the script refuses it
+
     pinned = modern_inventory("modern-1.35")
     kubelet = next(a for a in downloads.artifacts(pinned, pinned.host("azure-prd-02")) if a.component == "kubelet")
     assert kubelet.sha256 == "e7343310e03ff0d424df4397bdfa4468947d6d1f0f93dac586c1e8d6e4086d5d"
+    assert kubelet.source == "pinned"
+
+
+@pytest.mark.parametrize("component,version,sums", [
+    ("kubelet", "1.37.1", "https://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubelet.sha256"),
+    ("etcd", "3.7.1", "https://github.com/etcd-io/etcd/releases/download/v3.7.1/SHA256SUMS"),
+    ("containerd", "2.3.4", "https://github.com/containerd/containerd/releases/download/v2.3.4/"
+                            "containerd-2.3.4-linux-amd64.tar.gz.sha256sum"),
+    ("runc", "1.4.3", "https://github.com/opencontainers/runc/releases/download/v1.4.3/runc.sha256sum"),
+    ("cni-plugins", "1.9.1", "https://github.com/containernetworking/plugins/releases/download/v1.9.1/"
+                             "cni-plugins-linux-amd64-v1.9.1.tgz.sha256"),
+])
+def test_each_release_publishes_its_sums_beside_the_download(component, version, sums):
+    assert versions.sums_url(component, version, "amd64") == sums
+    under = "kubernetes/v1.37.1/bin/linux/amd64" if component == "kubelet" else f"{component}/v{version}"
+    assert versions.sums_url(component, version, "amd64", "http://m/") == f"http://m/{under}/{sums.rsplit('/', 1)[1]}"
 
 
 def test_release_stamp_changes_with_what_is_installed():
@@ -272,8 +299,10 @@ def test_release_stamp_changes_with_what_is_installed():
     from dataclasses import replace
     k = inv.kubernetes
     for other in (replace(k, version="v1.37.2"), replace(k, containerd_version="2.2.7"),
-                  replace(k, sha256=(("kube-proxy", "c" * 64),)), replace(k, mirror="http://m")):
+                  replace(k, sha256=(("kube-proxy", "c" * 64),)), replace(k, mirror="http://m"),
+                  replace(k, require_pinned_sums=True)):
         assert render.release_stamp(replace(inv, kubernetes=other)) != stamp
+    assert " sums=published:" in stamp  # where the sums come from, then their digest
     assert f"stamp\t{stamp}\n" in rendered(inv, "azure-prd-02")[L.DOWNLOAD_MANIFEST].content
 
 

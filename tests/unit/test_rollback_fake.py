@@ -182,3 +182,76 @@ def test_hosts_the_last_run_did_not_touch_stay_as_they_are(inv, cluster, capsys)
         assert cluster[name].starts() == starts[name]
         assert {p: f.content for p, f in cluster[name].files.items() if not p.startswith("/var/lib/kubefab/")} == \
                {p: f.content for p, f in files.items() if not p.startswith("/var/lib/kubefab/")}, name
+
+
+# -- a run that changed the release: binaries have no backups, so rollback refuses ------
+def at_release(inv, version, name):
+    path = inv.path.parent / name
+    path.write_text(inv.path.read_text().replace("v1.0.1", version))
+    return load(path)
+
+
+def upgraded(inv, cluster, old, new):
+    """Deployed at `old`, then upgraded to `new` (fab upgrade's way)."""
+    from kubefab.upgrade import Upgrade
+    before = at_release(inv, old, "hosts-old.yaml")
+    assert run(Deploy, before, cluster) == 0
+    after = at_release(inv, new, "hosts-new.yaml")
+    assert Upgrade(after, list(after.hosts), Options(timeout=3), "1", 30, connect=cluster.connect).run() == 0
+    return after
+
+
+@pytest.mark.parametrize("old, new, says", [
+    ("v1.18.1", "v1.19.2", "fab upgrade cannot go back either: v1.19.2 -> v1.18.1 downgrades a minor"),
+    ("v1.19.1", "v1.19.2", "to go back, set kubernetes.version to v1.19.1 and run fab upgrade"),
+])
+def test_rollback_after_an_upgrade_is_refused_and_changes_nothing(inv, cluster, capsys, old, new, says):
+    after = upgraded(inv, cluster, old, new)
+    files = {n: {p: f.content for p, f in m.files.items()} for n, m in cluster.machines.items()}
+    starts = {n: m.starts() for n, m in cluster.machines.items()}
+    capsys.readouterr()
+    assert run(Rollback, after, cluster) == 1
+    out = capsys.readouterr().out
+    refusal = [line for line in out.splitlines() if line.startswith("refused: ")]
+    assert len(refusal) == 1 and f"the last run changed the release on {MASTER} ({old} -> {new})" in refusal[0]
+    assert says in refusal[0], refusal[0]
+    assert "put back" not in out.replace("rollback puts back", "")
+    assert {n: {p: f.content for p, f in m.files.items()} for n, m in cluster.machines.items()} == files
+    assert {n: m.starts() for n, m in cluster.machines.items()} == starts
+    assert run(Rollback, after, cluster, dry_run=True) == 1  # the dry run says the same
+
+
+def test_the_refusal_names_a_patch_downgrade_that_upgrade_then_does(inv, cluster):
+    upgraded(inv, cluster, "v1.19.1", "v1.19.2")
+    back = at_release(inv, "v1.19.1", "hosts-back.yaml")
+    from kubefab.upgrade import Upgrade
+    assert Upgrade(back, list(back.hosts), Options(timeout=3), "1", 30, connect=cluster.connect).run() == 0
+
+
+def test_a_flag_change_after_an_upgrade_rolls_back(inv, cluster):
+    after = upgraded(inv, cluster, "v1.18.1", "v1.19.2")
+    old = cluster[MASTER].files[UNIT].content
+    assert run(Deploy, changed(after, "10.100.0.0/16", "10.200.0.0/16"), cluster) == 0
+    assert run(Rollback, after, cluster) == 0
+    assert cluster[MASTER].files[UNIT].content == old
+
+
+@pytest.mark.parametrize("path, text, stamp", [
+    ("/etc/kubernetes.env", "A=1\nKUBE_RELEASE_STAMP='v1.18.1 http://x/k.tgz sha256=ab'\nB=2\n",
+     "v1.18.1 http://x/k.tgz sha256=ab"),
+    ("/etc/kubernetes/downloads", "# c\nstamp\tv1.37.1 etcd=3.7.1 arch=amd64\nstate\t/opt\n",
+     "v1.37.1 etcd=3.7.1 arch=amd64"),
+    ("/etc/kubernetes/downloads", None, None),
+    ("/etc/other", "stamp\tv1.37.1\n", None),
+])
+def test_stamp_in(path, text, stamp):
+    assert backups.stamp_in(path, text) == stamp
+
+
+def test_release_refusal_for_a_modern_minor_and_a_same_version_change():
+    from kubefab.rollback import release_refusal
+    minor = release_refusal("m", "v1.36.4 etcd=3.6.14", "v1.37.1 etcd=3.7.1")
+    assert "(v1.36.4 -> v1.37.1)" in minor and "v1.37.1 -> v1.36.4 downgrades a minor" in minor
+    assert "\n" not in minor
+    same = release_refusal("m", "v1.37.1 mirror=a", "v1.37.1 mirror=b")
+    assert "set the release settings in the inventory as they were" in same

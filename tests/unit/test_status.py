@@ -14,6 +14,7 @@ from invoke.exceptions import Exit
 
 from kubefab import facts as factlib, pki, plan, status
 from kubefab.facts import FileFact, HostFacts, UnitFact
+from kubefab.layout import OWNED_LABELS
 from kubefab.remote import Result
 from kubefab.render import render_host, release_stamp, target, unit_order
 
@@ -29,7 +30,8 @@ ENV, KEY = "/etc/kubernetes.env", "/etc/kubernetes/pki/kubelet.key"
 
 
 def nodes_json(inv, *, skip=(), unready=(), labels=None) -> str:
-    items = [{"metadata": {"name": h.name, "labels": labels or inv.node_labels(h)},
+    items = [{"metadata": {"name": h.name, "labels": labels or inv.node_labels(h),
+                           "annotations": {OWNED_LABELS: ",".join(sorted(inv.node_labels(h)))}},
               "status": {"conditions": [{"type": "Ready", "status": "False" if h.name in unready else "True"}]}}
              for h in inv.nodes if h.name not in skip]
     return json.dumps({"items": items})
@@ -96,6 +98,16 @@ CASES = {
     "a Node hosts.yaml does not name": (TLS, lambda f: api(f, nodes_json=json.dumps({"items": [
         *json.loads(nodes_json(TLS))["items"], {"metadata": {"name": "old-node"}, "status": {}}]})), [
         "node old-node is in the cluster but not in hosts.yaml; remove it with: kubectl delete node old-node"]),
+    "a label kubefab set, dropped from hosts.yaml": (TLS, lambda f: api(f, nodes_json=json.dumps({"items": [
+        {**i, "metadata": {**i["metadata"], "labels": {**i["metadata"]["labels"], "old": "x"},
+                           "annotations": {OWNED_LABELS: i["metadata"]["annotations"][OWNED_LABELS] + ",old"}}}
+        if i["metadata"]["name"] == NODE else i for i in json.loads(nodes_json(TLS))["items"]]})), [
+        f"{NODE}: label old=x set by kubefab is no longer in hosts.yaml (deploy removes it)"]),
+    "labels kubefab set not recorded (deployed before it did)": (TLS, lambda f: api(f, nodes_json=json.dumps(
+        {"items": [{**i, "metadata": {**i["metadata"], "annotations": {}}}
+                   for i in json.loads(nodes_json(TLS, skip=("azure-prd-03", "azure-prd-04", "ded-prd-01")))["items"]]
+         + json.loads(nodes_json(TLS, skip=(NODE,)))["items"]})), [
+        f"{NODE}: labels kubefab set not recorded on the Node ({OWNED_LABELS}; deploy records them)"]),
     "plain as deployed": (PLAIN, lambda f: f, []),
     "plain apiserver down": (PLAIN, lambda f: api(f, healthz="", nodes_json=None), [
         f"{MASTER}: apiserver not ok (http://127.0.0.1:8080): no answer",

@@ -5,6 +5,7 @@ import pytest
 
 from kubefab.deploy import Deploy
 from kubefab.inventory import load
+from kubefab import layout
 from kubefab.layout import APISERVER, CORDONED_BY, DOWNLOAD, KUBELET
 from kubefab.operation import Options
 from kubefab.upgrade import Upgrade
@@ -56,7 +57,7 @@ def test_master_first_then_each_node_cordoned_drained_restarted_uncordoned(inv, 
     lasts = [h.index((n, "uncordon")) for n in NODES]
     assert all(lasts[i] < firsts[i + 1] for i in range(len(NODES) - 1))  # one node at a time
     assert running.api.pods == {}  # evicted by the drains
-    assert not any(s["unschedulable"] or s["annotations"] for s in running.api.specs.values())
+    assert not any(s["unschedulable"] or CORDONED_BY in s["annotations"] for s in running.api.specs.values())
     rows = recap(capsys.readouterr().out)
     assert all(rows[n][0] == "changed" and f"Ready at {NEW}" in rows[n][1] for n in NODES)
 
@@ -77,7 +78,7 @@ def test_a_kubelet_that_fails_stops_at_its_batch_and_a_rerun_finishes(inv, runni
     assert rows[NODES[1]][0] == "failed" and "failed to run Kubelet" in rows[NODES[1]][1]
     for n in NODES[2:]:
         assert rows[n] == ("failed", f"not upgraded: batch 2 failed ({NODES[1]}); fix it and run fab upgrade again")
-        assert kubelet_version(running, n) == OLD and n not in running.api.specs
+        assert kubelet_version(running, n) == OLD and CORDONED_BY not in running.api.specs[n]["annotations"]  # never cordoned
     assert running.api.specs[NODES[1]]["unschedulable"]  # left cordoned: it is broken
     assert CORDONED_BY in running.api.specs[NODES[1]]["annotations"]
     running[NODES[1]].faults.discard("kubelet-fails")
@@ -141,3 +142,36 @@ def test_dry_run_shows_order_batches_downloads_and_restarts(inv, running, capsys
     assert f"wait Ready at {NEW}, uncordon" in out
     assert running.history == [] and all(kubelet_version(running, n) == OLD for n in NODES)
     assert all(r[0] == "pending" for r in recap(out).values())
+
+
+def test_deploy_refuses_a_version_change_on_a_running_cluster_and_names_fab_upgrade(inv, running, capsys):
+    since = {n: len(running[n].log) for n in ALL}
+    assert Deploy(_version(inv, NEW), list(inv.hosts), Options(), connect=running.connect).run() == 1
+    out = capsys.readouterr().out
+    said = [line for line in out.splitlines() if "refused" in line and "fab upgrade" in line]
+    assert said == [f"refused: kubernetes.version is {NEW} in hosts-changed.yaml, the cluster runs {OLD}: "
+                    "run `fab upgrade` to roll it (control plane first, nodes in batches)"]
+    assert out.rstrip().endswith("Re-run: fab upgrade")
+    assert all(c.what == "probe" for n in ALL for c in running[n].log[since[n]:])  # nothing changed
+    assert all(kubelet_version(running, n) == OLD for n in NODES)
+
+
+def test_deploy_refuses_a_node_left_at_the_old_version_once_the_master_runs_the_new(inv, running, capsys):
+    new = _version(inv, NEW)
+    assert Deploy(new, [new.master], Options(), connect=running.connect).run() == 1  # refused: the master
+    assert upgrade(new, running) == 0
+    stamp = f"{layout.stamp_path(inv.kubernetes.install_dir)}"
+    running[NODES[1]].files[stamp].content = running[NODES[1]].files[stamp].content.replace(NEW, OLD)
+    capsys.readouterr()
+    assert Deploy(new, list(new.hosts), Options(dry_run=True), connect=running.connect).run() == 1
+    assert f"node {NODES[1]} runs {OLD}: run `fab upgrade`" in capsys.readouterr().out
+
+
+def test_deploy_of_another_version_goes_on_where_the_master_has_no_release_yet(inv, running, capsys):
+    """A first deploy stopped before the master's release was complete (its nodes have
+    one): not a running cluster, so deploy installs the inventory's version."""
+    running[MASTER].files.pop(layout.stamp_path(inv.kubernetes.install_dir))
+    new = _version(inv, NEW)
+    assert Deploy(new, list(new.hosts), Options(timeout=3), connect=running.connect).run() == 0
+    assert "refused" not in capsys.readouterr().out
+    assert all(kubelet_version(running, n) == NEW for n in NODES)

@@ -1,0 +1,104 @@
+"""etcdctl's (and etcdutl's) command lines for the etcd kubefab runs on the master, and
+what they print; which profiles a snapshot or a restore covers. Pure: argv out, text in.
+
+The client is the master's own etcdctl from the etcd release (bin_dir; in the lab that
+is Debian's etcd-client), as the apiserver's etcd client: etcd's CA, the
+apiserver-etcd-client certificate, the member's client URL on the master's address."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from . import layout_modern as L
+from .model import Inventory
+from .modern_units import bin_, etcd_peer_url, etcd_url
+
+# etcd 3.5 moved the offline snapshot commands (status, restore) to etcdutl and 3.6
+# removed them from etcdctl; before 3.5 there is no etcdutl. So the tool is chosen by the
+# version of the etcdctl installed on the master (the etcd in use), not the inventory's.
+ETCDUTL_FROM = (3, 5)
+
+
+@dataclass(frozen=True)
+class Status:
+    """`snapshot status -w json`: what a snapshot holds."""
+    hash: int
+    revision: int
+    keys: int
+    size: int
+
+    def says(self) -> str:
+        return f"revision {self.revision}, {self.keys} keys, db {self.size} bytes, hash {self.hash:08x}"
+
+
+def refusal(inv: Inventory, task: str) -> str | None:
+    """Why `task` (etcd.snapshot, etcd.restore) cannot work on this inventory, in one
+    line; None when kubefab runs the cluster's etcd on the master."""
+    k = inv.kubernetes
+    if not k.modern:
+        return (f"{task}: the v1.0 profile's apiserver keeps its objects in etcd's v2 store on "
+                f"{', '.join(k.etcd_servers) or 'the etcd servers'}, which kubefab does not run and a v3 "
+                f"snapshot does not hold; back up those servers' data dirs on them instead "
+                f"(ETCDCTL_API=2 etcdctl backup --data-dir DIR --backup-dir DIR2)")
+    if not k.managed_etcd:
+        return (f"{task}: kubefab does not run this cluster's etcd (kubernetes.etcd_servers: "
+                f"{', '.join(k.etcd_servers)}); snapshot and restore it on those servers "
+                f"(etcdctl snapshot save / etcdutl snapshot restore)")
+    return None
+
+
+def etcdctl(inv: Inventory) -> str:
+    return bin_(inv, L.ETCDCTL)
+
+
+def client(inv: Inventory) -> list[str]:
+    """etcdctl as the apiserver's etcd client, against the member on the master."""
+    return [etcdctl(inv), f"--endpoints={etcd_url(inv)}", f"--cacert={L.ETCD_CA}",
+            f"--cert={L.ETCD_CLIENT_CERT}", f"--key={L.ETCD_CLIENT_KEY}"]
+
+
+def version_argv(inv: Inventory) -> list[str]:
+    return [etcdctl(inv), "version"]
+
+
+def parse_version(out: str) -> tuple[int, int, int] | None:
+    """'etcdctl version: 3.4.23' -> (3, 4, 23)."""
+    m = re.search(r"etcdctl version:\s*(\d+)\.(\d+)\.(\d+)", out)
+    return (int(m[1]), int(m[2]), int(m[3])) if m else None
+
+
+def offline_tool(inv: Inventory, version: tuple[int, int, int]) -> str:
+    """What runs `snapshot status` and `snapshot restore` for this etcd version."""
+    return bin_(inv, L.ETCDUTL if version[:2] >= ETCDUTL_FROM else L.ETCDCTL)
+
+
+def save_argv(inv: Inventory, path: str) -> list[str]:
+    return [*client(inv), "snapshot", "save", path]
+
+
+def status_argv(tool: str, path: str) -> list[str]:
+    return [tool, "snapshot", "status", path, "--write-out=json"]
+
+
+def health_argv(inv: Inventory) -> list[str]:
+    return [*client(inv), "endpoint", "health"]
+
+
+def restore_argv(inv: Inventory, tool: str, path: str, data_dir: str) -> list[str]:
+    """A new data dir from the snapshot, for the master's member as its unit runs it
+    (name, peer URL, one-member cluster, token): the restored member starts as a fresh
+    one-member cluster with the snapshot's keys and revision."""
+    m, peer = inv.master, etcd_peer_url(inv)
+    return [tool, "snapshot", "restore", path, f"--name={m.name}", f"--data-dir={data_dir}",
+            f"--initial-cluster={m.name}={peer}", f"--initial-advertise-peer-urls={peer}",
+            f"--initial-cluster-token={inv.cluster}"]
+
+
+def parse_status(out: str) -> Status:
+    """`snapshot status --write-out=json`; ValueError when it is not that."""
+    try:
+        data = json.loads(out)
+        return Status(int(data["hash"]), int(data["revision"]), int(data["totalKey"]), int(data["totalSize"]))
+    except (ValueError, TypeError, KeyError) as e:
+        raise ValueError(f"not a snapshot status: {out.strip()[:120]!r} ({e})") from None

@@ -1,0 +1,75 @@
+"""The etcd kubefab runs on the master: a verified snapshot of it, and a restore."""
+from pathlib import Path
+
+from invoke.exceptions import Exit
+
+from kubefab import etcdctl
+from kubefab.etcd_restore import Restore
+from kubefab.etcd_snapshot import Snapshot, default_out, stamp
+
+from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, run
+from .flags import task
+
+
+def refused(inv, name: str) -> None:
+    why = etcdctl.refusal(inv, name)
+    if why:
+        raise Exit(f"error: {why}", code=2)
+
+
+def out_path(inv, out) -> Path:
+    """--out FILE (a new file), --out DIR (the default name in it), or the default name here."""
+    if out is None:
+        return default_out(inv, stamp())
+    path = Path(out)
+    if path.is_dir():
+        return path / default_out(inv, stamp())
+    if path.exists():
+        raise Exit(f"error: --out {out} exists; name a new file (a snapshot never overwrites one)", code=2)
+    if not path.parent.is_dir():
+        raise Exit(f"error: --out {out}: no folder {path.parent}", code=2)
+    return path
+
+
+@task(help={"out": "where to write it (a new file, or a folder; default: <cluster>-etcd-<UTC time>.db here)",
+            "dry-run": "say what would be done, and do nothing",
+            "timeout": "seconds for each wait (default: kubefab.timeout, 120)",
+            "accept-new-host-keys": ACCEPT_NEW_HELP,
+            "wait-lock": WAIT_LOCK_HELP,
+            "inventory": INVENTORY_HELP})
+def snapshot(c, out=None, dry_run=False, timeout=None, accept_new_host_keys=False, wait_lock=False,
+             inventory=None):
+    """A verified snapshot of kubefab's etcd on the master, written here 0600."""
+    inv = load_inventory(c, inventory)
+    refused(inv, "etcd.snapshot")
+    path = out_path(inv, out)
+    opts = options(c, dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys, wait_lock=wait_lock)
+    run(lambda: Snapshot(inv, opts, path))
+
+
+@task(positional=["file"], help={
+    "file": "the snapshot (from fab etcd.snapshot)",
+    "yes": "really do it: stop the control plane and etcd, and replace etcd's data with the snapshot's",
+    "dry-run": "say every step, and do nothing",
+    "timeout": "seconds for etcd to be healthy and the apiserver ready (default: kubefab.timeout, 120)",
+    "accept-new-host-keys": ACCEPT_NEW_HELP,
+    "wait-lock": WAIT_LOCK_HELP,
+    "inventory": INVENTORY_HELP})
+def restore(c, file=None, yes=False, dry_run=False, timeout=None, accept_new_host_keys=False, wait_lock=False,
+            inventory=None):
+    """Put kubefab's etcd back to a snapshot, with the apiserver stopped around it."""
+    inv = load_inventory(c, inventory)
+    refused(inv, "etcd.restore")
+    if not file:
+        raise Exit("error: etcd.restore needs the snapshot FILE", code=2)
+    try:
+        data = Path(file).read_bytes()
+    except OSError as e:
+        raise Exit(f"error: {file}: {e.strerror}", code=2)
+    if not data:
+        raise Exit(f"error: {file} is empty: no etcd snapshot", code=2)
+    if not (yes or dry_run):
+        raise Exit(f"error: etcd.restore replaces the cluster's state with {file}'s: add --yes "
+                   f"(or --dry-run to see each step)", code=2)
+    opts = options(c, dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys, wait_lock=wait_lock)
+    run(lambda: Restore(inv, opts, Path(file), data))
