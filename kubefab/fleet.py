@@ -128,6 +128,9 @@ class Fleet:
                     else:
                         self.failed.setdefault(name, "interrupted (Ctrl-C)")
             raise Interrupted() from None
+        except BaseException:  # not an Exception (SystemExit, a test's kill): others finish first
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
         pool.shutdown(wait=True)
         return results
 

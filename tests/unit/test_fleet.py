@@ -25,3 +25,32 @@ def test_a_failing_host_keeps_its_first_reason_and_leaves_later_steps(inv):
         fleet.each(lambda cxn: step(cxn, "second"), [node], even_failed=True)
         assert fleet.failed == {node.name: "first"}
         assert node not in fleet.ok() and node.name not in fleet.each(lambda cxn: "again")
+
+
+def test_a_host_that_dies_lets_the_others_finish_their_step_before_it_is_raised(inv):
+    """Every host finishes before anyone judges, even when one host's step raises what
+    is no Exception (the fake's SIGKILL): otherwise the other hosts' steps run on behind
+    the caller's back (a flaky test of a killed run saw exactly that)."""
+    import threading
+    import time
+
+    import pytest
+
+    class Died(BaseException):
+        pass
+
+    cluster = FakeCluster(inv)
+    first, others = inv.hosts[0], inv.hosts[1:]
+    raised, finished = threading.Event(), []
+
+    def step(cxn):
+        if cxn.host == first:
+            raised.set()
+            raise Died()
+        raised.wait(5)
+        time.sleep(0.2)  # still busy when the first host's exception reaches each()
+        finished.append(cxn.host.name)
+    with Fleet(list(inv.hosts), connect=cluster.connect) as fleet:
+        with pytest.raises(Died):
+            fleet.each(step)
+        assert sorted(finished) == sorted(h.name for h in others)
