@@ -243,3 +243,17 @@ def test_status_leaves_a_pki_as_it_is(status_task, capsys):
     out = capsys.readouterr().out
     assert "kube-proxy.crt: certificate or key missing or unreadable; fab deploy re-issues it" in out
     assert "ca.key mode 0644, wanted 0600; fab deploy tightens it" in out
+
+
+def test_notes_come_before_the_verdict_so_problems_are_the_last_block():
+    """A note (a label set by nodes.register) is no problem: printed after PROBLEMS: it
+    read as one of them (the lab's status test counted it as one)."""
+    wanted, facts = deployed(TLS)
+    rep = status.report(TLS, wanted, api(facts, healthz=""), {})
+    rep["notes"] = ["label tier=gold on node azure-prd-02 was set by nodes.register and is not in hosts.yaml"]
+    text = status.table(rep)
+    verdict = text.partition("PROBLEMS:")[2]
+    assert rep["problems"] and "note:" not in verdict
+    assert text.index("note: label tier=gold") < text.index("PROBLEMS:")
+    rep["problems"] = []
+    assert status.table(rep).rstrip().endswith("OK: the cluster is as the inventory says")
