@@ -20,7 +20,6 @@ import argparse
 import dataclasses
 import io
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from kubefab.fleet import Fleet  # noqa: E402
 from kubefab.inventory import load  # noqa: E402
 from kubefab.layout import DOWNLOAD_TIMEOUT  # noqa: E402
 from kubefab_lab import Lab  # noqa: E402
+from kubefab_lab.services import free_port_pair  # noqa: E402
 
 MODERN = "v1.37.1"  # the modern profile's release in the bench (--modern-version)
 
@@ -102,20 +102,6 @@ def cli_deploy(path) -> None:
     subprocess.run([str(Path(sys.executable).parent / "fab"), "deploy", "--parallel", "50"],
                    cwd=ROOT, env=env, check=True, capture_output=True)
 
-
-def free_port_pair() -> int:
-    """A port p on 127.0.0.1 with p and p + 1 free (etcd's client and peer ports)."""
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no two free ports in a row on 127.0.0.1")
 
 
 def make_lab(slot: int) -> Lab:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 
 from kubefab_lab import Lab
+from kubefab_lab.services import free_port_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 # KUBEFAB_LAB_SLOT=N (1-9) runs this session's labs on 127.0.N.x with their own state dir,
@@ -49,20 +49,6 @@ def lab():
     yield the_lab
     the_lab.down()
 
-
-def free_port_pair() -> int:
-    """A port p on 127.0.0.1 with p and p + 1 free (etcd's client and peer ports)."""
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no two free ports in a row on 127.0.0.1")
 
 
 @pytest.fixture
