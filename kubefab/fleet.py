@@ -128,8 +128,8 @@ class Fleet:
                     else:
                         self.failed.setdefault(name, "interrupted (Ctrl-C)")
             raise Interrupted() from None
-        except BaseException:  # not an Exception (SystemExit, a test's kill): others finish first
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:  # not an Exception (SystemExit, a test's kill): every host
+            pool.shutdown(wait=True)  # takes its step first, as for any other failure
             raise
         pool.shutdown(wait=True)
         return results

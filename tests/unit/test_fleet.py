@@ -50,7 +50,10 @@ def test_a_host_that_dies_lets_the_others_finish_their_step_before_it_is_raised(
         raised.wait(5)
         time.sleep(0.2)  # still busy when the first host's exception reaches each()
         finished.append(cxn.host.name)
-    with Fleet(list(inv.hosts), connect=cluster.connect) as fleet:
-        with pytest.raises(Died):
-            fleet.each(step)
-        assert sorted(finished) == sorted(h.name for h in others)
+    for parallel in (10, 2):  # 2: some hosts still queued when the first one dies
+        raised.clear()
+        finished.clear()
+        with Fleet(list(inv.hosts), parallel=parallel, connect=cluster.connect) as fleet:
+            with pytest.raises(Died):
+                fleet.each(step)
+            assert sorted(finished) == sorted(h.name for h in others), parallel
