@@ -24,6 +24,7 @@ MASTER_SLACK = 30
 class Deploy(Operation):
     task = "deploy"
     version_refused: str | None = None  # why this run refused a kubernetes.version change
+    render_at_start = True  # the PKI and files at once (Upgrade: after its skew check)
 
     def __init__(self, inv: Inventory, targets: list[Host], opts: Options, connect: Connect | None = None):
         master = inv.master  # always connected: it waits for the apiserver and registers nodes
@@ -31,10 +32,16 @@ class Deploy(Operation):
         self.targets = targets
         self.healthy = False  # the apiserver answered /healthz ok during this run
         self.rbac = False  # the modern profile's RBAC objects were applied during this run
-        self.pki = pki.ensure(inv)  # once per run: certificates made or renewed locally, as needed
+        self.pki, self.wanted = None, {}
+        if self.render_at_start:
+            self.render(targets)
+
+    def render(self, hosts: list[Host]) -> None:
+        """Once per run: certificates made or renewed locally, as needed; each host's files."""
+        self.pki = pki.ensure(self.inv)
         for what in self.pki.changes if self.pki else ():
             say(None, f"pki: {what}")
-        self.wanted = {h.name: render.render_host(inv, h, self.pki) for h in targets}
+        self.wanted = {h.name: render.render_host(self.inv, h, self.pki) for h in hosts}
 
     # -- the phases ------------------------------------------------------------------
     def gather(self) -> dict:

@@ -19,26 +19,24 @@ import dataclasses
 import json
 import time
 
-from . import converge, downloads, health, layout_modern, pki, render, rollout, skew, steps
+from . import converge, downloads, health, layout_modern, rollout, skew, steps
 from .deploy import Deploy
 from .layout import DRAIN_TIMEOUT
 from .model import Host, Inventory
-from .operation import Operation, Options
+from .operation import Options
 from .report import say
 from .transport import Connect, RemoteError
 
 
 class Upgrade(Deploy):
     task = "upgrade"
+    render_at_start = False  # the PKI and files wait for the skew check (gather), so that a
+    # refused upgrade changes nothing, the local PKI included
 
     def __init__(self, inv: Inventory, targets: list[Host], opts: Options, batch: str = "1",
                  drain_timeout: float = DRAIN_TIMEOUT, connect: Connect | None = None):
-        # Deploy's state without its PKI and files: those wait for the skew check
-        # (gather), so that a refused upgrade changes nothing, the local PKI included.
         nodes = [h for h in targets if not h.is_master]
-        Operation.__init__(self, inv, [inv.master, *nodes], opts, connect)  # the control plane first
-        self.targets, self.healthy, self.pki, self.wanted = [inv.master, *nodes], False, None, {}
-        self.rbac = False  # Deploy.apply_rbac's: the modern profile's RBAC objects applied in this run
+        super().__init__(inv, [inv.master, *nodes], opts, connect)  # the control plane first
         self.batch, self.drain_timeout, self.version = batch, drain_timeout, inv.kubernetes.version
         self.running: str | None = None  # the master's installed release before this run
         self.refused: str | None = None  # why the skew rules forbid this upgrade
@@ -61,10 +59,7 @@ class Upgrade(Deploy):
                                      for c in [skew.stamp_containerd(f.stamp)] if c and n != self.master.name})
         if self.refused:
             return facts
-        self.pki = pki.ensure(self.inv)
-        for what in self.pki.changes if self.pki else ():
-            say(None, f"pki: {what}")
-        self.wanted = {h.name: render.render_host(self.inv, h, self.pki) for h in self.fleet.ok(self.targets)}
+        self.render(self.fleet.ok(self.targets))
         return super().gather()
 
     # -- plan ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ ACCEPT_NEW_HELP = "record unknown SSH host keys (as OpenSSH's accept-new); a cha
 INVENTORY_HELP = "the inventory file (default: $KUBEFAB_INVENTORY, else kubefab.inventory, hosts.yaml)"
 HOSTS_HELP = "only these hosts, comma-separated (default: all)"
 WAIT_LOCK_HELP = "wait for another run's cluster lock instead of refusing"
+PARALLEL_HELP = "how many hosts to work on at once (default: kubefab.parallel, 10)"
 TIMEOUT_HELP = "seconds to wait for the apiserver to be healthy and nodes Ready (default: kubefab.timeout, 120)"
 
 

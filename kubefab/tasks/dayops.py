@@ -9,7 +9,8 @@ from kubefab.report import say
 from kubefab.reset import Reset
 from kubefab.rollback import Rollback
 
-from .common import (ACCEPT_NEW_HELP, HOSTS_HELP, INVENTORY_HELP, TIMEOUT_HELP, WAIT_LOCK_HELP,
+from .common import (ACCEPT_NEW_HELP, HOSTS_HELP, INVENTORY_HELP, PARALLEL_HELP, TIMEOUT_HELP,
+                     WAIT_LOCK_HELP,
                      inventory as load_inventory,
                      options, parallel_setting, reported, run, select)
 from .flags import refuse, task
@@ -19,7 +20,7 @@ from .flags import refuse, task
     "hosts": HOSTS_HELP,
     "yes": "really do it: stop and disable kubefab's units, remove every file, binary and backup it wrote",
     "dry-run": "list every unit and path that would go, and change nothing",
-    "parallel": "how many hosts to work on at once (default: kubefab.parallel, 10)",
+    "parallel": PARALLEL_HELP,
     "accept-new-host-keys": ACCEPT_NEW_HELP,
     "wait-lock": WAIT_LOCK_HELP,
     "inventory": INVENTORY_HELP,
@@ -42,7 +43,7 @@ def reset(c, hosts=None, yes=False, dry_run=False, parallel=None, accept_new_hos
     "hosts": HOSTS_HELP,
     "dry-run": "show what would go back (diffs; a secret only by name) and what would restart, change nothing",
     "timeout": TIMEOUT_HELP,
-    "parallel": "how many hosts to work on at once (default: kubefab.parallel, 10)",
+    "parallel": PARALLEL_HELP,
     "accept-new-host-keys": ACCEPT_NEW_HELP,
     "wait-lock": WAIT_LOCK_HELP,
     "inventory": INVENTORY_HELP,

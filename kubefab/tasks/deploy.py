@@ -5,7 +5,8 @@ from kubefab import downloads, lease
 from kubefab.deploy import Deploy
 from kubefab.fleet import Fleet
 
-from .common import (ACCEPT_NEW_HELP, HOSTS_HELP, INVENTORY_HELP, TIMEOUT_HELP, WAIT_LOCK_HELP,
+from .common import (ACCEPT_NEW_HELP, HOSTS_HELP, INVENTORY_HELP, PARALLEL_HELP, TIMEOUT_HELP,
+                     WAIT_LOCK_HELP,
                      inventory as load_inventory, options, reported, run, select)
 from .flags import task
 
@@ -13,7 +14,7 @@ from .flags import task
 @task(help={
     "dry-run": "show the plan (files with diffs, units to restart, steps) and change nothing",
     "hosts": HOSTS_HELP,
-    "parallel": "how many hosts to work on at once (default: kubefab.parallel, 10)",
+    "parallel": PARALLEL_HELP,
     "timeout": TIMEOUT_HELP,
     "accept-new-host-keys": ACCEPT_NEW_HELP,
     "wait-lock": WAIT_LOCK_HELP,
