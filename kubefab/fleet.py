@@ -1,4 +1,5 @@
-"""A fleet: one connection per host for a whole run, work fanned out over a bounded pool.
+"""A fleet: one connection per host for a whole run, work fanned out, at most `parallel`
+hosts at work at once (a host waiting for another one does not count).
 
 Like Fabric's ThreadingGroup, every host finishes before anyone judges; a host that
 fails keeps its reason and is left out of later steps, the others go on."""
@@ -6,7 +7,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from .model import Host
 from .remote import ssh
@@ -57,6 +60,34 @@ class Gate:
                 next_note = now + 5
 
 
+class Slots:
+    """`n` slots for hosts at work, handed out in the order asked for; one given back goes
+    straight to the next in line (no one barges in), else it stays free."""
+
+    def __init__(self, n: int):
+        self._free = n
+        self._line: deque[threading.Event] = deque()
+        self._lock = threading.Lock()
+
+    def line_up(self) -> threading.Event:
+        """A place in line: the event is set once it holds a slot (at once if one is free)."""
+        turn = threading.Event()
+        with self._lock:
+            if self._free:
+                self._free -= 1
+                turn.set()
+            else:
+                self._line.append(turn)
+        return turn
+
+    def give_back(self) -> None:
+        with self._lock:
+            if self._line:
+                self._line.popleft().set()
+            else:
+                self._free += 1
+
+
 class Fleet:
     def __init__(self, hosts: list[Host], *, parallel: int = 10, accept_new: bool = False,
                  timeout: float = 10, connect: Connect | None = None):
@@ -68,6 +99,7 @@ class Fleet:
         self.failed: dict[str, str] = {}  # host name -> reason
         self.errors: dict[str, Exception] = {}  # host name -> what failed it
         self.cancel = threading.Event()
+        self._mine = threading.local()  # a worker thread's Slots during each(), for idle()
 
     def ok(self, hosts=None) -> list[Host]:
         """The hosts (all when None; an empty list is no host) that have not failed."""
@@ -94,20 +126,30 @@ class Fleet:
         """fn(cxn) on every healthy host (of `hosts`: all when None, none when empty;
         failed ones too with even_failed), in parallel. Returns the values of those that
         succeeded; failures land in self.failed with their reason (a host's first reason
-        is kept). Work starts in the order of `hosts`: a host that others wait for (a
-        Gate) goes first, so that a pool smaller than the fleet cannot deadlock."""
+        is kept). One thread per host, at most `parallel` of them at work: work starts in
+        the order of `hosts`, and a host waiting for another inside idle() (a node at a
+        Gate) lends its slot to the next in line, so that waiters never starve the hosts
+        they wait for (--parallel 1 included) nor those still to start."""
         todo = self._among(hosts) if even_failed else self.ok(hosts)
         if not todo:
             return {}
         results: dict[str, object] = {}
+        slots = Slots(self.parallel)
+        turns = [slots.line_up() for _ in todo]  # here, in order: the first hosts go first
 
-        def one(host: Host):
-            if self.cancel.is_set():
-                raise Interrupted()
-            return fn(self.connections[host.name])
+        def one(host: Host, turn: threading.Event):
+            turn.wait()
+            self._mine.slots = slots
+            try:
+                if self.cancel.is_set():
+                    raise Interrupted()
+                return fn(self.connections[host.name])
+            finally:
+                self._mine.slots = None
+                slots.give_back()
 
-        pool = ThreadPoolExecutor(max_workers=min(self.parallel, len(todo) or 1))
-        futures = {h.name: pool.submit(one, h) for h in todo}
+        pool = ThreadPoolExecutor(max_workers=len(todo))  # the slots bound the work, not the pool
+        futures = {h.name: pool.submit(one, h, turn) for h, turn in zip(todo, turns)}
         try:
             for name, future in futures.items():
                 try:
@@ -133,6 +175,23 @@ class Fleet:
             raise
         pool.shutdown(wait=True)
         return results
+
+    @contextmanager
+    def idle(self):
+        """Around a wait for another host (a Gate), inside an each() step: this host's slot
+        goes to the next in line meanwhile, and it lines up again before it goes on.
+        Anywhere else (no slot held): nothing."""
+        slots = getattr(self._mine, "slots", None)
+        if slots is None:
+            yield
+            return
+        slots.give_back()
+        self._mine.slots = None  # an idle() inside this one has no slot to give
+        try:
+            yield
+        finally:
+            slots.line_up().wait()
+            self._mine.slots = slots
 
     def _fail(self, name: str, why: str, error: Exception) -> None:
         self.failed.setdefault(name, why)

@@ -57,3 +57,38 @@ def test_a_host_that_dies_lets_the_others_finish_their_step_before_it_is_raised(
             with pytest.raises(Died):
                 fleet.each(step)
             assert sorted(finished) == sorted(h.name for h in others), parallel
+
+
+def test_parallel_bounds_the_hosts_at_work_not_those_that_wait(inv):
+    """parallel=2: never more than two hosts run commands at once; a host inside
+    fleet.idle() holds no slot, so every host gets in while the first ones wait there
+    (as deploy's nodes wait for the apiserver). The Event's timeout only guards a hang."""
+    import threading
+    import time
+
+    cluster = FakeCluster(inv)
+    lock, everyone_in = threading.Lock(), threading.Event()
+    at_work, most, arrived = [0], [0], set()
+
+    def working(delta):
+        with lock:
+            at_work[0] += delta
+            most[0] = max(most[0], at_work[0])
+
+    def step(cxn):
+        working(+1)
+        time.sleep(0.01)  # busy for a moment: room for a third host to slip in if it could
+        with lock:
+            arrived.add(cxn.host.name)
+            if len(arrived) == len(inv.hosts):
+                everyone_in.set()
+        working(-1)
+        with fleet.idle():
+            assert everyone_in.wait(10), "a host waiting in idle() held its slot"
+        working(+1)
+        time.sleep(0.01)
+        working(-1)
+        return cxn.host.name
+    with Fleet(list(inv.hosts), parallel=2, connect=cluster.connect) as fleet:
+        assert set(fleet.each(step)) == {h.name for h in inv.hosts} and not fleet.failed
+    assert most[0] <= 2, most[0]
