@@ -108,8 +108,9 @@ class Deploy(Operation):
     def apply(self, plans: dict) -> None:
         """One path per host, all in parallel: the master writes, starts and waits for its
         apiserver (and RBAC), then opens the gate; a node writes (its download does not
-        wait for anyone), waits at the gate, then starts. The master goes first in the
-        pool, so nodes at the gate never hold the worker it needs."""
+        wait for anyone), waits at the gate, then starts. --parallel bounds the hosts at
+        work: a node at the gate gives its slot back (Fleet.idle) to the master or the
+        next node's download, and takes one again before it starts."""
         gate = Gate(f"the apiserver on {self.master.name}")
         if self.master.name in self.fleet.failed:
             gate.fail()
@@ -126,7 +127,10 @@ class Deploy(Operation):
                     return
                 if not (plans[name].restart or plans[name].start):
                     return  # nothing to start: no reason to wait
-                if not gate.wait(self.opts.timeout + MASTER_SLACK, self.fleet.cancel, lambda m: say(name, m)):
+                limit = self.opts.timeout + MASTER_SLACK
+                with self.fleet.idle():  # no slot held while it waits: other hosts work
+                    opened = gate.wait(limit, self.fleet.cancel, lambda m: say(name, m))
+                if not opened:
                     raise RemoteError("not started: the master failed")
                 self.activate(cxn, plans[name])
             except BaseException:

@@ -91,3 +91,24 @@ def test_a_node_with_nothing_to_start_does_not_wait_for_a_failed_master(inv, clu
     assert run(variant(inv, *ONE_FLAG), cluster, timeout=0) == 1  # the master's change only
     rows = recap(capsys.readouterr().out)
     assert all(rows[h] == ("failed", "not registered: the master failed") for h in NODES), rows
+
+
+def test_nodes_at_the_gate_give_their_pool_slots_back(inv, cluster, capsys):
+    """--parallel 2, master and four nodes, an apiserver healthy only once every node's
+    download has started: the nodes waiting for it hold no slot, so the others still
+    write and download (before: the first node held the second slot at the gate, the
+    other three could not start, and the master never got healthy)."""
+    healthz = cluster.api.healthz
+
+    def once_every_node_downloads(machine, url):
+        started = {h for h, what in cluster.timeline if what == f"start {DOWNLOAD}"}
+        if not set(NODES) <= started:
+            return 7, "", "curl: (7) Failed to connect to 127.0.0.1 port 8080: Connection refused\n"
+        return healthz(machine, url)
+    cluster.api.healthz = once_every_node_downloads
+    assert run(inv, cluster, parallel=2, timeout=15) == 0  # the timeout only bounds the old hang
+    t = cluster.timeline
+    healthy = first(t, MASTER, "healthz ok")  # the master opens the gate right after it
+    assert all(first(t, h, f"start {DOWNLOAD}") < healthy < node_starts(t)[h] for h in NODES), t
+    rows = recap(capsys.readouterr().out)
+    assert all(rows[h][0] == "changed" for h in ALL), rows
