@@ -128,7 +128,7 @@ def test_a_kubelet_that_never_registers_is_named(lab, inventory):
     r = fab(silent, "deploy", "--timeout", "15", check=False)
     assert r.returncode == 1
     line = next(l for l in r.stdout.splitlines() if l.startswith("  ded-prd-01 "))
-    assert "not Ready after 15s" in line and "journalctl -u kubernetes.kubelet.service" in line, line
+    assert "not Ready after 15s" in line and "journalctl -u kubernetes.kubelet.service" in line, r.stdout
     converges(inventory)
     assert "ded-prd-01" in nodes(inventory)
 
