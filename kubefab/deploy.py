@@ -16,10 +16,6 @@ from .transport import Connect, RemoteError
 
 __all__ = ["Deploy", "Options"]
 
-# seconds a node may wait at the gate beyond the run's timeout (the master's own wait for
-# its apiserver, bounded by it, then its restarts): only a master whose path hangs uses them up
-MASTER_SLACK = 30
-
 
 class Deploy(Operation):
     task = "deploy"
@@ -122,14 +118,13 @@ class Deploy(Operation):
             try:
                 self.write(cxn, plans[name])
                 if master:
-                    gate.arm()
                     self.activate(cxn, plans[name], gate.open)
+                    gate.open()  # open since it was healthy: no way out of here leaves nodes waiting
                     return
                 if not (plans[name].restart or plans[name].start):
                     return  # nothing to start: no reason to wait
-                limit = self.opts.timeout + MASTER_SLACK
                 with self.fleet.idle():  # no slot held while it waits: other hosts work
-                    opened = gate.wait(limit, self.fleet.cancel, lambda m: say(name, m))
+                    opened = gate.wait(self.fleet.cancel, lambda m: say(name, m))
                 if not opened:
                     raise RemoteError("not started: the master failed")
                 self.activate(cxn, plans[name])

@@ -22,18 +22,15 @@ class Interrupted(Exception):
 
 class Gate:
     """One host's go-ahead for the others in the same Fleet.each (the master's apiserver
-    for the nodes): opened or failed once, by the host whose path it is."""
+    for the nodes): opened or failed once, by the host whose path it is. The waiters keep
+    no clock of their own: the opener's every step is bounded, and whatever stops it must
+    fail the gate (a guess of how long it may take would stop nodes of a master that
+    comes up after all)."""
 
     def __init__(self, what: str):
         self.what = what  # what the waiters wait for, in the operator's words
-        self.since: float | None = None  # when the waiters' clock started (armed)
         self._done = threading.Event()
         self._ok = False
-
-    def arm(self) -> None:
-        """From now on the waiters' timeout runs (before: the opener's own bounded steps)."""
-        if self.since is None:
-            self.since = time.monotonic()
 
     def open(self) -> None:
         self._ok = True
@@ -42,9 +39,9 @@ class Gate:
     def fail(self) -> None:
         self._done.set()  # after open(): no change, the waiters went on
 
-    def wait(self, timeout: float, cancel: threading.Event | None = None, progress=None) -> bool:
-        """Until the gate opens (True) or fails (False); Interrupted on Ctrl-C; RemoteError
-        once armed for `timeout` without a decision. progress(text) every 5 s."""
+    def wait(self, cancel: threading.Event | None = None, progress=None) -> bool:
+        """Until the gate opens (True) or fails (False); Interrupted on Ctrl-C.
+        progress(text) every 5 s."""
         start = time.monotonic()
         next_note = start + 5
         while True:
@@ -53,8 +50,6 @@ class Gate:
             if self._done.wait(0.2):
                 return self._ok
             now = time.monotonic()
-            if self.since is not None and now - self.since > timeout:
-                raise RemoteError(f"not started: {self.what} not ready after {timeout:.0f}s")
             if progress and now >= next_note:
                 progress(f"waiting for {self.what} ({now - start:.0f}s)")
                 next_note = now + 5

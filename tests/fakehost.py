@@ -19,6 +19,8 @@ Faults a test may put in `machine.faults`:
   interrupt  the operator presses Ctrl-C at the first /healthz kubefab polls once every
              host's download is done (deploy's nodes then wait for the apiserver)
   download-hangs      the download keeps running (activating) until finish_download()
+  start-slow  each unit start on this host (not the download's) takes SLOW_START seconds,
+              as when systemd's job waits for a slow unit
   download-slow       the download runs (activating) until the master's apiserver is active,
                       or for 5 looks at it; timeline gets (host, "downloaded") when it ends
   interrupt-download  the operator presses Ctrl-C at the first look at a running download
@@ -54,6 +56,7 @@ import shlex
 import signal
 import tarfile
 import threading
+import time
 from dataclasses import dataclass, field
 
 from fakeapi import Apiserver
@@ -62,6 +65,8 @@ from kubefab.layout_modern import ETCD, ETCD_DATA
 from kubefab.layout import APISERVER, DOWNLOAD, ENV_FILE, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
 from kubefab.transport import HostKeyError, RemoteError, Result, Shell, checked, command_line
+
+SLOW_START = 1.5  # seconds a unit start takes on a host with the start-slow fault
 
 
 class Dropped(Exception):
@@ -596,6 +601,9 @@ class FakeConnection(Shell):
     def run(self, argv, *, sudo=False, stdin=None, check=True, timeout=300) -> Result:
         if not self.connected:
             raise RemoteError(f"{argv[0]}: not connected to {self.host.name}")
+        if "start-slow" in self.machine.faults and argv[:2] in (["systemctl", "start"], ["systemctl", "restart"]) \
+                and set(argv[2:]) - {DOWNLOAD}:
+            time.sleep(SLOW_START)  # the other hosts' commands go on meanwhile
         with self.machine.cluster.lock:
             try:
                 code, out, err = self.machine.execute(list(argv), sudo, stdin)
