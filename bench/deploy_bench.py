@@ -24,7 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
-from contextlib import redirect_stdout
+from contextlib import contextmanager, nullcontext, redirect_stdout
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +34,7 @@ from kubefab import converge  # noqa: E402
 from kubefab.deploy import Deploy, Options  # noqa: E402
 from kubefab.fleet import Fleet  # noqa: E402
 from kubefab.inventory import load  # noqa: E402
+from kubefab.remote import Remote  # noqa: E402
 from kubefab.layout import DOWNLOAD_TIMEOUT  # noqa: E402
 from kubefab_lab import Lab  # noqa: E402
 from kubefab_lab.services import free_port_pair  # noqa: E402
@@ -96,6 +97,59 @@ def deploy(inv) -> None:
     quiet(lambda: Deploy(inv, list(inv.hosts), options(inv)))
 
 
+class Trace:
+    """Every remote command of a run (Remote.run, which script/install/read use too): host,
+    start, duration, what; then where the run's time went, per kind of command."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, float, float, str]] = []
+        self.start = time.perf_counter()
+
+    @contextmanager
+    def recording(self):
+        original = Remote.run
+
+        def run(remote, argv, **kwargs):
+            began = time.perf_counter()
+            try:
+                return original(remote, argv, **kwargs)
+            finally:
+                self.calls.append((remote.host.name, began - self.start, time.perf_counter() - began,
+                                   kind(argv)))
+        Remote.run = run
+        try:
+            yield self
+        finally:
+            Remote.run = original
+
+    def report(self, master: str) -> str:
+        """Per kind: how many, the first start and last end (s into the run), the summed time;
+        then the master's commands in order."""
+        kinds: dict[str, list] = {}
+        for host, began, took, what in self.calls:
+            kinds.setdefault(what, []).append((began, began + took, took))
+        lines = [f"{'command':<40} {'n':>4} {'first':>7} {'last end':>8} {'sum':>7}"]
+        for what, spans in sorted(kinds.items(), key=lambda kv: min(s[0] for s in kv[1])):
+            lines.append(f"{what:<40} {len(spans):>4} {min(s[0] for s in spans):>7.2f} "
+                         f"{max(s[1] for s in spans):>8.2f} {sum(s[2] for s in spans):>7.2f}")
+        lines.append(f"{master}:")
+        lines += [f"  {began:7.2f} {took:6.2f} {what}" for host, began, took, what in self.calls if host == master]
+        return "\n".join(lines)
+
+
+def kind(argv: list[str]) -> str:
+    """A command's kind, for the trace: a script by its first line that does something, else
+    the program and its first word that is no option (kubectl: its verb)."""
+    if argv[:2] == ["sh", "-c"]:
+        body = [l.strip() for l in argv[2].splitlines() if l.strip() and not l.strip().startswith(("#", "set "))]
+        return f"sh: {body[0][:34] if body else ''}"
+    words = [Path(argv[0]).name] + [a for a in argv[1:] if not a.startswith("-")]
+    if words[0] == "kubectl":
+        verbs = [w for w in words[1:] if w in ("get", "label", "annotate", "patch", "create", "apply", "auth")]
+        return " ".join(words[:1] + verbs[:1])
+    return " ".join(words[:2])[:40]
+
+
 def cli_deploy(path) -> None:
     env = {**os.environ, "KUBEFAB_INVENTORY": str(path),
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
@@ -122,7 +176,7 @@ def booted(slot: int, size: int, version: str | None, work):
         lab.down()
 
 
-def bench(profile: str, size: int, repeat: int, slot: int, modern: str) -> dict:
+def bench(profile: str, size: int, repeat: int, slot: int, modern: str, tracing: bool = False) -> dict:
     version = modern if profile == "modern" else None
 
     def floors(path):
@@ -131,7 +185,11 @@ def bench(profile: str, size: int, repeat: int, slot: int, modern: str) -> dict:
     def deploys(path):
         inv = load(path)
         ssh = [timed(lambda: ssh_floor(inv)) for _ in range(repeat)]
-        fresh = timed(lambda: deploy(inv))
+        trace = Trace()
+        with trace.recording() if tracing else nullcontext():
+            fresh = timed(lambda: deploy(inv))
+        if tracing:
+            print(f"trace of the fresh deploy ({profile}, {size} hosts):\n{trace.report(inv.master.name)}", flush=True)
         noops = [timed(lambda: deploy(inv)) for _ in range(repeat)]
         cli = [timed(lambda: cli_deploy(path)) for _ in range(repeat)]
         return fresh, statistics.median(noops), statistics.median(cli), statistics.median(ssh)
@@ -152,6 +210,8 @@ def main() -> None:
     ap.add_argument("--slot", type=int, default=int(os.environ.get("KUBEFAB_LAB_SLOT", "0")),
                     help="lab slot 0-9: addresses 127.0.<slot>.100 up (default: KUBEFAB_LAB_SLOT or 0)")
     ap.add_argument("--modern-version", default=MODERN, help=f"the modern profile's release (default: {MODERN})")
+    ap.add_argument("--trace", action="store_true",
+                    help="print where each fresh deploy's time went (every remote command, by kind)")
     args = ap.parse_args()
     profiles = ("legacy", "modern") if args.profile == "both" else (args.profile,)
     print("seconds, wall clock. download floor: every host runs only its download service, all at once,\n"
@@ -160,7 +220,7 @@ def main() -> None:
     keys, rows = None, []
     for profile in profiles:
         for n in args.sizes.split(","):
-            row = bench(profile, int(n), args.repeat, args.slot, args.modern_version)
+            row = bench(profile, int(n), args.repeat, args.slot, args.modern_version, args.trace)
             if keys is None:
                 keys = list(row)
                 print(" | ".join(f"{k:>15}" for k in keys), flush=True)
