@@ -38,6 +38,9 @@ def systemctl(cxn: Connection, *args: str) -> None:
     cxn.run(["systemctl", *args], sudo=True)
 
 
+HEALTH_POLL = 0.5  # seconds between asks: every node's start waits for the answer
+
+
 def wait_healthy(cxn: Connection, inv: Inventory, timeout: float, progress=None, cancel=None) -> str:
     """Poll kubefab.health's check on the master (as root: it reads the admin key) until
     /healthz says ok, as wupiao does, but bounded: on timeout, the reason carries the
@@ -58,7 +61,7 @@ def wait_healthy(cxn: Connection, inv: Inventory, timeout: float, progress=None,
         if progress and now >= next_note:
             progress(f"waiting for {check.url} ({now - start:.0f}s): {last}")
             next_note = now + 5
-        pause(cancel, 1)
+        pause(cancel, HEALTH_POLL)
 
 
 def pause(cancel, seconds: float) -> None:
