@@ -181,8 +181,8 @@ umask 022  # folders made for targets are as they always were; modes are set per
 i=0
 while [ $# -gt 0 ]; do
   dst=$1 mode=$2 owner=$3 group=$4 secret=$5 restarts=$6; shift 6
-  dir=$(dirname "$dst"); new="$dir/.$(basename "$dst").kubefab-new"
-  mkdir -p "$dir"
+  dir=${dst%/*}; dir=${dir:-/}; new="$dir/.${dst##*/}.kubefab-new"  # dst is absolute: no forks
+  [ -d "$dir" ] || mkdir -p "$dir"
   install -m "$mode" -o "$owner" -g "$group" "$stage/$i" "$new"
   if [ -e "$dst" ]; then
     b=$backup$dst
