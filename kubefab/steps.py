@@ -3,6 +3,7 @@ commands are argv lists and sh scripts with their values passed as arguments."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from . import facts, health, modern, registration, render
 from .layout import APISERVER, LOCK_DIR, OWED_DIR, STAGE_DIR, stamp_path
@@ -38,6 +39,9 @@ def systemctl(cxn: Connection, *args: str) -> None:
     cxn.run(["systemctl", *args], sudo=True)
 
 
+# kubectl commands at once on the master, each on its own channel of the one SSH
+# connection (OpenSSH allows 10 by default: MaxSessions)
+KUBECTL_AT_ONCE = 6
 HEALTH_POLL = 0.5  # seconds between asks: every node's start waits for the answer
 
 
@@ -112,10 +116,33 @@ def registration_commands(inv: Inventory, wanted: dict, nodes_json: str,
 
 
 def run_commands(cxn: Connection, commands, sudo: bool = False) -> None:
+    """Registration's kubectl commands on the master: the one that creates nodes first,
+    then each node's in order, KUBECTL_AT_ONCE nodes at a time (each kubectl is a process
+    and two requests; a 20-node cluster's first deploy ran 19 in a row, 3.6 s). Every
+    node's commands run; the first failure, in the commands' order, is raised."""
+    first = [c for c in commands if len(c.nodes) != 1]  # create: the nodes the rest label
+    per_node: dict[str, list] = {}
     for cmd in commands:
-        r = cxn.run(cmd.argv, stdin=cmd.stdin, sudo=sudo, check=False)
-        if not (r.ok or "AlreadyExists" in r.stderr):  # a node's register unit may win a race
-            raise RemoteError(f"{cmd.says}: {r.why()}")
+        if len(cmd.nodes) == 1:
+            per_node.setdefault(cmd.nodes[0], []).append(cmd)
+    for cmd in first:
+        run_command(cxn, cmd, sudo)
+
+    def node(cmds):
+        for cmd in cmds:
+            run_command(cxn, cmd, sudo)
+    if not per_node:
+        return
+    with ThreadPoolExecutor(max_workers=min(KUBECTL_AT_ONCE, len(per_node))) as pool:
+        futures = [pool.submit(node, cmds) for cmds in per_node.values()]
+    for future in futures:
+        future.result()
+
+
+def run_command(cxn: Connection, cmd, sudo: bool) -> None:
+    r = cxn.run(cmd.argv, stdin=cmd.stdin, sudo=sudo, check=False)
+    if not (r.ok or "AlreadyExists" in r.stderr):  # a node's register unit may win a race
+        raise RemoteError(f"{cmd.says}: {r.why()}")
 
 
 def label_nodes(cxn: Connection, inv: Inventory, wanted: dict, operator: dict | None = None):

@@ -1,0 +1,57 @@
+"""Registration's kubectl commands on the master (steps.run_commands): the create first,
+each node's commands in their order, different nodes' at the same time, every node's
+run even when one fails, and the first failure raised."""
+import threading
+
+import pytest
+
+from kubefab import registration as reg, steps
+from kubefab.transport import RemoteError, Result
+
+
+class Master:
+    """A connection that records each command and lets `together` commands in before any
+    returns (a barrier with a hang guard): commands run one after the other never meet."""
+
+    def __init__(self, together=1, failing=()):
+        self.ran, self.lock, self.failing = [], threading.Lock(), set(failing)
+        self.barrier = threading.Barrier(together, timeout=5)
+        self.met = True
+
+    def run(self, argv, *, sudo=False, stdin=None, check=True, timeout=300):
+        with self.lock:
+            self.ran.append(" ".join(argv))
+        if argv[1] != "create":
+            try:
+                self.barrier.wait()
+            except threading.BrokenBarrierError:
+                self.met = False
+        code = 1 if " ".join(argv) in self.failing else 0
+        return Result(" ".join(argv), code, "", "Error from server (Forbidden)\n" if code else "", "core")
+
+
+def cmds():
+    create = reg.Command(["kubectl", "create", "-f", "-"], b"{}", "create node b, c", ("b", "c"))
+    out = [create]
+    for n in ("a", "b", "c"):
+        out += [reg.Command(["kubectl", "label", n], says=f"label node {n}", nodes=(n,)),
+                reg.Command(["kubectl", "annotate", n], says=f"record on node {n}", nodes=(n,))]
+    return out
+
+
+def test_the_nodes_commands_run_at_once_each_nodes_in_order_after_the_create():
+    master = Master(together=3)
+    steps.run_commands(master, cmds())
+    assert master.met, master.ran  # the three nodes' labels met at the barrier
+    assert master.ran[0] == "kubectl create -f -"
+    for n in ("a", "b", "c"):
+        assert master.ran.index(f"kubectl label {n}") < master.ran.index(f"kubectl annotate {n}")
+    assert len(master.ran) == 7
+
+
+def test_every_nodes_commands_run_and_the_first_failure_is_raised():
+    master = Master(failing={"kubectl label b"})
+    with pytest.raises(RemoteError, match="label node b: .*Forbidden"):
+        steps.run_commands(master, cmds())
+    assert "kubectl annotate a" in master.ran and "kubectl annotate c" in master.ran
+    assert "kubectl annotate b" not in master.ran  # b's record waits for its label
