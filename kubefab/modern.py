@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import downloads, layout_modern as L, modern_units, network, versions
+from . import downloads, layout_modern as L, modern_units, network, registration, versions
 from .files import File
 from .model import MANUAL, Host, Inventory
 
@@ -133,6 +133,7 @@ def context(inv: Inventory, host: Host, pki: Pki, path: str) -> dict:
                containerd_version=k.component_version("containerd"), pause_image=versions.PAUSE_IMAGE,
                runc=f"{k.bin_dir.rstrip('/')}/runc", labels=labels, health_tries=HEALTH_TRIES,
                label_args=[f"{key}={value}" for key, value in labels.items()], tls=True, ca_cert=L.CA,
+               record=registration.record(inv.node_labels(host)),
                kubelet_cert=L.KUBELET_CERT, kubelet_key=L.KUBELET_KEY, kubelet_kubeconfig=L.KUBELET_KUBECONFIG,
                names=dict(apiserver=L.APISERVER, scheduler=L.SCHEDULER, controller_manager=L.CONTROLLER_MANAGER,
                           register=L.REGISTER, kubelet=L.KUBELET, proxy=L.PROXY))  # the shared templates'

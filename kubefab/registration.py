@@ -60,8 +60,14 @@ def _keys(text: str | None) -> tuple[str, ...]:
     return tuple(sorted(k for k in (text or "").split(",") if k))
 
 
+def record(labels: dict[str, str]) -> dict[str, str]:
+    """The annotation that records which label keys kubefab set (a node it creates
+    carries it from the start: register_node.sh in the modern profile, manual mode)."""
+    return {OWNED_LABELS: ",".join(sorted(labels))}
+
+
 def node_object(name: str, labels: dict[str, str], operator: dict[str, str] | None = None) -> dict:
-    notes = {OWNED_LABELS: ",".join(sorted(labels))}
+    notes = record(labels)
     if operator:
         notes[OPERATOR_LABELS] = ",".join(sorted(operator))
     return {"kind": "Node", "apiVersion": "v1",

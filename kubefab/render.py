@@ -209,7 +209,7 @@ def _context(inv: Inventory, host: Host) -> dict:
         node_master_url=inv.node_master_url, local_master_url=inv.local_master_url,
         healthz=f"{inv.local_master_url}/healthz", manifest_dir=MANIFEST_DIR,
         manual=k.registration == MANUAL, labels=labels, health_tries=HEALTH_TRIES,
-        label_args=[f"{key}={value}" for key, value in labels.items()],
+        label_args=[f"{key}={value}" for key, value in labels.items()], record=None,
         flags=flags(inv, host), tls=k.tls, ca_cert=CA_CERT, kubelet_cert=KUBELET_CERT,
         kubelet_key=KUBELET_KEY, proxy_cert=PROXY_CERT, proxy_key=PROXY_KEY,
         kubelet_kubeconfig=KUBELET_KUBECONFIG,

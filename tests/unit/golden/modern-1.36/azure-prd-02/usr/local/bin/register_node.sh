@@ -14,6 +14,7 @@ node=$1
 master_url=$2
 kubectl=/usr/local/bin/kubectl
 labels='{"environment": "production", "host": "azure", "name": "azure-prd-02", "workload": "high-available"}'
+record='{"kubefab.io/labels": "environment,host,name,workload"}'  # kubefab's record of its label keys, as deploy writes it
 case $node in
     '' | *[!a-z0-9.-]*)
         echo "register_node.sh: '${node}' is not a valid node name" >&2
@@ -37,8 +38,8 @@ if "$kubectl" --kubeconfig /var/lib/kubelet/kubeconfig -s "$master_url" get node
         exit 1
     fi
     echo "register_node.sh: node ${node} was registered already; labels set"
-elif printf '{"kind": "Node", "apiVersion": "v1", "metadata": {"name": "%s", "labels": %s}}\n' \
-        "$node" "$labels" | "$kubectl" --kubeconfig /var/lib/kubelet/kubeconfig -s "$master_url" create --validate=false -f -; then
+elif printf '{"kind": "Node", "apiVersion": "v1", "metadata": {"name": "%s", "labels": %s, "annotations": %s}}\n' \
+        "$node" "$labels" "$record" | "$kubectl" --kubeconfig /var/lib/kubelet/kubeconfig -s "$master_url" create --validate=false -f -; then
     echo "register_node.sh: registered node ${node}"
 else
     echo "register_node.sh: creating node ${node} on ${master_url} failed" >&2

@@ -1,0 +1,49 @@
+"""The rendered register_node.sh, run for real with sh (kubectl and curl stand in as
+scripts that record what they are given): what it creates on a fresh cluster."""
+import json
+import os
+import subprocess
+
+from kubefab import modern_units, registration, render
+
+from modern_fixtures import FAKE_MODERN_PKI, modern_inventory
+from test_render import FAKE_PKI, seed_inventory
+
+KUBECTL = """#!/bin/sh
+# `get node` finds nothing (a fresh cluster); `create -f -` keeps what it is given
+case " $* " in
+  *" get node "*) exit 1 ;;
+  *" create "*) cat > "$(dirname "$0")/created.json" ;;
+esac
+"""
+
+
+def created(tmp_path, inv, name="azure-prd-02") -> dict:
+    """The Node object the node's register_node.sh creates."""
+    files = render.render_host(inv, inv.host(name), FAKE_MODERN_PKI if inv.kubernetes.modern else FAKE_PKI)
+    script = next(f.content for p, f in files.items() if p.endswith("/register_node.sh"))
+    (tmp_path / "kubectl").write_text(KUBECTL)
+    (tmp_path / "curl").write_text("#!/bin/sh\necho ok\n")  # the apiserver is healthy
+    for tool in ("kubectl", "curl"):
+        os.chmod(tmp_path / tool, 0o755)
+    (tmp_path / "register_node.sh").write_text(script)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    subprocess.run(["sh", str(tmp_path / "register_node.sh"), name, "https://10.1.0.1:6443"],
+                   env=env, check=True, capture_output=True)
+    return json.loads((tmp_path / "created.json").read_text())
+
+
+def test_a_modern_node_is_created_with_kubefabs_record_of_its_labels(tmp_path):
+    """Born recorded: the master has no annotate to run for it (a 20-node first deploy ran
+    19 in a row after the nodes had started)."""
+    inv = modern_inventory("modern-1.37", bin_dir=str(tmp_path))
+    host = inv.host("azure-prd-02")
+    meta = created(tmp_path, inv)["metadata"]
+    assert meta["labels"] == modern_units.self_labels(inv, host)
+    assert meta["annotations"] == registration.record(inv.node_labels(host))
+
+
+def test_a_v1_node_is_created_as_the_original_did(tmp_path):
+    inv = seed_inventory(bin_dir=str(tmp_path))
+    meta = created(tmp_path, inv)["metadata"]
+    assert meta == {"name": "azure-prd-02", "labels": inv.node_labels(inv.host("azure-prd-02"))}
