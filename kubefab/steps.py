@@ -116,25 +116,22 @@ def registration_commands(inv: Inventory, wanted: dict, nodes_json: str,
 
 
 def run_commands(cxn: Connection, commands, sudo: bool = False) -> None:
-    """Registration's kubectl commands on the master: the one that creates nodes first,
-    then each node's in order, KUBECTL_AT_ONCE nodes at a time (each kubectl is a process
-    and two requests; a 20-node cluster's first deploy ran 19 in a row, 3.6 s). Every
-    node's commands run; the first failure, in the commands' order, is raised."""
-    first = [c for c in commands if len(c.nodes) != 1]  # create: the nodes the rest label
-    per_node: dict[str, list] = {}
+    """Registration's kubectl commands on the master, KUBECTL_AT_ONCE at a time: one
+    node's in their order (its labels, then their record), different nodes' side by side,
+    as is the create of the missing nodes (no other command names them). Each kubectl is a
+    process and a request or two: a 20-node cluster's first deploy ran 19 in a row, 3.6 s.
+    Every group runs; the first failure, in the commands' order, is raised."""
+    groups: dict[tuple, list] = {}
     for cmd in commands:
-        if len(cmd.nodes) == 1:
-            per_node.setdefault(cmd.nodes[0], []).append(cmd)
-    for cmd in first:
-        run_command(cxn, cmd, sudo)
+        groups.setdefault(cmd.nodes, []).append(cmd)
 
-    def node(cmds):
+    def in_order(cmds):
         for cmd in cmds:
             run_command(cxn, cmd, sudo)
-    if not per_node:
+    if not groups:
         return
-    with ThreadPoolExecutor(max_workers=min(KUBECTL_AT_ONCE, len(per_node))) as pool:
-        futures = [pool.submit(node, cmds) for cmds in per_node.values()]
+    with ThreadPoolExecutor(max_workers=min(KUBECTL_AT_ONCE, len(groups))) as pool:
+        futures = [pool.submit(in_order, cmds) for cmds in groups.values()]
     for future in futures:
         future.result()
 

@@ -1,6 +1,6 @@
-"""Registration's kubectl commands on the master (steps.run_commands): the create first,
-each node's commands in their order, different nodes' at the same time, every node's
-run even when one fails, and the first failure raised."""
+"""Registration's kubectl commands on the master (steps.run_commands): each node's
+commands in their order, different nodes' (and the create of the missing ones) at the
+same time, every node's run even when one fails, and the first failure raised."""
 import threading
 
 import pytest
@@ -10,8 +10,8 @@ from kubefab.transport import RemoteError, Result
 
 
 class Master:
-    """A connection that records each command and lets `together` commands in before any
-    returns (a barrier with a hang guard): commands run one after the other never meet."""
+    """A connection that records each command; the first `together` return only once all
+    of them are in (a barrier with a hang guard): commands run one after the other never meet."""
 
     def __init__(self, together=1, failing=()):
         self.ran, self.lock, self.failing = [], threading.Lock(), set(failing)
@@ -21,7 +21,8 @@ class Master:
     def run(self, argv, *, sudo=False, stdin=None, check=True, timeout=300):
         with self.lock:
             self.ran.append(" ".join(argv))
-        if argv[1] != "create":
+            first = len(self.ran) <= self.barrier.parties
+        if first:  # the first `together` commands wait for each other
             try:
                 self.barrier.wait()
             except threading.BrokenBarrierError:
@@ -31,7 +32,7 @@ class Master:
 
 
 def cmds():
-    create = reg.Command(["kubectl", "create", "-f", "-"], b"{}", "create node b, c", ("b", "c"))
+    create = reg.Command(["kubectl", "create", "-f", "-"], b"{}", "create node d, e", ("d", "e"))
     out = [create]
     for n in ("a", "b", "c"):
         out += [reg.Command(["kubectl", "label", n], says=f"label node {n}", nodes=(n,)),
@@ -39,11 +40,10 @@ def cmds():
     return out
 
 
-def test_the_nodes_commands_run_at_once_each_nodes_in_order_after_the_create():
-    master = Master(together=3)
+def test_the_nodes_commands_run_at_once_each_nodes_in_order():
+    master = Master(together=4)
     steps.run_commands(master, cmds())
-    assert master.met, master.ran  # the three nodes' labels met at the barrier
-    assert master.ran[0] == "kubectl create -f -"
+    assert master.met, master.ran  # the create and the three nodes' labels met at the barrier
     for n in ("a", "b", "c"):
         assert master.ran.index(f"kubectl label {n}") < master.ran.index(f"kubectl annotate {n}")
     assert len(master.ran) == 7
