@@ -31,6 +31,24 @@ done
 """
 
 
+# Arguments: UNIT... (may be none): their links made, then the one reload of systemd that
+# loads them and the new files (enable would reload once more). One round trip, not two.
+RELOAD = r"""
+set -eu
+[ $# -eq 0 ] || systemctl enable --quiet --no-reload "$@"
+systemctl daemon-reload
+"""
+
+# Argument: the download unit, a oneshot that remains active: stopped (so that starting
+# runs it again), a failed state from before forgotten, queued to start (no waiting).
+RUN_DOWNLOAD = r"""
+set -eu
+systemctl stop "$1"
+systemctl reset-failed "$1" 2>/dev/null || :
+systemctl start --no-block "$1"
+"""
+
+
 def owe(cxn: Connection, units, why: str) -> None:
     """Record, before anything changes, that `units` must restart (`why`: the run)."""
     if units:
@@ -51,10 +69,8 @@ def write(cxn: Connection, plan: HostPlan, run_id: str, note, progress=None, can
     cxn.install([w.file for w in plan.writes], run=run_id, keep=keep)
     if plan.writes:
         note(f"wrote {len(plan.writes)} files")
-    if plan.enable:  # links on disk; the one reload below covers them (enable would reload again)
-        steps.systemctl(cxn, "enable", "--quiet", "--no-reload", *plan.enable)
     if plan.daemon_reload or plan.enable:
-        steps.systemctl(cxn, "daemon-reload")
+        cxn.script(RELOAD, *plan.enable, what="systemctl enable/daemon-reload")
     if plan.enable:
         note("enabled " + ", ".join(plan.enable))
     if plan.download:
@@ -63,13 +79,10 @@ def write(cxn: Connection, plan: HostPlan, run_id: str, note, progress=None, can
 
 
 def download(cxn: Connection, timeout: float, progress=None, cancel=None) -> None:
-    """Run the download unit (a oneshot that remains active: stopped first, so that
-    starting runs it again) without blocking, then poll its state every second and say
-    its last journal line every 5 s. Bounded twice: the unit's TimeoutStartSec, and
+    """Start the download unit (RUN_DOWNLOAD) without blocking, then poll its state every
+    second and say its last journal line every 5 s. Bounded twice: the unit's TimeoutStartSec, and
     `timeout` here. A failed download keeps the previous binaries (the unit's promise)."""
-    steps.systemctl(cxn, "stop", DOWNLOAD)
-    cxn.run(["systemctl", "reset-failed", DOWNLOAD], sudo=True, check=False)  # a failed state from before
-    steps.systemctl(cxn, "start", "--no-block", DOWNLOAD)
+    cxn.script(RUN_DOWNLOAD, DOWNLOAD, what=f"starting {DOWNLOAD}")
     start = time.monotonic()
     next_note = start + 5
     while True:

@@ -120,7 +120,8 @@ class Machine:
                         (footprint.REMOVE, "remove", self.remove), (footprint.FORGET, "forget", self.forget),
                         (backups.LOOK, "look", self.look), (backups.RESTORE, "restore", self.restore),
                         (transport.FETCH, "fetch", self.fetch), (transport.PUT, "put", self.put),
-                        (etcd_restore.SWAP, "swap", self.swap)]
+                        (etcd_restore.SWAP, "swap", self.swap), (converge.RELOAD, "reload", self.reload),
+                        (converge.RUN_DOWNLOAD, "run-download", self.run_download)]
 
     # -- what tests look at ----------------------------------------------------------
     def starts(self) -> dict[str, int]:
@@ -268,6 +269,21 @@ class Machine:
         if name == APISERVER and "healthz" in self.faults:
             unit.journal.append("E0101 etcd: client: etcd cluster is unavailable or misconfigured")
         return 0, ""
+
+    # -- converge's scripts: the systemctl commands they run, in order -------------------
+    def reload(self, *units: str) -> tuple[int, str, str]:
+        if units:
+            code, out, err = self.systemctl(["enable", "--quiet", "--no-reload", *units], True)
+            if code:
+                return code, out, err
+        return self.systemctl(["daemon-reload"], True)
+
+    def run_download(self, unit: str) -> tuple[int, str, str]:
+        code, out, err = self.systemctl(["stop", unit], True)
+        if code:
+            return code, out, err
+        self.systemctl(["reset-failed", unit], True)
+        return self.systemctl(["start", "--no-block", unit], True)
 
     def show(self, name: str) -> tuple[int, str, str]:
         if name == DOWNLOAD and "download-slow" in self.faults and self.unit(name).active == "activating":
