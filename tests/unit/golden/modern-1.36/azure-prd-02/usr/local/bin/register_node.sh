@@ -32,16 +32,21 @@ until [ "$(curl --silent --fail --cacert /var/lib/kubernetes/ca.crt --cert /var/
     sleep 2
 done
 
-if "$kubectl" --kubeconfig /var/lib/kubelet/kubeconfig -s "$master_url" get node "$node" >/dev/null 2>&1; then
+# Create first: a fresh node takes one kubectl; one that exists already gets its labels.
+if out=$(printf '{"kind": "Node", "apiVersion": "v1", "metadata": {"name": "%s", "labels": %s, "annotations": %s}}\n' \
+        "$node" "$labels" "$record" | "$kubectl" --kubeconfig /var/lib/kubelet/kubeconfig -s "$master_url" create --validate=false -f - 2>&1); then
+    echo "register_node.sh: registered node ${node}"
+else
+    case $out in
+        *AlreadyExists*) ;;
+        *)
+            printf '%s\n' "$out" >&2
+            echo "register_node.sh: creating node ${node} on ${master_url} failed" >&2
+            exit 1 ;;
+    esac
     if ! "$kubectl" --kubeconfig /var/lib/kubelet/kubeconfig -s "$master_url" label --overwrite node "$node" environment=production host=azure name=azure-prd-02 workload=high-available; then
         echo "register_node.sh: node ${node} is registered, but setting its labels failed" >&2
         exit 1
     fi
     echo "register_node.sh: node ${node} was registered already; labels set"
-elif printf '{"kind": "Node", "apiVersion": "v1", "metadata": {"name": "%s", "labels": %s, "annotations": %s}}\n' \
-        "$node" "$labels" "$record" | "$kubectl" --kubeconfig /var/lib/kubelet/kubeconfig -s "$master_url" create --validate=false -f -; then
-    echo "register_node.sh: registered node ${node}"
-else
-    echo "register_node.sh: creating node ${node} on ${master_url} failed" >&2
-    exit 1
 fi
