@@ -7,7 +7,6 @@ import threading
 
 import pytest
 
-from kubefab import deploy
 from kubefab.deploy import Deploy, Options
 from kubefab.layout import APISERVER, DOWNLOAD
 
@@ -115,13 +114,12 @@ def test_nodes_at_the_gate_give_their_pool_slots_back(inv, cluster, capsys):
     assert all(rows[h][0] == "changed" for h in ALL), rows
 
 
-def test_the_nodes_wait_for_the_masters_decision_not_a_clock_of_their_own(inv, cluster, capsys, monkeypatch):
+def test_the_nodes_wait_for_the_masters_decision_not_a_clock_of_their_own(inv, cluster, capsys):
     """Every step of the master's path is bounded (its apiserver's wait by --timeout,
     systemctl by systemd, each command by SSH's), and it opens or fails the gate: the
     nodes wait for that, however long it takes. Before, they gave up on a clock of their
     own (--timeout + 30 s from the master's download): seen in CI at 45 s with the master
     still on its way, the nodes "not started" though it came up."""
-    monkeypatch.setattr(deploy, "MASTER_SLACK", 0, raising=False)  # that old clock, shortened
     cluster[MASTER].faults.add("start-slow")  # its apiserver's start takes longer than --timeout
     assert run(inv, cluster, timeout=1) == 0
     t = cluster.timeline
