@@ -7,6 +7,7 @@ time until the last host's download is done. kubefab's files are put in place fi
 timed. A fresh deploy cannot beat it; the goal is fresh deploy <= floor + 10 s. The floor
 and the fresh deploy each get a freshly booted lab (booted twice per row).
 The ssh floor: connect to every host at once and run one command (what a no-op costs at least).
+A round trip: one more command on an open connection to the master (median of 20, in ms).
 
     sudo .venv/bin/python bench/deploy_bench.py [--profile legacy|modern|both] [--sizes 5,20]
                                                [--repeat 3] [--slot N]
@@ -46,6 +47,16 @@ def timed(fn) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """(this process's CPU seconds, the whole machine's busy CPU seconds): a trace says
+    how much of a run's time the cores were busy, and with whose work."""
+    own = os.times()
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    busy = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
+    return own.user + own.system, busy / os.sysconf("SC_CLK_TCK")
 
 
 class DownloadFloor(Deploy):
@@ -91,6 +102,15 @@ def ssh_floor(inv) -> None:
     with Fleet(list(inv.hosts), parallel=len(inv.hosts)) as fleet:
         fleet.each(lambda r: r.run(["true"]))
         assert not fleet.failed, fleet.failed
+
+
+def round_trip(inv, n: int = 20) -> float:
+    """One command on an open connection (the master's), median of n, in ms: what each
+    step of a host's path costs beyond its own work."""
+    with Fleet([inv.master], parallel=1) as fleet:
+        times = fleet.each(lambda r: [timed(lambda: r.run(["true"])) for _ in range(n)])[inv.master.name]
+        assert not fleet.failed, fleet.failed
+    return statistics.median(times) * 1000
 
 
 def deploy(inv) -> None:
@@ -180,25 +200,36 @@ def bench(profile: str, size: int, repeat: int, slot: int, modern: str, tracing:
     version = modern if profile == "modern" else None
 
     def floors(path):
-        return floor(load(path))
+        before = cpu_seconds()
+        seconds = floor(load(path))
+        if tracing:
+            own, busy = [b - a for a, b in zip(before, cpu_seconds())]
+            print(f"download floor ({profile}, {size} hosts): {seconds:.2f} s; CPU: the machine busy {busy:.1f} s "
+                  f"(files put in place too), kubefab's own process {own:.1f} s", flush=True)
+        return seconds
 
     def deploys(path):
         inv = load(path)
         ssh = [timed(lambda: ssh_floor(inv)) for _ in range(repeat)]
+        trip = round_trip(inv)
         trace = Trace()
+        before = cpu_seconds()
         with trace.recording() if tracing else nullcontext():
             fresh = timed(lambda: deploy(inv))
         if tracing:
-            print(f"trace of the fresh deploy ({profile}, {size} hosts):\n{trace.report(inv.master.name)}", flush=True)
+            (own, busy), cores = [b - a for a, b in zip(before, cpu_seconds())], os.cpu_count()
+            print(f"trace of the fresh deploy ({profile}, {size} hosts):\n{trace.report(inv.master.name)}\n"
+                  f"CPU: the machine busy {busy:.1f} s of {fresh * cores:.1f} ({cores} cores x {fresh:.1f} s), "
+                  f"kubefab's own process {own:.1f} s", flush=True)
         noops = [timed(lambda: deploy(inv)) for _ in range(repeat)]
         cli = [timed(lambda: cli_deploy(path)) for _ in range(repeat)]
-        return fresh, statistics.median(noops), statistics.median(cli), statistics.median(ssh)
+        return fresh, statistics.median(noops), statistics.median(cli), statistics.median(ssh), trip
 
     boot, down = booted(slot, size, version, floors)
-    _, (fresh, noop, cli, ssh) = booted(slot, size, version, deploys)
+    _, (fresh, noop, cli, ssh, trip) = booted(slot, size, version, deploys)
     return {"profile": f"{profile} {modern if version else 'v1.0.1'}", "hosts": size, "lab up": boot,
             "download floor": down, "fresh deploy": fresh, "fresh - floor": fresh - down,
-            "no-op deploy": noop, "no-op CLI": cli, "ssh floor": ssh}
+            "no-op deploy": noop, "no-op CLI": cli, "ssh floor": ssh, "round trip ms": trip}
 
 
 def main() -> None:

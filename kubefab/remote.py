@@ -111,7 +111,17 @@ class Remote(Shell):
             if self.handshaken():  # paramiko re-raises a key-loading error when every login failed
                 raise RemoteError(f"ssh {where}: {reasons.of_auth(self.host.ssh.user, self.keys())}") from None
             raise RemoteError(f"ssh {where}: SSH handshake failed ({e or type(e).__name__})") from None
+        self.no_delay()
         return self
+
+    def no_delay(self) -> None:
+        """Send our packets at once (TCP_NODELAY). A command is a few small packets each
+        way; with Nagle's algorithm on, one of ours waits for the ACK sshd delays (40 ms
+        on Linux): `true` took 44 ms a command on a lab host, 3 ms with this."""
+        transport = self.cxn.client.get_transport()
+        sock = getattr(transport, "sock", None)
+        if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def handshaken(self) -> bool:
         """Whether the server's key was verified: what failed after that is the login."""
