@@ -27,14 +27,12 @@ import io
 import json
 import os
 import shutil
-import zipapp
-import zipfile
 from pathlib import Path
 
 from kubefab import versions
 
 from . import kubectls
-from .release import STANDIN_DIR, ZIP_TIME, _gz_tar, _tarinfo, standin_zipapp
+from .release import STANDIN_DIR, _gz_tar, _tarinfo, pack_zipapp, standin_zipapp
 from .state import LabError
 
 ARCH = "amd64"
@@ -68,19 +66,9 @@ esac
 
 def containerd_zipapp(version: str) -> bytes:
     """standin/containerd.py as a program of its own, its version baked in."""
-    raw = io.BytesIO()
-    members = [("__main__.py", b"import sys\nfrom standin_containerd import main\nsys.exit(main())\n"),
-               ("standin_containerd.py", (STANDIN_DIR / "containerd.py").read_bytes()),
-               ("containerd.json", json.dumps({"version": version}).encode())]
-    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members:
-            info = zipfile.ZipInfo(name, ZIP_TIME)
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, data)
-    raw.seek(0)
-    out = io.BytesIO()
-    zipapp.create_archive(raw, out, interpreter="/usr/bin/env python3")
-    return out.getvalue()
+    return pack_zipapp([("__main__.py", b"import sys\nfrom standin_containerd import main\nsys.exit(main())\n"),
+                        ("standin_containerd.py", (STANDIN_DIR / "containerd.py").read_bytes()),
+                        ("containerd.json", json.dumps({"version": version}).encode())])
 
 
 def tarball(members: list[tuple[str, bytes | Path]]) -> bytes:

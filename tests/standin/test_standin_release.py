@@ -88,3 +88,31 @@ def test_default_kubectl_is_the_newest_versioned_one():
     if path.parent == release.GCLOUD_BIN:
         minors = [int(p.name.rsplit(".", 1)[1]) for p in release.GCLOUD_BIN.glob("kubectl.1.*")]
         assert path.name == f"kubectl.1.{max(minors)}"
+
+
+def test_the_programs_carry_their_bytecode_and_start_from_it(tmp_path):
+    """Each module beside its compiled form (PEP 552, unchecked, for this python3), so a
+    host's stand-ins do not compile their sources at every start; the same bytes from
+    another process's build."""
+    import importlib.util
+    import sys
+
+    app = release.standin_zipapp("v1.37.1")
+    zf = zipfile.ZipFile(io.BytesIO(app))
+    sources = [n for n in zf.namelist() if n.endswith(".py")]
+    assert "standin/components.py" in sources
+    for name in sources:
+        pyc = zf.read(name + "c")
+        assert pyc[:4] == importlib.util.MAGIC_NUMBER and pyc[4:8] == (1).to_bytes(4, "little")
+        assert pyc[8:16] == importlib.util.source_hash(zf.read(name)), name
+    no_sources = tmp_path / "kubelet"  # only the bytecode: it runs from that or not at all
+    with zipfile.ZipFile(no_sources, "w") as out:
+        for name in zf.namelist():
+            if not name.endswith(".py"):
+                out.writestr(name, zf.read(name))
+    run = subprocess.run([sys.executable, str(no_sources), "--version"], capture_output=True, text=True)
+    assert (run.returncode, run.stdout) == (0, "Kubernetes v1.37.1\n"), run.stderr
+    other = subprocess.run([sys.executable, "-c", "import hashlib; from kubefab_lab import release; "
+                            "print(hashlib.sha256(release.standin_zipapp('v1.37.1')).hexdigest())"],
+                           capture_output=True, text=True, check=True)
+    assert other.stdout.strip() == hashlib.sha256(app).hexdigest()
