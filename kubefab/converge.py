@@ -79,27 +79,29 @@ def write(cxn: Connection, plan: HostPlan, run_id: str, note, progress=None, can
 
 
 def download(cxn: Connection, timeout: float, progress=None, cancel=None) -> None:
-    """Start the download unit (RUN_DOWNLOAD) without blocking, then poll its state every
-    second and say its last journal line every 5 s. Bounded twice: the unit's TimeoutStartSec, and
-    `timeout` here. A failed download keeps the previous binaries (the unit's promise)."""
+    """Start the download unit (RUN_DOWNLOAD) without blocking, then wait on the host for
+    it to be done (steps.look) and say its last journal line every 5 s. Bounded twice: the
+    unit's TimeoutStartSec, and `timeout` here. A failed download keeps the previous
+    binaries (the unit's promise)."""
     cxn.script(RUN_DOWNLOAD, DOWNLOAD, what=f"starting {DOWNLOAD}")
     start = time.monotonic()
-    next_note = start + 5
+    deadline, next_note = start + timeout, start + 5
     while True:
-        r = cxn.run(["systemctl", "show", "--property=ActiveState", "--value", DOWNLOAD], check=False)
-        state = r.stdout.strip() or r.why()
+        r = steps.look(cxn, ["systemctl", "show", "--property=ActiveState", "--value", DOWNLOAD],
+                       {"active", "failed"}, min(steps.LOOK_FOR, max(deadline - time.monotonic(), 0)))
+        state = r.stdout.strip() if r.ok else r.why()
         if state == "active":
             return
         if state == "failed":
             raise RemoteError(f"{DOWNLOAD} failed: {steps.journal(cxn, DOWNLOAD)}")
         now = time.monotonic()
-        if now - start >= timeout:
+        if now >= deadline:
             raise RemoteError(f"{DOWNLOAD} still {state} after {timeout:.0f}s: {steps.journal(cxn, DOWNLOAD)}")
         if progress and now >= next_note:
             progress(f"waiting for {DOWNLOAD} ({now - start:.0f}s, {state}): "
                      f"{steps.journal(cxn, DOWNLOAD, 1)}")
             next_note = now + 5
-        steps.pause(cancel, 1)
+        steps.pause(cancel, 0)
 
 
 def activate(cxn: Connection, restart=(), start=(), healthy=None, *, note, why=None, marks=()) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from . import facts, health, modern, registration, render
 from .layout import APISERVER, LOCK_DIR, OWED_DIR, STAGE_DIR, stamp_path
 from .model import MANUAL, Inventory
 from .fleet import Interrupted
-from .transport import Connection, RemoteError
+from .transport import Connection, RemoteError, Result
 
 
 def probe(cxn: Connection, inv: Inventory, wanted: dict) -> facts.HostFacts:
@@ -42,21 +43,54 @@ def systemctl(cxn: Connection, *args: str) -> None:
 # kubectl commands at once on the master, each on its own channel of the one SSH
 # connection (OpenSSH allows 10 by default: MaxSessions)
 KUBECTL_AT_ONCE = 6
-HEALTH_POLL = 0.5  # seconds between asks: every node's start waits for the answer
+
+# Waits look on the host, wupiao's loop: a look every LOOK_EVERY seconds, and a round
+# trip only every LOOK_FOR seconds (to hear Ctrl-C, the run's timeout, and say progress).
+# The master's download and its apiserver's readiness are on every node's path.
+LOOK_EVERY = 0.2
+LOOK_FOR = 2.0
+SETTLE_POLL = 0.5  # seconds between the master's looks at the nodes (a kubectl get each)
+
+# Arguments: TRIES PAUSE WANT ARGV...: run ARGV until its output (stdout and stderr) is
+# one of WANT ('|' between) or it ran TRIES times, PAUSE seconds apart; then print its
+# last exit code, and its output.
+LOOK = r"""
+set -u
+tries=$1 pause=$2 want="|$3|"; shift 3
+while :; do
+  code=0; out=$("$@" 2>&1) || code=$?
+  case $want in *"|$out|"*) break ;; esac
+  tries=$((tries - 1))
+  [ "$tries" -gt 0 ] || break
+  sleep "$pause"
+done
+printf '%s\n%s\n' "$code" "$out"
+"""
+
+
+def look(cxn: Connection, argv, want: set[str], seconds: float) -> Result:
+    """argv's last answer (as root), once it says one of `want` or after `seconds` of
+    looking on the host; exit_code and stdout are argv's (stdout with its stderr)."""
+    tries = max(1, round(seconds / LOOK_EVERY))
+    r = cxn.script(LOOK, str(tries), f"{LOOK_EVERY:g}", "|".join(sorted(want)), *argv, check=False)
+    code, _, out = r.stdout.partition("\n")
+    if not r.ok or not code.isdigit():  # the look itself failed: the connection, sudo
+        return r
+    return replace(r, exit_code=int(code), stdout=out.strip(), stderr="")
 
 
 def wait_healthy(cxn: Connection, inv: Inventory, timeout: float, progress=None, cancel=None) -> str:
-    """Poll kubefab.health's check on the master (as root: it reads the admin key) until
-    /healthz says ok, as wupiao does, but bounded: on timeout, the reason carries the
+    """Wait on the master (as root: the check reads the admin key) until kubefab.health's
+    check says ok, as wupiao does, but bounded: on timeout, the reason carries the
     apiserver's journal. Returns what was asked, for the operator."""
     check = health.apiserver(inv)
-    deadline, last, start = time.monotonic() + timeout, "", time.monotonic()
-    next_note = start + 5
+    start = time.monotonic()
+    deadline, next_note = start + timeout, start + 5
     while True:
-        r = cxn.run(list(check.argv), sudo=True, check=False)
-        if r.ok and r.stdout.strip() == "ok":
+        r = look(cxn, check.argv, {"ok"}, min(LOOK_FOR, max(deadline - time.monotonic(), 0)))
+        if r.ok and r.stdout == "ok":
             return check.says
-        last = " | ".join(r.stdout.strip().splitlines()) or r.why()  # one line, for the recap
+        last = " | ".join(r.stdout.splitlines()) or r.why()  # one line, for the recap
         now = time.monotonic()
         if now >= deadline:
             raise RemoteError(
@@ -65,11 +99,11 @@ def wait_healthy(cxn: Connection, inv: Inventory, timeout: float, progress=None,
         if progress and now >= next_note:
             progress(f"waiting for {check.url} ({now - start:.0f}s): {last}")
             next_note = now + 5
-        pause(cancel, HEALTH_POLL)
+        pause(cancel, 0)
 
 
 def pause(cancel, seconds: float) -> None:
-    """Sleep, but stop at once when the run is cancelled (Ctrl-C)."""
+    """Sleep, but stop at once when the run is cancelled (Ctrl-C); 0: only that check."""
     if cancel is not None and cancel.wait(seconds):
         raise Interrupted()
     if cancel is None:
@@ -174,5 +208,5 @@ def settle_nodes(cxn: Connection, inv: Inventory, wanted: dict, timeout: float, 
                      + ", ".join(f"{n} {why}" for n, why in sorted(pending.items())))
             next_note = now + 5
         if not (first and done):  # kubectl's changes show at once: the first look again is now
-            pause(cancel, 1)
+            pause(cancel, SETTLE_POLL)
         first = False

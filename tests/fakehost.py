@@ -60,7 +60,7 @@ import time
 from dataclasses import dataclass, field
 
 from fakeapi import Apiserver
-from kubefab import backups, converge, etcd_restore, facts, footprint, lease, reasons, transport
+from kubefab import backups, converge, etcd_restore, facts, footprint, lease, reasons, steps, transport
 from kubefab.layout_modern import ETCD, ETCD_DATA
 from kubefab.layout import APISERVER, DOWNLOAD, ENV_FILE, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
@@ -620,12 +620,38 @@ class FakeConnection(Shell):
         if "start-slow" in self.machine.faults and argv[:2] in (["systemctl", "start"], ["systemctl", "restart"]) \
                 and set(argv[2:]) - {DOWNLOAD}:
             time.sleep(SLOW_START)  # the other hosts' commands go on meanwhile
+        if argv[:3] == ["sh", "-c", steps.LOOK]:
+            code, out, err = self.look(list(argv), sudo)
+        else:
+            code, out, err = self.execute(list(argv), sudo, stdin)
+        return checked(Result(command_line(argv, sudo), code, out, err, self.host.ssh.user), argv, check)
+
+    def execute(self, argv, sudo, stdin=None) -> tuple[int, str, str]:
         with self.machine.cluster.lock:
             try:
-                code, out, err = self.machine.execute(list(argv), sudo, stdin)
+                return self.machine.execute(argv, sudo, stdin)
             except Dropped as e:
                 raise RemoteError(f"{argv[0]}: lost the connection ({e})") from None
-        return checked(Result(command_line(argv, sudo), code, out, err, self.host.ssh.user), argv, check)
+
+    def look(self, argv, sudo) -> tuple[int, str, str]:
+        """steps.LOOK as a host runs it: its command again and again, PAUSE seconds apart,
+        each logged; the other hosts' commands go on meanwhile."""
+        tries, pause, want, command = int(argv[4]), float(argv[5]), set(argv[6].split("|")), argv[7:]
+        with self.machine.cluster.lock:
+            self.machine.log.append(Call("wait", tuple(argv), sudo))
+        if not sudo:
+            return 1, "", "Permission denied"
+        for i in range(tries):
+            code, out, err = self.execute(command, True)
+            said = (out + err).strip()
+            if said in want or i == tries - 1:
+                return 0, f"{code}\n{said}\n", ""
+            nap(pause)
+
+def nap(seconds: float) -> None:
+    """A host's sleep between looks (a test with a clock of its own replaces it)."""
+    time.sleep(seconds)
+
 
 class FakeCluster:
     def __init__(self, inv: Inventory):

@@ -10,6 +10,7 @@ from kubefab import render, status, steps
 from kubefab.layout import (APISERVER, DOWNLOAD, KUBELET, LOCK_DIR, MASTER_UNITS, NODE_UNITS, ONESHOTS,
                             OWED_DIR, stamp_path)
 
+import fakehost
 from fakehost import FakeCluster, Killed, recap
 from test_deploy_fake import ALL, MASTER, NEW_RELEASE, NODE, NOOP, ONE_FLAG, deploy, variant
 
@@ -122,14 +123,40 @@ def test_ctrl_c_during_the_download_and_a_download_that_ends_later(inv, converge
 
 
 def test_the_download_is_watched_and_bounded(inv, converged, capsys, monkeypatch):
-    clock = [0.0]
-    monkeypatch.setattr(steps, "pause", lambda cancel, seconds: clock.__setitem__(0, clock[0] + seconds))
-    monkeypatch.setattr("kubefab.converge.time.monotonic", lambda: clock[0])
+    clock = [0.0]  # the time passes on the host, between its looks at the unit (and a little each round trip)
+
+    def tick(seconds):
+        clock[0] += seconds
+        return clock[0]
+    monkeypatch.setattr(fakehost, "nap", tick)
+    monkeypatch.setattr("kubefab.converge.time.monotonic", lambda: tick(0.01))
     converged[NODE].faults.add("download-hangs")
     assert deploy(change(inv, NEW_RELEASE), converged, hosts=[NODE]) == 1
     out = capsys.readouterr().out
     assert f"[{NODE}] waiting for {DOWNLOAD} (5s, activating): kubernetes-download: downloading" in out
     assert recap(out)[NODE][1].startswith(f"{DOWNLOAD} still activating after 930s")
+
+
+def test_the_download_is_watched_on_the_host_many_looks_one_round_trip(inv, converged, capsys, monkeypatch):
+    """The looks at the download unit happen on the host (a fraction of a second apart,
+    as wupiao's loop), not one SSH round trip each: the unit ends at the 4th look, and
+    kubefab hears it from the one command that looked."""
+    node = converged[NODE]
+    node.faults.add("download-hangs")
+    naps = []
+
+    def nap(seconds):
+        naps.append(seconds)
+        if len(naps) == 3:
+            node.finish_download()
+    monkeypatch.setattr(fakehost, "nap", nap)
+    before = len(node.log)
+    assert deploy(change(inv, NEW_RELEASE), converged, hosts=[NODE]) == 0
+    calls = node.log[before:]
+    looks = [c for c in calls if c.argv[:2] == ("systemctl", "show") and DOWNLOAD in c.argv]
+    assert (len([c for c in calls if c.what == "wait"]), len(looks)) == (1, 4)
+    assert naps == [steps.LOOK_EVERY] * 3
+    assert recap(capsys.readouterr().out)[NODE][0] == "changed"
 
 
 def test_scheduler_and_controller_manager_restart_after_a_failed_apiserver_wait(inv, converged, capsys):

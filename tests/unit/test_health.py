@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from kubefab import facts, health, pki, render, steps
-from kubefab.remote import Result
+from kubefab.transport import Result, Shell
 
 try:
     from test_render import FAKE_PKI, seed_inventory
@@ -138,7 +138,7 @@ def test_without_the_client_certificate_it_is_not_ok(master):
     assert said.startswith("curl: (58)")  # the key does not match the certificate: curl says why
 
 
-class LocalRemote:
+class LocalRemote(Shell):
     """steps' view of a host, running argv here (with the master's paths under root)."""
 
     def __init__(self, root: Path):
@@ -154,4 +154,5 @@ def test_deploy_and_master_restart_wait_with_the_same_check(master):
     inv, root = master
     remote = LocalRemote(root)
     assert steps.wait_healthy(remote, inv, timeout=5) == health.apiserver(inv).says
-    assert remote.ran == [(list(health.apiserver(inv).argv), True)]  # as root: the admin key is 0600
+    [(argv, sudo)] = remote.ran  # one look on the host, as root: the admin key is 0600
+    assert argv[:3] == ["sh", "-c", steps.LOOK] and argv[7:] == list(health.apiserver(inv).argv) and sudo
