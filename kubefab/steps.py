@@ -2,6 +2,7 @@
 commands are argv lists and sh scripts with their values passed as arguments."""
 from __future__ import annotations
 
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -51,17 +52,18 @@ LOOK_EVERY = 0.2
 LOOK_FOR = 2.0
 SETTLE_POLL = 0.5  # seconds between the master's looks at the nodes (a kubectl get each)
 
-# Arguments: TRIES PAUSE WANT ARGV...: run ARGV until its output (stdout and stderr) is
-# one of WANT ('|' between) or it ran TRIES times, PAUSE seconds apart; then print its
-# last exit code, and its output.
+# Arguments: TRIES PAUSE SECONDS WANT ARGV...: run ARGV until its output (stdout and
+# stderr) is one of WANT ('|' between), or it ran TRIES times PAUSE seconds apart, or
+# SECONDS (whole) passed (a slow ARGV, as curl against a stalled apiserver); then print
+# its last exit code, and its output.
 LOOK = r"""
 set -u
-tries=$1 pause=$2 want="|$3|"; shift 3
+tries=$1 pause=$2 until=$(( $(date +%s) + $3 )) want="|$4|"; shift 4
 while :; do
   code=0; out=$("$@" 2>&1) || code=$?
   case $want in *"|$out|"*) break ;; esac
   tries=$((tries - 1))
-  [ "$tries" -gt 0 ] || break
+  [ "$tries" -gt 0 ] && [ "$(date +%s)" -lt "$until" ] || break
   sleep "$pause"
 done
 printf '%s\n%s\n' "$code" "$out"
@@ -72,7 +74,8 @@ def look(cxn: Connection, argv, want: set[str], seconds: float) -> Result:
     """argv's last answer (as root), once it says one of `want` or after `seconds` of
     looking on the host; exit_code and stdout are argv's (stdout with its stderr)."""
     tries = max(1, round(seconds / LOOK_EVERY))
-    r = cxn.script(LOOK, str(tries), f"{LOOK_EVERY:g}", "|".join(sorted(want)), *argv, check=False)
+    r = cxn.script(LOOK, str(tries), f"{LOOK_EVERY:g}", str(math.ceil(seconds)), "|".join(sorted(want)), *argv,
+                   check=False)
     code, _, out = r.stdout.partition("\n")
     if not r.ok or not code.isdigit():  # the look itself failed: the connection, sudo
         return r

@@ -636,7 +636,7 @@ class FakeConnection(Shell):
     def look(self, argv, sudo) -> tuple[int, str, str]:
         """steps.LOOK as a host runs it: its command again and again, PAUSE seconds apart,
         each logged; the other hosts' commands go on meanwhile."""
-        tries, pause, want, command = int(argv[4]), float(argv[5]), set(argv[6].split("|")), argv[7:]
+        tries, pause, want, command = int(argv[4]), float(argv[5]), set(argv[7].split("|")), argv[8:]
         with self.machine.cluster.lock:
             self.machine.log.append(Call("wait", tuple(argv), sudo))
         if not sudo:

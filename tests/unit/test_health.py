@@ -155,4 +155,4 @@ def test_deploy_and_master_restart_wait_with_the_same_check(master):
     remote = LocalRemote(root)
     assert steps.wait_healthy(remote, inv, timeout=5) == health.apiserver(inv).says
     [(argv, sudo)] = remote.ran  # one look on the host, as root: the admin key is 0600
-    assert argv[:3] == ["sh", "-c", steps.LOOK] and argv[7:] == list(health.apiserver(inv).argv) and sudo
+    assert argv[:3] == ["sh", "-c", steps.LOOK] and argv[8:] == list(health.apiserver(inv).argv) and sudo
