@@ -88,7 +88,7 @@ def download(cxn: Connection, timeout: float, progress=None, cancel=None) -> Non
     deadline, next_note = start + timeout, start + 5
     while True:
         r = steps.look(cxn, ["systemctl", "show", "--property=ActiveState", "--value", DOWNLOAD],
-                       {"active", "failed"}, min(steps.LOOK_FOR, max(deadline - time.monotonic(), 0)))
+                       {"active", "failed"}, deadline)
         state = r.stdout.strip() if r.ok else r.why()
         if state == "active":
             return

@@ -70,9 +70,11 @@ printf '%s\n%s\n' "$code" "$out"
 """
 
 
-def look(cxn: Connection, argv, want: set[str], seconds: float) -> Result:
-    """argv's last answer (as root), once it says one of `want` or after `seconds` of
-    looking on the host; exit_code and stdout are argv's (stdout with its stderr)."""
+def look(cxn: Connection, argv, want: set[str], deadline: float) -> Result:
+    """argv's last answer (as root), once it says one of `want` or after LOOK_FOR seconds
+    of looking on the host (less when the `deadline`, time.monotonic's, is nearer);
+    exit_code and stdout are argv's (stdout with its stderr)."""
+    seconds = min(LOOK_FOR, max(deadline - time.monotonic(), 0))
     tries = max(1, round(seconds / LOOK_EVERY))
     r = cxn.script(LOOK, str(tries), f"{LOOK_EVERY:g}", str(math.ceil(seconds)), "|".join(sorted(want)), *argv,
                    check=False)
@@ -90,7 +92,7 @@ def wait_healthy(cxn: Connection, inv: Inventory, timeout: float, progress=None,
     start = time.monotonic()
     deadline, next_note = start + timeout, start + 5
     while True:
-        r = look(cxn, check.argv, {"ok"}, min(LOOK_FOR, max(deadline - time.monotonic(), 0)))
+        r = look(cxn, check.argv, {"ok"}, deadline)
         if r.ok and r.stdout == "ok":
             return check.says
         last = " | ".join(r.stdout.splitlines()) or r.why()  # one line, for the recap

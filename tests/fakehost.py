@@ -648,6 +648,7 @@ class FakeConnection(Shell):
                 return 0, f"{code}\n{said}\n", ""
             nap(pause)
 
+
 def nap(seconds: float) -> None:
     """A host's sleep between looks (a test with a clock of its own replaces it)."""
     time.sleep(seconds)
