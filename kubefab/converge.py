@@ -80,15 +80,16 @@ def write(cxn: Connection, plan: HostPlan, run_id: str, note, progress=None, can
 
 def download(cxn: Connection, timeout: float, progress=None, cancel=None) -> None:
     """Start the download unit (RUN_DOWNLOAD) without blocking, then wait on the host for
-    it to be done (steps.look) and say its last journal line every 5 s. Bounded twice: the
-    unit's TimeoutStartSec, and `timeout` here. A failed download keeps the previous
-    binaries (the unit's promise)."""
+    it to be done (steps.look: often on the master, whose download every node waits for)
+    and say its last journal line every 5 s. Bounded twice: the unit's TimeoutStartSec,
+    and `timeout` here. A failed download keeps the previous binaries (the unit's promise)."""
     cxn.script(RUN_DOWNLOAD, DOWNLOAD, what=f"starting {DOWNLOAD}")
+    every = steps.LOOK_EVERY if cxn.host.is_master else steps.LOOK_EVERY_NODE
     start = time.monotonic()
     deadline, next_note = start + timeout, start + 5
     while True:
         r = steps.look(cxn, ["systemctl", "show", "--property=ActiveState", "--value", DOWNLOAD],
-                       {"active", "failed"}, deadline)
+                       {"active", "failed"}, deadline, every)
         state = r.stdout.strip() if r.ok else r.why()
         if state == "active":
             return

@@ -47,8 +47,11 @@ KUBECTL_AT_ONCE = 6
 
 # Waits look on the host, wupiao's loop: a look every LOOK_EVERY seconds, and a round
 # trip only every LOOK_FOR seconds (to hear Ctrl-C, the run's timeout, and say progress).
-# The master's download and its apiserver's readiness are on every node's path.
+# The master's download and its apiserver's readiness are on every node's path; a node's
+# download only on its own, and five looks a second on each of many hosts are not free
+# (a lab's hosts share their cores).
 LOOK_EVERY = 0.2
+LOOK_EVERY_NODE = 1.0
 LOOK_FOR = 2.0
 SETTLE_POLL = 0.5  # seconds between the master's looks at the nodes (a kubectl get each)
 
@@ -70,13 +73,13 @@ printf '%s\n%s\n' "$code" "$out"
 """
 
 
-def look(cxn: Connection, argv, want: set[str], deadline: float) -> Result:
+def look(cxn: Connection, argv, want: set[str], deadline: float, every: float = LOOK_EVERY) -> Result:
     """argv's last answer (as root), once it says one of `want` or after LOOK_FOR seconds
-    of looking on the host (less when the `deadline`, time.monotonic's, is nearer);
-    exit_code and stdout are argv's (stdout with its stderr)."""
+    of looking on the host, `every` seconds (less when the `deadline`, time.monotonic's,
+    is nearer); exit_code and stdout are argv's (stdout with its stderr)."""
     seconds = min(LOOK_FOR, max(deadline - time.monotonic(), 0))
-    tries = max(1, round(seconds / LOOK_EVERY))
-    r = cxn.script(LOOK, str(tries), f"{LOOK_EVERY:g}", str(math.ceil(seconds)), "|".join(sorted(want)), *argv,
+    tries = max(1, round(seconds / every))
+    r = cxn.script(LOOK, str(tries), f"{every:g}", str(math.ceil(seconds)), "|".join(sorted(want)), *argv,
                    check=False)
     code, _, out = r.stdout.partition("\n")
     if not r.ok or not code.isdigit():  # the look itself failed: the connection, sudo
