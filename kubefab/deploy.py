@@ -7,6 +7,8 @@ a check that every node is registered and Ready. A failed host is reported and l
 of later phases; the others go on; a node whose master failed is not started."""
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from . import converge, downloads, drift, pki, plan as planning, registration, render, skew, steps, versions
 from .fleet import Gate
 from .model import Host, Inventory
@@ -123,7 +125,8 @@ class Deploy(Operation):
                     return
                 if not (plans[name].restart or plans[name].start):
                     return  # nothing to start: no reason to wait
-                with self.fleet.idle():  # no slot held while it waits: other hosts work
+                # no slot held while it waits (other hosts work); kept when there is no wait
+                with nullcontext() if gate.decided else self.fleet.idle():
                     opened = gate.wait(self.fleet.cancel, lambda m: say(name, m))
                 if not opened:
                     raise RemoteError("not started: the master failed")

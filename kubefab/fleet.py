@@ -39,6 +39,11 @@ class Gate:
     def fail(self) -> None:
         self._done.set()  # after open(): no change, the waiters went on
 
+    @property
+    def decided(self) -> bool:
+        """Opened or failed: wait() returns at once."""
+        return self._done.is_set()
+
     def wait(self, cancel: threading.Event | None = None, progress=None) -> bool:
         """Until the gate opens (True) or fails (False); Interrupted on Ctrl-C.
         progress(text) every 5 s."""
@@ -56,21 +61,24 @@ class Gate:
 
 
 class Slots:
-    """`n` slots for hosts at work, handed out in the order asked for; one given back goes
-    straight to the next in line (no one barges in), else it stays free."""
+    """`n` slots for hosts at work, handed out in the order asked for (a host back from a
+    wait first); one given back goes straight to the next in line, else it stays free."""
 
     def __init__(self, n: int):
         self._free = n
         self._line: deque[threading.Event] = deque()
         self._lock = threading.Lock()
 
-    def line_up(self) -> threading.Event:
-        """A place in line: the event is set once it holds a slot (at once if one is free)."""
+    def line_up(self, first: bool = False) -> threading.Event:
+        """A place in line (its head when `first`): the event is set once it holds a slot
+        (at once if one is free)."""
         turn = threading.Event()
         with self._lock:
             if self._free:
                 self._free -= 1
                 turn.set()
+            elif first:
+                self._line.appendleft(turn)
             else:
                 self._line.append(turn)
         return turn
@@ -124,7 +132,8 @@ class Fleet:
         is kept). One thread per host, at most `parallel` of them at work: work starts in
         the order of `hosts`, and a host waiting for another inside idle() (a node at a
         Gate) lends its slot to the next in line, so that waiters never starve the hosts
-        they wait for (--parallel 1 included) nor those still to start."""
+        they wait for (--parallel 1 included) nor those still to start; back from its
+        wait, it goes first."""
         todo = self._among(hosts) if even_failed else self.ok(hosts)
         if not todo:
             return {}
@@ -174,7 +183,8 @@ class Fleet:
     @contextmanager
     def idle(self):
         """Around a wait for another host (a Gate), inside an each() step: this host's slot
-        goes to the next in line meanwhile, and it lines up again before it goes on.
+        goes to the next in line meanwhile, and it takes the head of the line again before
+        it goes on (its work is half done: it finishes before a host not yet begun starts).
         Anywhere else (no slot held): nothing."""
         slots = getattr(self._mine, "slots", None)
         if slots is None:
@@ -185,7 +195,7 @@ class Fleet:
         try:
             yield
         finally:
-            slots.line_up().wait()
+            slots.line_up(first=True).wait()
             self._mine.slots = slots
 
     def _fail(self, name: str, why: str, error: Exception) -> None:

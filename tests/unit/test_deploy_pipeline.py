@@ -72,6 +72,20 @@ def test_a_pool_smaller_than_the_fleet_finishes(inv, cluster, capsys, parallel, 
     assert all(i > first(cluster.timeline, MASTER, "healthz ok") for i in node_starts(cluster.timeline).values())
 
 
+def test_a_node_back_from_the_gate_starts_before_the_next_node_begins(inv, cluster, capsys):
+    """--parallel 1: the master first, then each node writes and downloads, gives its slot
+    back at the gate (open by then) and takes it again ahead of the nodes not yet begun:
+    it starts before the next node's download. Before, it lined up behind all of them,
+    so the first nodes to be ready were the last to start."""
+    assert run(inv, cluster, parallel=1) == 0
+    t = cluster.timeline
+    starts = node_starts(t)
+    for node, after in zip(NODES, NODES[1:]):
+        assert starts[node] < first(t, after, f"start {DOWNLOAD}"), t
+    rows = recap(capsys.readouterr().out)
+    assert all(rows[h][0] == "changed" for h in ALL), rows
+
+
 def test_a_node_whose_master_fails_early_is_not_started(inv, cluster, capsys):
     cluster[MASTER].faults.add("download")  # its release never arrives: no apiserver
     cluster[NODE].faults.add("download-slow")

@@ -92,3 +92,39 @@ def test_parallel_bounds_the_hosts_at_work_not_those_that_wait(inv):
     with Fleet(list(inv.hosts), parallel=2, connect=cluster.connect) as fleet:
         assert set(fleet.each(step)) == {h.name for h in inv.hosts} and not fleet.failed
     assert most[0] <= 2, most[0]
+
+
+def test_a_host_back_from_idle_goes_before_hosts_not_yet_begun(inv, monkeypatch):
+    """parallel=1: the first host lends its slot while it waits (inside idle()); the second
+    ends its wait and works on; once it is done, the slot goes to the first (its work is
+    half done), not to the third, which has not begun. Before, the first lined up behind
+    every host not yet begun. The Events' timeouts only guard a hang."""
+    import threading
+
+    from kubefab import fleet as fleet_module
+
+    cluster = FakeCluster(inv)
+    first, second, third = inv.hosts[:3]
+    waited, back_in_line, order = threading.Event(), threading.Event(), []
+    line_up = fleet_module.Slots.line_up
+
+    def spied(slots, *args, **kwargs):  # the lines-up after the wait ended: the first host's
+        turn = line_up(slots, *args, **kwargs)
+        if waited.is_set():
+            back_in_line.set()
+        return turn
+    monkeypatch.setattr(fleet_module.Slots, "line_up", spied)
+
+    def step(cxn):
+        order.append(cxn.host.name)
+        if cxn.host == first:
+            with fleet.idle():
+                assert waited.wait(10)
+            order.append(f"{cxn.host.name} again")
+        elif cxn.host == second:
+            waited.set()
+            assert back_in_line.wait(10), "the first host did not line up again"
+    with Fleet([first, second, third], parallel=1, connect=cluster.connect) as fleet:
+        fleet.each(step)
+    assert not fleet.failed
+    assert order == [first.name, second.name, f"{first.name} again", third.name]
