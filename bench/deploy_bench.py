@@ -10,7 +10,7 @@ The ssh floor: connect to every host at once and run one command (what a no-op c
 A round trip: one more command on an open connection to the master (median of 20, in ms).
 
     sudo .venv/bin/python bench/deploy_bench.py [--profile legacy|modern|both] [--sizes 5,20]
-                                               [--repeat 3] [--slot N]
+                                               [--repeat 3] [--slot N] [--trace]
 
 Needs a machine where `fab lab.up` works. Its own lab state (cgroup `bench`, addresses
 127.0.<slot>.100 upward, state in /var/lib/kubefab/bench-lab), so it does not disturb a lab
@@ -37,7 +37,7 @@ from kubefab.fleet import Fleet  # noqa: E402
 from kubefab.inventory import load  # noqa: E402
 from kubefab.remote import Remote  # noqa: E402
 from kubefab.layout import DOWNLOAD_TIMEOUT  # noqa: E402
-from kubefab_lab import Lab  # noqa: E402
+from kubefab_lab import Lab, machines  # noqa: E402
 from kubefab_lab.services import free_port_pair  # noqa: E402
 
 MODERN = "v1.37.1"  # the modern profile's release in the bench (--modern-version)
@@ -57,6 +57,45 @@ def cpu_seconds() -> tuple[float, float]:
         fields = [int(x) for x in f.readline().split()[1:]]
     busy = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
     return own.user + own.system, busy / os.sysconf("SC_CLK_TCK")
+
+
+def host_cpu(group: str, names) -> dict[tuple[str, str], float]:
+    """CPU seconds so far per lab host (cgroup v2 cpu.stat, which counts a cgroup's
+    descendants): (host, "") the whole host, (host, unit) each leaf cgroup (a unit, sshd's
+    sessions with it, PID 1's init.scope). A unit that ended (a oneshot: the download,
+    registration) took its cgroup with it: it counts in the whole only."""
+    def usage(d: Path) -> float:
+        stat = dict(line.split() for line in (d / "cpu.stat").read_text().splitlines())
+        return int(stat["usage_usec"]) / 1e6
+    out = {}
+    for name in names:
+        for top in machines.cgroup_dirs(group, name):
+            if not (top / "cpu.stat").exists():
+                continue  # cgroup v1's name=systemd: no CPU there
+            out[name, ""] = usage(top)
+            for stat in top.rglob("cpu.stat"):
+                d = stat.parent
+                if d != top and not any(c.is_dir() for c in d.iterdir()):
+                    out[name, d.name] = out.get((name, d.name), 0.0) + usage(d)
+    return out
+
+
+def cpu_report(before: dict, after: dict, master: str) -> str:
+    """Where the lab hosts' CPU went between two host_cpu snapshots: per part, the nodes'
+    sum (and per node) beside the master's, largest first."""
+    nodes = {h for h, _ in after if h != master}
+    parts: dict[str, list[float]] = {}
+    for (host, part), seconds in after.items():
+        spent = seconds - before.get((host, part), 0.0)
+        parts.setdefault(part, [0.0, 0.0])[host == master] += spent
+    ended = [parts[""][i] - sum(v[i] for p, v in parts.items() if p) for i in (0, 1)]
+    rows = sorted(((p, v) for p, v in parts.items() if p and sum(v) >= 0.005), key=lambda pv: -sum(pv[1]))
+    rows += [("units that ended (the download, registration)", ended), ("all", parts[""])]
+    n = max(len(nodes), 1)
+    lines = ["CPU seconds of the lab hosts during it (their cgroups):",
+             f"  {'part':<46} {'nodes':>7} {'a node':>7} {'master':>7}"]
+    lines += [f"  {p[:46]:<46} {v[0]:>7.2f} {v[0] / n:>7.3f} {v[1]:>7.2f}" for p, v in rows]
+    return "\n".join(lines)
 
 
 class DownloadFloor(Deploy):
@@ -187,11 +226,11 @@ def make_lab(slot: int) -> Lab:
 
 
 def booted(slot: int, size: int, version: str | None, work):
-    """work(inventory path) on a fresh lab of `size` hosts; the lab's boot time too."""
+    """work(inventory path, lab) on a fresh lab of `size` hosts; the lab's boot time too."""
     lab = make_lab(slot)
     boot = timed(lambda: lab.up(ROOT / "hosts.yaml", nodes=size - 1, version=version))
     try:
-        return boot, work(lab.inventory_path)
+        return boot, work(lab.inventory_path, lab)
     finally:
         lab.down()
 
@@ -199,7 +238,7 @@ def booted(slot: int, size: int, version: str | None, work):
 def bench(profile: str, size: int, repeat: int, slot: int, modern: str, tracing: bool = False) -> dict:
     version = modern if profile == "modern" else None
 
-    def floors(path):
+    def floors(path, lab):
         before = cpu_seconds()
         seconds = floor(load(path))
         if tracing:
@@ -208,19 +247,21 @@ def bench(profile: str, size: int, repeat: int, slot: int, modern: str, tracing:
                   f"(files put in place too), kubefab's own process {own:.1f} s", flush=True)
         return seconds
 
-    def deploys(path):
+    def deploys(path, lab):
         inv = load(path)
         ssh = [timed(lambda: ssh_floor(inv)) for _ in range(repeat)]
         trip = round_trip(inv)
         trace = Trace()
-        before = cpu_seconds()
+        names = [h.name for h in inv.hosts]
+        before, hosts_before = cpu_seconds(), host_cpu(lab.cgroup, names) if tracing else {}
         with trace.recording() if tracing else nullcontext():
             fresh = timed(lambda: deploy(inv))
         if tracing:
             (own, busy), cores = [b - a for a, b in zip(before, cpu_seconds())], os.cpu_count()
             print(f"trace of the fresh deploy ({profile}, {size} hosts):\n{trace.report(inv.master.name)}\n"
                   f"CPU: the machine busy {busy:.1f} s of {fresh * cores:.1f} ({cores} cores x {fresh:.1f} s), "
-                  f"kubefab's own process {own:.1f} s", flush=True)
+                  f"kubefab's own process {own:.1f} s\n"
+                  f"{cpu_report(hosts_before, host_cpu(lab.cgroup, names), inv.master.name)}", flush=True)
         noops = [timed(lambda: deploy(inv)) for _ in range(repeat)]
         cli = [timed(lambda: cli_deploy(path)) for _ in range(repeat)]
         return fresh, statistics.median(noops), statistics.median(cli), statistics.median(ssh), trip
