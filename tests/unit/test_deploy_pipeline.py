@@ -73,10 +73,11 @@ def test_a_pool_smaller_than_the_fleet_finishes(inv, cluster, capsys, parallel, 
 
 
 def test_a_node_back_from_the_gate_starts_before_the_next_node_begins(inv, cluster, capsys):
-    """--parallel 1: the master first, then each node writes and downloads, gives its slot
-    back at the gate (open by then) and takes it again ahead of the nodes not yet begun:
-    it starts before the next node's download. Before, it lined up behind all of them,
-    so the first nodes to be ready were the last to start."""
+    """--parallel 1: the master first, then each node writes and downloads, finds the gate
+    open and keeps its slot: it starts before the next node's download. Before, it gave
+    the slot back and lined up behind every node not yet begun, so the first nodes to be
+    ready were the last to start. (A node that did wait goes first once the gate opens:
+    test_fleet.)"""
     assert run(inv, cluster, parallel=1) == 0
     t = cluster.timeline
     starts = node_starts(t)
