@@ -31,11 +31,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "lab")]
 
-from kubefab import converge  # noqa: E402
-from kubefab.deploy import Deploy, Options  # noqa: E402
-from kubefab.fleet import Fleet  # noqa: E402
+from kubefab.ops import converge  # noqa: E402
+from kubefab.ops.deploy import Deploy, Options  # noqa: E402
+from kubefab.remote.fleet import Fleet  # noqa: E402
 from kubefab.inventory import load  # noqa: E402
-from kubefab.remote import Remote  # noqa: E402
+from kubefab.remote.ssh import Remote  # noqa: E402
 from kubefab.layout import DOWNLOAD_TIMEOUT  # noqa: E402
 from kubefab_lab import Lab, machines  # noqa: E402
 from kubefab_lab.services import free_port_pair  # noqa: E402

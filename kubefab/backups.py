@@ -1,4 +1,4 @@
-"""The last run's files and their backups, for fab rollback (kubefab.rollback): put back
+"""The last run's files and their backups, for fab rollback (kubefab.ops.rollback): put back
 what the last run replaced, from the newest backups, and restart what uses them.
 
 The last run's list is the host's own (LAST_RUN, written by transport.INSTALL as each
@@ -11,17 +11,18 @@ has nothing to do. The next `fab deploy` applies the inventory again.
 
 Binaries have no backups: a run that changed the release (an upgrade, or a deploy with
 another release) shows in the file that carries the release stamp (STAMPED), whose
-backup names the release before; kubefab.rollback refuses to put that run's files back."""
+backup names the release before; kubefab.ops.rollback refuses to put that run's files back."""
 from __future__ import annotations
 
 import re
 
 from dataclasses import dataclass
 
-from . import converge, plan as planning, render, steps
-from .layout import BACKUP_DIR, ENV_FILE, LAST_RUN, ROLLED_BACK, UNIT_DIR
-from .layout_modern import DOWNLOAD_MANIFEST
-from .transport import Connection
+from kubefab.ops import converge, steps
+from kubefab import plan as planning, render
+from kubefab.layout import BACKUP_DIR, ENV_FILE, LAST_RUN, ROLLED_BACK, UNIT_DIR
+from kubefab.profiles.modern.paths import DOWNLOAD_MANIFEST
+from kubefab.remote.transport import Connection
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from invoke import Config, Program
 
-from .tasks import ns
+from kubefab.tasks import ns
 
 
 class KubefabConfig(Config):

@@ -7,10 +7,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from . import registration
-from .facts import FileFact, HostFacts
-from .layout import KUBELET, ONESHOTS, STAGE_DIR
-from .model import SELF
+from kubefab import registration
+from kubefab.facts import FileFact, HostFacts
+from kubefab.layout import KUBELET, ONESHOTS, STAGE_DIR
+from kubefab.model import SELF
 
 UNKNOWN = "unknown"  # a file's content, when the local PKI lacks what it holds
 MISSING, DIFFERS = "missing", "differs"

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import downloads
-from .layout import (BACKUP_DIR, KEEP_DIRS, KUBECTL_CACHE, LAST_RUN, LOCK_DIR, MANIFEST_DIR, OWED_DIR, ROLLED_BACK,
+from kubefab.profiles.modern import downloads
+from kubefab.layout import (BACKUP_DIR, KEEP_DIRS, KUBECTL_CACHE, LAST_RUN, LOCK_DIR, MANIFEST_DIR, OWED_DIR, ROLLED_BACK,
                      STAGE_DIR, STATE_DIR, stamp_path)
-from .model import Host, Inventory
-from .transport import Connection, RemoteError
+from kubefab.model import Host, Inventory
+from kubefab.remote.transport import Connection, RemoteError
 
 
 @dataclass(frozen=True)

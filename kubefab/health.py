@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import layout_modern as layout, modern, render
-from .model import Inventory
+from kubefab.profiles.modern import paths as layout, render as modern
+from kubefab import render
+from kubefab.model import Inventory
 
 # -S: a failure says why; --globoff: an IPv6 address in brackets is no glob range
 CURL = ("curl", "-sS", "--globoff", "--max-time", "2")

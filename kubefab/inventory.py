@@ -15,8 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
-from kubefab import inventory_modern as modern
-from kubefab import network
+from kubefab.profiles.modern import settings as modern
+from kubefab.profiles.modern import network
 from kubefab import validate as v
 from kubefab import versions
 from kubefab.model import MANUAL, MASTER, NODE, SELF, Apiserver, Host, Inventory, Kubernetes, Registry, Ssh

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 
-from .model import Inventory
+from kubefab.model import Inventory
 
 SECTIONS = ("clusters", "users", "contexts")
 

@@ -8,8 +8,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import versions
-from .layout import BACKUPS
+from kubefab import versions
+from kubefab.layout import BACKUPS
 
 MASTER, NODE = "master", "node"
 SELF, MANUAL = "self", "manual"  # node registration modes
@@ -126,7 +126,7 @@ class Host:
     bind_address: str = "0.0.0.0"  # what its services listen on
     ssh: Ssh = Ssh()
     line: int | None = None  # where it is defined in the inventory, for messages
-    pod_cidr: str | None = None  # modern, bridge network: None = by position (kubefab.network)
+    pod_cidr: str | None = None  # modern, bridge network: None = by position (kubefab.profiles.modern.network)
 
     @property
     def is_master(self) -> bool:

@@ -24,8 +24,9 @@ from typing import NamedTuple
 import yaml
 from cryptography import x509
 
-from . import certs, pki_modern
-from .model import Inventory
+from kubefab import certs
+from kubefab.profiles.modern import pki as pki_modern
+from kubefab.model import Inventory
 
 CA_DAYS, LEAF_DAYS, RENEW_DAYS = 3650, 365, 30
 ADMIN_KUBECONFIG = "admin.kubeconfig"
@@ -60,7 +61,7 @@ class Pki:
     proxy: Pair  # client certificate system:kube-proxy
     admin: Pair  # client certificate kubefab-admin (system:masters)
     changes: tuple[str, ...] = field(default=(), compare=False)  # what this run created
-    # The modern profile's (kubefab.pki_modern): further leaves by name, etcd's CA, the
+    # The modern profile's (kubefab.profiles.modern.pki): further leaves by name, etcd's CA, the
     # service-account key pair (cert: public key PEM) and the secrets-at-rest key.
     parts: dict[str, Pair] = field(default_factory=dict)
     etcd_ca_cert: str | None = None

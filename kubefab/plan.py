@@ -5,11 +5,11 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from . import drift
-from .drift import DIFFERS, MISSING, digest  # noqa: F401 (digest: re-exported)
-from .facts import HostFacts
-from .layout import DOWNLOAD, ONESHOTS, STAGE_DIR, UNIT_DIR
-from .model import Host
+from kubefab import drift
+from kubefab.drift import DIFFERS, MISSING, digest  # noqa: F401 (digest: re-exported)
+from kubefab.facts import HostFacts
+from kubefab.layout import DOWNLOAD, ONESHOTS, STAGE_DIR, UNIT_DIR
+from kubefab.model import Host
 
 SET = "set mode/owner"  # a write that changes no content: restarts nothing
 

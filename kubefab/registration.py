@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from .layout import OPERATOR_LABELS, OWNED_LABELS
+from kubefab.layout import OPERATOR_LABELS, OWNED_LABELS
 
 
 @dataclass(frozen=True)

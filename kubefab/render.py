@@ -17,18 +17,19 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from . import cloudconfig, downloads, modern
-from .layout import (ADMIN_CERT, ADMIN_KEY, APISERVER, APISERVER_CERT, APISERVER_KEY, CA_CERT, DOWNLOAD,  # noqa: F401 (re-exported)
+from kubefab import cloudconfig
+from kubefab.profiles.modern import downloads, render as modern
+from kubefab.layout import (ADMIN_CERT, ADMIN_KEY, APISERVER, APISERVER_CERT, APISERVER_KEY, CA_CERT, DOWNLOAD,  # noqa: F401 (re-exported)
                      DOWNLOAD_MINUTES,
                      ENV_FILE, KUBELET, KUBELET_CERT, KUBELET_KEY, KUBELET_KUBECONFIG,
                      MANIFEST_DIR, MASTER_TARGET, MASTER_UNITS, NODE_TARGET, NODE_UNITS,
                      PKI_DIR, PROXY, PROXY_CERT, PROXY_KEY, PROXY_KUBECONFIG, REGISTER,
                      STAMP_NAME, SUPPORTED, SUPPORTED_TEXT, UNIT_DIR, supported)
-from .files import File  # noqa: F401 (re-exported: render.File)
-from .model import MANUAL, Host, Inventory
+from kubefab.files import File  # noqa: F401 (re-exported: render.File)
+from kubefab.model import MANUAL, Host, Inventory
 
 if TYPE_CHECKING:
-    from .pki import Pki
+    from kubefab.pki import Pki
 
 TEMPLATES = importlib.resources.files("kubefab") / "templates"  # package data
 HEALTH_TRIES = 60  # register_node.sh: /healthz tries, 2 s apart

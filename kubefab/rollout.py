@@ -1,6 +1,6 @@
 """A rolling upgrade's pure parts: which nodes still need it, in which batches, and the
 kubectl commands that cordon, drain and uncordon them. `kubectl get nodes -o json` and
-flags in; argv lists (registration.Command) out. kubefab.upgrade runs them.
+flags in; argv lists (registration.Command) out. kubefab.ops.upgrade runs them.
 
 kubefab marks a node it cordons with an annotation (layout.CORDONED_BY) in the same
 patch, so that a re-run uncordons only the nodes kubefab cordoned, never one the
@@ -12,8 +12,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from .layout import CORDONED_BY
-from .registration import Command
+from kubefab.layout import CORDONED_BY
+from kubefab.registration import Command
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ over: ports, PKI, flags, container runtime), and a kubelet of 1.36 or later on a
 node whose installed containerd is still 1.x (containerd moves first, at 1.35)."""
 from __future__ import annotations
 
-from . import versions
+from kubefab import versions
 
 KUBELET_BEHIND = 3  # minors a kubelet may lag the apiserver
 

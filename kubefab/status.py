@@ -4,10 +4,10 @@ renewing anything (kubefab.pki.load), the probe only reads on the hosts, and `re
 is pure: facts in, a report (plain data, JSON-ready) and its problems out."""
 from __future__ import annotations
 
-from . import drift as drifts, health, pki, registration, render
-from .drift import UNKNOWN
-from .facts import FileFact, HostFacts
-from .model import Inventory
+from kubefab import drift as drifts, health, pki, registration, render
+from kubefab.drift import UNKNOWN
+from kubefab.facts import FileFact, HostFacts
+from kubefab.model import Inventory
 
 
 def wanted(inv: Inventory) -> tuple[dict[str, dict[str, render.File]], tuple[str, ...]]:

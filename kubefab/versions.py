@@ -3,7 +3,7 @@ each Kubernetes minor comes with, where each download lives, and the sha256 sums
 pinned for them. Pure data and lookups; no I/O.
 
 Two profiles: "legacy" (v1.0 to v1.19, the original's insecure port; rendered by
-kubefab.render as before) and "modern" (the minors in MINORS; kubefab.modern).
+kubefab.render as before) and "modern" (the minors in MINORS; kubefab.profiles.modern.render).
 Sums are pinned only where a published source was read, named beside each one. For
 every other artifact the inventory may give the sum (kubernetes.sha256); without one,
 the download takes it from the sum file the release publishes beside the artifact

@@ -77,7 +77,7 @@ class Apiserver:
             return self.patch(rest[2], json.loads(rest[4]))
         if rest[0] == "drain":
             return self.drain(rest[1], rest[2:])
-        if rest[:2] == ["delete", "node"]:  # kubefab.nodes_remove's
+        if rest[:2] == ["delete", "node"]:  # kubefab.ops.nodes_remove's
             name = rest[2]
             if name not in self.nodes:
                 return 1, "", f'Error from server (NotFound): nodes "{name}" not found\n'

@@ -60,11 +60,13 @@ import time
 from dataclasses import dataclass, field
 
 from fakeapi import Apiserver
-from kubefab import backups, converge, etcd_restore, facts, footprint, lease, reasons, steps, transport
-from kubefab.layout_modern import ETCD, ETCD_DATA
+from kubefab import backups, facts, footprint, reasons
+from kubefab.ops import converge, etcd_restore, steps
+from kubefab.remote import lease, transport
+from kubefab.profiles.modern.paths import ETCD, ETCD_DATA
 from kubefab.layout import APISERVER, DOWNLOAD, ENV_FILE, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
-from kubefab.transport import HostKeyError, RemoteError, Result, Shell, checked, command_line
+from kubefab.remote.transport import HostKeyError, RemoteError, Result, Shell, checked, command_line
 
 SLOW_START = 1.5  # seconds a unit start takes on a host with the start-slow fault
 
@@ -148,7 +150,7 @@ class Machine:
         self.log.append(Call(argv[0].rsplit("/", 1)[-1], tuple(argv), sudo))
         if argv[0] == "systemctl":
             return self.systemctl(argv[1:], sudo)
-        if argv[0] == "journalctl" and "-n" not in argv:  # kubefab.logs: every -u unit's lines
+        if argv[0] == "journalctl" and "-n" not in argv:  # kubefab.ops.logs: every -u unit's lines
             units = [argv[i + 1] for i, a in enumerate(argv) if a == "-u"]
             lines = [f"{u}: {line}" for u in units for line in self.unit(u).journal]
             return 0, "".join(f"{line}\n" for line in lines) or "-- No entries --\n", ""
@@ -365,7 +367,7 @@ class Machine:
                     out.append(f"nodes\t{b64(nodes)}")
         return 0, "".join(line + "\n" for line in out), ""
 
-    # kubefab.lease's scripts: LOCK_DIR/holder and /expires, by this host's clock
+    # kubefab.remote.lease's scripts: LOCK_DIR/holder and /expires, by this host's clock
     def now(self) -> int:
         return int(self.cluster.clock)
 

@@ -4,8 +4,9 @@ import json as jsonlib
 from .flags import task
 from invoke.exceptions import Exit
 
-from kubefab import status as statuses, steps
-from kubefab.fleet import Fleet
+from kubefab import status as statuses
+from kubefab.ops import steps
+from kubefab.remote.fleet import Fleet
 
 from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, inventory as load_inventory, parallel_setting, reported
 

@@ -10,11 +10,11 @@ from invoke.exceptions import Exit
 from kubefab import pki, report
 
 from . import flags
-from kubefab.fleet import Interrupted
+from kubefab.remote.fleet import Interrupted
 from kubefab.inventory import InventoryError, inventory_path, load
 from kubefab.model import Host, Inventory
-from kubefab.operation import Operation, Options
-from kubefab.transport import RemoteError
+from kubefab.ops.operation import Operation, Options
+from kubefab.remote.transport import RemoteError
 
 ACCEPT_NEW_HELP = "record unknown SSH host keys (as OpenSSH's accept-new); a changed key is still refused"
 INVENTORY_HELP = "the inventory file (default: $KUBEFAB_INVENTORY, else kubefab.inventory, hosts.yaml)"

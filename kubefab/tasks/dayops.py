@@ -3,11 +3,11 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from kubefab import logs as journals
-from kubefab.fleet import Fleet
+from kubefab.ops import logs as journals
+from kubefab.remote.fleet import Fleet
 from kubefab.report import say
-from kubefab.reset import Reset
-from kubefab.rollback import Rollback
+from kubefab.ops.reset import Reset
+from kubefab.ops.rollback import Rollback
 
 from .common import (ACCEPT_NEW_HELP, HOSTS_HELP, INVENTORY_HELP, PARALLEL_HELP, TIMEOUT_HELP,
                      WAIT_LOCK_HELP,

@@ -1,9 +1,10 @@
 """Bring the cluster to what the inventory describes."""
 from invoke.exceptions import Exit
 
-from kubefab import downloads, lease
-from kubefab.deploy import Deploy
-from kubefab.fleet import Fleet
+from kubefab.profiles.modern import downloads
+from kubefab.remote import lease
+from kubefab.ops.deploy import Deploy
+from kubefab.remote.fleet import Fleet
 
 from .common import (ACCEPT_NEW_HELP, HOSTS_HELP, INVENTORY_HELP, PARALLEL_HELP, TIMEOUT_HELP,
                      WAIT_LOCK_HELP,

@@ -3,9 +3,9 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from kubefab import etcdctl
-from kubefab.etcd_restore import Restore
-from kubefab.etcd_snapshot import Snapshot, default_out, stamp
+from kubefab.profiles.modern import etcd as etcdctl
+from kubefab.ops.etcd_restore import Restore
+from kubefab.ops.etcd_snapshot import Snapshot, default_out, stamp
 
 from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, run
 from .flags import task

@@ -1,5 +1,5 @@
 """The master: its apiserver, scheduler and controller-manager."""
-from kubefab.master_restart import MasterRestart
+from kubefab.ops.master_restart import MasterRestart
 
 from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, run
 from .flags import task

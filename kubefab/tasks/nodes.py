@@ -1,8 +1,8 @@
 """The nodes: their registration with the master, their labels, their removal."""
 from .flags import refuse, task
 
-from kubefab.nodes_register import NodesRegister
-from kubefab.nodes_remove import NodesRemove
+from kubefab.ops.nodes_register import NodesRegister
+from kubefab.ops.nodes_remove import NodesRemove
 from kubefab.validate import Invalid, label_key, label_value
 
 from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, run, select

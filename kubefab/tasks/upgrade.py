@@ -1,7 +1,7 @@
 """Move the running cluster to the inventory's kubernetes.version."""
 from kubefab import rollout
 from kubefab.layout import DRAIN_TIMEOUT
-from kubefab.upgrade import Upgrade
+from kubefab.ops.upgrade import Upgrade
 
 from .common import (ACCEPT_NEW_HELP, INVENTORY_HELP, TIMEOUT_HELP, WAIT_LOCK_HELP,
                      inventory as load_inventory, options, run, select)

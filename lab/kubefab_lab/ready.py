@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kubefab.model import Host, Ssh
-from kubefab.remote import HostKeyError, Remote, RemoteError
+from kubefab.remote.ssh import HostKeyError, Remote, RemoteError
 from .state import LabError
 
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from kubefab.inventory import load
-from kubefab.remote import Remote
+from kubefab.remote.ssh import Remote
 
 ROOT = Path(__file__).resolve().parents[2]
 FAB = str(Path(sys.executable).parent / "fab")

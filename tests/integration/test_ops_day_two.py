@@ -5,7 +5,7 @@ test leaves the cluster converged on the lab inventory."""
 import pytest
 
 from kubefab.inventory import load
-from kubefab.reset import footprints
+from kubefab.ops.reset import footprints
 
 from .helpers import fab, nodes, on_host
 from .test_faults import NOOP, converges

@@ -12,7 +12,8 @@ import shlex
 
 import pytest
 
-from kubefab import layout_modern as L, network, render
+from kubefab.profiles.modern import paths as L, network
+from kubefab import render
 from tests.unit.modern_fixtures import FAKE_MODERN_PKI, modern_inventory
 
 from .netns import cni, inside, ip, ip_json, missing, netns, routes, run

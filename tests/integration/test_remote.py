@@ -1,10 +1,10 @@
-"""kubefab.remote on the lab's real hosts (OpenSSH, verified host keys)."""
+"""kubefab.remote.ssh on the lab's real hosts (OpenSSH, verified host keys)."""
 import socket
 
 import pytest
 
 from kubefab.inventory import load
-from kubefab.remote import Remote
+from kubefab.remote.ssh import Remote
 
 pytestmark = pytest.mark.lab
 

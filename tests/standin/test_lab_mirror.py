@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kubefab import downloads, versions
+from kubefab.profiles.modern import downloads
+from kubefab import versions
 from kubefab.inventory import load
 from kubefab_lab import labinventory, mirror
 

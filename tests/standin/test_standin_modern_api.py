@@ -151,7 +151,7 @@ def test_no_insecure_port(procs, standins):
 
 
 def test_kubefab_rbac_manifest_applies_once_then_unchanged(api, admin, node_cfg, kubectl137):
-    from kubefab import modern
+    from kubefab.profiles.modern import render as modern
     k = kubectl137.with_kubeconfig
     manifest = modern.rbac_manifest(None)
     first = k(admin, "apply", "--validate=false", "-f", "-", input=manifest)

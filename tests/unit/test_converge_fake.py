@@ -6,7 +6,8 @@ that changes nothing. Also: a Node deleted under self registration, and the reca
 words for repairs, dry runs and Ctrl-C."""
 import pytest
 
-from kubefab import render, status, steps
+from kubefab import render, status
+from kubefab.ops import steps
 from kubefab.layout import (APISERVER, DOWNLOAD, KUBELET, LOCK_DIR, MASTER_UNITS, NODE_UNITS, ONESHOTS,
                             OWED_DIR, stamp_path)
 
@@ -129,7 +130,7 @@ def test_the_download_is_watched_and_bounded(inv, converged, capsys, monkeypatch
         clock[0] += seconds
         return clock[0]
     monkeypatch.setattr(fakehost, "nap", tick)
-    monkeypatch.setattr("kubefab.converge.time.monotonic", lambda: tick(0.01))
+    monkeypatch.setattr("kubefab.ops.converge.time.monotonic", lambda: tick(0.01))
     converged[NODE].faults.add("download-hangs")
     assert deploy(change(inv, NEW_RELEASE), converged, hosts=[NODE]) == 1
     out = capsys.readouterr().out
@@ -214,7 +215,7 @@ def test_ctrl_c_says_what_each_host_changed_before(inv, capsys):
 def test_the_node_ready_wait_says_who_is_pending(inv, capsys, monkeypatch):
     clock = [0.0]
     monkeypatch.setattr(steps, "pause", lambda cancel, seconds: clock.__setitem__(0, clock[0] + seconds))
-    monkeypatch.setattr("kubefab.steps.time.monotonic", lambda: clock[0])  # the time module's: a fake clock
+    monkeypatch.setattr("kubefab.ops.steps.time.monotonic", lambda: clock[0])  # the time module's: a fake clock
     cluster = FakeCluster(inv)
     cluster["ded-prd-01"].faults.add("not-ready")
     assert deploy(inv, cluster, timeout=12) == 1

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from kubefab import pki, render
-from kubefab.deploy import Deploy, Options
+from kubefab.ops.deploy import Deploy, Options
 from kubefab.inventory import load
 from kubefab.layout import (APISERVER, DOWNLOAD, KUBELET, LOCK_DIR, MASTER_TARGET, MASTER_UNITS,
                             NODE_TARGET, NODE_UNITS, REGISTER, STAGE_DIR, stamp_path)

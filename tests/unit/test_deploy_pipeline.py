@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from kubefab.deploy import Deploy, Options
+from kubefab.ops.deploy import Deploy, Options
 from kubefab.layout import APISERVER, DOWNLOAD
 
 from fakehost import recap

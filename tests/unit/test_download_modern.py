@@ -12,7 +12,8 @@ import tarfile
 from dataclasses import replace
 from pathlib import Path
 
-from kubefab import downloads, layout_modern as L, render, versions
+from kubefab.profiles.modern import downloads, paths as L
+from kubefab import render, versions
 
 try:
     from modern_fixtures import FAKE_MODERN_PKI, modern_inventory

@@ -8,12 +8,12 @@ import stat
 
 import pytest
 
-from kubefab.etcd_restore import Restore
-from kubefab.etcd_snapshot import Snapshot
+from kubefab.ops.etcd_restore import Restore
+from kubefab.ops.etcd_snapshot import Snapshot
 from kubefab.layout import ETCD_SNAPSHOTS, LOCK_DIR
-from kubefab.layout_modern import (ADMIN_CERT, ADMIN_KEY, APISERVER, CA, CONTROLLER_MANAGER, ETCD, ETCD_DATA,
+from kubefab.profiles.modern.paths import (ADMIN_CERT, ADMIN_KEY, APISERVER, CA, CONTROLLER_MANAGER, ETCD, ETCD_DATA,
                                    SCHEDULER, UNIT_DIR)
-from kubefab.operation import Options
+from kubefab.ops.operation import Options
 
 from fakehost import FakeCluster, FakeFile, Unit, recap
 

@@ -1,4 +1,4 @@
-"""kubefab.etcdctl, pure: which inventories a snapshot covers, etcdctl's argv as the
+"""kubefab.profiles.modern.etcd, pure: which inventories a snapshot covers, etcdctl's argv as the
 apiserver's etcd client, the tool chosen by etcd's version, and what it prints. And
 transport's FETCH and PUT scripts run by the local sh."""
 import base64
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kubefab import etcdctl as ctl, modern_units
-from kubefab.layout_modern import ETCD_CA, ETCD_CLIENT_CERT, ETCD_CLIENT_KEY
-from kubefab.transport import FETCH, PUT
+from kubefab.profiles.modern import etcd as ctl, units as modern_units
+from kubefab.profiles.modern.paths import ETCD_CA, ETCD_CLIENT_CERT, ETCD_CLIENT_KEY
+from kubefab.remote.transport import FETCH, PUT
 
 try:
     from modern_fixtures import modern_inventory

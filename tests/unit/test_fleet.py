@@ -1,7 +1,7 @@
 """Fleet: hosts=None is every host, an empty list is no host; a failure stays with its host."""
 from fakehost import FakeCluster
-from kubefab.fleet import Fleet
-from kubefab.transport import RemoteError
+from kubefab.remote.fleet import Fleet
+from kubefab.remote.transport import RemoteError
 
 
 def test_none_is_every_host_and_an_empty_list_is_none(inv):
@@ -101,7 +101,7 @@ def test_a_host_back_from_idle_goes_before_hosts_not_yet_begun(inv, monkeypatch)
     every host not yet begun. The Events' timeouts only guard a hang."""
     import threading
 
-    from kubefab import fleet as fleet_module
+    from kubefab.remote import fleet as fleet_module
 
     cluster = FakeCluster(inv)
     first, second, third = inv.hosts[:3]

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from kubefab import facts, health, pki, render, steps
-from kubefab.transport import Result, Shell
+from kubefab import facts, health, pki, render
+from kubefab.ops import steps
+from kubefab.remote.transport import Result, Shell
 
 try:
     from test_render import FAKE_PKI, seed_inventory

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from kubefab.transport import INSTALL, archive
+from kubefab.remote.transport import INSTALL, archive
 
 USER = pwd.getpwuid(os.getuid()).pw_name
 GROUP = grp.getgrgid(os.getgid()).gr_name

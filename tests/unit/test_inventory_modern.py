@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kubefab import network, versions
+from kubefab.profiles.modern import network
+from kubefab import versions
 from kubefab.inventory import InventoryError, load
 from kubefab.model import EtcdClient
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CORE = ["inventory", "model", "render", "pki", "plan", "facts", "registration", "status", "report",
-        "layout", "transport"]
+        "layout", "remote.transport"]
 
 
 def test_core_imports_no_ssh_or_task_library():
@@ -21,4 +21,4 @@ def test_only_remote_imports_fabric_or_paramiko():
         str(p.relative_to(ROOT)) for p in (ROOT / "kubefab").rglob("*.py")
         if any(line.startswith(("import paramiko", "from paramiko", "import fabric", "from fabric"))
                for line in p.read_text().splitlines()))
-    assert importers == ["kubefab/remote.py"]
+    assert importers == ["kubefab/remote/ssh.py"]

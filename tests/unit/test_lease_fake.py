@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from kubefab import lease
-from kubefab.deploy import Deploy
+from kubefab.remote import lease
+from kubefab.ops.deploy import Deploy
 from kubefab.layout import LOCK_DIR, STAGE_DIR
-from kubefab.master_restart import MasterRestart
-from kubefab.operation import Options
+from kubefab.ops.master_restart import MasterRestart
+from kubefab.ops.operation import Options
 from kubefab.tasks.deploy import unlocked
 
 from fakehost import FakeCluster, FakeFile, recap

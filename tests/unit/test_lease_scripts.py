@@ -1,8 +1,8 @@
-"""kubefab.lease's scripts run by the local sh (with flock and date, as on a host), on
+"""kubefab.remote.lease's scripts run by the local sh (with flock and date, as on a host), on
 a temporary folder: the fake host reimplements them, this checks the real text."""
 import subprocess
 
-from kubefab import lease
+from kubefab.remote import lease
 
 
 def sh(script, *args, tmp_path):

@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from kubefab import steps
+from kubefab.ops import steps
 
 pytestmark = pytest.mark.pure
 

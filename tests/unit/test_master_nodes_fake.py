@@ -3,12 +3,12 @@ plan, show, apply, verify; --dry-run), the same restart order and the same test 
 node as wanted."""
 import pytest
 
-from kubefab.deploy import Deploy
+from kubefab.ops.deploy import Deploy
 from kubefab.inventory import load
 from kubefab.layout import APISERVER, LOCK_DIR, MASTER_UNITS
-from kubefab.master_restart import MasterRestart
-from kubefab.nodes_register import NodesRegister
-from kubefab.operation import Options
+from kubefab.ops.master_restart import MasterRestart
+from kubefab.ops.nodes_register import NodesRegister
+from kubefab.ops.operation import Options
 
 from fakehost import FakeCluster, recap
 from test_deploy_fake import variant

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kubefab import modern_units, pki, steps
+from kubefab.profiles.modern import units as modern_units
+from kubefab import pki
+from kubefab.ops import steps
 
 try:
     from modern_fixtures import modern_inventory
@@ -65,8 +67,9 @@ def only_the_version(tmp_path, version="v1.37.1", extra=""):
 
 def test_hosts_yaml_with_only_the_version_changed_plans_the_releases_published_sums(tmp_path, capsys, monkeypatch):
     from fakehost import FakeCluster
-    from kubefab import downloads, layout_modern, render
-    from kubefab.deploy import Deploy, Options
+    from kubefab.profiles.modern import downloads, paths as layout_modern
+    from kubefab import render
+    from kubefab.ops.deploy import Deploy, Options
     from kubefab.inventory import load
     monkeypatch.setenv("KUBEFAB_REGISTRY_TOKEN", "TOKEN-fake-0123456789abcdef")
     inv = load(only_the_version(tmp_path))

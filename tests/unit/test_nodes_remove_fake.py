@@ -5,11 +5,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from kubefab import logs
-from kubefab.deploy import Deploy
+from kubefab.ops import logs
+from kubefab.ops.deploy import Deploy
 from kubefab.layout import ENV_FILE, KUBELET, LOCK_DIR
-from kubefab.nodes_remove import NodesRemove
-from kubefab.operation import Options
+from kubefab.ops.nodes_remove import NodesRemove
+from kubefab.ops.operation import Options
 
 from fakehost import FakeCluster, recap
 

@@ -6,7 +6,7 @@ import paramiko
 import pytest
 
 from kubefab import reasons
-from kubefab.transport import RemoteError, Result, checked
+from kubefab.remote.transport import RemoteError, Result, checked
 
 SCRIPT_NOISE = "+ set -eu\n+ staged=/var/lib/kubefab/stage/x\n" * 10  # what must never be the reason
 
@@ -92,7 +92,7 @@ def test_remote_says_connection_refused_with_host_and_port(inv):
     """Regression: `[Errno None] Unable to connect to port 22 on ...`."""
     import dataclasses
 
-    from kubefab.remote import Remote
+    from kubefab.remote.ssh import Remote
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
@@ -117,7 +117,7 @@ def test_remote_names_the_key_file_a_failed_login_offered(inv, tmp_path):
     import dataclasses
     import threading
 
-    from kubefab.remote import Remote
+    from kubefab.remote.ssh import Remote
 
     server_key = paramiko.RSAKey.generate(2048)
     client_key = tmp_path / "lab_key"

@@ -4,7 +4,8 @@ import json
 import os
 import subprocess
 
-from kubefab import modern_units, registration, render
+from kubefab.profiles.modern import units as modern_units
+from kubefab import registration, render
 
 from modern_fixtures import FAKE_MODERN_PKI, modern_inventory
 from test_render import FAKE_PKI, seed_inventory

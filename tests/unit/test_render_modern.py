@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubefab import downloads, layout_modern as L, modern, render, versions
+from kubefab.profiles.modern import downloads, paths as L, render as modern
+from kubefab import render, versions
 from kubefab.model import MANUAL
 
 try:
@@ -343,8 +344,9 @@ def test_hosts_yaml_with_only_the_version_changed_renders_as_the_1_37_golden(tmp
 def test_modern_core_imports_no_ssh_or_task_library():
     import subprocess
     import sys
-    mods = ["versions", "layout", "layout_modern", "network", "downloads", "modern_units", "modern", "pki_modern",
-            "inventory_modern", "health"]
+    mods = ["versions", "layout", "profiles.modern.paths", "profiles.modern.network", "profiles.modern.downloads",
+            "profiles.modern.units", "profiles.modern.render", "profiles.modern.pki", "profiles.modern.settings",
+            "health"]
     code = ("import sys\n" + "".join(f"import kubefab.{m}\n" for m in mods)
             + "print(sorted(m for m in ('fabric', 'invoke', 'paramiko') if m in sys.modules))")
     root = Path(__file__).resolve().parents[2]

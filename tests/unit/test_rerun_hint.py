@@ -5,16 +5,16 @@ import shlex
 import pytest
 from invoke.parser import Parser, ParserContext
 
-from kubefab.deploy import Deploy
-from kubefab.etcd_snapshot import Snapshot
-from kubefab.master_restart import MasterRestart
-from kubefab.nodes_register import NodesRegister
-from kubefab.nodes_remove import NodesRemove
-from kubefab.operation import Options
-from kubefab.reset import Reset
-from kubefab.rollback import Rollback
+from kubefab.ops.deploy import Deploy
+from kubefab.ops.etcd_snapshot import Snapshot
+from kubefab.ops.master_restart import MasterRestart
+from kubefab.ops.nodes_register import NodesRegister
+from kubefab.ops.nodes_remove import NodesRemove
+from kubefab.ops.operation import Options
+from kubefab.ops.reset import Reset
+from kubefab.ops.rollback import Rollback
 from kubefab.tasks import ns
-from kubefab.upgrade import Upgrade
+from kubefab.ops.upgrade import Upgrade
 
 NODE, OTHER = "azure-prd-02", "ded-prd-01"
 OPERATIONS = {

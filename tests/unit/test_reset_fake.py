@@ -4,10 +4,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from kubefab.deploy import Deploy
+from kubefab.ops.deploy import Deploy
 from kubefab.layout import BACKUP_DIR, LOCK_DIR, UNIT_DIR
-from kubefab.operation import Options
-from kubefab.reset import Reset, footprints
+from kubefab.ops.operation import Options
+from kubefab.ops.reset import Reset, footprints
 
 from fakehost import FakeCluster, FakeFile, recap
 

@@ -4,11 +4,11 @@ use them restarted, the apiserver first; secrets never shown. And the pure parts
 import pytest
 
 from kubefab import backups
-from kubefab.deploy import Deploy
+from kubefab.ops.deploy import Deploy
 from kubefab.inventory import load
 from kubefab.layout import APISERVER, BACKUP_DIR, LAST_RUN, ROLLED_BACK, UNIT_DIR
-from kubefab.operation import Options
-from kubefab.rollback import Rollback
+from kubefab.ops.operation import Options
+from kubefab.ops.rollback import Rollback
 
 from fakehost import FakeCluster, recap
 
@@ -193,7 +193,7 @@ def at_release(inv, version, name):
 
 def upgraded(inv, cluster, old, new):
     """Deployed at `old`, then upgraded to `new` (fab upgrade's way)."""
-    from kubefab.upgrade import Upgrade
+    from kubefab.ops.upgrade import Upgrade
     before = at_release(inv, old, "hosts-old.yaml")
     assert run(Deploy, before, cluster) == 0
     after = at_release(inv, new, "hosts-new.yaml")
@@ -224,7 +224,7 @@ def test_rollback_after_an_upgrade_is_refused_and_changes_nothing(inv, cluster, 
 def test_the_refusal_names_a_patch_downgrade_that_upgrade_then_does(inv, cluster):
     upgraded(inv, cluster, "v1.19.1", "v1.19.2")
     back = at_release(inv, "v1.19.1", "hosts-back.yaml")
-    from kubefab.upgrade import Upgrade
+    from kubefab.ops.upgrade import Upgrade
     assert Upgrade(back, list(back.hosts), Options(timeout=3), "1", 30, connect=cluster.connect).run() == 0
 
 
@@ -249,7 +249,7 @@ def test_stamp_in(path, text, stamp):
 
 
 def test_release_refusal_for_a_modern_minor_and_a_same_version_change():
-    from kubefab.rollback import release_refusal
+    from kubefab.ops.rollback import release_refusal
     minor = release_refusal("m", "v1.36.4 etcd=3.6.14", "v1.37.1 etcd=3.7.1")
     assert "(v1.36.4 -> v1.37.1)" in minor and "v1.37.1 -> v1.36.4 downgrades a minor" in minor
     assert "\n" not in minor

@@ -5,8 +5,9 @@ import threading
 
 import pytest
 
-from kubefab import registration as reg, steps
-from kubefab.transport import RemoteError, Result
+from kubefab import registration as reg
+from kubefab.ops import steps
+from kubefab.remote.transport import RemoteError, Result
 
 
 class Master:

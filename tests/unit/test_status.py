@@ -15,7 +15,7 @@ from invoke.exceptions import Exit
 from kubefab import facts as factlib, pki, plan, status
 from kubefab.facts import FileFact, HostFacts, UnitFact
 from kubefab.layout import OWNED_LABELS
-from kubefab.remote import Result
+from kubefab.remote.ssh import Result
 from kubefab.render import render_host, release_stamp, target, unit_order
 
 try:

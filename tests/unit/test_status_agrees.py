@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from kubefab import render, status, steps
+from kubefab import render, status
+from kubefab.ops import steps
 from kubefab.layout import KUBELET, LOCK_DIR, OWED_DIR, PROXY, STAGE_DIR, stamp_path
 
 from fakehost import FakeFile

@@ -1,7 +1,7 @@
 """The transport's shared pieces: how a failed command becomes a one-line reason."""
 import pytest
 
-from kubefab.transport import RemoteError, Result, checked
+from kubefab.remote.transport import RemoteError, Result, checked
 
 
 @pytest.mark.parametrize("argv, says", [

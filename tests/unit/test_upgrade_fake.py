@@ -3,12 +3,12 @@ in batches (cordon, drain, release, restart, Ready at the new version, uncordon)
 first failed batch stops the run and a re-run finishes; refusals change nothing."""
 import pytest
 
-from kubefab.deploy import Deploy
+from kubefab.ops.deploy import Deploy
 from kubefab.inventory import load
 from kubefab import layout
 from kubefab.layout import APISERVER, CORDONED_BY, DOWNLOAD, KUBELET
-from kubefab.operation import Options
-from kubefab.upgrade import Upgrade
+from kubefab.ops.operation import Options
+from kubefab.ops.upgrade import Upgrade
 
 from fakehost import recap
 from test_deploy_fake import ALL, MASTER

@@ -16,8 +16,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from .layout import LOCK_DIR, STAGE_DIR
-from .transport import Connection, RemoteError
+from kubefab.layout import LOCK_DIR, STAGE_DIR
+from kubefab.remote.transport import Connection, RemoteError
 
 LEASE = 60  # seconds a lock lives without renewal
 RENEW_EVERY = 10  # seconds between renewals

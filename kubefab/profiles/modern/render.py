@@ -1,7 +1,7 @@
 """Render for the modern profile (v1.35 and later): (inventory, host, pki) -> {path:
 File}, behind kubefab.render's interface (render_host, unit_order, target,
 release_stamp). Templates in kubefab/templates/modern/, paths from kubefab.layout,
-command lines from kubefab.modern_units, downloads from kubefab.downloads. Pure.
+command lines from kubefab.profiles.modern.units, downloads from kubefab.profiles.modern.downloads. Pure.
 
 Also what the orchestration needs beyond files: the readiness URL and the RBAC
 objects to apply once the apiserver is ready.
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import downloads, layout_modern as L, modern_units, network, registration, versions
-from .files import File
-from .model import MANUAL, Host, Inventory
+from kubefab.profiles.modern import downloads, paths as L, units as modern_units, network
+from kubefab import registration, versions
+from kubefab.files import File
+from kubefab.model import MANUAL, Host, Inventory
 
 if TYPE_CHECKING:
-    from .pki import Pki
+    from kubefab.pki import Pki
 
 HEALTH_TRIES = 60
 
@@ -198,7 +199,7 @@ def render_host(inv: Inventory, host: Host, pki: Pki, environment) -> list[File]
     """Every file kubefab writes on `host` (unsorted; kubefab.render sorts)."""
     files = []
     for path, template, mode, extra in specs(inv, host):
-        if template is None:  # the download manifest: text from kubefab.downloads
+        if template is None:  # the download manifest: text from kubefab.profiles.modern.downloads
             content = downloads.manifest(inv, host)
         else:
             content = environment.get_template(template).render(context(inv, host, pki, path))

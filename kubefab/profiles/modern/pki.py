@@ -13,8 +13,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from . import certs
-from .model import Host, Inventory
+from kubefab import certs
+from kubefab.model import Host, Inventory
 
 SERVICE_ACCOUNTS = "service-accounts.key"
 ENCRYPTION = "encryption.key"
@@ -50,7 +50,7 @@ def leaves(inv: Inventory) -> list[dict]:
     """Leaf arguments beyond the legacy profile's."""
     out = [dict(name="kube-controller-manager", cn="system:kube-controller-manager"),
            dict(name="kube-scheduler", cn="system:kube-scheduler"),
-           # bound to system:kubelet-api-admin by kubefab.modern.rbac_manifest
+           # bound to system:kubelet-api-admin by kubefab.profiles.modern.render.rbac_manifest
            dict(name="apiserver-kubelet-client", cn="kube-apiserver-kubelet-client")]
     if inv.kubernetes.managed_etcd:
         dns, ips = _names(inv.master, "127.0.0.1")

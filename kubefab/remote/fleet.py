@@ -11,9 +11,9 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-from .model import Host
-from .remote import ssh
-from .transport import Connect, RemoteError
+from kubefab.model import Host
+from kubefab.remote.ssh import ssh
+from kubefab.remote.transport import Connect, RemoteError
 
 
 class Interrupted(Exception):

@@ -15,12 +15,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from . import lease, registration, steps
-from .fleet import Fleet, Interrupted
-from .layout import KUBELET
-from .model import Host, Inventory
-from .report import outcome, recap, say
-from .transport import Connect, HostKeyError, RemoteError
+from kubefab.remote import lease
+from kubefab import registration
+from kubefab.ops import steps
+from kubefab.remote.fleet import Fleet, Interrupted
+from kubefab.layout import KUBELET
+from kubefab.model import Host, Inventory
+from kubefab.report import outcome, recap, say
+from kubefab.remote.transport import Connect, HostKeyError, RemoteError
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ class Operation:
                 self.fleet.failed[h.name] = "not touched: another host's key is unknown or changed"
         return bool(bad)
 
-    # -- the cluster lock (kubefab.lease) ---------------------------------------------------
+    # -- the cluster lock (kubefab.remote.lease) ---------------------------------------------------
     def lock(self) -> bool:
         """Take every host's lock, or none: when a host refuses, release what this run
         took and say who holds it (waiting for it with --wait-lock). Held, the lease is

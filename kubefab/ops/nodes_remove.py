@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import footprint, registration, rollout, steps
-from .model import Host, Inventory
-from .operation import Operation, Options
-from .report import say
-from .reset import footprints, look
-from .transport import Connect, RemoteError
+from kubefab import footprint, registration, rollout
+from kubefab.ops import steps
+from kubefab.model import Host, Inventory
+from kubefab.ops.operation import Operation, Options
+from kubefab.report import say
+from kubefab.ops.reset import footprints, look
+from kubefab.remote.transport import Connect, RemoteError
 
 
 def drain_argv(kubectl: list[str], name: str, timeout: float) -> list[str]:

@@ -7,9 +7,10 @@ Refused when the last run changed the release: binaries have no backups, so the 
 put back would run beside the new release's binaries (release_refusal says what to do)."""
 from __future__ import annotations
 
-from . import backups, render, skew, steps
-from .operation import Operation, Options
-from .report import say
+from kubefab import backups, render, skew
+from kubefab.ops import steps
+from kubefab.ops.operation import Operation, Options
+from kubefab.report import say
 
 __all__ = ["Options", "Rollback"]
 

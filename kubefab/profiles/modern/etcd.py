@@ -10,9 +10,9 @@ import json
 import re
 from dataclasses import dataclass
 
-from . import layout_modern as L
-from .model import Inventory
-from .modern_units import bin_, etcd_peer_url, etcd_url
+from kubefab.profiles.modern import paths as L
+from kubefab.model import Inventory
+from kubefab.profiles.modern.units import bin_, etcd_peer_url, etcd_url
 
 # etcd 3.5 moved the offline snapshot commands (status, restore) to etcdutl and 3.6
 # removed them from etcdctl; before 3.5 there is no etcdutl. So the tool is chosen by the

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import time
 
-from . import steps
-from .layout import APISERVER, BACKUPS, DOWNLOAD, DOWNLOAD_TIMEOUT, OWED_DIR
-from .plan import HostPlan
-from .transport import Connection, RemoteError
+from kubefab.ops import steps
+from kubefab.layout import APISERVER, BACKUPS, DOWNLOAD, DOWNLOAD_TIMEOUT, OWED_DIR
+from kubefab.plan import HostPlan
+from kubefab.remote.transport import Connection, RemoteError
 
 # Arguments: OWED_DIR WHY UNIT...; each mark is written beside and renamed into place, so
 # the probe (which lists OWED_DIR/*, never dot files) sees a whole mark or none.

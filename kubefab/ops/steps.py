@@ -7,11 +7,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from . import facts, health, modern, registration, render
-from .layout import APISERVER, LOCK_DIR, OWED_DIR, STAGE_DIR, stamp_path
-from .model import MANUAL, Inventory
-from .fleet import Interrupted
-from .transport import Connection, RemoteError, Result
+from kubefab import facts, health, registration, render
+from kubefab.profiles.modern import render as modern
+from kubefab.layout import APISERVER, LOCK_DIR, OWED_DIR, STAGE_DIR, stamp_path
+from kubefab.model import MANUAL, Inventory
+from kubefab.remote.fleet import Interrupted
+from kubefab.remote.transport import Connection, RemoteError, Result
 
 
 def probe(cxn: Connection, inv: Inventory, wanted: dict) -> facts.HostFacts:
@@ -120,7 +121,7 @@ def pause(cancel, seconds: float) -> None:
 
 def kubectl(inv: Inventory) -> list[str]:
     """The release's own kubectl on the master: against the local insecure port, or in
-    the modern profile (which has none) as kubefab's admin (kubefab.modern.kubectl),
+    the modern profile (which has none) as kubefab's admin (kubefab.profiles.modern.render.kubectl),
     whose key only root reads: run it with sudo=as_root(inv)."""
     if inv.kubernetes.modern:
         return modern.kubectl(inv)
@@ -137,7 +138,7 @@ def get_nodes(cxn: Connection, inv: Inventory) -> str:
 
 
 def apply_rbac(cxn: Connection, inv: Inventory) -> str | None:
-    """The modern profile's RBAC objects (kubefab.modern.rbac_manifest), applied with the
+    """The modern profile's RBAC objects (kubefab.profiles.modern.render.rbac_manifest), applied with the
     admin's kubectl once the apiserver is ready; idempotent. Returns kubectl's words when
     it changed something, None when all was in place. --validate=false: the objects are
     kubefab's own, and the check would fetch the OpenAPI documents first."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from . import layout_modern as layout, versions
-from .model import MANUAL, Host, Inventory
+from kubefab.profiles.modern import paths as layout
+from kubefab import versions
+from kubefab.model import MANUAL, Host, Inventory
 
 INVENTORY, PINNED, PUBLISHED, MISSING = "inventory", "pinned", "published", "missing"
 

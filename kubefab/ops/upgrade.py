@@ -19,13 +19,15 @@ import dataclasses
 import json
 import time
 
-from . import converge, downloads, health, layout_modern, rollout, skew, steps
-from .deploy import Deploy
-from .layout import DRAIN_TIMEOUT
-from .model import Host, Inventory
-from .operation import Options
-from .report import say
-from .transport import Connect, RemoteError
+from kubefab.ops import converge, steps
+from kubefab.profiles.modern import downloads, paths as layout_modern
+from kubefab import health, rollout, skew
+from kubefab.ops.deploy import Deploy
+from kubefab.layout import DRAIN_TIMEOUT
+from kubefab.model import Host, Inventory
+from kubefab.ops.operation import Options
+from kubefab.report import say
+from kubefab.remote.transport import Connect, RemoteError
 
 
 class Upgrade(Deploy):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import render
-from .model import Host, Inventory
-from .transport import Connection, RemoteError
+from kubefab import render
+from kubefab.model import Host, Inventory
+from kubefab.remote.transport import Connection, RemoteError
 
 
 def units(inv: Inventory, host: Host, only=None) -> tuple[str, ...]:

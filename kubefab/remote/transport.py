@@ -18,9 +18,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from . import reasons
-from .layout import BACKUP_DIR, BACKUPS, LAST_RUN, STAGE_DIR
-from .model import Host
+from kubefab import reasons
+from kubefab.layout import BACKUP_DIR, BACKUPS, LAST_RUN, STAGE_DIR
+from kubefab.model import Host
 
 
 class RemoteError(Exception):

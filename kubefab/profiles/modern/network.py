@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from .model import Host, Inventory
+from kubefab.model import Host, Inventory
 
 
 class NetworkError(ValueError):

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import etcdctl as ctl
-from .layout import ETCD_SNAPSHOTS
-from .layout_modern import ETCD
-from .model import Inventory
-from .modern_units import etcd_url
-from .operation import Operation, Options
-from .report import say
-from .transport import Connect, Connection, RemoteError
+from kubefab.profiles.modern import etcd as ctl
+from kubefab.layout import ETCD_SNAPSHOTS
+from kubefab.profiles.modern.paths import ETCD
+from kubefab.model import Inventory
+from kubefab.profiles.modern.units import etcd_url
+from kubefab.ops.operation import Operation, Options
+from kubefab.report import say
+from kubefab.remote.transport import Connect, Connection, RemoteError
 
 
 @dataclass(frozen=True)

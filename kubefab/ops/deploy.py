@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
-from . import converge, downloads, drift, pki, plan as planning, registration, render, skew, steps, versions
-from .fleet import Gate
-from .model import Host, Inventory
-from .operation import Operation, Options
-from .report import say
-from .transport import Connect, RemoteError
+from kubefab.ops import converge, steps
+from kubefab.profiles.modern import downloads
+from kubefab import drift, pki, plan as planning, registration, render, skew, versions
+from kubefab.remote.fleet import Gate
+from kubefab.model import Host, Inventory
+from kubefab.ops.operation import Operation, Options
+from kubefab.report import say
+from kubefab.remote.transport import Connect, RemoteError
 
 __all__ = ["Deploy", "Options"]
 
@@ -189,7 +191,7 @@ class Deploy(Operation):
         self.apply_rbac(cxn)
 
     def apply_rbac(self, cxn) -> None:
-        """kubefab.modern.rbac_manifest with the admin's kubectl, once a run (idempotent:
+        """kubefab.profiles.modern.render.rbac_manifest with the admin's kubectl, once a run (idempotent:
         noted only when kubectl created or changed something)."""
         if not self.inv.kubernetes.modern or self.rbac:
             return

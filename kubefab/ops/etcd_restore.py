@@ -14,15 +14,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import etcdctl as ctl, steps
-from .etcd_snapshot import EtcdFacts, look, missing, stamp, verified
-from .layout import ETCD_SNAPSHOTS
-from .layout_modern import (APISERVER, CONTROLLER_MANAGER, ETCD, ETCD_DATA, ETCD_DATA_ASIDE, ETCD_DATA_NEW,
+from kubefab.profiles.modern import etcd as ctl
+from kubefab.ops import steps
+from kubefab.ops.etcd_snapshot import EtcdFacts, look, missing, stamp, verified
+from kubefab.layout import ETCD_SNAPSHOTS
+from kubefab.profiles.modern.paths import (APISERVER, CONTROLLER_MANAGER, ETCD, ETCD_DATA, ETCD_DATA_ASIDE, ETCD_DATA_NEW,
                             SCHEDULER)
-from .model import Inventory
-from .operation import Operation, Options
-from .report import say
-from .transport import Connect, Connection, RemoteError
+from kubefab.model import Inventory
+from kubefab.ops.operation import Operation, Options
+from kubefab.report import say
+from kubefab.remote.transport import Connect, Connection, RemoteError
 
 STOP = (SCHEDULER, CONTROLLER_MANAGER, APISERVER)  # what writes to etcd, the apiserver last
 

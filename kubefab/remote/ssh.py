@@ -15,9 +15,9 @@ from pathlib import Path
 import paramiko
 from fabric import Connection
 
-from . import reasons
-from .model import Host
-from .transport import (BACKUP_DIR, Connect, HostKeyError, RemoteError, Result, Shell, checked,
+from kubefab import reasons
+from kubefab.model import Host
+from kubefab.remote.transport import (BACKUP_DIR, Connect, HostKeyError, RemoteError, Result, Shell, checked,
                         command_line)
 
 __all__ = ["BACKUP_DIR", "HostKeyError", "Remote", "RemoteError", "Result", "ssh"]

@@ -4,11 +4,11 @@ them and says they are not in hosts.yaml), then checks what deploy checks: every
 registered, labelled and Ready (Operation.register). The recap has a line per node."""
 from __future__ import annotations
 
-from . import steps
-from .model import Host, Inventory
-from .operation import Operation, Options
-from .report import say
-from .transport import Connect
+from kubefab.ops import steps
+from kubefab.model import Host, Inventory
+from kubefab.ops.operation import Operation, Options
+from kubefab.report import say
+from kubefab.remote.transport import Connect
 
 
 class NodesRegister(Operation):

@@ -4,11 +4,12 @@ made once empty; what was there before kubefab stays. A deploy afterwards works 
 a fresh host. Cluster objects (Nodes) are not touched: that is fab nodes.remove."""
 from __future__ import annotations
 
-from . import footprint, pki, render, steps
-from .model import Host, Inventory
-from .operation import Operation, Options
-from .report import say
-from .transport import Connect, RemoteError
+from kubefab import footprint, pki, render
+from kubefab.ops import steps
+from kubefab.model import Host, Inventory
+from kubefab.ops.operation import Operation, Options
+from kubefab.report import say
+from kubefab.remote.transport import Connect, RemoteError
 
 
 def footprints(inv: Inventory, hosts: list[Host]) -> dict[str, footprint.Footprint]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import converge, health, render, steps
-from .layout import APISERVER, ONESHOTS
-from .model import Inventory
-from .operation import Operation, Options
-from .report import say
-from .transport import Connect, RemoteError
+from kubefab.ops import converge, steps
+from kubefab import health, render
+from kubefab.layout import APISERVER, ONESHOTS
+from kubefab.model import Inventory
+from kubefab.ops.operation import Operation, Options
+from kubefab.report import say
+from kubefab.remote.transport import Connect, RemoteError
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from . import layout_modern as L
-from . import network
-from .model import MANUAL, Host, Inventory, _url
+from kubefab.profiles.modern import paths as L
+from kubefab.profiles.modern import network
+from kubefab.model import MANUAL, Host, Inventory, _url
 
 ADMISSION = "NamespaceLifecycle,NodeRestriction,LimitRanger,ServiceAccount,DefaultStorageClass,ResourceQuota"
 
