@@ -10,7 +10,7 @@ apiserver, /healthz, the rest). LAST_RUN becomes ROLLED_BACK, so a second rollba
 has nothing to do. The next `fab deploy` applies the inventory again.
 
 Binaries have no backups: a run that changed the release (an upgrade, or a deploy with
-another release) shows in the file that carries the release stamp (STAMPED), whose
+another release) shows in the file that carries the release stamp (the profile's), whose
 backup names the release before; kubefab.ops.rollback refuses to put that run's files back."""
 from __future__ import annotations
 
@@ -18,11 +18,7 @@ import re
 
 from dataclasses import dataclass
 
-from kubefab.ops import converge, steps
-from kubefab import plan as planning, render
-from kubefab.layout import BACKUP_DIR, ENV_FILE, LAST_RUN, ROLLED_BACK, UNIT_DIR
-from kubefab.profiles.modern.paths import DOWNLOAD_MANIFEST
-from kubefab.remote.transport import Connection
+from kubefab.layout import BACKUP_DIR, UNIT_DIR
 
 
 @dataclass(frozen=True)
@@ -103,31 +99,17 @@ def newest(runs) -> str | None:
     return max(runs, key=when) if runs else None
 
 
-# The release stamp as the files that carry it write it (legacy: the env file, quoted
-# when it has spaces; modern: the download manifest).
-STAMPED = {ENV_FILE: re.compile(r"^KUBE_RELEASE_STAMP='?([^'\n]*)'?$", re.M),
-           DOWNLOAD_MANIFEST: re.compile(r"^stamp\t(.*)$", re.M)}
-
-
-def stamp_in(path: str, text: str | None) -> str | None:
-    """The release stamp a STAMPED file's text names, else None."""
-    m = STAMPED[path].search(text or "") if path in STAMPED else None
-    return m[1] if m else None
-
-
-def release_change(texts: dict[str, str | None]) -> tuple[str, str] | None:
-    """(stamp before, stamp now) when a STAMPED file and its backup (texts: path -> text,
+def release_change(path: str, stamp_in, texts: dict[str, str | None]) -> tuple[str, str] | None:
+    """(stamp before, stamp now) when the file at `path` that carries the release stamp
+    (the profile's stamp_file; stamp_in reads it) and its backup (texts: path -> text,
     Entry.backup -> text) name different releases; None when the release stayed."""
-    for path in STAMPED:
-        before, now = stamp_in(path, texts.get(f"{BACKUP_DIR}{path}.1")), stamp_in(path, texts.get(path))
-        if before and now and before != now:
-            return before, now
-    return None
+    before, now = stamp_in(texts.get(f"{BACKUP_DIR}{path}.1")), stamp_in(texts.get(path))
+    return (before, now) if before and now and before != now else None
 
 
 def plan_host(run: str | None, entries: list[Entry], looks: dict[str, str], units: tuple[str, ...],
               done_before: bool = False, release: tuple[str, str] | None = None) -> RollbackPlan:
-    """looks: path -> "same", "differs" or "nobackup" (LOOK's answer); units: the host's
+    """looks: path -> "same", "differs" or "nobackup" (rollback's LOOK); units: the host's
     start order (a unit no longer rendered goes last); release: release_change's answer."""
     replaced = [e for e in entries if e.replaced]
     restore = tuple(e for e in replaced if looks.get(e.path) == "differs")
@@ -137,76 +119,3 @@ def plan_host(run: str | None, entries: list[Entry], looks: dict[str, str], unit
                         tuple(e.path for e in replaced if looks.get(e.path) == "nobackup"),
                         tuple(e.path for e in entries if not e.replaced), tuple(order), done_before,
                         release if restore else None)
-
-
-# Arguments: BACKUP_DIR PATH...; a line per path: same|differs|nobackup PATH.
-LOOK = r"""
-backup=$1; shift
-for p in "$@"; do
-  if [ ! -f "$backup$p.1" ]; then s=nobackup
-  elif [ -f "$p" ] && cmp -s -- "$backup$p.1" "$p"; then s=same
-  else s=differs; fi
-  printf '%s\t%s\n' "$s" "$p"
-done
-"""
-
-# Arguments: BACKUP_DIR LAST_RUN ROLLED_BACK, then PATH MODE OWNER GROUP per file. Each
-# backup copied beside its file (never readable by others meanwhile) and renamed over it;
-# then the list is marked done.
-RESTORE = r"""
-set -eu
-backup=$1 last=$2 finished=$3; shift 3
-new=
-trap 'rm -f ${new:+"$new"}' EXIT
-trap 'exit 129' HUP INT TERM PIPE
-umask 077
-while [ $# -gt 0 ]; do
-  dst=$1 mode=$2 owner=$3 group=$4; shift 4
-  new="$(dirname "$dst")/.$(basename "$dst").kubefab-new"
-  cp -- "$backup$dst.1" "$new"
-  chown "$owner:$group" "$new" && chmod "$mode" "$new"
-  mv -f "$new" "$dst"
-  new=
-done
-mv -f "$last" "$finished"
-"""
-
-
-def look(cxn: Connection) -> tuple[str | None, list[Entry], dict[str, str], bool, tuple[str, str] | None]:
-    """The host's last run, its files, how each compares with its backup, whether a
-    rollback already put them back, and whether putting them back would change the
-    release stamp (release_change)."""
-    texts = cxn.read([LAST_RUN, ROLLED_BACK])
-    run, entries = parse(texts[LAST_RUN])
-    paths = [e.path for e in entries if e.replaced]
-    out = cxn.script(LOOK, BACKUP_DIR, *paths, what="comparing backups").stdout if paths else ""
-    looks = {p: s for s, _, p in (line.partition("\t") for line in out.splitlines())}
-    stamped = [p for p in paths if p in STAMPED and looks.get(p) == "differs"]
-    release = release_change(cxn.read([q for p in stamped for q in (p, f"{BACKUP_DIR}{p}.1")])) if stamped else None
-    return run, entries, looks, run is None and texts[ROLLED_BACK] is not None, release
-
-
-def diffs(cxn: Connection, plan: RollbackPlan) -> list[str]:
-    """What putting the files back changes, as diffs; a secret only says that it changes."""
-    shown = [e for e in plan.restore if not e.secret]
-    texts = cxn.read([p for e in shown for p in (e.path, e.backup)])
-    out = []
-    for e in plan.restore:
-        if e.secret:
-            out.append(f"secret put back: {e.path} (content not shown)\n")
-            continue
-        f = render.File(e.path, texts[e.backup] or "", int(e.mode or "644", 8))
-        out.append(planning.diff(planning.Write(f, "update"), texts[e.path]))
-    return out
-
-
-def restore(cxn: Connection, plan: RollbackPlan, run_id: str, healthy, note) -> None:
-    """Owe the restarts, put the files back, reload systemd, restart in deploy's order."""
-    converge.owe(cxn, plan.restart, run_id)
-    args = [a for e in plan.restore for a in (e.path, e.mode, e.owner, e.group)]
-    cxn.script(RESTORE, BACKUP_DIR, LAST_RUN, ROLLED_BACK, *args, what="putting files back")
-    note(f"put back {len(plan.restore)} files")
-    if plan.reload:
-        steps.systemctl(cxn, "daemon-reload")
-    converge.activate(cxn, plan.restart, healthy=healthy, note=note, marks=set(plan.restart))
-

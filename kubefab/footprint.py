@@ -5,15 +5,14 @@ Named from the inventory, not found on the host: kubefab removes what it knows i
 wrote (the rendered files, the release the download installed, its own state) and
 nothing else, so what was there before it (the original's etcd2.service,
 weave-network.target, the user's home) stays. Profile-agnostic: units from
-render.unit_order/target, files from the rendered paths, binaries from the download's
-own list."""
+its profile's units and target, files from the rendered paths, binaries from the
+profile's download list."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kubefab.profiles.modern import downloads
-from kubefab.layout import (BACKUP_DIR, KEEP_DIRS, KUBECTL_CACHE, LAST_RUN, LOCK_DIR, MANIFEST_DIR, OWED_DIR, ROLLED_BACK,
-                     STAGE_DIR, STATE_DIR, stamp_path)
+from kubefab.layout import (BACKUP_DIR, KEEP_DIRS, KUBECTL_CACHE, LAST_RUN, LOCK_DIR, OWED_DIR, ROLLED_BACK, STAGE_DIR,
+                            STATE_DIR)
 from kubefab.model import Host, Inventory
 from kubefab.remote.transport import Connection, RemoteError
 
@@ -26,26 +25,16 @@ class Footprint:
     empty: tuple[str, ...] = ()  # folders kubefab named to a unit, which made them: removed when empty
 
 
-def release_paths(inv: Inventory, host: Host) -> tuple[str, ...]:
-    """What the download unit installs: the legacy release unpacks into install_dir and
-    links kubectl into bin_dir; the modern one puts each binary of its downloads."""
-    k = inv.kubernetes
-    if k.modern:
-        binaries = [f"{a.dest}/{b}" for a in downloads.artifacts(inv, host) for b in a.binaries]
-        return (stamp_path(k.install_dir), *binaries)
-    return (k.install_dir.rstrip("/"), f"{k.bin_dir.rstrip('/')}/kubectl")
-
-
 def of_host(inv: Inventory, host: Host, rendered, units: tuple[str, ...], target: str) -> Footprint:
-    """rendered: the paths render.render_host gives `host`; units: render.unit_order."""
+    """rendered: the paths render.render_host gives `host`; units: its profile's unit_order."""
     # kubefab's kubectl runs as root (sudo), as the SSH user, and in units without HOME
     # (register_node.sh): its discovery cache lands in those homes, the last one in /.kube
     runs_kubectl = {"/root", home(host.ssh.user), ""}
     homes = {*runs_kubectl - {""}, *((home(inv.registry.user),) if inv.registry else ())}
-    paths = {*rendered, *release_paths(inv, host), *(f"{h}/{KUBECTL_CACHE}" for h in runs_kubectl),
+    paths = {*rendered, *inv.profile.release_paths(host), *(f"{h}/{KUBECTL_CACHE}" for h in runs_kubectl),
              BACKUP_DIR, OWED_DIR, STAGE_DIR, LAST_RUN, ROLLED_BACK}
     return Footprint((target, *reversed(units)), tuple(sorted(paths)), (*KEEP_DIRS, *sorted(homes)),
-                     (MANIFEST_DIR.rstrip("/"),))
+                     inv.profile.made_by_units(host))
 
 
 def home(user: str) -> str:

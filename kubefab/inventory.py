@@ -15,23 +15,22 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
-from kubefab.profiles.modern import settings as modern
-from kubefab.profiles.modern import network
 from kubefab import validate as v
-from kubefab import versions
+from kubefab import profiles, versions
 from kubefab.model import MANUAL, MASTER, NODE, SELF, Apiserver, Host, Inventory, Kubernetes, Registry, Ssh
 from kubefab.yamldoc import InventoryError, ListOf, Section, read
 
 __all__ = ["InventoryError", "inventory_path", "load"]
 
 TOP_KEYS = ("cluster", "kubernetes", "registry", "ssh", "labels", "hosts")
-KUBERNETES_KEYS = ("version", "release_url", "release_sha256", "install_dir", "bin_dir", "etcd_servers",
-                   "requires", "registration", "bind_address", "apiserver", "kubelet_port", "log_level",
-                   "tls", "pki_dir", "backups", *modern.KEYS)
+PROFILES = (profiles.Legacy, profiles.Modern)
+KUBERNETES_KEYS = ("version", "release_url", "install_dir", "bin_dir", "etcd_servers", "requires", "registration",
+                   "bind_address", "apiserver", "kubelet_port", "log_level", "tls", "pki_dir", "backups",
+                   *(key for p in PROFILES for key in p.keys))
 APISERVER_KEYS = ("insecure_port", "secure_port", "service_cluster_ip_range")
 REGISTRY_KEYS = ("server", "email", "token_env", "token_file", "user")
 SSH_KEYS = ("user", "port", "identity", "known_hosts")
-HOST_KEYS = ("address", "role", "labels", "bind_address", "ssh", "pod_cidr")
+HOST_KEYS = ("address", "role", "labels", "bind_address", "ssh", *(key for p in PROFILES for key in p.host_keys))
 HOST_SSH_KEYS = ("user", "port", "identity")
 
 
@@ -64,11 +63,19 @@ def load(path: str | os.PathLike, environ: Mapping[str, str] = os.environ) -> In
     defaults = Ssh(**ssh.optional(user=v.user, port=v.port, identity=paths, known_hosts=paths))
     labels = _labels(top.section("labels"))
     hosts_section = top.section("hosts", required=True)
-    hosts = _hosts(hosts_section, labels, bind_address, defaults, paths, kubernetes.modern)
+    hosts = _hosts(hosts_section, labels, bind_address, defaults, paths, profiles.kind(kubernetes.version))
     inv = Inventory(path=Path(file), kubernetes=kubernetes, hosts=hosts, registry=registry, **cluster)
-    if kubernetes.modern:
-        _check_modern_network(hosts_section, top.section("kubernetes"), inv)
+    inv.profile.check(hosts_section, top.section("kubernetes"))
     return inv
+
+
+def _refuse_others(section: Section, profile, attribute: str) -> None:
+    """Keys of another profile mean nothing to this one's inventory: say so."""
+    for other in PROFILES:
+        for key in getattr(other, attribute):
+            if other is not profile and key in section and key not in getattr(profile, attribute):
+                fix = "remove it or raise the version" if attribute == "keys" else "remove it"
+                section.fail(f"applies to the {other.name} profile ({other.releases}) only; {fix}", key)
 
 
 def _kubernetes(k: Section, paths: Callable) -> tuple[Kubernetes, str]:
@@ -81,22 +88,13 @@ def _kubernetes(k: Section, paths: Callable) -> tuple[Kubernetes, str]:
     if apiserver.insecure_port == apiserver.secure_port:
         api.fail("is the same as insecure_port; give each its own port", "secure_port")
     version = k.get("version", v.version)
-    if versions.profile(versions.parse(version)) == versions.MODERN:
-        if "tls" in k and not k.get("tls", v.boolean):
-            k.fail("the modern profile always serves TLS (insecure serving was removed in 1.20); "
-                   "remove tls: false", "tls")
-        # release_url is the legacy tarball's; the modern profile fetches per binary (kubefab.versions)
-        profile = dict(release_url=k.get("release_url", v.url, ""), **modern.read(k, paths, version))
-    else:
-        modern.refuse_in_legacy(k)
-        profile = dict(release_url=k.get("release_url", v.url),
-                       etcd_servers=k.get("etcd_servers", ListOf(v.url, nonempty=True)),
-                       **k.optional(release_sha256=v.sha256, bin_dir=v.directory, requires=ListOf(v.unit),
-                                    tls=v.boolean))
+    profile = profiles.kind(version)
+    settings = profile.settings(k, paths, version)
+    _refuse_others(k, profile, "keys")
     kubernetes = Kubernetes(
         version=version,
         apiserver=apiserver,
-        **profile,
+        **settings,
         **k.optional(install_dir=v.directory, registration=v.choice(SELF, MANUAL),
                      kubelet_port=v.port, log_level=v.integer(0, 10),
                      backups=v.integer(1, 50, "a number of versions")),
@@ -157,13 +155,12 @@ def _labels(labels: Section) -> dict[str, str]:
 
 
 def _hosts(hosts: Section, labels: dict[str, str], bind_address: str, ssh: Ssh,
-           paths: Callable, is_modern: bool) -> tuple[Host, ...]:
+           paths: Callable, profile) -> tuple[Host, ...]:
     result = []
     for name in hosts.names(v.host_name):
         h = hosts.section(name)
         h.allow(HOST_KEYS)
-        if "pod_cidr" in h and not is_modern:
-            h.fail("applies to the modern profile (v1.35 and later) only; remove it", "pod_cidr")
+        _refuse_others(h, profile, "host_keys")
         overrides = h.section("ssh")
         overrides.allow(HOST_SSH_KEYS)
         result.append(Host(
@@ -179,25 +176,6 @@ def _hosts(hosts: Section, labels: dict[str, str], bind_address: str, ssh: Ssh,
     _check_one_master(hosts, result)
     _check_addresses(hosts, result)
     return tuple(result)
-
-
-def _check_modern_network(hosts: Section, k: Section, inv: Inventory) -> None:
-    """kubefab's bridge network routes via host addresses, and every host needs a subnet."""
-    if not inv.kubernetes.bridge_network:
-        return
-    for host in inv.hosts:
-        try:
-            ipaddress.ip_address(host.address)
-        except ValueError:
-            hosts.section(host.name).fail(f"pod_network: bridge routes pod subnets via host addresses, "
-                                          f"and {host.address!r} is a name; give the IP address", "address")
-    try:
-        network.pod_subnets(inv)
-    except network.NetworkError as e:
-        name = str(e).split(":")[0]
-        if name in hosts and "pod_cidr" in hosts.section(name):
-            hosts.section(name).fail(str(e).split(": ", 1)[1], "pod_cidr")
-        k.fail(str(e), "cluster_cidr")
 
 
 def _check_one_master(hosts: Section, result: list[Host]) -> None:

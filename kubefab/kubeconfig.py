@@ -5,18 +5,8 @@ from __future__ import annotations
 
 import copy
 
-from kubefab.model import Inventory
 
 SECTIONS = ("clusters", "users", "contexts")
-
-
-def insecure(inv: Inventory) -> dict:
-    """Without tls the apiserver asks for no credentials: the server is all there is."""
-    return {"apiVersion": "v1", "kind": "Config",
-            "clusters": [{"name": inv.cluster, "cluster": {"server": inv.master_url}}],
-            "users": [{"name": inv.cluster, "user": {}}],
-            "contexts": [{"name": inv.cluster, "context": {"cluster": inv.cluster, "user": inv.cluster}}],
-            "current-context": inv.cluster}
 
 
 def named(doc: dict, context: str) -> dict:

@@ -1,31 +1,28 @@
-"""Names and places, each in one spot: kubefab's units, the files it writes on a host,
-its own state there (release stamp, lock, backups), and the releases it supports.
-Pure constants; render, plan, steps, the transports and validation read them here."""
+"""Names and places every profile shares, each in one spot: kubefab's units (the same
+names in the v1.0 setup and today's), its own state on a host (release stamp, lock,
+backups, owed restarts), the annotations it keeps on Nodes. Pure constants.
+
+What only one profile writes (its files' paths) is that profile's own:
+kubefab.profiles.legacy.paths and kubefab.profiles.modern.paths."""
 from __future__ import annotations
 
-# -- units -------------------------------------------------------------------------
+# -- units ---------------------------------------------------------------------------------
+# kubefab's own names, so that nothing clashes with a distribution's containerd or etcd
 UNIT_DIR = "/etc/systemd/system"
 DOWNLOAD = "kubernetes.download.service"
+ETCD = "kubernetes.etcd.service"
 APISERVER = "kubernetes.apiserver.service"
-MASTER_UNITS = (APISERVER, "kubernetes.scheduler.service", "kubernetes.controller-manager.service")
+SCHEDULER = "kubernetes.scheduler.service"
+CONTROLLER_MANAGER = "kubernetes.controller-manager.service"
+CONTAINERD = "kubernetes.containerd.service"
+POD_ROUTES = "kubernetes.pod-routes.service"
 REGISTER = "kubernetes.register-node.service"
-KUBELET, PROXY = NODE_UNITS = ("kubernetes.kubelet.service", "kubernetes.proxy.service")
+KUBELET = "kubernetes.kubelet.service"
+PROXY = "kubernetes.proxy.service"
 MASTER_TARGET, NODE_TARGET = "kubernetes.master.target", "kubernetes.node.target"
 ONESHOTS = (DOWNLOAD, REGISTER)  # run once, never restarted
 DOWNLOAD_MINUTES = 15  # the download unit's TimeoutStartSec: it ends a stuck download
 DOWNLOAD_TIMEOUT = DOWNLOAD_MINUTES * 60
-
-# -- files kubefab renders ------------------------------------------------------------
-ENV_FILE = "/etc/kubernetes.env"
-MANIFEST_DIR = "/etc/kubernetes/manifests/"
-KUBELET_KUBECONFIG = "/etc/kubernetes/kubelet.kubeconfig"
-PROXY_KUBECONFIG = "/etc/kubernetes/proxy.kubeconfig"
-PKI_DIR = "/etc/kubernetes/pki"
-CA_CERT = f"{PKI_DIR}/ca.crt"
-APISERVER_CERT, APISERVER_KEY = f"{PKI_DIR}/apiserver.crt", f"{PKI_DIR}/apiserver.key"
-KUBELET_CERT, KUBELET_KEY = f"{PKI_DIR}/kubelet.crt", f"{PKI_DIR}/kubelet.key"
-PROXY_CERT, PROXY_KEY = f"{PKI_DIR}/kube-proxy.crt", f"{PKI_DIR}/kube-proxy.key"
-ADMIN_CERT, ADMIN_KEY = f"{PKI_DIR}/admin.crt", f"{PKI_DIR}/admin.key"  # master: kubefab.health's
 
 # -- kubefab's own state on a host ---------------------------------------------------
 STATE_DIR = "/var/lib/kubefab"
@@ -51,14 +48,6 @@ DRAIN_TIMEOUT = 120  # seconds for one node's drain (fab upgrade --drain-timeout
 def stamp_path(install_dir: str) -> str:
     return f"{install_dir.rstrip('/')}/{STAMP_NAME}"
 
-
-# -- releases ------------------------------------------------------------------------
-SUPPORTED = ((1, 0, 0), (1, 20, 0))  # [from, to): v1.20 stopped serving the insecure port
-SUPPORTED_TEXT = "v1.0.0 up to v1.19.x"
-
-
-def supported(version: tuple[int, int, int]) -> bool:
-    return SUPPORTED[0] <= version < SUPPORTED[1]
 
 # -- what reset and nodes.remove leave alone ---------------------------------------
 # Folders that emptying never removes: the system's own, and a user's home (kubefab

@@ -4,12 +4,17 @@ Pure data. Nothing here reads files, talks SSH, or imports fabric/invoke.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kubefab import versions
 from kubefab.layout import BACKUPS
+
+if TYPE_CHECKING:
+    from kubefab.profiles import Profile
 
 MASTER, NODE = "master", "node"
 SELF, MANUAL = "self", "manual"  # node registration modes
@@ -86,17 +91,13 @@ class Kubernetes:
         return int(major), int(minor), int(patch)
 
     @property
-    def modern(self) -> bool:
-        return versions.profile(self.version_tuple) == versions.MODERN
-
-    @property
     def minor(self) -> tuple[int, int]:
         return self.version_tuple[:2]
 
     @property
     def managed_etcd(self) -> bool:
-        """kubefab runs etcd on the master (modern profile without etcd_servers)."""
-        return self.modern and not self.etcd_servers
+        """kubefab runs etcd on the master: no etcd_servers (which the v1.0 profile requires)."""
+        return not self.etcd_servers
 
     @property
     def bridge_network(self) -> bool:
@@ -146,6 +147,13 @@ class Inventory:
     registry: Registry | None = None
     cluster: str = "kubernetes"
 
+    @functools.cached_property
+    def profile(self) -> Profile:
+        """What this inventory's release needs from kubefab (kubefab.profiles), chosen by
+        kubernetes.version. Imported here, not above: the profiles import the model."""
+        from kubefab.profiles import kind
+        return kind(self.kubernetes.version)(self)
+
     @property
     def master(self) -> Host:
         return next(h for h in self.hosts if h.is_master)
@@ -164,19 +172,13 @@ class Inventory:
     def master_url(self) -> str:
         """The insecure port at the master's address: how nodes reached the apiserver
         before TLS. With tls it answers only where the master's own loopback address is
-        its address (the lab); nodes use `node_master_url`."""
+        its address (the lab); nodes use the secure port."""
         return _url("http", self.master.address, self.kubernetes.apiserver.insecure_port)
 
     @property
     def secure_master_url(self) -> str:
         """The apiserver's secure port at the master's address (TLS, client certificates)."""
         return _url("https", self.master.address, self.kubernetes.apiserver.secure_port)
-
-    @property
-    def node_master_url(self) -> str:
-        """The apiserver as nodes reach it: the secure port with tls, else the insecure
-        port as the original."""
-        return self.secure_master_url if self.kubernetes.tls else self.master_url
 
     @property
     def local_master_url(self) -> str:

@@ -25,7 +25,6 @@ import yaml
 from cryptography import x509
 
 from kubefab import certs
-from kubefab.profiles.modern import pki as pki_modern
 from kubefab.model import Inventory
 
 CA_DAYS, LEAF_DAYS, RENEW_DAYS = 3650, 365, 30
@@ -110,9 +109,8 @@ def apiserver_sans(inv: Inventory) -> tuple[tuple[str, ...], tuple[str, ...]]:
     `kubernetes` service's first cluster IP and names)."""
     master, k = inv.master, inv.kubernetes
     service_ip = ipaddress.ip_network(k.apiserver.service_cluster_ip_range)[1]
-    names = [master.name, "kubernetes", "kubernetes.default", "kubernetes.default.svc"]
-    if k.modern:  # in-cluster clients resolve the full service name
-        names.append(f"kubernetes.default.svc.{k.cluster_domain}")
+    names = [master.name, "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+             *inv.profile.apiserver_names()]
     addresses = ["127.0.0.1", str(service_ip)]
     for value in (master.address, master.bind_address):
         if value in WILDCARDS:
@@ -125,26 +123,18 @@ def apiserver_sans(inv: Inventory) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def wanted(inv: Inventory) -> tuple[Leaf, ...]:
-    """Every leaf certificate the inventory needs."""
+    """Every leaf certificate the inventory needs (its profile says which)."""
+    return inv.profile.leaves()
+
+
+def common_leaves(inv: Inventory, kubelets: tuple[Leaf, ...]) -> tuple[Leaf, ...]:
+    """What every profile's cluster has: the apiserver's serving certificate, the
+    kubelets' (as the profile makes them), kube-proxy's and the operator's."""
     dns, ips = apiserver_sans(inv)
-    if inv.kubernetes.modern:
-        kubelets = tuple(Leaf(**pki_modern.kubelet_leaf(n)) for n in inv.nodes)
-    else:
-        kubelets = tuple(Leaf(f"kubelet-{n.name}", f"system:node:{n.name}", ("system:nodes",)) for n in inv.nodes)
     return (Leaf("apiserver", "kube-apiserver", dns=dns, ips=ips, server=True),
             *kubelets,
             Leaf("kube-proxy", "system:kube-proxy"),
-            Leaf("admin", "kubefab-admin", ("system:masters",)),
-            *(Leaf(**kw) for kw in (pki_modern.leaves(inv) if inv.kubernetes.modern else ())))
-
-
-def _cas(inv: Inventory) -> dict[str, str]:
-    """CA file stem -> its common name: the cluster CA, and etcd's own for kubefab's etcd
-    (so that no kubelet or proxy certificate opens etcd)."""
-    cas = {"ca": f"kubefab {inv.cluster} CA"}
-    if inv.kubernetes.managed_etcd:
-        cas["etcd-ca"] = f"kubefab {inv.cluster} etcd CA"
-    return cas
+            Leaf("admin", "kubefab-admin", ("system:masters",)))
 
 
 def _pki(inv: Inventory, folder: Path, ca_pems: dict, pairs: dict, secrets: dict, changes=()) -> Pki:
@@ -161,8 +151,8 @@ def _pki(inv: Inventory, folder: Path, ca_pems: dict, pairs: dict, secrets: dict
 
 def ensure(inv: Inventory, now: dt.datetime | None = None) -> Pki | None:
     """The inventory's PKI, created or repaired in pki_dir as needed; None when
-    `kubernetes.tls` is off (then nothing is read or written)."""
-    if not inv.kubernetes.tls:
+    profile uses none (v1.0 without `kubernetes.tls`: nothing is read or written)."""
+    if not inv.profile.uses_pki:
         return None
     now = now or dt.datetime.now(dt.timezone.utc)
     folder, changes = pki_dir(inv), []
@@ -171,19 +161,17 @@ def ensure(inv: Inventory, now: dt.datetime | None = None) -> Pki | None:
         lock = os.open(folder, os.O_RDONLY)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)  # two runs at once make one CA, not two
-            cas = {stem: _ca(folder, stem, cn, now, changes) for stem, cn in _cas(inv).items()}
+            cas = {stem: _ca(folder, stem, cn, now, changes) for stem, cn in inv.profile.cas().items()}
             pairs = {leaf.name: _leaf(folder, leaf, *cas[leaf.ca], now, changes) for leaf in wanted(inv)}
             ca_pems = {stem: (folder / f"{stem}.crt").read_text() for stem in cas}
             ca_pem = ca_pems["ca"]
             if certs.put(folder / ADMIN_KUBECONFIG, _admin_kubeconfig(inv, ca_pem, pairs["admin"]), 0o600):
                 changes.append(f"wrote {folder / ADMIN_KUBECONFIG}")
-            secrets = pki_modern.ensure_secrets(inv, folder, changes, pairs) if inv.kubernetes.modern else {}
+            secrets = inv.profile.ensure_secrets(folder, changes, pairs)
             if "etcd-ca" in secrets:
                 ca_pems["etcd-ca"] = secrets.pop("etcd-ca")
         finally:
             os.close(lock)
-    except pki_modern.SecretError as e:
-        raise PkiError(str(e)) from None
     except OSError as e:
         raise PkiError(f"{e.filename or folder}: {e.strerror}; kubefab keeps its CA and "
                        f"certificates there (kubernetes.pki_dir)") from None
@@ -199,8 +187,8 @@ def load(inv: Inventory, now: dt.datetime | None = None) -> tuple[Pki | None, tu
     """The PKI as pki_dir holds it, and what `ensure` would still do there, one line
     each. Reads only: creates, renews and tightens nothing, takes no lock (ensure
     writes by rename, so a concurrent deploy is read whole or not at all). Parts that
-    ensure would make or re-issue are None / UNKNOWN. (None, ()) without tls."""
-    if not inv.kubernetes.tls:
+    ensure would make or re-issue are None / UNKNOWN. (None, ()) without a PKI."""
+    if not inv.profile.uses_pki:
         return None, ()
     now = now or dt.datetime.now(dt.timezone.utc)
     folder, problems = pki_dir(inv), []
@@ -212,7 +200,7 @@ def load(inv: Inventory, now: dt.datetime | None = None) -> tuple[Pki | None, tu
         problems.append(f"{folder / 'ca.crt'} missing; fab deploy makes the cluster CA")
     else:
         cas = {}
-        for stem in _cas(inv):
+        for stem in inv.profile.cas():
             if stem != "ca" and not (folder / f"{stem}.crt").exists() and not (folder / f"{stem}.key").exists():
                 problems.append(f"{folder / stem}.crt missing; fab deploy makes the {stem.removesuffix('-ca')} CA")
                 continue
@@ -237,10 +225,9 @@ def load(inv: Inventory, now: dt.datetime | None = None) -> tuple[Pki | None, tu
             text = kubeconfig.read_text() if kubeconfig.exists() else None
             if text != _admin_kubeconfig(inv, ca_pems["ca"], pairs["admin"]):
                 problems.append(f"{kubeconfig} {'missing' if text is None else 'differs'}; fab deploy writes it")
-        if inv.kubernetes.modern:
-            secrets = pki_modern.load_secrets(inv, folder, problems, pairs)
-            if "etcd-ca" in secrets:
-                ca_pems["etcd-ca"] = secrets.pop("etcd-ca")
+        secrets = inv.profile.load_secrets(folder, problems, pairs)
+        if "etcd-ca" in secrets:
+            ca_pems["etcd-ca"] = secrets.pop("etcd-ca")
     return _pki(inv, folder, ca_pems, pairs, secrets), tuple(problems)
 
 

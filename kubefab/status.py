@@ -32,7 +32,7 @@ def report(inv: Inventory, wanted: dict[str, dict], facts: dict[str, HostFacts],
     master = facts.get(inv.master.name)
     nodes_json = master.nodes_json if master else None
     states = registration.node_states(nodes_json) if nodes_json is not None else None
-    stamp = render.release_stamp(inv)
+    stamp = inv.profile.release_stamp()
     hosts = {}
     for h in inv.hosts:
         entry: dict = {"role": h.role, "address": h.address}
@@ -40,17 +40,17 @@ def report(inv: Inventory, wanted: dict[str, dict], facts: dict[str, HostFacts],
             entry["error"] = failed[h.name]
         else:
             f = facts[h.name]
-            units = render.unit_order(inv, h)
-            d = drifts.host_drift(wanted[h.name], f, units=units, target=render.target(h), stamp=stamp,
+            units = inv.profile.unit_order(h)
+            d = drifts.host_drift(wanted[h.name], f, units=units, target=inv.profile.target(h), stamp=stamp,
                                   node_missing=drifts.missing_node(inv, h, master))
-            entry["units"] = {u: (f.units[u].active if u in f.units else UNKNOWN) for u in (*units, render.target(h))}
+            entry["units"] = {u: (f.units[u].active if u in f.units else UNKNOWN) for u in (*units, inv.profile.target(h))}
             entry["disabled"] = d.disabled
             entry["owed"] = d.owed
             entry["release"] = "as wanted" if d.release is None else d.release
             entry["files"] = {p: list(ds) for p, ds in d.files.items()}
             entry["state"] = drifts.state_problems(f)  # the lock, leftovers
             if h.is_master:
-                checks = (("apiserver", health.apiserver(inv), f.healthz), ("loopback", health.loopback(inv), f.loopback))
+                checks = (("apiserver", inv.profile.health(), f.healthz), ("loopback", inv.profile.loopback(), f.loopback))
                 entry.update({name: {"at": c.says, "answer": said} for name, c, said in checks if c})
         if not h.is_master:
             state = states.get(h.name) if states is not None else None

@@ -60,11 +60,12 @@ import time
 from dataclasses import dataclass, field
 
 from fakeapi import Apiserver
-from kubefab import backups, facts, footprint, reasons
-from kubefab.ops import converge, etcd_restore, steps
+from kubefab import facts, footprint, reasons
+from kubefab.ops import converge, etcd_restore, rollback, steps
 from kubefab.remote import lease, transport
-from kubefab.profiles.modern.paths import ETCD, ETCD_DATA
-from kubefab.layout import APISERVER, DOWNLOAD, ENV_FILE, KUBELET, UNIT_DIR, stamp_path
+from kubefab.profiles.legacy.paths import ENV_FILE
+from kubefab.profiles.modern.paths import ETCD_DATA
+from kubefab.layout import APISERVER, DOWNLOAD, ETCD, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
 from kubefab.remote.transport import HostKeyError, RemoteError, Result, Shell, checked, command_line
 
@@ -120,7 +121,7 @@ class Machine:
                         (transport.INSTALL, "install", self.install), (transport.READ, "read", self.read),
                         (converge.OWE, "owe", self.owe), (footprint.LIST, "list", self.list_paths),
                         (footprint.REMOVE, "remove", self.remove), (footprint.FORGET, "forget", self.forget),
-                        (backups.LOOK, "look", self.look), (backups.RESTORE, "restore", self.restore),
+                        (rollback.LOOK, "look", self.look), (rollback.RESTORE, "restore", self.restore),
                         (transport.FETCH, "fetch", self.fetch), (transport.PUT, "put", self.put),
                         (etcd_restore.SWAP, "swap", self.swap), (converge.RELOAD, "reload", self.reload),
                         (converge.RUN_DOWNLOAD, "run-download", self.run_download)]

@@ -10,7 +10,6 @@ from __future__ import annotations
 from contextlib import nullcontext
 
 from kubefab.ops import converge, steps
-from kubefab.profiles.modern import downloads
 from kubefab import drift, pki, plan as planning, registration, render, skew, versions
 from kubefab.remote.fleet import Gate
 from kubefab.model import Host, Inventory
@@ -31,7 +30,7 @@ class Deploy(Operation):
         super().__init__(inv, targets if master in targets else [master, *targets], opts, connect)
         self.targets = targets
         self.healthy = False  # the apiserver answered /healthz ok during this run
-        self.rbac = False  # the modern profile's RBAC objects were applied during this run
+        self.applied = False  # the profile's objects (inv.profile.manifests) were applied during this run
         self.pki, self.wanted = None, {}
         if self.render_at_start:
             self.render(targets)
@@ -56,8 +55,8 @@ class Deploy(Operation):
             return {}
         master = facts.get(self.master.name)
         return {h.name: planning.plan_host(h, self.wanted[h.name], facts[h.name],
-                                           units=render.unit_order(self.inv, h), target=render.target(h),
-                                           stamp=render.release_stamp(self.inv),
+                                           units=self.inv.profile.unit_order(h), target=self.inv.profile.target(h),
+                                           stamp=self.inv.profile.release_stamp(),
                                            node_missing=drift.missing_node(self.inv, h, master))
                 for h in self.fleet.ok(self.targets)}
 
@@ -93,8 +92,9 @@ class Deploy(Operation):
         for name, plan in plans.items():
             for line in plan.steps():
                 say(name, line)
-            if plan.download and self.inv.kubernetes.modern:  # what the download checks against
-                say(name, downloads.sources(self.inv, plan.host))
+            sources = self.inv.profile.download_sources(plan.host) if plan.download else None
+            if sources:  # what the download checks against
+                say(name, sources)
             for w in plan.writes:  # a fresh host's files are long: shown in a dry run only
                 if w.action != "create" or w.file.secret or self.opts.dry_run:
                     say(name, planning.diff(w, olds.get(name, {}).get(w.file.path)))
@@ -181,24 +181,24 @@ class Deploy(Operation):
             return
         steps.wait_healthy(cxn, self.inv, self.opts.timeout, progress, self.fleet.cancel)
         self.healthy = True
-        self.apply_rbac(cxn)  # the apiserver (re)started or was down
+        self.apply_manifests(cxn)  # the apiserver (re)started or was down
 
     def ready(self, cxn) -> None:
-        """Before a registration pass: the apiserver healthy and, in the modern profile,
-        kubefab's RBAC objects applied, so that a run stopped in between applies them the
-        next time its nodes are not all settled. A run with nothing to do skips both."""
+        """Before a registration pass: the apiserver healthy and the profile's objects
+        applied, so that a run stopped in between applies them the next time its nodes are
+        not all settled. A run with nothing to do skips both."""
         self.wait_healthy(cxn)
-        self.apply_rbac(cxn)
+        self.apply_manifests(cxn)
 
-    def apply_rbac(self, cxn) -> None:
-        """kubefab.profiles.modern.render.rbac_manifest with the admin's kubectl, once a run (idempotent:
-        noted only when kubectl created or changed something)."""
-        if not self.inv.kubernetes.modern or self.rbac:
+    def apply_manifests(self, cxn) -> None:
+        """The profile's objects with the admin's kubectl, once a run (idempotent: noted
+        only when kubectl created or changed something)."""
+        if self.applied:
             return
-        applied = steps.apply_rbac(cxn, self.inv)
-        self.rbac = True
+        applied = steps.apply_manifests(cxn, self.inv)
+        self.applied = True
         if applied:
-            self.note(self.master.name, f"applied kubefab's RBAC objects ({applied})")
+            self.note(self.master.name, f"applied kubefab's objects ({applied})")
 
     def show_registration(self) -> None:
         """In a dry run: what registration would do, if the apiserver answers now."""

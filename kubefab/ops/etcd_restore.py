@@ -17,9 +17,8 @@ from pathlib import Path
 from kubefab.profiles.modern import etcd as ctl
 from kubefab.ops import steps
 from kubefab.ops.etcd_snapshot import EtcdFacts, look, missing, stamp, verified
-from kubefab.layout import ETCD_SNAPSHOTS
-from kubefab.profiles.modern.paths import (APISERVER, CONTROLLER_MANAGER, ETCD, ETCD_DATA, ETCD_DATA_ASIDE, ETCD_DATA_NEW,
-                            SCHEDULER)
+from kubefab.layout import APISERVER, CONTROLLER_MANAGER, ETCD, ETCD_SNAPSHOTS, SCHEDULER
+from kubefab.profiles.modern.paths import ETCD_DATA, ETCD_DATA_ASIDE, ETCD_DATA_NEW
 from kubefab.model import Inventory
 from kubefab.ops.operation import Operation, Options
 from kubefab.report import say

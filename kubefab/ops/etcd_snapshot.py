@@ -14,8 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kubefab.profiles.modern import etcd as ctl
-from kubefab.layout import ETCD_SNAPSHOTS
-from kubefab.profiles.modern.paths import ETCD
+from kubefab.layout import ETCD, ETCD_SNAPSHOTS
 from kubefab.model import Inventory
 from kubefab.profiles.modern.units import etcd_url
 from kubefab.ops.operation import Operation, Options

@@ -1,6 +1,6 @@
 """fab logs: the journals of kubefab's units, host-prefixed on the terminal, or one file
 per host and unit for a support bundle. Reads only (no lock). The units are each
-host's own (render.unit_order and its target), so a profile's units come with it."""
+host's own (its profile's units and target), so a profile's units come with it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +13,7 @@ from kubefab.remote.transport import Connection, RemoteError
 def units(inv: Inventory, host: Host, only=None) -> tuple[str, ...]:
     """`host`'s units in start order, the target first; `only`: names to keep (a unit
     name, or its short form: `kubelet` for kubernetes.kubelet.service)."""
-    every = (render.target(host), *render.unit_order(inv, host))
+    every = (inv.profile.target(host), *inv.profile.unit_order(host))
     return tuple(u for u in every if only is None or any(matches(u, name) for name in only))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kubefab.ops import converge, steps
-from kubefab import health, render
 from kubefab.layout import APISERVER, ONESHOTS
 from kubefab.model import Inventory
 from kubefab.ops.operation import Operation, Options
@@ -28,7 +27,7 @@ class MasterRestart(Operation):
 
     def __init__(self, inv: Inventory, opts: Options, connect: Connect | None = None):
         super().__init__(inv, [inv.master], opts, connect)
-        self.units = tuple(u for u in render.unit_order(inv, self.master) if u not in ONESHOTS)
+        self.units = tuple(u for u in inv.profile.unit_order(self.master) if u not in ONESHOTS)
 
     def rerun(self, failing: list[str]) -> str:
         return "fab master.restart"  # the master is its only host: no --hosts
@@ -45,7 +44,7 @@ class MasterRestart(Operation):
     def show(self, plans: dict) -> None:
         for name, plan in plans.items():
             for unit in plan.units if plan.changes else ():
-                say(name, f"restart {unit}" + (f", wait for {health.apiserver(self.inv).url}"
+                say(name, f"restart {unit}" + (f", wait for {self.inv.profile.health().url}"
                                                if unit == APISERVER else ""))
 
     def apply(self, plans: dict) -> None:

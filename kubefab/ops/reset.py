@@ -16,7 +16,7 @@ def footprints(inv: Inventory, hosts: list[Host]) -> dict[str, footprint.Footpri
     """Each host's footprint; the PKI only read (render needs it for the paths, not made here)."""
     keys, _ = pki.load(inv)
     return {h.name: footprint.of_host(inv, h, render.render_host(inv, h, keys),
-                                      render.unit_order(inv, h), render.target(h)) for h in hosts}
+                                      inv.profile.unit_order(h), inv.profile.target(h)) for h in hosts}
 
 
 def look(cxn, inv: Inventory, fp: footprint.Footprint) -> footprint.Teardown:

@@ -7,8 +7,12 @@ Refused when the last run changed the release: binaries have no backups, so the 
 put back would run beside the new release's binaries (release_refusal says what to do)."""
 from __future__ import annotations
 
-from kubefab import backups, render, skew
-from kubefab.ops import steps
+from kubefab import backups, plan as planning, skew
+from kubefab.backups import Entry, RollbackPlan, parse, release_change
+from kubefab.files import File
+from kubefab.layout import BACKUP_DIR, LAST_RUN, ROLLED_BACK
+from kubefab.ops import converge, steps
+from kubefab.remote.transport import Connection
 from kubefab.ops.operation import Operation, Options
 from kubefab.report import say
 
@@ -19,7 +23,7 @@ class Rollback(Operation):
     task = "rollback"
 
     def gather(self) -> dict:
-        return self.fleet.each(backups.look)
+        return self.fleet.each(lambda cxn: look(cxn, self.inv.profile))
 
     def plan(self, facts: dict) -> dict[str, backups.RollbackPlan]:
         plans, last = {}, backups.newest(run for run, *_ in facts.values())
@@ -27,7 +31,7 @@ class Rollback(Operation):
             host = self.inv.host(name)
             if run != last:  # its files were last changed by an earlier run: not this rollback's
                 entries, looks = [], {}
-            plans[name] = backups.plan_host(run, entries, looks, render.unit_order(self.inv, host), done_before,
+            plans[name] = backups.plan_host(run, entries, looks, self.inv.profile.unit_order(host), done_before,
                                             release)
         moved = {name: p.release for name, p in plans.items() if p.release}
         if moved:
@@ -40,7 +44,7 @@ class Rollback(Operation):
 
     def show(self, plans: dict) -> None:
         """Each host's steps, with the diffs of its non-secret files."""
-        texts = self.fleet.each(lambda cxn: backups.diffs(cxn, plans[cxn.host.name]),
+        texts = self.fleet.each(lambda cxn: diffs(cxn, plans[cxn.host.name]),
                                 [h for h in self.fleet.ok() if plans[h.name].changes])
         for name, plan in plans.items():
             for line in plan.steps():
@@ -55,7 +59,7 @@ class Rollback(Operation):
             name = cxn.host.name
             healthy = (lambda: steps.wait_healthy(cxn, self.inv, self.opts.timeout, lambda msg: say(name, msg),
                                                   self.fleet.cancel)) if cxn.host.is_master else None
-            backups.restore(cxn, plans[name], self.run_id, healthy, lambda what: self.note(name, what))
+            restore(cxn, plans[name], self.run_id, healthy, lambda what: self.note(name, what))
         todo = [h for h in self.fleet.ok() if plans[h.name].changes]
         self.fleet.each(put_back, [h for h in todo if h.is_master])
         self.fleet.each(put_back, [h for h in todo if not h.is_master])
@@ -81,3 +85,76 @@ def release_refusal(host: str, before: str, now: str) -> str:
     if back is None:
         return why + f"to go back, set kubernetes.version to {old} and run fab upgrade (the skew rules allow it)"
     return why + f"fab upgrade cannot go back either: {back}"
+
+
+# Arguments: BACKUP_DIR PATH...; a line per path: same|differs|nobackup PATH.
+LOOK = r"""
+backup=$1; shift
+for p in "$@"; do
+  if [ ! -f "$backup$p.1" ]; then s=nobackup
+  elif [ -f "$p" ] && cmp -s -- "$backup$p.1" "$p"; then s=same
+  else s=differs; fi
+  printf '%s\t%s\n' "$s" "$p"
+done
+"""
+
+# Arguments: BACKUP_DIR LAST_RUN ROLLED_BACK, then PATH MODE OWNER GROUP per file. Each
+# backup copied beside its file (never readable by others meanwhile) and renamed over it;
+# then the list is marked done.
+RESTORE = r"""
+set -eu
+backup=$1 last=$2 finished=$3; shift 3
+new=
+trap 'rm -f ${new:+"$new"}' EXIT
+trap 'exit 129' HUP INT TERM PIPE
+umask 077
+while [ $# -gt 0 ]; do
+  dst=$1 mode=$2 owner=$3 group=$4; shift 4
+  new="$(dirname "$dst")/.$(basename "$dst").kubefab-new"
+  cp -- "$backup$dst.1" "$new"
+  chown "$owner:$group" "$new" && chmod "$mode" "$new"
+  mv -f "$new" "$dst"
+  new=
+done
+mv -f "$last" "$finished"
+"""
+
+
+def look(cxn: Connection, profile) -> tuple[str | None, list[Entry], dict[str, str], bool, tuple[str, str] | None]:
+    """The host's last run, its files, how each compares with its backup, whether a
+    rollback already put them back, and whether putting them back would change the
+    release stamp (release_change)."""
+    texts = cxn.read([LAST_RUN, ROLLED_BACK])
+    run, entries = parse(texts[LAST_RUN])
+    paths = [e.path for e in entries if e.replaced]
+    out = cxn.script(LOOK, BACKUP_DIR, *paths, what="comparing backups").stdout if paths else ""
+    looks = {p: s for s, _, p in (line.partition("\t") for line in out.splitlines())}
+    stamped = profile.stamp_file if looks.get(profile.stamp_file) == "differs" else None
+    release = release_change(stamped, profile.stamp_in,
+                             cxn.read([stamped, f"{BACKUP_DIR}{stamped}.1"])) if stamped else None
+    return run, entries, looks, run is None and texts[ROLLED_BACK] is not None, release
+
+
+def diffs(cxn: Connection, plan: RollbackPlan) -> list[str]:
+    """What putting the files back changes, as diffs; a secret only says that it changes."""
+    shown = [e for e in plan.restore if not e.secret]
+    texts = cxn.read([p for e in shown for p in (e.path, e.backup)])
+    out = []
+    for e in plan.restore:
+        if e.secret:
+            out.append(f"secret put back: {e.path} (content not shown)\n")
+            continue
+        f = File(e.path, texts[e.backup] or "", int(e.mode or "644", 8))
+        out.append(planning.diff(planning.Write(f, "update"), texts[e.path]))
+    return out
+
+
+def restore(cxn: Connection, plan: RollbackPlan, run_id: str, healthy, note) -> None:
+    """Owe the restarts, put the files back, reload systemd, restart in deploy's order."""
+    converge.owe(cxn, plan.restart, run_id)
+    args = [a for e in plan.restore for a in (e.path, e.mode, e.owner, e.group)]
+    cxn.script(RESTORE, BACKUP_DIR, LAST_RUN, ROLLED_BACK, *args, what="putting files back")
+    note(f"put back {len(plan.restore)} files")
+    if plan.reload:
+        steps.systemctl(cxn, "daemon-reload")
+    converge.activate(cxn, plan.restart, healthy=healthy, note=note, marks=set(plan.restart))

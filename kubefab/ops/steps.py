@@ -7,8 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from kubefab import facts, health, registration, render
-from kubefab.profiles.modern import render as modern
+from kubefab import facts, registration
 from kubefab.layout import APISERVER, LOCK_DIR, OWED_DIR, STAGE_DIR, stamp_path
 from kubefab.model import MANUAL, Inventory
 from kubefab.remote.fleet import Interrupted
@@ -19,9 +18,9 @@ def probe(cxn: Connection, inv: Inventory, wanted: dict) -> facts.HostFacts:
     """Everything deploy compares, in one root command; on the master also
     kubefab.health's checks and the node list, so that a no-op run needs nothing more."""
     host = cxn.host
-    units = (*render.unit_order(inv, host), render.target(host))
-    loopback = health.loopback(inv)
-    api = dict(healthz=health.apiserver(inv).argv, loopback=loopback.argv if loopback else (),
+    units = (*inv.profile.unit_order(host), inv.profile.target(host))
+    loopback = inv.profile.loopback()
+    api = dict(healthz=inv.profile.health().argv, loopback=loopback.argv if loopback else (),
                kubectl=kubectl(inv)) if host.is_master else {}
     out = cxn.script(facts.PROBE, *facts.probe_args(stamp_path(inv.kubernetes.install_dir), LOCK_DIR,
                                                     wanted, units, **api, owed_dir=OWED_DIR,
@@ -92,7 +91,7 @@ def wait_healthy(cxn: Connection, inv: Inventory, timeout: float, progress=None,
     """Wait on the master (as root: the check reads the admin key) until kubefab.health's
     check says ok, as wupiao does, but bounded: on timeout, the reason carries the
     apiserver's journal. Returns what was asked, for the operator."""
-    check = health.apiserver(inv)
+    check = inv.profile.health()
     start = time.monotonic()
     deadline, next_note = start + timeout, start + 5
     while True:
@@ -120,32 +119,32 @@ def pause(cancel, seconds: float) -> None:
 
 
 def kubectl(inv: Inventory) -> list[str]:
-    """The release's own kubectl on the master: against the local insecure port, or in
-    the modern profile (which has none) as kubefab's admin (kubefab.profiles.modern.render.kubectl),
-    whose key only root reads: run it with sudo=as_root(inv)."""
-    if inv.kubernetes.modern:
-        return modern.kubectl(inv)
-    return [f"{inv.kubernetes.bin_dir}/kubectl", "-s", inv.local_master_url]
+    """The release's own kubectl on the master (the profile's), run with sudo=as_root(inv)."""
+    return inv.profile.kubectl()
 
 
 def as_root(inv: Inventory) -> bool:
-    """Whether kubectl(inv) needs root: the admin kubeconfig's key is 0600 root."""
-    return inv.kubernetes.modern
+    """Whether kubectl(inv)'s credentials are root's."""
+    return inv.profile.kubectl_as_root
 
 
 def get_nodes(cxn: Connection, inv: Inventory) -> str:
     return cxn.run([*kubectl(inv), "get", "nodes", "-o", "json"], sudo=as_root(inv)).stdout
 
 
-def apply_rbac(cxn: Connection, inv: Inventory) -> str | None:
-    """The modern profile's RBAC objects (kubefab.profiles.modern.render.rbac_manifest), applied with the
+def apply_manifests(cxn: Connection, inv: Inventory) -> str | None:
+    """The profile's objects (inv.profile.manifests(): RBAC today), applied with the
     admin's kubectl once the apiserver is ready; idempotent. Returns kubectl's words when
-    it changed something, None when all was in place. --validate=false: the objects are
-    kubefab's own, and the check would fetch the OpenAPI documents first."""
-    r = cxn.run([*kubectl(inv), "apply", "--validate=false", "-f", "-"], sudo=True,
-                stdin=modern.rbac_manifest(inv).encode(), check=False)
+    it changed something, None when all was in place (or the profile has none).
+    --validate=false: the objects are kubefab's own, and the check would fetch the
+    OpenAPI documents first."""
+    manifests = inv.profile.manifests()
+    if not manifests:
+        return None
+    r = cxn.run([*kubectl(inv), "apply", "--validate=false", "-f", "-"], sudo=as_root(inv),
+                stdin=manifests.encode(), check=False)
     if not r.ok:
-        raise RemoteError(f"kubectl apply of kubefab's RBAC objects failed: {r.why()}")
+        raise RemoteError(f"kubectl apply of kubefab's objects failed: {r.why()}")
     changed = [line for line in r.stdout.strip().splitlines() if not line.endswith(" unchanged")]
     return "; ".join(changed) or None
 

@@ -20,10 +20,9 @@ import json
 import time
 
 from kubefab.ops import converge, steps
-from kubefab.profiles.modern import downloads, paths as layout_modern
-from kubefab import health, rollout, skew
+from kubefab import rollout, skew
 from kubefab.ops.deploy import Deploy
-from kubefab.layout import DRAIN_TIMEOUT
+from kubefab.layout import DRAIN_TIMEOUT, ETCD, KUBELET
 from kubefab.model import Host, Inventory
 from kubefab.ops.operation import Options
 from kubefab.report import say
@@ -117,10 +116,7 @@ class Upgrade(Deploy):
 
     def host_steps(self, host: Host, plan) -> str:
         """What a host downloads and restarts, in one line."""
-        gets = (", ".join(f"{c} {self.inv.kubernetes.component_version(c)}"
-                          for c in downloads.components(self.inv, host))
-                if self.inv.kubernetes.modern else self.inv.kubernetes.release_url)
-        out = [f"download {gets}"] if plan.download else []
+        out = [f"download {self.inv.profile.downloads(host)}"] if plan.download else []
         restarts = [*plan.restart, *plan.start[1:]]
         return ", ".join(out + ([f"restart {', '.join(restarts)}"] if restarts else []) or ["no changes"])
 
@@ -159,14 +155,14 @@ class Upgrade(Deploy):
         name = cxn.host.name
         converge.write(cxn, plan, self.run_record, lambda what: self.note(name, what),
                        lambda msg: say(name, msg), self.fleet.cancel, self.inv.kubernetes.backups)
-        etcd = tuple(u for u in plan.restart if u == layout_modern.ETCD)
+        etcd = tuple(u for u in plan.restart if u == ETCD)
         if etcd:
             converge.activate(cxn, etcd, note=lambda what: self.note(name, what), marks=set(plan.owe))
         self.activate(cxn, dataclasses.replace(plan, restart=tuple(u for u in plan.restart if u not in etcd)))
 
     def check_version(self, cxn) -> None:
         """The apiserver answers /version with the new release."""
-        check = health.apiserver(self.inv)
+        check = self.inv.profile.health()
         url = check.url.rsplit("/", 1)[0] + "/version"
         r = cxn.run([*check.argv[:-1], url], sudo=True, check=False)
         try:
@@ -210,7 +206,7 @@ class Upgrade(Deploy):
         try:
             self.activate(cxn, plan)
         except RemoteError as e:  # the new kubelet's own words say why
-            raise RemoteError(f"{e}; kubelet journal: {steps.journal(cxn, layout_modern.KUBELET, 3)}") from None
+            raise RemoteError(f"{e}; kubelet journal: {steps.journal(cxn, KUBELET, 3)}") from None
 
     def wait_ready(self, master, nodes: list[str]) -> list[str]:
         """Poll the Nodes until each is Ready at the new version (progress every 5 s);
@@ -235,7 +231,7 @@ class Upgrade(Deploy):
             view = views.get(n)
             seen = "not registered" if view is None else \
                 f"kubelet {view.version or 'unknown'}, {'Ready' if view.ready else 'not Ready'}"
-            journal = steps.journal(self.fleet.connections[n], layout_modern.KUBELET)
+            journal = steps.journal(self.fleet.connections[n], KUBELET)
             self.fleet.failed[n] = (f"not Ready at {self.version} after {self.opts.timeout:.0f}s ({seen}); "
                                     f"kubelet journal: {journal}")
         ready = [n for n in nodes if n not in late]

@@ -31,8 +31,9 @@ def kubeconfig(c, merge=False, context=None, out=None, inventory=None):
 
 
 def _admin(inv) -> dict:
-    if not inv.kubernetes.tls:
-        return kubeconfigs.insecure(inv)
+    plain = inv.profile.admin_kubeconfig()
+    if plain is not None:
+        return plain
     path = pki.pki_dir(inv) / pki.ADMIN_KUBECONFIG
     if not path.is_file():
         raise Exit(f"error: {path} does not exist yet; kubefab makes it with the cluster's "

@@ -1,7 +1,6 @@
 """Bring the cluster to what the inventory describes."""
 from invoke.exceptions import Exit
 
-from kubefab.profiles.modern import downloads
 from kubefab.remote import lease
 from kubefab.ops.deploy import Deploy
 from kubefab.remote.fleet import Fleet
@@ -26,7 +25,7 @@ def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
            accept_new_host_keys=False, wait_lock=False, inventory=None, json=False):
     """Write files, install the release, start the master, then the nodes, register them."""
     inv = load_inventory(c, inventory)
-    refusal = downloads.missing_message(inv) if inv.kubernetes.modern else None
+    refusal = inv.profile.download_refusal()
     if refusal:  # the download would refuse on every host: say it once, before any connection
         raise Exit(f"error: {refusal}", code=2)
     opts = options(c, dry_run=dry_run, parallel=parallel, timeout=timeout,

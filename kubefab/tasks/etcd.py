@@ -3,7 +3,6 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from kubefab.profiles.modern import etcd as etcdctl
 from kubefab.ops.etcd_restore import Restore
 from kubefab.ops.etcd_snapshot import Snapshot, default_out, stamp
 
@@ -12,7 +11,7 @@ from .flags import task
 
 
 def refused(inv, name: str) -> None:
-    why = etcdctl.refusal(inv, name)
+    why = inv.profile.etcd_refusal(name)
     if why:
         raise Exit(f"error: {why}", code=2)
 

@@ -14,6 +14,7 @@ from kubefab import health, pki, render
 from kubefab.inventory import load
 
 from .helpers import fab, kubectl, nodes, on_host, real_kubectl, unit_starts
+from kubefab.profiles.legacy import render as legacy_render
 
 pytestmark = pytest.mark.lab
 
@@ -147,7 +148,7 @@ def test_master_only_hosts_restarts_a_changed_apiserver_exactly_once(inventory, 
 def test_master_restart_restarts_apiserver_then_the_others(inventory, fresh):
     before = unit_starts(inventory, "azure-prd-01", MASTER_UNITS)
     r = fab(inventory, "master.restart")
-    assert f"apiserver ok ({health.apiserver(load(inventory)).says})" in r.stdout  # the secure port, as nodes
+    assert f"apiserver ok ({(load(inventory)).profile.health().says})" in r.stdout  # the secure port, as nodes
     after = unit_starts(inventory, "azure-prd-01", MASTER_UNITS)
     for unit in MASTER_UNITS[1:]:
         assert after[unit][0] == "active" and after[unit][1] != before[unit][1], unit
@@ -196,7 +197,7 @@ def test_nodes_and_operator_talk_tls_with_their_own_certificates(inventory, fres
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and len(r.stdout.split()) == 4, r.stderr
     with pytest.raises(urllib.error.HTTPError) as anonymous:  # no client certificate
-        urllib.request.urlopen(f"{inv.node_master_url}/api/v1/nodes", timeout=10,
+        urllib.request.urlopen(f"{legacy_render.node_master_url(inv)}/api/v1/nodes", timeout=10,
                                context=ssl._create_unverified_context())
     assert anonymous.value.code == 401
     journal = on_host(inventory, "azure-prd-01", ["journalctl", "-u", "kubernetes.apiserver.service",

@@ -17,6 +17,7 @@ from kubefab import render
 from tests.unit.modern_fixtures import FAKE_MODERN_PKI, modern_inventory
 
 from .netns import cni, inside, ip, ip_json, missing, netns, routes, run
+from kubefab import layout
 
 NODE = "azure-prd-02"
 
@@ -56,7 +57,7 @@ def covering(address: str, others: list[str]) -> ipaddress.IPv4Interface:
 
 
 def test_the_routes_unit_routes_each_other_nodes_subnet_via_its_address(inv, files):
-    unit = files[f"{L.UNIT_DIR}/{L.POD_ROUTES}"].content
+    unit = files[f"{layout.UNIT_DIR}/{layout.POD_ROUTES}"].content
     starts, stops = exec_lines(unit, "ExecStart"), exec_lines(unit, "ExecStop")
     subnets, me = network.pod_subnets(inv), inv.host(NODE)
     wanted = {(subnets[h.name], h.address) for h in inv.hosts if h.name != NODE}

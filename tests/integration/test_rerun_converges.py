@@ -23,6 +23,8 @@ from kubefab.layout import ONESHOTS
 
 from .helpers import fab, kubectl, nodes, on_host
 from .test_faults import NOOP, converges, start_deploy, variant, wait_for_line
+from kubefab import layout
+from kubefab.profiles.legacy import paths as legacy_paths
 
 pytestmark = pytest.mark.lab
 
@@ -61,7 +63,7 @@ def not_as_written(inventory) -> dict:
     stamp = f"{inv.kubernetes.install_dir}/.kubefab-release"
     wrong = {}
     for h in inv.hosts:
-        for unit in render.unit_order(inv, h):
+        for unit in inv.profile.unit_order(h):
             if unit in ONESHOTS:  # they ran once and exited: no process to look at
                 continue
             out = on_host(inventory, h.name, ["sh", "-c", RUNNING, "sh", unit, stamp]).stdout
@@ -70,7 +72,7 @@ def not_as_written(inventory) -> dict:
                 continue
             cmdline, _, times = out.partition("--\n")
             started, stamped = map(int, times.split())
-            want = exec_start(on_host(inventory, h.name, ["cat", f"{render.UNIT_DIR}/{unit}"]).stdout)
+            want = exec_start(on_host(inventory, h.name, ["cat", f"{layout.UNIT_DIR}/{unit}"]).stdout)
             argv = cmdline.splitlines()
             if argv[-(len(want) - 1):] != want[1:] or want[0] not in argv:
                 wrong[(h.name, unit)] = f"runs {argv}, unit file says {want}"
@@ -119,20 +121,20 @@ def test_stopped_after_the_writes_the_rerun_restarts_what_they_owe(inventory, si
     proc.send_signal(sig)
     proc.communicate(timeout=60)
     behind = not_as_written(changed)
-    assert {(n, render.KUBELET) for n in NODES} <= set(behind), behind
+    assert {(n, layout.KUBELET) for n in NODES} <= set(behind), behind
     if sig == signal.SIGKILL:
         fab(changed, "unlock", "--force")  # the killed run cannot renew its lease, nor release it
 
     dry = fab(changed, "deploy", "--dry-run").stdout
     st = fab(changed, "status", check=False)
     for node in NODES:
-        assert f"[{node}] restart {render.KUBELET} {OWED}" in dry, dry
-        assert f"{node}: restart of {render.KUBELET} owed {OWED}" in problems(st.stdout)
+        assert f"[{node}] restart {layout.KUBELET} {OWED}" in dry, dry
+        assert f"{node}: restart of {layout.KUBELET} owed {OWED}" in problems(st.stdout)
     assert st.returncode == 1
 
     out = finished(changed, killed=False)
     for node in NODES:
-        assert f"restarted {render.KUBELET} {OWED}" in next(l for l in out.splitlines() if l.startswith(f"  {node} "))
+        assert f"restarted {layout.KUBELET} {OWED}" in next(l for l in out.splitlines() if l.startswith(f"  {node} "))
     converges(inventory)
     assert not_as_written(inventory) == {}
 
@@ -166,19 +168,19 @@ def test_killed_during_the_download_the_rerun_restarts_on_the_new_release(invent
     url, sha = slow_release
     moved = variant(inventory, "slow-release", lambda d: d["kubernetes"].update(release_url=url, release_sha256=sha))
     proc = start_deploy(moved)
-    wait_for_line(proc, f"waiting for {render.DOWNLOAD}", timeout=120)  # its 5 s progress line
+    wait_for_line(proc, f"waiting for {layout.DOWNLOAD}", timeout=120)  # its 5 s progress line
     proc.kill()
     proc.communicate(timeout=30)
     inv = load(moved)
     stamp = f"{inv.kubernetes.install_dir}/.kubefab-release"
     deadline = time.monotonic() + 300
     for h in inv.hosts:  # the downloads go on without fab, and complete
-        while on_host(moved, h.name, ["cat", stamp], check=False).stdout.strip() != render.release_stamp(inv):
+        while on_host(moved, h.name, ["cat", stamp], check=False).stdout.strip() != inv.profile.release_stamp():
             assert time.monotonic() < deadline, h.name
             time.sleep(2)
     assert not_as_written(moved)  # nothing runs the new release yet
     out = finished(moved, killed=True)
-    assert f"run {render.DOWNLOAD}" not in out  # installed already: only the restarts were owed
+    assert f"run {layout.DOWNLOAD}" not in out  # installed already: only the restarts were owed
     assert OWED in out
     converges(inventory)
 
@@ -210,17 +212,17 @@ def test_a_failed_apiserver_start_leaves_the_scheduler_and_controller_manager_ow
 
 
 DRIFTS = {  # name -> (root command on NODE, what status says, what the dry run shows)
-    "disabled": (["systemctl", "disable", "--quiet", render.PROXY],
-                 f"{NODE}: {render.PROXY} is disabled, wanted enabled", f"[{NODE}] systemctl enable {render.PROXY}"),
-    "stopped": (["systemctl", "stop", render.PROXY], f"{NODE}: {render.PROXY} is inactive",
-                f"[{NODE}] systemctl start kubernetes.node.target {render.PROXY}"),
-    "owed": (["sh", "-c", f"mkdir -p /var/lib/kubefab/owed && echo by-hand > /var/lib/kubefab/owed/{render.PROXY}"],
-             f"{NODE}: restart of {render.PROXY} owed {OWED}", f"[{NODE}] restart {render.PROXY} {OWED}"),
+    "disabled": (["systemctl", "disable", "--quiet", layout.PROXY],
+                 f"{NODE}: {layout.PROXY} is disabled, wanted enabled", f"[{NODE}] systemctl enable {layout.PROXY}"),
+    "stopped": (["systemctl", "stop", layout.PROXY], f"{NODE}: {layout.PROXY} is inactive",
+                f"[{NODE}] systemctl start kubernetes.node.target {layout.PROXY}"),
+    "owed": (["sh", "-c", f"mkdir -p /var/lib/kubefab/owed && echo by-hand > /var/lib/kubefab/owed/{layout.PROXY}"],
+             f"{NODE}: restart of {layout.PROXY} owed {OWED}", f"[{NODE}] restart {layout.PROXY} {OWED}"),
     "leftover": (["mkdir", "-p", "/var/lib/kubefab/stage/upload-1"],
                  f"{NODE}: leftover /var/lib/kubefab/stage/upload-1 (from an interrupted upload)",
                  f"[{NODE}] leftover /var/lib/kubefab/stage/upload-1"),
-    "mode": (["chmod", "0644", render.KUBELET_KEY], f"{NODE}: {render.KUBELET_KEY} mode 0644, wanted 0600",
-             f"[{NODE}] set mode/owner {render.KUBELET_KEY}"),
+    "mode": (["chmod", "0644", legacy_paths.KUBELET_KEY], f"{NODE}: {legacy_paths.KUBELET_KEY} mode 0644, wanted 0600",
+             f"[{NODE}] set mode/owner {legacy_paths.KUBELET_KEY}"),
 }
 
 
@@ -260,9 +262,9 @@ def test_a_node_deleted_under_self_registration_is_repaired(inventory):
     try:
         kubectl(own, "delete", "node", NODE)
         why = f"Node {NODE} missing from the cluster"
-        assert f"[{NODE}] restart {render.KUBELET} ({why})" in fab(own, "deploy", "--dry-run").stdout
+        assert f"[{NODE}] restart {layout.KUBELET} ({why})" in fab(own, "deploy", "--dry-run").stdout
         out = fab(own, "deploy", "--timeout", "60").stdout
-        assert f"restarted {render.KUBELET} ({why})" in out
+        assert f"restarted {layout.KUBELET} ({why})" in out
         assert NODE in nodes(own)
         fab(own, "status")
     finally:

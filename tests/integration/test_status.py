@@ -9,6 +9,8 @@ from kubefab import health, render, status
 from kubefab.inventory import load
 
 from .helpers import fab, on_host
+from kubefab import layout
+from kubefab.profiles.legacy import paths as legacy_paths
 
 pytestmark = pytest.mark.lab
 
@@ -46,20 +48,20 @@ def back_to_ok(inventory, timeout=60):
 def test_status_after_deploy_says_the_secure_port_is_ok(inventory):
     inv = load(inventory)
     r = fab(inventory, "status")
-    assert f"apiserver ok ({health.apiserver(inv).says})" in r.stdout  # https://127.0.0.2:6443, TLS, ...
-    assert health.apiserver(inv).says.startswith("https://")
+    assert f"apiserver ok ({inv.profile.health().says})" in r.stdout  # https://127.0.0.2:6443, TLS, ...
+    assert inv.profile.health().says.startswith("https://")
     assert "loopback :8080 ok" in r.stdout
     assert r.stdout.count("node Ready") == 4 and "OK: the cluster is as the inventory says" in r.stdout
 
 
 def test_status_reports_an_edited_file_and_a_key_left_readable(inventory):
     on_host(inventory, NODE, ["sh", "-c", "echo '# edited by hand' >> /etc/kubernetes.env"])
-    on_host(inventory, NODE, ["chmod", "0644", render.KUBELET_KEY])
+    on_host(inventory, NODE, ["chmod", "0644", legacy_paths.KUBELET_KEY])
     try:
         r = fab(inventory, "status", check=False)
         assert r.returncode == 1
         assert problems(r.stdout) == [f"{NODE}: /etc/kubernetes.env differs",
-                                      f"{NODE}: {render.KUBELET_KEY} mode 0644, wanted 0600"]
+                                      f"{NODE}: {legacy_paths.KUBELET_KEY} mode 0644, wanted 0600"]
         assert "PRIVATE KEY" not in r.stdout + r.stderr
     finally:
         fab(inventory, "deploy")
@@ -95,33 +97,33 @@ def test_apiserver_ok_comes_from_the_secure_port_not_the_loopback(inventory):
     the loopback port still answers; deploy puts the key back and waits with the same
     check."""
     inv = load(inventory)
-    on_host(inventory, MASTER, ["truncate", "-s", "0", render.ADMIN_KEY])
+    on_host(inventory, MASTER, ["truncate", "-s", "0", legacy_paths.ADMIN_KEY])
     try:
         r = fab(inventory, "status", check=False)
         assert r.returncode == 1
         said = problems(r.stdout)
-        assert said[0] == f"{MASTER}: {render.ADMIN_KEY} differs"
-        assert said[1].startswith(f"{MASTER}: apiserver not ok ({health.apiserver(inv).says}): curl: (58)"), said
+        assert said[0] == f"{MASTER}: {legacy_paths.ADMIN_KEY} differs"
+        assert said[1].startswith(f"{MASTER}: apiserver not ok ({inv.profile.health().says}): curl: (58)"), said
         assert len(said) == 2
         assert "loopback :8080 ok" in r.stdout and r.stdout.count("node Ready") == 4
     finally:
         d = fab(inventory, "deploy")
-    assert f"[{MASTER}] update {render.ADMIN_KEY}" in d.stdout
+    assert f"[{MASTER}] update {legacy_paths.ADMIN_KEY}" in d.stdout
     fab(inventory, "status")
 
 
 def test_with_the_apiserver_stopped_nodes_are_unknown(inventory):
     inv = load(inventory)
-    on_host(inventory, MASTER, ["systemctl", "stop", render.APISERVER])
+    on_host(inventory, MASTER, ["systemctl", "stop", layout.APISERVER])
     try:
         r = fab(inventory, "status", check=False)
         assert r.returncode == 1
         said = problems(r.stdout)
-        assert f"{MASTER}: {render.APISERVER} is inactive" in said
-        assert any(p.startswith(f"{MASTER}: apiserver not ok ({health.apiserver(inv).says}): curl: (7)") for p in said)
+        assert f"{MASTER}: {layout.APISERVER} is inactive" in said
+        assert any(p.startswith(f"{MASTER}: apiserver not ok ({inv.profile.health().says}): curl: (7)") for p in said)
         assert any(p.startswith(f"{MASTER}: loopback not ok (loopback :8080)") for p in said)
         assert f"{MASTER}: nodes unknown: kubectl on the master did not list them" in said
         assert r.stdout.count("node unknown") == 4 and "not registered" not in r.stdout
     finally:
-        on_host(inventory, MASTER, ["systemctl", "start", render.APISERVER])
+        on_host(inventory, MASTER, ["systemctl", "start", layout.APISERVER])
     back_to_ok(inventory)

@@ -68,7 +68,7 @@ def test_the_lab_inventory_is_modern_with_every_sum(published, tmp_path, pinned)
     path = tmp_path / "hosts.yaml"
     path.write_text(labinventory.dump(out, ROOT / "hosts.yaml"))
     inv = load(path)
-    assert inv.kubernetes.modern and inv.kubernetes.managed_etcd and inv.kubernetes.mirror == url
+    assert (inv.profile.name == "modern") and inv.kubernetes.managed_etcd and inv.kubernetes.mirror == url
     assert downloads.missing_message(inv) is None
     sources = {a.source for h in inv.hosts for a in downloads.artifacts(inv, h)}
     assert sources == ({downloads.INVENTORY} if pinned else {downloads.PUBLISHED})

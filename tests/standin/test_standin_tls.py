@@ -20,6 +20,7 @@ import pytest
 from kubefab_lab.standin.kubeconfig import KubeconfigError, load_kubeconfig
 from standin_helpers import API_ADDR, NODE_ADDR, free_port, http_get, start_apiserver, wait_until
 from standin_pki import write_kubeconfig
+from kubefab.profiles.legacy import paths as legacy_paths
 
 NODE = {"kind": "Node", "apiVersion": "v1", "metadata": {"name": "azure-prd-04", "labels": {"host": "azure"}}}
 
@@ -167,13 +168,13 @@ def test_kubefab_health_check_is_ok_on_the_secure_port(tls_api, pki, tmp_path):
     port = int(tls_api.secure.rsplit(":", 1)[1])
     k = Kubernetes("v1.0.1", "http://127.0.0.1/kubernetes.tar.gz", apiserver=Apiserver(secure_port=port))
     inv = Inventory(tmp_path / "hosts.yaml", k, (Host("azure-prd-01", API_ADDR, MASTER, bind_address=API_ADDR),))
-    check = health.apiserver(inv)
+    check = inv.profile.health()
 
     def probe(admin):
         argv = list(check.argv)
         if admin is None:
-            del argv[argv.index("--cert"):argv.index(render.ADMIN_KEY) + 1]
-        paths = {render.CA_CERT: pki.ca.crt, **({render.ADMIN_CERT: admin.cert, render.ADMIN_KEY: admin.key}
+            del argv[argv.index("--cert"):argv.index(legacy_paths.ADMIN_KEY) + 1]
+        paths = {legacy_paths.CA_CERT: pki.ca.crt, **({legacy_paths.ADMIN_CERT: admin.cert, legacy_paths.ADMIN_KEY: admin.key}
                                                  if admin else {})}
         argv = [str(paths.get(a, a)) for a in argv]
         args = facts.probe_args("/nonexistent", "/nonexistent", [], [], healthz=argv)

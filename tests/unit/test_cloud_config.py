@@ -7,6 +7,7 @@ import yaml
 
 from kubefab import render
 from kubefab.model import SELF
+from kubefab import layout
 
 try:
     from test_render import FAKE_PKI, FAKE_TOKEN, seed_inventory
@@ -28,7 +29,7 @@ def test_same_contents_as_render_host(name, registration, tls):
 
     written = {w["path"]: w for w in doc["write_files"]}
     units = doc["coreos"]["units"]
-    plain = {p: f for p, f in files.items() if not p.startswith(render.UNIT_DIR + "/")}
+    plain = {p: f for p, f in files.items() if not p.startswith(layout.UNIT_DIR + "/")}
     assert set(written) == set(plain)
     for path, f in plain.items():
         w = written[path]
@@ -37,11 +38,11 @@ def test_same_contents_as_render_host(name, registration, tls):
         assert w["permissions"] == f"{f.mode:04o}" and isinstance(w["permissions"], str)
         assert w["owner"] == f"{f.owner}:{f.group}"
 
-    assert [u["name"] for u in units] == [render.target(host), *render.unit_order(inv, host)]
+    assert [u["name"] for u in units] == [inv.profile.target(host), *inv.profile.unit_order(host)]
     for u in units:
-        assert u["content"] == files[f"{render.UNIT_DIR}/{u['name']}"].content
+        assert u["content"] == files[f"{layout.UNIT_DIR}/{u['name']}"].content
         assert u["enable"] is True
-        assert u.get("command") == ("start" if u["name"] == render.target(host) else None)
+        assert u.get("command") == ("start" if u["name"] == inv.profile.target(host) else None)
 
 
 def test_reads_like_the_original():

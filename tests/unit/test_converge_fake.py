@@ -8,7 +8,8 @@ import pytest
 
 from kubefab import render, status
 from kubefab.ops import steps
-from kubefab.layout import (APISERVER, DOWNLOAD, KUBELET, LOCK_DIR, MASTER_UNITS, NODE_UNITS, ONESHOTS,
+from kubefab.profiles.legacy.render import MASTER_UNITS, NODE_UNITS
+from kubefab.layout import (APISERVER, DOWNLOAD, KUBELET, LOCK_DIR, ONESHOTS,
                             OWED_DIR, stamp_path)
 
 import fakehost
@@ -33,11 +34,11 @@ def change(inv, *changes):
 def running_as_written(inv, cluster) -> dict:
     """Units whose running process does not match its unit file or the release: {} when
     every one does (as /proc/<MainPID>/cmdline against the unit file on a real host)."""
-    stamp = render.release_stamp(inv)
+    stamp = inv.profile.release_stamp()
     wrong = {}
     for h in inv.hosts:
         m = cluster[h.name]
-        for unit in render.unit_order(inv, h):
+        for unit in inv.profile.unit_order(h):
             u = m.unit(unit)
             if unit in ONESHOTS:
                 continue
@@ -115,7 +116,7 @@ def test_ctrl_c_during_the_download_and_a_download_that_ends_later(inv, converge
     assert "interrupted" in out and recap(out)[NODE][0] == "failed"
     for m in converged.machines.values():
         m.finish_download()  # the unit went on after fab gave up: the stamp is the new one
-        assert m.files[stamp_path(inv.kubernetes.install_dir)].content.strip() == render.release_stamp(new)
+        assert m.files[stamp_path(inv.kubernetes.install_dir)].content.strip() == new.profile.release_stamp()
     assert running_as_written(new, converged)  # but nothing runs the new release yet
     out = finished(new, converged, capsys)
     assert f"run {DOWNLOAD}" not in out  # installed already: only the restarts were owed

@@ -8,10 +8,12 @@ import pytest
 from kubefab import pki, render
 from kubefab.ops.deploy import Deploy, Options
 from kubefab.inventory import load
-from kubefab.layout import (APISERVER, DOWNLOAD, KUBELET, LOCK_DIR, MASTER_TARGET, MASTER_UNITS,
-                            NODE_TARGET, NODE_UNITS, REGISTER, STAGE_DIR, stamp_path)
+from kubefab.profiles.legacy.render import MASTER_UNITS, NODE_UNITS
+from kubefab.layout import (APISERVER, DOWNLOAD, KUBELET, LOCK_DIR, MASTER_TARGET,
+                            NODE_TARGET, REGISTER, STAGE_DIR, stamp_path)
 
 from fakehost import FakeCluster, FakeFile, recap
+from kubefab import layout
 
 MASTER, NODE, OTHER = "azure-prd-01", "azure-prd-02", "ded-prd-01"
 ALL = [MASTER, NODE, "azure-prd-03", "azure-prd-04", OTHER]
@@ -163,7 +165,7 @@ def test_fresh_deploy_leaves_every_file_the_cluster_and_the_release_as_wanted(in
         for path, f in render.render_host(inv, h, keys).items():
             got = m.files[path]
             assert (got.content, got.mode, got.owner, got.group) == (f.content, f.mode, f.owner, f.group), path
-        assert m.files[stamp_path(inv.kubernetes.install_dir)].content.strip() == render.release_stamp(inv)
+        assert m.files[stamp_path(inv.kubernetes.install_dir)].content.strip() == inv.profile.release_stamp()
         assert all(u.enabled and u.active == "active" for u in m.units.values()), h.name
         assert not any(p.startswith(("/tmp/", STAGE_DIR)) or "kubefab-new" in p for p in m.files), \
             "staged files left behind"
@@ -186,7 +188,7 @@ def test_apply_twice_the_second_run_changes_nothing_in_one_round_trip(inv, clust
 
 def test_a_changed_file_is_backed_up_and_replaced_atomically(inv, cluster, capsys):
     assert deploy(inv, cluster) == 0
-    unit = f"{render.UNIT_DIR}/{APISERVER}"
+    unit = f"{layout.UNIT_DIR}/{APISERVER}"
     old = cluster[MASTER].files[unit].content
     assert deploy(variant(inv, *ONE_FLAG), cluster) == 0
     assert cluster[MASTER].files[f"/var/lib/kubefab/backup{unit}.1"].content == old
@@ -197,7 +199,7 @@ def test_a_changed_file_is_backed_up_and_replaced_atomically(inv, cluster, capsy
 def test_dry_run_shows_the_plan_and_changes_nothing(inv, cluster, capsys):
     assert deploy(inv, cluster, dry_run=True) == 0
     out = capsys.readouterr().out
-    assert f"[{MASTER}] create {render.UNIT_DIR}/{APISERVER}" in out
+    assert f"[{MASTER}] create {layout.UNIT_DIR}/{APISERVER}" in out
     assert "secret created: /home/core/.dockercfg (content not shown)" in out
     assert f"[{MASTER}] register the nodes once the apiserver is up" in out
     for m in cluster.machines.values():
@@ -304,7 +306,7 @@ def test_backups_are_bounded_after_more_deploys_than_kept(inv, cluster, keep):
     """kubernetes.backups: N; N + 2 deploys that each change the apiserver's unit leave
     N versions of it, the newest first, and the registry token's backups private."""
     assert deploy(inv, cluster) == 0
-    unit = f"{render.UNIT_DIR}/{APISERVER}"
+    unit = f"{layout.UNIT_DIR}/{APISERVER}"
     text = inv.path.read_text().replace("\n  registration: manual", f"\n  backups: {keep}\n  registration: manual")
     versions = []
     for i in range(keep + 2):

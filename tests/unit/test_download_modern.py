@@ -104,8 +104,8 @@ def test_install_skip_update_and_refuse(tmp_path):
     assert [host.says(b) for b in ("containerd", "containerd-shim-runc-v2", "ctr", "runc", "kubelet", "kubectl")] == [
         "one containerd", "one containerd-shim-runc-v2", "one ctr", "one runc", "one kubelet", "one kubectl"]
     assert host.says("bridge", host.cni) == "one bridge" and host.says("portmap", host.cni) == "one portmap"
-    assert (host.state / ".kubefab-release").read_text() == render.release_stamp(
-        replace(inv, kubernetes=replace(inv.kubernetes, bin_dir=str(host.bin), install_dir=str(host.state)))) + "\n"
+    moved = replace(inv, kubernetes=replace(inv.kubernetes, bin_dir=str(host.bin), install_dir=str(host.state)))
+    assert (host.state / ".kubefab-release").read_text() == moved.profile.release_stamp() + "\n"
     assert not list(host.root.glob("state.download.*"))
 
     r = host.run(inv)  # the stamp matches: nothing to do

@@ -11,8 +11,8 @@ import pytest
 from kubefab.ops.etcd_restore import Restore
 from kubefab.ops.etcd_snapshot import Snapshot
 from kubefab.layout import ETCD_SNAPSHOTS, LOCK_DIR
-from kubefab.profiles.modern.paths import (ADMIN_CERT, ADMIN_KEY, APISERVER, CA, CONTROLLER_MANAGER, ETCD, ETCD_DATA,
-                                   SCHEDULER, UNIT_DIR)
+from kubefab.layout import APISERVER, CONTROLLER_MANAGER, ETCD, SCHEDULER, UNIT_DIR
+from kubefab.profiles.modern.paths import ADMIN_CERT, ADMIN_KEY, CA, ETCD_DATA
 from kubefab.ops.operation import Options
 
 from fakehost import FakeCluster, FakeFile, Unit, recap

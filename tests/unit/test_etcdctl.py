@@ -25,11 +25,11 @@ MANAGED = "modern-1.36"  # kubefab's etcd on the master
 
 
 def test_only_the_etcd_kubefab_runs_is_covered():
-    assert ctl.refusal(modern_inventory(MANAGED), "etcd.snapshot") is None
-    legacy = ctl.refusal(seed_inventory(), "etcd.snapshot")
+    assert modern_inventory(MANAGED).profile.etcd_refusal("etcd.snapshot") is None
+    legacy = seed_inventory().profile.etcd_refusal("etcd.snapshot")
     assert legacy.startswith("etcd.snapshot: the v1.0 profile's") and "v2 store" in legacy
     assert "etcdctl backup" in legacy and "\n" not in legacy
-    external = ctl.refusal(modern_inventory("modern-1.37"), "etcd.restore")
+    external = modern_inventory("modern-1.37").profile.etcd_refusal("etcd.restore")
     assert "kubefab does not run this cluster's etcd (kubernetes.etcd_servers: http://10.1.0.1:2379" in external
 
 

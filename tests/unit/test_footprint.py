@@ -11,7 +11,7 @@ from test_render import FAKE_PKI, seed_inventory
 
 def of(inv, name, keys):
     h = inv.host(name)
-    return footprint.of_host(inv, h, render.render_host(inv, h, keys), render.unit_order(inv, h), render.target(h))
+    return footprint.of_host(inv, h, render.render_host(inv, h, keys), inv.profile.unit_order(h), inv.profile.target(h))
 
 
 CASES = {  # inventory, host, pki -> paths it must hold, units in stop order (first ones)

@@ -18,6 +18,7 @@ import pytest
 from kubefab import facts, health, pki, render
 from kubefab.ops import steps
 from kubefab.remote.transport import Result, Shell
+from kubefab.profiles.legacy import paths as legacy_paths
 
 try:
     from test_render import FAKE_PKI, seed_inventory
@@ -52,19 +53,19 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_the_check_asks_the_port_nodes_use(name):
     inv, argv, says, loopback = CASES[name]
-    check = health.apiserver(inv)
+    check = inv.profile.health()
     assert (list(check.argv), check.says, check.url) == (argv, says, argv[-1])
-    lo = health.loopback(inv)
+    lo = inv.profile.loopback()
     assert (lo and (list(lo.argv), lo.says)) == loopback
 
 
 def test_the_master_gets_what_the_check_reads():
     inv = seed_inventory(tls=True)
     files = render.render_host(inv, inv.master, FAKE_PKI)
-    check = health.apiserver(inv)
-    for path in (render.CA_CERT, render.ADMIN_CERT, render.ADMIN_KEY):
+    check = inv.profile.health()
+    for path in (legacy_paths.CA_CERT, legacy_paths.ADMIN_CERT, legacy_paths.ADMIN_KEY):
         assert path in check.argv and path in files
-    key = files[render.ADMIN_KEY]
+    key = files[legacy_paths.ADMIN_KEY]
     assert (key.content, key.mode, key.secret, key.restarts) == (FAKE_PKI.admin.key, 0o600, True, ())
     assert not [p for p in render.render_host(inv, inv.host("azure-prd-02"), FAKE_PKI) if "admin" in p]
 
@@ -98,7 +99,7 @@ def master(tmp_path):
     made = pki.ensure(inv)
     root = tmp_path / "root"
     for path, f in render.render_host(inv, inv.master, made).items():
-        if path.startswith(render.PKI_DIR):
+        if path.startswith(legacy_paths.PKI_DIR):
             (root / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
             (root / path.lstrip("/")).write_text(f.content)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -115,7 +116,7 @@ def master(tmp_path):
 
 
 def rooted(argv, root: Path) -> list[str]:
-    return [str(root) + a if a.startswith(render.PKI_DIR) else a for a in argv]
+    return [str(root) + a if a.startswith(legacy_paths.PKI_DIR) else a for a in argv]
 
 
 def probe_healthz(argv) -> str | None:
@@ -126,16 +127,16 @@ def probe_healthz(argv) -> str | None:
 
 def test_the_probe_gets_ok_with_the_masters_files(master):
     inv, root = master
-    assert probe_healthz(rooted(health.apiserver(inv).argv, root)) == "ok"
+    assert probe_healthz(rooted(inv.profile.health().argv, root)) == "ok"
 
 
 def test_without_the_client_certificate_it_is_not_ok(master):
     inv, root = master
-    argv = [a for a in rooted(health.apiserver(inv).argv, root) if "admin" not in a and a not in ("--cert", "--key")]
+    argv = [a for a in rooted(inv.profile.health().argv, root) if "admin" not in a and a not in ("--cert", "--key")]
     assert probe_healthz(argv) == "Unauthorized"
-    (root / render.ADMIN_KEY.lstrip("/")).write_text(pki.ensure(
+    (root / legacy_paths.ADMIN_KEY.lstrip("/")).write_text(pki.ensure(
         replace(inv, kubernetes=replace(inv.kubernetes, pki_dir=root / "other"))).admin.key)
-    said = probe_healthz(rooted(health.apiserver(inv).argv, root))
+    said = probe_healthz(rooted(inv.profile.health().argv, root))
     assert said.startswith("curl: (58)")  # the key does not match the certificate: curl says why
 
 
@@ -154,6 +155,6 @@ class LocalRemote(Shell):
 def test_deploy_and_master_restart_wait_with_the_same_check(master):
     inv, root = master
     remote = LocalRemote(root)
-    assert steps.wait_healthy(remote, inv, timeout=5) == health.apiserver(inv).says
+    assert steps.wait_healthy(remote, inv, timeout=5) == inv.profile.health().says
     [(argv, sudo)] = remote.ran  # one look on the host, as root: the admin key is 0600
-    assert argv[:3] == ["sh", "-c", steps.LOOK] and argv[8:] == list(health.apiserver(inv).argv) and sudo
+    assert argv[:3] == ["sh", "-c", steps.LOOK] and argv[8:] == list(inv.profile.health().argv) and sudo

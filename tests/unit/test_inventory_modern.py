@@ -26,7 +26,7 @@ def repo_hosts(tmp_path: Path, version: str, extra: str = "", replace: tuple[str
 def test_hosts_yaml_with_only_the_version_changed_is_modern(tmp_path, version):
     inv = load(repo_hosts(tmp_path, version), ENV)
     k = inv.kubernetes
-    assert k.modern and k.tls and not k.managed_etcd  # hosts.yaml names external etcd servers
+    assert inv.profile.name == "modern" and k.tls and not k.managed_etcd  # hosts.yaml names external etcd servers
     assert (k.arch, k.mirror, k.sha256, k.cluster_cidr, k.dns_address, k.cluster_domain, k.pod_network) == \
         ("amd64", None, (), "10.200.0.0/16", "10.100.0.10", "cluster.local", "bridge")
     assert not k.require_pinned_sums  # unpinned downloads take the sums their release publishes

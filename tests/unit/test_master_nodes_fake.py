@@ -5,7 +5,8 @@ import pytest
 
 from kubefab.ops.deploy import Deploy
 from kubefab.inventory import load
-from kubefab.layout import APISERVER, LOCK_DIR, MASTER_UNITS
+from kubefab.profiles.legacy.render import MASTER_UNITS
+from kubefab.layout import APISERVER, LOCK_DIR
 from kubefab.ops.master_restart import MasterRestart
 from kubefab.ops.nodes_register import NodesRegister
 from kubefab.ops.operation import Options

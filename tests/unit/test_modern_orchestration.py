@@ -73,7 +73,7 @@ def test_hosts_yaml_with_only_the_version_changed_plans_the_releases_published_s
     from kubefab.inventory import load
     monkeypatch.setenv("KUBEFAB_REGISTRY_TOKEN", "TOKEN-fake-0123456789abcdef")
     inv = load(only_the_version(tmp_path))
-    assert inv.kubernetes.modern and not inv.kubernetes.require_pinned_sums and downloads.missing_message(inv) is None
+    assert (inv.profile.name == "modern") and not inv.kubernetes.require_pinned_sums and downloads.missing_message(inv) is None
     node = inv.host("azure-prd-02")
     assert "\tkubelet\tpublished\thttps://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubelet\t" in \
         render.render_host(inv, node, pki.ensure(inv))[layout_modern.DOWNLOAD_MANIFEST].content

@@ -7,7 +7,8 @@ import pytest
 
 from kubefab.ops import logs
 from kubefab.ops.deploy import Deploy
-from kubefab.layout import ENV_FILE, KUBELET, LOCK_DIR
+from kubefab.layout import KUBELET, LOCK_DIR
+from kubefab.profiles.legacy.paths import ENV_FILE
 from kubefab.ops.nodes_remove import NodesRemove
 from kubefab.ops.operation import Options
 

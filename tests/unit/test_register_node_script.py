@@ -32,7 +32,7 @@ def calls(tmp_path) -> list[str]:
 
 def created(tmp_path, inv, name="azure-prd-02", exists=False) -> dict:
     """The Node object the node's register_node.sh creates (exists: it is there already)."""
-    files = render.render_host(inv, inv.host(name), FAKE_MODERN_PKI if inv.kubernetes.modern else FAKE_PKI)
+    files = render.render_host(inv, inv.host(name), FAKE_MODERN_PKI if (inv.profile.name == "modern") else FAKE_PKI)
     script = next(f.content for p, f in files.items() if p.endswith("/register_node.sh"))
     (tmp_path / "kubectl").write_text(KUBECTL)
     (tmp_path / "curl").write_text("#!/bin/sh\necho ok\n")  # the apiserver is healthy

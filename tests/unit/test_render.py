@@ -22,6 +22,10 @@ from kubefab import render
 from stalling import stalling_server
 from kubefab.model import MANUAL, MASTER, NODE, SELF, Host, Inventory, Kubernetes, Registry
 from kubefab.pki import Pair, Pki
+from kubefab import layout
+from kubefab.profiles.legacy import paths as legacy_paths
+from kubefab.profiles.legacy import render as legacy_render
+from kubefab import templating
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -209,7 +213,7 @@ def seed_units() -> dict[str, str]:
 @pytest.mark.parametrize("unit", sorted(FIXES))
 def test_flags_differ_from_the_original_only_by_documented_fixes(unit, tls):
     inv = seed_inventory(tls=tls)
-    host = inv.master if unit in render.MASTER_UNITS else inv.host("azure-prd-02")
+    host = inv.master if unit in legacy_render.MASTER_UNITS else inv.host("azure-prd-02")
     ours = exec_start(rendered(inv, host)[UNITS + unit].content, unit)
     theirs = exec_start(seed_units()[unit], unit)
     differ = {flag: (theirs.get(flag), ours.get(flag))
@@ -221,7 +225,7 @@ def test_flags_differ_from_the_original_only_by_documented_fixes(unit, tls):
 @pytest.mark.skipif(not SEED.exists(), reason=f"{SEED} (the original setup) is not on this machine")
 def test_seed_parser_sees_every_original_unit():
     assert set(seed_units()) >= set(FIXES) | {"kubernetes.master.target", "kubernetes.node.target",
-                                              "kubernetes.download.service", render.REGISTER}
+                                              "kubernetes.download.service", layout.REGISTER}
 
 
 # --- tables ---------------------------------------------------------------------------
@@ -320,16 +324,16 @@ def test_redact_keeps_path_and_mode_and_hides_the_token():
 def test_unit_order_target_and_restarts(name, order):
     inv = seed_inventory()
     host = inv.host(name)
-    assert render.unit_order(inv, host) == order
+    assert inv.profile.unit_order(host) == order
     files = render.render_host(inv, host)
     units = units_of(files)
-    assert set(units) == {render.target(host), *order}  # master units only on the master, ...
-    assert unit_lines(units[render.target(host)], "Wants") == list(order)
-    assert unit_lines(units[render.target(host)], "WantedBy") == ["multi-user.target"]
-    assert files[UNITS + render.target(host)].restarts == ()
+    assert set(units) == {inv.profile.target(host), *order}  # master units only on the master, ...
+    assert unit_lines(units[inv.profile.target(host)], "Wants") == list(order)
+    assert unit_lines(units[inv.profile.target(host)], "WantedBy") == ["multi-user.target"]
+    assert files[UNITS + inv.profile.target(host)].restarts == ()
     for unit in order:
         assert files[UNITS + unit].restarts == (unit,)
-        assert unit_lines(units[unit], "WantedBy") == [render.target(host)]
+        assert unit_lines(units[unit], "WantedBy") == [inv.profile.target(host)]
     restarting = {p: f.restarts for p, f in files.items() if f.restarts and not p.startswith(UNITS)}
     assert restarting == ({} if host.is_master else
                           {"/opt/bin/register_node.sh": ("kubernetes.register-node.service",)})
@@ -337,7 +341,7 @@ def test_unit_order_target_and_restarts(name, order):
 
 def test_self_registration_drops_the_register_unit():
     inv = seed_inventory(registration=SELF)
-    assert render.unit_order(inv, inv.host("azure-prd-04")) == (
+    assert inv.profile.unit_order(inv.host("azure-prd-04")) == (
         "kubernetes.download.service", "kubernetes.kubelet.service", "kubernetes.proxy.service")
     kubelet = render.render_host(inv, inv.host("azure-prd-04"))[UNITS + "kubernetes.kubelet.service"]
     assert "--register-node=true" in kubelet.content
@@ -395,9 +399,9 @@ VERSIONS = {
     "v1.4.0": ({"--insecure-bind-address": "0.0.0.0", "--insecure-port": "8080"},
                {"--api-servers": "http://10.1.0.1:8080", "--pod-manifest-path": "/etc/kubernetes/manifests/"}, False),
     "v1.8.0": ({"--insecure-bind-address": "0.0.0.0", "--insecure-port": "8080"},
-               {"--kubeconfig": render.KUBELET_KUBECONFIG, "--pod-manifest-path": "/etc/kubernetes/manifests/"}, True),
+               {"--kubeconfig": legacy_paths.KUBELET_KUBECONFIG, "--pod-manifest-path": "/etc/kubernetes/manifests/"}, True),
     "v1.19.0": ({"--insecure-bind-address": "0.0.0.0", "--insecure-port": "8080"},
-                {"--kubeconfig": render.KUBELET_KUBECONFIG, "--pod-manifest-path": "/etc/kubernetes/manifests/"}, True),
+                {"--kubeconfig": legacy_paths.KUBELET_KUBECONFIG, "--pod-manifest-path": "/etc/kubernetes/manifests/"}, True),
 }
 API_VERSIONED = {"--address", "--port", "--insecure-bind-address", "--insecure-port"}
 KUBELET_VERSIONED = {"--api-servers", "--kubeconfig", "--config", "--pod-manifest-path"}
@@ -414,10 +418,10 @@ def test_version_table(version):
     assert {f: v for f, v in a.items() if f in API_VERSIONED} == api
     assert {f: v for f, v in k.items() if f in KUBELET_VERSIONED} == kubelet
     assert a["--kubelet-https"] == "true"
-    assert (render.KUBELET_KUBECONFIG in node) is kubeconfig
-    assert render.KUBELET_KUBECONFIG not in master
+    assert (legacy_paths.KUBELET_KUBECONFIG in node) is kubeconfig
+    assert legacy_paths.KUBELET_KUBECONFIG not in master
     if kubeconfig:
-        f = node[render.KUBELET_KUBECONFIG]
+        f = node[legacy_paths.KUBELET_KUBECONFIG]
         assert (f.mode, f.restarts) == (0o644, ("kubernetes.kubelet.service",))
         import yaml
         doc = yaml.safe_load(f.content)
@@ -433,7 +437,7 @@ def test_unsupported_versions_are_refused(version):
 
 
 def test_strict_undefined_raises():
-    env = render._environment()
+    env = templating.environment("kubefab.profiles.legacy")
     with pytest.raises(jinja2.UndefinedError):
         env.from_string("--master={{ master_url }}").render()
     with pytest.raises(jinja2.UndefinedError):
@@ -446,32 +450,34 @@ def test_every_template_is_used_and_files_are_clean():
                                        (MANUAL, "v1.0.1", True), (SELF, "v1.19.0", True)):
         inv = seed_inventory(registration=registration, version=version, tls=tls)
         for host in inv.hosts:
-            for spec in render._specs(inv, host):
+            for spec in legacy_render.specs(inv, host):
                 used.add(spec[1])
             for f in rendered(inv, host).values():
                 assert f.content.endswith("\n") and not f.content.endswith("\n\n"), f.path
                 assert not re.search(r"[ \t]$", f.content, re.M), f"{f.path}: trailing whitespace"
-    assert used == {p.name for p in render.TEMPLATES.glob("*.j2")}
+    legacy = Path(legacy_render.__file__).parent / "templates"
+    shared = Path(render.__file__).parent / "templates"
+    assert used == {p.name for p in (*legacy.glob("*.j2"), *shared.glob("*.j2"))}
 
 
 def test_release_stamp_goes_into_the_env_file():
     inv = seed_inventory(release_sha256="ab" * 32)
     env = render.render_host(inv, inv.master)["/etc/kubernetes.env"].content
     values = dict(line.split("=", 1) for line in env.splitlines() if not line.startswith("#"))
-    assert values["KUBE_RELEASE_STAMP"] == f"'{render.release_stamp(inv)}'"
+    assert values["KUBE_RELEASE_STAMP"] == f"'{inv.profile.release_stamp()}'"
     assert values["KUBE_RELEASE_SHA256"] == "ab" * 32
     assert values["KUBE_RELEASE_TARBALL"] == inv.kubernetes.release_url
-    assert render.release_stamp(inv) != render.release_stamp(seed_inventory())
-    assert render.release_stamp(inv) != render.release_stamp(seed_inventory(version="v1.0.2"))
+    assert inv.profile.release_stamp() != (seed_inventory()).profile.release_stamp()
+    assert inv.profile.release_stamp() != (seed_inventory(version="v1.0.2")).profile.release_stamp()
 
 
 @pytest.mark.parametrize("value", ["a b", 'x"y', "50%", "$HOME"])
 def test_unit_words_are_escaped_or_refused(value):
     if " " in value or '"' in value:
         with pytest.raises(ValueError):
-            render._unit_arg(value)
+            templating.unit_arg(value)
     else:
-        assert render._unit_arg(value) == value.replace("%", "%%").replace("$", "$$")
+        assert templating.unit_arg(value) == value.replace("%", "%%").replace("$", "$$")
 
 
 # --- the rendered scripts, run -----------------------------------------------------------
@@ -556,7 +562,7 @@ class FakeRoot:
         # The env file as sh reads it: what systemd's EnvironmentFile= gives the script.
         r = run(["bash", "-c", 'set -a; . "$1"; set +a; exec "$2" "${@:3}"', "sh", str(env), str(script), *args],
                 env=environ)
-        return r, render.release_stamp(inv)
+        return r, inv.profile.release_stamp()
 
     def kubectl(self) -> str:
         return run([str(self.bin / "kubectl")]).stdout.strip()
@@ -633,7 +639,7 @@ def test_register_node_script(tmp_path, registered, tls):
     url, opts, curl = REGISTER_TLS[tls]
     inv = seed_inventory(bin_dir=str(tmp_path / "bin"), tls=tls)
     files = rendered(inv, inv.host("ded-prd-01"))
-    assert unit_lines(files[UNITS + render.REGISTER].content, "ExecStart") == [
+    assert unit_lines(files[UNITS + layout.REGISTER].content, "ExecStart") == [
         f"{tmp_path}/bin/register_node.sh ded-prd-01 {url}"]
     script = write_exec(tmp_path / "register_node.sh", files[f"{tmp_path}/bin/register_node.sh"].content)
     log = tmp_path / "kubectl.log"

@@ -17,6 +17,7 @@ import yaml
 from kubefab.profiles.modern import downloads, paths as L, render as modern
 from kubefab import render, versions
 from kubefab.model import MANUAL
+from kubefab import layout
 
 try:
     from modern_fixtures import FAKE_MODERN_KEYS, FAKE_MODERN_PKI, FLAGS_TSV, VARIANTS, flag_table, modern_inventory
@@ -27,7 +28,7 @@ except ImportError:  # tests/ imported as a package
     from tests.unit.test_render import FAKE_TOKEN
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-UNITS = L.UNIT_DIR + "/"
+UNITS = layout.UNIT_DIR + "/"
 HOSTS = ("azure-prd-01", "azure-prd-02")
 
 
@@ -95,7 +96,7 @@ def test_every_rendered_flag_is_in_the_flag_table(variant):
 def test_apiserver_flags_what_the_issue_asks():
     for variant in VARIANTS:
         inv = modern_inventory(variant)
-        words = exec_start(rendered(inv, "azure-prd-01")[UNITS + L.APISERVER].content)
+        words = exec_start(rendered(inv, "azure-prd-01")[UNITS + layout.APISERVER].content)
         flags = dict(w.split("=", 1) for w in words[1:])
         assert flags["--authorization-mode"] == "Node,RBAC"
         assert "NodeRestriction" in flags["--enable-admission-plugins"].split(",")
@@ -183,12 +184,12 @@ def test_pod_subnets_and_routes():
     inv = modern_inventory("modern-1.36")
     bridge = json.loads(rendered(inv, "azure-prd-02")[L.CNI_BRIDGE].content)
     assert bridge["plugins"][0]["ipam"]["ranges"] == [[{"subnet": "10.200.1.0/24"}]]
-    routes = rendered(inv, "azure-prd-02")[UNITS + L.POD_ROUTES].content
+    routes = rendered(inv, "azure-prd-02")[UNITS + layout.POD_ROUTES].content
     assert "ExecStart=/sbin/ip route replace 10.200.0.0/24 via 10.1.0.1" in routes
     assert "10.200.1.0/24" not in routes  # not its own
     external = modern_inventory("modern-1.38")
     files = rendered(external, "azure-prd-02")
-    assert L.CNI_BRIDGE not in files and UNITS + L.POD_ROUTES not in files
+    assert L.CNI_BRIDGE not in files and UNITS + layout.POD_ROUTES not in files
     assert "Requires=weave-network.target" in files[UNITS + "kubernetes.node.target"].content
 
 
@@ -216,11 +217,11 @@ def test_token_and_keys_only_in_secret_files(variant):
 # --- units, order, restarts ---------------------------------------------------------------
 
 ORDER = {
-    ("modern-1.36", "azure-prd-01"): (L.DOWNLOAD, L.APISERVER, L.SCHEDULER, L.CONTROLLER_MANAGER, L.ETCD,
-                                      L.POD_ROUTES),
-    ("modern-1.36", "azure-prd-02"): (L.DOWNLOAD, L.CONTAINERD, L.POD_ROUTES, L.REGISTER, L.KUBELET, L.PROXY),
-    ("modern-1.37", "azure-prd-01"): (L.DOWNLOAD, L.APISERVER, L.SCHEDULER, L.CONTROLLER_MANAGER, L.POD_ROUTES),
-    ("modern-1.38", "azure-prd-02"): (L.DOWNLOAD, L.CONTAINERD, L.KUBELET, L.PROXY),
+    ("modern-1.36", "azure-prd-01"): (layout.DOWNLOAD, layout.APISERVER, layout.SCHEDULER, layout.CONTROLLER_MANAGER, layout.ETCD,
+                                      layout.POD_ROUTES),
+    ("modern-1.36", "azure-prd-02"): (layout.DOWNLOAD, layout.CONTAINERD, layout.POD_ROUTES, layout.REGISTER, layout.KUBELET, layout.PROXY),
+    ("modern-1.37", "azure-prd-01"): (layout.DOWNLOAD, layout.APISERVER, layout.SCHEDULER, layout.CONTROLLER_MANAGER, layout.POD_ROUTES),
+    ("modern-1.38", "azure-prd-02"): (layout.DOWNLOAD, layout.CONTAINERD, layout.KUBELET, layout.PROXY),
 }
 
 
@@ -228,10 +229,10 @@ ORDER = {
 def test_unit_order_and_restarts(variant, name):
     inv = modern_inventory(variant)
     host = inv.host(name)
-    order = render.unit_order(inv, host)
+    order = inv.profile.unit_order(host)
     assert order == ORDER[variant, name]
     files = rendered(inv, name)
-    assert {p[len(UNITS):] for p in files if p.startswith(UNITS)} == {render.target(host), *order}
+    assert {p[len(UNITS):] for p in files if p.startswith(UNITS)} == {inv.profile.target(host), *order}
     for unit in order:
         assert files[UNITS + unit].restarts == (unit,)
     restarted = {u for f in files.values() for u in f.restarts}
@@ -240,13 +241,13 @@ def test_unit_order_and_restarts(variant, name):
 
 def test_kubelet_has_only_per_node_flags_and_labels_when_it_registers_itself():
     inv = modern_inventory("modern-1.35")
-    words = exec_start(rendered(inv, "azure-prd-02")[UNITS + L.KUBELET].content)
+    words = exec_start(rendered(inv, "azure-prd-02")[UNITS + layout.KUBELET].content)
     flags = dict(w.split("=", 1) for w in words[1:])
     assert set(flags) == {"--config", "--kubeconfig", "--hostname-override", "--node-ip", "--node-labels", "--v"}
     assert flags["--node-labels"] == "environment=production,host=azure,name=azure-prd-02,workload=high-available"
     manual = modern_inventory("modern-1.37")
     assert manual.kubernetes.registration == MANUAL
-    assert "--node-labels" not in rendered(manual, "azure-prd-02")[UNITS + L.KUBELET].content
+    assert "--node-labels" not in rendered(manual, "azure-prd-02")[UNITS + layout.KUBELET].content
 
 
 def test_downloads_per_role_and_where_their_sums_come_from():
@@ -296,13 +297,13 @@ def test_each_release_publishes_its_sums_beside_the_download(component, version,
 
 def test_release_stamp_changes_with_what_is_installed():
     inv = modern_inventory("modern-1.37")
-    stamp = render.release_stamp(inv)
+    stamp = inv.profile.release_stamp()
     from dataclasses import replace
     k = inv.kubernetes
     for other in (replace(k, version="v1.37.2"), replace(k, containerd_version="2.2.7"),
                   replace(k, sha256=(("kube-proxy", "c" * 64),)), replace(k, mirror="http://m"),
                   replace(k, require_pinned_sums=True)):
-        assert render.release_stamp(replace(inv, kubernetes=other)) != stamp
+        assert (replace(inv, kubernetes=other)).profile.release_stamp() != stamp
     assert " sums=published:" in stamp  # where the sums come from, then their digest
     assert f"stamp\t{stamp}\n" in rendered(inv, "azure-prd-02")[L.DOWNLOAD_MANIFEST].content
 
@@ -321,10 +322,10 @@ def test_rbac_and_readyz_for_the_orchestration():
 def test_health_check_is_readyz_with_the_admin_certificate():
     from kubefab import health
     inv = modern_inventory("modern-1.37")
-    check = health.apiserver(inv)
+    check = inv.profile.health()
     assert check.url == "https://10.1.0.1:6443/readyz"
     assert check.argv[-7:] == ("--cacert", L.CA, "--cert", L.ADMIN_CERT, "--key", L.ADMIN_KEY, check.url)[-7:]
-    assert health.loopback(inv) is None
+    assert inv.profile.loopback() is None
     files = rendered(inv, "azure-prd-01")
     assert files[L.ADMIN_KEY].secret and L.ADMIN_CERT in files
 

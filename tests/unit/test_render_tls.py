@@ -10,6 +10,9 @@ import yaml
 
 from kubefab import render
 from kubefab.model import MANUAL, SELF
+from kubefab import layout
+from kubefab.profiles.legacy import paths as legacy_paths
+from kubefab.profiles.legacy import render as legacy_render
 
 try:
     from test_render import FAKE_KEYS, FAKE_PKI, FAKE_TOKEN, UNITS, exec_start, rendered, seed_inventory
@@ -17,26 +20,26 @@ except ImportError:  # tests/ imported as a package
     from tests.unit.test_render import (FAKE_KEYS, FAKE_PKI, FAKE_TOKEN, UNITS, exec_start, rendered,
                                         seed_inventory)
 
-APISERVER, KUBELET, PROXY = render.APISERVER, render.KUBELET, render.PROXY
+APISERVER, KUBELET, PROXY = layout.APISERVER, layout.KUBELET, layout.PROXY
 PKI = "/etc/kubernetes/pki/"
 TLS_API = {"--tls-cert-file": PKI + "apiserver.crt", "--tls-private-key-file": PKI + "apiserver.key",
            "--client-ca-file": PKI + "ca.crt", "--bind-address": "0.0.0.0", "--secure-port": "6443"}
 # version -> (apiserver's version-dependent and TLS flags, kubelet's, kube-proxy's)
 VERSIONS = {
     "v1.0.1": ({"--address": "127.0.0.1", "--port": "8080", **TLS_API},
-               {"--api-servers": "https://10.1.0.1:6443", "--kubeconfig": render.KUBELET_KUBECONFIG,
+               {"--api-servers": "https://10.1.0.1:6443", "--kubeconfig": legacy_paths.KUBELET_KUBECONFIG,
                 "--config": "/etc/kubernetes/manifests/"},
-               {"--master": "https://10.1.0.1:6443", "--kubeconfig": render.PROXY_KUBECONFIG}),
+               {"--master": "https://10.1.0.1:6443", "--kubeconfig": legacy_paths.PROXY_KUBECONFIG}),
     "v1.4.0": ({"--insecure-bind-address": "127.0.0.1", "--insecure-port": "8080", **TLS_API},
-               {"--api-servers": "https://10.1.0.1:6443", "--kubeconfig": render.KUBELET_KUBECONFIG,
+               {"--api-servers": "https://10.1.0.1:6443", "--kubeconfig": legacy_paths.KUBELET_KUBECONFIG,
                 "--pod-manifest-path": "/etc/kubernetes/manifests/"},
-               {"--master": "https://10.1.0.1:6443", "--kubeconfig": render.PROXY_KUBECONFIG}),
+               {"--master": "https://10.1.0.1:6443", "--kubeconfig": legacy_paths.PROXY_KUBECONFIG}),
     "v1.8.0": ({"--insecure-bind-address": "127.0.0.1", "--insecure-port": "8080", **TLS_API},
-               {"--kubeconfig": render.KUBELET_KUBECONFIG, "--pod-manifest-path": "/etc/kubernetes/manifests/"},
-               {"--master": "https://10.1.0.1:6443", "--kubeconfig": render.PROXY_KUBECONFIG}),
+               {"--kubeconfig": legacy_paths.KUBELET_KUBECONFIG, "--pod-manifest-path": "/etc/kubernetes/manifests/"},
+               {"--master": "https://10.1.0.1:6443", "--kubeconfig": legacy_paths.PROXY_KUBECONFIG}),
     "v1.19.0": ({"--insecure-bind-address": "127.0.0.1", "--insecure-port": "8080", **TLS_API},
-                {"--kubeconfig": render.KUBELET_KUBECONFIG, "--pod-manifest-path": "/etc/kubernetes/manifests/"},
-                {"--master": "https://10.1.0.1:6443", "--kubeconfig": render.PROXY_KUBECONFIG}),
+                {"--kubeconfig": legacy_paths.KUBELET_KUBECONFIG, "--pod-manifest-path": "/etc/kubernetes/manifests/"},
+                {"--master": "https://10.1.0.1:6443", "--kubeconfig": legacy_paths.PROXY_KUBECONFIG}),
 }
 API_FLAGS = {"--address", "--port", "--insecure-bind-address", "--insecure-port", *TLS_API}
 KUBELET_FLAGS = {"--api-servers", "--kubeconfig", "--config", "--pod-manifest-path"}
@@ -53,17 +56,17 @@ def test_flag_table(version):
     assert {f: v for f, v in a.items() if f in API_FLAGS} == api
     assert {f: v for f, v in k.items() if f in KUBELET_FLAGS} == kubelet
     assert {f: v for f, v in p.items() if f != "binary"} == {**proxy, "--logtostderr": "true"}
-    assert render.flags(inv, inv.master)["apiserver_tls"] == (
+    assert legacy_render.flags(inv, inv.master)["apiserver_tls"] == (
         f"--tls-cert-file={PKI}apiserver.crt", f"--tls-private-key-file={PKI}apiserver.key",
         f"--client-ca-file={PKI}ca.crt")
-    for unit in render.MASTER_UNITS[1:]:  # the master's own processes keep the insecure port
+    for unit in legacy_render.MASTER_UNITS[1:]:  # the master's own processes keep the insecure port
         assert exec_start(master[UNITS + unit].content, "")["--master"] == "http://127.0.0.1:8080"
 
 
 @pytest.mark.parametrize("version", ["v1.0.1", "v1.8.0", "v1.19.0"])
 def test_plain_flags_have_no_tls(version):
     inv = seed_inventory(version=version)
-    f = render.flags(inv, inv.master)
+    f = legacy_render.flags(inv, inv.master)
     assert f["apiserver_tls"] == () and f["apiserver_insecure"][0].endswith("=0.0.0.0")
     assert f["proxy_master"] == ("--master=http://10.1.0.1:8080",)
     assert not [p for p in render.render_host(inv, inv.host("azure-prd-02")) if "pki" in p or "proxy.kube" in p]
@@ -71,9 +74,9 @@ def test_plain_flags_have_no_tls(version):
 
 # path -> (mode, secret, restarts, content) per role, registration: manual
 NODE = {
-    PKI + "ca.crt": (0o644, False, (render.REGISTER, KUBELET, PROXY), FAKE_PKI.ca_cert),
-    PKI + "kubelet.crt": (0o644, False, (render.REGISTER, KUBELET), FAKE_PKI.kubelets["ded-prd-01"].cert),
-    PKI + "kubelet.key": (0o600, True, (render.REGISTER, KUBELET), FAKE_PKI.kubelets["ded-prd-01"].key),
+    PKI + "ca.crt": (0o644, False, (layout.REGISTER, KUBELET, PROXY), FAKE_PKI.ca_cert),
+    PKI + "kubelet.crt": (0o644, False, (layout.REGISTER, KUBELET), FAKE_PKI.kubelets["ded-prd-01"].cert),
+    PKI + "kubelet.key": (0o600, True, (layout.REGISTER, KUBELET), FAKE_PKI.kubelets["ded-prd-01"].key),
     PKI + "kube-proxy.crt": (0o644, False, (PROXY,), FAKE_PKI.proxy.cert),
     PKI + "kube-proxy.key": (0o600, True, (PROXY,), FAKE_PKI.proxy.key),
 }
@@ -96,13 +99,13 @@ def test_certificate_files(name, expected):
 
 
 @pytest.mark.parametrize("registration, kubelet_restarts", [
-    (MANUAL, (render.REGISTER, KUBELET)), (SELF, (KUBELET,))])
+    (MANUAL, (layout.REGISTER, KUBELET)), (SELF, (KUBELET,))])
 def test_kubeconfigs(registration, kubelet_restarts):
     inv = seed_inventory(tls=True, registration=registration, version="v1.0.1")
     files = rendered(inv, inv.host("azure-prd-03"))
     for path, user, cert, restarts in (
-            (render.KUBELET_KUBECONFIG, "kubelet", "kubelet", kubelet_restarts),
-            (render.PROXY_KUBECONFIG, "kube-proxy", "kube-proxy", (PROXY,))):
+            (legacy_paths.KUBELET_KUBECONFIG, "kubelet", "kubelet", kubelet_restarts),
+            (legacy_paths.PROXY_KUBECONFIG, "kube-proxy", "kube-proxy", (PROXY,))):
         f = files[path]
         assert (f.mode, f.secret, f.restarts) == (0o644, False, restarts)
         doc = yaml.safe_load(f.content)
@@ -115,9 +118,9 @@ def test_kubeconfigs(registration, kubelet_restarts):
 
 def test_tls_needs_the_pki():
     inv = seed_inventory(tls=True)
-    with pytest.raises(ValueError, match="kubernetes.tls is on, so render_host needs the cluster's PKI"):
+    with pytest.raises(ValueError, match="the v1.0 profile of v1.0.1 needs the cluster's PKI"):
         render.render_host(inv, inv.master)
-    with pytest.raises(ValueError, match="kubernetes.tls is on"):
+    with pytest.raises(ValueError, match="needs the cluster's PKI"):
         render.cloud_config(inv, inv.master)
     partial = replace(FAKE_PKI, kubelets={})
     with pytest.raises(ValueError, match="no kubelet certificate for azure-prd-02"):

@@ -4,6 +4,7 @@ use them restarted, the apiserver first; secrets never shown. And the pure parts
 import pytest
 
 from kubefab import backups
+from kubefab.profiles import Legacy, Modern
 from kubefab.ops.deploy import Deploy
 from kubefab.inventory import load
 from kubefab.layout import APISERVER, BACKUP_DIR, LAST_RUN, ROLLED_BACK, UNIT_DIR
@@ -236,16 +237,15 @@ def test_a_flag_change_after_an_upgrade_rolls_back(inv, cluster):
     assert cluster[MASTER].files[UNIT].content == old
 
 
-@pytest.mark.parametrize("path, text, stamp", [
-    ("/etc/kubernetes.env", "A=1\nKUBE_RELEASE_STAMP='v1.18.1 http://x/k.tgz sha256=ab'\nB=2\n",
-     "v1.18.1 http://x/k.tgz sha256=ab"),
-    ("/etc/kubernetes/downloads", "# c\nstamp\tv1.37.1 etcd=3.7.1 arch=amd64\nstate\t/opt\n",
-     "v1.37.1 etcd=3.7.1 arch=amd64"),
-    ("/etc/kubernetes/downloads", None, None),
-    ("/etc/other", "stamp\tv1.37.1\n", None),
+@pytest.mark.parametrize("profile, text, stamp", [
+    (Legacy, "A=1\nKUBE_RELEASE_STAMP='v1.18.1 http://x/k.tgz sha256=ab'\nB=2\n", "v1.18.1 http://x/k.tgz sha256=ab"),
+    (Modern, "# c\nstamp\tv1.37.1 etcd=3.7.1 arch=amd64\nstate\t/opt\n", "v1.37.1 etcd=3.7.1 arch=amd64"),
+    (Modern, None, None),
+    (Legacy, "stamp\tv1.37.1\n", None),
 ])
-def test_stamp_in(path, text, stamp):
-    assert backups.stamp_in(path, text) == stamp
+def test_stamp_in(profile, text, stamp):
+    """Each profile reads the release stamp from its own file (rollback's release check)."""
+    assert profile.stamp_in(text) == stamp
 
 
 def test_release_refusal_for_a_modern_minor_and_a_same_version_change():

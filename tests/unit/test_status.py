@@ -16,7 +16,7 @@ from kubefab import facts as factlib, pki, plan, status
 from kubefab.facts import FileFact, HostFacts, UnitFact
 from kubefab.layout import OWNED_LABELS
 from kubefab.remote.ssh import Result
-from kubefab.render import render_host, release_stamp, target, unit_order
+from kubefab.render import render_host
 
 try:
     from test_render import FAKE_KEYS, FAKE_PKI, FAKE_TOKEN, seed_inventory
@@ -43,10 +43,10 @@ def deployed(inv, keys=FAKE_PKI) -> tuple[dict, dict]:
     facts = {}
     for h in inv.hosts:
         files = {p: FileFact(plan.digest(f.content), f.mode, f.owner, f.group) for p, f in wanted[h.name].items()}
-        units = {u: UnitFact("enabled", "active") for u in (*unit_order(inv, h), target(h))}
+        units = {u: UnitFact("enabled", "active") for u in (*inv.profile.unit_order(h), inv.profile.target(h))}
         api = dict(healthz="ok", loopback="ok" if inv.kubernetes.tls else None,
                    nodes_json=nodes_json(inv)) if h.is_master else {}
-        facts[h.name] = HostFacts(files, units, release_stamp(inv), **api)
+        facts[h.name] = HostFacts(files, units, inv.profile.release_stamp(), **api)
     return wanted, facts
 
 

@@ -12,6 +12,7 @@ from kubefab.layout import KUBELET, LOCK_DIR, OWED_DIR, PROXY, STAGE_DIR, stamp_
 
 from fakehost import FakeFile
 from test_deploy_fake import MASTER, NODE, deploy
+from kubefab import layout
 
 ENV, KEY, WUPIAO = "/etc/kubernetes.env", "/etc/kubernetes/pki/kubelet.key", "/opt/bin/wupiao"
 FOREIGN = "alice@laptop pid 42 since 2024-01-01 00:00:00 UTC (run 0123456789ab)"
@@ -52,7 +53,7 @@ def vocabulary(inv) -> set[str]:
     """What a line may name: files, services (targets are only how units get started;
     the download is how a release gets installed), the release, kubefab's state."""
     paths = {p for h in inv.hosts for p in render.render_host(inv, h, _keys(inv))}
-    units = {u for h in inv.hosts for u in render.unit_order(inv, h)} - {render.DOWNLOAD}
+    units = {u for h in inv.hosts for u in inv.profile.unit_order(h)} - {layout.DOWNLOAD}
     return paths | units | {"release", "lock", "leftover", "old-node"}
 
 

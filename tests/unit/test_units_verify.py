@@ -11,6 +11,7 @@ import pytest
 
 from kubefab import render
 from kubefab.model import MANUAL, SELF
+from kubefab import layout
 
 try:
     from test_render import rendered, seed_inventory
@@ -70,7 +71,7 @@ def test_rendered_units_verify(tmp_path, name, registration, version, tls):
     inv = seed_inventory(registration=registration, version=version, tls=tls)
     files = rendered(inv, inv.host(name))
     units = {p.rsplit("/", 1)[1]: f.content for p, f in files.items()
-             if p.startswith(render.UNIT_DIR + "/")}
+             if p.startswith(layout.UNIT_DIR + "/")}
     r = verify(tmp_path, units)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out
@@ -81,7 +82,7 @@ def test_verify_catches_the_originals_missing_continuations(tmp_path):
     """The harness is not vacuous: the original's kubelet (no `\\`) is reported."""
     inv = seed_inventory()
     kubelet = render.render_host(inv, inv.host("azure-prd-02"))[
-        render.UNIT_DIR + "/kubernetes.kubelet.service"].content
+        layout.UNIT_DIR + "/kubernetes.kubelet.service"].content
     r = verify(tmp_path, {"kubernetes.kubelet.service": kubelet.replace(" \\\n", "\n")})
     assert any("Unknown key '--address'" in line for line in ours(r.stdout + r.stderr, {"kubernetes.kubelet.service": ""}))
 
@@ -92,6 +93,6 @@ def test_units_without_prerequisites_verify(tmp_path, tls):
     inv = seed_inventory(requires=(), tls=tls)
     for host in (inv.master, inv.host("azure-prd-02")):
         units = {p.rsplit("/", 1)[1]: f.content for p, f in rendered(inv, host).items()
-                 if p.startswith(render.UNIT_DIR + "/")}
+                 if p.startswith(layout.UNIT_DIR + "/")}
         r = verify(tmp_path / host.name, units)
         assert r.returncode == 0 and ours(r.stdout + r.stderr, units) == [], r.stdout + r.stderr

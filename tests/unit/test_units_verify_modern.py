@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kubefab import render
+from kubefab import layout
 
 try:
     from modern_fixtures import FAKE_MODERN_PKI, VARIANTS, modern_inventory
@@ -25,7 +26,7 @@ pytestmark = [
 def test_modern_units_verify(tmp_path, variant, name):
     inv = modern_inventory(variant)
     files = render.render_host(inv, inv.host(name), FAKE_MODERN_PKI)
-    units = {p.rsplit("/", 1)[1]: f.content for p, f in files.items() if p.startswith(render.UNIT_DIR + "/")}
+    units = {p.rsplit("/", 1)[1]: f.content for p, f in files.items() if p.startswith(layout.UNIT_DIR + "/")}
     r = verify(tmp_path, units)
     out = r.stdout + r.stderr
     words = [*units, *STUBS, "/opt/", "/usr/local/", "/sbin/", "/etc/systemd/system/"]

@@ -1,0 +1,104 @@
+"""The modern profile (v1.35 to v1.38): today's Kubernetes after Kubernetes the Hard Way
+and kubeadm (docs/KUBERNETES.md): per-binary downloads checked against their sums,
+containerd, kubefab's own etcd on the master (TLS, its own CA) unless the inventory
+names external servers, the secure port only, kubefab's bridge pod network or a unit
+that provides one. Its modules: settings (inventory keys), paths, units (command
+lines), render (files), downloads, network (pod subnets), pki (further keys), etcd
+(etcdctl's argv)."""
+from __future__ import annotations
+
+import re
+
+from kubefab import health, layout
+from kubefab.model import Host
+from kubefab.pki import Leaf, common_leaves
+from kubefab.profiles.base import Profile
+from kubefab.profiles.modern import downloads, paths, pki, render, settings
+
+
+class Modern(Profile):
+    name = "modern"
+    releases = "v1.35 and later"
+    keys = settings.KEYS
+    host_keys = ("pod_cidr",)
+    kubectl_as_root = True  # the admin kubeconfig's key is root's (0600)
+    stamp_file = paths.DOWNLOAD_MANIFEST
+    stamp_pattern = re.compile(r"^stamp\t(.*)$", re.M)
+
+    @classmethod
+    def settings(cls, k, paths_in, version: str) -> dict:
+        return settings.read(k, paths_in, version)
+
+    def check(self, hosts, k) -> None:
+        settings.check_network(self.inv, hosts, k)
+
+    # -- what runs where ---------------------------------------------------------------
+    def unit_order(self, host: Host) -> tuple[str, ...]:
+        return render.unit_order(self.inv, host)
+
+    def files(self, host: Host, pki_) -> list:
+        return render.render_host(self.inv, host, pki_)
+
+    def release_stamp(self) -> str:
+        return downloads.release_stamp(self.inv)
+
+    def release_paths(self, host: Host) -> tuple[str, ...]:
+        """The stamp, and each binary of the host's downloads."""
+        binaries = [f"{a.dest}/{b}" for a in downloads.artifacts(self.inv, host) for b in a.binaries]
+        return (layout.stamp_path(self.inv.kubernetes.install_dir), *binaries)
+
+    def download_refusal(self) -> str | None:
+        return downloads.missing_message(self.inv)
+
+    def download_sources(self, host: Host) -> str | None:
+        return downloads.sources(self.inv, host)
+
+    def downloads(self, host: Host) -> str:
+        k = self.inv.kubernetes
+        return ", ".join(f"{c} {k.component_version(c)}" for c in downloads.components(self.inv, host))
+
+    # -- the apiserver -------------------------------------------------------------------
+    def health(self) -> health.Check:
+        """/readyz on the secure port at the master's address, as kubefab's admin."""
+        inv = self.inv
+        return health.curl(render.readyz(inv), f"{inv.secure_master_url}, TLS, client certificate",
+                           paths.CA, paths.ADMIN_CERT, paths.ADMIN_KEY)
+
+    def kubectl(self) -> list[str]:
+        return render.kubectl(self.inv)
+
+    def manifests(self) -> str | None:
+        return render.rbac_manifest(self.inv)
+
+    # -- the PKI -----------------------------------------------------------------------
+    def cas(self) -> dict[str, str]:
+        """The cluster CA, and etcd's own for kubefab's etcd (so that no kubelet or proxy
+        certificate opens etcd)."""
+        cas = super().cas()
+        if self.inv.kubernetes.managed_etcd:
+            cas["etcd-ca"] = f"kubefab {self.inv.cluster} etcd CA"
+        return cas
+
+    def leaves(self) -> tuple[Leaf, ...]:
+        kubelets = tuple(Leaf(**pki.kubelet_leaf(n)) for n in self.inv.nodes)
+        return (*common_leaves(self.inv, kubelets), *(Leaf(**kw) for kw in pki.leaves(self.inv)))
+
+    def apiserver_names(self) -> tuple[str, ...]:
+        """In-cluster clients resolve the full service name."""
+        return (f"kubernetes.default.svc.{self.inv.kubernetes.cluster_domain}",)
+
+    def ensure_secrets(self, folder, changes: list, pairs: dict) -> dict:
+        return pki.ensure_secrets(self.inv, folder, changes, pairs)
+
+    def load_secrets(self, folder, problems: list, pairs: dict) -> dict:
+        return pki.load_secrets(self.inv, folder, problems, pairs)
+
+    # -- etcd --------------------------------------------------------------------------
+    def etcd_refusal(self, task: str) -> str | None:
+        k = self.inv.kubernetes
+        if not k.managed_etcd:
+            return (f"{task}: kubefab does not run this cluster's etcd (kubernetes.etcd_servers: "
+                    f"{', '.join(k.etcd_servers)}); snapshot and restore it on those servers "
+                    f"(etcdctl snapshot save / etcdutl snapshot restore)")
+        return None
+

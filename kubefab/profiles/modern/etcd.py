@@ -32,22 +32,6 @@ class Status:
         return f"revision {self.revision}, {self.keys} keys, db {self.size} bytes, hash {self.hash:08x}"
 
 
-def refusal(inv: Inventory, task: str) -> str | None:
-    """Why `task` (etcd.snapshot, etcd.restore) cannot work on this inventory, in one
-    line; None when kubefab runs the cluster's etcd on the master."""
-    k = inv.kubernetes
-    if not k.modern:
-        return (f"{task}: the v1.0 profile's apiserver keeps its objects in etcd's v2 store on "
-                f"{', '.join(k.etcd_servers) or 'the etcd servers'}, which kubefab does not run and a v3 "
-                f"snapshot does not hold; back up those servers' data dirs on them instead "
-                f"(ETCDCTL_API=2 etcdctl backup --data-dir DIR --backup-dir DIR2)")
-    if not k.managed_etcd:
-        return (f"{task}: kubefab does not run this cluster's etcd (kubernetes.etcd_servers: "
-                f"{', '.join(k.etcd_servers)}); snapshot and restore it on those servers "
-                f"(etcdctl snapshot save / etcdutl snapshot restore)")
-    return None
-
-
 def etcdctl(inv: Inventory) -> str:
     return bin_(inv, L.ETCDCTL)
 

@@ -1,11 +1,10 @@
-"""Every path and unit name of the modern profile, named once (MODERN.md §2, after
+"""Every path of the modern profile, named once (MODERN.md §2, after
 Kubernetes the Hard Way): control-plane files in /var/lib/kubernetes, the kubelet's in
 /var/lib/kubelet, kube-proxy's in /var/lib/kube-proxy, etcd's in /etc/etcd and
 /var/lib/etcd, containerd's in /etc/containerd, CNI in /opt/cni/bin and /etc/cni/net.d.
 Binaries go to the inventory's bin_dir (default /usr/local/bin)."""
 from __future__ import annotations
 
-UNIT_DIR = "/etc/systemd/system"
 
 K = "/var/lib/kubernetes"  # every host: the cluster CA; the master: the control plane's files
 CA = f"{K}/ca.crt"
@@ -48,15 +47,4 @@ CNI_BRIDGE = f"{CNI_CONF_DIR}/10-kubefab-bridge.conflist"
 DOWNLOAD_MANIFEST = "/etc/kubernetes/downloads"
 DOWNLOAD_SCRIPT = "kubernetes-download"  # in bin_dir
 
-# units: kubefab's own names, so that nothing clashes with a distribution's containerd or etcd
-DOWNLOAD = "kubernetes.download.service"
-ETCD = "kubernetes.etcd.service"
-APISERVER = "kubernetes.apiserver.service"
-CONTROLLER_MANAGER = "kubernetes.controller-manager.service"
-SCHEDULER = "kubernetes.scheduler.service"
-CONTAINERD = "kubernetes.containerd.service"
-POD_ROUTES = "kubernetes.pod-routes.service"
-REGISTER = "kubernetes.register-node.service"
-KUBELET = "kubernetes.kubelet.service"
-PROXY = "kubernetes.proxy.service"
-MASTER_TARGET, NODE_TARGET = "kubernetes.master.target", "kubernetes.node.target"
+# unit names: kubefab.layout's (both profiles share them)

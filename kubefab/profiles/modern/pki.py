@@ -14,15 +14,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from kubefab import certs
+from kubefab.pki import PkiError
 from kubefab.model import Host, Inventory
 
 SERVICE_ACCOUNTS = "service-accounts.key"
 ENCRYPTION = "encryption.key"
 WILDCARDS = ("0.0.0.0", "::")
-
-
-class SecretError(ValueError):
-    """A key kubefab must not repair by itself (kubefab.pki turns it into PkiError)."""
 
 
 def _names(host: Host, *extra_ips: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -74,7 +71,7 @@ def ensure_secrets(inv: Inventory, folder: Path, changes: list, pairs: dict) -> 
     enc = folder / ENCRYPTION
     if not _valid_encryption_key(enc):
         if enc.exists():  # never replace it: secrets written with it would be lost
-            raise SecretError(f"{enc} is not 32 bytes in base64; restore it from your backup")
+            raise PkiError(f"{enc} is not 32 bytes in base64; restore it from your backup")
         certs.put(enc, base64.b64encode(os.urandom(32)).decode() + "\n", 0o600)
         changes.append(f"created the key that encrypts secrets at rest {enc}")
     certs.tighten(enc)
@@ -97,7 +94,7 @@ def load_secrets(inv: Inventory, folder: Path, problems: list, pairs: dict) -> d
         problems.append(f"{enc} missing or not 32 bytes in base64; fab deploy makes a missing one")
     try:
         out.update(_external_etcd(inv, pairs))
-    except SecretError as e:  # status reports, never raises
+    except PkiError as e:  # status reports, never raises
         problems.append(str(e))
     return out
 
@@ -123,10 +120,10 @@ def _external_etcd(inv: Inventory, pairs: dict) -> dict:
     try:
         texts = [p.read_text() for p in (client.ca, client.cert, client.key)]
     except OSError as e:
-        raise SecretError(f"{e.filename}: {e.strerror}; kubernetes.etcd_client names it") from None
+        raise PkiError(f"{e.filename}: {e.strerror}; kubernetes.etcd_client names it") from None
     cert, key = certs.load(client.cert, client.key)
     if cert is None or key is None or not certs.matches(cert, key):
-        raise SecretError(f"{client.cert} and {client.key} are not a certificate and its key "
+        raise PkiError(f"{client.cert} and {client.key} are not a certificate and its key "
                           "(kubernetes.etcd_client)")
     pairs["etcd-client"] = (texts[1], texts[2])
     return {"etcd-ca": texts[0]}

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kubefab.profiles.modern import downloads, paths as L, units as modern_units, network
-from kubefab import registration, versions
+from kubefab import registration, templating, versions
 from kubefab.files import File
+from kubefab import layout as U
 from kubefab.model import MANUAL, Host, Inventory
 
 if TYPE_CHECKING:
@@ -24,12 +25,12 @@ HEALTH_TRIES = 60
 def unit_order(inv: Inventory, host: Host) -> tuple[str, ...]:
     """The download, then the apiserver first on the master (deploy and master.restart
     restart it before the others); systemd's After= orders the starts."""
-    register = (L.REGISTER,) if not host.is_master and inv.kubernetes.registration == MANUAL else ()
+    register = (U.REGISTER,) if not host.is_master and inv.kubernetes.registration == MANUAL else ()
     services = tuple(u.name for u in modern_units.units(inv, host))
     if register:  # before the kubelet, as in the legacy profile
-        i = services.index(L.KUBELET)
+        i = services.index(U.KUBELET)
         services = (*services[:i], *register, *services[i:])
-    return (L.DOWNLOAD, *services)
+    return (U.DOWNLOAD, *services)
 
 
 def readyz(inv: Inventory) -> str:
@@ -82,42 +83,42 @@ def specs(inv: Inventory, host: Host) -> list:
     """(path, template or None, mode, File extras) for every rendered file on `host`."""
     k, units = inv.kubernetes, (target(host), *unit_order(inv, host))
     out = [_file(L.DOWNLOAD_MANIFEST, None),
-           _file(f"{k.bin_dir.rstrip('/')}/{L.DOWNLOAD_SCRIPT}", "modern/kubernetes-download.j2", 0o755)]
+           _file(f"{k.bin_dir.rstrip('/')}/{L.DOWNLOAD_SCRIPT}", "kubernetes-download.j2", 0o755)]
     for u in units:
-        template = {units[0]: f"{u}.j2", L.DOWNLOAD: "modern/kubernetes.download.service.j2",
-                    L.REGISTER: f"{u}.j2"}.get(u, "modern/service.j2")
-        out.append(_file(f"{L.UNIT_DIR}/{u}", template, restarts=() if u == units[0] else (u,)))
+        template = {units[0]: f"{u}.j2", U.DOWNLOAD: "kubernetes.download.service.j2",
+                    U.REGISTER: f"{u}.j2"}.get(u, "service.j2")
+        out.append(_file(f"{U.UNIT_DIR}/{u}", template, restarts=() if u == units[0] else (u,)))
     if host.is_master:
-        out += [_file(L.SCHEDULER_CONFIG, "modern/kube-scheduler.yaml.j2", restarts=(L.SCHEDULER,)),
-                _file(L.CM_KUBECONFIG, "modern/kubeconfig.j2", restarts=(L.CONTROLLER_MANAGER,)),
-                _file(L.SCHEDULER_KUBECONFIG, "modern/kubeconfig.j2", restarts=(L.SCHEDULER,)),
-                _file(L.ADMIN_KUBECONFIG, "modern/kubeconfig.j2", 0o600),
-                _secret(L.ENCRYPTION_CONFIG, "modern/encryption-config.yaml.j2", "the key encrypting secrets at rest",
-                        (L.APISERVER,))]
+        out += [_file(L.SCHEDULER_CONFIG, "kube-scheduler.yaml.j2", restarts=(U.SCHEDULER,)),
+                _file(L.CM_KUBECONFIG, "kubeconfig.j2", restarts=(U.CONTROLLER_MANAGER,)),
+                _file(L.SCHEDULER_KUBECONFIG, "kubeconfig.j2", restarts=(U.SCHEDULER,)),
+                _file(L.ADMIN_KUBECONFIG, "kubeconfig.j2", 0o600),
+                _secret(L.ENCRYPTION_CONFIG, "encryption-config.yaml.j2", "the key encrypting secrets at rest",
+                        (U.APISERVER,))]
         return out
-    containerd = ("modern/containerd-config-v3.toml.j2" if int(k.component_version("containerd")[0]) >= 2
-                  else "modern/containerd-config-v2.toml.j2")
-    out += [_file(L.CONTAINERD_CONFIG, containerd, restarts=(L.CONTAINERD,)),
-            _file(modern_units.SYSCTL, "modern/sysctl.conf.j2", restarts=(L.CONTAINERD,)),
-            _file(L.KUBELET_CONFIG, "modern/kubelet-config.yaml.j2", restarts=(L.KUBELET,)),
-            _file(L.KUBELET_KUBECONFIG, "modern/kubeconfig.j2",
-                  restarts=(*((L.REGISTER,) if k.registration == MANUAL else ()), L.KUBELET)),
-            _file(L.PROXY_CONFIG, "modern/kube-proxy-config.yaml.j2", restarts=(L.PROXY,)),
-            _file(L.PROXY_KUBECONFIG, "modern/kubeconfig.j2", restarts=(L.PROXY,))]
+    containerd = ("containerd-config-v3.toml.j2" if int(k.component_version("containerd")[0]) >= 2
+                  else "containerd-config-v2.toml.j2")
+    out += [_file(L.CONTAINERD_CONFIG, containerd, restarts=(U.CONTAINERD,)),
+            _file(modern_units.SYSCTL, "sysctl.conf.j2", restarts=(U.CONTAINERD,)),
+            _file(L.KUBELET_CONFIG, "kubelet-config.yaml.j2", restarts=(U.KUBELET,)),
+            _file(L.KUBELET_KUBECONFIG, "kubeconfig.j2",
+                  restarts=(*((U.REGISTER,) if k.registration == MANUAL else ()), U.KUBELET)),
+            _file(L.PROXY_CONFIG, "kube-proxy-config.yaml.j2", restarts=(U.PROXY,)),
+            _file(L.PROXY_KUBECONFIG, "kubeconfig.j2", restarts=(U.PROXY,))]
     if k.bridge_network:
-        out.append(_file(L.CNI_BRIDGE, "modern/bridge.conflist.j2"))
+        out.append(_file(L.CNI_BRIDGE, "bridge.conflist.j2"))
     if k.registration == MANUAL:
         out.append(_file(f"{k.bin_dir.rstrip('/')}/register_node.sh", "register_node.sh.j2", 0o755,
-                         restarts=(L.REGISTER,)))
+                         restarts=(U.REGISTER,)))
     if inv.registry:
         note = f"registry token from {inv.registry.token_source or 'the inventory'}"
-        out += [_secret(L.REGISTRY_AUTH, "modern/registry-config.json.j2", note),
-                _secret(f"{L.CONTAINERD_CERTS_D}/{inv.registry.server}/hosts.toml", "modern/hosts.toml.j2", note)]
+        out += [_secret(L.REGISTRY_AUTH, "registry-config.json.j2", note),
+                _secret(f"{L.CONTAINERD_CERTS_D}/{inv.registry.server}/hosts.toml", "hosts.toml.j2", note)]
     return out
 
 
 def target(host: Host) -> str:
-    return L.MASTER_TARGET if host.is_master else L.NODE_TARGET
+    return U.MASTER_TARGET if host.is_master else U.NODE_TARGET  # as every profile (Profile.target)
 
 
 def context(inv: Inventory, host: Host, pki: Pki, path: str) -> dict:
@@ -129,16 +130,16 @@ def context(inv: Inventory, host: Host, pki: Pki, path: str) -> dict:
     ctx = dict(inv=inv, host=host, k=k, master=inv.master, paths=L, registry=inv.registry,
                bin_dir=k.bin_dir.rstrip("/"), requires=requires, target=target(host),
                units=unit_order(inv, host), condition_host=("" if host.is_master else "!") + inv.master.name,
-               manifest=L.DOWNLOAD_MANIFEST, download=L.DOWNLOAD, manual=k.registration == MANUAL,
+               manifest=L.DOWNLOAD_MANIFEST, download=U.DOWNLOAD, manual=k.registration == MANUAL,
                node_master_url=inv.secure_master_url, encryption_key=pki.encryption_key,
                containerd_version=k.component_version("containerd"), pause_image=versions.PAUSE_IMAGE,
                runc=f"{k.bin_dir.rstrip('/')}/runc", labels=labels, health_tries=HEALTH_TRIES,
                label_args=[f"{key}={value}" for key, value in labels.items()], tls=True, ca_cert=L.CA,
                record=registration.record(inv.node_labels(host)),
                kubelet_cert=L.KUBELET_CERT, kubelet_key=L.KUBELET_KEY, kubelet_kubeconfig=L.KUBELET_KUBECONFIG,
-               names=dict(apiserver=L.APISERVER, scheduler=L.SCHEDULER, controller_manager=L.CONTROLLER_MANAGER,
-                          register=L.REGISTER, kubelet=L.KUBELET, proxy=L.PROXY))  # the shared templates'
-    if path.startswith(L.UNIT_DIR + "/"):
+               names=dict(apiserver=U.APISERVER, scheduler=U.SCHEDULER, controller_manager=U.CONTROLLER_MANAGER,
+                          register=U.REGISTER, kubelet=U.KUBELET, proxy=U.PROXY))  # the shared templates'
+    if path.startswith(U.UNIT_DIR + "/"):
         ctx["unit"] = units.get(path.rsplit("/", 1)[1])
     if path == L.CNI_BRIDGE:
         ctx["pod_subnet"] = network.pod_subnets(inv)[host.name]
@@ -167,11 +168,11 @@ def pki_files(inv: Inventory, host: Host, pki: Pki) -> list[File]:
 
     k = inv.kubernetes
     if not host.is_master:
-        kubelet = (*((L.REGISTER,) if k.registration == MANUAL else ()), L.KUBELET)
-        return [File(L.CA, pki.ca_cert, 0o644, restarts=(*kubelet, L.PROXY)),
+        kubelet = (*((U.REGISTER,) if k.registration == MANUAL else ()), U.KUBELET)
+        return [File(L.CA, pki.ca_cert, 0o644, restarts=(*kubelet, U.PROXY)),
                 *pair(L.KUBELET_CERT, L.KUBELET_KEY, pki.kubelet(host.name), "kubelet", kubelet),
-                *pair(L.PROXY_CERT, L.PROXY_KEY, pki.proxy, "kube-proxy", (L.PROXY,))]
-    api, cm, sched = (L.APISERVER,), (L.CONTROLLER_MANAGER,), (L.SCHEDULER,)
+                *pair(L.PROXY_CERT, L.PROXY_KEY, pki.proxy, "kube-proxy", (U.PROXY,))]
+    api, cm, sched = (U.APISERVER,), (U.CONTROLLER_MANAGER,), (U.SCHEDULER,)
     files = [File(L.CA, pki.ca_cert, 0o644, restarts=(*api, *cm, *sched)),
              *pair(L.APISERVER_CERT, L.APISERVER_KEY, pki.apiserver, "apiserver", api),
              *pair(L.KUBELET_CLIENT_CERT, L.KUBELET_CLIENT_KEY, pki.part("apiserver-kubelet-client"),
@@ -183,7 +184,7 @@ def pki_files(inv: Inventory, host: Host, pki: Pki) -> list[File]:
              File(L.SA_KEY, pki.service_accounts.key, 0o600, secret=True,
                   secret_note="service-account signing key", restarts=(*api, *cm))]
     if k.managed_etcd:
-        etcd = (L.ETCD,)
+        etcd = (U.ETCD,)
         files += [File(L.ETCD_CA, pki.etcd_ca_cert, 0o644, restarts=api),
                   *pair(L.ETCD_CLIENT_CERT, L.ETCD_CLIENT_KEY, pki.part("apiserver-etcd-client"),
                         "apiserver etcd client", api),
@@ -195,8 +196,9 @@ def pki_files(inv: Inventory, host: Host, pki: Pki) -> list[File]:
     return files
 
 
-def render_host(inv: Inventory, host: Host, pki: Pki, environment) -> list[File]:
+def render_host(inv: Inventory, host: Host, pki: Pki) -> list[File]:
     """Every file kubefab writes on `host` (unsorted; kubefab.render sorts)."""
+    environment = templating.environment(__package__)
     files = []
     for path, template, mode, extra in specs(inv, host):
         if template is None:  # the download manifest: text from kubefab.profiles.modern.downloads

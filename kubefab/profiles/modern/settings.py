@@ -4,24 +4,19 @@ default, so the repo's hosts.yaml with only its version changed is a modern inve
 """
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 
 from kubefab import validate as v
 from kubefab import versions
-from kubefab.model import BRIDGE, EtcdClient
+from kubefab.model import BRIDGE, EtcdClient, Inventory
+from kubefab.profiles.modern import network
 from kubefab.yamldoc import ListOf, Section
 
 KEYS = ("arch", "mirror", "sha256", "require_pinned_sums", "containerd_version", "etcd_version", "etcd_client", "cluster_cidr",
         "node_cidr_prefix", "cluster_dns", "cluster_domain", "pod_network")
 ETCD_CLIENT_KEYS = ("ca", "cert", "key")
 DEFAULT_BIN_DIR = "/usr/local/bin"
-
-
-def refuse_in_legacy(k: Section) -> None:
-    """The modern keys mean nothing to a v1.0-v1.19 inventory: say so."""
-    for key in KEYS:
-        if key in k:
-            k.fail("applies to the modern profile (v1.35 and later) only; remove it or raise the version", key)
 
 
 def pod_network(value) -> str:
@@ -38,6 +33,9 @@ def _sums(k: Section) -> tuple[tuple[str, str], ...]:
 def read(k: Section, paths: Callable, version: str) -> dict:
     """Keyword arguments for model.Kubernetes, beyond the legacy profile's."""
     minor = versions.parse(version)[:2]
+    if "tls" in k and not k.get("tls", v.boolean):
+        k.fail("the modern profile always serves TLS (insecure serving was removed in 1.20); "
+               "remove tls: false", "tls")
     if "release_sha256" in k:
         k.fail("the modern profile verifies every download on its own; give sums under "
                "kubernetes.sha256 (component: digest) and remove release_sha256", "release_sha256")
@@ -45,6 +43,7 @@ def read(k: Section, paths: Callable, version: str) -> dict:
                      containerd_version=v.component_version,
                      etcd_version=v.component_version, cluster_cidr=v.cidr, node_cidr_prefix=v.prefix_length,
                      cluster_dns=v.ip, cluster_domain=v.cluster_domain, pod_network=pod_network)
+    out["release_url"] = k.get("release_url", v.url, "")  # the legacy tarball's: unused here
     out["sha256"] = _sums(k)
     out["etcd_servers"] = k.get("etcd_servers", ListOf(v.url, nonempty=True), ())
     out["requires"] = k.get("requires", ListOf(v.unit), ())
@@ -62,3 +61,22 @@ def read(k: Section, paths: Callable, version: str) -> dict:
         c.allow(ETCD_CLIENT_KEYS)
         out["etcd_client"] = EtcdClient(**{key: c.get(key, paths) for key in ETCD_CLIENT_KEYS})
     return out
+
+
+def check_network(inv: Inventory, hosts: Section, k: Section) -> None:
+    """kubefab's bridge network routes via host addresses, and every host needs a subnet."""
+    if not inv.kubernetes.bridge_network:
+        return
+    for host in inv.hosts:
+        try:
+            ipaddress.ip_address(host.address)
+        except ValueError:
+            hosts.section(host.name).fail(f"pod_network: bridge routes pod subnets via host addresses, "
+                                          f"and {host.address!r} is a name; give the IP address", "address")
+    try:
+        network.pod_subnets(inv)
+    except network.NetworkError as e:
+        name = str(e).split(":")[0]
+        if name in hosts and "pod_cidr" in hosts.section(name):
+            hosts.section(name).fail(str(e).split(": ", 1)[1], "pod_cidr")
+        k.fail(str(e), "cluster_cidr")

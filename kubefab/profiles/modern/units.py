@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from kubefab.profiles.modern import paths as L
 from kubefab.profiles.modern import network
+from kubefab import layout as U
 from kubefab.model import MANUAL, Host, Inventory, _url
 
 ADMISSION = "NamespaceLifecycle,NodeRestriction,LimitRanger,ServiceAccount,DefaultStorageClass,ResourceQuota"
@@ -80,8 +81,8 @@ def apiserver(inv: Inventory) -> Unit:
             f"--service-cluster-ip-range={k.apiserver.service_cluster_ip_range}",
             f"--tls-cert-file={L.APISERVER_CERT}", f"--tls-private-key-file={L.APISERVER_KEY}",
             f"--v={k.log_level}")
-    etcd_unit = (L.ETCD,) if k.managed_etcd else ()
-    return Unit(L.APISERVER, "Kubernetes API Server", argv, after=(L.DOWNLOAD, *etcd_unit), requires=etcd_unit)
+    etcd_unit = (U.ETCD,) if k.managed_etcd else ()
+    return Unit(U.APISERVER, "Kubernetes API Server", argv, after=(U.DOWNLOAD, *etcd_unit), requires=etcd_unit)
 
 
 def controller_manager(inv: Inventory) -> Unit:
@@ -96,13 +97,13 @@ def controller_manager(inv: Inventory) -> Unit:
             f"--service-account-private-key-file={L.SA_KEY}",
             f"--service-cluster-ip-range={k.apiserver.service_cluster_ip_range}",
             "--use-service-account-credentials=true", f"--v={k.log_level}")
-    return Unit(L.CONTROLLER_MANAGER, "Kubernetes Controller Manager", argv, after=(L.DOWNLOAD, L.APISERVER))
+    return Unit(U.CONTROLLER_MANAGER, "Kubernetes Controller Manager", argv, after=(U.DOWNLOAD, U.APISERVER))
 
 
 def scheduler(inv: Inventory) -> Unit:
     argv = (bin_(inv, "kube-scheduler"), f"--bind-address={inv.master.bind_address}",
             f"--config={L.SCHEDULER_CONFIG}", f"--v={inv.kubernetes.log_level}")
-    return Unit(L.SCHEDULER, "Kubernetes Scheduler", argv, after=(L.DOWNLOAD, L.APISERVER))
+    return Unit(U.SCHEDULER, "Kubernetes Scheduler", argv, after=(U.DOWNLOAD, U.APISERVER))
 
 
 def etcd(inv: Inventory) -> Unit:
@@ -117,14 +118,14 @@ def etcd(inv: Inventory) -> Unit:
             f"--peer-cert-file={L.ETCD_CERT}", f"--peer-key-file={L.ETCD_KEY}",
             f"--peer-trusted-ca-file={L.ETCD_SERVER_CA}", "--peer-client-cert-auth=true",
             f"--listen-metrics-urls={_url('http', m.local_address, 2381)}")
-    return Unit(L.ETCD, "etcd, the apiserver's store (kubefab's own)", argv, after=(L.DOWNLOAD,),
+    return Unit(U.ETCD, "etcd, the apiserver's store (kubefab's own)", argv, after=(U.DOWNLOAD,),
                 service=("Type=notify", "Restart=on-failure", "RestartSec=5", "LimitNOFILE=65536"))
 
 
 def containerd(inv: Inventory) -> Unit:
     bin_dir = inv.kubernetes.bin_dir.rstrip("/")
-    return Unit(L.CONTAINERD, "containerd container runtime",
-                (bin_(inv, "containerd"), "--config", L.CONTAINERD_CONFIG), after=(L.DOWNLOAD,),
+    return Unit(U.CONTAINERD, "containerd container runtime",
+                (bin_(inv, "containerd"), "--config", L.CONTAINERD_CONFIG), after=(U.DOWNLOAD,),
                 pre=("-/sbin/modprobe overlay", "-/sbin/modprobe br_netfilter",
                      "-/sbin/sysctl --quiet --load=" + SYSCTL),
                 service=(f"Environment=PATH={bin_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -172,20 +173,20 @@ def kubelet(inv: Inventory, host: Host) -> Unit:
             f"--hostname-override={host.name}", *((f"--node-ip={host.address}",) if is_ip(host.address) else ()),
             *label_flag, f"--v={k.log_level}")
     network_unit = () if k.bridge_network else (k.pod_network,)
-    return Unit(L.KUBELET, "Kubernetes Kubelet", argv, after=(L.DOWNLOAD, L.CONTAINERD, *network_unit),
-                requires=(L.CONTAINERD,))
+    return Unit(U.KUBELET, "Kubernetes Kubelet", argv, after=(U.DOWNLOAD, U.CONTAINERD, *network_unit),
+                requires=(U.CONTAINERD,))
 
 
 def proxy(inv: Inventory) -> Unit:
-    return Unit(L.PROXY, "Kubernetes Proxy", (bin_(inv, "kube-proxy"), f"--config={L.PROXY_CONFIG}",
-                                               f"--v={inv.kubernetes.log_level}"), after=(L.DOWNLOAD,))
+    return Unit(U.PROXY, "Kubernetes Proxy", (bin_(inv, "kube-proxy"), f"--config={L.PROXY_CONFIG}",
+                                               f"--v={inv.kubernetes.log_level}"), after=(U.DOWNLOAD,))
 
 
 def pod_routes(inv: Inventory, host: Host) -> Unit:
     """The other hosts' pod subnets via their addresses (MODERN.md §5, static routes)."""
     routes = network.routes(inv, host)
     (first, via), rest = routes[0], routes[1:]
-    return Unit(L.POD_ROUTES, "Routes to the other hosts' pod subnets",
+    return Unit(U.POD_ROUTES, "Routes to the other hosts' pod subnets",
                 ("/sbin/ip", "route", "replace", first, "via", via), after=("network-online.target",),
                 service=("Type=oneshot", "RemainAfterExit=yes"),
                 extra_exec=(*(f"ExecStart=/sbin/ip route replace {s} via {v}" for s, v in rest),

@@ -1,0 +1,131 @@
+"""The profile interface (see kubefab.profiles), with what both profiles share."""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, ClassVar
+
+from kubefab import layout
+
+if TYPE_CHECKING:
+    from kubefab.files import File
+    from kubefab.health import Check
+    from kubefab.model import Host, Inventory
+    from kubefab.pki import Leaf, Pki
+
+
+class Profile:
+    """The interface, with what both profiles share. Bound to one inventory."""
+
+    name: ClassVar[str]  # "v1.0" or "modern", for messages
+    host_keys: ClassVar[tuple[str, ...]] = ()  # per-host inventory keys beyond the common ones
+    uses_pki: ClassVar[bool] = True  # a local CA and certificates (kubefab.pki)
+    kubectl_as_root: ClassVar[bool] = False  # kubectl's credentials on the master are root's
+    stamp_file: ClassVar[str]  # the rendered file that names the release stamp (rollback reads it)
+    stamp_pattern: ClassVar[re.Pattern]  # how stamp_file names it: the stamp is its first group
+
+    def __init__(self, inv: Inventory):
+        self.inv = inv
+
+    # -- reading the inventory (class level: there is no Inventory yet) -----------------
+    @classmethod
+    def settings(cls, k, paths, version: str) -> dict:
+        """model.Kubernetes keyword arguments from the `kubernetes:` section."""
+        raise NotImplementedError
+
+    def check(self, hosts, k) -> None:
+        """Refuse, through the inventory's sections, what this profile cannot build."""
+
+    # -- what runs where ---------------------------------------------------------------
+    def unit_order(self, host: Host) -> tuple[str, ...]:
+        """kubefab's units on `host` in start order (the target excluded)."""
+        raise NotImplementedError
+
+    def target(self, host: Host) -> str:
+        return layout.MASTER_TARGET if host.is_master else layout.NODE_TARGET
+
+    def restart_first(self, host: Host) -> tuple[str, ...]:
+        """Units restarted before the others, each healthy before the next (the store,
+        then the apiserver): restarting them in any other order bounces the apiserver."""
+        return (layout.APISERVER,) if host.is_master else ()
+
+    def files(self, host: Host, pki: Pki | None) -> list[File]:
+        """Every file kubefab writes on `host` (kubefab.render sorts them)."""
+        raise NotImplementedError
+
+    def release_stamp(self) -> str:
+        """What the download writes to layout.stamp_path(install_dir) after a complete install."""
+        raise NotImplementedError
+
+    @classmethod
+    def stamp_in(cls, text: str | None) -> str | None:
+        """The release stamp stamp_file's `text` names, else None."""
+        m = cls.stamp_pattern.search(text or "")
+        return m[1] if m else None
+
+    def release_paths(self, host: Host) -> tuple[str, ...]:
+        """What the download installs on `host` (reset and nodes.remove take it away)."""
+        raise NotImplementedError
+
+    def made_by_units(self, host: Host) -> tuple[str, ...]:
+        """Folders a unit of kubefab's makes itself (reset removes them once empty)."""
+        return ()
+
+    def download_refusal(self) -> str | None:
+        """Why no host's download could succeed, in one line, before any connection."""
+        return None
+
+    def download_sources(self, host: Host) -> str | None:
+        """Where the download's sums come from, one line for the plan (None: nothing to say)."""
+        return None
+
+    def downloads(self, host: Host) -> str:
+        """What the download fetches for `host`, one line for upgrade's plan."""
+        raise NotImplementedError
+
+    # -- the apiserver, as kubefab asks it ---------------------------------------------------
+    def health(self) -> Check:
+        """The apiserver's health check from the master, the way nodes reach it."""
+        raise NotImplementedError
+
+    def loopback(self) -> Check | None:
+        """A second check on the master's own loopback port, where there is one."""
+        return None
+
+    def kubectl(self) -> list[str]:
+        """The release's own kubectl on the master, ready for a verb (as root when
+        kubectl_as_root)."""
+        raise NotImplementedError
+
+    def manifests(self) -> str | None:
+        """Objects kubefab applies with kubectl once the apiserver is ready (None: none)."""
+        return None
+
+    def admin_kubeconfig(self) -> dict | None:
+        """The operator's kubeconfig when there is no PKI to make it from (else None)."""
+        return None
+
+    # -- the PKI (kubefab.pki makes and renews what these name) -----------------------------
+    def cas(self) -> dict[str, str]:
+        """CA file stem -> its common name."""
+        return {"ca": f"kubefab {self.inv.cluster} CA"}
+
+    def leaves(self) -> tuple[Leaf, ...]:
+        """Every leaf certificate the cluster needs."""
+        raise NotImplementedError
+
+    def apiserver_names(self) -> tuple[str, ...]:
+        """DNS names the apiserver's certificate carries beyond the common ones."""
+        return ()
+
+    def ensure_secrets(self, folder, changes: list, pairs: dict) -> dict:
+        """Keys that are no certificates, made once in `folder` (kubefab.pki.ensure)."""
+        return {}
+
+    def load_secrets(self, folder, problems: list, pairs: dict) -> dict:
+        """ensure_secrets' read-only twin (kubefab.pki.load)."""
+        return {}
+
+    # -- etcd --------------------------------------------------------------------------
+    def etcd_refusal(self, task: str) -> str | None:
+        """Why `task` (etcd.snapshot, etcd.restore) cannot work here, in one line."""
+        return f"{task}: the {self.name} profile has no etcd of kubefab's"
