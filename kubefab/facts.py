@@ -1,5 +1,6 @@
-"""Facts: what a host has now, read in one root command. Pure: the probe is a POSIX sh
-script (hosts need no Python) and its output is parsed here; remote.py runs it."""
+"""Facts: what a host has now, read in one root command. Pure: the probe
+(kubefab/remote/scripts/probe.sh; hosts need no Python) is run by kubefab.ops.steps and
+its output is parsed here."""
 from __future__ import annotations
 
 import base64
@@ -38,46 +39,11 @@ class HostFacts:
     leftovers: tuple[str, ...] = ()  # entries under STAGE_DIR: uploads an interrupted run left
 
 
-# One process per kind of fact, not per file: a no-op run is mostly this probe.
-# Arguments: STAMP_PATH LOCK_DIR HEALTHZ LOOPBACK KUBECTL FILES UNITS OWED_DIR STAGE_DIR,
-# HEALTHZ..UNITS one item per line; OWED_DIR and STAGE_DIR may be empty (not asked). HEALTHZ, LOOPBACK and KUBECTL are argv lists, empty except on the
-# master (kubefab.health's checks; kubectl without its verb); with IFS a newline and
-# globbing off, $healthz is that argv again, word for word, never parsed by the shell.
-PROBE = r"""
-stamp=$1 lock=$2 healthz=$3 loopback=$4 kubectl=$5 files=$6 units=$7 owed=${8-} stage=${9-}
-set +f  # globs only here: the names in OWED_DIR and STAGE_DIR
-[ -n "$owed" ] && for f in "$owed"/*; do
-  [ -f "$f" ] && printf 'owed\t%s\t%s\n' "${f##*/}" "$(base64 -w0 < "$f")"
-done
-[ -n "$stage" ] && for f in "$stage"/* "$stage"/.[!.]*; do
-  [ -e "$f" ] && printf 'stage\t%s\n' "${f##*/}"
-done
-set -f; IFS='
-'
-if [ -n "$files" ]; then
-  sha256sum -- $files 2>/dev/null | while IFS=' ' read -r digest path; do
-    printf 'sum\t%s\t%s\n' "$path" "$digest"
-  done
-  stat -c 'stat %n %a %U %G' -- $files 2>/dev/null
-fi
-[ -n "$units" ] && systemctl show --property=Id,UnitFileState,ActiveState,NeedDaemonReload -- $units |
-  while IFS= read -r line; do printf 'unit\t%s\n' "$line"; done
-[ -f "$stamp" ] && printf 'stamp\t%s\n' "$(base64 -w0 < "$stamp")"
-[ -f "$lock/holder" ] && printf 'lock\t%s\n' "$(base64 -w0 < "$lock/holder")"
-[ -n "$healthz" ] && printf 'healthz\t%s\n' "$($healthz 2>&1 | base64 -w0)"
-[ -n "$loopback" ] && printf 'loopback\t%s\n' "$($loopback 2>&1 | base64 -w0)"
-if [ -n "$kubectl" ]; then
-  set -- $kubectl
-  [ -x "$1" ] && nodes=$("$@" get nodes -o json 2>/dev/null) &&
-    printf 'nodes\t%s\n' "$(printf '%s' "$nodes" | base64 -w0)"
-fi
-exit 0
-"""
 
 
 def probe_args(stamp_path: str, lock_dir: str, paths, units, healthz=(), loopback=(),
                kubectl=(), owed_dir: str = "", stage_dir: str = "") -> list[str]:
-    """PROBE's arguments; healthz, loopback: argv printing "ok" (kubefab.health);
+    """The probe's arguments; healthz, loopback: argv printing "ok" (kubefab.health);
     kubectl: argv before `get nodes -o json`; owed_dir, stage_dir: folders whose entries
     it lists ("": not asked)."""
     lists = [list(healthz), list(loopback), list(kubectl), list(paths), list(units)]

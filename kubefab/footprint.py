@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from kubefab.layout import (BACKUP_DIR, KEEP_DIRS, KUBECTL_CACHE, LAST_RUN, LOCK_DIR, OWED_DIR, ROLLED_BACK, STAGE_DIR,
                             STATE_DIR)
 from kubefab.model import Host, Inventory
+from kubefab.remote.script import HostScript
 from kubefab.remote.transport import Connection, RemoteError
+
+LIST = HostScript("list", what="listing kubefab's files")
+REMOVE = HostScript("remove", what="removing kubefab's files", ok=(0, 1))  # 1: something stays (said)
+FORGET = HostScript("forget", what="removing kubefab's state folder", ok=tuple(range(256)))
 
 
 @dataclass(frozen=True)
@@ -70,65 +75,13 @@ def teardown(fp: Footprint, units: dict, present: dict[str, str]) -> Teardown:
     return Teardown(there, present)
 
 
-# Arguments: PATH...; one line per path present: file|link PATH, or folder PATH COUNT.
-LIST = r"""
-for p in "$@"; do
-  if [ -L "$p" ]; then printf 'link\t%s\n' "$p"
-  elif [ -d "$p" ]; then printf 'folder\t%s\t%s\n' "$p" "$(find "$p" ! -type d | wc -l)"
-  elif [ -e "$p" ]; then printf 'file\t%s\n' "$p"
-  fi
-done
-exit 0
-"""
 
-# Arguments: KEEP EMPTY UNITS PATH... (KEEP, EMPTY, UNITS: one item per line). Stops and
-# disables each unit in order, removes each path whole, then each EMPTY folder and each
-# folder left empty, up to a KEEP one; reloads systemd. Prints `removed PATH`, `failed PATH`, `running UNIT STATE`; exit 1
-# when something stays.
-REMOVE = r"""
-keep=$1 empty=$2 units=$3; shift 3
-set -f; IFS='
-'
-bad=0
-for u in $units; do
-  systemctl stop -- "$u" 2>/dev/null
-  systemctl disable --quiet -- "$u" 2>/dev/null
-done
-for p in "$@"; do
-  [ -e "$p" ] || [ -L "$p" ] || continue
-  if rm -rf -- "$p"; then printf 'removed\t%s\n' "$p"; else printf 'failed\t%s\n' "$p"; bad=1; fi
-done
-for p in "$@" $empty; do
-  [ -d "$p" ] && rmdir -- "$p" 2>/dev/null && printf 'removed\t%s/\n' "$p"
-  d=${p%/*}
-  while [ -n "$d" ] && [ -d "$d" ] && ! printf '%s\n' "$keep" | grep -qxF -- "$d"; do
-    rmdir -- "$d" 2>/dev/null || break
-    printf 'removed\t%s/\n' "$d"
-    d=${d%/*}
-  done
-done
-systemctl daemon-reload
-for u in $units; do
-  systemctl reset-failed -- "$u" 2>/dev/null
-  s=$(systemctl is-active -- "$u")
-  case $s in inactive|failed|unknown|'') ;; *) printf 'running\t%s\t%s\n' "$u" "$s"; bad=1 ;; esac
-done
-exit $bad
-"""
 
-# Arguments: STATE_DIR LOCK_DIR. After the lock is released: the lock's flock file and
-# STATE_DIR itself, unless another run took the lock meanwhile.
-FORGET = r"""
-state=$1 lock=$2
-[ -d "$lock" ] || rm -f -- "$lock.flock"
-rmdir -- "$state" 2>/dev/null
-exit 0
-"""
 
 
 def present(cxn: Connection, fp: Footprint) -> dict[str, str]:
     """The footprint's paths that exist on the host, in its order."""
-    out = cxn.script(LIST, *fp.paths, what="listing kubefab's files").stdout
+    out = LIST.run(cxn, *fp.paths).stdout
     found = {}
     for line in out.splitlines():
         kind, _, rest = line.partition("\t")
@@ -140,8 +93,7 @@ def present(cxn: Connection, fp: Footprint) -> dict[str, str]:
 def remove(cxn: Connection, fp: Footprint) -> list[str]:
     """Stop, disable and remove everything in `fp`; the paths removed. RemoteError
     names what stays."""
-    r = cxn.script(REMOVE, "\n".join(fp.keep), "\n".join(fp.empty), "\n".join(fp.units), *fp.paths, check=False,
-                   what="removing kubefab's files")
+    r = REMOVE.run(cxn, "\n".join(fp.keep), "\n".join(fp.empty), "\n".join(fp.units), *fp.paths)
     removed, stays = [], []
     for line in r.stdout.splitlines():
         kind, _, rest = line.partition("\t")
@@ -157,4 +109,4 @@ def remove(cxn: Connection, fp: Footprint) -> list[str]:
 
 
 def forget(cxn: Connection) -> None:
-    cxn.script(FORGET, STATE_DIR, LOCK_DIR, check=False)
+    FORGET.run(cxn, STATE_DIR, LOCK_DIR)

@@ -52,7 +52,7 @@ def _target(path: str) -> str:
 def last_lines(text: str, exit_code: int) -> str:
     """The fallback: a command's last few lines, folded into one (dash's `sh: 12: `
     prefixes dropped: a line number in a script the operator never sees)."""
-    lines = [re.sub(r"^sh: \d+: ", "", line).strip() for line in text.strip().splitlines()]
+    lines = [re.sub(r"^(sh|kubefab-[a-z-]+): \d+: ", "", line).strip() for line in text.strip().splitlines()]
     lines = [line for line in lines if line]
     return " | ".join(lines[-_LAST_LINES:]) or f"exit code {exit_code}"
 

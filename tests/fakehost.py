@@ -2,8 +2,8 @@
 
 `FakeCluster(inv)` has a `Machine` per inventory host (files, units, kubefab's lock,
 a command log, scripted faults) and the apiserver's Node objects; `cluster.connect` is
-a Fleet's connect factory. Nothing answers from a table: kubefab's scripts are
-recognised by identity (facts.PROBE, lease.TAKE, transport.INSTALL, ...) and
+a Fleet's connect factory. Nothing answers from a table: kubefab's host scripts are
+recognised by name (kubefab-probe, kubefab-lease, kubefab-install, ...: their $0) and
 run here in Python, printing what the real script prints; systemctl, journalctl, curl
 and kubectl act on the machine's state. Tests assert on that state and on the log.
 
@@ -60,14 +60,14 @@ import time
 from dataclasses import dataclass, field
 
 from fakeapi import Apiserver
-from kubefab import facts, footprint, reasons
-from kubefab.ops import converge, etcd_restore, rollback, steps
+from kubefab import reasons
+from kubefab.remote import script
 from kubefab.remote import lease, transport
 from kubefab.profiles.legacy.paths import ENV_FILE
 from kubefab.profiles.modern.paths import ETCD_DATA
 from kubefab.layout import APISERVER, DOWNLOAD, ETCD, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
-from kubefab.remote.transport import HostKeyError, RemoteError, Result, Shell, checked, command_line
+from kubefab.remote.transport import HostKeyError, RemoteError, Result, checked, command_line
 
 SLOW_START = 1.5  # seconds a unit start takes on a host with the start-slow fault
 
@@ -116,15 +116,12 @@ class Machine:
         self.faults: set[str] = set()
         self.writes = 0  # files put in place by install
         self.looks = 0  # at a slow download ("download-slow")
-        self.scripts = [(facts.PROBE, "probe", self.probe), (lease.TAKE, "lock", self.lock),
-                        (lease.RENEW, "renew", self.renew), (lease.RELEASE, "unlock", self.unlock),
-                        (transport.INSTALL, "install", self.install), (transport.READ, "read", self.read),
-                        (converge.OWE, "owe", self.owe), (footprint.LIST, "list", self.list_paths),
-                        (footprint.REMOVE, "remove", self.remove), (footprint.FORGET, "forget", self.forget),
-                        (rollback.LOOK, "look", self.look), (rollback.RESTORE, "restore", self.restore),
-                        (transport.FETCH, "fetch", self.fetch), (transport.PUT, "put", self.put),
-                        (etcd_restore.SWAP, "swap", self.swap), (converge.RELOAD, "reload", self.reload),
-                        (converge.RUN_DOWNLOAD, "run-download", self.run_download)]
+        # each host script's Python twin, by the script's name (tests/unit/test_host_scripts.py
+        # runs the same cases against both)
+        self.scripts = {"probe": self.probe, "lease": self.lease, "install": self.install, "read": self.read,
+                        "owe": self.owe, "list": self.list_paths, "remove": self.remove, "forget": self.forget,
+                        "compare-backups": self.look, "put-back": self.restore, "fetch": self.fetch, "put": self.put,
+                        "swap-etcd-data": self.swap, "reload": self.reload, "run-download": self.run_download}
 
     # -- what tests look at ----------------------------------------------------------
     def starts(self) -> dict[str, int]:
@@ -140,11 +137,13 @@ class Machine:
     # -- commands ----------------------------------------------------------------------
     def execute(self, argv: list[str], sudo: bool, stdin: bytes | None) -> tuple[int, str, str]:
         if argv[:2] == ["sh", "-c"]:
-            text, args = argv[2], argv[4:]
-            what, handler = next(((n, h) for s, n, h in self.scripts if s is text), ("sh", None))
-            self.log.append(Call(what, tuple(argv), sudo))
+            name, args = script.named(argv), argv[4:]
+            handler = self.scripts.get(name)
+            what = {"lease": {"take": "lock", "renew": "renew", "release": "unlock"}.get(args[0] if args else "")}.get(
+                name, {"compare-backups": "look", "put-back": "restore", "swap-etcd-data": "swap"}.get(name, name))
+            self.log.append(Call(what or "sh", tuple(argv), sudo))
             if handler is None:
-                raise AssertionError(f"the fake does not know this script: {text[:60]!r}")
+                raise AssertionError(f"the fake does not know this script: {argv[3]!r}")
             if not sudo:
                 return 1, "", "Permission denied"
             return handler(*args, stdin=stdin) if what in ("install", "put") else handler(*args)
@@ -395,6 +394,10 @@ class Machine:
         self.dirs.discard(lock)
         self.remove_under(lock)
 
+    def lease(self, verb, *args) -> tuple[int, str, str]:
+        """scripts/lease.sh: take, renew or release."""
+        return {"take": self.lock, "renew": self.renew, "release": self.unlock}[verb](*args)
+
     def lock(self, lock, holder, lease_seconds, stage) -> tuple[int, str, str]:
         held, out = self.held(lock), ""
         if held and held[0] != holder:
@@ -595,7 +598,7 @@ class Machine:
         return 0, out, ""
 
 
-class FakeConnection(Shell):
+class FakeConnection:
     """One host's Connection, as kubefab's Fleet uses it."""
 
     def __init__(self, machine: Machine):
@@ -617,13 +620,13 @@ class FakeConnection(Shell):
     def close(self) -> None:
         self.connected = False
 
-    def run(self, argv, *, sudo=False, stdin=None, check=True, timeout=300) -> Result:
+    def run(self, argv, *, sudo=False, stdin=None, check=True, timeout=300, cancel=None) -> Result:
         if not self.connected:
             raise RemoteError(f"{argv[0]}: not connected to {self.host.name}")
         if "start-slow" in self.machine.faults and argv[:2] in (["systemctl", "start"], ["systemctl", "restart"]) \
                 and set(argv[2:]) - {DOWNLOAD}:
             time.sleep(SLOW_START)  # the other hosts' commands go on meanwhile
-        if argv[:3] == ["sh", "-c", steps.LOOK]:
+        if script.named(argv) == "look":
             code, out, err = self.look(list(argv), sudo)
         else:
             code, out, err = self.execute(list(argv), sudo, stdin)

@@ -16,43 +16,23 @@ import time
 from kubefab.ops import steps
 from kubefab.layout import APISERVER, BACKUPS, DOWNLOAD, DOWNLOAD_TIMEOUT, OWED_DIR
 from kubefab.plan import HostPlan
+from kubefab.remote import hostfiles
+from kubefab.remote.script import HostScript
 from kubefab.remote.transport import Connection, RemoteError
 
-# Arguments: OWED_DIR WHY UNIT...; each mark is written beside and renamed into place, so
-# the probe (which lists OWED_DIR/*, never dot files) sees a whole mark or none.
-OWE = r"""
-set -eu
-dir=$1 why=$2; shift 2
-mkdir -p "$dir"
-for unit in "$@"; do
-  printf '%s\n' "$why" > "$dir/.$unit.new"
-  mv -f "$dir/.$unit.new" "$dir/$unit"
-done
-"""
+OWE = HostScript("owe", what="recording the restarts owed")
+RELOAD = HostScript("reload", what="systemctl enable/daemon-reload")
+RUN_DOWNLOAD = HostScript("run-download", what="starting the download")
 
 
-# Arguments: UNIT... (may be none): their links made, then the one reload of systemd that
-# loads them and the new files (enable would reload once more). One round trip, not two.
-RELOAD = r"""
-set -eu
-[ $# -eq 0 ] || systemctl enable --quiet --no-reload "$@"
-systemctl daemon-reload
-"""
 
-# Argument: the download unit, a oneshot that remains active: stopped (so that starting
-# runs it again), a failed state from before forgotten, queued to start (no waiting).
-RUN_DOWNLOAD = r"""
-set -eu
-systemctl stop "$1"
-systemctl reset-failed "$1" 2>/dev/null || :
-systemctl start --no-block "$1"
-"""
+
 
 
 def owe(cxn: Connection, units, why: str) -> None:
     """Record, before anything changes, that `units` must restart (`why`: the run)."""
     if units:
-        cxn.script(OWE, OWED_DIR, why, *units)
+        OWE.run(cxn, OWED_DIR, why, *units)
 
 
 def clear(cxn: Connection, units) -> None:
@@ -66,11 +46,11 @@ def write(cxn: Connection, plan: HostPlan, run_id: str, note, progress=None, can
     """Restarts owed recorded, files in place (`keep` backups of each), systemd reloaded,
     units enabled, release installed; note(what) after each."""
     owe(cxn, plan.owe, run_id)
-    cxn.install([w.file for w in plan.writes], run=run_id, keep=keep)
+    hostfiles.install(cxn, [w.file for w in plan.writes], run=run_id, keep=keep)
     if plan.writes:
         note(f"wrote {len(plan.writes)} files")
     if plan.daemon_reload or plan.enable:
-        cxn.script(RELOAD, *plan.enable, what="systemctl enable/daemon-reload")
+        RELOAD.run(cxn, *plan.enable)
     if plan.enable:
         note("enabled " + ", ".join(plan.enable))
     if plan.download:
@@ -83,7 +63,7 @@ def download(cxn: Connection, timeout: float, progress=None, cancel=None) -> Non
     it to be done (steps.look: often on the master, whose download every node waits for)
     and say its last journal line every 5 s. Bounded twice: the unit's TimeoutStartSec,
     and `timeout` here. A failed download keeps the previous binaries (the unit's promise)."""
-    cxn.script(RUN_DOWNLOAD, DOWNLOAD, what=f"starting {DOWNLOAD}")
+    RUN_DOWNLOAD.run(cxn, DOWNLOAD, what=f"starting {DOWNLOAD}")
     every = steps.LOOK_EVERY if cxn.host.is_master else steps.LOOK_EVERY_NODE
     start = time.monotonic()
     deadline, next_note = start + timeout, start + 5

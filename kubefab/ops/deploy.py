@@ -11,6 +11,7 @@ from contextlib import nullcontext
 
 from kubefab.ops import converge, steps
 from kubefab import drift, pki, plan as planning, registration, render, skew, versions
+from kubefab.remote import hostfiles
 from kubefab.remote.fleet import Gate
 from kubefab.model import Host, Inventory
 from kubefab.ops.operation import Operation, Options
@@ -86,7 +87,7 @@ class Deploy(Operation):
             return  # refused, or nothing reachable: nothing to show
         def old_texts(cxn):
             plan = plans[cxn.host.name]
-            return cxn.read([w.file.path for w in plan.writes
+            return hostfiles.read(cxn, [w.file.path for w in plan.writes
                              if w.action == "update" and not w.file.secret])
         olds = self.fleet.each(old_texts, self.planned(plans))
         for name, plan in plans.items():

@@ -22,20 +22,14 @@ from kubefab.profiles.modern.paths import ETCD_DATA, ETCD_DATA_ASIDE, ETCD_DATA_
 from kubefab.model import Inventory
 from kubefab.ops.operation import Operation, Options
 from kubefab.report import say
+from kubefab.remote import hostfiles
+from kubefab.remote.script import HostScript
 from kubefab.remote.transport import Connect, Connection, RemoteError
+
+SWAP = HostScript("swap-etcd-data", what="swapping etcd's data dir")
 
 STOP = (SCHEDULER, CONTROLLER_MANAGER, APISERVER)  # what writes to etcd, the apiserver last
 
-# Arguments: DATA ASIDE NEW. The old data dir aside (never over an earlier one), the
-# restored one in its place, root's only as etcd keeps it.
-SWAP = r"""
-set -eu
-data=$1 aside=$2 new=$3
-[ ! -e "$aside" ] || { echo "$aside exists already" >&2; exit 1; }
-if [ -e "$data" ]; then mv -- "$data" "$aside"; fi
-mv -- "$new" "$data"
-chmod 700 "$data"
-"""
 
 
 @dataclass(frozen=True)
@@ -96,7 +90,7 @@ class Restore(Operation):
 
     def restore(self, cxn: Connection, p: RestorePlan) -> None:
         name = cxn.host.name
-        cxn.put(p.upload, self.data)
+        hostfiles.put(cxn, p.upload, self.data)
         try:
             status = verified(cxn, p.tool, p.upload)
             say(name, f"{self.source}: {status.says()}")
@@ -107,7 +101,7 @@ class Restore(Operation):
                 r = cxn.run(ctl.restore_argv(self.inv, p.tool, p.upload, p.new), sudo=True, check=False)
                 if not r.ok:
                     raise RemoteError(f"snapshot restore failed: {r.why()}")
-                cxn.script(SWAP, ETCD_DATA, p.aside, p.new, what=f"swapping {ETCD_DATA}")
+                SWAP.run(cxn, ETCD_DATA, p.aside, p.new, what=f"swapping {ETCD_DATA}")
             except Exception as e:  # the old data is untouched: etcd and the control plane come back on it
                 cxn.run(["rm", "-rf", "--", p.new], sudo=True, check=False)
                 raise RemoteError(f"{e}; nothing restored: {self.started_again(cxn)}") from None

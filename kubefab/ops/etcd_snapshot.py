@@ -19,6 +19,7 @@ from kubefab.model import Inventory
 from kubefab.profiles.modern.units import etcd_url
 from kubefab.ops.operation import Operation, Options
 from kubefab.report import say
+from kubefab.remote import hostfiles
 from kubefab.remote.transport import Connect, Connection, RemoteError
 
 
@@ -129,7 +130,7 @@ class Snapshot(Operation):
                 if not r.ok:
                     raise RemoteError(f"etcdctl snapshot save failed: {r.why()}")
                 self.status = verified(cxn, plan.tool, plan.remote)
-                data = cxn.fetch(plan.remote)
+                data = hostfiles.fetch(cxn, plan.remote)
             finally:
                 cxn.run(["rm", "-f", "--", plan.remote], sudo=True, check=False)
             write_private(plan.out, data)

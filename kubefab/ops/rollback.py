@@ -12,7 +12,12 @@ from kubefab.backups import Entry, RollbackPlan, parse, release_change
 from kubefab.files import File
 from kubefab.layout import BACKUP_DIR, LAST_RUN, ROLLED_BACK
 from kubefab.ops import converge, steps
+from kubefab.remote import hostfiles
+from kubefab.remote.script import HostScript
 from kubefab.remote.transport import Connection
+
+COMPARE = HostScript("compare-backups", what="comparing backups")
+PUT_BACK = HostScript("put-back", what="putting files back")
 from kubefab.ops.operation import Operation, Options
 from kubefab.report import say
 
@@ -87,58 +92,28 @@ def release_refusal(host: str, before: str, now: str) -> str:
     return why + f"fab upgrade cannot go back either: {back}"
 
 
-# Arguments: BACKUP_DIR PATH...; a line per path: same|differs|nobackup PATH.
-LOOK = r"""
-backup=$1; shift
-for p in "$@"; do
-  if [ ! -f "$backup$p.1" ]; then s=nobackup
-  elif [ -f "$p" ] && cmp -s -- "$backup$p.1" "$p"; then s=same
-  else s=differs; fi
-  printf '%s\t%s\n' "$s" "$p"
-done
-"""
 
-# Arguments: BACKUP_DIR LAST_RUN ROLLED_BACK, then PATH MODE OWNER GROUP per file. Each
-# backup copied beside its file (never readable by others meanwhile) and renamed over it;
-# then the list is marked done.
-RESTORE = r"""
-set -eu
-backup=$1 last=$2 finished=$3; shift 3
-new=
-trap 'rm -f ${new:+"$new"}' EXIT
-trap 'exit 129' HUP INT TERM PIPE
-umask 077
-while [ $# -gt 0 ]; do
-  dst=$1 mode=$2 owner=$3 group=$4; shift 4
-  new="$(dirname "$dst")/.$(basename "$dst").kubefab-new"
-  cp -- "$backup$dst.1" "$new"
-  chown "$owner:$group" "$new" && chmod "$mode" "$new"
-  mv -f "$new" "$dst"
-  new=
-done
-mv -f "$last" "$finished"
-"""
 
 
 def look(cxn: Connection, profile) -> tuple[str | None, list[Entry], dict[str, str], bool, tuple[str, str] | None]:
     """The host's last run, its files, how each compares with its backup, whether a
     rollback already put them back, and whether putting them back would change the
     release stamp (release_change)."""
-    texts = cxn.read([LAST_RUN, ROLLED_BACK])
+    texts = hostfiles.read(cxn, [LAST_RUN, ROLLED_BACK])
     run, entries = parse(texts[LAST_RUN])
     paths = [e.path for e in entries if e.replaced]
-    out = cxn.script(LOOK, BACKUP_DIR, *paths, what="comparing backups").stdout if paths else ""
+    out = COMPARE.run(cxn, BACKUP_DIR, *paths).stdout if paths else ""
     looks = {p: s for s, _, p in (line.partition("\t") for line in out.splitlines())}
     stamped = profile.stamp_file if looks.get(profile.stamp_file) == "differs" else None
     release = release_change(stamped, profile.stamp_in,
-                             cxn.read([stamped, f"{BACKUP_DIR}{stamped}.1"])) if stamped else None
+                             hostfiles.read(cxn, [stamped, f"{BACKUP_DIR}{stamped}.1"])) if stamped else None
     return run, entries, looks, run is None and texts[ROLLED_BACK] is not None, release
 
 
 def diffs(cxn: Connection, plan: RollbackPlan) -> list[str]:
     """What putting the files back changes, as diffs; a secret only says that it changes."""
     shown = [e for e in plan.restore if not e.secret]
-    texts = cxn.read([p for e in shown for p in (e.path, e.backup)])
+    texts = hostfiles.read(cxn, [p for e in shown for p in (e.path, e.backup)])
     out = []
     for e in plan.restore:
         if e.secret:
@@ -153,7 +128,7 @@ def restore(cxn: Connection, plan: RollbackPlan, run_id: str, healthy, note) -> 
     """Owe the restarts, put the files back, reload systemd, restart in deploy's order."""
     converge.owe(cxn, plan.restart, run_id)
     args = [a for e in plan.restore for a in (e.path, e.mode, e.owner, e.group)]
-    cxn.script(RESTORE, BACKUP_DIR, LAST_RUN, ROLLED_BACK, *args, what="putting files back")
+    PUT_BACK.run(cxn, BACKUP_DIR, LAST_RUN, ROLLED_BACK, *args)
     note(f"put back {len(plan.restore)} files")
     if plan.reload:
         steps.systemctl(cxn, "daemon-reload")

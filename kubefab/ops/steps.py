@@ -11,7 +11,11 @@ from kubefab import facts, registration
 from kubefab.layout import APISERVER, LOCK_DIR, OWED_DIR, STAGE_DIR, stamp_path
 from kubefab.model import MANUAL, Inventory
 from kubefab.remote.fleet import Interrupted
+from kubefab.remote.script import HostScript
 from kubefab.remote.transport import Connection, RemoteError, Result
+
+PROBE = HostScript("probe", what="probe")
+LOOK = HostScript("look", what="looking", ok=tuple(range(256)))  # its answer is on stdout, even a failed one's
 
 
 def probe(cxn: Connection, inv: Inventory, wanted: dict) -> facts.HostFacts:
@@ -22,11 +26,8 @@ def probe(cxn: Connection, inv: Inventory, wanted: dict) -> facts.HostFacts:
     loopback = inv.profile.loopback()
     api = dict(healthz=inv.profile.health().argv, loopback=loopback.argv if loopback else (),
                kubectl=kubectl(inv)) if host.is_master else {}
-    out = cxn.script(facts.PROBE, *facts.probe_args(stamp_path(inv.kubernetes.install_dir), LOCK_DIR,
-                                                    wanted, units, **api, owed_dir=OWED_DIR,
-                                                    stage_dir=STAGE_DIR), check=False)
-    if not out.ok:
-        raise RemoteError(f"probe failed: {out.why()}")
+    out = PROBE.run(cxn, *facts.probe_args(stamp_path(inv.kubernetes.install_dir), LOCK_DIR, wanted, units, **api,
+                                           owed_dir=OWED_DIR, stage_dir=STAGE_DIR))
     return facts.parse(out.stdout, wanted)
 
 
@@ -55,22 +56,6 @@ LOOK_EVERY_NODE = 1.0
 LOOK_FOR = 2.0
 SETTLE_POLL = 0.5  # seconds between the master's looks at the nodes (a kubectl get each)
 
-# Arguments: TRIES PAUSE SECONDS WANT ARGV...: run ARGV until its output (stdout and
-# stderr) is one of WANT ('|' between), or it ran TRIES times PAUSE seconds apart, or
-# SECONDS (whole) passed (a slow ARGV, as curl against a stalled apiserver); then print
-# its last exit code, and its output.
-LOOK = r"""
-set -u
-tries=$1 pause=$2 until=$(( $(date +%s) + $3 )) want="|$4|"; shift 4
-while :; do
-  code=0; out=$("$@" 2>&1) || code=$?
-  case $want in *"|$out|"*) break ;; esac
-  tries=$((tries - 1))
-  [ "$tries" -gt 0 ] && [ "$(date +%s)" -lt "$until" ] || break
-  sleep "$pause"
-done
-printf '%s\n%s\n' "$code" "$out"
-"""
 
 
 def look(cxn: Connection, argv, want: set[str], deadline: float, every: float = LOOK_EVERY) -> Result:
@@ -79,8 +64,7 @@ def look(cxn: Connection, argv, want: set[str], deadline: float, every: float = 
     is nearer); exit_code and stdout are argv's (stdout with its stderr)."""
     seconds = min(LOOK_FOR, max(deadline - time.monotonic(), 0))
     tries = max(1, round(seconds / every))
-    r = cxn.script(LOOK, str(tries), f"{every:g}", str(math.ceil(seconds)), "|".join(sorted(want)), *argv,
-                   check=False)
+    r = LOOK.run(cxn, str(tries), f"{every:g}", str(math.ceil(seconds)), "|".join(sorted(want)), *argv)
     code, _, out = r.stdout.partition("\n")
     if not r.ok or not code.isdigit():  # the look itself failed: the connection, sudo
         return r

@@ -13,11 +13,7 @@ from contextlib import contextmanager
 
 from kubefab.model import Host
 from kubefab.remote.ssh import ssh
-from kubefab.remote.transport import Connect, RemoteError
-
-
-class Interrupted(Exception):
-    """The operator pressed Ctrl-C; hosts stop between steps."""
+from kubefab.remote.transport import Connect, Interrupted, RemoteError
 
 
 class Gate:

@@ -9,14 +9,15 @@ Why 60 s and 10 s: a renewal is one small command over the open connection, so 6
 leaves room for five missed renewals (a busy host, a congested link while a release
 downloads) before a live run could lose its lock, and a killed run blocks the next one
 for a minute at most. `fab unlock` removes an expired lease, and a live one only with
---force. Each script holds flock on LOCK_DIR.flock, so one kubefab at a time decides
-on a host: taking over an expired lease is atomic too."""
+--force. The host script (scripts/lease.sh) holds flock on LOCK_DIR.flock, so one
+kubefab at a time decides on a host: taking over an expired lease is atomic too."""
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
 
 from kubefab.layout import LOCK_DIR, STAGE_DIR
+from kubefab.remote.script import HostScript
 from kubefab.remote.transport import Connection, RemoteError
 
 LEASE = 60  # seconds a lock lives without renewal
@@ -46,97 +47,33 @@ def parse(out: str) -> Held:
     return Held(holder or "unknown (no holder file)", int(left) if left.lstrip("-").isdigit() else None)
 
 
-# The shared start: STATE_DIR exists, this script holds the host's flock, and $left is
-# the lease's seconds left ("" when there is none or no lock), $holder its holder.
-_READ = r"""
-mkdir -p "${lock%/*}"
-exec 9>>"$lock.flock"
-flock 9
-now=$(date +%s) holder= left=
-if [ -d "$lock" ]; then
-  holder=$(head -n 1 "$lock/holder" 2>/dev/null) || holder=
-  expires=$(cat "$lock/expires" 2>/dev/null) || expires=
-  case $expires in ''|*[!0-9]*) ;; *) left=$((expires - now)) ;; esac
-fi
-"""
-
-# Arguments: LOCK_DIR HOLDER LEASE STAGE_DIR. Exit 3 and LEFT\tHOLDER when another run's
-# lease is alive. Taken, no other run writes here: what is staged is a killed run's (or
-# the /tmp folders older kubefabs staged in), removed. Prints LEFT\tHOLDER of a lease it
-# took over.
-TAKE = r"""
-lock=$1 mine=$2 lease=$3 stage=$4
-""" + _READ + r"""
-if [ -d "$lock" ] && [ "$holder" != "$mine" ]; then
-  if [ -z "$left" ] || [ "$left" -gt 0 ]; then printf '%s\t%s\n' "$left" "$holder"; exit 3; fi
-  printf '%s\t%s\n' "$left" "$holder"
-fi
-rm -rf -- "$lock" && mkdir -m 700 "$lock"
-printf '%s\n' "$mine" > "$lock/holder"
-echo $((now + lease)) > "$lock/expires"
-rm -rf -- "$stage"
-for old in /tmp/.kubefab-*; do [ -d "$old" ] && [ ! -L "$old" ] && rm -rf -- "$old"; done
-exit 0
-"""
-
-# Arguments: LOCK_DIR HOLDER LEASE. Exit 3 and LEFT\tHOLDER when the lock is no longer ours.
-RENEW = r"""
-lock=$1 mine=$2 lease=$3
-""" + _READ + r"""
-if [ "$holder" = "$mine" ]; then echo $((now + lease)) > "$lock/expires"; exit 0; fi
-printf '%s\t%s\n' "$left" "${holder:-nobody: the lock was removed}"; exit 3
-"""
-
-# Arguments: LOCK_DIR HOLDER FORCE. With a HOLDER: release that run's lock, if it still
-# holds it. Without (fab unlock): remove the lock if its lease ended (or FORCE is
-# "force"); prints removed|held|none, LEFT, HOLDER; exit 3 when held.
-RELEASE = r"""
-lock=$1 mine=$2 force=$3
-""" + _READ + r"""
-if [ -n "$mine" ]; then
-  [ "$holder" = "$mine" ] && rm -rf -- "$lock"
-  exit 0
-fi
-[ -d "$lock" ] || { printf 'none\t\t\n'; exit 0; }
-if [ "$force" != force ] && { [ -z "$left" ] || [ "$left" -gt 0 ]; }; then
-  printf 'held\t%s\t%s\n' "$left" "$holder"; exit 3
-fi
-rm -rf -- "$lock"
-printf 'removed\t%s\t%s\n' "$left" "$holder"
-"""
+LEASE_SCRIPT = HostScript("lease", what="the kubefab lock", ok=(0, 3))  # 3: held by another run
 
 
 def take(cxn: Connection, holder: str) -> tuple[Held | None, Held | None]:
     """This host's lock for `holder`: (None, the expired lease it replaced or None) when
     taken, (who holds it, None) when refused."""
-    r = cxn.script(TAKE, LOCK_DIR, holder, str(LEASE), STAGE_DIR, check=False, what="taking the lock")
+    r = LEASE_SCRIPT.run(cxn, "take", LOCK_DIR, holder, str(LEASE), STAGE_DIR, what="taking the kubefab lock")
     if r.exit_code == 3:
         return parse(r.stdout), None
-    if not r.ok:
-        raise RemoteError(f"could not take the kubefab lock: {r.why()}")
     return None, (parse(r.stdout) if r.stdout.strip() else None)
 
 
 def renew(cxn: Connection, holder: str) -> Held | None:
     """Extend this run's lease; who holds the lock now if it is not ours any more."""
-    r = cxn.script(RENEW, LOCK_DIR, holder, str(LEASE), check=False, timeout=RENEW_EVERY * 2)
-    if r.exit_code == 3:
-        return parse(r.stdout)
-    if not r.ok:
-        raise RemoteError(f"could not renew the kubefab lock: {r.why()}")
-    return None
+    r = LEASE_SCRIPT.run(cxn, "renew", LOCK_DIR, holder, str(LEASE), timeout=RENEW_EVERY * 2,
+                         what="renewing the kubefab lock")
+    return parse(r.stdout) if r.exit_code == 3 else None
 
 
 def release(cxn: Connection, holder: str) -> None:
     """Remove this run's lock, if it still holds it."""
-    cxn.script(RELEASE, LOCK_DIR, holder, "", what="releasing the lock")
+    LEASE_SCRIPT.run(cxn, "release", LOCK_DIR, holder, "", what="releasing the kubefab lock")
 
 
 def remove(cxn: Connection, force: bool = False) -> tuple[str, Held | None]:
     """fab unlock on one host: ("removed" | "held" | "none", the lock it found)."""
-    r = cxn.script(RELEASE, LOCK_DIR, "", "force" if force else "", check=False, what="unlock")
-    if r.exit_code not in (0, 3):
-        raise RemoteError(f"unlock failed: {r.why()}")
+    r = LEASE_SCRIPT.run(cxn, "release", LOCK_DIR, "", "force" if force else "", what="unlock")
     state, _, rest = r.stdout.strip("\n").partition("\t")
     return state, (parse(rest) if state != "none" else None)
 

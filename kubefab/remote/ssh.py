@@ -17,10 +17,9 @@ from fabric import Connection
 
 from kubefab import reasons
 from kubefab.model import Host
-from kubefab.remote.transport import (BACKUP_DIR, Connect, HostKeyError, RemoteError, Result, Shell, checked,
-                        command_line)
+from kubefab.remote.transport import Connect, HostKeyError, Interrupted, RemoteError, Result, checked, command_line
 
-__all__ = ["BACKUP_DIR", "HostKeyError", "Remote", "RemoteError", "Result", "ssh"]
+__all__ = ["HostKeyError", "Remote", "RemoteError", "Result", "ssh"]
 
 
 def known_hosts_path(host: Host) -> Path:
@@ -68,7 +67,7 @@ class _AcceptNew(paramiko.MissingHostKeyPolicy):
                 fh.write(line.encode())
 
 
-class Remote(Shell):
+class Remote:
     """One host, one SSH connection, reused for every command of a run."""
 
     def __init__(self, host: Host, *, accept_new: bool = False, timeout: float = 10):
@@ -137,8 +136,9 @@ class Remote(Shell):
 
     # -- commands ------------------------------------------------------------------
     def run(self, argv: list[str], *, sudo: bool = False, stdin: bytes | None = None,
-            check: bool = True, timeout: float | None = 300) -> Result:
-        """Run argv on the host (as root with sudo=True); no shell parses our values."""
+            check: bool = True, timeout: float | None = 300, cancel: threading.Event | None = None) -> Result:
+        """Run argv on the host (as root with sudo=True); no shell parses our values.
+        With `cancel`: abandoned (the channel closed) within CANCEL_EVERY of it being set."""
         command = command_line(argv, sudo)
         transport = self.cxn.client.get_transport()
         if transport is None or not transport.is_active():
@@ -150,6 +150,8 @@ class Remote(Shell):
             if stdin:
                 chan.sendall(stdin)
             chan.shutdown_write()
+            if cancel is not None:
+                _wait(chan, cancel, timeout)
             stdout, stderr = _drain(chan)
             code = chan.recv_exit_status()
         except (OSError, socket.timeout, paramiko.SSHException, EOFError) as e:
@@ -157,6 +159,23 @@ class Remote(Shell):
         result = Result(command, code, stdout.decode(errors="replace"), stderr.decode(errors="replace"),
                         self.host.ssh.user)
         return checked(result, argv, check)
+
+
+CANCEL_EVERY = 0.25  # seconds between looks at the cancel event while a command runs
+
+
+def _wait(chan, cancel: threading.Event, timeout: float | None) -> None:
+    """Until the command ends (its exit status is in), the run is cancelled (Interrupted:
+    the channel is closed, the command left to the host) or `timeout` passes. Only this
+    process looks, every CANCEL_EVERY: the host's command runs undisturbed."""
+    waited = 0.0
+    while not chan.exit_status_ready():
+        if cancel.wait(CANCEL_EVERY):
+            chan.close()
+            raise Interrupted()
+        waited += CANCEL_EVERY
+        if timeout is not None and waited >= timeout:
+            return  # the reads below time out as before
 
 
 def _drain(chan) -> tuple[bytes, bytes]:

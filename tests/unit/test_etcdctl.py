@@ -12,7 +12,7 @@ import pytest
 
 from kubefab.profiles.modern import etcd as ctl, units as modern_units
 from kubefab.profiles.modern.paths import ETCD_CA, ETCD_CLIENT_CERT, ETCD_CLIENT_KEY
-from kubefab.remote.transport import FETCH, PUT
+from kubefab.remote.hostfiles import FETCH, PUT
 
 try:
     from modern_fixtures import modern_inventory
@@ -72,17 +72,17 @@ def test_what_etcdctl_prints():
 def test_fetch_and_put_carry_bytes_and_their_sum(tmp_path):
     data = bytes(range(256)) * 40
     (tmp_path / "snap.db").write_bytes(data)
-    out = subprocess.run(["sh", "-c", FETCH, "sh", str(tmp_path / "snap.db")], capture_output=True, text=True,
+    out = subprocess.run([*FETCH.argv(), str(tmp_path / "snap.db")], capture_output=True, text=True,
                          check=True).stdout
     digest, _, body = out.partition("\n")
     assert digest == hashlib.sha256(data).hexdigest() and base64.b64decode(body) == data
 
     dst = tmp_path / "up/restore.db"
-    ok = subprocess.run(["sh", "-c", PUT, "sh", str(dst), hashlib.sha256(data).hexdigest()], input=data,
+    ok = subprocess.run([*PUT.argv(), str(dst), hashlib.sha256(data).hexdigest()], input=data,
                         capture_output=True)
     assert ok.returncode == 0 and dst.read_bytes() == data
     assert dst.stat().st_mode & 0o777 == 0o600 and dst.parent.stat().st_mode & 0o777 == 0o700
-    bad = subprocess.run(["sh", "-c", PUT, "sh", str(tmp_path / "up/bad.db"), "0" * 64], input=data,
+    bad = subprocess.run([*PUT.argv(), str(tmp_path / "up/bad.db"), "0" * 64], input=data,
                          capture_output=True, text=False)
     assert bad.returncode == 1 and b"sha256" in bad.stderr
     assert sorted(p.name for p in dst.parent.iterdir()) == ["restore.db"]  # no part file left

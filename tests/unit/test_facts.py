@@ -5,6 +5,7 @@ import subprocess
 import pytest
 
 from kubefab import facts
+from kubefab.ops import steps
 
 
 def b64(text: str) -> str:
@@ -45,7 +46,7 @@ def test_parse_nothing_installed():
 
 
 def run_probe(*args):
-    return subprocess.run(["sh", "-c", facts.PROBE, "sh", *args], capture_output=True, text=True,
+    return subprocess.run([*steps.PROBE.argv(), *args], capture_output=True, text=True,
                           check=True).stdout
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from kubefab import facts, health, pki, render
 from kubefab.ops import steps
-from kubefab.remote.transport import Result, Shell
+from kubefab.remote.transport import Result
 from kubefab.profiles.legacy import paths as legacy_paths
 
 try:
@@ -121,7 +121,7 @@ def rooted(argv, root: Path) -> list[str]:
 
 def probe_healthz(argv) -> str | None:
     args = facts.probe_args("/nonexistent", "/nonexistent", [], [], healthz=argv)
-    out = subprocess.run(["sh", "-c", facts.PROBE, "sh", *args], capture_output=True, text=True, check=True)
+    out = subprocess.run([*steps.PROBE.argv(), *args], capture_output=True, text=True, check=True)
     return facts.parse(out.stdout).healthz
 
 
@@ -140,7 +140,7 @@ def test_without_the_client_certificate_it_is_not_ok(master):
     assert said.startswith("curl: (58)")  # the key does not match the certificate: curl says why
 
 
-class LocalRemote(Shell):
+class LocalRemote:
     """steps' view of a host, running argv here (with the master's paths under root)."""
 
     def __init__(self, root: Path):
@@ -157,4 +157,4 @@ def test_deploy_and_master_restart_wait_with_the_same_check(master):
     remote = LocalRemote(root)
     assert steps.wait_healthy(remote, inv, timeout=5) == inv.profile.health().says
     [(argv, sudo)] = remote.ran  # one look on the host, as root: the admin key is 0600
-    assert argv[:3] == ["sh", "-c", steps.LOOK] and argv[8:] == list(inv.profile.health().argv) and sudo
+    assert argv[:4] == steps.LOOK.argv()[:4] and argv[8:] == list(inv.profile.health().argv) and sudo

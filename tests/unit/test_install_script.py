@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from kubefab.remote.transport import INSTALL, archive
+from kubefab.remote.hostfiles import INSTALL, archive
 
 USER = pwd.getpwuid(os.getuid()).pw_name
 GROUP = grp.getgrgid(os.getgid()).gr_name
@@ -28,7 +28,7 @@ def install(tmp_path, files: dict, stdin: bytes | None = None, keep=3, run="run1
         args += [str(tmp_path / path), format(mode, "o"), USER, GROUP, "secret" if path in secret else "",
                  "a.service b.service"]
     stream = archive([content for content, _ in files.values()]) if stdin is None else stdin
-    return subprocess.run(["sh", "-c", INSTALL, "sh", *head(tmp_path, keep, run), *args], input=stream,
+    return subprocess.run([*INSTALL.argv(), *head(tmp_path, keep, run), *args], input=stream,
                           capture_output=True, timeout=30)
 
 
@@ -62,7 +62,7 @@ def test_a_dropped_connection_mid_upload_leaves_nothing_staged(tmp_path, how):
     """A killed kubefab's connection drops: sshd closes the command's stdin (tar reads a
     truncated stream), or its process group gets SIGHUP."""
     args = [str(tmp_path / "x.conf"), "644", USER, GROUP, "", ""]
-    proc = subprocess.Popen(["sh", "-c", INSTALL, "sh", *head(tmp_path), *args], stdin=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen([*INSTALL.argv(), *head(tmp_path), *args], stdin=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     stream = archive(["x" * 100_000])
     proc.stdin.write(stream[:50_000])  # half the upload
     proc.stdin.flush()

@@ -8,7 +8,7 @@ from kubefab.remote.transport import RemoteError, Result, checked
     (["systemctl", "restart", "kubernetes.apiserver.service"],
      "systemctl restart kubernetes.apiserver.service failed: boom"),
     (["systemctl", "enable", "--quiet", "a.service"], "systemctl enable --quiet ... failed: boom"),
-    (["sh", "-c", "set -eu\nmkdir -p \"$1\"\n", "sh", "/x"], "sh -c ... failed: boom"),  # no script text
+    (["sh", "-c", "set -eu\nmkdir -p \"$1\"\n", "kubefab-put", "/x"], "kubefab-put failed: boom"),  # its name, no text
 ])
 def test_a_failed_command_is_one_line_naming_it(argv, says):
     with pytest.raises(RemoteError) as e:

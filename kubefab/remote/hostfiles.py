@@ -1,0 +1,74 @@
+"""Files on a host, as root, over one command each: kubefab's rendered files put in
+place atomically with their backups (INSTALL), files read back (READ), a root-only
+file's bytes fetched or put (FETCH, PUT; etcd snapshots). Contents travel over the
+command's stdin, never on a command line, never through a file the login user could
+read, never in /tmp."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import tarfile
+import uuid
+
+from kubefab.layout import BACKUP_DIR, BACKUPS, LAST_RUN, STAGE_DIR
+from kubefab.remote.script import HostScript
+from kubefab.remote.transport import Connection, RemoteError
+
+INSTALL = HostScript("install", what="writing files")
+READ = HostScript("read", what="reading files")
+FETCH = HostScript("fetch", what="reading a file")
+PUT = HostScript("put", what="writing a file")
+
+
+def install(cxn: Connection, files, run: str = "", keep: int = BACKUPS) -> None:
+    """Put each File in place as root, in one command: the contents go over its stdin (a
+    tar stream) into a root-only folder under STAGE_DIR, each is copied beside its target
+    and renamed over it (atomic). The previous version joins the `keep` newest under
+    BACKUP_DIR; LAST_RUN lists what `run` replaced or made (for rollback)."""
+    if not files:
+        return
+    args = []
+    for f in files:
+        args += [f.path, format(f.mode, "o"), f.owner, f.group, "secret" if f.secret else "", " ".join(f.restarts)]
+    stage = f"{STAGE_DIR}/{uuid.uuid4().hex[:12]}"  # one entry per run; the lock clears dead ones
+    INSTALL.run(cxn, stage, BACKUP_DIR, str(keep), LAST_RUN, run, *args, stdin=archive([f.content for f in files]),
+                what=f"writing {len(files)} file{'s' if len(files) != 1 else ''}")
+
+
+def read(cxn: Connection, paths: list[str]) -> dict[str, str | None]:
+    """The current text of some files (None where absent), in one round trip."""
+    if not paths:
+        return {}
+    out = READ.run(cxn, *paths).stdout.split("\0")
+    return {p: (None if out[i] == "-" else out[i][1:]) for i, p in enumerate(paths)}
+
+
+def fetch(cxn: Connection, path: str) -> bytes:
+    """A root-only file's bytes (binary too: base64 on the wire, since a transport's
+    stdout is text), checked against the sha256 the host computed."""
+    out = FETCH.run(cxn, path, what=f"reading {path}").stdout
+    digest, _, body = out.partition("\n")
+    data = base64.b64decode(body)
+    if hashlib.sha256(data).hexdigest() != digest.strip():
+        raise RemoteError(f"reading {path}: the copy's sha256 differs from the host's ({digest.strip()[:16]}...)")
+    return data
+
+
+def put(cxn: Connection, path: str, data: bytes) -> None:
+    """Bytes into a root-only file (0600; its folder made 0700), over stdin, checked by
+    sha256 before it is renamed into place."""
+    PUT.run(cxn, path, hashlib.sha256(data).hexdigest(), stdin=data, what=f"writing {path}")
+
+
+def archive(contents: list[str]) -> bytes:
+    """contents as a tar stream of members 0, 1, ... (root's, mode 0600): what INSTALL
+    unpacks from its stdin."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for i, content in enumerate(contents):
+            data = content.encode()
+            member = tarfile.TarInfo(str(i))
+            member.size, member.mode, member.mtime = len(data), 0o600, 0
+            tar.addfile(member, io.BytesIO(data))
+    return out.getvalue()

@@ -1,0 +1,54 @@
+"""The one shape of a host script: a POSIX sh file in kubefab/remote/scripts (hosts need
+no Python), run as root with its values as arguments ("$@", never pasted into the text),
+under a name of its own ($0: `kubefab-install`, which the host's process list, a
+failure's reason and the fake host all use), and read by one function. Every script is
+run by the real sh in the pure tests (tests/unit/test_host_scripts.py)."""
+from __future__ import annotations
+
+import functools
+import importlib.resources
+from collections.abc import Callable
+from typing import Any
+
+from kubefab.remote.transport import Connection, RemoteError, Result
+
+PREFIX = "kubefab-"  # $0 of every script
+
+
+class HostScript:
+    def __init__(self, name: str, *, what: str, read: Callable[[Result], Any] | None = None,
+                 ok: tuple[int, ...] = (0,)):
+        """name: the file scripts/<name>.sh; what: a failure says "<what> failed: why";
+        read: turns its Result into what the caller wants (default: the Result); ok: the
+        exit codes that are answers, not failures (the lease's 3: held by another run)."""
+        self.name, self.what, self.ok = name, what, ok
+        self.read = read or (lambda r: r)
+
+    @functools.cached_property
+    def text(self) -> str:
+        return (importlib.resources.files(__package__) / "scripts" / f"{self.name}.sh").read_text()
+
+    @property
+    def program(self) -> str:
+        """Its $0, how everything names it."""
+        return PREFIX + self.name
+
+    def argv(self, *args: str) -> list[str]:
+        return ["sh", "-c", self.text, self.program, *(str(a) for a in args)]
+
+    def run(self, cxn: Connection, *args: str, stdin: bytes | None = None, timeout: float | None = 300,
+            what: str | None = None, cancel=None) -> Any:
+        """Run it as root on `cxn`'s host; its answer (`read`), or RemoteError naming
+        `what` (or the script's own) and why it failed."""
+        kwargs = {"cancel": cancel} if cancel is not None else {}
+        r = cxn.run(self.argv(*args), sudo=True, stdin=stdin, check=False, timeout=timeout, **kwargs)
+        if r.exit_code not in self.ok:
+            raise RemoteError(f"{what or self.what} failed: {r.why()}")
+        return self.read(r)
+
+
+def named(argv: list[str]) -> str | None:
+    """The script an argv runs (its name, without the prefix), or None: for the fake host."""
+    if argv[:2] == ["sh", "-c"] and len(argv) > 3 and argv[3].startswith(PREFIX):
+        return argv[3][len(PREFIX):]
+    return None

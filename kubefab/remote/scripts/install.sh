@@ -1,0 +1,51 @@
+# Arguments: STAGE BACKUP_DIR KEEP LAST_RUN RUN, then DST MODE OWNER GROUP SECRET
+# RESTARTS per file; stdin: archive(). A replaced file's previous version becomes
+# BACKUP_DIR<DST>.1 (root-only 0600 for a secret), older ones shift up to .KEEP and the
+# rest are removed here, so an old token does not outlive KEEP rotations. LAST_RUN starts
+# afresh for a new RUN, then gets a line per file before it is replaced:
+# replaced|created DST MODE OWNER GROUP SECRET RESTARTS (tab-separated; the old mode/owner).
+# Whatever stops it (a failed write, the connection dropped by a killed kubefab: SIGHUP
+# or EOF), the trap removes the stage and a half-written temp file; only SIGKILL leaves
+# the stage, which the next run's lock clears (CLEAR_STAGE).
+set -eu
+stage=$1 backup=$2 keep=$3 manifest=$4 run=$5; shift 5
+new=
+trap 'rm -rf -- "$stage" ${new:+"$new"}' EXIT
+trap 'exit 129' HUP INT TERM PIPE
+umask 077
+mkdir -p "${stage%/*}" && chmod 700 "${stage%/*}"
+mkdir "$stage"
+tar -x -f - -C "$stage"
+if [ "$(head -n 1 "$manifest" 2>/dev/null)" != "run	$run" ]; then
+  printf 'run\t%s\n' "$run" > "$manifest.new" && mv -f "$manifest.new" "$manifest"
+fi
+umask 022  # folders made for targets are as they always were; modes are set per file
+i=0
+while [ $# -gt 0 ]; do
+  dst=$1 mode=$2 owner=$3 group=$4 secret=$5 restarts=$6; shift 6
+  dir=${dst%/*}; dir=${dir:-/}; new="$dir/.${dst##*/}.kubefab-new"  # dst is absolute: no forks
+  [ -d "$dir" ] || mkdir -p "$dir"
+  install -m "$mode" -o "$owner" -g "$group" "$stage/$i" "$new"
+  if [ -e "$dst" ]; then
+    b=$backup$dst
+    mkdir -p "${b%/*}" && chmod 700 "$backup"
+    rm -f -- "$b"  # the one unnumbered copy from before backups were bounded
+    for old in "$b".*; do
+      n=${old##*.}
+      case $n in ''|*[!0-9]*) continue ;; esac
+      [ "$old" = "$b.$n" ] || continue
+      [ "$n" -lt "$keep" ] || rm -f -- "$old"
+    done
+    n=$((keep - 1))
+    while [ "$n" -ge 1 ]; do
+      [ ! -e "$b.$n" ] || mv -f -- "$b.$n" "$b.$((n + 1))"
+      n=$((n - 1))
+    done
+    if [ -n "$secret" ]; then (umask 077 && cp -- "$dst" "$b.1"); else cp -p -- "$dst" "$b.1"; fi
+    printf 'replaced\t%s\t%s\t%s\t%s\n' "$dst" "$(stat -c '%a	%U	%G' -- "$dst")" "$secret" "$restarts" >> "$manifest"
+  else
+    printf 'created\t%s\t\t\t\t%s\t%s\n' "$dst" "$secret" "$restarts" >> "$manifest"
+  fi
+  mv -f "$new" "$dst"
+  new= i=$((i + 1))
+done

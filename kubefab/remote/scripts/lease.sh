@@ -1,0 +1,51 @@
+# The cluster lock on this host (kubefab.remote.lease). Arguments: VERB LOCK_DIR HOLDER, then
+#   take LEASE STAGE_DIR: exit 3 and LEFT\tHOLDER when another run's lease is alive. Taken,
+#     no other run writes here: what is staged is a killed run's (or the /tmp folders older
+#     kubefabs staged in), removed. Prints LEFT\tHOLDER of a lease it took over.
+#   renew LEASE: exit 3 and LEFT\tHOLDER when the lock is no longer ours.
+#   release FORCE: with a HOLDER, release that run's lock if it still holds it. Without
+#     (kubefab unlock): remove the lock if its lease ended (or FORCE is "force"); prints
+#     removed|held|none, LEFT, HOLDER; exit 3 when held.
+# Every verb holds flock on LOCK_DIR.flock: one kubefab at a time decides on a host. $left
+# is the lease's seconds left by this host's clock ("" when there is none), $holder its holder.
+verb=$1 lock=$2 mine=$3; shift 3
+mkdir -p "${lock%/*}"
+exec 9>>"$lock.flock"
+flock 9
+now=$(date +%s) holder= left=
+if [ -d "$lock" ]; then
+  holder=$(head -n 1 "$lock/holder" 2>/dev/null) || holder=
+  expires=$(cat "$lock/expires" 2>/dev/null) || expires=
+  case $expires in ''|*[!0-9]*) ;; *) left=$((expires - now)) ;; esac
+fi
+case $verb in
+take)
+  lease=$1 stage=$2
+  if [ -d "$lock" ] && [ "$holder" != "$mine" ]; then
+    if [ -z "$left" ] || [ "$left" -gt 0 ]; then printf '%s\t%s\n' "$left" "$holder"; exit 3; fi
+    printf '%s\t%s\n' "$left" "$holder"
+  fi
+  rm -rf -- "$lock" && mkdir -m 700 "$lock"
+  printf '%s\n' "$mine" > "$lock/holder"
+  echo $((now + lease)) > "$lock/expires"
+  rm -rf -- "$stage"
+  for old in /tmp/.kubefab-*; do [ -d "$old" ] && [ ! -L "$old" ] && rm -rf -- "$old"; done
+  exit 0 ;;
+renew)
+  lease=$1
+  if [ "$holder" = "$mine" ]; then echo $((now + lease)) > "$lock/expires"; exit 0; fi
+  printf '%s\t%s\n' "$left" "${holder:-nobody: the lock was removed}"; exit 3 ;;
+release)
+  force=$1
+  if [ -n "$mine" ]; then
+    [ "$holder" = "$mine" ] && rm -rf -- "$lock"
+    exit 0
+  fi
+  [ -d "$lock" ] || { printf 'none\t\t\n'; exit 0; }
+  if [ "$force" != force ] && { [ -z "$left" ] || [ "$left" -gt 0 ]; }; then
+    printf 'held\t%s\t%s\n' "$left" "$holder"; exit 3
+  fi
+  rm -rf -- "$lock"
+  printf 'removed\t%s\t%s\n' "$left" "$holder" ;;
+*) echo "lease: unknown verb $verb" >&2; exit 2 ;;
+esac
