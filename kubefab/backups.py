@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from kubefab.layout import BACKUP_DIR, UNIT_DIR
+from kubefab.report import program
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,8 @@ class RollbackPlan:
 
     def steps(self) -> list[str]:
         if self.run is None:
-            return ["nothing to roll back: " + ("the last run's files were put back already; fab deploy applies "
-                                                "the inventory again" if self.done_before else
+            return ["nothing to roll back: " + (f"the last run's files were put back already; {program()} deploy "
+                                                "applies the inventory again" if self.done_before else
                                                 "no run of kubefab replaced files here")]
         out = [f"put back {e.path} (from before {self.run})" for e in self.restore]
         out += [f"{p}: as before that run already" for p in self.same]

@@ -1,5 +1,5 @@
-"""What kubefab put on a host, named from the inventory alone, and the root scripts that
-list it and take it away (fab reset, fab nodes.remove). Pure: paths, argv and POSIX sh.
+"""What kubefab put on a host, named from the inventory alone (reset and nodes.remove
+take it away: kubefab.ops.reset). Pure: paths and units.
 
 Named from the inventory, not found on the host: kubefab removes what it knows it
 wrote (the rendered files, the release the download installed, its own state) and
@@ -11,15 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kubefab.layout import (BACKUP_DIR, KEEP_DIRS, KUBECTL_CACHE, LAST_RUN, LOCK_DIR, OWED_DIR, ROLLED_BACK, STAGE_DIR,
-                            STATE_DIR)
+from kubefab.layout import BACKUP_DIR, KEEP_DIRS, KUBECTL_CACHE, LAST_RUN, OWED_DIR, ROLLED_BACK, STAGE_DIR
 from kubefab.model import Host, Inventory
-from kubefab.remote.script import HostScript
-from kubefab.remote.transport import Connection, RemoteError
-
-LIST = HostScript("list", what="listing kubefab's files")
-REMOVE = HostScript("remove", what="removing kubefab's files", ok=(0, 1))  # 1: something stays (said)
-FORGET = HostScript("forget", what="removing kubefab's state folder", ok=tuple(range(256)))
 
 
 @dataclass(frozen=True)
@@ -73,40 +66,3 @@ def teardown(fp: Footprint, units: dict, present: dict[str, str]) -> Teardown:
     """units: the probe's UnitFacts; a unit with no unit file that does not run is gone."""
     there = tuple(u for u in fp.units if u in units and (units[u].enabled or units[u].is_active))
     return Teardown(there, present)
-
-
-
-
-
-
-def present(cxn: Connection, fp: Footprint) -> dict[str, str]:
-    """The footprint's paths that exist on the host, in its order."""
-    out = LIST.run(cxn, *fp.paths).stdout
-    found = {}
-    for line in out.splitlines():
-        kind, _, rest = line.partition("\t")
-        path, _, count = rest.partition("\t")
-        found[path] = kind if kind != "folder" else f"folder, {count.strip()} files"
-    return {p: found[p] for p in fp.paths if p in found}
-
-
-def remove(cxn: Connection, fp: Footprint) -> list[str]:
-    """Stop, disable and remove everything in `fp`; the paths removed. RemoteError
-    names what stays."""
-    r = REMOVE.run(cxn, "\n".join(fp.keep), "\n".join(fp.empty), "\n".join(fp.units), *fp.paths)
-    removed, stays = [], []
-    for line in r.stdout.splitlines():
-        kind, _, rest = line.partition("\t")
-        if kind == "removed":
-            removed.append(rest)
-        elif kind == "failed":
-            stays.append(rest)
-        elif kind == "running":
-            stays.append(rest.replace("\t", " still "))
-    if stays or not r.ok:
-        raise RemoteError("reset incomplete: " + (", ".join(stays) or r.why()) + " stays")
-    return removed
-
-
-def forget(cxn: Connection) -> None:
-    FORGET.run(cxn, STATE_DIR, LOCK_DIR)

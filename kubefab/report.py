@@ -1,6 +1,8 @@
 """What the operator reads: lines prefixed with their host, and a recap per host."""
 from __future__ import annotations
 
+import os
+import shlex
 import sys
 import threading
 
@@ -27,7 +29,7 @@ def outcome(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: 
             pending: dict[str, list[str]] | None = None, rerun: str | None = None) -> dict:
     """The recap as data, for --json: per host its result (as the recap says it), what
     changed, would change (a dry run) or why it failed, and the command that re-runs the
-    failed hosts (`rerun`; by default `fab <task> --hosts <failed>`)."""
+    failed hosts (`rerun`; by default `kubefab <task> --hosts <failed>`)."""
     def row(name):
         if name in failed:
             return {"result": "failed", "reason": failed[name], "changes": list(changed.get(name, ()))}
@@ -41,8 +43,32 @@ def outcome(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: 
             "rerun": (rerun or _rerun(task, failing)) if failing else None}
 
 
+def program() -> str:
+    """The command the operator runs kubefab as: `fab` with the repo's fabfile, else `kubefab`
+    (the installed command, and what a hint says when kubefab runs inside another program)."""
+    return "fab" if os.path.basename(sys.argv[0] or "") == "fab" else "kubefab"
+
+
+def rerun_hint(invocation, task: str, hosts: list[str] | None) -> str:
+    """The operator's command again, for the failed `hosts` (None: the task takes no
+    --hosts): the same program and flags (so a --dry-run stays one), --hosts replaced,
+    nothing added."""
+    words = list(invocation) or [program(), task]
+    if hosts is not None:
+        out, skip = [], False
+        for w in words:
+            if skip:
+                skip = False
+            elif w in ("--hosts", "-H"):
+                skip = True
+            elif not w.startswith("--hosts="):
+                out.append(w)
+        words = [*out, "--hosts", ",".join(hosts)]
+    return shlex.join(words)
+
+
 def _rerun(task: str, failing: list[str]) -> str:
-    return f"fab {task} --hosts {','.join(failing)}"
+    return rerun_hint((), task, failing)
 
 
 def recap(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: str,

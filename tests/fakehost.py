@@ -67,9 +67,11 @@ from kubefab.profiles.legacy.paths import ENV_FILE
 from kubefab.profiles.modern.paths import ETCD_DATA
 from kubefab.layout import APISERVER, DOWNLOAD, ETCD, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
-from kubefab.remote.transport import HostKeyError, RemoteError, Result, checked, command_line
+from kubefab.remote import wait
+from kubefab.remote.transport import HostKeyError, Interrupted, RemoteError, Result, checked, command_line
 
 SLOW_START = 1.5  # seconds a unit start takes on a host with the start-slow fault
+LOOK_TAKES = 0.01  # seconds of the cluster's clock one command a look runs takes
 
 
 class Dropped(Exception):
@@ -599,10 +601,11 @@ class Machine:
 
 
 class FakeConnection:
-    """One host's Connection, as kubefab's Fleet uses it."""
+    """One host's Connection, as kubefab's Fleet uses it; its `clock` is the cluster's."""
 
     def __init__(self, machine: Machine):
         self.machine, self.host, self.connected = machine, machine.host, False
+        self.clock = machine.cluster.time
 
     def open(self) -> "FakeConnection":
         where = f"{self.host.ssh.user}@{self.host.address}:{self.host.ssh.port}"
@@ -626,8 +629,12 @@ class FakeConnection:
         if "start-slow" in self.machine.faults and argv[:2] in (["systemctl", "start"], ["systemctl", "restart"]) \
                 and set(argv[2:]) - {DOWNLOAD}:
             time.sleep(SLOW_START)  # the other hosts' commands go on meanwhile
+        if cancel is not None and cancel.is_set():
+            raise Interrupted()
         if script.named(argv) == "look":
             code, out, err = self.look(list(argv), sudo)
+        elif script.named(argv) == "wait-unit":
+            code, out, err = self.wait_unit(list(argv), sudo)
         else:
             code, out, err = self.execute(list(argv), sudo, stdin)
         return checked(Result(command_line(argv, sudo), code, out, err, self.host.ssh.user), argv, check)
@@ -649,15 +656,52 @@ class FakeConnection:
             return 1, "", "Permission denied"
         for i in range(tries):
             code, out, err = self.execute(command, True)
+            nap(self.clock, LOOK_TAKES)  # a command takes a moment, even when it answers at once
             said = (out + err).strip()
-            if said in want or i == tries - 1:
+            if said in want or f"exit {code}" in want or i == tries - 1:
                 return 0, f"{code}\n{said}\n", ""
-            nap(pause)
+            nap(self.clock, pause)
+
+    def wait_unit(self, argv, sudo) -> tuple[int, str, str]:
+        """scripts/wait-unit.sh: the unit's state until it is one of DONE, looked at again
+        each time the unit would log a line (here: every second of the cluster's clock)."""
+        unit, seconds, done = argv[4], float(argv[5]), set(argv[6].split("|"))
+        with self.machine.cluster.lock:
+            self.machine.log.append(Call("wait", tuple(argv), sudo))
+        if not sudo:
+            return 1, "", "Permission denied"
+        end = self.clock.monotonic() + seconds
+        while True:
+            _, state, _ = self.execute(["systemctl", "show", "--property=ActiveState", "--value", unit], True)
+            state = state.strip()
+            if state in done or self.clock.monotonic() >= end:
+                return 0, state + "\n", ""
+            nap(self.clock, 1.0)
 
 
-def nap(seconds: float) -> None:
-    """A host's sleep between looks (a test with a clock of its own replaces it)."""
-    time.sleep(seconds)
+class FakeClock(wait.Clock):
+    """The hosts' time for the waits: it moves only when someone sleeps on it, at once,
+    so a test of a 15-minute bound takes no time. The lease's epoch clock is apart
+    (FakeCluster.clock)."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float, cancel=None) -> None:
+        if cancel is not None and cancel.is_set():
+            raise Interrupted()
+        with self._lock:
+            self.now += seconds
+        time.sleep(0.001)  # the other threads' turn
+
+
+def nap(clock, seconds: float) -> None:
+    """A host's sleep between looks, on the cluster's clock (a test may replace it)."""
+    clock.sleep(seconds)
 
 
 class FakeCluster:
@@ -666,7 +710,8 @@ class FakeCluster:
         self.machines = {h.name: Machine(h, self) for h in inv.hosts}
         self.api = Apiserver(self, inv.master.name)
         self.lock = threading.RLock()  # one command at a time, over all machines
-        self.clock = 1_700_000_000  # the hosts' clock (seconds): still, unless a test ages leases
+        self.clock = 1_700_000_000  # the hosts' wall clock (seconds, leases): still, unless a test ages them
+        self.time = FakeClock()  # the time waits keep: moves when they sleep
         self.history: list[tuple[str, str]] = []  # (host, what) of unit starts, cordons, drains: one order
         # (host, what) of unit starts, slow downloads ending, /healthz polls that said ok: one order
         self.timeline: list[tuple[str, str]] = []
@@ -687,3 +732,14 @@ def recap(out: str) -> dict[str, tuple[str, str]]:
     rows = out.rsplit("\nRECAP\n", 1)[1].splitlines()  # the last run's
     row = re.compile(r"  (\S+)\s+(changed|unchanged|failed|pending)\s*(.*)")
     return {m[1]: (m[2], m[3]) for m in map(row.fullmatch, rows) if m}
+
+
+def host_run(cxn, inv: Inventory, timeout: float = 120):
+    """A HostRun outside an operation, for tests of one host step: an operation's few
+    parts it uses (the inventory, the timeout, a cancel event, notes)."""
+    from types import SimpleNamespace
+    from kubefab.ops.host import HostRun
+    op = SimpleNamespace(inv=inv, opts=SimpleNamespace(timeout=timeout), fleet=SimpleNamespace(cancel=threading.Event()),
+                         run_record="test run", notes=[])
+    op.note = lambda host, what: op.notes.append((host, what))
+    return HostRun(cxn, op)

@@ -1,10 +1,10 @@
-"""fab etcd.snapshot: a verified snapshot of the etcd kubefab runs on the master.
+"""kubefab etcd.snapshot: a verified snapshot of the etcd kubefab runs on the master.
 
 On the master: `etcdctl snapshot save` into a root-only folder (ETCD_SNAPSHOTS), its
 `snapshot status` read (hash, revision, keys); the file comes back over the connection,
 checked by sha256, is written here 0600, and the master's copy is removed. The shape is
-every operation's: facts (etcd running, which etcdctl) -> plan -> show -> (dry run stops)
--> lock -> apply -> recap."""
+every operation's: one step, whose plan looks (etcd running, which etcdctl) and says what
+its apply does."""
 from __future__ import annotations
 
 import os
@@ -17,8 +17,9 @@ from kubefab.profiles.modern import etcd as ctl
 from kubefab.layout import ETCD, ETCD_SNAPSHOTS
 from kubefab.model import Inventory
 from kubefab.profiles.modern.units import etcd_url
-from kubefab.ops.operation import Operation, Options
-from kubefab.report import say
+from kubefab.ops.host import HostRun
+from kubefab.ops.operation import Operation, Options, Step
+from kubefab.report import program
 from kubefab.remote import hostfiles
 from kubefab.remote.transport import Connect, Connection, RemoteError
 
@@ -43,7 +44,7 @@ def look(cxn: Connection, inv: Inventory) -> EtcdFacts:
 def missing(inv: Inventory, f: EtcdFacts) -> str | None:
     """Why the master cannot take or read a snapshot now, or None."""
     if f.version is None:
-        return f"no etcdctl at {ctl.etcdctl(inv)}; run fab deploy first"
+        return f"no etcdctl at {ctl.etcdctl(inv)}; run {program()} deploy first"
     if not f.offline:
         v = ".".join(map(str, f.version))
         return (f"etcd {v} reads and restores snapshots with etcdutl, and there is none at "
@@ -87,6 +88,7 @@ class SnapshotPlan:
 
 class Snapshot(Operation):
     task = "etcd.snapshot"
+    takes_hosts = False
 
     def __init__(self, inv: Inventory, opts: Options, out: Path | None = None, connect: Connect | None = None):
         super().__init__(inv, [inv.master], opts, connect)
@@ -95,47 +97,52 @@ class Snapshot(Operation):
         self.status: ctl.Status | None = None
         self.given_out = out
 
-    def rerun(self, failing: list[str]) -> str:
-        return "fab etcd.snapshot" + (f" --out {self.given_out}" if self.given_out else "")
+    def arguments(self) -> list[str]:
+        return ["--out", str(self.given_out)] if self.given_out else []
 
-    def gather(self) -> dict:
-        return self.fleet.each(lambda cxn: look(cxn, self.inv))
+    def steps(self) -> list[Step]:
+        return [Save(self)]
 
-    def plan(self, facts: dict) -> dict[str, SnapshotPlan]:
-        plans = {}
-        for name, f in facts.items():
-            why = missing(self.inv, f) or (None if f.active == "active" else
-                                           f"{ETCD} is {f.active}: nothing to snapshot (fab status)")
-            plans[name] = SnapshotPlan(f"{ETCD_SNAPSHOTS}/{self.inv.cluster}-{self.when}.db", self.out,
-                                       ctl.offline_tool(self.inv, f.version) if f.version else "", why or "")
+
+class Save(Step):
+    """etcd running and an etcdctl on the master, then the snapshot saved, verified,
+    copied here and removed there."""
+
+    def plan(self) -> dict:
+        op = self.op
+        self.plans = {}
+        for name, f in op.each(lambda h: look(h.cxn, op.inv)).items():
+            why = missing(op.inv, f) or (None if f.active == "active" else
+                                         f"{ETCD} is {f.active}: nothing to snapshot ({program()} status)")
+            self.plans[name] = SnapshotPlan(f"{ETCD_SNAPSHOTS}/{op.inv.cluster}-{op.when}.db", op.out,
+                                            ctl.offline_tool(op.inv, f.version) if f.version else "", why or "")
             if why:
-                self.fleet.failed[name] = why
-        return plans
+                op.fleet.failed[name] = why
+        would = "would: " if op.opts.dry_run else ""
+        return {name: [f"{would}etcdctl snapshot save {p.remote} (from {etcd_url(op.inv)}), verify it "
+                       f"({p.tool.rsplit('/', 1)[-1]} snapshot status), copy it to {p.out} (0600), remove the "
+                       f"master's copy"] for name, p in self.plans.items() if p.changes}
 
-    def show(self, plans: dict) -> None:
-        for name, plan in plans.items():
-            if plan.changes:
-                what = (f"etcdctl snapshot save {plan.remote} (from {etcd_url(self.inv)}), "
-                        f"verify it ({plan.tool.rsplit('/', 1)[-1]} snapshot status), copy it to {plan.out} "
-                        f"(0600), remove the master's copy")
-                say(name, ("would: " if self.opts.dry_run else "") + what)
-                self.pending[name].append(f"snapshot to {plan.out}")
+    def summary(self, host, lines) -> str:
+        return f"snapshot to {self.plans[host].out}"
 
-    def apply(self, plans: dict) -> None:
-        def take(cxn):
-            plan = plans[cxn.host.name]
-            cxn.run(["install", "-d", "-m", "0700", ETCD_SNAPSHOTS], sudo=True)
+    def apply(self, plan) -> None:
+        op = self.op
+
+        def take(h: HostRun):
+            p = self.plans[h.name]
+            h.cxn.run(["install", "-d", "-m", "0700", ETCD_SNAPSHOTS], sudo=True)
             try:
-                r = cxn.run(ctl.save_argv(self.inv, plan.remote), sudo=True, check=False)
+                r = h.cxn.run(ctl.save_argv(op.inv, p.remote), sudo=True, check=False)
                 if not r.ok:
                     raise RemoteError(f"etcdctl snapshot save failed: {r.why()}")
-                self.status = verified(cxn, plan.tool, plan.remote)
-                data = hostfiles.fetch(cxn, plan.remote)
+                op.status = verified(h.cxn, p.tool, p.remote)
+                data = hostfiles.fetch(h.cxn, p.remote)
             finally:
-                cxn.run(["rm", "-f", "--", plan.remote], sudo=True, check=False)
-            write_private(plan.out, data)
-            self.note(cxn.host.name, f"snapshot {plan.out} ({len(data)} bytes, 0600): {self.status.says()}")
-        self.fleet.each(take, [h for h in self.fleet.ok() if plans[h.name].changes])
+                h.cxn.run(["rm", "-f", "--", p.remote], sudo=True, check=False)
+            write_private(p.out, data)
+            h.note(f"snapshot {p.out} ({len(data)} bytes, 0600): {op.status.says()}")
+        op.each(take, [h for h in op.fleet.ok() if self.plans[h.name].changes])
 
 
 def verified(cxn: Connection, tool: str, path: str) -> ctl.Status:

@@ -1,4 +1,4 @@
-"""fab logs: the journals of kubefab's units, host-prefixed on the terminal, or one file
+"""kubefab logs: the journals of kubefab's units, host-prefixed on the terminal, or one file
 per host and unit for a support bundle. Reads only (no lock). The units are each
 host's own (its profile's units and target), so a profile's units come with it."""
 from __future__ import annotations
@@ -7,7 +7,9 @@ from pathlib import Path
 
 from kubefab import render
 from kubefab.model import Host, Inventory
+from kubefab.remote.fleet import Fleet
 from kubefab.remote.transport import Connection, RemoteError
+from kubefab.report import say
 
 
 def units(inv: Inventory, host: Host, only=None) -> tuple[str, ...]:
@@ -53,3 +55,24 @@ def bundle(cxn: Connection, unit_names, since: str | None, out: Path) -> list[Pa
         path.write_text(fetch(cxn, [unit], since))
         written.append(path)
     return written
+
+
+def run(inv: Inventory, hosts: list[Host], *, only=None, since: str | None = None, out: Path | None = None,
+        parallel: int = 10, accept_new: bool = False, connect=None) -> int:
+    """Each host's journals, its lines prefixed with its name, or files in `out`; 1 when
+    a host failed."""
+    def read(cxn):
+        mine = units(inv, cxn.host, only)
+        if out:
+            return [str(p) for p in bundle(cxn, mine, since, out)]
+        return fetch(cxn, mine, since) if mine else ""
+    with Fleet(hosts, parallel=parallel, accept_new=accept_new, connect=connect) as fleet:
+        got = fleet.each(read)
+    for h in hosts:
+        if h.name in fleet.failed:
+            say(h.name, f"failed: {fleet.failed[h.name]}")
+        elif out:
+            say(h.name, f"{len(got[h.name])} files in {out / h.name}")
+        elif got[h.name]:
+            say(h.name, got[h.name])
+    return 1 if fleet.failed else 0

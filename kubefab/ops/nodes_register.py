@@ -1,14 +1,16 @@
-"""fab nodes.register: kubectl on the master creates the missing nodes (manual mode)
-and sets the labels that differ (--label ones recorded as the operator's: deploy keeps
-them and says they are not in hosts.yaml), then checks what deploy checks: every node
-registered, labelled and Ready (Operation.register). The recap has a line per node."""
+"""kubefab nodes.register, as its steps: the master probed (its node list); kubectl on the
+master creates the missing nodes (manual mode) and sets the labels that differ
+(--label ones recorded as the operator's: deploy keeps them and says they are not in
+hosts.yaml); then what deploy checks: every node registered, labelled and Ready. The
+recap has a line per node."""
 from __future__ import annotations
 
-from kubefab.ops import steps
 from kubefab.model import Host, Inventory
-from kubefab.ops.operation import Operation, Options
-from kubefab.report import say
+from kubefab.ops.host import HostRun
+from kubefab.ops.operation import Operation, Options, Step
+from kubefab.ops.steps import RegisterNodes, commands, get_nodes, run_commands
 from kubefab.remote.transport import Connect
+from kubefab.report import say
 
 
 class NodesRegister(Operation):
@@ -21,37 +23,8 @@ class NodesRegister(Operation):
         # --label: recorded on the Node as the operator's, so deploy never removes it
         self.operator = {name: dict(labels) for name in self.wanted} if labels else None
 
-    def gather(self) -> dict:
-        def facts(cxn):
-            found = steps.probe(cxn, self.inv, {})
-            if found.nodes_json is None:  # the apiserver did not answer: kubectl says why
-                steps.get_nodes(cxn, self.inv)
-            return found
-        return self.fleet.each(facts)
-
-    def plan(self, facts: dict) -> dict[str, list]:
-        return {name: steps.registration_commands(self.inv, self.wanted, f.nodes_json, self.operator)
-                for name, f in facts.items()}
-
-    def show(self, plans: dict) -> None:
-        for name, commands in plans.items():
-            for cmd in commands:
-                say(name, ("would " if self.opts.dry_run else "") + cmd.says)
-            if not commands:
-                say(name, "no changes: every node registered with its labels")
-
-    def changes(self, plans: dict) -> bool:
-        return any(plans.values())
-
-    def apply(self, plans: dict) -> None:
-        def run(cxn):
-            steps.run_commands(cxn, plans[cxn.host.name], steps.as_root(self.inv))
-            for cmd in plans[cxn.host.name]:
-                self.done(cmd)
-        self.fleet.each(run, [h for h in self.fleet.ok() if plans[h.name]])
-
-    def verify(self, plans: dict) -> None:
-        self.register(self.wanted, self.done, operator=self.operator)
+    def steps(self) -> list[Step]:
+        return [Label(self), RegisterNodes(self, self.wanted, operator=self.operator, done=self.done, master_failed=None)]
 
     def done(self, cmd) -> None:
         for node in cmd.nodes:
@@ -65,3 +38,37 @@ class NodesRegister(Operation):
         for node in self.wanted if why else ():
             self.fleet.failed.setdefault(node, f"not verified: {self.master.name} failed: {why}")
         return super().finish()
+
+
+class Label(Step):
+    """The master's probe (and, when the apiserver did not answer, kubectl's own words
+    why), then the kubectl commands that register and label."""
+
+    def plan(self) -> dict:
+        op = self.op
+
+        def look(h: HostRun):
+            found = h.probe({})
+            if found.nodes_json is None:  # the apiserver did not answer: kubectl says why
+                get_nodes(h)
+            return found
+        op.facts = op.each(look)
+        self.commands = {name: commands(op.inv, op.wanted, f.nodes_json, op.operator) for name, f in op.facts.items()}
+        would = "would " if op.opts.dry_run else ""
+        return {name: [would + cmd.says for cmd in cmds] or ["no changes: every node registered with its labels"]
+                for name, cmds in self.commands.items()}
+
+    def show(self, plan) -> None:
+        for host, lines in plan.items():
+            for line in lines:
+                say(host, line)
+
+    def has_work(self, plan) -> bool:
+        return any(self.commands.values())
+
+    def apply(self, plan) -> None:
+        def run(h: HostRun):
+            run_commands(h, self.commands[h.name])
+            for cmd in self.commands[h.name]:
+                self.op.done(cmd)
+        self.op.each(run, [h for h in self.op.fleet.ok() if self.commands.get(h.name)])

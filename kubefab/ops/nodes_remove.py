@@ -1,21 +1,20 @@
-"""fab nodes.remove NAME: take a node out of the cluster and kubefab off it.
-
-In this order, so the node cannot come back behind our back: drain it (kubectl on the
-master), stop and remove kubefab on the host (kubefab.footprint: its kubelet would
-register the Node again), then delete the Node. A host that does not answer stops the
-run before anything changes; with --force the cluster side is done anyway and the
-recap says what stays on the host (fab reset --hosts NAME --yes once it answers)."""
+"""kubefab nodes.remove NAME, as its steps, in this order so the node cannot come back
+behind our back: the master and the node looked at; the node drained (kubectl on the
+master); kubefab taken off the host (kubefab.ops.reset: its kubelet would register the
+Node again); the Node deleted; then checked gone. A host that does not answer stops the
+run before anything changes; with --force the cluster side is done anyway and the recap
+says what stays on the host."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from kubefab import footprint, registration, rollout
-from kubefab.ops import steps
+from kubefab import registration, rollout
+from kubefab.footprint import Teardown
 from kubefab.model import Host, Inventory
-from kubefab.ops.operation import Operation, Options
-from kubefab.report import say
-from kubefab.ops.reset import footprints, look
+from kubefab.ops.host import HostRun
+from kubefab.ops.operation import Operation, Options, Step
+from kubefab.ops.reset import footprints, look, take_off
+from kubefab.ops.steps import get_nodes
 from kubefab.remote.transport import Connect, RemoteError
+from kubefab.report import program, say
 
 
 def drain_argv(kubectl: list[str], name: str, timeout: float) -> list[str]:
@@ -28,18 +27,9 @@ def delete_argv(kubectl: list[str], name: str) -> list[str]:
     return [*kubectl, "delete", "node", name]
 
 
-@dataclass(frozen=True)
-class RemovePlan:
-    registered: bool  # the Node is in the cluster: drain and delete it
-    host: footprint.Teardown | None  # None: the host did not answer (--force)
-
-    @property
-    def changes(self) -> bool:
-        return self.registered or bool(self.host and self.host.changes)
-
-
 class NodesRemove(Operation):
     task = "nodes.remove"
+    takes_hosts = False
 
     def __init__(self, inv: Inventory, node: Host, opts: Options, force: bool = False,
                  connect: Connect | None = None):
@@ -47,94 +37,34 @@ class NodesRemove(Operation):
         self.node, self.force = node, force
         self.footprint = footprints(inv, [node])[node.name]
         self.unreachable: str | None = None  # why the host did not answer, with --force
+        self.registered = False  # the Node is in the cluster: drain and delete it
+        self.teardown: Teardown | None = None  # None: the host did not answer (--force)
         self.cluster_done = False
 
-    def rerun(self, failing: list[str]) -> str:
-        return f"fab nodes.remove {self.node.name}" + (" --force" if self.force else "")
+    def steps(self) -> list[Step]:
+        return [Look(self), Drain(self), TakeOff(self), Delete(self), Gone(self)]
 
-    def gather(self) -> dict:
+    def arguments(self) -> list[str]:
+        return [self.node.name, *(["--force"] if self.force else [])]
+
+    def on_master(self, argv: list[str], done: str) -> bool:
+        """A kubectl command on the master (as root where its credentials are root's);
+        its failure stops the node's removal."""
         name = self.node.name
-        if name in self.fleet.failed and self.force:
-            self.unreachable = self.fleet.failed[name]
-        return self.fleet.each(lambda cxn: steps.probe(cxn, self.inv, {}) if cxn.host.is_master
-                               else look(cxn, self.inv, self.footprint))
 
-    def plan(self, facts: dict) -> dict[str, RemovePlan]:
-        name, master = self.node.name, self.master.name
-        if name in self.fleet.failed and not self.unreachable:
-            self.fleet.failed.setdefault(master, f"not touched: {name} did not answer; --force removes "
-                                                 f"it from the cluster anyway and says what stays on it")
-            return {}
-        if master in self.fleet.failed:
-            self.fleet.failed.setdefault(name, "not touched: the master failed")
-            return {}
-        nodes_json = facts[master].nodes_json
-        if nodes_json is None:  # the apiserver did not answer: kubectl says why
-            try:
-                nodes_json = self.fleet.each(lambda cxn: steps.get_nodes(cxn, self.inv), [self.master])[master]
-            except KeyError:
-                self.fleet.failed.setdefault(name, "not touched: the master failed")
-                return {}
-        registered = name in registration.node_states(nodes_json)
-        self.cluster_done = not registered  # nothing to do there
-        return {name: RemovePlan(registered, facts.get(name))}
+        def run(h: HostRun):
+            h.cxn.run(argv, sudo=self.inv.profile.kubectl_as_root, timeout=self.opts.timeout + 30)
+            self.note(name, done)
+        self.each(run, [self.master])
+        if self.master.name in self.fleet.failed:
+            self.fleet.failed.setdefault(name, f"stopped: {self.fleet.failed[self.master.name]}")
+        return self.master.name not in self.fleet.failed
 
-    def show(self, plans: dict) -> None:
-        plan, name = plans.get(self.node.name), self.node.name
-        if plan is None:
-            return
-        would = "would " if self.opts.dry_run else ""
-        todo = [(self.master.name, f"{would}drain node {name}")] if plan.registered else []
-        todo += [(name, f"{would}{line}") for line in plan.host.steps()] if plan.host else \
-            [(name, f"does not answer ({self.unreachable}); with --force only the cluster side is done")]
-        todo += [(self.master.name, f"{would}delete node {name}")] if plan.registered else \
-            [(self.master.name, f"node {name} is not in the cluster")]
-        for host, line in todo:
-            say(host, line)
-        if plan.changes:
-            self.pending[name].append("; ".join(line.removeprefix(would) for _, line in todo))
-
-    def changes(self, plans: dict) -> bool:
-        return any(p.changes for p in plans.values())
-
-    def apply(self, plans: dict) -> None:
-        plan, name = plans.get(self.node.name), self.node.name
-        if not plan:
-            return
-        kubectl = steps.kubectl(self.inv)
-
-        def on_master(argv, done):
-            def run(cxn):
-                cxn.run(argv)
-                self.note(name, done)
-            self.fleet.each(run, [self.master])
-            if self.master.name in self.fleet.failed:
-                self.fleet.failed.setdefault(name, f"stopped: {self.fleet.failed[self.master.name]}")
-            return self.master.name not in self.fleet.failed
-
-        if plan.registered and not on_master(drain_argv(kubectl, name, self.opts.timeout), "drained"):
-            return
-        def take_off(cxn):
-            footprint.remove(cxn, self.footprint)
-            self.note(name, plan.host.summary())
-        if plan.host and plan.host.changes:
-            self.fleet.each(take_off, [self.node])
-            if name in self.fleet.failed:
-                return  # its kubelet may still run: deleting the Node now would not last
-        if plan.registered and not on_master(delete_argv(kubectl, name), f"deleted node {name}"):
-            return
-        self.cluster_done = True
-
-    def verify(self, plans: dict) -> None:
-        name = self.node.name
-        if not self.cluster_done or name in self.fleet.failed:
-            return
-
-        def gone(cxn):
-            if name in registration.node_states(steps.get_nodes(cxn, self.inv)):
-                raise RemoteError(f"node {name} is back in the cluster after its deletion")
-            say(cxn.host.name, f"verified: node {name} is not in the cluster")
-        self.fleet.each(gone, [self.master])
+    @property
+    def goes_on(self) -> bool:
+        """Nothing stopped the removal: the node answers, or --force goes on without it."""
+        return self.master.name not in self.fleet.failed and (
+            self.node.name not in self.fleet.failed or self.fleet.failed[self.node.name] == self.unreachable)
 
     def rows(self) -> list[str]:
         return [self.node.name, self.master.name]
@@ -144,7 +74,8 @@ class NodesRemove(Operation):
         if self.unreachable and (self.cluster_done or self.opts.dry_run) and self.master.name not in self.fleet.failed:
             del self.fleet.failed[name]  # forced: the cluster side is what was asked
             left = (f"left on the host (it did not answer): units {', '.join(self.footprint.units)} and "
-                    f"{len(self.footprint.paths)} paths; once it answers: fab reset --hosts {name} --yes")
+                    f"{len(self.footprint.paths)} paths; once it answers, `{program()} reset --hosts {name} "
+                    f"--dry-run` lists them, and reset takes them off")
             if self.opts.dry_run:
                 self.pending[name].append(left)
             else:
@@ -152,3 +83,96 @@ class NodesRemove(Operation):
         if name not in self.fleet.failed and not self.opts.dry_run:
             say(None, f"remove {name} from {self.inv.path.name}, or the next deploy brings it back")
         return super().finish()
+
+
+class Look(Step):
+    """The master's node list and what of kubefab the node has."""
+
+    def plan(self) -> dict:
+        op = self.op
+        name, master = op.node.name, op.master.name
+        if name in op.fleet.failed and op.force:
+            op.unreachable = op.fleet.failed[name]
+        found = op.each(lambda h: h.probe({}) if h.host.is_master else look(h, op.footprint))
+        if name in op.fleet.failed and not op.unreachable:
+            op.fleet.failed.setdefault(master, f"not touched: {name} did not answer; --force removes "
+                                               f"it from the cluster anyway and says what stays on it")
+            return {}
+        if master in op.fleet.failed:
+            op.fleet.failed.setdefault(name, "not touched: the master failed")
+            return {}
+        nodes_json = found[master].nodes_json
+        if nodes_json is None:  # the apiserver did not answer: kubectl says why
+            nodes_json = op.each(get_nodes, [op.master]).get(master)
+            if nodes_json is None:
+                op.fleet.failed.setdefault(name, "not touched: the master failed")
+                return {}
+        op.registered = name in registration.node_states(nodes_json)
+        op.teardown = found.get(name)
+        op.cluster_done = not op.registered  # nothing to do there
+        would = "would " if op.opts.dry_run else ""
+        todo = [(master, f"{would}drain node {name}")] if op.registered else []
+        todo += [(name, f"{would}{line}") for line in op.teardown.steps()] if op.teardown else \
+            [(name, f"does not answer ({op.unreachable}); with --force only the cluster side is done")]
+        todo += [(master, f"{would}delete node {name}")] if op.registered else \
+            [(master, f"node {name} is not in the cluster")]
+        for host, line in todo:
+            say(host, line)
+        if op.registered or (op.teardown and op.teardown.changes):
+            op.pending[name].append("; ".join(line.removeprefix(would) for _, line in todo))
+        return {}
+
+    reads = True
+
+
+class Drain(Step):
+    def has_work(self, plan) -> bool:
+        return self.op.registered and self.op.goes_on
+
+    def apply(self, plan) -> None:
+        op = self.op
+        if self.has_work(plan):
+            op.on_master(drain_argv(op.inv.profile.kubectl(), op.node.name, op.opts.timeout), "drained")
+
+
+class TakeOff(Step):
+    def has_work(self, plan) -> bool:
+        op = self.op
+        return bool(op.teardown and op.teardown.changes) and op.node.name not in op.fleet.failed
+
+    def apply(self, plan) -> None:
+        op = self.op
+        if self.has_work(plan):
+            op.each(lambda h: (take_off(h, op.footprint), h.note(op.teardown.summary())), [op.node])
+
+
+class Delete(Step):
+    """Only once the host is taken off: its kubelet would register the Node again."""
+
+    def has_work(self, plan) -> bool:
+        return self.op.registered and self.op.goes_on
+
+    def apply(self, plan) -> None:
+        op = self.op
+        if not op.goes_on:
+            return
+        if op.registered and not op.on_master(delete_argv(op.inv.profile.kubectl(), op.node.name),
+                                              f"deleted node {op.node.name}"):
+            return
+        op.cluster_done = True
+
+
+class Gone(Step):
+    def has_work(self, plan) -> bool:
+        return False
+
+    def apply(self, plan) -> None:
+        op, name = self.op, self.op.node.name
+        if not op.cluster_done or name in op.fleet.failed:
+            return
+
+        def gone(h: HostRun):
+            if name in registration.node_states(get_nodes(h)):
+                raise RemoteError(f"node {name} is back in the cluster after its deletion")
+            h.say(f"verified: node {name} is not in the cluster")
+        op.each(gone, [op.master])

@@ -1,9 +1,12 @@
-"""One shape for every change kubefab makes: gather facts, plan, show, apply, verify,
-over one Fleet; a dry run stops after show. Here too what the operations share: host
-keys checked before any write, the cluster lock, Ctrl-C, node registration, the recap.
+"""The shape every change kubefab makes has, as k0sctl's phases: an operation is an
+explicit list of steps (`Operation.steps()`), each a `Step` that knows what it would do
+(`plan()`, shown before anything changes, and all a dry run does) and does exactly that
+(`apply()`). Steps that only read (`reads`) gather facts, in a dry run too. Here too what
+the operations share: host keys checked before any write, the cluster lock (taken before
+the first step with work), Ctrl-C, the recap and its re-run hint.
 
-deploy.py, master_restart.py and nodes_register.py fill in the phases; the tasks only
-parse flags and call `run()`."""
+Each host in a run is a `HostRun` (kubefab.ops.host): a step works on it through one
+object, never a bundle of callbacks. The tasks only parse flags and call `run()`."""
 from __future__ import annotations
 
 import json as jsonlib
@@ -15,14 +18,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from kubefab.remote import lease
-from kubefab import registration
-from kubefab.ops import steps
-from kubefab.remote.fleet import Fleet, Interrupted
-from kubefab.layout import KUBELET
+from kubefab import report
 from kubefab.model import Host, Inventory
+from kubefab.ops.host import HostRun
+from kubefab.remote import lease
+from kubefab.remote.fleet import Fleet
+from kubefab.remote.transport import Connect, HostKeyError, Interrupted, RemoteError
 from kubefab.report import outcome, recap, say
-from kubefab.remote.transport import Connect, HostKeyError, RemoteError
 
 
 @dataclass(frozen=True)
@@ -33,10 +35,45 @@ class Options:
     accept_new: bool = False
     wait_lock: bool = False
     json: bool = False  # the recap as JSON on stdout, progress on stderr
+    invocation: tuple[str, ...] = ()  # the command the operator ran (program, task, flags): the re-run hint's
+
+
+class Step:
+    """One phase of an operation. plan() says what it would do, per host (None: the
+    cluster as a whole), one line each ({} or empty lists: nothing); show() says it; apply()
+    does it. A step that `reads` only gathers facts: its plan() reads, it shows nothing,
+    and it runs in a dry run too."""
+    reads = False
+
+    def __init__(self, op: Operation):
+        self.op = op
+
+    def plan(self) -> dict[str | None, list[str]]:
+        return {}
+
+    def show(self, plan: dict) -> None:
+        for host, lines in plan.items():
+            for line in lines:
+                say(host, line)
+            if lines and host is not None:
+                self.op.pending[host].append(self.summary(host, lines))
+
+    def summary(self, host: str, lines: list[str]) -> str:
+        """What a dry run's recap says of this step on `host`."""
+        return "; ".join(lines)
+
+    def apply(self, plan: dict) -> None:
+        """Do what plan() said; called after every step's show in a real run, so a step
+        with no work (has_work false: no lock taken for it) returns at once or only checks."""
+
+    def has_work(self, plan: dict) -> bool:
+        """Whether apply() changes anything (so the run takes the cluster lock first)."""
+        return any(plan.values())
 
 
 class Operation:
-    task = ""  # the fab task, for the recap's re-run hint
+    task = ""  # the task's name, for the recap's re-run hint
+    takes_hosts = True  # the task has --hosts: the re-run hint names the failed ones
 
     def __init__(self, inv: Inventory, hosts: list[Host], opts: Options, connect: Connect | None = None):
         self.inv, self.opts, self.master = inv, opts, inv.master
@@ -53,25 +90,23 @@ class Operation:
         # can tell the newest run apart from one that last touched another host
         self.run_record = f"{self.run_id} t={time.time_ns()}"
 
-    # -- the phases, each operation's own ----------------------------------------------
-    def gather(self) -> dict:
-        return self.fleet.each(lambda cxn: steps.probe(cxn, self.inv, {}))
-
-    def plan(self, facts: dict) -> dict:
+    def steps(self) -> list[Step]:
+        """The operation, in order."""
         raise NotImplementedError
 
-    def show(self, plans: dict) -> None:
-        raise NotImplementedError
+    # -- hosts ---------------------------------------------------------------------------
+    def on(self, cxn) -> HostRun:
+        return HostRun(cxn, self)
 
-    def changes(self, plans: dict) -> bool:
-        """Whether applying `plans` changes anything (and so takes the lock)."""
-        return any(p.changes for p in plans.values())
+    def each(self, fn, hosts=None, **kwargs) -> dict[str, object]:
+        """fn(HostRun) on each healthy host of `hosts` (all when None), in parallel
+        (kubefab.remote.fleet.Fleet.each)."""
+        return self.fleet.each(lambda cxn: fn(self.on(cxn)), hosts, **kwargs)
 
-    def apply(self, plans: dict) -> None:
-        raise NotImplementedError
-
-    def verify(self, plans: dict) -> None:
-        pass
+    def fail(self, hosts, why: str) -> None:
+        """Every healthy host of `hosts` (all when None) stops here, for `why`."""
+        for h in self.fleet.ok(hosts):
+            self.fleet.failed[h.name] = why
 
     # -- the shape -------------------------------------------------------------------------
     def run(self) -> int:
@@ -80,7 +115,7 @@ class Operation:
             return self.converge()
         except (Interrupted, KeyboardInterrupt):
             say(None, f"interrupted: each host stopped after its current (atomic) step; "
-                      f"run fab {self.task} again to converge")
+                      f"run {self.hint(self.rows())} again to converge")
             for h in self.fleet.ok():  # their later phases never ran
                 self.fleet.failed[h.name] = f"interrupted (Ctrl-C) {self.phase}"
             self.fleet.cancel.clear()
@@ -95,17 +130,19 @@ class Operation:
         if self.key_problems():
             return self.finish()
         self.phase = "before any change"
-        self.facts = self.gather()
-        plans = self.plan(self.facts)
-        self.show(plans)
-        if self.opts.dry_run:
-            return self.finish()
-        if self.changes(plans) and not self.lock():
-            return self.finish()
-        self.phase = "before the run finished"
         try:
-            self.apply(plans)
-            self.verify(plans)
+            for step in self.steps():
+                plan = step.plan()
+                if step.reads:
+                    continue
+                step.show(plan)
+                if self.opts.dry_run:
+                    continue
+                if step.has_work(plan):
+                    if not self.locked and not self.lock():
+                        break
+                    self.phase = "before the run finished"
+                step.apply(plan)
         finally:
             if self.locked and not self.fleet.cancel.is_set():  # after Ctrl-C, run() unlocks
                 self.unlock()
@@ -116,8 +153,7 @@ class Operation:
         bad = [n for n, e in self.fleet.errors.items() if isinstance(e, HostKeyError)]
         if bad:
             say(None, f"stopping before any change: host key problem on {', '.join(bad)}")
-            for h in self.fleet.ok():
-                self.fleet.failed[h.name] = "not touched: another host's key is unknown or changed"
+            self.fail(None, "not touched: another host's key is unknown or changed")
         return bool(bad)
 
     # -- the cluster lock (kubefab.remote.lease) ---------------------------------------------------
@@ -143,7 +179,7 @@ class Operation:
             if not self.opts.wait_lock or time.monotonic() > deadline:
                 why = f"cluster locked by {held.holder} (lock on {name}, {held.lease()}); " + (
                     "if that run was killed, re-run once its lease expires, or wait with --wait-lock"
-                    if held.left is not None else "if that run is dead: fab unlock --force")
+                    if held.left is not None else f"if that run is dead: {report.program()} unlock --force")
                 for h in self.fleet.ok():
                     self.fleet.failed[h.name] = why
                 return False
@@ -154,7 +190,7 @@ class Operation:
         """Another run removed or took over this run's lock: nothing more is safe here;
         every host stops after its current step, and the run fails."""
         now = "nobody" if held.holder.startswith("nobody") else held.holder
-        why = f"lost the cluster lock on {name} (now held by {now}; fab unlock --force?): stopped"
+        why = f"lost the cluster lock on {name} (now held by {now}; {report.program()} unlock --force?): stopped"
         say(name, why)
         for h in self.fleet.ok():
             self.fleet.failed.setdefault(h.name, why)
@@ -173,37 +209,6 @@ class Operation:
         self.fleet.each(release, even_failed=True)
         self.locked = False
 
-    # -- nodes registered, labelled and Ready --------------------------------------------------
-    def register(self, wanted: dict[str, dict[str, str]], note, wait=None, operator=None) -> None:
-        """Registration passes on the master until every wanted node is registered,
-        labelled and Ready; a node that is not by the timeout fails with why. note(cmd)
-        for each kubectl command run; wait(cxn) first, for the apiserver; operator: node
-        -> the labels nodes.register --label sets (recorded as the operator's)."""
-        name = self.master.name
-        if not wanted or name in self.fleet.failed:
-            return
-
-        def settle(cxn):
-            if wait:
-                wait(cxn)
-            return steps.settle_nodes(cxn, self.inv, wanted, self.opts.timeout, note, self.fleet.cancel,
-                                      lambda msg: say(name, msg), operator)
-        results = {name: {}} if self.settled(wanted, operator) else self.fleet.each(settle, [self.master])
-        pending = results.get(name) or {}
-        if name in results and not pending:
-            say(name, f"verified: {len(wanted)} node(s) registered, labelled, Ready")
-        for node, why in pending.items():
-            self.fleet.failed[node] = (f"{why} after {self.opts.timeout:.0f}s (check its kubelet: "
-                                       f"journalctl -u {KUBELET})")
-
-    def settled(self, wanted: dict, operator=None) -> bool:
-        """Nothing changed in this run and the master's probe already saw every wanted
-        node registered, labelled and Ready: verified without another round trip."""
-        master = self.facts.get(self.master.name)
-        if self.changed or not master or master.healthz != "ok" or master.nodes_json is None:
-            return False
-        return not registration.pending(wanted, registration.node_states(master.nodes_json), operator)
-
     # -- reporting -----------------------------------------------------------------------------
     def note(self, host: str, what: str) -> None:
         self.changed[host].append(what)
@@ -211,7 +216,22 @@ class Operation:
 
     def rerun(self, failing: list[str]) -> str:
         """The command that re-runs just the failed hosts, for the recap's last line."""
-        return f"fab {self.task} --hosts {','.join(failing)}"
+        return self.hint(failing)
+
+    def hint(self, hosts: list[str]) -> str:
+        """The operator's own command again (report.rerun_hint: the same program and
+        flags, --dry-run kept, nothing added), for `hosts` where the task takes --hosts."""
+        return report.rerun_hint(self.command(), self.task, hosts if self.takes_hosts else None)
+
+    def command(self) -> tuple[str, ...]:
+        """The command the operator ran (Options.invocation), else this operation's own
+        as a command: the task, its arguments (`arguments()`) and --dry-run if it is one."""
+        return self.opts.invocation or (report.program(), self.task, *self.arguments(),
+                                        *(["--dry-run"] if self.opts.dry_run else []))
+
+    def arguments(self) -> list[str]:
+        """The task's own arguments that a re-run needs (a node's name, a file)."""
+        return []
 
     def rows(self) -> list[str]:
         """The hosts the recap has a line for."""

@@ -11,15 +11,16 @@ from kubefab import backups, plan as planning, skew
 from kubefab.backups import Entry, RollbackPlan, parse, release_change
 from kubefab.files import File
 from kubefab.layout import BACKUP_DIR, LAST_RUN, ROLLED_BACK
-from kubefab.ops import converge, steps
+from kubefab.ops.host import HostRun
 from kubefab.remote import hostfiles
 from kubefab.remote.script import HostScript
 from kubefab.remote.transport import Connection
 
+from kubefab.ops.operation import Operation, Options, Step
+from kubefab.report import program, say
+
 COMPARE = HostScript("compare-backups", what="comparing backups")
 PUT_BACK = HostScript("put-back", what="putting files back")
-from kubefab.ops.operation import Operation, Options
-from kubefab.report import say
 
 __all__ = ["Options", "Rollback"]
 
@@ -27,69 +28,81 @@ __all__ = ["Options", "Rollback"]
 class Rollback(Operation):
     task = "rollback"
 
-    def gather(self) -> dict:
-        return self.fleet.each(lambda cxn: look(cxn, self.inv.profile))
-
-    def plan(self, facts: dict) -> dict[str, backups.RollbackPlan]:
-        plans, last = {}, backups.newest(run for run, *_ in facts.values())
-        for name, (run, entries, looks, done_before, release) in facts.items():
-            host = self.inv.host(name)
-            if run != last:  # its files were last changed by an earlier run: not this rollback's
-                entries, looks = [], {}
-            plans[name] = backups.plan_host(run, entries, looks, self.inv.profile.unit_order(host), done_before,
-                                            release)
-        moved = {name: p.release for name, p in plans.items() if p.release}
-        if moved:
-            name, (before, now) = next(iter(moved.items()))
-            say(None, "refused: " + release_refusal(name, before, now))
-            for h in self.fleet.ok():
-                self.fleet.failed[h.name] = "not rolled back: the last run changed the release"
-            return {}
-        return plans
-
-    def show(self, plans: dict) -> None:
-        """Each host's steps, with the diffs of its non-secret files."""
-        texts = self.fleet.each(lambda cxn: diffs(cxn, plans[cxn.host.name]),
-                                [h for h in self.fleet.ok() if plans[h.name].changes])
-        for name, plan in plans.items():
-            for line in plan.steps():
-                say(name, line)
-            for diff in texts.get(name, ()):
-                say(name, diff)
-            if plan.changes:
-                self.pending[name].append(plan.summary().replace("restarted", "restart"))
-
-    def apply(self, plans: dict) -> None:
-        def put_back(cxn):
-            name = cxn.host.name
-            healthy = (lambda: steps.wait_healthy(cxn, self.inv, self.opts.timeout, lambda msg: say(name, msg),
-                                                  self.fleet.cancel)) if cxn.host.is_master else None
-            restore(cxn, plans[name], self.run_id, healthy, lambda what: self.note(name, what))
-        todo = [h for h in self.fleet.ok() if plans[h.name].changes]
-        self.fleet.each(put_back, [h for h in todo if h.is_master])
-        self.fleet.each(put_back, [h for h in todo if not h.is_master])
+    def steps(self) -> list[Step]:
+        return [PutBack(self)]
 
     def finish(self) -> int:
         if self.changed and not self.opts.dry_run:
-            say(None, f"rolled back: the hosts now differ from {self.inv.path.name} (fab status says how); "
-                      f"the next fab deploy applies it again, so change it first to keep this")
+            say(None, f"rolled back: the hosts now differ from {self.inv.path.name} ({program()} status says how); "
+                      f"the next {program()} deploy applies it again, so change it first to keep this")
         return super().finish()
+
+
+class PutBack(Step):
+    """Each host's last run's files against their newest backups (the host's own list);
+    refused when the last run changed the release; put back, the master first and its
+    apiserver healthy, then the nodes."""
+
+    def plan(self) -> dict:
+        op = self.op
+        facts = op.each(lambda h: look(h.cxn, op.inv.profile))
+        plans, last = {}, backups.newest(run for run, *_ in facts.values())
+        for name, (run, entries, looks, done_before, release) in facts.items():
+            if run != last:  # its files were last changed by an earlier run: not this rollback's
+                entries, looks = [], {}
+            plans[name] = backups.plan_host(run, entries, looks, op.inv.profile.unit_order(op.inv.host(name)),
+                                            done_before, release)
+        moved = {name: p.release for name, p in plans.items() if p.release}
+        if moved:
+            name, (before, now) = next(iter(moved.items()))
+            op.fail(None, "not rolled back: the last run changed the release")
+            self.plans = {}
+            return {None: ["refused: " + release_refusal(name, before, now)]}
+        self.plans = plans
+        return {name: p.steps() for name, p in plans.items()}
+
+    def show(self, plan) -> None:
+        """Each host's steps, with the diffs of its non-secret files."""
+        op, plans = self.op, self.plans
+        if None in plan:
+            say(None, plan[None][0])
+            return
+        texts = op.each(lambda h: diffs(h.cxn, plans[h.name]), [h for h in op.fleet.ok() if plans[h.name].changes])
+        for name, p in plans.items():
+            for line in p.steps():
+                say(name, line)
+            for diff in texts.get(name, ()):
+                say(name, diff)
+            if p.changes:
+                op.pending[name].append(p.summary().replace("restarted", "restart"))
+
+    def has_work(self, plan) -> bool:
+        return any(p.changes for p in self.plans.values())
+
+    def apply(self, plan) -> None:
+        op = self.op
+        todo = [h for h in op.fleet.ok() if h.name in self.plans and self.plans[h.name].changes]
+
+        def put_back(h: HostRun):
+            restore(h, self.plans[h.name], op.run_id, h.wait_healthy if h.host.is_master else None)
+        op.each(put_back, [h for h in todo if h.is_master])
+        op.each(put_back, [h for h in todo if not h.is_master])
 
 
 def release_refusal(host: str, before: str, now: str) -> str:
     """One line: why a rollback across a release change is refused, and the way back
-    that is true for these two releases (skew.refusal decides whether fab upgrade may
+    that is true for these two releases (skew.refusal decides whether upgrade may
     go back)."""
     old, new = skew.stamp_version(before) or before, skew.stamp_version(now) or now
     why = (f"the last run changed the release on {host} ({old} -> {new}) and rollback puts back files, "
            f"not binaries: {new}'s binaries would run with {old}'s files; ")
     if old == new:
         return why + ("to go back, set the release settings in the inventory as they were (mirror, sums, "
-                      "component versions) and run fab upgrade")
+                      f"component versions) and run {program()} upgrade")
     back = skew.refusal(new, old)
     if back is None:
-        return why + f"to go back, set kubernetes.version to {old} and run fab upgrade (the skew rules allow it)"
-    return why + f"fab upgrade cannot go back either: {back}"
+        return why + f"to go back, set kubernetes.version to {old} and run {program()} upgrade (the skew rules allow it)"
+    return why + f"{program()} upgrade cannot go back either: {back}"
 
 
 
@@ -124,12 +137,12 @@ def diffs(cxn: Connection, plan: RollbackPlan) -> list[str]:
     return out
 
 
-def restore(cxn: Connection, plan: RollbackPlan, run_id: str, healthy, note) -> None:
+def restore(h: HostRun, plan: RollbackPlan, run_id: str, healthy) -> None:
     """Owe the restarts, put the files back, reload systemd, restart in deploy's order."""
-    converge.owe(cxn, plan.restart, run_id)
+    h.owe(plan.restart, run_id)
     args = [a for e in plan.restore for a in (e.path, e.mode, e.owner, e.group)]
-    PUT_BACK.run(cxn, BACKUP_DIR, LAST_RUN, ROLLED_BACK, *args)
-    note(f"put back {len(plan.restore)} files")
+    PUT_BACK.run(h.cxn, BACKUP_DIR, LAST_RUN, ROLLED_BACK, *args)
+    h.note(f"put back {len(plan.restore)} files")
     if plan.reload:
-        steps.systemctl(cxn, "daemon-reload")
-    converge.activate(cxn, plan.restart, healthy=healthy, note=note, marks=set(plan.restart))
+        h.systemctl("daemon-reload")
+    h.activate(plan.restart, healthy=healthy, marks=set(plan.restart))

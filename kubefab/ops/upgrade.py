@@ -1,256 +1,341 @@
-"""fab upgrade: a rolling upgrade to the inventory's kubernetes.version, on deploy's
-shape (facts, plan, show, apply, verify) with its own apply:
+"""kubefab upgrade: a rolling upgrade to the inventory's kubernetes.version, as its steps
+(Upgrade.steps):
 
-1. refuse, before anything changes, what the version-skew rules forbid (kubefab.skew);
-2. the master: files and release, etcd (when kubefab runs it), the apiserver, /healthz
-   and /version at the new release, then the controller-manager and scheduler;
-3. the nodes in batches (--batch N or P%): cordon (marked as kubefab's), drain
-   (bounded), files and release, restarts, Ready at the new kubelet version, uncordon.
-   The first batch that fails stops the run; its node is named, the others are
-   untouched and keep serving. A re-run skips the nodes already at the new version and
-   uncordons those kubefab left cordoned.
+1. the releases and Node versions probed, and what the version-skew rules forbid
+   refused before anything changes (kubefab.skew), the local PKI included;
+2. the master: files and release, etcd (when kubefab runs it), the apiserver, healthy
+   and answering /version with the new release, then the controller-manager and scheduler;
+3. nodes kubefab left cordoned at the new version uncordoned;
+4. the nodes in batches (--batch N or P%), a step each: cordon (marked as kubefab's),
+   drain (bounded), files and release, restarts, Ready at the new kubelet version,
+   uncordon. The first batch that fails stops the run; its node is named, the others are
+   untouched and keep serving. A re-run skips the nodes already at the new version.
 
-Why not in deploy: deploy converges every host at once and restarts nodes in place;
-an upgrade must order the hosts, drain them and stop at a failed batch. Deploy's
-phases are reused (the plan per host is the same)."""
+Each step's plan is what a dry run shows and what its apply does. Why not in deploy:
+deploy converges every host at once and restarts nodes in place; an upgrade must order
+the hosts, drain them and stop at a failed batch. The plan per host is deploy's."""
 from __future__ import annotations
 
 import dataclasses
 import json
-import time
 
-from kubefab.ops import converge, steps
-from kubefab import rollout, skew
-from kubefab.ops.deploy import Deploy
+from kubefab import drift, pki, plan as planning, render, rollout, skew
 from kubefab.layout import DRAIN_TIMEOUT, ETCD, KUBELET
 from kubefab.model import Host, Inventory
-from kubefab.ops.operation import Options
-from kubefab.report import say
+from kubefab.ops.host import HostRun
+from kubefab.ops.operation import Operation, Options, Step
+from kubefab.ops.steps import Apiserver, Probe, get_nodes
+from kubefab.remote import hostfiles, wait
 from kubefab.remote.transport import Connect, RemoteError
+from kubefab.report import program, say
 
 
-class Upgrade(Deploy):
+class Upgrade(Operation):
     task = "upgrade"
-    render_at_start = False  # the PKI and files wait for the skew check (gather), so that a
-    # refused upgrade changes nothing, the local PKI included
 
     def __init__(self, inv: Inventory, targets: list[Host], opts: Options, batch: str = "1",
                  drain_timeout: float = DRAIN_TIMEOUT, connect: Connect | None = None):
         nodes = [h for h in targets if not h.is_master]
         super().__init__(inv, [inv.master, *nodes], opts, connect)  # the control plane first
+        self.targets = [inv.master, *nodes]
         self.batch, self.drain_timeout, self.version = batch, drain_timeout, inv.kubernetes.version
         self.running: str | None = None  # the master's installed release before this run
         self.refused: str | None = None  # why the skew rules forbid this upgrade
         self.todo: list[list[str]] = []  # batches of nodes still to upgrade
         self.release: list[str] = []  # nodes at the new version that kubefab left cordoned
+        self.plans: dict[str, planning.HostPlan] = {}
+        self.wanted: dict = {}
+        self.stopped = False  # a batch failed: the later ones are not touched
+        self.apiserver = Apiserver(self)
 
-    def gather(self) -> dict:
-        """Releases and Node versions first (a probe without files); then, when the skew
-        rules allow the upgrade, deploy's probe against the new release's files."""
-        facts = self.fleet.each(lambda cxn: steps.probe(cxn, self.inv, {}))
-        master = facts.get(self.master.name)
-        if master is None:
-            self.refused = "the master could not be probed"
-            return facts
-        self.running = skew.stamp_version(master.stamp)
-        views = rollout.node_views(master.nodes_json) if master.nodes_json else {}
-        self.refused = skew.refusal(self.running or "", self.version,
-                                    {n: v.version for n, v in views.items() if v.version},
-                                    {n: c for n, f in facts.items()
-                                     for c in [skew.stamp_containerd(f.stamp)] if c and n != self.master.name})
+    def steps(self):
+        """A generator: the later steps exist once the earlier ones know the batches."""
+        yield Probe(self)
+        yield CheckSkew(self)
         if self.refused:
-            return facts
-        self.render(self.fleet.ok(self.targets))
-        return super().gather()
-
-    # -- plan ----------------------------------------------------------------------------
-    def version_refusal(self, facts: dict) -> None:
-        return None  # changing the version is what an upgrade does (skew-checked in gather)
-
-    def plan(self, facts: dict) -> dict:
-        if self.refused:
-            say(None, f"refused: {self.refused}")
-            for h in self.fleet.ok():
-                self.fleet.failed[h.name] = f"refused: {self.refused}"
-            return {}
-        plans = super().plan(facts)
-        master = facts[self.master.name]
-        views = rollout.node_views(master.nodes_json) if master.nodes_json else {}
-        nodes = [h for h in self.targets if not h.is_master]
-        todo = []
-        for h in nodes:
-            if h.name not in plans:
-                continue
-            done = not plans[h.name].changes and rollout.at(views.get(h.name), self.version)
-            if done and views[h.name].ours:
-                self.release.append(h.name)
-            elif not done:
-                todo.append(h.name)
-        self.todo = rollout.batches(todo, self.batch) if todo else []
-        return plans
-
-    def changes(self, plans: dict) -> bool:
-        master = plans.get(self.master.name)
-        return bool(self.todo or self.release or (master and master.changes))
-
-    def show(self, plans: dict) -> None:
-        super().show(plans)
-        if not plans:
             return
-        say(None, f"upgrade {self.running} -> {self.version}: the master first, then "
-                  f"{sum(map(len, self.todo))} node(s) in {len(self.todo)} batch(es) of {self.batch}")
-        master = plans[self.master.name]
-        say(None, f"  master {self.master.name}: " + (self.host_steps(self.master, master) if master.changes
-                                                      else f"already at {self.version}"))
-        for name in self.release:
-            say(None, f"  {name}: at {self.version}, cordoned by kubefab: uncordon")
+        self.render()  # the PKI and files only for an upgrade the skew rules allow
+        yield Probe(self, lambda h: self.wanted.get(h.name, {}), self.targets)
+        yield PlanUpgrade(self)
+        yield UpgradeMaster(self)
+        yield Uncordon(self)
         for i, batch in enumerate(self.todo, 1):
-            for name in batch:
-                say(None, f"  batch {i}/{len(self.todo)} {name}: cordon, drain (at most "
-                          f"{self.drain_timeout:.0f}s), " + self.host_steps(self.inv.host(name), plans[name])
-                          + f", wait Ready at {self.version}, uncordon")
-        if self.opts.dry_run:
-            for name in [n for b in self.todo for n in b] + self.release:
-                if not self.pending.get(name):
-                    self.pending[name].append(f"upgrade to {self.version}")
+            yield Batch(self, i, batch)
 
-    def host_steps(self, host: Host, plan) -> str:
+    def render(self) -> None:
+        keys = pki.ensure(self.inv)
+        for what in keys.changes if keys else ():
+            say(None, f"pki: {what}")
+        self.wanted = {h.name: render.render_host(self.inv, h, keys) for h in self.fleet.ok(self.targets)}
+
+    def host_steps(self, host: Host) -> str:
         """What a host downloads and restarts, in one line."""
-        out = [f"download {self.inv.profile.downloads(host)}"] if plan.download else []
-        restarts = [*plan.restart, *plan.start[1:]]
+        p = self.plans[host.name]
+        out = [f"download {self.inv.profile.downloads(host)}"] if p.download else []
+        restarts = [*p.restart, *p.start[1:]]
         return ", ".join(out + ([f"restart {', '.join(restarts)}"] if restarts else []) or ["no changes"])
 
-    # -- apply ---------------------------------------------------------------------------
-    def apply(self, plans: dict) -> None:
-        name = self.master.name
-        if not plans:  # refused
-            return
-        if plans[name].changes:
-            self.fleet.each(lambda cxn: self.upgrade_master(cxn, plans[name]), [self.master])
-        if name not in self.fleet.failed:
-            self.fleet.each(self.check_version, [self.master])
-        if name in self.fleet.failed:
-            for h in self.targets[1:]:
-                self.fleet.failed.setdefault(h.name, "not upgraded: the master failed")
-            return
-        kubectl, master = steps.kubectl(self.inv), self.fleet.connections[name]
-        for node in self.release:
-            self.on_master(node, lambda: self.kubectl_step(master, node, rollout.uncordon(kubectl, node)))
-        for i, batch in enumerate(self.todo, 1):
-            say(None, f"batch {i}/{len(self.todo)}: {', '.join(batch)}")
-            self.upgrade_batch(master, batch, plans)
-            failed = [n for n in batch if n in self.fleet.failed]
-            if failed:
-                rest = [n for b in self.todo[i:] for n in b]
-                for n in rest:
-                    self.fleet.failed[n] = (f"not upgraded: batch {i} failed ({', '.join(failed)}); "
-                                            f"fix it and run fab upgrade again")
-                say(None, f"stopped at batch {i}/{len(self.todo)}: {', '.join(failed)} failed; "
-                          f"{len(rest)} node(s) not touched")
-                return
+    def show_host(self, name: str) -> None:
+        """A host's plan and the diffs of its updated files, as deploy shows them."""
+        p = self.plans[name]
+        olds = self.each(lambda h: hostfiles.read(h.cxn, [w.file.path for w in p.writes
+                                                          if w.action == "update" and not w.file.secret]),
+                         [p.host]) if p.writes else {}
+        for line in p.steps():
+            say(name, line)
+        for w in p.writes:
+            if w.action != "create" or w.file.secret or self.opts.dry_run:
+                say(name, planning.diff(w, olds.get(name, {}).get(w.file.path)))
 
-    def upgrade_master(self, cxn, plan) -> None:
-        """Files and release, then etcd before the apiserver (kubefab's own etcd, modern
-        profile), then deploy's order: the apiserver, /healthz, the rest."""
-        name = cxn.host.name
-        converge.write(cxn, plan, self.run_record, lambda what: self.note(name, what),
-                       lambda msg: say(name, msg), self.fleet.cancel, self.inv.kubernetes.backups)
-        etcd = tuple(u for u in plan.restart if u == ETCD)
+    def kubectl_step(self, master: HostRun, node: str, cmd, timeout: float = 60) -> bool:
+        """A kubectl command on the master for `node`: its failure is the node's."""
+        r = master.cxn.run(cmd.argv, stdin=cmd.stdin, check=False, timeout=timeout,
+                           sudo=self.inv.profile.kubectl_as_root)
+        if not r.ok:
+            self.fleet.failed.setdefault(node, f"{cmd.says}: {r.why()}")
+            return False
+        self.note(node, cmd.done)
+        return True
+
+    def master_run(self) -> HostRun:
+        return self.on(self.fleet.connections[self.master.name])
+
+
+class CheckSkew(Step):
+    """The running versions (the master's release, the kubelets', the nodes' containerd)
+    against the wanted one: a refusal says the path to take, before anything changes."""
+
+    def plan(self) -> dict:
+        op = self.op
+        master = op.facts.get(op.master.name)
+        if master is None:
+            op.refused = "the master could not be probed"
+        else:
+            op.running = skew.stamp_version(master.stamp)
+            views = rollout.node_views(master.nodes_json) if master.nodes_json else {}
+            op.refused = skew.refusal(op.running or "", op.version, {n: v.version for n, v in views.items() if v.version},
+                                      {n: c for n, f in op.facts.items()
+                                       for c in [skew.stamp_containerd(f.stamp)] if c and n != op.master.name})
+        if op.refused:
+            op.fail(None, f"refused: {op.refused}")
+            return {None: [f"refused: {op.refused}"]}
+        return {}
+
+    def has_work(self, plan) -> bool:
+        return False
+
+
+class PlanUpgrade(Step):
+    """Each host's plan (deploy's), the nodes still to upgrade in batches, and the
+    outline: the master first, then the batches."""
+
+    def plan(self) -> dict:
+        op = self.op
+        master = op.facts.get(op.master.name)
+        op.plans = {h.name: planning.plan_host(h, op.wanted[h.name], op.facts[h.name],
+                                               units=op.inv.profile.unit_order(h), target=op.inv.profile.target(h),
+                                               stamp=op.inv.profile.release_stamp(),
+                                               node_missing=drift.missing_node(op.inv, h, master))
+                    for h in op.fleet.ok(op.targets)}
+        views = rollout.node_views(master.nodes_json) if master and master.nodes_json else {}
+        todo = []
+        for h in op.targets[1:]:
+            if h.name not in op.plans:
+                continue
+            done = not op.plans[h.name].changes and rollout.at(views.get(h.name), op.version)
+            if done and views[h.name].ours:
+                op.release.append(h.name)
+            elif not done:
+                todo.append(h.name)
+        op.todo = rollout.batches(todo, op.batch) if todo else []
+        return {None: [f"upgrade {op.running} -> {op.version}: the master first, then "
+                       f"{sum(map(len, op.todo))} node(s) in {len(op.todo)} batch(es) of {op.batch}"]}
+
+    def has_work(self, plan) -> bool:
+        return False
+
+
+class UpgradeMaster(Step):
+    """Files and release, then etcd before the apiserver (kubefab's own), then deploy's
+    order: the apiserver, healthy, the rest; then /version says the new release."""
+
+    def plan(self) -> dict:
+        op = self.op
+        p = op.plans.get(op.master.name)
+        if p is None:
+            return {}
+        return {None: [f"  master {op.master.name}: "
+                       + (op.host_steps(op.master) if p.changes else f"already at {op.version}")]}
+
+    def has_work(self, plan) -> bool:
+        p = self.op.plans.get(self.op.master.name)
+        return bool(p and p.changes)
+
+    def show(self, plan) -> None:
+        if self.has_work(plan):
+            self.op.show_host(self.op.master.name)
+            self.op.pending[self.op.master.name].append(self.op.plans[self.op.master.name].summary())
+        super().show(plan)
+
+    def apply(self, plan) -> None:
+        op, name = self.op, self.op.master.name
+        if self.has_work(plan):
+            op.each(self.upgrade, [op.master])
+        if name not in op.fleet.failed:
+            op.each(self.check_version, [op.master])
+        if name in op.fleet.failed:
+            for h in op.targets[1:]:
+                op.fleet.failed.setdefault(h.name, "not upgraded: the master failed")
+
+    def upgrade(self, h: HostRun) -> None:
+        p = self.op.plans[h.name]
+        h.write(p)
+        etcd = tuple(u for u in p.restart if u == ETCD)
         if etcd:
-            converge.activate(cxn, etcd, note=lambda what: self.note(name, what), marks=set(plan.owe))
-        self.activate(cxn, dataclasses.replace(plan, restart=tuple(u for u in plan.restart if u not in etcd)))
+            h.activate(etcd, marks=set(p.owe))
+        rest = dataclasses.replace(p, restart=tuple(u for u in p.restart if u not in etcd))
+        h.activate(rest.restart, rest.start, lambda: self.op.apiserver.wait_healthy(h, rest.changes),
+                   why=rest.why, marks={*rest.marks, *rest.owe})
 
-    def check_version(self, cxn) -> None:
+    def check_version(self, h: HostRun) -> None:
         """The apiserver answers /version with the new release."""
-        check = self.inv.profile.health()
+        version, check = self.op.version, self.op.inv.profile.health()
         url = check.url.rsplit("/", 1)[0] + "/version"
-        r = cxn.run([*check.argv[:-1], url], sudo=True, check=False)
+        r = h.cxn.run([*check.argv[:-1], url], sudo=True, check=False)
         try:
             got = json.loads(r.stdout).get("gitVersion")
         except ValueError:
             got = None
-        if got != self.version:
-            raise RemoteError(f"the apiserver at {url} reports {got or r.why()}, not {self.version}")
-        say(cxn.host.name, f"verified: apiserver {got} healthy")
+        if got != version:
+            raise RemoteError(f"the apiserver at {url} reports {got or r.why()}, not {version}")
+        h.say(f"verified: apiserver {got} healthy")
 
-    def upgrade_batch(self, master, batch: list[str], plans: dict) -> None:
-        kubectl = steps.kubectl(self.inv)
-        client = rollout.client_version(master.run([*kubectl, "version", "--client"], check=False,
-                                                   sudo=steps.as_root(self.inv)).stdout)
-        views = rollout.node_views(steps.get_nodes(master, self.inv))
+
+class Uncordon(Step):
+    """Nodes at the new version that kubefab cordoned (a run stopped after their
+    upgrade): back in service."""
+
+    def plan(self) -> dict:
+        return {None: [f"  {name}: at {self.op.version}, cordoned by kubefab: uncordon" for name in self.op.release]}
+
+    def summary(self, host, lines) -> str:
+        return f"upgrade to {self.op.version}"
+
+    def show(self, plan) -> None:
+        super().show(plan)
+        for name in self.op.release:
+            self.op.pending[name].append(f"upgrade to {self.op.version}")
+
+    def apply(self, plan) -> None:
+        op = self.op
+        if not op.release or op.master.name in op.fleet.failed:
+            return
+        master, kubectl = op.master_run(), op.inv.profile.kubectl()
+        for node in op.release:
+            op.kubectl_step(master, node, rollout.uncordon(kubectl, node))
+
+
+class Batch(Step):
+    """Batch i of the nodes: cordon (marked as kubefab's), drain, files and release,
+    restarts, Ready at the new version, uncordon. When one fails, the batches after it
+    are not touched."""
+
+    def __init__(self, op: Upgrade, i: int, nodes: list[str]):
+        super().__init__(op)
+        self.i, self.nodes = i, nodes
+
+    def plan(self) -> dict:
+        op = self.op
+        return {None: [f"  batch {self.i}/{len(op.todo)} {name}: cordon, drain (at most {op.drain_timeout:.0f}s), "
+                       f"{op.host_steps(op.inv.host(name))}, wait Ready at {op.version}, uncordon"
+                       for name in self.nodes if name in op.plans]}
+
+    def show(self, plan) -> None:
+        op = self.op
+        super().show(plan)
+        for name in self.nodes:
+            if name in op.plans and op.plans[name].changes:
+                op.show_host(name)
+            if op.opts.dry_run:
+                op.pending[name].append(op.plans[name].summary() if op.plans[name].changes
+                                        else f"upgrade to {op.version}")
+
+    def apply(self, plan) -> None:
+        op = self.op
+        if op.master.name in op.fleet.failed or op.stopped:
+            return  # an earlier batch failed: this one's nodes were said not upgraded then
+        say(None, f"batch {self.i}/{len(op.todo)}: {', '.join(self.nodes)}")
+        self.upgrade(op.master_run())
+        failed = [n for n in self.nodes if n in op.fleet.failed]
+        if failed:
+            op.stopped = True
+            rest = [n for b in op.todo[self.i:] for n in b]
+            for n in rest:
+                op.fleet.failed[n] = (f"not upgraded: batch {self.i} failed ({', '.join(failed)}); "
+                                      f"fix it and run {program()} upgrade again")
+            say(None, f"stopped at batch {self.i}/{len(op.todo)}: {', '.join(failed)} failed; "
+                      f"{len(rest)} node(s) not touched")
+
+    def upgrade(self, master: HostRun) -> None:
+        op, kubectl = self.op, self.op.inv.profile.kubectl()
+        client = rollout.client_version(master.kubectl("version", "--client", check=False).stdout)
+        views = rollout.node_views(get_nodes(master))
         cordoned = []
-        for node in batch:
+        for node in self.nodes:
             view = views.get(node)
             if view is None:  # not registered yet: nothing runs there to drain
                 continue
-            if not view.unschedulable:
-                if not self.on_master(node, lambda: self.kubectl_step(master, node, rollout.cordon(kubectl, node,
-                                                                                         self.run_id))):
-                    continue
+            if not view.unschedulable and not op.kubectl_step(master, node, rollout.cordon(kubectl, node, op.run_id)):
+                continue
             if view.ours or not view.unschedulable:
                 cordoned.append(node)
-            drain = rollout.drain(kubectl, node, client, self.drain_timeout)
-            if drain and not self.on_master(node, lambda: self.kubectl_step(master, node, drain, self.drain_timeout + 30)):
+            drain = rollout.drain(kubectl, node, client, op.drain_timeout)
+            if drain and not op.kubectl_step(master, node, drain, op.drain_timeout + 30):
                 if node in cordoned:  # nothing changed on it: back in service, as it was
-                    self.on_master(node, lambda: self.kubectl_step(master, node, rollout.uncordon(kubectl, node)))
-        hosts = [self.inv.host(n) for n in batch if n not in self.fleet.failed]
-        self.fleet.each(lambda cxn: self.upgrade_node(cxn, plans[cxn.host.name]), hosts)
-        for node in self.wait_ready(master, [h.name for h in self.fleet.ok(hosts)]):
+                    op.kubectl_step(master, node, rollout.uncordon(kubectl, node))
+        hosts = [op.inv.host(n) for n in self.nodes if n not in op.fleet.failed]
+        op.each(self.upgrade_node, hosts)
+        for node in self.wait_ready(master, [h.name for h in op.fleet.ok(hosts)]):
             if node in cordoned:
-                self.on_master(node, lambda: self.kubectl_step(master, node, rollout.uncordon(kubectl, node)))
+                op.kubectl_step(master, node, rollout.uncordon(kubectl, node))
 
-    def upgrade_node(self, cxn, plan) -> None:
-        name = cxn.host.name
-        converge.write(cxn, plan, self.run_record, lambda what: self.note(name, what),
-                       lambda msg: say(name, msg), self.fleet.cancel, self.inv.kubernetes.backups)
+    def upgrade_node(self, h: HostRun) -> None:
+        p = self.op.plans[h.name]
+        h.write(p)
         try:
-            self.activate(cxn, plan)
+            h.activate(p.restart, p.start, why=p.why, marks={*p.marks, *p.owe})
         except RemoteError as e:  # the new kubelet's own words say why
-            raise RemoteError(f"{e}; kubelet journal: {steps.journal(cxn, KUBELET, 3)}") from None
+            raise RemoteError(f"{e}; kubelet journal: {h.journal(KUBELET, 3)}") from None
 
-    def wait_ready(self, master, nodes: list[str]) -> list[str]:
-        """Poll the Nodes until each is Ready at the new version (progress every 5 s);
+    def wait_ready(self, master: HostRun, nodes: list[str]) -> list[str]:
+        """The Nodes until each is Ready at the new version (progress every 5 s);
         returns those that are; the others fail, with what their Node says and the
         kubelet's journal."""
+        op = self.op
         if not nodes:
             return []
-        start = time.monotonic()
-        next_note = start + 5
-        while True:
-            views = rollout.node_views(steps.get_nodes(master, self.inv))
-            late = [n for n in nodes if not rollout.at(views.get(n), self.version)]
-            now = time.monotonic()
-            if not late or now - start >= self.opts.timeout:
-                break
-            if now >= next_note:
-                say(None, f"waiting for {', '.join(late)} to be Ready at {self.version} "
-                          f"({now - start:.0f}s of {self.opts.timeout:.0f}s)")
-                next_note = now + 5
-            steps.pause(self.fleet.cancel, 1)
-        for n in late:
-            view = views.get(n)
-            seen = "not registered" if view is None else \
+        seen: dict = {}
+
+        def poll(_seconds):
+            seen.update(rollout.node_views(get_nodes(master)))
+            return True if not self.late(nodes, seen) else None
+        try:
+            wait.until(poll, what=f"{', '.join(nodes)} to be Ready at {op.version}", timeout=op.opts.timeout,
+                       progress=lambda text: say(None, text), cancel=op.fleet.cancel, clock=wait.clock_of(master.cxn),
+                       status=lambda: ", ".join(self.late(nodes, seen)), pause=1)
+        except wait.Timeout:
+            pass
+        for n in self.late(nodes, seen):
+            view = seen.get(n)
+            state = "not registered" if view is None else \
                 f"kubelet {view.version or 'unknown'}, {'Ready' if view.ready else 'not Ready'}"
-            journal = steps.journal(self.fleet.connections[n], KUBELET)
-            self.fleet.failed[n] = (f"not Ready at {self.version} after {self.opts.timeout:.0f}s ({seen}); "
-                                    f"kubelet journal: {journal}")
-        ready = [n for n in nodes if n not in late]
+            journal = op.on(op.fleet.connections[n]).journal(KUBELET)
+            op.fleet.failed[n] = (f"not Ready at {op.version} after {op.opts.timeout:.0f}s ({state}); "
+                                  f"kubelet journal: {journal}")
+        ready = [n for n in nodes if n not in self.late(nodes, seen)]
         for n in ready:
-            self.note(n, f"Ready at {self.version}")
+            op.note(n, f"Ready at {op.version}")
         return ready
 
-    # -- helpers -------------------------------------------------------------------------
-    def kubectl_step(self, master, node: str, cmd, timeout: float = 60) -> None:
-        r = master.run(cmd.argv, stdin=cmd.stdin, check=False, timeout=timeout, sudo=steps.as_root(self.inv))
-        if not r.ok:
-            raise RemoteError(f"{cmd.says}: {r.why()}")
-        self.note(node, cmd.done)
-
-    def on_master(self, node: str, step) -> bool:
-        """A kubectl step on the master for `node`: its failure is the node's."""
-        try:
-            step()
-            return True
-        except RemoteError as e:
-            self.fleet.failed.setdefault(node, str(e))
-            return False
+    def late(self, nodes, views) -> list[str]:
+        return [n for n in nodes if not rollout.at(views.get(n), self.op.version)]

@@ -6,12 +6,12 @@ fails keeps its reason and is left out of later steps, the others go on."""
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from kubefab.model import Host
+from kubefab.remote import wait
 from kubefab.remote.ssh import ssh
 from kubefab.remote.transport import Connect, Interrupted, RemoteError
 
@@ -41,19 +41,11 @@ class Gate:
         return self._done.is_set()
 
     def wait(self, cancel: threading.Event | None = None, progress=None) -> bool:
-        """Until the gate opens (True) or fails (False); Interrupted on Ctrl-C.
-        progress(text) every 5 s."""
-        start = time.monotonic()
-        next_note = start + 5
-        while True:
-            if cancel is not None and cancel.is_set():  # before the gate: a master stopped by Ctrl-C fails it
-                raise Interrupted()
-            if self._done.wait(0.2):
-                return self._ok
-            now = time.monotonic()
-            if progress and now >= next_note:
-                progress(f"waiting for {self.what} ({now - start:.0f}s)")
-                next_note = now + 5
+        """Until the gate opens (True) or fails (False); Interrupted on Ctrl-C (checked
+        first: a master stopped by Ctrl-C fails the gate). progress(text) every 5 s."""
+        wait.until(lambda seconds: True if self._done.wait(seconds) else None, what=self.what, timeout=None,
+                   progress=progress, cancel=cancel, slice=0.5)
+        return self._ok
 
 
 class Slots:

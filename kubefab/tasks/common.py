@@ -68,15 +68,29 @@ def timeout_setting(c, given) -> float:
     return float(flags.positive("timeout", given, c.config.kubefab.timeout, "seconds"))
 
 
-def options(c, *, dry_run=False, parallel=None, timeout=None, accept_new=False, wait_lock=False,
+def options(c, task: str, *, dry_run=False, parallel=None, timeout=None, accept_new=False, wait_lock=False,
             json=False) -> Options:
     """The flags every operation shares, checked (one line, exit 2) before anything runs."""
     opts = Options(dry_run=dry_run, parallel=parallel_setting(c, parallel),
                    timeout=timeout_setting(c, timeout), accept_new=accept_new, wait_lock=wait_lock,
-                   json=json)
+                   json=json, invocation=invocation(task))
     if json:
         report.progress_to_stderr()
     return opts
+
+
+def invocation(task: str, argv=None) -> tuple[str, ...]:
+    """The operator's command for `task` as typed: the program (report.program) and this
+    task's words, up to the next task on the same line; () when the task is not there (a
+    test, or kubefab called from Python): the re-run hint then says what it can."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if task not in argv:
+        return ()
+    start = argv.index(task)
+    tasks = set(flags.task_names())
+    end = next((i for i in range(start + 1, len(argv)) if argv[i] in tasks and not argv[i - 1].startswith("-")),
+               len(argv))
+    return (report.program(), *argv[start:end])
 
 
 def run(make) -> None:

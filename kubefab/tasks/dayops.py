@@ -4,8 +4,6 @@ from pathlib import Path
 from invoke.exceptions import Exit
 
 from kubefab.ops import logs as journals
-from kubefab.remote.fleet import Fleet
-from kubefab.report import say
 from kubefab.ops.reset import Reset
 from kubefab.ops.rollback import Rollback
 
@@ -34,7 +32,7 @@ def reset(c, hosts=None, yes=False, dry_run=False, parallel=None, accept_new_hos
         names = ",".join(h.name for h in targets)
         raise Exit(f"error: reset removes kubefab from {names}: add --yes (or --dry-run to see what goes)",
                    code=2)
-    opts = options(c, dry_run=dry_run, parallel=parallel, accept_new=accept_new_host_keys,
+    opts = options(c, "reset", dry_run=dry_run, parallel=parallel, accept_new=accept_new_host_keys,
                    wait_lock=wait_lock)
     run(lambda: Reset(inv, targets, opts))
 
@@ -53,7 +51,7 @@ def rollback(c, hosts=None, dry_run=False, timeout=None, parallel=None, accept_n
     """Put back the files the last run replaced (each host's own list) and restart what uses them."""
     inv = load_inventory(c, inventory)
     targets = select(inv, hosts)
-    opts = options(c, dry_run=dry_run, parallel=parallel, timeout=timeout, accept_new=accept_new_host_keys,
+    opts = options(c, "rollback", dry_run=dry_run, parallel=parallel, timeout=timeout, accept_new=accept_new_host_keys,
                    wait_lock=wait_lock)
     run(lambda: Rollback(inv, targets, opts))
 
@@ -77,21 +75,8 @@ def logs(c, hosts=None, unit=None, since=None, out=None, parallel=None, accept_n
                              "kubernetes.proxy.service")
     if since is not None and not since.strip():
         refuse("since", since, "wants a time journalctl understands, e.g. -1h or '2026-01-02 10:00'")
-    fleet = Fleet(targets, parallel=parallel_setting(c, parallel), accept_new=accept_new_host_keys)
-
-    def read(cxn):
-        mine = journals.units(inv, cxn.host, only)
-        if out:
-            return [str(p) for p in journals.bundle(cxn, mine, since, Path(out))]
-        return journals.fetch(cxn, mine, since) if mine else ""
-    with reported(), fleet:
-        got = fleet.each(read)
-    for h in targets:
-        if h.name in fleet.failed:
-            say(h.name, f"failed: {fleet.failed[h.name]}")
-        elif out:
-            say(h.name, f"{len(got[h.name])} files in {Path(out) / h.name}")
-        elif got[h.name]:
-            say(h.name, got[h.name])
-    if fleet.failed:
-        raise Exit(code=1)
+    with reported():
+        code = journals.run(inv, targets, only=only, since=since, out=Path(out) if out else None,
+                            parallel=parallel_setting(c, parallel), accept_new=accept_new_host_keys)
+    if code:
+        raise Exit(code=code)

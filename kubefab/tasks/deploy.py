@@ -1,9 +1,8 @@
 """Bring the cluster to what the inventory describes."""
 from invoke.exceptions import Exit
 
-from kubefab.remote import lease
+from kubefab.ops import unlock as unlocks
 from kubefab.ops.deploy import Deploy
-from kubefab.remote.fleet import Fleet
 
 from .common import (ACCEPT_NEW_HELP, HOSTS_HELP, INVENTORY_HELP, PARALLEL_HELP, TIMEOUT_HELP,
                      WAIT_LOCK_HELP,
@@ -28,7 +27,7 @@ def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
     refusal = inv.profile.download_refusal()
     if refusal:  # the download would refuse on every host: say it once, before any connection
         raise Exit(f"error: {refusal}", code=2)
-    opts = options(c, dry_run=dry_run, parallel=parallel, timeout=timeout,
+    opts = options(c, "deploy", dry_run=dry_run, parallel=parallel, timeout=timeout,
                    accept_new=accept_new_host_keys, wait_lock=wait_lock, json=json)
     run(lambda: Deploy(inv, select(inv, hosts), opts))
 
@@ -40,27 +39,7 @@ def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
 def unlock(c, hosts=None, force=False, accept_new_host_keys=False, inventory=None):
     """Remove the cluster lock a killed run left (a lock whose lease still runs: only with --force)."""
     inv = load_inventory(c, inventory)
-    with reported(), Fleet(select(inv, hosts), accept_new=accept_new_host_keys) as fleet:
-        found = fleet.each(lambda cxn: lease.remove(cxn, force))
-    refused = False
-    for h in fleet.hosts:
-        if h.name in fleet.failed:
-            print(f"[{h.name}] failed: {fleet.failed[h.name]}")
-            continue
-        state, held = found[h.name]
-        refused |= state == "held"
-        print(f"[{h.name}] {unlocked(state, held)}")
-    if fleet.failed or refused:
-        raise Exit(code=1)
-
-
-def unlocked(state: str, held) -> str:
-    """What `fab unlock` did on a host, in one line."""
-    if state == "none":
-        return "no lock"
-    if state == "removed":
-        forced = " (forced)" if held.alive and held.left is not None else ""
-        return f"removed the lock of {held.holder} ({held.lease()}){forced}"
-    return (f"refused: locked by {held.holder} ({held.lease()}); its run renews the lease while it "
-            f"runs: wait for it, or --force" if held.left is not None else
-            f"refused: locked by {held.holder} ({held.lease()}); if that run is dead: --force")
+    with reported():
+        code = unlocks.run(select(inv, hosts), force=force, accept_new=accept_new_host_keys)
+    if code:
+        raise Exit(code=code)

@@ -42,7 +42,7 @@ def snapshot(c, out=None, dry_run=False, timeout=None, accept_new_host_keys=Fals
     inv = load_inventory(c, inventory)
     refused(inv, "etcd.snapshot")
     path = out_path(inv, out)
-    opts = options(c, dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys, wait_lock=wait_lock)
+    opts = options(c, "etcd.snapshot", dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys, wait_lock=wait_lock)
     run(lambda: Snapshot(inv, opts, path))
 
 
@@ -70,5 +70,5 @@ def restore(c, file=None, yes=False, dry_run=False, timeout=None, accept_new_hos
     if not (yes or dry_run):
         raise Exit(f"error: etcd.restore replaces the cluster's state with {file}'s: add --yes "
                    f"(or --dry-run to see each step)", code=2)
-    opts = options(c, dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys, wait_lock=wait_lock)
+    opts = options(c, "etcd.restore", dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys, wait_lock=wait_lock)
     run(lambda: Restore(inv, opts, Path(file), data))

@@ -71,3 +71,9 @@ def names(flag: str, value: str | None) -> list[str] | None:
     if not any(listed) or not all(listed):
         refuse(flag, value, "wants host names separated by commas, e.g. azure-prd-02,ded-prd-01")
     return listed
+
+
+def task_names() -> list[str]:
+    """Every task's dotted name, for telling tasks from flag values on a command line."""
+    from kubefab.tasks import ns  # the tree imports this module: asked for late
+    return list(ns.task_names)

@@ -13,6 +13,6 @@ from .flags import task
 def restart(c, dry_run=False, timeout=None, accept_new_host_keys=False, wait_lock=False, inventory=None):
     """Restart the apiserver, wait for /healthz, then the scheduler and controller-manager."""
     inv = load_inventory(c, inventory)
-    opts = options(c, dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys,
+    opts = options(c, "master.restart", dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys,
                    wait_lock=wait_lock)
     run(lambda: MasterRestart(inv, opts))

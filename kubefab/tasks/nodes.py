@@ -40,7 +40,7 @@ def register(c, label=None, hosts=None, dry_run=False, timeout=None, accept_new_
     """Register the nodes with kubectl on the master (manual mode), set their labels, check they are Ready."""
     inv = load_inventory(c, inventory)
     labels = parse_labels(label)
-    opts = options(c, dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys,
+    opts = options(c, "nodes.register", dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys,
                    wait_lock=wait_lock)
     run(lambda: NodesRegister(inv, select(inv, hosts), labels, opts))
 
@@ -63,6 +63,6 @@ def remove(c, name, force=False, dry_run=False, timeout=None, accept_new_host_ke
     if len(node) != 1 or node[0].is_master:
         refuse("name", name, "wants one node of the inventory (not the master; fab reset takes "
                              "kubefab off any host)")
-    opts = options(c, dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys,
+    opts = options(c, "nodes.remove", dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys,
                    wait_lock=wait_lock)
     run(lambda: NodesRemove(inv, node[0], opts, force=force))

@@ -27,6 +27,6 @@ def upgrade(c, dry_run=False, batch="1", drain_timeout=None, hosts=None, timeout
         refuse("batch", str(batch), why)
     drain = float(positive("drain-timeout", drain_timeout, DRAIN_TIMEOUT, "seconds"))
     inv = load_inventory(c, inventory)
-    opts = options(c, dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys,
+    opts = options(c, "upgrade", dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys,
                    wait_lock=wait_lock, json=json)
     run(lambda: Upgrade(inv, select(inv, hosts), opts, str(batch), drain))

@@ -1,4 +1,4 @@
-"""fab deploy's orchestration on fake hosts (tests/fakehost.py), one table of
+"""kubefab deploy's orchestration on fake hosts (tests/fakehost.py), one table of
 scenarios: what the recap says per host, which units (re)started how often, which
 files were written, the exit code, and that no lock of this run is left behind."""
 from dataclasses import dataclass, field
@@ -151,7 +151,7 @@ def test_deploy(inv, case, capsys):
         assert {u: n - was.get(u, 0) for u, n in starts.items() if n != was.get(u, 0)} == units, host
     assert {h for h, m in cluster.machines.items() if m.writes > before[h][1]} == set(case.written)
     hint = next((line for line in out.splitlines() if line.startswith("Re-run just")), None)
-    assert hint == (case.hint and f"Re-run just the failed hosts: fab deploy --hosts {case.hint}")
+    assert hint == (case.hint and f"Re-run just the failed hosts: kubefab deploy --hosts {case.hint}")
     held = {h: m.files[f"{LOCK_DIR}/holder"].content.strip() for h, m in cluster.machines.items()
             if f"{LOCK_DIR}/holder" in m.files}
     assert held == ({MASTER: case.locked_by} if case.locked_by else {})  # ours released, theirs kept
@@ -230,7 +230,7 @@ def test_node_only_hosts_with_a_failing_probe_fails_that_node_alone(inv, capsys)
     out = capsys.readouterr().out
     assert recap(out) == {MASTER: ("unchanged", ""),
                           NODE: ("failed", "probe failed: sudo asks for a password for core; kubefab needs NOPASSWD sudo")}
-    assert f"Re-run just the failed hosts: fab deploy --hosts {NODE}\n" in out
+    assert f"Re-run just the failed hosts: kubefab deploy --hosts {NODE}\n" in out
     assert LOCK_DIR not in cluster[MASTER].dirs
 
 
@@ -243,7 +243,7 @@ def test_json_puts_only_the_recap_on_stdout(inv, cluster, capsys, monkeypatch):
     assert deploy(inv, cluster, json=True) == 1
     captured = capsys.readouterr()
     data = json.loads(captured.out)  # nothing else on stdout
-    assert data["ok"] is False and data["rerun"] == f"fab deploy --hosts {OTHER}"
+    assert data["ok"] is False and data["rerun"] == f"kubefab deploy --hosts {OTHER}"
     assert data["hosts"][MASTER]["result"] == "changed" and data["hosts"][OTHER]["result"] == "failed"
     assert "probe failed" in data["hosts"][OTHER]["reason"]
     assert f"[{MASTER}] create " in captured.err  # progress went to stderr

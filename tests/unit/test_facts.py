@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from kubefab import facts
-from kubefab.ops import steps
+from kubefab.ops import host
 
 
 def b64(text: str) -> str:
@@ -46,7 +46,7 @@ def test_parse_nothing_installed():
 
 
 def run_probe(*args):
-    return subprocess.run([*steps.PROBE.argv(), *args], capture_output=True, text=True,
+    return subprocess.run([*host.PROBE.argv(), *args], capture_output=True, text=True,
                           check=True).stdout
 
 

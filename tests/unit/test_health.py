@@ -1,6 +1,6 @@
 """kubefab.health: the apiserver check that status, deploy and master.restart share. Its
 argv per layout, and that argv run for real, through the probe and through
-steps.wait_healthy, against a local HTTPS server that wants a client certificate from
+HostRun.wait_healthy, against a local HTTPS server that wants a client certificate from
 the cluster CA (as kube-apiserver with --client-ca-file), using the files render puts
 on the master."""
 from __future__ import annotations
@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from kubefab import facts, health, pki, render
-from kubefab.ops import steps
+from kubefab.ops import host
+from kubefab.remote import wait
+from fakehost import host_run
 from kubefab.remote.transport import Result
 from kubefab.profiles.legacy import paths as legacy_paths
 
@@ -121,7 +123,7 @@ def rooted(argv, root: Path) -> list[str]:
 
 def probe_healthz(argv) -> str | None:
     args = facts.probe_args("/nonexistent", "/nonexistent", [], [], healthz=argv)
-    out = subprocess.run([*steps.PROBE.argv(), *args], capture_output=True, text=True, check=True)
+    out = subprocess.run([*host.PROBE.argv(), *args], capture_output=True, text=True, check=True)
     return facts.parse(out.stdout).healthz
 
 
@@ -155,6 +157,6 @@ class LocalRemote:
 def test_deploy_and_master_restart_wait_with_the_same_check(master):
     inv, root = master
     remote = LocalRemote(root)
-    assert steps.wait_healthy(remote, inv, timeout=5) == inv.profile.health().says
+    assert host_run(remote, inv, timeout=5).wait_healthy() == inv.profile.health().says
     [(argv, sudo)] = remote.ran  # one look on the host, as root: the admin key is 0600
-    assert argv[:4] == steps.LOOK.argv()[:4] and argv[8:] == list(inv.profile.health().argv) and sudo
+    assert argv[:4] == wait.LOOK.argv()[:4] and argv[8:] == list(inv.profile.health().argv) and sudo

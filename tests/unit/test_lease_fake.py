@@ -1,6 +1,6 @@
 """The cluster lock as a lease, on fake hosts: taken on all hosts or none, renewed while
 a run runs, lost when someone forces it away (the run then fails), freed by itself
-once a killed run's lease ends; `fab unlock` refuses a live lease without --force."""
+once a killed run's lease ends; `kubefab unlock` refuses a live lease without --force."""
 import threading
 import time
 
@@ -11,8 +11,9 @@ from kubefab.ops.deploy import Deploy
 from kubefab.layout import LOCK_DIR, STAGE_DIR
 from kubefab.ops.master_restart import MasterRestart
 from kubefab.ops.operation import Options
-from kubefab.tasks.deploy import unlocked
+from kubefab.ops.unlock import unlocked
 
+import fakehost
 from fakehost import FakeCluster, FakeFile, recap
 
 MASTER, NODE = "azure-prd-01", "azure-prd-02"
@@ -90,6 +91,7 @@ def run_in_thread(fn):
 
 def test_the_lease_is_renewed_while_the_run_runs(inv, cluster, monkeypatch, capsys):
     monkeypatch.setattr(lease, "RENEW_EVERY", 0.05)
+    monkeypatch.setattr(fakehost, "nap", lambda clock, seconds: (time.sleep(seconds), clock.sleep(seconds)))  # real time
     cluster[MASTER].faults.add("healthz")  # the master waits for its apiserver: a long run
     assert deploy(inv, cluster, timeout=0.5) == 1
     assert len(cluster[MASTER].calls("renew")) >= 3 and len(cluster[NODE].calls("renew")) >= 3
@@ -97,9 +99,10 @@ def test_the_lease_is_renewed_while_the_run_runs(inv, cluster, monkeypatch, caps
 
 
 def test_a_run_whose_lock_is_forced_away_stops_and_fails(inv, cluster, monkeypatch, capsys):
-    """Regression: `fab unlock` removed a running deploy's lock, and the deploy still
+    """Regression: `kubefab unlock` removed a running deploy's lock, and the deploy still
     reported success while a second one interleaved."""
     monkeypatch.setattr(lease, "RENEW_EVERY", 0.05)
+    monkeypatch.setattr(fakehost, "nap", lambda clock, seconds: (time.sleep(seconds), clock.sleep(seconds)))  # real time
     cluster[MASTER].faults.add("healthz")
     thread, box = run_in_thread(lambda: deploy(inv, cluster, timeout=1.5))
     deadline = time.monotonic() + 5
@@ -109,7 +112,7 @@ def test_a_run_whose_lock_is_forced_away_stops_and_fails(inv, cluster, monkeypat
     thread.join(10)
     assert box["code"] == 1
     rows = recap(capsys.readouterr().out)
-    lost = f"lost the cluster lock on {NODE} (now held by nobody; fab unlock --force?): stopped"
+    lost = f"lost the cluster lock on {NODE} (now held by nobody; kubefab unlock --force?): stopped"
     for name in (NODE, MASTER):  # a failed host's row also says what it changed before
         assert rows[name][0] == "failed" and rows[name][1].startswith(lost), rows
     assert holders(cluster) == {}

@@ -1,9 +1,9 @@
-"""steps.LOOK, the wait that looks on the host, run here by the real sh."""
+"""wait.LOOK, the wait that looks on the host, run here by the real sh."""
 import subprocess
 
 import pytest
 
-from kubefab.ops import steps
+from kubefab.remote import wait
 
 pytestmark = pytest.mark.pure
 
@@ -12,7 +12,7 @@ def look(tmp_path, tries, seconds, want, body):
     """LOOK with a command that counts its runs in a file; (exit code, output, runs)."""
     runs = tmp_path / "runs"
     command = ["sh", "-c", f"echo x >> {runs}; n=$(wc -l < {runs}); {body}"]
-    out = subprocess.run([*steps.LOOK.argv(), str(tries), "0.01", str(seconds), want, *command],
+    out = subprocess.run([*wait.LOOK.argv(), str(tries), "0.01", str(seconds), want, *command],
                          capture_output=True, text=True, check=True, timeout=60).stdout
     code, _, said = out.partition("\n")
     return int(code), said.strip(), len(runs.read_text().splitlines())

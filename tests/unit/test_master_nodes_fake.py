@@ -103,7 +103,7 @@ def test_master_restart_before_any_deploy_says_so(inv, capsys):
     cluster = FakeCluster(inv)
     assert restart(inv, cluster) == 1
     rows = recap(capsys.readouterr().out)
-    assert rows[MASTER] == ("failed", f"{', '.join(MASTER_UNITS)} not installed; run fab deploy first")
+    assert rows[MASTER] == ("failed", f"{', '.join(MASTER_UNITS)} not installed; run kubefab deploy first")
     assert cluster[MASTER].starts() == {}
 
 
@@ -144,7 +144,7 @@ def test_nodes_register_names_the_node_that_is_not_ready(inv, converged, capsys)
     rows = recap(out)
     assert rows[OTHER][0] == "failed" and rows[OTHER][1].startswith("registered, not Ready after 0s")
     assert all(rows[n][0] == "unchanged" for n in NODES if n != OTHER)
-    assert f"Re-run just the failed hosts: fab nodes.register --hosts {OTHER}" in out
+    assert f"Re-run just the failed hosts: kubefab nodes.register --hosts {OTHER}" in out
 
 
 def test_nodes_register_with_the_apiserver_down_fails_every_node_with_why(inv, converged, capsys):

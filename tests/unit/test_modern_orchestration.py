@@ -50,10 +50,10 @@ def test_restricted_labels_stay_out_of_the_kubelet_flags_and_register_script():
 
 def test_kubectl_on_the_master_is_the_admin_as_root_in_the_modern_profile():
     inv = modern_inventory("modern-1.37")
-    assert steps.kubectl(inv) == ["/opt/bin/kubectl", "--kubeconfig", "/var/lib/kubernetes/admin.kubeconfig"]
-    assert steps.as_root(inv)
-    cmds = steps.registration_commands(inv, {"azure-prd-02": {"name": "azure-prd-02"}}, '{"items": []}')
-    assert cmds[0].argv[:3] == steps.kubectl(inv)
+    assert inv.profile.kubectl() == ["/opt/bin/kubectl", "--kubeconfig", "/var/lib/kubernetes/admin.kubeconfig"]
+    assert inv.profile.kubectl_as_root
+    cmds = steps.commands(inv, {"azure-prd-02": {"name": "azure-prd-02"}}, '{"items": []}')
+    assert cmds[0].argv[:3] == inv.profile.kubectl()
 
 
 def only_the_version(tmp_path, version="v1.37.1", extra=""):

@@ -1,4 +1,4 @@
-"""fab nodes.remove on fake hosts: drain, kubefab off the host, the Node deleted, in that
+"""kubefab nodes.remove on fake hosts: drain, kubefab off the host, the Node deleted, in that
 order; an unreachable host stops the run unless --force, which does the cluster side
 and says what stays on the host. And fab logs' units, argv and bundle."""
 from dataclasses import dataclass, field
@@ -45,7 +45,7 @@ CASES = {
     "an unreachable node, --force": Case(
         {"connect"}, force=True, deleted=True, kubectl=["drain", "delete"],
         recap={NODE: ("changed", "drained", f"deleted node {NODE}", "left on the host (it did not answer): "
-                      "units kubernetes.node.target, ", f"fab reset --hosts {NODE} --yes")}),
+                      "units kubernetes.node.target, ", f"kubefab reset --hosts {NODE} --dry-run")}),
     "an unreachable node, --force, dry run": Case(
         {"connect"}, force=True, opts={"dry_run": True}, recap={NODE: ("pending", "drain node", "left on the host")}),
     "a host whose files cannot go": Case(

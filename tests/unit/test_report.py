@@ -29,13 +29,13 @@ def test_recap_names_the_rerun_command():
     assert "m   changed    wrote 3 files" in text
     assert "n1  unchanged" in text
     assert "n2  failed     ssh 127.0.0.4:22: refused" in text
-    assert text.rstrip().endswith("fab deploy --hosts n2")
+    assert text.rstrip().endswith("kubefab deploy --hosts n2")
 
 
 def test_outcome_is_the_recap_as_data():
     from kubefab.report import outcome
     data = outcome(["m", "n1", "n2"], {"m": ["wrote 3 files"]}, {"n2": "ssh 127.0.0.4:22: refused"}, "deploy")
-    assert data == {"task": "deploy", "ok": False, "rerun": "fab deploy --hosts n2", "hosts": {
+    assert data == {"task": "deploy", "ok": False, "rerun": "kubefab deploy --hosts n2", "hosts": {
         "m": {"result": "changed", "changes": ["wrote 3 files"]},
         "n1": {"result": "unchanged"},
         "n2": {"result": "failed", "reason": "ssh 127.0.0.4:22: refused", "changes": []}}}

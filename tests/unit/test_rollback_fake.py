@@ -1,4 +1,4 @@
-"""fab rollback on fake hosts (tests/fakehost.py): the last run's list (transport.INSTALL's
+"""kubefab rollback on fake hosts (tests/fakehost.py): the last run's list (transport.INSTALL's
 LAST_RUN) read back, its files put back from their newest backups, only the units that
 use them restarted, the apiserver first; secrets never shown. And the pure parts as tables."""
 import pytest
@@ -78,7 +78,7 @@ def test_plan_host(looks, restore, restart, steps):
 
 @pytest.mark.parametrize("done_before, says", [
     (False, "nothing to roll back: no run of kubefab replaced files here"),
-    (True, "nothing to roll back: the last run's files were put back already; fab deploy applies the "
+    (True, "nothing to roll back: the last run's files were put back already; kubefab deploy applies the "
            "inventory again"),
 ])
 def test_nothing_to_roll_back_says_why(done_before, says):
@@ -109,7 +109,7 @@ def test_rollback_after_a_flag_change_restores_it_and_restarts_only_that_unit(in
     rows = recap(out)
     assert rows[MASTER] == ("changed", f"put back 3 files; restarted {APISERVER}")
     assert rows[NODE] == ("unchanged", "")
-    assert "the next fab deploy applies it again" in out
+    assert "the next kubefab deploy applies it again" in out
     assert LAST_RUN not in master.files and ROLLED_BACK in master.files
     assert not [p for p in master.files if p.startswith("/var/lib/kubefab/owed/")]
     again = run(Rollback, inv, cluster)  # nothing left to put back
@@ -193,7 +193,7 @@ def at_release(inv, version, name):
 
 
 def upgraded(inv, cluster, old, new):
-    """Deployed at `old`, then upgraded to `new` (fab upgrade's way)."""
+    """Deployed at `old`, then upgraded to `new` (kubefab upgrade's way)."""
     from kubefab.ops.upgrade import Upgrade
     before = at_release(inv, old, "hosts-old.yaml")
     assert run(Deploy, before, cluster) == 0
@@ -203,8 +203,8 @@ def upgraded(inv, cluster, old, new):
 
 
 @pytest.mark.parametrize("old, new, says", [
-    ("v1.18.1", "v1.19.2", "fab upgrade cannot go back either: v1.19.2 -> v1.18.1 downgrades a minor"),
-    ("v1.19.1", "v1.19.2", "to go back, set kubernetes.version to v1.19.1 and run fab upgrade"),
+    ("v1.18.1", "v1.19.2", "kubefab upgrade cannot go back either: v1.19.2 -> v1.18.1 downgrades a minor"),
+    ("v1.19.1", "v1.19.2", "to go back, set kubernetes.version to v1.19.1 and run kubefab upgrade"),
 ])
 def test_rollback_after_an_upgrade_is_refused_and_changes_nothing(inv, cluster, capsys, old, new, says):
     after = upgraded(inv, cluster, old, new)

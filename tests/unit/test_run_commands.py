@@ -1,4 +1,4 @@
-"""Registration's kubectl commands on the master (steps.run_commands): each node's
+"""Registration's kubectl commands on the master (kubefab.ops.steps.run_commands): each node's
 commands in their order, different nodes' (and the create of the missing ones) at the
 same time, every node's run even when one fails, and the first failure raised."""
 import threading
@@ -7,6 +7,8 @@ import pytest
 
 from kubefab import registration as reg
 from kubefab.ops import steps
+from fakehost import host_run
+from tests.unit.test_render import seed_inventory
 from kubefab.remote.transport import RemoteError, Result
 
 
@@ -19,7 +21,7 @@ class Master:
         self.barrier = threading.Barrier(together, timeout=5)
         self.met = True
 
-    def run(self, argv, *, sudo=False, stdin=None, check=True, timeout=300):
+    def run(self, argv, *, sudo=False, stdin=None, check=True, timeout=300, cancel=None):
         with self.lock:
             self.ran.append(" ".join(argv))
             first = len(self.ran) <= self.barrier.parties
@@ -43,7 +45,7 @@ def cmds():
 
 def test_the_nodes_commands_run_at_once_each_nodes_in_order():
     master = Master(together=4)
-    steps.run_commands(master, cmds())
+    steps.run_commands(host_run(master, seed_inventory()), cmds())
     assert master.met, master.ran  # the create and the three nodes' labels met at the barrier
     for n in ("a", "b", "c"):
         assert master.ran.index(f"kubectl label {n}") < master.ran.index(f"kubectl annotate {n}")
@@ -53,6 +55,6 @@ def test_the_nodes_commands_run_at_once_each_nodes_in_order():
 def test_every_nodes_commands_run_and_the_first_failure_is_raised():
     master = Master(failing={"kubectl label b"})
     with pytest.raises(RemoteError, match="label node b: .*Forbidden"):
-        steps.run_commands(master, cmds())
+        steps.run_commands(host_run(master, seed_inventory()), cmds())
     assert "kubectl annotate a" in master.ran and "kubectl annotate c" in master.ran
     assert "kubectl annotate b" not in master.ran  # b's record waits for its label

@@ -194,13 +194,14 @@ class ProbeOnly:
 @pytest.fixture
 def status_task(tmp_path, monkeypatch):
     """fab status on a copy of hosts.yaml (its PKI beside it, in tmp), hosts faked."""
+    from kubefab.ops import status as status_op
     from kubefab.tasks import cluster
     inventory = tmp_path / "cluster" / "hosts.yaml"
     inventory.parent.mkdir()
     inventory.write_text((ROOT / "hosts.yaml").read_text())
     monkeypatch.setenv("KUBEFAB_INVENTORY", str(inventory))
     monkeypatch.setenv("KUBEFAB_REGISTRY_TOKEN", FAKE_TOKEN)
-    monkeypatch.setattr(cluster, "Fleet", ProbeOnly)
+    monkeypatch.setattr(status_op, "Fleet", ProbeOnly)
     ProbeOnly.ran = []
     c = Context(Config(overrides={"kubefab": {"inventory": str(inventory), "parallel": 10, "timeout": 120}}))
 

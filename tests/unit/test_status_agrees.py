@@ -7,7 +7,7 @@ import re
 import pytest
 
 from kubefab import render, status
-from kubefab.ops import steps
+from kubefab.ops import host
 from kubefab.layout import KUBELET, LOCK_DIR, OWED_DIR, PROXY, STAGE_DIR, stamp_path
 
 from fakehost import FakeFile
@@ -84,7 +84,7 @@ def test_status_and_the_dry_run_name_the_same_things(inv, cluster, capsys, case)
     words = vocabulary(inv)
 
     wanted, _ = status.wanted(inv)
-    facts = {h.name: steps.probe(cluster.connect(h).open(), inv, wanted[h.name]) for h in inv.hosts}
+    facts = {h.name: host.probe(cluster.connect(h).open(), inv, wanted[h.name]) for h in inv.hosts}
     problems = status.report(inv, wanted, facts, {})["problems"]
     said = by_host([p if p.split(" ")[0].endswith(":") else f"{MASTER}: {p}" for p in problems], r"(\S+): (.*)")
 

@@ -1,4 +1,4 @@
-"""fab upgrade's orchestration on fake hosts: the control plane first, then the nodes
+"""kubefab upgrade's orchestration on fake hosts: the control plane first, then the nodes
 in batches (cordon, drain, release, restart, Ready at the new version, uncordon); the
 first failed batch stops the run and a re-run finishes; refusals change nothing."""
 import pytest
@@ -77,7 +77,7 @@ def test_a_kubelet_that_fails_stops_at_its_batch_and_a_rerun_finishes(inv, runni
     assert rows[NODES[0]][0] == "changed"
     assert rows[NODES[1]][0] == "failed" and "failed to run Kubelet" in rows[NODES[1]][1]
     for n in NODES[2:]:
-        assert rows[n] == ("failed", f"not upgraded: batch 2 failed ({NODES[1]}); fix it and run fab upgrade again")
+        assert rows[n] == ("failed", f"not upgraded: batch 2 failed ({NODES[1]}); fix it and run kubefab upgrade again")
         assert kubelet_version(running, n) == OLD and CORDONED_BY not in running.api.specs[n]["annotations"]  # never cordoned
     assert running.api.specs[NODES[1]]["unschedulable"]  # left cordoned: it is broken
     assert CORDONED_BY in running.api.specs[NODES[1]]["annotations"]
@@ -148,10 +148,10 @@ def test_deploy_refuses_a_version_change_on_a_running_cluster_and_names_fab_upgr
     since = {n: len(running[n].log) for n in ALL}
     assert Deploy(_version(inv, NEW), list(inv.hosts), Options(), connect=running.connect).run() == 1
     out = capsys.readouterr().out
-    said = [line for line in out.splitlines() if "refused" in line and "fab upgrade" in line]
+    said = [line for line in out.splitlines() if "refused" in line and "kubefab upgrade" in line]
     assert said == [f"refused: kubernetes.version is {NEW} in hosts-changed.yaml, the cluster runs {OLD}: "
-                    "run `fab upgrade` to roll it (control plane first, nodes in batches)"]
-    assert out.rstrip().endswith("Re-run: fab upgrade")
+                    "run `kubefab upgrade` to roll it (control plane first, nodes in batches)"]
+    assert out.rstrip().endswith("Re-run: kubefab upgrade")
     assert all(c.what == "probe" for n in ALL for c in running[n].log[since[n]:])  # nothing changed
     assert all(kubelet_version(running, n) == OLD for n in NODES)
 
@@ -164,7 +164,7 @@ def test_deploy_refuses_a_node_left_at_the_old_version_once_the_master_runs_the_
     running[NODES[1]].files[stamp].content = running[NODES[1]].files[stamp].content.replace(NEW, OLD)
     capsys.readouterr()
     assert Deploy(new, list(new.hosts), Options(dry_run=True), connect=running.connect).run() == 1
-    assert f"node {NODES[1]} runs {OLD}: run `fab upgrade`" in capsys.readouterr().out
+    assert f"node {NODES[1]} runs {OLD}: run `kubefab upgrade`" in capsys.readouterr().out
 
 
 def test_deploy_of_another_version_goes_on_where_the_master_has_no_release_yet(inv, running, capsys):

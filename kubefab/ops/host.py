@@ -1,0 +1,169 @@
+"""One host in one run: what an operation does there, each step a method of `HostRun`
+(its connection, the inventory and the run's settings in one object, so that no step
+takes half a dozen callbacks).
+
+Bringing a host's units in line with their files is done so that a run stopped at any
+point (killed, Ctrl-C, a host lost, a full disk, a timeout) leaves the next run able to
+finish: the restarts a change owes are recorded on the host (OWED_DIR) before any file
+changes or the download runs, and a unit's mark goes only once it restarted or started;
+the download runs without holding a channel open and is awaited on the unit's journal;
+restarts go in the profile's order (the store, then the apiserver, healthy, then the
+rest), each noted as it happens so a recap after a failure says what was done."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kubefab import facts
+from kubefab.layout import APISERVER, DOWNLOAD, DOWNLOAD_TIMEOUT, LOCK_DIR, OWED_DIR, STAGE_DIR, stamp_path
+from kubefab.plan import HostPlan
+from kubefab.remote import hostfiles, wait
+from kubefab.remote.script import HostScript
+from kubefab.remote.transport import Connection, RemoteError, Result
+from kubefab.report import say
+
+if TYPE_CHECKING:
+    from kubefab.ops.operation import Operation
+
+PROBE = HostScript("probe", what="probe")
+OWE = HostScript("owe", what="recording the restarts owed")
+RELOAD = HostScript("reload", what="systemctl enable/daemon-reload")
+RUN_DOWNLOAD = HostScript("run-download", what="starting the download")
+DOWNLOAD_SLICE = 30.0  # seconds one round trip follows the download's journal
+
+
+def probe(cxn: Connection, inv, wanted: dict) -> facts.HostFacts:
+    """Everything deploy and status compare, in one root command; on the master also the
+    profile's health checks and the node list, so that a no-op run needs nothing more."""
+    host = cxn.host
+    units = (*inv.profile.unit_order(host), inv.profile.target(host))
+    loopback = inv.profile.loopback()
+    api = dict(healthz=inv.profile.health().argv, loopback=loopback.argv if loopback else (),
+               kubectl=inv.profile.kubectl()) if host.is_master else {}
+    out = PROBE.run(cxn, *facts.probe_args(stamp_path(inv.kubernetes.install_dir), LOCK_DIR, wanted, units, **api,
+                                           owed_dir=OWED_DIR, stage_dir=STAGE_DIR))
+    return facts.parse(out.stdout, wanted)
+
+
+@dataclass
+class HostRun:
+    cxn: Connection
+    op: Operation
+
+    @property
+    def host(self):
+        return self.cxn.host
+
+    @property
+    def name(self) -> str:
+        return self.cxn.host.name
+
+    @property
+    def inv(self):
+        return self.op.inv
+
+    # -- saying ----------------------------------------------------------------------
+    def note(self, what: str) -> None:
+        """A change made, said now and in the recap."""
+        self.op.note(self.name, what)
+
+    def say(self, text: str) -> None:
+        say(self.name, text)
+
+    # -- facts -----------------------------------------------------------------------
+    def probe(self, wanted: dict) -> facts.HostFacts:
+        return probe(self.cxn, self.inv, wanted)
+
+    def journal(self, unit: str, lines: int = 8) -> str:
+        """The last lines a unit logged, folded into one line for a reason."""
+        r = self.cxn.run(["journalctl", "-u", unit, "-n", str(lines), "--no-pager", "-o", "cat"], sudo=True,
+                         check=False)
+        return " | ".join(r.stdout.strip().splitlines()[-lines:]) or "(no journal lines)"
+
+    def systemctl(self, *args: str) -> None:
+        self.cxn.run(["systemctl", *args], sudo=True)
+
+    def kubectl(self, *args: str, stdin: bytes | None = None, timeout: float = 60, check: bool = True) -> Result:
+        """The profile's kubectl on this host (the master), as root where its
+        credentials are root's."""
+        return self.cxn.run([*self.inv.profile.kubectl(), *args], sudo=self.inv.profile.kubectl_as_root,
+                            stdin=stdin, timeout=timeout, check=check)
+
+    # -- converging ------------------------------------------------------------------
+    def owe(self, units, why: str) -> None:
+        """Record, before anything changes, that `units` must restart (`why`: the run)."""
+        if units:
+            OWE.run(self.cxn, OWED_DIR, why, *units)
+
+    def clear(self, units) -> None:
+        """Forget the marks of units that restarted or started."""
+        if units:
+            self.cxn.run(["rm", "-f", "--", *(f"{OWED_DIR}/{u}" for u in units)], sudo=True)
+
+    def write(self, plan: HostPlan) -> None:
+        """Restarts owed recorded, files in place (kubernetes.backups of each), systemd
+        reloaded, units enabled, release installed; each noted."""
+        self.owe(plan.owe, self.op.run_record)
+        hostfiles.install(self.cxn, [w.file for w in plan.writes], run=self.op.run_record,
+                          keep=self.inv.kubernetes.backups)
+        if plan.writes:
+            self.note(f"wrote {len(plan.writes)} files")
+        if plan.daemon_reload or plan.enable:
+            RELOAD.run(self.cxn, *plan.enable)
+        if plan.enable:
+            self.note("enabled " + ", ".join(plan.enable))
+        if plan.download:
+            self.download()
+            self.note("installed the release")
+
+    def download(self) -> None:
+        """Run the download unit (RUN_DOWNLOAD queues it), then await its end on its
+        journal, bounded twice: the unit's TimeoutStartSec and DOWNLOAD_TIMEOUT here. A
+        failed download keeps the previous binaries (the unit's promise)."""
+        RUN_DOWNLOAD.run(self.cxn, DOWNLOAD, what=f"starting {DOWNLOAD}")
+        timeout = DOWNLOAD_TIMEOUT + 30
+        try:
+            r = wait.on_host(self.cxn, wait.Look.of_unit(DOWNLOAD), what=DOWNLOAD, timeout=timeout,
+                             progress=self.say, cancel=self.op.fleet.cancel, slice=DOWNLOAD_SLICE)
+        except wait.Timeout as e:
+            raise RemoteError(f"{DOWNLOAD} still {e.last or 'running'} after {timeout:.0f}s: "
+                              f"{self.journal(DOWNLOAD, 1)}") from None
+        if r.stdout == "failed":
+            raise RemoteError(f"{DOWNLOAD} failed: {self.journal(DOWNLOAD)}")
+
+    def wait_healthy(self, interruptible: bool = True) -> str:
+        """Wait on the master (as root: the check reads the admin key) until the
+        profile's health check says ok, as wupiao did, bounded by the run's timeout: the
+        reason then carries the apiserver's journal. Returns what was asked."""
+        check = self.inv.profile.health()
+        look = wait.Look(check.argv, frozenset({"ok"}))
+        timeout = self.op.opts.timeout
+        try:
+            wait.on_host(self.cxn, look, what=f"the apiserver at {check.url}", timeout=timeout,
+                         progress=self.say, cancel=self.op.fleet.cancel if interruptible else None)
+        except wait.Timeout as e:
+            raise RemoteError(f"apiserver at {check.url} not healthy after {timeout:.0f}s (last answer: {e.last}); "
+                              f"journal: {self.journal(APISERVER)}") from None
+        return check.says
+
+    def activate(self, restart=(), start=(), healthy=None, *, why=None, marks=()) -> None:
+        """The master's order, on any host: restart the units the profile restarts first
+        (the apiserver) when in `restart`, start `start` (the target first), wait for
+        `healthy()` (the apiserver), then restart the rest. Each noted, with why it
+        restarts (`why`: unit -> why); a unit in `marks` has its owed mark cleared once done."""
+        why = why or {}
+
+        def restart_each(units):
+            for unit in units:
+                self.systemctl("restart", unit)
+                self.clear([unit] if unit in marks else [])
+                self.note(f"restarted {unit}" + (f" ({why[unit]})" if unit in why else ""))
+        first = [u for u in self.inv.profile.restart_first(self.host) if u in restart]
+        restart_each(first)
+        if start:
+            self.systemctl("start", *start)
+            self.clear([u for u in start if u in marks])
+            self.note("started " + ", ".join(start))
+        if healthy:
+            healthy()
+        restart_each([u for u in restart if u not in first])
