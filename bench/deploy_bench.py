@@ -2,7 +2,7 @@
 no-op deploy, and the download floor, measured in the same run.
 
 The download floor: on fresh lab hosts, every host runs kubefab's download service
-(converge.download, as deploy runs it) alone, all hosts at once, nothing else; the wall
+(HostRun.download, as deploy runs it) alone, all hosts at once, nothing else; the wall
 time until the last host's download is done. kubefab's files are put in place first, not
 timed. A fresh deploy cannot beat it; the goal is fresh deploy <= floor + 10 s. The floor
 and the fresh deploy each get a freshly booted lab (booted twice per row).
@@ -31,7 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "lab")]
 
-from kubefab.ops import converge  # noqa: E402
+from kubefab import plan as planning  # noqa: E402
+from kubefab.ops.operation import Step  # noqa: E402
 from kubefab.ops.deploy import Deploy, Options  # noqa: E402
 from kubefab.remote.fleet import Fleet  # noqa: E402
 from kubefab.inventory import load  # noqa: E402
@@ -103,20 +104,31 @@ class DownloadFloor(Deploy):
     enabled (not timed), then only the download service, timed until the last is done."""
     seconds = 0.0
 
-    def apply(self, plans: dict) -> None:
-        hosts = self.planned(plans)
+    def steps(self):
+        probe, keep, converge, _ = super().steps()
+        return [probe, keep, Floor(self)]
 
-        def files(cxn):
-            plan = dataclasses.replace(plans[cxn.host.name], download=False)
-            converge.write(cxn, plan, self.run_record, lambda what: None)
-        self.fleet.each(files, hosts)
-        assert not self.fleet.failed, self.fleet.failed
-        start = time.perf_counter()
-        self.fleet.each(lambda cxn: converge.download(cxn, DOWNLOAD_TIMEOUT + 30), hosts)
-        self.seconds = time.perf_counter() - start
 
-    def verify(self, plans: dict) -> None:
+class Floor(Step):
+    def plan(self) -> dict:
+        op = self.op
+        op.plans = {h.name: planning.plan_host(h, op.wanted[h.name], op.facts[h.name],
+                                               units=op.inv.profile.unit_order(h), target=op.inv.profile.target(h),
+                                               stamp=op.inv.profile.release_stamp())
+                    for h in op.fleet.ok(op.targets)}
+        return {n: ["download"] for n in op.plans}
+
+    def show(self, plan) -> None:
         pass
+
+    def apply(self, plan) -> None:
+        op = self.op
+        hosts = [h for h in op.targets if h.name in op.plans]
+        op.each(lambda h: h.write(dataclasses.replace(op.plans[h.name], download=False)), hosts)
+        assert not op.fleet.failed, op.fleet.failed
+        start = time.perf_counter()
+        op.each(lambda h: h.download(), hosts)
+        op.seconds = time.perf_counter() - start
 
 
 def quiet(make):

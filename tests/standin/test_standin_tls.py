@@ -162,7 +162,8 @@ def test_kubefab_health_check_is_ok_on_the_secure_port(tls_api, pki, tmp_path):
     """kubefab.health's check, run by the master's probe as kubefab builds it (its pki
     paths pointed at the test PKI): ok with the operator's certificate; the v1.0.1
     server's 401 without one, and a failed handshake with another CA's."""
-    from kubefab import facts, health, render
+    from kubefab import facts
+    from kubefab.ops import host
     from kubefab.model import MASTER, Apiserver, Host, Inventory, Kubernetes
 
     port = int(tls_api.secure.rsplit(":", 1)[1])
@@ -178,7 +179,7 @@ def test_kubefab_health_check_is_ok_on_the_secure_port(tls_api, pki, tmp_path):
                                                  if admin else {})}
         argv = [str(paths.get(a, a)) for a in argv]
         args = facts.probe_args("/nonexistent", "/nonexistent", [], [], healthz=argv)
-        out = subprocess.run(["sh", "-c", facts.PROBE, "sh", *args], capture_output=True, text=True, check=True)
+        out = subprocess.run([*host.PROBE.argv(), *args], capture_output=True, text=True, check=True)
         return facts.parse(out.stdout).healthz
 
     assert check.url == f"{tls_api.secure}/healthz"
