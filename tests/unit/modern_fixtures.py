@@ -13,8 +13,7 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests.unit.test_render import FAKE_PKI, seed_inventory
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-FLAGS_TSV = SHARED / "k8s-flags-1.37.tsv"
+FLAGS_TSV = Path(__file__).resolve().parents[1] / "data" / "k8s-flags-1.37.tsv"  # tests/data/README.md
 
 
 def _fake(what: str) -> str:
@@ -56,7 +55,7 @@ def modern_inventory(variant: str = "modern-1.37", **kube):
 
 
 def flag_table() -> dict[str, dict[str, str]]:
-    """component -> {flag: status} from the shared 1.37 table."""
+    """component -> {flag: status} from the 1.37 flag table."""
     table: dict[str, dict[str, str]] = {}
     for line in FLAGS_TSV.read_text().splitlines():
         if line.startswith("#") or not line.strip():
