@@ -344,7 +344,8 @@ class Machine:
             name = path[len(owed) + 1:] if owed and path.startswith(owed + "/") else ""
             if name and "/" not in name and not name.startswith("."):
                 out.append(f"owed\t{name}\t{b64(self.files[path].content)}")
-        staged = {p[len(stage) + 1:].split("/")[0] for p in (*self.files, *self.dirs) if stage and p.startswith(stage + "/")}
+        staged = {p[len(stage) + 1:].split("/")[0] for p in (*self.files, *self.dirs)
+                  if stage and p.startswith(stage + "/")}
         out += [f"stage\t{name}" for name in sorted(staged, key=lambda n: (n.startswith("."), n))]  # *, then .[!.]*
         out += [f"sum\t{p}\t{hashlib.sha256(self.files[p].content.encode()).hexdigest()}" for p in paths]
         out += [f"stat {p} {self.files[p].mode:o} {self.files[p].owner} {self.files[p].group}" for p in paths]

@@ -83,7 +83,8 @@ UNITS = Host({A: F("A\n"), B: F("B 2\n")}, units={"b.service": U(True, "active",
 RELOAD = [
     Case("reload", "units enabled, then one reload", ("a.service", "b.service"), UNITS,
          after=UNITS.but(units={"a.service": U(True, "inactive", "A\n"), "b.service": U(True, "active", "B 2\n")})),
-    Case("reload", "no unit: the reload alone", (), UNITS, after=UNITS.but(units={"b.service": U(True, "active", "B 2\n")})),
+    Case("reload", "no unit: the reload alone", (), UNITS,
+         after=UNITS.but(units={"b.service": U(True, "active", "B 2\n")})),
     Case("reload", "a unit without its file: nothing enabled, no reload", ("a.service", "c.service"), UNITS, exit=1,
          err="Unit file c.service does not exist"),
 ]

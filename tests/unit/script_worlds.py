@@ -54,7 +54,8 @@ class RealHost:
     def __init__(self, tmp: Path):
         self.root, self.units = tmp / "root", tmp / "state" / "units"
         self.env = {"PATH": f"{STUBS}:{os.environ['PATH']}", "HOST_PATH": os.environ["PATH"], "LC_ALL": "C",
-                    "HOST_ROOT": str(self.root), "HOST_STATE": str(tmp / "state"), "HOST_UNIT_DIR": self.local(UNIT_DIR)}
+                    "HOST_ROOT": str(self.root), "HOST_STATE": str(tmp / "state"),
+                    "HOST_UNIT_DIR": self.local(UNIT_DIR)}
 
     def local(self, path: str) -> str:
         """Where a host path is here."""

@@ -67,6 +67,7 @@ def test_the_fake_hosts_twin(case, inv):
 
 def test_every_script_has_cases_and_a_twin(inv):
     """A new script comes with its cases, and the fake host with its twin."""
+    assert len({c.id for c in CASES}) == len(CASES), "two cases share a name"
     assert scripts() - NOT_HERE - {c.script for c in CASES} == set()
     assert {c.script for c in CASES} <= scripts()
     assert scripts() - NOT_HERE <= set(FakeHost(inv).machine.scripts)
