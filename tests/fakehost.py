@@ -276,6 +276,9 @@ class Machine:
 
     # -- converge's scripts: the systemctl commands they run, in order -------------------
     def reload(self, *units: str) -> tuple[int, str, str]:
+        missing = [u for u in units if self.unit_file(u) is None]
+        if missing:  # systemctl enable's own words (not start's)
+            return 1, "", f"Failed to enable unit: Unit file {missing[0]} does not exist.\n"
         if units:
             code, out, err = self.systemctl(["enable", "--quiet", "--no-reload", *units], True)
             if code:
@@ -343,8 +346,9 @@ class Machine:
             name = path[len(owed) + 1:] if owed and path.startswith(owed + "/") else ""
             if name and "/" not in name and not name.startswith("."):
                 out.append(f"owed\t{name}\t{b64(self.files[path].content)}")
-        out += sorted({f"stage\t{p[len(stage) + 1:].split('/')[0]}" for p in self.files
-                       if stage and p.startswith(stage + "/")})
+        staged = {p[len(stage) + 1:].split("/")[0] for p in (*self.files, *self.dirs)
+                  if stage and p.startswith(stage + "/")}
+        out += [f"stage\t{name}" for name in sorted(staged, key=lambda n: (n.startswith("."), n))]  # *, then .[!.]*
         out += [f"sum\t{p}\t{hashlib.sha256(self.files[p].content.encode()).hexdigest()}" for p in paths]
         out += [f"stat {p} {self.files[p].mode:o} {self.files[p].owner} {self.files[p].group}" for p in paths]
         for i, name in enumerate(units.split("\n") if units else []):
@@ -352,8 +356,8 @@ class Machine:
             state = "enabled" if unit.enabled else "disabled" if text is not None else ""
             reload = "yes" if unit.loaded is not None and text != unit.loaded else "no"
             out += ["unit\t"] if i else []
-            out += [f"unit\tId={name}", f"unit\tNeedDaemonReload={reload}",
-                    f"unit\tUnitFileState={state}", f"unit\tActiveState={unit.active}"]
+            out += [f"unit\tId={name}", f"unit\tActiveState={unit.active}",  # systemd's order (its bus vtable)
+                    f"unit\tUnitFileState={state}", f"unit\tNeedDaemonReload={reload}"]
         for kind, path in (("stamp", stamp), ("lock", f"{lock}/holder")):
             if path in self.files:
                 out.append(f"{kind}\t{b64(self.files[path].content)}")
@@ -375,7 +379,7 @@ class Machine:
 
     def held(self, lock) -> tuple[str, int | None] | None:
         """(holder, seconds its lease has left or None) when locked, else None."""
-        if lock not in self.dirs:
+        if not self.is_dir(lock):
             return None
         holder = self.files.get(f"{lock}/holder")
         expires = self.files.get(f"{lock}/expires")
@@ -388,17 +392,23 @@ class Machine:
         self.files[f"{lock}/expires"] = FakeFile(f"{self.now() + int(lease_seconds)}\n")
 
     def owe(self, folder, why, *units) -> tuple[int, str, str]:
+        self.dirs.add(folder)
         for unit in units:
             self.files[f"{folder}/{unit}"] = FakeFile(why + "\n")
         return 0, "", ""
 
     def drop_lock(self, lock) -> None:
-        self.dirs.discard(lock)
-        self.remove_under(lock)
+        self.drop(lock)
 
-    def lease(self, verb, *args) -> tuple[int, str, str]:
-        """scripts/lease.sh: take, renew or release."""
-        return {"take": self.lock, "renew": self.renew, "release": self.unlock}[verb](*args)
+    def lease(self, verb, lock, *args) -> tuple[int, str, str]:
+        """scripts/lease.sh: take, renew or release, holding flock on LOCK_DIR.flock (a
+        file it makes beside the lock, which stays)."""
+        self.dirs.add(lock.rsplit("/", 1)[0])
+        self.files.setdefault(f"{lock}.flock", FakeFile(""))
+        verbs = {"take": self.lock, "renew": self.renew, "release": self.unlock}
+        if verb not in verbs:
+            return 2, "", f"lease: unknown verb {verb}\n"
+        return verbs[verb](lock, *args)
 
     def lock(self, lock, holder, lease_seconds, stage) -> tuple[int, str, str]:
         held, out = self.held(lock), ""
@@ -409,9 +419,10 @@ class Machine:
             out = f"{left}\t{held[0]}\n"
         self.drop_lock(lock)
         self.put_lock(lock, holder, lease_seconds)
-        self.remove_under(stage)
-        for path in [p for p in self.files if p.startswith("/tmp/.kubefab-")]:
-            del self.files[path]
+        self.drop(stage)
+        for name in {p.split("/")[2] for p in (*self.files, *self.dirs) if p.startswith("/tmp/.kubefab-")}:
+            if self.is_dir(f"/tmp/{name}"):  # folders only, as older kubefabs staged in
+                self.drop(f"/tmp/{name}")
         return 0, out, ""
 
     def renew(self, lock, holder, lease_seconds) -> tuple[int, str, str]:
@@ -444,6 +455,7 @@ class Machine:
         ("sigkill-upload")."""
         with tarfile.open(fileobj=io.BytesIO(stdin)) as tar:
             contents = [tar.extractfile(m).read().decode() for m in tar.getmembers()]
+        self.dirs.add(stage.rsplit("/", 1)[0])  # root-only, and it stays
         for i, content in enumerate(contents):
             self.files[f"{stage}/{i}"] = FakeFile(content, 0o600)
         if "sigkill-upload" in self.faults:
@@ -456,6 +468,9 @@ class Machine:
                 folder, name = dst.rsplit("/", 1)
                 if i and "full-disk" in self.faults:  # the first file landed, then the disk filled
                     return 1, "", f"install: error writing '{dst}': No space left on device\n"
+                blocked = next((d for d in parents(dst) if d in self.files), None)
+                if blocked:  # mkdir -p of its folder fails
+                    return 1, "", f"mkdir: cannot create directory '{blocked}': Not a directory\n"
                 for fault, says in (("read-only", "Read-only file system"), ("disk-full", "No space left on device")):
                     if fault in self.faults and (fault == "disk-full" or folder == UNIT_DIR):
                         return 1, "", (f"install: cannot create regular file '{folder}/.{name}.kubefab-new': "
@@ -473,7 +488,7 @@ class Machine:
                 raise Killed(self.host.name)
             return 0, "", ""
         finally:
-            self.remove_under(stage)
+            self.drop(stage)
 
     def backup(self, base: str, keep: int, was: FakeFile, secret: str) -> None:
         """base.1 the newest, up to base.KEEP; older ones (and an unnumbered one) removed."""
@@ -483,7 +498,9 @@ class Machine:
             old = self.files.pop(f"{base}.{n}")
             if n + 1 <= keep:
                 self.files[f"{base}.{n + 1}"] = old
-        self.files[f"{base}.1"] = FakeFile(was.content, 0o600, "root", "root") if secret else FakeFile(**vars(was))
+        # a secret's copy: cp as root under umask 077 (root's, at most rwx------)
+        self.files[f"{base}.1"] = FakeFile(was.content, was.mode & 0o700, "root", "root") if secret \
+            else FakeFile(**vars(was))
 
     # kubefab.backups' scripts: each listed file against its newest backup; backups put back
     def look(self, backup, *paths) -> tuple[int, str, str]:
@@ -498,7 +515,12 @@ class Machine:
             dst, mode, owner, group = args[i:i + 4]
             if "read-only" in self.faults:
                 return 1, "", f"cp: cannot create regular file '{dst}': Read-only file system\n"
-            self.files[dst] = FakeFile(self.files[f"{backup}{dst}.1"].content, int(mode, 8), owner, group)
+            copy = self.files.get(f"{backup}{dst}.1")
+            if copy is None:
+                return 1, "", f"cp: cannot stat '{backup}{dst}.1': No such file or directory\n"
+            self.files[dst] = FakeFile(copy.content, int(mode, 8), owner, group)
+        if last not in self.files:
+            return 1, "", f"mv: cannot stat '{last}': No such file or directory\n"
         self.files[finished] = self.files.pop(last)
         return 0, "", ""
 
@@ -508,53 +530,111 @@ class Machine:
         out = []
         for p in paths:
             under = [f for f in self.files if f.startswith(p + "/")]
-            out += [f"file\t{p}\n"] if p in self.files else [f"folder\t{p}\t{len(under)}\n"] if under else []
+            out += [f"file\t{p}\n"] if p in self.files else [f"folder\t{p}\t{len(under)}\n"] if self.is_dir(p) else []
         return 0, "".join(out), ""
 
     def remove(self, keep, empty, units, *paths) -> tuple[int, str, str]:
-        if "read-only" in self.faults:
-            return 1, "".join(f"failed\t{p}\n" for p in paths if p in self.files), ""
-        for u in units.split("\n") if units else []:
-            if u in self.units:
-                self.units[u].active, self.units[u].enabled = "inactive", False
-        out = []
-        for p in paths:
-            gone = [f for f in self.files if f == p or f.startswith(p + "/")]
-            for f in gone:
-                del self.files[f]
-            out += [f"removed\t{p}\n"] if gone else []
-        for u in [u for u in self.units if self.unit_file(u) is None]:
-            del self.units[u]
-        return 0, "".join(out), ""
+        """scripts/remove.sh: units stopped and disabled, paths removed whole, then each
+        EMPTY folder and each folder left empty up to a KEEP one; on a read-only file
+        system units stop but stay enabled, and every path stays."""
+        keep, units, stuck = keep.split("\n"), [u for u in units.split("\n") if u], "read-only" in self.faults
+        for u in units:
+            if u in self.units or self.unit_file(u) is not None:  # else: not loaded, nothing to stop
+                self.units.setdefault(u, Unit()).active = "inactive"
+                self.units[u].enabled = self.units[u].enabled and stuck
+        out, bad = [], 0
+        for p in [p for p in paths if self.exists(p)]:
+            if stuck:
+                out.append(f"failed\t{p}\n")
+                bad = 1
+            else:
+                self.drop(p)
+                out.append(f"removed\t{p}\n")
+        for p in [*paths, *(e for e in empty.split("\n") if e)]:
+            if not stuck and self.is_dir(p) and self.is_empty(p):  # an EMPTY folder (or a path that stayed)
+                self.rmdir(p)
+                out.append(f"removed\t{p}/\n")
+            d = p.rsplit("/", 1)[0]
+            while d and self.is_dir(d) and d not in keep and not stuck and self.is_empty(d):
+                self.rmdir(d)
+                out.append(f"removed\t{d}/\n")
+                d = d.rsplit("/", 1)[0]
+        for name, unit in list(self.units.items()):  # daemon-reload: a unit whose file is gone is forgotten
+            unit.loaded = self.unit_file(name)
+            if unit.loaded is None and unit.active in ("inactive", "failed") and name in units:
+                del self.units[name]
+        for u in units:
+            state = self.unit(u).active
+            if state not in ("inactive", "failed", "unknown", ""):
+                out.append(f"running\t{u}\t{state}\n")
+                bad = 1
+        return bad, "".join(out), ""
 
     def forget(self, state, lock) -> tuple[int, str, str]:
+        if not self.is_dir(lock) and f"{lock}.flock" in self.files:
+            self.drop(f"{lock}.flock")
+        if self.is_dir(state) and self.is_empty(state):
+            self.rmdir(state)
         return 0, "", ""
 
     def remove_under(self, folder: str) -> None:
         for path in [p for p in self.files if p.startswith(folder + "/")]:
             del self.files[path]
 
+    # folders: those in self.dirs and every file's and folder's parents
+    def is_dir(self, path: str) -> bool:
+        return path in self.dirs or not self.is_empty(path)
+
+    def is_empty(self, folder: str) -> bool:
+        return not any(p.startswith(folder + "/") for p in (*self.files, *self.dirs))
+
+    def exists(self, path: str) -> bool:
+        return path in self.files or self.is_dir(path)
+
+    def drop(self, path: str) -> None:
+        """rm -rf: the path and whatever is under it; its folder stays."""
+        self.files.pop(path, None)
+        self.remove_under(path)
+        self.dirs.difference_update({d for d in self.dirs if d == path or d.startswith(path + "/")})
+        if path.rsplit("/", 1)[0]:
+            self.dirs.add(path.rsplit("/", 1)[0])
+
+    def rmdir(self, folder: str) -> None:
+        """An empty folder removed; its own folder stays."""
+        self.dirs.discard(folder)
+        if folder.rsplit("/", 1)[0]:
+            self.dirs.add(folder.rsplit("/", 1)[0])
+
+    def move(self, src: str, dst: str) -> None:
+        """mv SRC DST (DST absent): a file or a folder with all under it; SRC's folder stays."""
+        for p in [p for p in self.files if p == src or p.startswith(src + "/")]:
+            self.files[dst + p[len(src):]] = self.files.pop(p)
+        for d in [d for d in self.dirs if d == src or d.startswith(src + "/")]:
+            self.dirs.discard(d)
+            self.dirs.add(dst + d[len(src):])
+        self.dirs.add(src.rsplit("/", 1)[0])
+
     def fetch(self, path) -> tuple[int, str, str]:
         if path not in self.files:
             return 1, "", f"sha256sum: {path}: No such file or directory\n"
-        data = self.files[path].content.encode()
-        return 0, f"{hashlib.sha256(data).hexdigest()}\n{base64.b64encode(data).decode()}\n", ""
+        data = self.files[path].content.encode()  # base64 wraps its lines at 76 characters
+        return 0, f"{hashlib.sha256(data).hexdigest()}\n{base64.encodebytes(data).decode()}", ""
 
     def put(self, path, digest, stdin=b"") -> tuple[int, str, str]:
+        self.dirs.add(path.rsplit("/", 1)[0])
         if hashlib.sha256(stdin).hexdigest() != digest:
             return 1, "", f"{path}: the copy's sha256 differs\n"
-        self.dirs.add(path.rsplit("/", 1)[0])
         self.files[path] = FakeFile(stdin.decode(errors="replace"), 0o600)
         return 0, "", ""
 
     def swap(self, data, aside, new) -> tuple[int, str, str]:
-        def move(src, dst):
-            for p in [p for p in self.files if p.startswith(src + "/")]:
-                self.files[dst + p[len(src):]] = self.files.pop(p)
-        if any(p.startswith(aside + "/") for p in self.files):
+        if self.exists(aside):
             return 1, "", f"{aside} exists already\n"
-        move(data, aside)
-        move(new, data)
+        if self.exists(data):
+            self.move(data, aside)
+        if not self.exists(new):
+            return 1, "", f"mv: cannot stat '{new}': No such file or directory\n"
+        self.move(new, data)
         return 0, "", ""
 
     def etcd_tool(self, argv: list[str], sudo: bool) -> tuple[int, str, str]:
@@ -598,6 +678,14 @@ class Machine:
     def read(self, *paths) -> tuple[int, str, str]:
         out = "".join(("+" + self.files[p].content if p in self.files else "-") + "\0" for p in paths)
         return 0, out, ""
+
+
+def parents(path: str) -> list[str]:
+    """/a/b/c -> ["/a/b", "/a"]"""
+    out = []
+    while "/" in path.rstrip("/") and (path := path.rsplit("/", 1)[0]):
+        out.append(path)
+    return out
 
 
 class FakeConnection:

@@ -1,23 +1,62 @@
-"""The command line as an operator meets it, without hosts: `fab --list`, bad input,
-and the files `fab render` / `fab cloud-config` write. Tests that render use a copy of
-hosts.yaml in a temporary folder, so the PKI they make (pki/ beside it) stays there."""
+"""The command line as an operator meets it, without hosts: `kubefab --list`, bad input,
+and the files `kubefab render` / `kubefab cloud-config` write. Tests that render use a copy
+of hosts.yaml in a temporary folder, so the PKI they make (pki/ beside it) stays there.
+
+Most run kubefab's own Program in this process (argv, the environment, the repo as the
+current folder; its exit code, stdout and stderr): a process each made this file the
+slowest of the pure tests. A few run the entry points as processes: `kubefab --list`, a
+deploy dry run, and a bad flag through Fabric's runner (`fab`, with the repo's fabfile)."""
+import copy
+import io
 import os
 import re
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 import yaml
 
+from kubefab import cli, report
+
 ROOT = Path(__file__).resolve().parents[2]
-FAB = str(Path(sys.executable).parent / "fab")
+BIN = Path(sys.executable).parent
 TOKEN = "TOKEN-cli-0123456789abcdef"
 
 
-def fab(*args, inventory="hosts.yaml", **env):
+def process(program, *args, inventory="hosts.yaml", **env) -> subprocess.CompletedProcess:
+    """An entry point (kubefab, fab) as a process, in the repo's folder."""
     environ = {**os.environ, "KUBEFAB_INVENTORY": str(inventory), "KUBEFAB_REGISTRY_TOKEN": TOKEN, **env}
-    return subprocess.run([FAB, *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60)
+    return subprocess.run([str(BIN / program), *args], cwd=ROOT, env=environ, capture_output=True, text=True,
+                          timeout=60)
+
+
+def program():
+    """kubefab's Program as its process starts it: a Program runs once (it keeps what it
+    parsed, and invoke's tasks give their flags' help away as they are parsed)."""
+    fresh = copy.copy(cli.program)
+    fresh.namespace = copy.deepcopy(cli.program.namespace)
+    return fresh
+
+
+@pytest.fixture
+def kubefab(monkeypatch):
+    """kubefab's Program run in this process, as `kubefab ARGS` would run in the repo's folder."""
+    def run(*args, inventory="hosts.yaml", **env) -> subprocess.CompletedProcess:
+        monkeypatch.chdir(ROOT)
+        for name, value in {"KUBEFAB_INVENTORY": str(inventory), "KUBEFAB_REGISTRY_TOKEN": TOKEN, **env}.items():
+            monkeypatch.setenv(name, value)
+        out, err, code = io.StringIO(), io.StringIO(), 0
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                program().run(["kubefab", *args])
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else int(e.code is not None)
+            finally:
+                report._progress["stream"] = None  # --json sends progress to the stderr it saw
+        return subprocess.CompletedProcess(["kubefab", *args], code, out.getvalue(), err.getvalue())
+    return run
 
 
 @pytest.fixture
@@ -29,28 +68,30 @@ def hosts_yaml(tmp_path) -> Path:
 
 
 def test_list_shows_every_task_with_help():
-    out = fab("--list").stdout
+    """The installed command, as a process."""
+    out = process("kubefab", "--list").stdout
     for task in ("deploy", "status", "render", "cloud-config", "unlock", "master.restart",
                  "nodes.register", "lab.up", "lab.down", "lab.status"):
         line = next((l for l in out.splitlines() if l.strip().startswith(task + " ")), "")
         assert len(line.split()) > 1, f"{task} has no help line"
 
 
-def test_every_flag_has_help():
+def test_every_flag_has_help(kubefab):
     for task in ("deploy", "status", "render", "cloud-config", "master.restart", "nodes.register", "unlock",
                  "lab.up"):
-        out = fab("--help", task).stdout
+        out = kubefab("--help", task).stdout
         options = [l for l in out.splitlines() if l.startswith("  -")]
         assert options, task
         for line in options:  # "  -d, --dry-run     help text": the flag, a gap, the help
-            assert re.match(r"  -\S.*?\s{2,}\S", line), f"fab {task}: no help for {line.strip()}"
+            assert re.match(r"  -\S.*?\s{2,}\S", line), f"kubefab {task}: no help for {line.strip()}"
         assert not re.search(r"--(parallel|timeout)=STRING", out), f"{task}: a number parsed as text"
 
 
 def test_bad_inventory_is_one_clear_error_and_no_traceback(tmp_path):
+    """A deploy dry run as a process: what the operator sees is one line and exit 2."""
     bad = tmp_path / "hosts.yaml"
     bad.write_text((ROOT / "hosts.yaml").read_text().replace("role: master", "role: boss"))
-    r = fab("deploy", "--dry-run", inventory=bad)
+    r = process("kubefab", "deploy", "--dry-run", inventory=bad)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr + r.stdout
     lines = r.stderr.strip().splitlines()
@@ -58,20 +99,20 @@ def test_bad_inventory_is_one_clear_error_and_no_traceback(tmp_path):
     assert f"{bad}:" in lines[0] and "hosts.azure-prd-01.role" in lines[0] and "boss" in lines[0]
 
 
-def test_missing_token_variable_names_it():
-    r = fab("render", "--out", "/dev/null", KUBEFAB_REGISTRY_TOKEN="")
+def test_missing_token_variable_names_it(kubefab):
+    r = kubefab("render", "--out", "/dev/null", KUBEFAB_REGISTRY_TOKEN="")
     assert r.returncode == 2 and "KUBEFAB_REGISTRY_TOKEN" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_unknown_host_in_hosts_flag(hosts_yaml):
-    r = fab("render", "--host", "azure-prd-09", "--out", "/dev/null", inventory=hosts_yaml)
+def test_unknown_host_in_hosts_flag(kubefab, hosts_yaml):
+    r = kubefab("render", "--host", "azure-prd-09", "--out", "/dev/null", inventory=hosts_yaml)
     assert r.returncode == 2 and "azure-prd-09 not in" in r.stderr
     assert not (hosts_yaml.parent / "pki").exists()  # refused before anything was made
 
 
-def test_render_writes_every_file_with_placeholders_for_token_and_keys(tmp_path, hosts_yaml):
+def test_render_writes_every_file_with_placeholders_for_token_and_keys(kubefab, tmp_path, hosts_yaml):
     out = tmp_path / "out"
-    r = fab("render", "--out", str(out), inventory=hosts_yaml)
+    r = kubefab("render", "--out", str(out), inventory=hosts_yaml)
     assert r.returncode == 0, r.stderr
     assert "pki: created the cluster CA" in r.stderr and "PRIVATE KEY" not in r.stdout + r.stderr
     files = [p for p in out.rglob("*") if p.is_file()]
@@ -82,9 +123,9 @@ def test_render_writes_every_file_with_placeholders_for_token_and_keys(tmp_path,
     assert (out / "azure-prd-02/etc/kubernetes/pki/kubelet.key").read_text() == "<secret: kubelet private key>\n"
     assert (out / "azure-prd-02/etc/kubernetes/pki/ca.crt").read_text() == \
         (hosts_yaml.parent / "pki/ca.crt").read_text()
-    again = fab("render", "--out", str(tmp_path / "again"), inventory=hosts_yaml)
+    again = kubefab("render", "--out", str(tmp_path / "again"), inventory=hosts_yaml)
     assert again.returncode == 0 and "pki:" not in again.stderr  # the same PKI, nothing new
-    secret = fab("render", "--out", str(tmp_path / "s"), "--host", "azure-prd-02", "--with-secrets",
+    secret = kubefab("render", "--out", str(tmp_path / "s"), "--host", "azure-prd-02", "--with-secrets",
                  inventory=hosts_yaml)
     assert TOKEN in (tmp_path / "s/azure-prd-02/home/core/.dockercfg").read_text(), secret.stderr
     key = tmp_path / "s/azure-prd-02/etc/kubernetes/pki/kubelet.key"
@@ -93,17 +134,17 @@ def test_render_writes_every_file_with_placeholders_for_token_and_keys(tmp_path,
         assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
-def test_render_with_a_broken_pki_is_one_clear_error(tmp_path, hosts_yaml):
-    assert fab("render", "--out", str(tmp_path / "out"), inventory=hosts_yaml).returncode == 0
+def test_render_with_a_broken_pki_is_one_clear_error(kubefab, tmp_path, hosts_yaml):
+    assert kubefab("render", "--out", str(tmp_path / "out"), inventory=hosts_yaml).returncode == 0
     (hosts_yaml.parent / "pki/ca.key").unlink()
     for task in ("render", "cloud-config"):
-        r = fab(task, "--out", str(tmp_path / "out"), inventory=hosts_yaml)
+        r = kubefab(task, "--out", str(tmp_path / "out"), inventory=hosts_yaml)
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
         assert r.stderr.startswith("error: ") and "ca.key is missing" in r.stderr
 
 
-def test_cloud_config_is_yaml_per_host(tmp_path, hosts_yaml):
-    r = fab("cloud-config", "--out", str(tmp_path), inventory=hosts_yaml)
+def test_cloud_config_is_yaml_per_host(kubefab, tmp_path, hosts_yaml):
+    r = kubefab("cloud-config", "--out", str(tmp_path), inventory=hosts_yaml)
     assert r.returncode == 0, r.stderr
     doc = (tmp_path / "azure-prd-01.yml").read_text()
     assert doc.startswith("#cloud-config\n") and TOKEN not in doc and "PRIVATE KEY" not in doc
@@ -149,8 +190,8 @@ BAD_FLAGS = [  # (task and flags, what the one line must name)
 
 
 @pytest.mark.parametrize("args,names", BAD_FLAGS, ids=[" ".join(a) for a, _ in BAD_FLAGS])
-def test_bad_flag_values_are_one_line_and_exit_2(args, names, hosts_yaml):
-    r = fab(*args, inventory=hosts_yaml)
+def test_bad_flag_values_are_one_line_and_exit_2(kubefab, args, names, hosts_yaml):
+    r = kubefab(*args, inventory=hosts_yaml)
     assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
     assert "Traceback" not in r.stdout + r.stderr
     lines = r.stderr.strip().splitlines()
@@ -158,29 +199,36 @@ def test_bad_flag_values_are_one_line_and_exit_2(args, names, hosts_yaml):
     assert not (hosts_yaml.parent / "pki").exists()  # refused before anything was made
 
 
-def test_dash_h_is_help_not_hosts():
-    r = fab("deploy", "-h")
+def test_fabs_runner_refuses_a_bad_flag_the_same_way(hosts_yaml):
+    """Fabric's runner with the repo's fabfile, as a process: the same tree, the same refusal."""
+    r = process("fab", "deploy", "--parallel", "0", inventory=hosts_yaml)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == "error: --parallel '0': wants a number of hosts above 0", r.stderr
+
+
+def test_dash_h_is_help_not_hosts(kubefab):
+    r = kubefab("deploy", "-h")
     assert r.returncode == 0 and "--hosts" in r.stdout and "Docstring" in r.stdout
 
 
-def test_inventory_flag_beats_the_environment(hosts_yaml, tmp_path):
-    r = fab("render", "--inventory", str(hosts_yaml), "--out", str(tmp_path / "out"),
+def test_inventory_flag_beats_the_environment(kubefab, hosts_yaml, tmp_path):
+    r = kubefab("render", "--inventory", str(hosts_yaml), "--out", str(tmp_path / "out"),
             inventory="no/such/file.yaml")
     assert r.returncode == 0, r.stderr
     assert (hosts_yaml.parent / "pki/ca.crt").is_file()
 
 
-def test_kubeconfig_writes_and_merges_the_admin_context(hosts_yaml, tmp_path):
-    r = fab("kubeconfig", "--out", str(tmp_path / "k"), inventory=hosts_yaml)
+def test_kubeconfig_writes_and_merges_the_admin_context(kubefab, hosts_yaml, tmp_path):
+    r = kubefab("kubeconfig", "--out", str(tmp_path / "k"), inventory=hosts_yaml)
     assert r.returncode == 2 and "run kubefab deploy" in r.stderr  # no PKI yet: nothing made
-    assert fab("render", "--out", str(tmp_path / "r"), inventory=hosts_yaml).returncode == 0
+    assert kubefab("render", "--out", str(tmp_path / "r"), inventory=hosts_yaml).returncode == 0
     mine = tmp_path / "home/.kube/config"
     mine.parent.mkdir(parents=True)
     mine.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "other",
                                     "clusters": [{"name": "other", "cluster": {"server": "https://x"}}],
                                     "users": [{"name": "other", "user": {"token": "t"}}],
                                     "contexts": [{"name": "other", "context": {"cluster": "other", "user": "other"}}]}))
-    r = fab("kubeconfig", "--merge", "--context", "prd", inventory=hosts_yaml, HOME=str(tmp_path / "home"),
+    r = kubefab("kubeconfig", "--merge", "--context", "prd", inventory=hosts_yaml, HOME=str(tmp_path / "home"),
             KUBECONFIG="")
     assert r.returncode == 0, r.stderr
     doc = yaml.safe_load(mine.read_text())

@@ -1,0 +1,73 @@
+"""Cases of install.sh (kubefab.remote.hostfiles.install): files put in place from a tar
+stream, the replaced ones' backups shifted and bounded, the run's list, a failed write."""
+from kubefab.layout import BACKUP_DIR, LAST_RUN, STAGE_DIR
+from kubefab.remote.hostfiles import archive
+
+from script_cases import Case, F, Host, lines
+
+STAGE = f"{STAGE_DIR}/0123456789ab"
+A, K = "/etc/kubernetes/a.conf", "/etc/kubernetes/pki/k.key"
+
+
+def install(name: str, files: list[tuple], before: Host = Host(), keep: int = 3, run: str = "r1", **kw) -> Case:
+    """files: (path, content, mode, secret, restarts), in the order they go."""
+    args = [STAGE, BACKUP_DIR, str(keep), LAST_RUN, run]
+    for path, _, mode, secret, restarts in files:
+        args += [path, format(mode, "o"), "root", "root", "secret" if secret else "", restarts]
+    return Case("install", name, tuple(args), before, stdin=archive([f[1] for f in files]), **kw)
+
+
+def back(path: str, n: int | str = 1) -> str:
+    return f"{BACKUP_DIR}{path}.{n}" if n != "" else f"{BACKUP_DIR}{path}"
+
+
+def listed(run: str, *rows: str) -> F:
+    return F(lines(f"run\t{run}", *rows), 0o600)
+
+
+STAGED = (STAGE_DIR,)  # the stage's folder stays (0700), the run's own entry goes
+OLD = Host({A: F("a 0\n", 0o640), K: F("k 0\n", 0o640)})
+
+CASES = [
+    install("new files land with their mode; listed as made", [(A, "a 1\n", 0o644, False, "kubelet.service"),
+                                                              (K, "k 1\n", 0o600, True, "")],
+            after=Host({A: F("a 1\n"), K: F("k 1\n", 0o600),
+                        LAST_RUN: listed("r1", f"created\t{A}\t\t\t\t\tkubelet.service",
+                                         f"created\t{K}\t\t\t\tsecret\t")},
+                       dirs=STAGED),
+            modes={STAGE_DIR: 0o700, "/etc/kubernetes/pki": 0o755}),
+    install("a replaced file's previous version is backup 1, mode and owner kept; a secret's is root's alone",
+            [(A, "a 1\n", 0o644, False, "a.service b.service"), (K, "k 1\n", 0o600, True, "")], OLD,
+            after=Host({A: F("a 1\n"), K: F("k 1\n", 0o600), back(A): F("a 0\n", 0o640), back(K): F("k 0\n", 0o600),
+                        LAST_RUN: listed("r1", f"replaced\t{A}\t640\troot\troot\t\ta.service b.service",
+                                         f"replaced\t{K}\t640\troot\troot\tsecret\t")}, dirs=STAGED),
+            modes={BACKUP_DIR: 0o700}),
+    install("backups shift up to KEEP; older ones and the unnumbered copy from before go",
+            [(A, "a 4\n", 0o644, False, "")],
+            Host({A: F("a 3\n"), back(A): F("a 2\n"), back(A, 2): F("a 1\n"), back(A, 3): F("a 0\n"),
+                  back(A, ""): F("from before backups were bounded\n"), back(A + ".env"): F("a sibling\n")}),
+            after=Host({A: F("a 4\n"), back(A): F("a 3\n"), back(A, 2): F("a 2\n"), back(A, 3): F("a 1\n"),
+                        back(A + ".env"): F("a sibling\n"),
+                        LAST_RUN: listed("r1", f"replaced\t{A}\t644\troot\troot\t\t")}, dirs=STAGED)),
+    install("a lowered KEEP prunes the older backups", [(A, "a 4\n", 0o644, False, "")],
+            Host({A: F("a 3\n"), back(A): F("a 2\n"), back(A, 2): F("a 1\n"), back(A, 5): F("a 0\n")}), keep=1,
+            after=Host({A: F("a 4\n"), back(A): F("a 3\n"),
+                        LAST_RUN: listed("r1", f"replaced\t{A}\t644\troot\troot\t\t")}, dirs=STAGED)),
+    install("a gap in the numbers: a backup that would pass KEEP goes all the same", [(A, "a 2\n", 0o644, False, "")],
+            Host({A: F("a 1\n"), back(A): F("a 0\n"), back(A, 3): F("older\n")}),
+            after=Host({A: F("a 2\n"), back(A): F("a 1\n"), back(A, 2): F("a 0\n"),
+                        LAST_RUN: listed("r1", f"replaced\t{A}\t644\troot\troot\t\t")}, dirs=STAGED)),
+    install("the same run adds to its list", [(A, "a 1\n", 0o644, False, "")],
+            Host({LAST_RUN: listed("r1", "created\t/etc/x.conf\t\t\t\t\t")}),
+            after=Host({A: F("a 1\n"),
+                        LAST_RUN: listed("r1", "created\t/etc/x.conf\t\t\t\t\t", f"created\t{A}\t\t\t\t\t")},
+                       dirs=STAGED)),
+    install("a new run starts its list afresh", [(A, "a 1\n", 0o644, False, "")],
+            Host({LAST_RUN: listed("r1", "created\t/etc/x.conf\t\t\t\t\t")}), run="r2",
+            after=Host({A: F("a 1\n"), LAST_RUN: listed("r2", f"created\t{A}\t\t\t\t\t")}, dirs=STAGED)),
+    install("a failed write stops there: what landed stays, listed; no stage, no temp file",
+            [("/etc/ok.conf", "ok\n", 0o644, False, ""), (A, "a 1\n", 0o644, False, "")],
+            Host({"/etc/kubernetes": F("a file where a folder should be\n")}), exit=1, err="/etc/kubernetes",
+            after=Host({"/etc/kubernetes": F("a file where a folder should be\n"), "/etc/ok.conf": F("ok\n"),
+                        LAST_RUN: listed("r1", "created\t/etc/ok.conf\t\t\t\t\t")}, dirs=STAGED)),
+]

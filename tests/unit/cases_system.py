@@ -1,0 +1,129 @@
+"""Cases of the scripts that ask systemd and the apiserver: probe.sh (kubefab.facts),
+reload.sh (converge's enable and daemon-reload), remove.sh (fab reset, nodes.remove)."""
+from kubefab import facts, health
+from kubefab.layout import APISERVER, KEEP_DIRS, LOCK_DIR, OWED_DIR, STAGE_DIR, STATE_DIR, UNIT_DIR
+
+from script_cases import Case, F, Host, U, b64, lines, sha
+
+STAMP = "/opt/kubernetes/.kubefab-release"
+PKI = "/etc/kubernetes/pki"
+KUBECTL = "/opt/bin/kubectl"
+# kubectl on the case's master (a file on the host, run by the probe): the apiserver
+# answers while its unit is active, as the fake's does
+KUBECTL_STUB = F("""#!/bin/sh
+[ "$(cat "$HOST_STATE/units/kubernetes.apiserver.service/active" 2>/dev/null)" = active ] ||
+  { echo "The connection to the server 127.0.0.1:8080 was refused" >&2; exit 1; }
+echo '{"kind": "NodeList", "items": []}'
+""", 0o755)
+TLS = {f"{PKI}/ca.crt": F("ca\n"), f"{PKI}/admin.crt": F("crt\n"), f"{PKI}/admin.key": F("key\n", 0o600)}
+HEALTHZ = health.curl("https://127.0.0.1:6443/healthz", "", f"{PKI}/ca.crt", f"{PKI}/admin.crt", f"{PKI}/admin.key")
+LOOPBACK = health.curl("http://127.0.0.1:8080/healthz", "")
+REFUSED = "curl: (7) Failed to connect to 127.0.0.1 port {}: Connection refused\n"
+NODES = b64('{"kind": "NodeList", "items": []}')
+ARGS = b64('{"args": "-s http://127.0.0.1:9 get nodes -o json"}')
+NO_CA = b64(f"curl: (58) could not load cacert {PKI}/ca.crt\n")
+A_SUM, EMPTY_SUM, RUN_1, STAMPED, HOLDER = sha("a\n"), sha(""), b64("run 1\n"), b64("v1.0.1 url sum\n"), b64("run A\n")
+
+
+def probe(name: str, before: Host, files=(), units=(), master: bool = False, **kw) -> Case:
+    api = dict(healthz=HEALTHZ.argv, loopback=LOOPBACK.argv, kubectl=[KUBECTL, "-s", "http://127.0.0.1:8080"])
+    args = facts.probe_args(STAMP, LOCK_DIR, files, units, **(api if master else {}), owed_dir=OWED_DIR,
+                            stage_dir=STAGE_DIR)
+    return Case("probe", name, tuple(args), before, **kw)
+
+
+def unit(name: str, state: str, enabled: str, reload: str) -> list[str]:
+    """systemctl show's lines for a unit, in systemd's order (its bus vtable's)."""
+    return [f"unit\tId={name}", f"unit\tActiveState={state}", f"unit\tUnitFileState={enabled}",
+            f"unit\tNeedDaemonReload={reload}"]
+
+
+MASTER = Host({**TLS, KUBECTL: KUBECTL_STUB}, units={APISERVER: U(True, "active")})
+PROBE = [
+    probe("files: the sum and stat of those there", Host({"/etc/a.conf": F("a\n", 0o640), "/etc/b.conf": F("", 0o600)}),
+          files=("/etc/a.conf", "/etc/none", "/etc/b.conf"),
+          out=lines(f"sum\t/etc/a.conf\t{A_SUM}", f"sum\t/etc/b.conf\t{EMPTY_SUM}",
+                    "stat /etc/a.conf 640 root root", "stat /etc/b.conf 600 root root")),
+    probe("units: enabled, active, loaded from an older file, never seen; a blank line between",
+          Host({f"{UNIT_DIR}/a.service": F("A\n"), f"{UNIT_DIR}/b.service": F("B 2\n")},
+               units={"a.service": U(True, "active", "A\n"), "b.service": U(False, "failed", "B 1\n")}),
+          units=("a.service", "b.service", "c.target"),
+          out=lines(*unit("a.service", "active", "enabled", "no"), "unit\t",
+                    *unit("b.service", "failed", "disabled", "yes"), "unit\t",
+                    *unit("c.target", "inactive", "", "no"))),
+    probe("owed marks, never a half-written dot file; staged leftovers, folders and dot files too",
+          Host({f"{OWED_DIR}/kubelet.service": F("run 1\n"), f"{OWED_DIR}/.proxy.service.new": F("half"),
+                f"{OWED_DIR}/folder/x": F(""), f"{STAGE_DIR}/up-1/0": F("x", 0o600),
+                f"{STAGE_DIR}/.hidden": F("")}, dirs=(f"{STAGE_DIR}/empty",)),
+          out=lines(f"owed\tkubelet.service\t{RUN_1}", "stage\tempty", "stage\tup-1", "stage\t.hidden")),
+    probe("the release stamp and the lock's holder", Host({STAMP: F("v1.0.1 url sum\n"),
+                                                          f"{LOCK_DIR}/holder": F("run A\n")}),
+          out=lines(f"stamp\t{STAMPED}", f"lock\t{HOLDER}")),
+    probe("a fresh host: nothing to say", Host(dirs=(STATE_DIR,)), files=("/etc/a.conf",)),
+    probe("the master: /healthz on both ports and the nodes", MASTER, master=True,
+          out=lines(f"healthz\t{b64('ok')}", f"loopback\t{b64('ok')}", f"nodes\t{NODES}")),
+    probe("the master, its apiserver down: curl's why, no nodes", MASTER.but(units={APISERVER: U(True, "failed")}),
+          master=True, out=lines(f"healthz\t{b64(REFUSED.format(6443))}", f"loopback\t{b64(REFUSED.format(8080))}")),
+    probe("the master without its CA: curl says which file", MASTER.but({f"{PKI}/ca.crt": None}), master=True,
+          out=lines(f"healthz\t{NO_CA}", f"loopback\t{b64('ok')}", f"nodes\t{NODES}")),
+    probe("the master before its release: no kubectl to ask", MASTER.but({KUBECTL: None}), master=True,
+          out=lines(f"healthz\t{b64('ok')}", f"loopback\t{b64('ok')}")),
+    Case("probe", "each check's argv arrives word for word, whatever its characters",
+         tuple(facts.probe_args(STAMP, LOCK_DIR, [], [], healthz=["/opt/check", "a b", "*", "$x"],
+                                loopback=["/opt/check", "lo"], kubectl=["/opt/kube ctl", "-s", "http://127.0.0.1:9"])),
+         Host({"/opt/check": F("#!/bin/sh\nprintf '%s|' \"$@\"\n", 0o755),
+               "/opt/kube ctl": F('#!/bin/sh\necho "{\\"args\\": \\"$*\\"}"\n', 0o755)}),
+         out=lines(f"healthz\t{b64('a b|*|$x|')}", f"loopback\t{b64('lo|')}",
+                   f"nodes\t{ARGS}"),
+         real_only="the fake's probe runs kubefab's curl and kubectl alone"),
+]
+
+A, B = f"{UNIT_DIR}/a.service", f"{UNIT_DIR}/b.service"
+UNITS = Host({A: F("A\n"), B: F("B 2\n")}, units={"b.service": U(True, "active", "B 1\n")})
+RELOAD = [
+    Case("reload", "units enabled, then one reload", ("a.service", "b.service"), UNITS,
+         after=UNITS.but(units={"a.service": U(True, "inactive", "A\n"), "b.service": U(True, "active", "B 2\n")})),
+    Case("reload", "no unit: the reload alone", (), UNITS,
+         after=UNITS.but(units={"b.service": U(True, "active", "B 2\n")})),
+    Case("reload", "a unit without its file: nothing enabled, no reload", ("a.service", "c.service"), UNITS, exit=1,
+         err="Unit file c.service does not exist"),
+]
+
+KEEP = "\n".join((*KEEP_DIRS, "/home/core"))
+KUBELET, TARGET = "kubernetes.kubelet.service", "kubernetes.node.target"
+NODE = Host({"/etc/hostname": F("node\n"), "/etc/kubernetes/a.conf": F("a\n"), f"{PKI}/k.key": F("k\n", 0o600),
+             f"{UNIT_DIR}/{KUBELET}": F("K\n"), "/home/core/.dockercfg": F("{}\n", 0o600),
+             "/opt/bin/kubelet": F("elf", 0o755), f"{STATE_DIR}/backup/etc/kubernetes/a.conf.1": F("a 0\n")},
+            dirs=("/var/lib/kubelet",), units={KUBELET: U(True, "active", "K\n")})
+PATHS = ("/etc/kubernetes", f"{UNIT_DIR}/{KUBELET}", "/home/core/.dockercfg", "/opt/bin/kubelet",
+         f"{STATE_DIR}/backup", "/root/.kube/cache")
+
+
+def remove(name: str, before: Host, **kw) -> Case:
+    return Case("remove", name, (KEEP, "/var/lib/kubelet", f"{TARGET}\n{KUBELET}", *PATHS), before, **kw)
+
+
+REMOVE = [
+    remove("units stopped and disabled, paths removed whole, folders left empty removed up to the keep list", NODE,
+           out=lines(*(f"removed\t{p}" for p in PATHS[:-1]), "removed\t/opt/bin/", f"removed\t{STATE_DIR}/",
+                     "removed\t/var/lib/kubelet/"),
+           after=Host({"/etc/hostname": F("node\n")}, dirs=(UNIT_DIR, "/home/core", "/opt", "/var/lib"))),
+    remove("a folder that holds something else stays, and so does what holds it",
+           NODE.but({"/opt/bin/other": F("x", 0o755), "/var/lib/kubelet/pods/p": F("")}),
+           out=lines(*(f"removed\t{p}" for p in PATHS[:-1]), f"removed\t{STATE_DIR}/"),
+           after=Host({"/etc/hostname": F("node\n"), "/opt/bin/other": F("x", 0o755), "/var/lib/kubelet/pods/p": F("")},
+                      dirs=(UNIT_DIR, "/home/core"))),
+    remove("a read-only file system: the units stop but stay enabled, every path stays, said",
+           Host(NODE.files, NODE.dirs, NODE.units, faults=frozenset({"read-only"})), exit=1,
+           out=lines(*(f"failed\t{p}" for p in PATHS[:-1])),
+           after=Host(NODE.files, NODE.dirs, {KUBELET: U(True, "inactive", "K\n")})),
+    remove("a link goes, not what it points to",
+           NODE.but({"/opt/kubernetes/bin/kubelet": F("elf", 0o755), "/opt/bin/kubelet": None},
+                    links={"/opt/bin/kubelet": "/opt/kubernetes/bin/kubelet"}),
+           out=lines(*(f"removed\t{p}" for p in PATHS[:-1]), "removed\t/opt/bin/", f"removed\t{STATE_DIR}/",
+                     "removed\t/var/lib/kubelet/"),
+           after=Host({"/etc/hostname": F("node\n"), "/opt/kubernetes/bin/kubelet": F("elf", 0o755)},
+                      dirs=(UNIT_DIR, "/home/core", "/var/lib")), real_only="the fake host has no symlinks"),
+]
+
+CASES = [*PROBE, *RELOAD, *REMOVE]
