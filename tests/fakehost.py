@@ -211,8 +211,8 @@ class Machine:
                 unit.loaded = self.unit_file(name)
             return 0, "", ""
         missing = [u for u in units if self.unit_file(u) is None]
-        if missing:
-            return 5, "", f"Failed to {verb} {missing[0]}: Unit {missing[0]} not found.\n"
+        if missing:  # systemd's words: a unit to stop is one it has not loaded
+            return 5, "", f"Failed to {verb} {missing[0]}: Unit {missing[0]} not {'loaded' if verb == 'stop' else 'found'}.\n"
         for u in units:
             if verb == "enable":
                 self.units.setdefault(u, Unit()).enabled = True
@@ -630,10 +630,10 @@ class Machine:
     def swap(self, data, aside, new) -> tuple[int, str, str]:
         if self.exists(aside):
             return 1, "", f"{aside} exists already\n"
+        if not self.exists(new):
+            return 1, "", f"{new}: no restored data dir\n"
         if self.exists(data):
             self.move(data, aside)
-        if not self.exists(new):
-            return 1, "", f"mv: cannot stat '{new}': No such file or directory\n"
         self.move(new, data)
         return 0, "", ""
 
@@ -689,7 +689,10 @@ def parents(path: str) -> list[str]:
 
 
 class FakeConnection:
-    """One host's Connection, as kubefab's Fleet uses it; its `clock` is the cluster's."""
+    """One host's Connection, as kubefab's Fleet uses it; its `clock` is the cluster's.
+    The twins of the scripts that wait are its own (look, wait-unit): they sleep on the
+    clock without holding the cluster's lock, so the other hosts go on meanwhile."""
+    SCRIPTS = ("look", "wait-unit")
 
     def __init__(self, machine: Machine):
         self.machine, self.host, self.connected = machine, machine.host, False

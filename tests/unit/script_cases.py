@@ -40,6 +40,8 @@ class Host:
     links: dict[str, str] = field(default_factory=dict)  # path -> target (real sh only)
     clock: int = CLOCK
     faults: frozenset[str] = frozenset()  # the fake's names: read-only
+    journal: dict[str, tuple[str, ...]] = field(default_factory=dict)  # unit -> lines to come (real sh only:
+    # "=STATE" is the unit becoming STATE, tests/unit/host_stubs/journalctl)
 
     def but(self, files: dict | None = None, dirs: tuple = (), units: dict | None = None,
             links: dict | None = None) -> "Host":

@@ -55,7 +55,7 @@ class RealHost:
         self.root, self.units = tmp / "root", tmp / "state" / "units"
         self.env = {"PATH": f"{STUBS}:{os.environ['PATH']}", "HOST_PATH": os.environ["PATH"], "LC_ALL": "C",
                     "HOST_ROOT": str(self.root), "HOST_STATE": str(tmp / "state"),
-                    "HOST_UNIT_DIR": self.local(UNIT_DIR)}
+                    "HOST_UNIT_DIR": self.local(UNIT_DIR), "TMPDIR": str(tmp)}
 
     def local(self, path: str) -> str:
         """Where a host path is here."""
@@ -97,6 +97,9 @@ class RealHost:
             if u.loaded is not None:
                 (self.units / name / "loaded").write_text(u.loaded)
         (self.units.parent / "clock").write_text(f"{host.clock}\n")
+        (self.units.parent / "journal").mkdir()
+        for name, lines in host.journal.items():
+            (self.units.parent / "journal" / name).write_text("".join(f"{line}\n" for line in lines))
         (self.units.parent / "faults").mkdir()
         for fault in host.faults:
             (self.units.parent / "faults" / fault).touch()
@@ -152,7 +155,10 @@ class FakeHost:
         m.units = {n: Unit(enabled=u.enabled, active=u.active, loaded=u.loaded) for n, u in host.units.items()}
         m.faults, self.cluster.clock = set(host.faults), host.clock
         script = HostScript(case.script, what=case.script)
-        code, out, err = m.execute(script.argv(*case.args), True, case.stdin)
+        cxn = self.cluster.connect(m.host)  # its run: the twins of the waits are the connection's
+        cxn.connected = True
+        r = cxn.run(script.argv(*case.args), sudo=True, stdin=case.stdin, check=False)
+        code, out, err = r.exit_code, r.stdout, r.stderr
         files = {p: F(f.content, f.mode, f.owner, f.group) for p, f in m.files.items()}
         units = {n: U(u.enabled, u.active, u.loaded) for n, u in m.units.items()}
         return Seen(code, out, err, state(files, {}, m.dirs, units))

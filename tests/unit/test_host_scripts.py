@@ -3,8 +3,8 @@ sh on a temporary root and by the fake host's Python twin: both must give the ca
 code, stdout and state after (tests/unit/script_cases.py says what a case holds). So the
 fake hosts the orchestration tests use do what the real scripts do.
 
-Not in the table: look.sh (test_look.py) and run-download.sh, which the lead is replacing;
-and what a table cannot say: a connection dropped in the middle of an upload."""
+Not in the table: look.sh (test_look.py, with commands of its own to run), and what a
+table cannot say: a connection dropped in the middle of an upload."""
 import os
 import signal
 import subprocess
@@ -18,13 +18,15 @@ import cases_files
 import cases_install
 import cases_lease
 import cases_system
+import cases_units
+from fakehost import FakeConnection
 from kubefab.inventory import load
 from kubefab.remote.hostfiles import INSTALL, archive
 from script_worlds import FakeHost, RealHost, USER, GROUP, expected
 
 ROOT = Path(__file__).resolve().parents[2]
-CASES = [*cases_files.CASES, *cases_install.CASES, *cases_lease.CASES, *cases_system.CASES]
-NOT_HERE = {"look", "run-download"}  # being replaced; look.sh has test_look.py
+CASES = [*cases_files.CASES, *cases_install.CASES, *cases_lease.CASES, *cases_system.CASES, *cases_units.CASES]
+NOT_HERE = {"look"}  # its own file: test_look.py
 
 
 def scripts() -> set[str]:
@@ -70,7 +72,8 @@ def test_every_script_has_cases_and_a_twin(inv):
     assert len({c.id for c in CASES}) == len(CASES), "two cases share a name"
     assert scripts() - NOT_HERE - {c.script for c in CASES} == set()
     assert {c.script for c in CASES} <= scripts()
-    assert scripts() - NOT_HERE <= set(FakeHost(inv).machine.scripts)
+    twins = {*FakeHost(inv).machine.scripts, *FakeConnection.SCRIPTS}  # the waits' are the connection's
+    assert scripts() <= twins
 
 
 def test_the_scripts_are_posix_sh():

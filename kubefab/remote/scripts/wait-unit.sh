@@ -9,7 +9,7 @@ state() { systemctl show --property=ActiveState --value -- "$unit"; }
 since=$(date +%s)
 s=$(state)
 case $done in *"|$s|"*) echo "$s"; exit 0 ;; esac
-dir=$(mktemp -d /run/kubefab-wait.XXXXXX) || exit 1
+dir=$(mktemp -d "${TMPDIR:-/run}/kubefab-wait.XXXXXX") || exit 1
 trap 'rm -rf -- "$dir"; [ -z "${follow-}" ] || kill "$follow" 2>/dev/null' EXIT
 mkfifo "$dir/journal"
 timeout "$seconds" journalctl --quiet --follow --output=cat --since="@$since" --unit="$unit" > "$dir/journal" 2>/dev/null &
