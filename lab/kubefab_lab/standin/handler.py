@@ -24,7 +24,7 @@ from .miniyaml import load_yaml
 from .modern_routes import ModernRoutes
 from .node_routes import NodeRoutes
 from .pod_routes import PodRoutes, Pods
-from .rbac_routes import RbacRoutes
+from .api_routes import ApiRoutes
 from .objects import NO_RESOURCE, ApiError, bad_request
 from .routes import Routes
 from .storage import Nodes
@@ -33,7 +33,7 @@ ROOT_PATHS = ["/api", "/api/v1", "/apis", "/healthz", "/healthz/ping", "/version
 
 
 class Server:
-    def __init__(self, cfg: Config, fl: Parsed, etcd: Etcd):
+    def __init__(self, cfg: Config, fl: Parsed, etcd: Etcd, transformer=None):
         self.cfg, self.fl, self.etcd = cfg, fl, etcd
         self.v = cfg.v
         self.nodes = Nodes(etcd, fl["etcd-prefix"] or "/registry", self.v)
@@ -47,6 +47,16 @@ class Server:
         modes = set(fl["authorization-mode"] or [])
         self.authorize = self.modern and bool(modes & {"Node", "RBAC"})
         self.node_restriction = self.modern and "NodeRestriction" in (fl["enable-admission-plugins"] or [])
+        if self.modern:  # the generic machinery: every resource of `registry` in etcd
+            from .clusterip import Allocator
+            from .rbac import Rbac
+            from .registry import RESOURCES
+            from .store import Store
+
+            self.store = Store(etcd, fl["etcd-prefix"] or "/registry", transformer)
+            self.resources = {r.plural: r for r in RESOURCES}
+            self.clusterips = Allocator(etcd, fl["etcd-prefix"], fl["service-cluster-ip-range"])
+            self.rbac = Rbac(self.store, self.resources)
 
     def etcd_healthy(self) -> bool:
         checked, ok = self._etcd_ok
@@ -68,7 +78,7 @@ class Server:
         return sorted(paths)
 
 
-class Handler(ModernRoutes, RbacRoutes, Routes, NodeRoutes, PodRoutes, BaseHTTPRequestHandler):
+class Handler(ModernRoutes, ApiRoutes, Routes, NodeRoutes, PodRoutes, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     srv: Server  # set on the subclass made per server
     secure: bool = False  # the secure port (TLS) or the insecure one
@@ -112,10 +122,10 @@ class Handler(ModernRoutes, RbacRoutes, Routes, NodeRoutes, PodRoutes, BaseHTTPR
         try:
             self.user = self._authenticate(method, url.path)
             path = url.path.rstrip("/") or "/"
-            if self.srv.authorize and self.user is not None and self.user.name != "system:anonymous":
+            if self.srv.authorize and self.user is not None:
                 a = authz.attributes(method, path, self.query)
-                allowed, reason = authz.builtin_allows(self.user, a)
-                if allowed is not True:
+                allowed, reason = authz.authorize(self.srv.rbac, self.user, a)
+                if not allowed:
                     raise authz.forbidden(self.user, a, reason)
             if not (self.srv.modern and self._modern_route(method, path)):
                 self._route(method, url.path)
@@ -149,6 +159,8 @@ class Handler(ModernRoutes, RbacRoutes, Routes, NodeRoutes, PodRoutes, BaseHTTPR
         if not self.authn.anonymous:
             raise UNAUTHORIZED
         user = User("system:anonymous", ("system:unauthenticated",))
+        if self.srv.authorize:  # today's server: RBAC decides (system:public-info-viewer)
+            return user
         path = path.rstrip("/") or "/"
         # RBAC's default roles: system:discovery (health, version, discovery) was bound to
         # unauthenticated users too before 1.14; from 1.14 they get system:public-info-viewer.
