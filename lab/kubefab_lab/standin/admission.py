@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import random
 
 from . import common
 from .objects import ApiError, invalid, label_match, not_found, validate_meta
@@ -25,6 +26,8 @@ def _namespace_exists(srv, namespace: str) -> None:
 
 def create(srv, r: Resource, obj: dict, user) -> dict:
     meta = obj.setdefault("metadata", {})
+    if not meta.get("name") and meta.get("generateName"):  # the names generator's alphabet and length
+        meta["name"] = meta["generateName"] + "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
     if r.namespaced:
         _namespace_exists(srv, meta["namespace"])
     hook = CREATE.get(r.plural)

@@ -60,6 +60,8 @@ class ApiRoutes:
             if method == "DELETE":
                 return self._api_delete_collection(r, ns)
             raise method_not_allowed()
+        if sub == "token" and method == "POST":
+            return self._token_request(r, ns, name)
         if sub == "binding" and method == "POST":
             return self._pod_binding(r, ns, name)
         if sub == "eviction" and method == "POST":
@@ -283,3 +285,20 @@ class ApiRoutes:
             return p
 
         return self.srv.store.update(r, ns, name, mark, self._dry())
+
+    def _token_request(self, r: Resource, ns, name):
+        from . import satokens
+
+        sa = self.srv.store.get(r, ns, name)
+        key = self.srv.sa_key
+        if key is None:
+            raise ApiError(500, "InternalError", "Internal error occurred: no service account signing key", {})
+        req = self._read_object() or {}
+        seconds = int((req.get("spec") or {}).get("expirationSeconds") or 3600)
+        token, exp = satokens.issue(key, self.srv.fl["service-account-issuer"] or "", ns, name, sa["metadata"]["uid"],
+                                    seconds)
+        self._json(201, {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                         "metadata": {"name": name, "namespace": ns, "creationTimestamp": None},
+                         "spec": {"audiences": [self.srv.fl["service-account-issuer"] or ""],
+                                  "expirationSeconds": seconds},
+                         "status": {"token": token, "expirationTimestamp": common.rfc3339(exp)}})

@@ -24,17 +24,20 @@ KEYED = {"containers": "name", "initContainers": "name", "ephemeralContainers": 
          "topologySpreadConstraints": "topologyKey", "resourceClaims": "name", "finalizers": None}
 
 
-def merge_key(path: tuple) -> tuple[bool, str | None]:
-    """(does the list at path merge, its key)."""
+def merge_key(path: tuple, ssa: bool = False):
+    """(does the list at path merge, its key: a field name, a tuple of them, or None).
+    Ports merge by port (containerPort) in a strategic merge patch, and by port and
+    protocol in server-side apply (their listMapKeys), so 53/UDP and 53/TCP stay two."""
     name = path[-1] if path else ""
-    if name == "ports":  # a container's ports by containerPort, a Service's by port
-        return True, "containerPort" if len(path) > 1 and path[-2] in ("containers", "initContainers") else "port"
+    if name == "ports":
+        port = "containerPort" if len(path) > 1 and path[-2] in ("containers", "initContainers") else "port"
+        return True, (port, "protocol") if ssa else port
     if name in KEYED:
         return True, KEYED[name]
     return False, None
 
 
-def strategic_merge_patch(target, patch, path=()):
+def strategic_merge_patch(target, patch, path=(), ssa=False):
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     if patch.get("$patch") == "replace":
@@ -53,13 +56,13 @@ def strategic_merge_patch(target, patch, path=()):
             result[name] = [x for x in result.get(name) or [] if x not in (value or [])]
             continue
         sub = path + (key,)
-        merges, mkey = merge_key(sub)
+        merges, mkey = merge_key(sub, ssa)
         if value is None:
             result.pop(key, None)
         elif isinstance(value, list) and merges and isinstance(result.get(key), list):
-            result[key] = _merge_list(result[key], value, mkey, sub)
+            result[key] = _merge_list(result[key], value, mkey, sub, ssa)
         else:
-            merged = strategic_merge_patch(result.get(key), value, sub)
+            merged = strategic_merge_patch(result.get(key), value, sub, ssa)
             if merged is None:
                 result.pop(key, None)
             else:
@@ -71,7 +74,13 @@ def _clean(item):
     return {a: b for a, b in item.items() if not a.startswith("$")} if isinstance(item, dict) else item
 
 
-def _merge_list(current: list, patch: list, key, path):
+def _key_of(item: dict, key):
+    if isinstance(key, tuple):
+        return tuple(item.get(k, "TCP" if k == "protocol" else None) for k in key)
+    return item.get(key)
+
+
+def _merge_list(current: list, patch: list, key, path, ssa=False):
     if any(isinstance(x, dict) and x.get("$patch") == "replace" for x in patch):
         return [_clean(x) for x in patch if not (isinstance(x, dict) and "$patch" in x)]
     if key is None:  # primitives: union, in order
@@ -82,14 +91,15 @@ def _merge_list(current: list, patch: list, key, path):
     for item in patch:
         if not isinstance(item, dict):
             continue
-        idx = next((i for i, x in enumerate(out) if isinstance(x, dict) and x.get(key) == item.get(key)), None)
+        idx = next((i for i, x in enumerate(out) if isinstance(x, dict) and _key_of(x, key) == _key_of(item, key)),
+                   None)
         if item.get("$patch") == "delete":
             if idx is not None:
                 out.pop(idx)
         elif idx is None:
             out.append(_clean(item))
         else:
-            out[idx] = strategic_merge_patch(out[idx], item, path)
+            out[idx] = strategic_merge_patch(out[idx], item, path, ssa)
     return out
 
 
@@ -107,7 +117,7 @@ def field_set(obj, path=()) -> dict:
         if path == ("metadata",) and key in ("name", "namespace"):
             continue
         sub = path + (key,)
-        merges, mkey = merge_key(sub)
+        merges, mkey = merge_key(sub, ssa=True)
         if isinstance(value, dict) and value:
             out[f"f:{key}"] = field_set(value, sub)
         elif isinstance(value, list) and merges:
@@ -116,8 +126,9 @@ def field_set(obj, path=()) -> dict:
                 if mkey is None:
                     items["v:" + json.dumps(item, separators=(",", ":"))] = {}
                 elif isinstance(item, dict):
-                    items["k:" + json.dumps({mkey: item.get(mkey)}, separators=(",", ":"))] = \
-                        {".": {}, **field_set(item, sub)}
+                    keys = mkey if isinstance(mkey, tuple) else (mkey,)
+                    ident = dict(zip(keys, _key_of(item, mkey) if isinstance(mkey, tuple) else (item.get(mkey),)))
+                    items["k:" + json.dumps(ident, separators=(",", ":"))] = {".": {}, **field_set(item, sub)}
             out[f"f:{key}"] = items
         else:
             out[f"f:{key}"] = {}
@@ -156,7 +167,7 @@ def apply(live: dict | None, applied: dict, manager: str, now: str) -> dict:
     old = next((e for e in entries if e.get("manager") == manager and e.get("operation") == "Apply"), None)
     if old is not None:
         _remove(base, old.get("fieldsV1") or {}, fields)
-    result = strategic_merge_patch(base, applied)
+    result = strategic_merge_patch(base, applied, ssa=True)
     entry = {"manager": manager, "operation": "Apply", "apiVersion": applied.get("apiVersion", ""),
              "time": now, "fieldsType": "FieldsV1", "fieldsV1": fields}
     if old is not None and old.get("fieldsV1") == fields:

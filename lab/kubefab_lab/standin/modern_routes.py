@@ -26,6 +26,9 @@ class ModernRoutes:
         if method == "POST" and path == f"/apis/{AUTHZ_GV}/selfsubjectaccessreviews":
             self._self_subject_access_review()
             return True
+        if method == "POST" and path == f"/apis/{AUTHZ_GV}/subjectaccessreviews":
+            self._subject_access_review()
+            return True
         parts = split_path(path)
         if parts is None:
             return False
@@ -67,6 +70,23 @@ class ModernRoutes:
                  for c in CHECKS]
         name = path.strip("/")
         self._text(200 if ok else 500, "\n".join(lines) + f"\n{name} check {'passed' if ok else 'failed'}\n")
+
+    def _subject_access_review(self):
+        """Whether spec.user (with spec.groups) may do what spec names (controllers ask,
+        e.g. the CSR approver)."""
+        from .authn import User
+
+        review = self._read_object()
+        spec = (review or {}).get("spec") if isinstance(review, dict) else None
+        if not isinstance(spec, dict) or not spec.get("resourceAttributes"):
+            raise bad_request("SubjectAccessReview: spec.resourceAttributes is required")
+        res = spec["resourceAttributes"]
+        a = authz.Attributes(res.get("verb", ""), "", res.get("resource", ""), res.get("subresource", ""),
+                             res.get("name", ""), res.get("namespace", ""), res.get("group", ""))
+        who = User(spec.get("user") or "", tuple(spec.get("groups") or ()))
+        allowed, reason = authz.authorize(self.srv.rbac, who, a) if self.srv.authorize else (True, "")
+        self._json(201, {"kind": "SubjectAccessReview", "apiVersion": AUTHZ_GV, "metadata": {"creationTimestamp": None},
+                         "spec": spec, "status": {"allowed": allowed, **({"reason": reason} if reason else {})}})
 
     def _self_subject_access_review(self):
         if (self.headers.get("Content-Type") or "").startswith("application/vnd.kubernetes.protobuf"):

@@ -103,6 +103,8 @@ CLUSTER_ROLES = {
         R(["get", "list", "update", "delete", "patch"], [""], ["nodes"]),
         R(["patch", "update"], [""], ["nodes/status"]), R(["patch", "update"], [""], ["pods/status"]),
         R(["list", "delete"], [""], ["pods"]), EVENTS],
+    "system:controller:generic-garbage-collector": [R(["get", "list", "watch", "patch", "update", "delete"], ["*"],
+                                                      ["*"]), EVENTS],
 }
 
 BINDINGS = {  # name -> (role, subjects)
@@ -125,6 +127,8 @@ BINDINGS = {  # name -> (role, subjects)
                                                      [("ServiceAccount", "kube-system:service-account-controller")]),
     "system:controller:node-controller": ("system:controller:node-controller",
                                           [("ServiceAccount", "kube-system:node-controller")]),
+    "system:controller:generic-garbage-collector": ("system:controller:generic-garbage-collector",
+                                                    [("ServiceAccount", "kube-system:generic-garbage-collector")]),
 }
 META = {"labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
         "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"}}

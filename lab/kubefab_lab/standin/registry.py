@@ -52,7 +52,7 @@ RESOURCES = [
        categories=("all",)),
     _r("", "configmaps", "ConfigMap", True, "configmaps", short=("cm",)),
     _r("", "secrets", "Secret", True, "secrets"),
-    _r("", "serviceaccounts", "ServiceAccount", True, "serviceaccounts", short=("sa",)),
+    _r("", "serviceaccounts", "ServiceAccount", True, "serviceaccounts", short=("sa",), subresources=("token",)),
     _r("", "services", "Service", True, "services/specs", short=("svc",), subresources=("status",),
        verbs=("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"),
        categories=("all",)),
@@ -75,10 +75,11 @@ RESOURCES = [
 BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
 BY_KIND = {(r.group, r.kind): r for r in RESOURCES}
 SUB_VERBS = {"status": ("get", "patch", "update"), "approval": ("get", "patch", "update"),
-             "binding": ("create",), "eviction": ("create",)}
+             "binding": ("create",), "eviction": ("create",), "token": ("create",)}
 POLICY_EVICTION = {"group": "policy", "version": "v1", "kind": "Eviction"}
 REVIEWS = {"authorization.k8s.io": [("selfsubjectaccessreviews", "SelfSubjectAccessReview"),
-                                    ("selfsubjectrulesreviews", "SelfSubjectRulesReview")]}
+                                    ("selfsubjectrulesreviews", "SelfSubjectRulesReview"),
+                                    ("subjectaccessreviews", "SubjectAccessReview")]}
 
 
 def resource(group: str, version: str, plural: str) -> Resource | None:
@@ -129,6 +130,8 @@ def resource_list(group: str) -> dict | None:
                 item.update(POLICY_EVICTION)
             elif sub == "binding":
                 item["kind"] = "Binding"
+            elif sub == "token":
+                item.update(group="authentication.k8s.io", version="v1", kind="TokenRequest")
             out.append(item)
     for plural, kind in REVIEWS.get(group, []):
         out.append({"name": plural, "singularName": kind.lower(), "namespaced": False, "kind": kind,
