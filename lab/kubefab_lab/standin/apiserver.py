@@ -169,6 +169,8 @@ def _listen_secure(srv: Server, fl: Parsed, authn: Authn, addr: str, port: int, 
             return _Closer(sock)
         try:
             ctx = server_context(srv.cfg, fl, cert)
+            if srv.modern:
+                srv.requestheader.load_into(ctx)
         except (OSError, ssl.SSLError) as e:
             return f"unable to load server certificate: {cert[0]}, {cert[1]}: {e}"
         httpd = _TLSServer((addr, port), handler, ctx)

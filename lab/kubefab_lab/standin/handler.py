@@ -60,6 +60,9 @@ class Server:
             from .satokens import key_from_file
 
             self.sa_key = key_from_file(fl["service-account-signing-key-file"])
+            from .requestheader import RequestHeader
+
+            self.requestheader = RequestHeader(fl)
 
     def etcd_healthy(self) -> bool:
         checked, ok = self._etcd_ok
@@ -156,6 +159,11 @@ class Handler(ModernRoutes, ApiRoutes, Routes, NodeRoutes, PodRoutes, BaseHTTPRe
         if not self.authn.enabled:
             return NO_AUTHN
         peer = self.connection.getpeercert() if self.authn.x509 else None
+        proxied = self.srv.requestheader.user(peer, self.headers) if self.srv.modern else None
+        if proxied is not None:
+            return User(*proxied)
+        if self.srv.modern and self.srv.requestheader.proxy_only(peer):
+            peer = None
         user = cert_user(peer)
         if user is not None:
             return user
