@@ -14,7 +14,14 @@ client certificates (x509 authentication in `authn`, TLS kubeconfigs in `kubecon
 From 1.35 (today's releases) the programs take that version's flags (`flags_modern`),
 read their config files as the real ones do (`configfiles`), and the apiserver
 enforces Node/RBAC authorization and NodeRestriction (`authz`, `noderestriction`).
-What is not emulated is said where it matters (RBAC objects, tokens, pods, iptables...).
+From 1.35 the apiserver also serves every resource of `registry` from etcd (`store`,
+`api_routes`, `admission`, `merging` for strategic merge and server-side apply),
+enforces RBAC from the bootstrap policy and the bindings in etcd (`policy`, `rbac`),
+encrypts at rest (`encryption`, `ciphers`) and takes front-proxy headers
+(`requestheader`); the controller manager and scheduler elect a leader (`leader`,
+`control_plane`) and run `workloads`, `certsigner`, `scheduler`; the kubelet keeps a
+node Lease and runs its pods' status (`kubelet_pods`).
+What is not emulated is said where it matters (tokens, containers, iptables...).
 """
 
 PROGRAMS = ("kube-apiserver", "kube-scheduler", "kube-controller-manager", "kubelet", "kube-proxy")

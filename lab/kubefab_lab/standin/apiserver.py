@@ -169,6 +169,8 @@ def _listen_secure(srv: Server, fl: Parsed, authn: Authn, addr: str, port: int, 
             return _Closer(sock)
         try:
             ctx = server_context(srv.cfg, fl, cert)
+            if srv.modern:
+                srv.requestheader.load_into(ctx)
         except (OSError, ssl.SSLError) as e:
             return f"unable to load server certificate: {cert[0]}, {cert[1]}: {e}"
         httpd = _TLSServer((addr, port), handler, ctx)
@@ -185,12 +187,15 @@ def _listen_secure(srv: Server, fl: Parsed, authn: Authn, addr: str, port: int, 
 
 def main(cfg: Config, fl: Parsed) -> int:
     opts = validate(cfg, fl)
+    transformer = None
     if cfg.v >= (1, 35):  # files today's server reads before it serves
         from . import configfiles, keyfiles
 
         keyfiles.check_service_account_keys(fl)
         if fl["encryption-provider-config"]:
-            configfiles.load("encryption", fl["encryption-provider-config"])
+            from . import encryption
+
+            transformer = encryption.load(configfiles.load("encryption", fl["encryption-provider-config"]))
     if fl["cloud-provider"]:
         warning(f"--cloud-provider={fl['cloud-provider']}: accepted, not acted on by the stand-in")
     etcd = Etcd([s for s in fl["etcd-servers"] if s.strip()], fl["etcd-cafile"], fl["etcd-certfile"],
@@ -206,13 +211,24 @@ def main(cfg: Config, fl: Parsed) -> int:
                 fatal(f"Unable to reach any etcd server ({', '.join(etcd.servers)}) after {wait:g}s: {e}")
             common.sleep(0.5)
     info(f"etcd: using {used} (v3 API), keys under {(fl['etcd-prefix'] or '/registry').rstrip('/')}/minions/")
-    srv = Server(cfg, fl, etcd)
+    srv = Server(cfg, fl, etcd, transformer)
+    reconciler = None
+    if srv.modern:
+        from . import bootstrap
+
+        bootstrap.run_once(srv)
+        address = fl["advertise-address"] or (fl["bind-address"] if not wildcard(fl["bind-address"]) else "")
+        if address:
+            reconciler = bootstrap.EndpointReconciler(srv, address)
+            reconciler.start()
     servers = listen(srv, fl, opts)
     info(f"kube-apiserver {cfg.version} (kubefab stand-in) ready")
     try:
         while True:
             time.sleep(3600)
     finally:
+        if reconciler is not None:
+            reconciler.stop()
         for s in servers:
             s.shutdown()
             s.server_close()

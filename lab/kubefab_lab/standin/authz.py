@@ -1,19 +1,21 @@
 """Authorization of today's apiserver (1.35+ with `--authorization-mode` naming Node
-and/or RBAC), as far as kubectl and kubelets can see it:
-- group system:masters may do anything (the admin certificate; RBAC is bypassed);
-- every authenticated user gets the default roles system:discovery (the discovery
-  and OpenAPI paths, /version, the health checks) and system:basic-user (create
-  selfsubjectaccessreviews / selfsubjectrulesreviews: `kubectl auth can-i`);
-- the control-plane identities (system:kube-controller-manager, system:kube-scheduler,
-  system:kube-proxy) get what their default bindings give for nodes and pods,
-  simplified: read everything; the controller manager may also write nodes;
-- a node (user system:node:<name> in group system:nodes, the Node authorizer): its
-  own Node only (get, list/watch with fieldSelector metadata.name=<name>, create,
-  update, patch, delete, status); reading pods. With AuthorizeNodeWithSelectors (on
-  by default since 1.32) another node's object is refused even for reading.
-ClusterRoleBindings created through the API are stored (`rbac_routes`), not
-enforced: nobody else is granted anything. Anything else is refused: 403 with the real message (RBAC's wording; the Node
-authorizer's reason appended, approximately).
+and/or RBAC), in the real order, Node then RBAC:
+- group system:masters may do anything (the super-admin certificate; RBAC is bypassed);
+- the Node authorizer, for a node (user system:node:<name> in group system:nodes):
+  its own Node (get, list/watch with fieldSelector metadata.name=<name>, create,
+  update, patch, delete, status), its own Lease in kube-node-lease, pods (read; list
+  and watch only with fieldSelector spec.nodeName=<name>, AuthorizeNodeWithSelectors
+  being on since 1.32), pod status, and the rest of the system:node role's rules
+  (CSRs, events); another node's object is refused with the authorizer's reason;
+- RBAC for everyone: what the ClusterRoleBindings, and the RoleBindings of the
+  request's namespace, grant the user, its groups (plus system:authenticated, or
+  system:unauthenticated for anonymous) or its service account through their roles'
+  rules: verbs, apiGroups, resources (`*`, `res/sub`, `*/sub`), resourceNames,
+  nonResourceURLs (a trailing `*` a prefix). The bootstrap policy (`policy`) is
+  written at start, so a fresh cluster holds the real default roles and bindings.
+  Aggregated ClusterRoles (aggregationRule) are not computed.
+RBAC objects are read from etcd, cached for a second per apiserver.
+Refusals: 403 with the real message; the Node authorizer's reason appended.
 """
 from __future__ import annotations
 
@@ -83,27 +85,82 @@ def _node_decision(node: str, a: Attributes) -> tuple[bool, str]:
         if a.name == node or (a.verb == "create" and not a.name):
             return True, ""
         return False, f"node '{node}' cannot {'read' if a.verb in READ else 'modify'} '{a.name}', only its own Node object"
-    if a.resource == "pods" and not a.subresource and a.verb in READ:
+    return False, ""
+
+
+def authorize(rbac, user, a: Attributes) -> tuple[bool, str]:
+    """(allowed, the reason a refusal gives)."""
+    if "system:masters" in user.groups:
+        return True, ""
+    reason = ""
+    if user.name.startswith("system:node:") and "system:nodes" in user.groups:
+        decision, reason = _node_authorizer(user.name[len("system:node:"):], a)
+        if decision is not None:
+            return decision, reason
+    if rbac.allows(user, a):
+        return True, ""
+    return False, reason
+
+
+def _node_authorizer(node: str, a: Attributes) -> tuple[bool | None, str]:
+    """True/False, or None (no opinion: up to RBAC) with a reason to give if RBAC refuses."""
+    if a.group == "" and a.resource in ("nodes", "pods"):
+        allowed, reason = (_node_decision if a.resource == "nodes" else _node_pods)(node, a)
+        return (True, "") if allowed else (None, reason)
+    if a.group == "coordination.k8s.io" and a.resource == "leases":
+        if a.namespace == "kube-node-lease" and (a.name == node or (a.verb == "create" and not a.name)):
+            return True, ""
+        return None, f"node '{node}' can only access node lease with the same name as the requesting node"
+    from .policy import CLUSTER_ROLES
+    if any(rule_allows(rule, a) for rule in CLUSTER_ROLES["system:node"]):
+        return True, ""
+    return None, ""
+
+
+def _node_pods(node: str, a: Attributes) -> tuple[bool, str]:
+    if a.subresource == "status" and a.verb in ("update", "patch"):
+        return True, ""
+    if a.verb in ("list", "watch"):
+        if a.field_selector == f"spec.nodeName={node}":
+            return True, ""
+        return False, f"can only {a.verb} pods with spec.nodeName field selector"
+    if not a.subresource and a.verb in ("get", "create", "delete"):
+        return True, ""
+    if a.subresource == "eviction" and a.verb == "create":
         return True, ""
     return False, ""
 
 
-def builtin_allows(user, a: Attributes) -> tuple[bool | None, str]:
-    """(True, "") allowed; (False, reason) refused by the Node authorizer; (None, "")
-    no opinion: up to RBAC objects."""
-    if "system:masters" in user.groups:
-        return True, ""
+def _matches(values, wanted: str) -> bool:
+    return "*" in values or wanted in values
+
+
+def rule_allows(rule: dict, a: Attributes) -> bool:
+    if not _matches(rule.get("verbs") or [], a.verb):
+        return False
     if not a.is_resource:
-        return (True, "") if a.verb in ("get", "head") and _url_match(DISCOVERY, a.path) else (None, "")
-    if a.group == "authorization.k8s.io" and a.resource in SELF_REVIEWS and a.verb == "create":
-        return True, ""
-    if user.name in ("system:kube-controller-manager", "system:kube-scheduler", "system:kube-proxy"):
-        if a.verb in READ or (user.name == "system:kube-controller-manager" and a.resource == "nodes"):
-            return True, ""
-    if user.name.startswith("system:node:") and "system:nodes" in user.groups:
-        if a.group == "" and a.resource in ("nodes", "pods"):
-            return _node_decision(user.name[len("system:node:"):], a)
-    return None, ""
+        return _url_match(rule.get("nonResourceURLs") or [], a.path)
+    if "nonResourceURLs" in rule and "resources" not in rule:
+        return False
+    if not _matches(rule.get("apiGroups") or [], a.group):
+        return False
+    resources = rule.get("resources") or []
+    full = a.resource + ("/" + a.subresource if a.subresource else "")
+    if not (full in resources or "*" in resources or (a.subresource and f"*/{a.subresource}" in resources)):
+        return False
+    names = rule.get("resourceNames") or []
+    return not names or a.name in names
+
+
+def subject_matches(subject: dict, user, namespace: str) -> bool:
+    kind, name = subject.get("kind"), subject.get("name")
+    if kind == "User":
+        return user.name == name
+    if kind == "Group":
+        return name in user.groups
+    if kind == "ServiceAccount":
+        return user.name == f"system:serviceaccount:{subject.get('namespace') or namespace}:{name}"
+    return False
 
 
 def forbidden(user, a: Attributes, reason: str = "") -> ApiError:

@@ -174,10 +174,15 @@ def modern_config(cfg: Config, fl: Parsed, program: str) -> dict | None:
 def controller(cfg: Config, fl: Parsed, program: str) -> int:
     if program == "kube-controller-manager":
         check_cloud_provider(cfg, fl)
-    ep = master_endpoint(cfg, fl, modern_config(cfg, fl, program))
+    conf = modern_config(cfg, fl, program)
+    ep = master_endpoint(cfg, fl, conf)
     if cfg.v < (1, 24) and fl["port"]:
         serve_health(fl["address"], fl["port"], "the insecure healthz port", essential=False)
     wait_for_master(ep, common.env_float("KUBEFAB_STANDIN_STARTUP_TIMEOUT", 10.0))
+    if cfg.v >= (1, 35):
+        from . import control_plane
+
+        return control_plane.run(cfg, fl, program, ep, conf)
     poll = common.env_float("KUBEFAB_STANDIN_POLL", 2.0)
     grace = common.env_float("KUBEFAB_STANDIN_MASTER_GRACE", 30.0)
     monitor = parse_duration(fl["node-monitor-grace-period"]) if program == "kube-controller-manager" else None
@@ -447,8 +452,15 @@ class Kubelet:
             taints.append({k: x for k, x in (("key", key), ("value", value), ("effect", effect)) if x})
         if taints:
             spec["taints"] = taints
-        return {"kind": "Node", "apiVersion": "v1", "metadata": {"name": self.name, "labels": labels},
-                "spec": spec, "status": self.status(None)}
+        meta = {"name": self.name, "labels": labels}
+        if self.v >= (1, 35):  # pkg/kubelet/kubelet_node_status.go initialNode
+            if self.conf.get("enableControllerAttachDetach", True) is not False:
+                meta["annotations"] = {"volumes.kubernetes.io/controller-managed-attach-detach": "true"}
+            for t in self.conf.get("registerWithTaints") or []:
+                taints.append({k: t[k] for k in ("key", "value", "effect") if t.get(k)})
+            if taints:
+                spec["taints"] = taints
+        return {"kind": "Node", "apiVersion": "v1", "metadata": meta, "spec": spec, "status": self.status(None)}
 
     # --- talking to the apiserver ---
 
@@ -531,6 +543,22 @@ class Kubelet:
                                       f"desc = connection error: desc = \"transport: Error while dialing: {why}\"")
             common.sleep(0.5)
 
+    def check_config(self) -> None:
+        """KubeletConfiguration fields as the real kubelet takes them at start."""
+        for ip in self.conf.get("clusterDNS") or []:
+            try:
+                import ipaddress
+
+                ipaddress.ip_address(str(ip))
+            except ValueError:
+                warning(f'"Invalid clusterDNS IP" IP="{ip}"')
+        resolv = self.conf.get("resolvConf", "/etc/resolv.conf")
+        if resolv and not os.path.isfile(str(resolv)):
+            error(f'"Could not open resolv conf file." err="open {resolv}: no such file or directory"')
+        if self.conf.get("serverTLSBootstrap") or self.conf.get("rotateCertificates"):
+            info("rotateCertificates/serverTLSBootstrap: the stand-in keeps the certificates it was given "
+                 "(no CSR is requested)")
+
     def run(self) -> int:
         serve_health(self.address, self.port, "the kubelet server", essential=True,
                      extra={"/pods": {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []}})
@@ -546,8 +574,13 @@ class Kubelet:
                 common.sleep(3600)
         for ep in self.endpoints:
             describe_credentials(ep)
+        worker = None
         if self.v >= (1, 35):
             self.check_runtime()
+            self.check_config()
+            from .kubelet_pods import PodWorker
+
+            worker = PodWorker(self)
         registered = not self.register
         posted = False
         while True:
@@ -556,6 +589,12 @@ class Kubelet:
                     registered = self.try_register()
                 if registered:
                     posted = self.post_status() or posted
+                if posted and worker is not None:
+                    code, body = self.call("GET", f"/api/v1/nodes/{self.name}")
+                    if code == 200:
+                        node = json.loads(body)
+                        worker.renew_lease(node, time.monotonic())
+                        worker.sync_pods(node)
             except CredentialsError as e:
                 error(f"TLS credentials for {self.ep.server} cannot be used ({self.ep.source or 'flags'}): {e}; "
                       "will retry")

@@ -135,3 +135,14 @@ class Etcd:
             return None
         deleted = (data.get("responses") or [{}])[0].get("response_delete_range", {}).get("deleted", 0)
         return int(data.get("header", {}).get("revision", 0)) if int(deleted) else None
+
+    def lease_grant(self, ttl: int) -> int:
+        """A new etcd lease of ttl seconds: its ID."""
+        return int(self._post("/v3/lease/grant", {"TTL": ttl}).get("ID", 0))
+
+    def put(self, key: str, value: bytes, lease: int = 0) -> int:
+        """Put unconditionally (attached to an etcd lease when given): the new revision."""
+        body = {"key": _b64(key), "value": _b64(value)}
+        if lease:
+            body["lease"] = str(lease)
+        return int(self._post("/v3/kv/put", body).get("header", {}).get("revision", 0))

@@ -24,7 +24,7 @@ from .miniyaml import load_yaml
 from .modern_routes import ModernRoutes
 from .node_routes import NodeRoutes
 from .pod_routes import PodRoutes, Pods
-from .rbac_routes import RbacRoutes
+from .api_routes import ApiRoutes
 from .objects import NO_RESOURCE, ApiError, bad_request
 from .routes import Routes
 from .storage import Nodes
@@ -33,7 +33,7 @@ ROOT_PATHS = ["/api", "/api/v1", "/apis", "/healthz", "/healthz/ping", "/version
 
 
 class Server:
-    def __init__(self, cfg: Config, fl: Parsed, etcd: Etcd):
+    def __init__(self, cfg: Config, fl: Parsed, etcd: Etcd, transformer=None):
         self.cfg, self.fl, self.etcd = cfg, fl, etcd
         self.v = cfg.v
         self.nodes = Nodes(etcd, fl["etcd-prefix"] or "/registry", self.v)
@@ -47,6 +47,22 @@ class Server:
         modes = set(fl["authorization-mode"] or [])
         self.authorize = self.modern and bool(modes & {"Node", "RBAC"})
         self.node_restriction = self.modern and "NodeRestriction" in (fl["enable-admission-plugins"] or [])
+        if self.modern:  # the generic machinery: every resource of `registry` in etcd
+            from .clusterip import Allocator
+            from .rbac import Rbac
+            from .registry import RESOURCES
+            from .store import Store
+
+            self.store = Store(etcd, fl["etcd-prefix"] or "/registry", transformer)
+            self.resources = {r.plural: r for r in RESOURCES}
+            self.clusterips = Allocator(etcd, fl["etcd-prefix"], fl["service-cluster-ip-range"])
+            self.rbac = Rbac(self.store, self.resources)
+            from .satokens import key_from_file
+
+            self.sa_key = key_from_file(fl["service-account-signing-key-file"])
+            from .requestheader import RequestHeader
+
+            self.requestheader = RequestHeader(fl)
 
     def etcd_healthy(self) -> bool:
         checked, ok = self._etcd_ok
@@ -68,7 +84,7 @@ class Server:
         return sorted(paths)
 
 
-class Handler(ModernRoutes, RbacRoutes, Routes, NodeRoutes, PodRoutes, BaseHTTPRequestHandler):
+class Handler(ModernRoutes, ApiRoutes, Routes, NodeRoutes, PodRoutes, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     srv: Server  # set on the subclass made per server
     secure: bool = False  # the secure port (TLS) or the insecure one
@@ -112,10 +128,10 @@ class Handler(ModernRoutes, RbacRoutes, Routes, NodeRoutes, PodRoutes, BaseHTTPR
         try:
             self.user = self._authenticate(method, url.path)
             path = url.path.rstrip("/") or "/"
-            if self.srv.authorize and self.user is not None and self.user.name != "system:anonymous":
+            if self.srv.authorize and self.user is not None:
                 a = authz.attributes(method, path, self.query)
-                allowed, reason = authz.builtin_allows(self.user, a)
-                if allowed is not True:
+                allowed, reason = authz.authorize(self.srv.rbac, self.user, a)
+                if not allowed:
                     raise authz.forbidden(self.user, a, reason)
             if not (self.srv.modern and self._modern_route(method, path)):
                 self._route(method, url.path)
@@ -143,12 +159,28 @@ class Handler(ModernRoutes, RbacRoutes, Routes, NodeRoutes, PodRoutes, BaseHTTPR
         if not self.authn.enabled:
             return NO_AUTHN
         peer = self.connection.getpeercert() if self.authn.x509 else None
+        proxied = self.srv.requestheader.user(peer, self.headers) if self.srv.modern else None
+        if proxied is not None:
+            return User(*proxied)
+        if self.srv.modern and self.srv.requestheader.proxy_only(peer):
+            peer = None
         user = cert_user(peer)
         if user is not None:
             return user
+        bearer = (self.headers.get("Authorization") or "")
+        if self.srv.modern and bearer.startswith("Bearer ") and self.srv.sa_key:
+            from .satokens import verify
+
+            who = verify(self.srv.sa_key, bearer[7:].strip())
+            if who is None or not all(who):
+                raise UNAUTHORIZED
+            return User(f"system:serviceaccount:{who[0]}:{who[1]}",
+                        ("system:serviceaccounts", f"system:serviceaccounts:{who[0]}", "system:authenticated"))
         if not self.authn.anonymous:
             raise UNAUTHORIZED
         user = User("system:anonymous", ("system:unauthenticated",))
+        if self.srv.authorize:  # today's server: RBAC decides (system:public-info-viewer)
+            return user
         path = path.rstrip("/") or "/"
         # RBAC's default roles: system:discovery (health, version, discovery) was bound to
         # unauthenticated users too before 1.14; from 1.14 they get system:public-info-viewer.
@@ -205,6 +237,20 @@ class Handler(ModernRoutes, RbacRoutes, Routes, NodeRoutes, PodRoutes, BaseHTTPR
 
     def _read_object(self):
         ctype = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip()
+        if ctype == "application/vnd.kubernetes.protobuf" and self.srv.modern:
+            # typed clients send protobuf: the stand-in reads it for the kinds in
+            # protobuf.SCHEMAS (CSRs: kubectl certificate approve/deny) and refuses the rest
+            from . import protobuf
+
+            try:
+                obj = protobuf.decode_object(self.body)
+            except (ValueError, IndexError, UnicodeDecodeError) as e:
+                raise bad_request(f"the object provided is unrecognized: {e}") from None
+            if obj is None:
+                raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                               "accepted media types include: application/json, application/yaml (the kubefab "
+                               "stand-in reads protobuf only for CertificateSigningRequests)", {})
+            return obj
         try:
             if ctype in ("application/yaml", "application/apply-patch+yaml"):
                 return load_yaml(self.body.decode())

@@ -105,6 +105,37 @@ def label_value_errors(value: str) -> list[str]:
     return errs
 
 
+PATH_SEGMENT_KINDS = {"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "CertificateSigningRequest",
+                      "APIService"}
+DNS1035_LABEL = r"[a-z]([-a-z0-9]*[a-z0-9])?"
+DNS1123_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+
+
+def name_errors(kind: str, name: str) -> list[str]:
+    """Each kind's name rule (k/k ValidateObjectMeta's nameFn): RBAC, CSRs and
+    APIServices take any path segment, Services a DNS-1035 label, Namespaces a DNS-1123
+    label, the rest a DNS-1123 subdomain."""
+    if kind in PATH_SEGMENT_KINDS:
+        if name in (".", ".."):
+            return [f'may not be \'{name}\'']
+        return [f"may not contain '{c}'" for c in ("/", "%") if c in name]
+    if kind == "Service":
+        errs = ["must be no more than 63 characters"] if len(name) > 63 else []
+        if not re.fullmatch(DNS1035_LABEL, name):
+            errs.append("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+                        "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
+                        f"'abc-123', regex used for validation is '{DNS1035_LABEL}')")
+        return errs
+    if kind == "Namespace":
+        errs = ["must be no more than 63 characters"] if len(name) > 63 else []
+        if not re.fullmatch(DNS1123_LABEL, name):
+            errs.append("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+                        "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex "
+                        f"used for validation is '{DNS1123_LABEL}')")
+        return errs
+    return subdomain_errors(name)
+
+
 def invalid(kind: str, name: str, causes: list[tuple[str, str, str]]) -> ApiError:
     """causes: (field, reason, message-after-'field: ')."""
     parts = [f"{f}: {m}" for f, _, m in causes]
@@ -125,7 +156,7 @@ def validate_meta(kind: str, obj: dict) -> None:
     elif not isinstance(name, str):
         causes.append(("metadata.name", "FieldValueInvalid", f"Invalid value: {json.dumps(name)}: must be a string"))
     else:
-        for e in subdomain_errors(name):
+        for e in name_errors(kind, name):
             causes.append(("metadata.name", "FieldValueInvalid", f'Invalid value: "{name}": {e}'))
     for field in ("labels", "annotations"):
         value = meta.get(field)

@@ -62,3 +62,89 @@ def self_subject_access_review(body: bytes) -> dict:
     if nonres is not None:
         out["nonResourceAttributes"] = nonres
     return {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1", "spec": out}
+
+
+# --- objects by schema: what kubectl's typed commands PUT as protobuf -------------------------
+
+def parse(data: bytes) -> list[tuple[int, int, object]]:
+    """Every field in order: (number, wire type, int or bytes)."""
+    out, i = [], 0
+    while i < len(data):
+        key, i = _varint(data, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _varint(data, i)
+        elif wire == 2:
+            size, i = _varint(data, i)
+            value, i = data[i:i + size], i + size
+        elif wire in (1, 5):
+            n = 8 if wire == 1 else 4
+            value, i = int.from_bytes(data[i:i + n], "little"), i + n
+        else:
+            raise ValueError(f"protobuf wire type {wire} not supported")
+        out.append((number, wire, value))
+    return out
+
+
+TIME = {1: ("seconds", "int", None, False), 2: ("nanos", "int", None, False)}
+OWNER = {1: ("kind", "str", None, False), 3: ("name", "str", None, False), 4: ("uid", "str", None, False),
+         5: ("apiVersion", "str", None, False), 6: ("controller", "bool", None, False),
+         7: ("blockOwnerDeletion", "bool", None, False)}
+META = {1: ("name", "str", None, False), 2: ("generateName", "str", None, False), 3: ("namespace", "str", None, False),
+        5: ("uid", "str", None, False), 6: ("resourceVersion", "str", None, False), 7: ("generation", "int", None, False),
+        8: ("creationTimestamp", "time", TIME, False), 11: ("labels", "map", None, False),
+        12: ("annotations", "map", None, False), 13: ("ownerReferences", "msg", OWNER, True),
+        14: ("finalizers", "str", None, True)}
+CSR_CONDITION = {1: ("type", "str", None, False), 6: ("status", "str", None, False), 2: ("reason", "str", None, False),
+                 3: ("message", "str", None, False), 4: ("lastUpdateTime", "time", TIME, False),
+                 5: ("lastTransitionTime", "time", TIME, False)}
+CSR_SPEC = {1: ("request", "bytes", None, False), 7: ("signerName", "str", None, False),
+            8: ("expirationSeconds", "int", None, False), 5: ("usages", "str", None, True),
+            2: ("username", "str", None, False), 3: ("uid", "str", None, False), 4: ("groups", "str", None, True)}
+CSR_STATUS = {1: ("conditions", "msg", CSR_CONDITION, True), 2: ("certificate", "bytes", None, False)}
+SCHEMAS = {("certificates.k8s.io/v1", "CertificateSigningRequest"): {
+    1: ("metadata", "msg", META, False), 2: ("spec", "msg", CSR_SPEC, False), 3: ("status", "msg", CSR_STATUS, False)}}
+
+
+def _decode(data: bytes, schema: dict) -> dict:
+    import base64
+    import time
+
+    out = {}
+    for number, _, value in parse(data):
+        if number not in schema:
+            continue
+        name, kind, sub, repeated = schema[number]
+        if kind == "str":
+            v = value.decode()
+        elif kind == "bytes":
+            v = base64.b64encode(value).decode()
+        elif kind in ("int", "bool"):
+            v = bool(value) if kind == "bool" else value
+        elif kind == "time":
+            t = _decode(value, TIME)
+            v = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t.get("seconds", 0)))
+        elif kind == "map":
+            entry = {n: x for n, _, x in parse(value)}
+            out.setdefault(name, {})[entry.get(1, b"").decode()] = entry.get(2, b"").decode()
+            continue
+        else:
+            v = _decode(value, sub)
+        if repeated:
+            out.setdefault(name, []).append(v)
+        else:
+            out[name] = v
+    return out
+
+
+def decode_object(body: bytes) -> dict | None:
+    """The JSON form of a protobuf-encoded object of a kind in SCHEMAS; None for others."""
+    if not body.startswith(MAGIC):
+        raise ValueError("no protobuf envelope (k8s\\0)")
+    envelope = fields(body[len(MAGIC):])
+    type_meta = fields(envelope.get(1, b""))
+    api_version, kind = type_meta.get(1, b"").decode(), type_meta.get(2, b"").decode()
+    schema = SCHEMAS.get((api_version, kind))
+    if schema is None:
+        return None
+    return {"apiVersion": api_version, "kind": kind, **_decode(envelope.get(2, b""), schema)}

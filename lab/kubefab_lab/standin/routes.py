@@ -95,9 +95,16 @@ class Routes:
         return self._json(200, {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"},
                                 "items": [{k: x for k, x in n.items() if k not in ("kind", "apiVersion")} for n in items]})
 
-    def _watch(self, match, source=None):
-        """A watch by polling etcd (the real one uses etcd's watch): chunked JSON events."""
+    def _watch(self, match, source=None, as_table=None, kind="Node", api_version="v1"):
+        """A watch by polling etcd (the real one uses etcd's watch): chunked JSON events.
+        as_table(obj, table_version) renders an object as a Table (nodes by default).
+        With sendInitialEvents=true (client-go's WatchList, on by default since 1.35) the
+        current objects come first as ADDED, then a BOOKMARK annotated
+        k8s.io/initial-events-end, as the real server ends the initial events."""
         source = source or self.srv.nodes.list
+        as_table = as_table or (lambda o, v: table(NODE_COLUMNS, [o], node_row, o["metadata"]["resourceVersion"], v,
+                                                   self.query.get("includeObject", "Metadata")))
+        initial = self.query.get("sendInitialEvents") == "true"
         try:
             timeout = float(self.query.get("timeoutSeconds") or 1800)
         except ValueError:
@@ -112,22 +119,27 @@ class Routes:
         self.end_headers()
 
         def send(kind, obj):
-            if tv:
-                obj = table(NODE_COLUMNS, [obj], node_row, obj["metadata"]["resourceVersion"], tv,
-                            self.query.get("includeObject", "Metadata"))
+            if tv and kind != "BOOKMARK":
+                obj = as_table(obj, tv)
             data = json.dumps({"type": kind, "object": obj}).encode() + b"\n"
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()
 
-        seen = {}  # name -> object, as last sent / known
+        def ident(obj):
+            return obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+
+        seen = {}  # (namespace, name) -> object, as last sent / known
         items, rev = source()
-        since = int(start_rv) if start_rv.isdigit() else 0
+        since = 0 if initial or not start_rv.isdigit() else int(start_rv)
         for obj in items:
             if not match(obj):
                 continue
-            seen[obj["metadata"]["name"]] = obj
+            seen[ident(obj)] = obj
             if since == 0 or int(obj["metadata"]["resourceVersion"]) > since:
                 send("ADDED" if since == 0 else "MODIFIED", obj)
+        if initial:
+            send("BOOKMARK", {"kind": kind, "apiVersion": api_version, "metadata": {
+                "resourceVersion": str(rev), "annotations": {"k8s.io/initial-events-end": "true"}}})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not common.stopping.is_set():
             time.sleep(0.25)
@@ -135,7 +147,7 @@ class Routes:
             now = {}
             for obj in items:
                 if match(obj):
-                    now[obj["metadata"]["name"]] = obj
+                    now[ident(obj)] = obj
             for name, obj in now.items():
                 old = seen.get(name)
                 if old is None:
