@@ -81,7 +81,7 @@ def test_the_lab_inventory_points_at_the_lab(lab):
         (n, a, a) for n, a in lab.info.hosts]
     assert inv.hosts[0].ssh.identity == lab.identity
     assert inv.hosts[0].ssh.known_hosts == lab.known_hosts
-    assert inv.kubernetes.etcd_servers == ("http://127.0.0.1:2379",)
+    assert inv.kubernetes.etcd_servers == (f"http://127.0.0.1:{lab.etcd_port}",)
     assert inv.registry.token and oct(lab.inventory_path.with_name("registry.token").stat().st_mode)[-3:] == "600"
     assert oct(lab.identity.stat().st_mode)[-3:] == "600"
     # the served tarball is the inventory's, byte for byte, as a host downloads it
@@ -116,7 +116,7 @@ def test_a_second_up_fails_clearly_and_leaves_the_lab_alone(lab):
 
 def test_an_address_in_use_is_named_before_anything_boots(lab, private_lab, tmp_path):
     other = private_lab(first_address=2)
-    with pytest.raises(LabError, match=r"127\.0\.0\.2:22 is already taken \(lab host tiny-master"):
+    with pytest.raises(LabError, match=rf"{NET}\.2:22 is already taken \(lab host tiny-master"):
         other.up(tiny_inventory(tmp_path))
     assert not (other.layout.root / "hosts").exists()
 
