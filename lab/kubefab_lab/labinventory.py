@@ -118,21 +118,23 @@ def dump(doc: dict, source: Path, releases=()) -> str:
     """The inventory's text; a modern lab's says which releases the mirror serves and
     what to change to deploy another (just the version, without pinned sums)."""
     header = (f"# Written by `fab lab.up` from {source}: the same cluster on the lab's\n"
-              "# systemd-nspawn hosts. Relative paths are relative to this file. Do not edit.\n")
+              "# systemd-nspawn hosts. Relative paths are relative to this file. The next\n"
+              "# `fab lab.up` writes it again: edits last until then.\n")
     text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
     if not releases:
         return header + text
     served = ", ".join(releases)
     if "sha256" in doc["kubernetes"]:
-        note = (f"  # The lab's mirror serves {served}. The sums below are this version's\n"
-                "  # only: to deploy or upgrade to another, change version and remove sha256\n"
-                f"  # (each download is then checked against the sum file the mirror publishes\n"
-                f"  # beside it), or put that release's sums from {SUMS} here.\n")
+        note = (f"  # The lab's mirror serves {served}.\n"
+                "  # The sums below are this version's only: to deploy or upgrade to another,\n"
+                "  # change version and remove sha256 (each download is then checked against\n"
+                f"  # the sum file the mirror publishes beside it), or put that release's sums\n"
+                f"  # from {SUMS} here.\n")
         anchor = "  sha256:\n"
     else:
-        note = (f"  # The lab's mirror serves {served}: to deploy or upgrade to another,\n"
-                "  # change the version alone (each download is checked against the sum file\n"
-                "  # the mirror publishes beside it).\n")
+        note = (f"  # The lab's mirror serves {served}.\n"
+                "  # To deploy or upgrade to another, change the version alone (each download\n"
+                "  # is checked against the sum file the mirror publishes beside it).\n")
         anchor = "  version:"
     at = text.index(anchor)
     return header + text[:at] + note + text[at:]

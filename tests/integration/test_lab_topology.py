@@ -92,7 +92,7 @@ def test_the_bastion_is_named_beside_the_inventory_not_in_it(topology):
 def test_pinned_sums_are_said_to_be_this_versions_with_every_releases_beside(topology):
     text = topology.inventory_path.read_text()
     served = ", ".join(topology.info.releases)
-    assert f"# The lab's mirror serves {served}. The sums below are this version's" in text
+    assert f"# The lab's mirror serves {served}.\n  # The sums below are this version's only" in text
     every = yaml.safe_load((topology.build_dir / "sums.yaml").read_text())
     assert list(every) == list(topology.info.releases)
     assert yaml.safe_load(text)["kubernetes"]["sha256"] == every[VERSION] != every["v1.36.4"]
