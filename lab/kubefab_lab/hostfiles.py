@@ -1,10 +1,10 @@
 """What each lab host has beyond the base image (pure), and how it is written.
 
 Besides the host's identity (hostname, machine-id, /etc/hosts, sshd on its own
-127.0.0.N, the lab's authorized key for core and ops), every host gets what the original CoreOS hosts
-had before kubefab came: a `weave-network.target` and an `etcd2.service` (here: a
-oneshot that waits until the machine's lab etcd answers), both wanted by
-multi-user.target.
+127.0.0.N, the lab's authorized key for core and ops), every host gets what the
+original CoreOS hosts had before kubefab came: a `weave-network.target` and an
+`etcd2.service` (here: a oneshot that waits until the machine's lab etcd answers),
+both wanted by multi-user.target.
 """
 from __future__ import annotations
 

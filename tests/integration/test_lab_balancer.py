@@ -166,4 +166,4 @@ stream {{
     b.stop()  # open-source nginx checks passively: a refused connect moves on to the next server
     assert [ask(address, port) for _ in range(8)] == ["backend-a"] * 8
     log = ssh(lab, address, "sudo -n journalctl -u lab-test-nginx")[1]
-    assert f"connect() failed (111: Connection refused) while connecting to upstream" in log
+    assert "connect() failed (111: Connection refused) while connecting to upstream" in log

@@ -72,10 +72,12 @@ def test_each_release_is_linked_from_the_cache_not_built_again(releases_lab):
 
 
 def kubelet_versions(inventory: Path, minor: str) -> dict:
-    admin = yaml.safe_load(inventory.read_text())["kubernetes"].get("pki_dir") or "pki"
-    out = subprocess.run([str(kubectls.ensure(minor)), "--kubeconfig", str(inventory.parent / admin / "admin.kubeconfig"),
-                          "get", "nodes", "-o", "json"], capture_output=True, text=True, check=True, timeout=60)
-    return {n["metadata"]["name"]: n["status"]["nodeInfo"]["kubeletVersion"] for n in json.loads(out.stdout)["items"]}
+    """Each Node's kubelet version, as the real kubectl of that minor reads them."""
+    admin = inventory.parent / "pki" / "admin.kubeconfig"  # the lab inventory sets no pki_dir
+    out = subprocess.run([str(kubectls.ensure(minor)), "--kubeconfig", str(admin), "get", "nodes", "-o", "json"],
+                         capture_output=True, text=True, check=True, timeout=60)
+    return {n["metadata"]["name"]: n["status"]["nodeInfo"]["kubeletVersion"]
+            for n in json.loads(out.stdout)["items"]}
 
 
 def test_an_operator_changes_the_version_alone_and_upgrades_from_the_command_line(releases_lab):
