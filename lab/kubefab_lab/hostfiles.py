@@ -1,10 +1,10 @@
 """What each lab host has beyond the base image (pure), and how it is written.
 
 Besides the host's identity (hostname, machine-id, /etc/hosts, sshd on its own
-127.0.0.N, the lab's authorized key), every host gets what the original CoreOS hosts
-had before kubefab came: a `weave-network.target` and an `etcd2.service` (here: a
-oneshot that waits until the machine's lab etcd answers), both wanted by
-multi-user.target.
+127.0.0.N, the lab's authorized key for core and ops), every host gets what the
+original CoreOS hosts had before kubefab came: a `weave-network.target` and an
+`etcd2.service` (here: a oneshot that waits until the machine's lab etcd answers),
+both wanted by multi-user.target.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from .image import UID
+from .image import SUDO_UID, SUDO_USER, UID, USER
 
 WANTS = "etc/systemd/system/multi-user.target.wants"
 
@@ -26,11 +26,11 @@ class HostFile:
     link: str | None = None  # a symlink to this target instead of a file
 
 
-def sshd_config(address: str) -> str:
+def sshd_config(address: str, extra: str = "") -> str:
     return (f"# kubefab lab: this host's sshd listens on its own loopback address only\n"
             f"ListenAddress {address}:22\n"
             f"HostKey /etc/ssh/ssh_host_ed25519_key\n"
-            f"UseDNS no\nPasswordAuthentication no\n")
+            f"UseDNS no\nPasswordAuthentication no\n{extra}")
 
 
 def etc_hosts(machines) -> str:
@@ -53,16 +53,18 @@ def etcd2_service(etcd_url: str) -> str:
             "[Install]\nWantedBy=multi-user.target\n")
 
 
-def host_files(machine, machines, authorized_key: str, etcd_url: str) -> dict[str, HostFile]:
+def host_files(machine, machines, authorized_key: str, etcd_url: str,
+               sshd_extra: str = "") -> dict[str, HostFile]:
     """Paths relative to the host's root -> what goes there (the host key is made
-    separately, by ssh-keygen)."""
-    ssh_dir = "home/core/.ssh"
+    separately, by ssh-keygen; the sudo user's password by kubefab_lab.users)."""
+    key = authorized_key.strip() + "\n"
     return {
         "etc/hostname": HostFile(machine.name + "\n"),
         "etc/machine-id": HostFile(uuid.uuid4().hex + "\n", 0o444),
         "etc/hosts": HostFile(etc_hosts(machines)),
-        "etc/ssh/sshd_config.d/10-lab.conf": HostFile(sshd_config(machine.address)),
-        f"{ssh_dir}/authorized_keys": HostFile(authorized_key.strip() + "\n", 0o600, UID),
+        "etc/ssh/sshd_config.d/10-lab.conf": HostFile(sshd_config(machine.address, sshd_extra)),
+        f"home/{USER}/.ssh/authorized_keys": HostFile(key, 0o600, UID),
+        f"home/{SUDO_USER}/.ssh/authorized_keys": HostFile(key, 0o600, SUDO_UID),
         "etc/systemd/system/weave-network.target": HostFile(weave_target()),
         "etc/systemd/system/etcd2.service": HostFile(etcd2_service(etcd_url)),
         f"{WANTS}/weave-network.target": HostFile(link="/etc/systemd/system/weave-network.target"),

@@ -3,8 +3,16 @@
 The image is cached outside the checkout as `<cache>/base-<hash of the recipe>`; a
 change to the recipe below makes a new hash and so a new build. A build goes to a
 temp dir that is renamed into place only when complete, so a killed build is never
-mistaken for a good one. Per-host files (host keys, the lab's authorized key) go
-into each host's overlay upper dir, never here.
+mistaken for a good one. Per-host files (host keys, the lab's authorized key, the
+sudo user's password) go into each host's overlay upper dir, never here.
+
+Besides systemd and sshd, the image carries what kubefab may set up on a host and
+must find installed: haproxy, and nginx with its stream (TCP) module (Debian 12's
+`nginx` is the core and `libnginx-mod-stream` the module; `nginx-light` adds only the
+http echo module, and `nginx-full` many more). Both are installed disabled, and
+nginx's default site (port 80 on every address) removed: kubefab renders and enables
+its own configuration. Two users: `core` (uid 500) with NOPASSWD sudo, and `ops`
+(uid 501) whose sudo asks for a password (set per lab, see kubefab_lab.users).
 """
 from __future__ import annotations
 
@@ -25,7 +33,9 @@ MIRROR = "http://deb.debian.org/debian"
 PACKAGES = (
     "systemd", "systemd-sysv", "dbus", "openssh-server", "curl", "iproute2",
     "procps", "ca-certificates", "python3", "sudo",
+    "haproxy", "nginx", "libnginx-mod-stream",
 )
+DISABLED = ("haproxy.service", "nginx.service")  # installed, started only by whoever configures them
 # Units that only slow a container's boot down.
 MASKS = (
     "console-getty.service", "getty@tty1.service", "getty-static.service",
@@ -35,8 +45,13 @@ MASKS = (
 )
 USER, UID = "core", 500
 SUDOERS = f"{USER} ALL=(ALL) NOPASSWD:ALL\n"
+SUDO_USER, SUDO_UID = "ops", 501  # sudo with a password: the lab writes it per lab
+SUDO_USER_SUDOERS = f"{SUDO_USER} ALL=(ALL:ALL) ALL\n"
 # Bump when the steps in `_customize` change in a way the constants above don't show.
-STEPS_VERSION = 2
+STEPS_VERSION = 3
+# A base image of another recipe is removed once no lab host mounts it and it was not
+# used for this long: another checkout on the same machine may still boot from it.
+KEEP_UNUSED_DAYS = 3
 
 
 def recipe() -> dict:
@@ -44,7 +59,8 @@ def recipe() -> dict:
     return {
         "suite": SUITE, "variant": "minbase", "packages": list(PACKAGES),
         "masks": list(MASKS), "user": [USER, UID], "sudoers": SUDOERS,
-        "steps": STEPS_VERSION,
+        "sudo_user": [SUDO_USER, SUDO_UID], "sudo_user_sudoers": SUDO_USER_SUDOERS,
+        "disabled": list(DISABLED), "steps": STEPS_VERSION,
     }
 
 
@@ -61,6 +77,7 @@ def ensure_base(cache_dir: Path = CACHE_DIR, log=print) -> Path:
     """The base image's path; builds it first if this recipe has no complete build."""
     final = base_path(cache_dir)
     if final.is_dir():
+        os.utime(final)  # in use: see _prune
         return final
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
     with open(Path(cache_dir) / ".build.lock", "w") as lock:
@@ -85,10 +102,13 @@ def ensure_base(cache_dir: Path = CACHE_DIR, log=print) -> Path:
 
 
 def _prune(cache_dir: Path, keep: Path) -> None:
-    """Remove base images of older recipes that no mounted lab host still uses."""
+    """Remove base images of other recipes that no lab host mounts and no lab booted
+    from for KEEP_UNUSED_DAYS (ensure_base touches the image it returns)."""
     mounts = Path("/proc/mounts").read_text()
+    stale = time.time() - KEEP_UNUSED_DAYS * 86400
     for old in cache_dir.glob("base-*"):
-        if old != keep and ".partial-" not in old.name and f"lowerdir={old}," not in mounts:
+        if old != keep and ".partial-" not in old.name and f"lowerdir={old}," not in mounts \
+                and old.stat().st_mtime < stale:
             shutil.rmtree(old, ignore_errors=True)
 
 
@@ -109,12 +129,15 @@ def _customize(root: Path) -> None:
         key.unlink()  # else every host would share one key; hosts get theirs in upper
     (root / "etc/machine-id").write_text("")
     (root / "etc/hostname").unlink(missing_ok=True)
-    _run(["chroot", str(root), "groupadd", "--gid", str(UID), USER], "groupadd core")
-    _run(["chroot", str(root), "useradd", "--uid", str(UID), "--gid", str(UID),
-          "--create-home", "--shell", "/bin/bash", USER], "useradd core")
-    sudoers = root / "etc/sudoers.d" / USER
-    sudoers.write_text(SUDOERS)
-    sudoers.chmod(0o440)
+    for user, uid, sudoers in ((USER, UID, SUDOERS), (SUDO_USER, SUDO_UID, SUDO_USER_SUDOERS)):
+        _run(["chroot", str(root), "groupadd", "--gid", str(uid), user], f"groupadd {user}")
+        _run(["chroot", str(root), "useradd", "--uid", str(uid), "--gid", str(uid),
+              "--create-home", "--shell", "/bin/bash", user], f"useradd {user}")
+        path = root / "etc/sudoers.d" / user
+        path.write_text(sudoers)
+        path.chmod(0o440)
     _run(["systemctl", f"--root={root}", "mask", *MASKS], "systemctl mask")
+    _run(["systemctl", f"--root={root}", "disable", *DISABLED], "systemctl disable")
+    (root / "etc/nginx/sites-enabled/default").unlink(missing_ok=True)
     shutil.rmtree(root / "var/cache/apt/archives", ignore_errors=True)
     (root / "var/cache/apt/archives/partial").mkdir(parents=True)

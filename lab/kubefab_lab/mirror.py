@@ -121,25 +121,56 @@ def component_versions(k8s_version: str) -> dict[str, str]:
     return out
 
 
-def publish(served_root: Path, base_url: str, k8s_version: str) -> tuple[str, dict[str, str]]:
-    """Write the mirror for `k8s_version` under served_root/mirror (served at
-    base_url/mirror), each download with its release's sum file: (its URL, {component: sha256})."""
-    root, sums, sum_files = served_root / "mirror", {}, {}
-    mirror_url = f"{base_url}/mirror"
+# The releases a modern lab's mirror serves, besides the one it was asked for: one per
+# supported minor, the patches the lab's modern tests deploy. An operator can change
+# kubernetes.version in build/lab/hosts.yaml to any of them and run `kubefab upgrade`.
+RELEASES = ("v1.35.9", "v1.36.4", "v1.37.1", "v1.38.0")
+
+
+def build(root: Path, k8s_version: str) -> dict[str, str]:
+    """Write the mirror tree for `k8s_version` under root, each download with its
+    release's sum file: {component: sha256}."""
+    sums, sum_files = {}, {}
     for component, version in component_versions(k8s_version).items():
-        rel = versions.url(component, version, ARCH, mirror_url)[len(mirror_url) + 1:]
+        rel = versions.url(component, version, ARCH, "m")[2:]
         target = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         _write(target, contents(component, version, k8s_version))
         sums[component] = _sha256(target)
-        sum_file = root / versions.sums_url(component, version, ARCH, mirror_url)[len(mirror_url) + 1:]
+        sum_file = root / versions.sums_url(component, version, ARCH, "m")[2:]
         if versions.COMPONENTS[component].sums_format == versions.BARE:
             sum_files[sum_file] = sums[component]  # as dl.k8s.io: the digest alone, no newline
         else:  # etcd's SHA256SUMS and runc's runc.sha256sum list every asset of a release
             sum_files[sum_file] = sum_files.get(sum_file, "") + f"{sums[component]}  {target.name}\n"
     for path, text in sum_files.items():
         _write(path, text.encode())
-    return mirror_url, sums
+    return sums
+
+
+def publish(served_root: Path, base_url: str, k8s_version: str,
+            cache: Path | None = None) -> tuple[str, dict[str, str]]:
+    """The mirror for `k8s_version` under served_root/mirror (served at base_url/mirror):
+    (its URL, {component: sha256}). With a cache dir, the tree is built there once per
+    inputs (kubefab_lab.mirror_cache) and hard-linked into place."""
+    root = served_root / "mirror"
+    if cache is None:
+        sums = build(root, k8s_version)
+    else:
+        from . import mirror_cache
+
+        tree, sums = mirror_cache.tree(Path(cache), k8s_version)
+        mirror_cache.link_tree(tree, root)
+    return f"{base_url}/mirror", sums
+
+
+def publish_all(served_root: Path, base_url: str, k8s_version: str,
+                cache: Path | None = None) -> tuple[str, dict[str, dict[str, str]]]:
+    """`k8s_version` and every release in RELEASES: (the mirror's URL, {release: sums}),
+    oldest release first."""
+    every = {}
+    for release in sorted({*RELEASES, k8s_version}, key=versions.parse):
+        url, every[release] = publish(served_root, base_url, release, cache)
+    return url, every
 
 
 def _write(target: Path, data: bytes | Path) -> None:

@@ -9,7 +9,9 @@ from . import machines, services
 from .state import LabError, Layout
 
 TOOLS = {"systemd-nspawn": "systemd-container", "etcd": "etcd-server",
-         "ssh-keygen": "openssh-client", "mount": "mount", "debootstrap": "debootstrap"}
+         "ssh-keygen": "openssh-client", "mount": "mount", "debootstrap": "debootstrap",
+         "openssl": "openssl", "nsenter": "util-linux", "iptables": "iptables"}
+ONLY_WITH_A_BASTION = ("iptables",)
 
 
 def check_tools(skip=()) -> None:

@@ -1,8 +1,10 @@
 """When is a lab host ready: an SSH login as core succeeds against the host key the
 lab wrote to known_hosts (never accept-on-first-use), and `systemctl
-is-system-running --wait` answers running or degraded."""
+is-system-running --wait` answers running or degraded. In a lab with a bastion, the
+other hosts are asked through it (an SSH gateway, as `ssh -J`), the only way in."""
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,6 +15,17 @@ from kubefab.remote.ssh import HostKeyError, Remote, RemoteError
 from .state import LabError
 
 
+class _BootingTarget(logging.Filter):
+    """paramiko logs a refused gateway channel as an error ("Secsh channel 1 open FAILED:
+    Connection refused"); while a host boots behind the bastion, that is the wait."""
+
+    def filter(self, record):
+        return "open FAILED" not in record.getMessage()
+
+
+_QUIET = _BootingTarget()
+
+
 @dataclass(frozen=True)
 class Ready:
     name: str
@@ -21,12 +34,17 @@ class Ready:
 
 
 def wait_host(name: str, address: str, identity: Path, known_hosts: Path,
-              timeout: float) -> Ready:
-    host = Host(name, address, "node", ssh=Ssh("core", 22, identity, known_hosts))
+              timeout: float, gateway: tuple[str, str] | None = None) -> Ready:
+    ssh = Ssh("core", 22, identity, known_hosts)
+    host = Host(name, address, "node", ssh=ssh)
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
         remote = Remote(host, timeout=5)
+        through = None
+        if gateway and gateway[0] != name:  # fabric opens it, then a direct-tcpip channel
+            through = Remote(Host(gateway[0], gateway[1], "node", ssh=ssh), timeout=5)
+            remote.cxn.gateway = through.cxn
         try:
             remote.open()
             state = remote.run(["systemctl", "is-system-running", "--wait"], check=False,
@@ -46,15 +64,21 @@ def wait_host(name: str, address: str, identity: Path, known_hosts: Path,
             time.sleep(0.2)
         finally:
             remote.close()
-    raise LabError(f"lab host {name} ({address}) not ready after {timeout:.0f} s: {last}")
+            if through:
+                through.close()
+    via = f" through the bastion {gateway[0]}" if gateway and gateway[0] != name else ""
+    raise LabError(f"lab host {name} ({address}) not ready{via} after {timeout:.0f} s: {last}")
 
 
 def wait_all(hosts: list[tuple[str, str]], identity: Path, known_hosts: Path,
-             timeout: float = 120.0) -> list[Ready]:
-    """Wait for every (name, address) in parallel; raises after all have answered
-    or timed out, naming each host that failed."""
+             timeout: float = 120.0, gateway: tuple[str, str] | None = None) -> list[Ready]:
+    """Wait for every (name, address) in parallel (through `gateway`, the bastion's
+    (name, address), if given); raises after all have answered or timed out, naming
+    each host that failed."""
+    if gateway:
+        logging.getLogger("paramiko.transport").addFilter(_QUIET)  # addFilter skips one already there
     with ThreadPoolExecutor(max_workers=min(16, len(hosts) or 1)) as pool:
-        futures = [pool.submit(wait_host, n, a, identity, known_hosts, timeout)
+        futures = [pool.submit(wait_host, n, a, identity, known_hosts, timeout, gateway)
                    for n, a in hosts]
     results, errors = [], []
     for f in futures:

@@ -20,25 +20,41 @@ def _errors():
         raise Exit(f"error: {e}", code=1) from None
 
 
-@task(help={"nodes": "how many nodes besides the master (default: the inventory's own); "
-                     "new ones are named after the first node, e.g. azure-prd-05",
+def _count(flag: str, value):
+    if value is not None and not str(value).isdigit():
+        raise Exit(f"error: --{flag} wants a number of hosts, not {value!r}", code=2)
+    return None if value is None else int(value)
+
+
+@task(help={"nodes": "how many nodes (default: the inventory's own); new ones are named after "
+                     "the first node, e.g. azure-prd-05",
+            "masters": "how many masters (default: the inventory's own); new ones are named after "
+                       "the first master",
             "inventory": "the inventory to copy (default: hosts.yaml)",
             "version": "deploy this Kubernetes release instead of the inventory's, e.g. v1.37.1 "
-                       "(v1.35 and later: served as a mirror with its sums)",
-            "published-sums": "with --version v1.35+: leave the sums out of build/lab/hosts.yaml; the "
-                              "download takes the sum files the mirror publishes beside each download"})
-def up(c, nodes=None, inventory="hosts.yaml", version=None, published_sums=False):
+                       "(v1.35 and later: served as a mirror beside every other supported release)",
+            "published-sums": "with --version v1.35+ (the default): no sums in build/lab/hosts.yaml, each "
+                              "download takes the sum file the mirror publishes beside it, so changing "
+                              "the version alone switches releases; --no-published-sums pins this "
+                              "version's sums in hosts.yaml",
+            "bastion": "make this lab host the only way in: the others take SSH logins from it only "
+                       "(ssh -J; build/lab/ssh_config, build/lab/bastion.yaml)"})
+def up(c, nodes=None, masters=None, inventory="hosts.yaml", version=None, published_sums=True,
+       bastion=None):
     """Boot a host per inventory host, start etcd and the release server, write build/lab/hosts.yaml."""
-    if nodes is not None and not str(nodes).isdigit():
-        raise Exit(f"error: --nodes wants a number of nodes, not {nodes!r}", code=2)
+    nodes, masters = _count("nodes", nodes), _count("masters", masters)
     with _errors():
-        info = Lab().up(inventory, nodes=None if nodes is None else int(nodes), version=version,
-                        pin_sums=not published_sums)
+        info = Lab().up(inventory, nodes=nodes, masters=masters, version=version,
+                        pin_sums=not published_sums, bastion=bastion)
     width = max(len(name) for name, _ in info.hosts)
     for name, address in info.hosts:
         units = info.degraded.get(name)
-        print(f"  {name:<{width}}  {address}" + (f"  degraded: {', '.join(units)}" if units else ""))
+        note = "  bastion" if info.bastion and info.bastion[0] == name else ""
+        print(f"  {name:<{width}}  {address}{note}" + (f"  degraded: {', '.join(units)}" if units else ""))
     print(f"etcd {info.etcd_url}; release {info.release_url}")  # a modern release: its mirror
+    if info.releases:
+        print(f"the mirror serves {', '.join(info.releases)}")
+    print(f"ssh -F {info.ssh_config} NAME; {info.sudo_user}'s sudo password: {info.sudo_password_file}")
     print(f"lab inventory: {info.inventory_path}; deploy to it with:\n"
           "  KUBEFAB_INVENTORY=build/lab/hosts.yaml fab deploy")
 
@@ -63,4 +79,20 @@ def status(c):
         print(f"{h.name:<{width}}  {h.address:<11}  {h.state}")
 
 
-ns = Collection(up, down, status)  # `lab.*`, found by kubefab through the kubefab.tasks entry point
+@task(positional=["name"], help={"name": "the lab host"})
+def stop(c, name):
+    """Halt one lab host (its address then refuses connections); `lab.start NAME` boots it again."""
+    with _errors():
+        Lab().stop_host(name)
+    print(f"{name} is stopped")
+
+
+@task(positional=["name"], help={"name": "the lab host"})
+def start(c, name):
+    """Boot a stopped lab host again and wait until it takes SSH logins."""
+    with _errors():
+        Lab().start_host(name)
+    print(f"{name} is running")
+
+
+ns = Collection(up, down, status, stop, start)  # `lab.*`, found by kubefab through the kubefab.tasks entry point

@@ -16,7 +16,7 @@ import paramiko
 import pytest
 import yaml
 
-from kubefab_lab import Lab, LabError, labinventory, machines, procs
+from kubefab_lab import Lab, LabError, labinventory, machines, procs, users
 from .conftest import NET
 
 pytestmark = pytest.mark.lab
@@ -24,20 +24,27 @@ ROOT = Path(__file__).resolve().parents[2]
 KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
 
 
-def connect(address, identity, known_hosts) -> paramiko.SSHClient:
+def connect(address, identity, known_hosts, user="core") -> paramiko.SSHClient:
     """A client of our own (not kubefab's), that trusts only the lab's known_hosts."""
     client = paramiko.SSHClient()
     client.load_host_keys(str(known_hosts))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect(address, 22, username="core", key_filename=str(identity),
+    client.connect(address, 22, username=user, key_filename=str(identity),
                    look_for_keys=False, allow_agent=False, timeout=5)
     return client
 
 
-def run(client, command):
-    _, stdout, _ = client.exec_command(command, timeout=120)
-    out = stdout.read().decode()
-    return stdout.channel.recv_exit_status(), out
+def run(client, command, stdin=None):
+    """(exit status, stdout and stderr together)."""
+    chan = client.get_transport().open_session(timeout=10)
+    chan.settimeout(120)
+    chan.set_combine_stderr(True)
+    chan.exec_command(command)
+    if stdin is not None:
+        chan.sendall(stdin.encode())
+        chan.shutdown_write()
+    out = chan.makefile("rb").read().decode()
+    return chan.recv_exit_status(), out
 
 
 def ssh(lab, address, command):
@@ -64,6 +71,31 @@ def test_every_host_is_a_real_systemd_host_reached_with_verified_keys(lab):
         assert (weave, etcd2) == ("active", "active")
 
 
+def test_the_sudo_user_needs_the_labs_password_on_every_host(lab):
+    password = lab.info.sudo_password_file.read_text().strip()
+    assert oct(lab.info.sudo_password_file.stat().st_mode)[-3:] == "600" and len(password) >= 20
+    for name, address in lab.info.hosts:
+        with connect(address, lab.identity, lab.known_hosts, user=lab.info.sudo_user) as client:
+            assert run(client, "id -un; id -u") == (0, "ops\n501\n")
+            code, out = run(client, "sudo -n true")
+            assert code == 1 and "a password is required" in out, (name, out)
+            assert run(client, "sudo -S -p '' id -un", stdin=password + "\n") == (0, "root\n"), name
+    with connect(address, lab.identity, lab.known_hosts, user=lab.info.sudo_user) as client:
+        code, out = run(client, "sudo -S -p '' true", stdin="not-the-password\n")  # PAM waits 2 s
+        assert code == 1 and "incorrect password" in out, out
+
+
+def test_haproxy_and_nginx_are_installed_and_left_off(lab):
+    name, address = lab.info.hosts[0]
+    code, out = ssh(lab, address, "/usr/sbin/haproxy -v | head -1; /usr/sbin/nginx -V 2>&1 | grep -c -- --with-stream=dynamic; "
+                                  "ls /etc/nginx/modules-enabled /etc/nginx/sites-enabled; "
+                                  "systemctl is-enabled haproxy nginx; systemctl is-active haproxy nginx")
+    lines = out.splitlines()
+    assert lines[0].startswith("HAProxy version 2.6") and lines[1] == "1", out
+    assert lines[2:] == ["/etc/nginx/modules-enabled:", "50-mod-stream.conf", "", "/etc/nginx/sites-enabled:",
+                         "disabled", "disabled", "inactive", "inactive"], out
+
+
 def test_a_host_key_that_differs_from_known_hosts_is_refused(lab, tmp_path):
     (a, a_address), (b, b_address) = lab.info.hosts[:2]
     keys = dict(line.split(" ", 1) for line in lab.known_hosts.read_text().splitlines())
@@ -81,7 +113,7 @@ def test_the_lab_inventory_points_at_the_lab(lab):
         (n, a, a) for n, a in lab.info.hosts]
     assert inv.hosts[0].ssh.identity == lab.identity
     assert inv.hosts[0].ssh.known_hosts == lab.known_hosts
-    assert inv.kubernetes.etcd_servers == ("http://127.0.0.1:2379",)
+    assert inv.kubernetes.etcd_servers == (f"http://127.0.0.1:{lab.etcd_port}",)
     assert inv.registry.token and oct(lab.inventory_path.with_name("registry.token").stat().st_mode)[-3:] == "600"
     assert oct(lab.identity.stat().st_mode)[-3:] == "600"
     # the served tarball is the inventory's, byte for byte, as a host downloads it
@@ -116,7 +148,7 @@ def test_a_second_up_fails_clearly_and_leaves_the_lab_alone(lab):
 
 def test_an_address_in_use_is_named_before_anything_boots(lab, private_lab, tmp_path):
     other = private_lab(first_address=2)
-    with pytest.raises(LabError, match=r"127\.0\.0\.2:22 is already taken \(lab host tiny-master"):
+    with pytest.raises(LabError, match=rf"{NET}\.2:22 is already taken \(lab host tiny-master"):
         other.up(tiny_inventory(tmp_path))
     assert not (other.layout.root / "hosts").exists()
 
@@ -137,6 +169,46 @@ def test_nodes_resizes_the_cluster_after_the_first_node():
     assert grown["azure-prd-49"] == {"labels": hosts["azure-prd-02"]["labels"]}
     addresses = labinventory.addresses(grown)
     assert (addresses["azure-prd-01"], addresses["azure-prd-49"]) == ("127.0.0.2", "127.0.0.51")
+
+
+def test_masters_are_kept_and_can_be_added_like_nodes():
+    hosts = yaml.safe_load((ROOT / "hosts.yaml").read_text())["hosts"]
+    three = {**hosts, "azure-prd-03": {**hosts["azure-prd-03"], "role": "master"},
+             "azure-prd-04": {**hosts["azure-prd-04"], "role": "master"}}
+    kept = labinventory.scale(three, 1)
+    assert list(kept) == ["azure-prd-01", "azure-prd-03", "azure-prd-04", "azure-prd-02"]
+    grown = labinventory.scale(hosts, 2, masters=3)
+    assert list(grown) == ["azure-prd-01", "azure-prd-05", "azure-prd-06", "azure-prd-02", "azure-prd-03"]
+    assert [labinventory.role(s) for s in grown.values()] == ["master"] * 3 + ["node"] * 2
+    assert list(labinventory.scale(hosts, 3, masters=2)) == [
+        "azure-prd-01", "azure-prd-05", "azure-prd-02", "azure-prd-03", "azure-prd-04"]
+    with pytest.raises(LabError, match="--masters must be 1 or more"):
+        labinventory.scale(hosts, 1, masters=0)
+
+
+def test_the_bastion_goes_into_the_inventory_only_when_asked():
+    doc = yaml.safe_load((ROOT / "hosts.yaml").read_text())
+    addrs = labinventory.addresses(doc["hosts"])
+    assert "bastion" not in labinventory.lab_inventory(doc, doc["hosts"], addrs, etcd_url="http://e")["ssh"]
+    asked = labinventory.lab_inventory(doc, doc["hosts"], addrs, etcd_url="http://e", bastion="azure-prd-01")
+    assert asked["ssh"]["bastion"] == "azure-prd-01"
+
+
+def test_the_sudo_users_password_is_set_in_shadow_and_nothing_else():
+    shadow = "root:*:20000:0:99999:7:::\nops:!:20794:0:99999:7:::\ncore:!:20794:0:99999:7:::\n"
+    assert users.shadow_with(shadow, "ops", "$6$salt$hash") == shadow.replace("ops:!:", "ops:$6$salt$hash:")
+    with pytest.raises(LabError, match="no user ops"):
+        users.shadow_with("root:*:1:0:99999:7:::\n", "ops", "$6$x$y")
+    assert users.password_hash("secret").startswith("$6$")
+
+
+def test_an_inventory_without_a_master_is_refused(tmp_path):
+    doc = yaml.safe_load((ROOT / "hosts.yaml").read_text())
+    doc["hosts"]["azure-prd-01"].pop("role")
+    path = tmp_path / "hosts.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(LabError, match=r"no host has `role: master`"):
+        labinventory.read(path)
 
 
 # -- a private lab, to kill and take down -----------------------------------------
