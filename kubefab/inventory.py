@@ -63,8 +63,10 @@ def load(path: str | os.PathLike, environ: Mapping[str, str] = os.environ) -> In
     defaults = Ssh(**ssh.optional(user=v.user, port=v.port, identity=paths, known_hosts=paths))
     labels = _labels(top.section("labels"))
     hosts_section = top.section("hosts", required=True)
-    hosts = _hosts(hosts_section, labels, bind_address, defaults, paths, profiles.kind(kubernetes.version))
-    inv = Inventory(path=Path(file), kubernetes=kubernetes, hosts=hosts, registry=registry, **cluster)
+    profile = profiles.kind(kubernetes.version)
+    hosts = _hosts(hosts_section, labels, bind_address, defaults, paths, profile)
+    inv = Inventory(path=Path(file), kubernetes=kubernetes, hosts=hosts, registry=registry, **cluster,
+                    profile_class=profile)
     inv.profile.check(hosts_section, top.section("kubernetes"))
     return inv
 

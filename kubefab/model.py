@@ -8,13 +8,10 @@ import functools
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kubefab import versions
 from kubefab.layout import BACKUPS
 
-if TYPE_CHECKING:
-    from kubefab.profiles import Profile
 
 MASTER, NODE = "master", "node"
 SELF, MANUAL = "self", "manual"  # node registration modes
@@ -146,13 +143,18 @@ class Inventory:
     hosts: tuple[Host, ...]
     registry: Registry | None = None
     cluster: str = "kubernetes"
+    profile_class: type | None = field(default=None, compare=False, repr=False)  # kubefab.profiles.kind(version)
 
     @functools.cached_property
-    def profile(self) -> Profile:
-        """What this inventory's release needs from kubefab (kubefab.profiles), chosen by
-        kubernetes.version. Imported here, not above: the profiles import the model."""
-        from kubefab.profiles import kind
-        return kind(self.kubernetes.version)(self)
+    def profile(self):  # -> kubefab.profiles.base.Profile (which imports this module)
+        """What this inventory's release needs from kubefab: its profile (kubefab.profiles),
+        chosen by kubernetes.version when the inventory loads (profile_class)."""
+        cls = self.profile_class
+        if cls is None or cls.kind != versions.profile(self.kubernetes.version_tuple):
+            raise ValueError(f"this Inventory's profile_class {cls and cls.__name__} is not the one of "
+                             f"{self.kubernetes.version}: give kubefab.profiles.kind(version) "
+                             f"(kubefab.inventory.load does)")
+        return cls(self)
 
     @property
     def master(self) -> Host:

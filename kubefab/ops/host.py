@@ -12,8 +12,6 @@ rest), each noted as it happens so a recap after a failure says what was done.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 from kubefab import facts
 from kubefab.layout import APISERVER, DOWNLOAD, DOWNLOAD_TIMEOUT, LOCK_DIR, OWED_DIR, STAGE_DIR, stamp_path
 from kubefab.plan import HostPlan
@@ -21,9 +19,6 @@ from kubefab.remote import hostfiles, wait
 from kubefab.remote.script import HostScript
 from kubefab.remote.transport import Connection, RemoteError, Result
 from kubefab.report import say
-
-if TYPE_CHECKING:
-    from kubefab.ops.operation import Operation
 
 PROBE = HostScript("probe", what="probe")
 OWE = HostScript("owe", what="recording the restarts owed")
@@ -48,7 +43,7 @@ def probe(cxn: Connection, inv, wanted: dict) -> facts.HostFacts:
 @dataclass
 class HostRun:
     cxn: Connection
-    op: Operation
+    op: object  # the run it is part of (kubefab.ops.operation.Operation): its inventory, options, notes
 
     @property
     def host(self):

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 class Profile:
     """The interface, with what both profiles share. Bound to one inventory."""
 
+    kind: ClassVar[str]  # kubefab.versions.LEGACY or MODERN: which releases it renders
     name: ClassVar[str]  # "v1.0" or "modern", for messages
     host_keys: ClassVar[tuple[str, ...]] = ()  # per-host inventory keys beyond the common ones
     uses_pki: ClassVar[bool] = True  # a local CA and certificates (kubefab.pki)

@@ -162,13 +162,14 @@ def test_kubefab_health_check_is_ok_on_the_secure_port(tls_api, pki, tmp_path):
     """kubefab.health's check, run by the master's probe as kubefab builds it (its pki
     paths pointed at the test PKI): ok with the operator's certificate; the v1.0.1
     server's 401 without one, and a failed handshake with another CA's."""
-    from kubefab import facts
+    from kubefab import facts, profiles
     from kubefab.ops import host
     from kubefab.model import MASTER, Apiserver, Host, Inventory, Kubernetes
 
     port = int(tls_api.secure.rsplit(":", 1)[1])
     k = Kubernetes("v1.0.1", "http://127.0.0.1/kubernetes.tar.gz", apiserver=Apiserver(secure_port=port))
-    inv = Inventory(tmp_path / "hosts.yaml", k, (Host("azure-prd-01", API_ADDR, MASTER, bind_address=API_ADDR),))
+    inv = Inventory(tmp_path / "hosts.yaml", k, (Host("azure-prd-01", API_ADDR, MASTER, bind_address=API_ADDR),),
+                    profile_class=profiles.kind("v1.0.1"))
     check = inv.profile.health()
 
     def probe(admin):

@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from kubefab import profiles
 from kubefab import certs, pki
 from kubefab.model import Host, NODE
 
@@ -45,7 +46,8 @@ SUBJECTS = {
 
 def inventory(folder: Path, **kube):
     inv = seed_inventory(tls=True)
-    return replace(inv, kubernetes=replace(inv.kubernetes, pki_dir=folder, **kube))
+    k = replace(inv.kubernetes, pki_dir=folder, **kube)
+    return replace(inv, kubernetes=k, profile_class=profiles.kind(k.version))
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int, int]]:

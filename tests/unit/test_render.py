@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from kubefab import render
+from kubefab import profiles, render
 from stalling import stalling_server
 from kubefab.model import MANUAL, MASTER, NODE, SELF, Host, Inventory, Kubernetes, Registry
 from kubefab.pki import Pair, Pki
@@ -55,7 +55,7 @@ def seed_inventory(*, version="v1.0.1", registration=MANUAL, token=FAKE_TOKEN, r
              node("azure-prd-04", "10.1.0.4", "azure", "high-available"),
              node("ded-prd-01", "10.1.0.5", "dedicated", "processing-intensive"))
     reg = Registry("quay.io", token, "environment variable KUBEFAB_REGISTRY_TOKEN") if registry else None
-    return Inventory(REPO / "hosts.yaml", k, hosts, reg, cluster="production")
+    return Inventory(REPO / "hosts.yaml", k, hosts, reg, cluster="production", profile_class=profiles.kind(version))
 
 
 def _fake(what: str) -> str:
@@ -429,9 +429,9 @@ def test_version_table(version):
 
 @pytest.mark.parametrize("version", ["v0.21.0", "v1.20.0", "v1.33.1"])
 def test_unsupported_versions_are_refused(version):
-    inv = seed_inventory(version=version)
+    """No profile renders them (the inventory refuses them too: test_inventory)."""
     with pytest.raises(ValueError, match="v1.0.0 up to v1.19.x"):
-        render.render_host(inv, inv.master)
+        profiles.kind(version)
 
 
 def test_strict_undefined_raises():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from kubefab import health, validate as v
+from kubefab import health, versions, validate as v
 from kubefab.model import Host
 from kubefab.pki import Leaf, common_leaves
 from kubefab.profiles.base import Profile
@@ -16,6 +16,7 @@ from kubefab.yamldoc import ListOf
 
 
 class Legacy(Profile):
+    kind = versions.LEGACY  # kubefab.versions.profile of its releases
     name = "v1.0"
     releases = "v1.0 to v1.19"
     keys = ("release_sha256",)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from kubefab import health, layout
+from kubefab import health, versions, layout
 from kubefab.model import Host
 from kubefab.pki import Leaf, common_leaves
 from kubefab.profiles.base import Profile
@@ -17,6 +17,7 @@ from kubefab.profiles.modern import downloads, paths, pki, render, settings
 
 
 class Modern(Profile):
+    kind = versions.MODERN  # kubefab.versions.profile of its releases
     name = "modern"
     releases = "v1.35 and later"
     keys = settings.KEYS
