@@ -134,7 +134,7 @@ class HostRun:
         look = wait.Look(check.argv, frozenset({"ok"}))
         timeout = self.op.opts.timeout
         try:
-            wait.on_host(self.cxn, look, what=f"the apiserver at {check.url}", timeout=timeout,
+            wait.on_host(self.cxn, look, what=check.url, timeout=timeout,
                          progress=self.say, cancel=self.op.fleet.cancel if interruptible else None)
         except wait.Timeout as e:
             raise RemoteError(f"apiserver at {check.url} not healthy after {timeout:.0f}s (last answer: {e.last}); "

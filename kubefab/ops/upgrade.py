@@ -83,6 +83,9 @@ class Upgrade(Operation):
                          [p.host]) if p.writes else {}
         for line in p.steps():
             say(name, line)
+        sources = self.inv.profile.download_sources(p.host) if p.download else None
+        if sources:  # what the download checks against
+            say(name, sources)
         for w in p.writes:
             if w.action != "create" or w.file.secret or self.opts.dry_run:
                 say(name, planning.diff(w, olds.get(name, {}).get(w.file.path)))

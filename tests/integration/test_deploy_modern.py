@@ -91,7 +91,7 @@ def test_the_lab_inventory_is_hosts_yaml_with_the_version_and_the_labs_mirror(in
 
 
 def test_fresh_deploy_gives_four_ready_nodes_with_their_labels(inventory, fresh, kubectl):
-    assert "applied kubefab's RBAC objects" in fresh.stdout
+    assert "applied kubefab's objects" in fresh.stdout
     items = json.loads(kubectl("get", "nodes", "-o", "json").stdout)["items"]
     got = {i["metadata"]["name"]: i for i in items}
     inv = load(inventory)

@@ -195,7 +195,7 @@ def test_the_registry_token_never_leaks(own_lab, tmp_path):
     dry = ran(fab(inventory, "deploy", "--dry-run"))
     carriers = token_files(inventory)
     assert all(carriers[h.name] for h in hosts if not h.is_master), carriers  # not vacuous
-    if not load(inventory).kubernetes.modern:
+    if load(inventory).profile.name != "modern":
         assert all({f.path for f in carriers[h.name]} == set(DOCKERCFGS) for h in hosts), carriers
     for h in hosts:
         for f in carriers[h.name]:

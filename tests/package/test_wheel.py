@@ -45,7 +45,10 @@ def test_wheel_holds_the_product_and_its_templates_only(installed):
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"kubefab"}, tops  # no top-level `tasks`, no lab
     assert not [n for n in names if "lab" in n.split("/") or "kubefab_lab" in n or "standin" in n]
-    assert "kubefab/templates/kubernetes.apiserver.service.j2" in names
+    assert "kubefab/templates/kubernetes.master.target.j2" in names  # both profiles' own
+    assert "kubefab/profiles/legacy/templates/kubernetes.apiserver.service.j2" in names
+    assert "kubefab/profiles/modern/templates/kubelet-config.yaml.j2" in names
+    assert "kubefab/remote/scripts/install.sh" in names
     assert "kubefab/tasks/__init__.py" in names
 
 
