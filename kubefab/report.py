@@ -55,16 +55,21 @@ def rerun_hint(invocation, task: str, hosts: list[str] | None) -> str:
     nothing added."""
     words = list(invocation) or [program(), task]
     if hosts is not None:
-        out, skip = [], False
-        for w in words:
-            if skip:
-                skip = False
-            elif w in ("--hosts", "-H"):
-                skip = True
-            elif not w.startswith("--hosts="):
-                out.append(w)
-        words = [*out, "--hosts", ",".join(hosts)]
+        words = [*without(words, ("--hosts", "-H")), "--hosts", ",".join(hosts)]
     return shlex.join(words)
+
+
+def without(words, flags) -> list[str]:
+    """A command's words without `flags` (each with its value: `--f v` or `--f=v`)."""
+    out, skip = [], False
+    for w in words:
+        if skip:
+            skip = False
+        elif w in flags:
+            skip = True
+        elif not w.startswith(tuple(f"{f}=" for f in flags)):
+            out.append(w)
+    return out
 
 
 def _rerun(task: str, failing: list[str]) -> str:

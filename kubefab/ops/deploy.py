@@ -57,15 +57,8 @@ class Deploy(Operation):
         if not self.version_refused:
             return super().rerun(failing)
         program, _, *words = self.command()
-        kept, skip = [], False
-        for w in words:
-            if skip:
-                skip = False
-            elif w in ("--parallel", "--hosts"):
-                skip = True
-            elif not w.startswith(("--parallel=", "--hosts=")):
-                kept.append(w)
-        return report.rerun_hint((program, "upgrade", *kept), "upgrade", None)
+        return report.rerun_hint((program, "upgrade", *report.without(words, ("--parallel", "--hosts"))), "upgrade",
+                                 None)
 
     def ready(self, h: HostRun) -> None:
         self.apiserver.ready(h)
