@@ -18,7 +18,7 @@ SELF, MANUAL = "self", "manual"  # node registration modes
 BRIDGE = "bridge"  # pod_network: kubefab's CNI bridge and routes (else: a unit that provides it)
 
 
-SSH_KEYS_GIVEN = ("user", "port", "identity")  # what an inventory sets over an ssh_config's values
+SSH_KEYS_GIVEN = ("user", "port", "identity", "connect_timeout")  # what an inventory sets over ssh_config
 CONNECT_TIMEOUT = 10.0  # seconds to reach a host's sshd (ssh.connect_timeout)
 
 

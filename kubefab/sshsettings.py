@@ -54,7 +54,7 @@ def cluster(section: Section, paths: Callable, environ: Mapping[str, str], read:
     ssh = Ssh(**given, known_hosts=section.get("known_hosts", paths, None),
               config=tuple(paths(p) for p in DEFAULT_CONFIGS) if config is None else config,
               connect_timeout=section.get("connect_timeout", _seconds, CONNECT_TIMEOUT),
-              given=frozenset(given))
+              given=frozenset(given) | _timeout_given(section))
     return _sudo(section, ssh, paths, environ, read), _bastion(section, paths)
 
 
@@ -64,7 +64,7 @@ def host(section: Section, defaults: Ssh, cluster_bastion: Bastion | None, paths
     the cluster's)."""
     section.allow(HOST_KEYS)
     given = _given(section, paths)
-    ssh = replace(defaults, **given, given=defaults.given | frozenset(given),
+    ssh = replace(defaults, **given, given=defaults.given | frozenset(given) | _timeout_given(section),
                   host=section.get("host", _ssh_host, None),
                   connect_timeout=section.get("connect_timeout", _seconds, defaults.connect_timeout))
     ssh = _sudo(section, ssh, paths, environ, read)
@@ -73,6 +73,10 @@ def host(section: Section, defaults: Ssh, cluster_bastion: Bastion | None, paths
 
 def _given(section: Section, paths: Callable) -> dict:
     return section.optional(user=v.user, port=v.port, identity=paths)
+
+
+def _timeout_given(section: Section) -> frozenset:
+    return frozenset({"connect_timeout"}) if "connect_timeout" in section else frozenset()
 
 
 def _sudo(section: Section, ssh: Ssh, paths: Callable, environ, read: bool) -> Ssh:

@@ -6,7 +6,8 @@ from invoke.exceptions import Exit
 from kubefab.ops.etcd_restore import Restore
 from kubefab.ops.etcd_snapshot import Snapshot, default_out, stamp
 
-from .common import ACCEPT_NEW_HELP, ASK_SUDO_HELP, INVENTORY_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, run
+from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, INVENTORY_HELP, WAIT_LOCK_HELP, inventory as load_inventory,
+                     options, run)
 from .flags import task
 
 

@@ -5,7 +5,8 @@ from kubefab.ops.nodes_register import NodesRegister
 from kubefab.ops.nodes_remove import NodesRemove
 from kubefab.validate import Invalid, label_key, label_value
 
-from .common import ACCEPT_NEW_HELP, ASK_SUDO_HELP, INVENTORY_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, run, select
+from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, INVENTORY_HELP, WAIT_LOCK_HELP, inventory as load_inventory,
+                     options, run, select)
 
 
 def parse_labels(given) -> dict[str, str]:

@@ -164,3 +164,20 @@ def test_deploy_says_the_nodes_the_inventory_does_not_name(inv, capsys):
     capsys.readouterr()
     assert Deploy(inv, list(inv.hosts), Options(), connect=cluster.connect).run() == 0
     assert "node old-node is in the cluster but not in hosts.yaml" in capsys.readouterr().out
+
+
+def test_invokes_options_that_do_nothing_here_are_gone_and_the_sudo_prompt_works(kubefab, hosts_yaml):
+    listing = kubefab("--help").stdout
+    for gone in ("--dry", "--echo", "--hide", "--pty", "--warn-only", "--command-timeout"):
+        assert gone not in listing, gone
+    assert "--prompt-for-sudo-password" in listing
+    one_line_error(kubefab("-R", "deploy", inventory=hosts_yaml), "-R")
+    from invoke import Context
+    from kubefab.cli import KubefabConfig
+    from kubefab.tasks import common
+    config = KubefabConfig(overrides={"sudo": {"password": "from the prompt"}})
+    inv = common.inventory(Context(config), str(hosts_yaml))  # what --prompt-for-sudo-password sets
+    assert {(h.ssh.sudo_password, h.ssh.sudo_password_source) for h in inv.hosts} == {("from the prompt",
+                                                                                        "the prompt")}
+    r = kubefab("status", "--ask-sudo-password", inventory=hosts_yaml)  # no terminal here
+    one_line_error(r, "--ask-sudo-password needs a terminal")

@@ -67,7 +67,8 @@ class SshConfigs:
 def of_host(host: Host, configs: SshConfigs, timeout: float | None = None) -> Endpoint:
     """The host's login; its bastion: ssh.bastion, else the config's ProxyJump."""
     ssh = host.ssh
-    return _resolve(host.ssh_target, ssh.port, ssh.user, ssh.identity, ssh.given, ssh.bastion, host.name,
+    given = ssh.given | ({"connect_timeout"} if timeout else set())
+    return _resolve(host.ssh_target, ssh.port, ssh.user, ssh.identity, given, ssh.bastion, host.name,
                     configs, ssh.config, timeout or ssh.connect_timeout, ssh.known_hosts, 0)
 
 
@@ -89,12 +90,14 @@ def _resolve(target: str, port: int, user: str, identity: Path | None, given: fr
                   identities=identities,
                   identity_given=identity if "identity" in given else None,
                   agent=cfg.get("identitiesonly", "no").lower() != "yes" or not identities,
-                  timeout=timeout if "connecttimeout" not in cfg else float(cfg["connecttimeout"]),
+                  timeout=timeout if "connect_timeout" in given or "connecttimeout" not in cfg
+                  else float(cfg["connecttimeout"]),
                   known_hosts=known_hosts, who=who)
     bastion_of = f"the bastion for {who.removeprefix('the bastion for ')}"
     if bastion is not None:
-        via = _resolve(bastion.address, bastion.port, bastion.user, bastion.identity, bastion.given, bastion.bastion,
-                       bastion_of, configs, paths, timeout, known_hosts, depth + 1)
+        via = _resolve(bastion.address, bastion.port, bastion.user, bastion.identity,
+                       bastion.given | (given & {"connect_timeout"}), bastion.bastion, bastion_of, configs, paths,
+                       timeout, known_hosts, depth + 1)
         return _checked(ep, via, depth)
     if "proxycommand" in cfg and cfg["proxycommand"].lower() != "none":
         return _with(ep, problem=f"its ssh_config sets ProxyCommand, which kubefab does not run; "

@@ -37,7 +37,7 @@ class KnownHosts:
                 if self.path.exists():
                     try:
                         self._keys.load(str(self.path))
-                    except (OSError, paramiko.SSHException, ValueError) as e:
+                    except (OSError, paramiko.SSHException, paramiko.hostkeys.InvalidHostKey, ValueError) as e:
                         raise HostKeyError(f"cannot read {self.path}: {e}") from None
             return self._keys
 
