@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 from kubefab import validate as v
@@ -36,9 +36,15 @@ def inventory_path(environ: Mapping[str, str] = os.environ, configured: str | No
     return Path(environ.get("KUBEFAB_INVENTORY") or configured or default).expanduser()
 
 
-def load(path: str | os.PathLike, environ: Mapping[str, str] = os.environ, *, secrets: bool = True) -> Inventory:
-    """The inventory at `path`; `secrets=False` checks the keys that name the registry
-    token and sudo passwords but reads neither (Registry.token is "", sudo_password None)."""
+TOKEN, SUDO = "token", "sudo"  # the secrets an inventory names: the registry token, sudo passwords
+
+
+def load(path: str | os.PathLike, environ: Mapping[str, str] = os.environ, *,
+         secrets: bool | Collection[str] = True) -> Inventory:
+    """The inventory at `path`, with the secrets it names read: all (True), none (False:
+    the keys naming them are checked, Registry.token is "" and sudo_password None), or
+    those listed (TOKEN, SUDO)."""
+    secrets = {TOKEN, SUDO} if secrets is True else set(secrets or ())
     file = os.fspath(path)  # as the caller gave it: messages show it
     try:
         text = Path(file).read_text(encoding="utf-8")
@@ -55,13 +61,13 @@ def load(path: str | os.PathLike, environ: Mapping[str, str] = os.environ, *, se
     paths = v.path_in(Path(file).absolute().parent, environ)
     cluster = top.optional(cluster=v.cluster_name)
     kubernetes, bind_address = _kubernetes(top.section("kubernetes", required=True), paths)
-    registry = _registry(top.section("registry"), paths, environ, secrets) if "registry" in top else None
-    ssh = sshsettings.cluster(top.section("ssh"), paths, environ, secrets)
+    registry = _registry(top.section("registry"), paths, environ, TOKEN in secrets) if "registry" in top else None
+    ssh = sshsettings.cluster(top.section("ssh"), paths, environ, SUDO in secrets)
     labels = _labels(top.section("labels"))
     hosts_section = top.section("hosts", required=True)
     profile = profiles.kind(kubernetes.version)
     hosts = _hosts(hosts_section, labels, bind_address, ssh, paths, profile, lambda s, d, b: sshsettings.host(
-        s, d, b, paths, environ, secrets))
+        s, d, b, paths, environ, SUDO in secrets))
     inv = Inventory(path=Path(file), kubernetes=kubernetes, hosts=hosts, registry=registry, **cluster,
                     profile_class=profile)
     inv.profile.check(hosts_section, top.section("kubernetes"))

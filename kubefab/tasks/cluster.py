@@ -3,8 +3,8 @@ from invoke.exceptions import Exit
 
 from kubefab.ops import status as statuses
 
-from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, INVENTORY_HELP, inventory as load_inventory, parallel_setting,
-                     reported)
+from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, INVENTORY_HELP, inventory as load_inventory,
+                     parallel_setting, reported)
 from .flags import task
 
 

@@ -13,7 +13,7 @@ from kubefab import pki, report
 
 from . import flags
 from kubefab.remote.fleet import Interrupted
-from kubefab.inventory import InventoryError, inventory_path, load
+from kubefab.inventory import SUDO, InventoryError, inventory_path, load
 from kubefab.model import Host, Inventory
 from kubefab.ops.operation import Operation, Options
 from kubefab.remote.transport import RemoteError
@@ -28,11 +28,15 @@ ASK_SUDO_HELP = ("ask once for the SSH user's sudo password (else: ssh.sudo_pass
                  "ssh.sudo_password_file in the inventory, or sudo without one)")
 
 
-def inventory(c, given: str | None = None, *, secrets: bool = True, ask_sudo_password: bool = False) -> Inventory:
+CONNECTS = (SUDO,)  # what a task that connects but renders no file needs: the sudo passwords
+
+
+def inventory(c, given: str | None = None, *, secrets=True, ask_sudo_password: bool = False) -> Inventory:
     """--inventory, else KUBEFAB_INVENTORY, else the configured kubefab.inventory. The
-    secrets it names (registry token, sudo passwords) are read only with `secrets`: the
-    tasks that connect or write them. A sudo password asked for (--ask-sudo-password,
-    Invoke's --prompt-for-sudo-password or its sudo.password setting) is every host's."""
+    secrets it names are read only as `secrets` says (kubefab.inventory.load): all for
+    the tasks that write files to hosts, CONNECTS for those that only connect, none for
+    local ones. A sudo password asked for (--ask-sudo-password, Invoke's
+    --prompt-for-sudo-password or its sudo.password setting) is every host's."""
     configured = c.config.get("kubefab", {}).get("inventory")
     if configured is not None and not isinstance(configured, str):
         raise Exit(f"error: kubefab.inventory {configured!r} (fabric.yaml or FABRIC_KUBEFAB_INVENTORY): "
@@ -101,7 +105,9 @@ def timeout_setting(c, given) -> float:
 
 def options(c, task: str, *, dry_run=False, parallel=None, timeout=None, accept_new=False, wait_lock=False,
             json=False) -> Options:
-    """The flags every operation shares, checked (one line, exit 2) before anything runs."""
+    """The flags every operation shares, checked (one line, exit 2) before anything runs.
+    Invoke's run.dry (fab's --dry, -R) makes a dry run too."""
+    dry_run = dry_run or bool(c.config.get("run", {}).get("dry"))
     opts = Options(dry_run=dry_run, parallel=parallel_setting(c, parallel),
                    timeout=timeout_setting(c, timeout), accept_new=accept_new, wait_lock=wait_lock,
                    json=json, invocation=invocation(task))

@@ -4,9 +4,9 @@ from invoke.exceptions import Exit
 from kubefab.ops import unlock as unlocks
 from kubefab.ops.deploy import Deploy
 
-from .common import (ACCEPT_NEW_HELP, HOSTS_HELP, ASK_SUDO_HELP, INVENTORY_HELP, PARALLEL_HELP, TIMEOUT_HELP,
-                     WAIT_LOCK_HELP,
-                     inventory as load_inventory, options, reported, run, select)
+from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, CONNECTS, HOSTS_HELP, INVENTORY_HELP, PARALLEL_HELP,
+                     TIMEOUT_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, reported, run,
+                     select)
 from .flags import task
 
 
@@ -40,7 +40,7 @@ def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
             "ask-sudo-password": ASK_SUDO_HELP})
 def unlock(c, hosts=None, force=False, accept_new_host_keys=False, inventory=None, ask_sudo_password=False):
     """Remove the cluster lock a killed run left (a lock whose lease still runs: only with --force)."""
-    inv = load_inventory(c, inventory, ask_sudo_password=ask_sudo_password)
+    inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     with reported():
         code = unlocks.run(select(inv, hosts), force=force, accept_new=accept_new_host_keys)
     if code:

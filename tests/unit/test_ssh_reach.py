@@ -24,7 +24,8 @@ from kubefab.remote import wait
 from kubefab.remote.fleet import Fleet
 from kubefab.remote.ssh import Remote, ssh
 from kubefab.remote.ssh.endpoint import SshConfigs, of_host
-from kubefab.remote.ssh.reach import Reach, dial
+from kubefab.remote.ssh.reach import Reach
+from kubefab.remote.ssh.tcp import dial
 from kubefab.remote.transport import Interrupted, RemoteError, command_line
 
 

@@ -129,6 +129,8 @@ def test_tasks_ask_only_for_the_secrets_they_use(kubefab, hosts_yaml, tmp_path):
     assert r.returncode == 0, r.stderr
     one_line_error(kubefab("render", "--with-secrets", "--out", str(tmp_path / "s"), inventory=hosts_yaml,
                            **no_token), "KUBEFAB_REGISTRY_TOKEN")
+    one_line_error(kubefab("logs", "--unit", "nope", inventory=hosts_yaml, **no_token), "--unit 'nope'")
+    one_line_error(kubefab("deploy", "--dry-run", inventory=hosts_yaml, **no_token), "KUBEFAB_REGISTRY_TOKEN")
 
 
 def test_an_ipv6_address_is_refused_in_one_line(tmp_path):
@@ -179,5 +181,7 @@ def test_invokes_options_that_do_nothing_here_are_gone_and_the_sudo_prompt_works
     inv = common.inventory(Context(config), str(hosts_yaml))  # what --prompt-for-sudo-password sets
     assert {(h.ssh.sudo_password, h.ssh.sudo_password_source) for h in inv.hosts} == {("from the prompt",
                                                                                         "the prompt")}
+    fabs_dry = KubefabConfig(overrides={"run": {"dry": True}, "kubefab": {"parallel": 10, "timeout": 120}})
+    assert common.options(Context(fabs_dry), "deploy").dry_run  # fab --dry (-R): a dry run, not a no-op
     r = kubefab("status", "--ask-sudo-password", inventory=hosts_yaml)  # no terminal here
     one_line_error(r, "--ask-sudo-password needs a terminal")

@@ -7,12 +7,9 @@ it waits, stops within a quarter second of Ctrl-C, and fails in one line naming 
 that failed: `ssh core@10.0.0.1:22 (the bastion for azure-prd-02): connection refused ...`."""
 from __future__ import annotations
 
-import errno
 import os
-import select
 import socket
 import threading
-import time
 from pathlib import Path
 
 import paramiko
@@ -22,10 +19,8 @@ from kubefab import reasons
 from kubefab.remote import wait
 from kubefab.remote.ssh.endpoint import Endpoint, SshConfigs, of_host
 from kubefab.remote.ssh.hostkeys import KnownHosts, key_id
+from kubefab.remote.ssh.tcp import dial, no_delay
 from kubefab.remote.transport import HostKeyError, Interrupted, RemoteError
-
-SLICE = 0.25  # seconds between looks at Ctrl-C while a connection is made
-
 
 class Reach:
     def __init__(self, *, accept_new: bool = False, timeout: float | None = None,
@@ -165,14 +160,15 @@ class Reach:
             (self._open.add if on else self._open.discard)(thing)
 
     def interrupt(self) -> None:
-        """Ctrl-C: close what is being connected, so that no thread waits on a handshake."""
+        """Ctrl-C: close what is being connected and the bastions' connections, so that no
+        thread waits on a handshake or a channel's opening."""
         self.cancel.set()
         with self._lock:
-            things = list(self._open)
+            things = [*self._open, *(done[0] for _, done in self._hops.values() if done)]
         for thing in things:
             try:
                 thing.close()
-            except OSError:
+            except (OSError, AttributeError):  # an error kept in place of a bastion's connection
                 pass
 
     def close(self) -> None:
@@ -188,51 +184,3 @@ def _handshaken(cxn: Connection) -> bool:
     transport = cxn.client.get_transport()
     return transport is not None and getattr(transport, "host_key", None) is not None \
         and not transport.is_authenticated()
-
-
-def no_delay(cxn: Connection) -> None:
-    """Send our packets at once (TCP_NODELAY). A command is a few small packets each
-    way; with Nagle's algorithm on, one of ours waits for the ACK sshd delays (40 ms
-    on Linux): `true` took 44 ms a command on a lab host, 3 ms with this."""
-    transport = cxn.client.get_transport()
-    sock = getattr(transport, "sock", None)
-    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-def dial(address: str, port: int, timeout: float, cancel: threading.Event, progress, what: str,
-         track=lambda sock, on: None) -> socket.socket:
-    """A connected TCP socket to address:port, each address it resolves to tried in turn
-    within `timeout` seconds in all; wait.Timeout, OSError (refused, unreachable, not
-    resolved), or Interrupted once `cancel` is set (looked at every SLICE)."""
-    deadline = time.monotonic() + timeout
-    last: OSError | None = None
-    for family, kind, proto, _, address_of in socket.getaddrinfo(address, port, type=socket.SOCK_STREAM):
-        sock = socket.socket(family, kind, proto)
-        track(sock, True)
-        try:
-            sock.setblocking(False)
-            code = sock.connect_ex(address_of)
-            if code not in (0, errno.EINPROGRESS):
-                raise OSError(code, os.strerror(code))
-
-            def poll(seconds: float):
-                _, ready, _ = select.select([], [sock], [], seconds)
-                return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) if ready else None
-            code = wait.until(poll, what=what, timeout=max(0.0, deadline - time.monotonic()), progress=progress,
-                              cancel=cancel, slice=SLICE)
-            if code:
-                raise OSError(code, os.strerror(code))
-            sock.setblocking(True)
-            return sock
-        except OSError as e:
-            sock.close()
-            if cancel.is_set():
-                raise Interrupted() from None
-            last = e
-        except BaseException:
-            sock.close()
-            raise
-        finally:
-            track(sock, False)
-    raise last or OSError(errno.EHOSTUNREACH, f"{address} has no address")

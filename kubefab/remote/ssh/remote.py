@@ -21,7 +21,8 @@ import paramiko
 
 from kubefab import reasons
 from kubefab.model import Host
-from kubefab.remote.ssh.reach import Reach, no_delay
+from kubefab.remote.ssh.reach import Reach
+from kubefab.remote.ssh.tcp import no_delay
 from kubefab.remote.transport import Connect, HostKeyError, Interrupted, RemoteError, Result, checked, command_line
 
 __all__ = ["HostKeyError", "Remote", "RemoteError", "Result", "ssh"]
