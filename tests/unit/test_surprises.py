@@ -185,3 +185,16 @@ def test_invokes_options_that_do_nothing_here_are_gone_and_the_sudo_prompt_works
     assert common.options(Context(fabs_dry), "deploy").dry_run  # fab --dry (-R): a dry run, not a no-op
     r = kubefab("status", "--ask-sudo-password", inventory=hosts_yaml)  # no terminal here
     one_line_error(r, "--ask-sudo-password needs a terminal")
+
+
+def test_a_run_whose_reader_left_goes_on_quietly(monkeypatch):
+    """`kubefab deploy | head -1`: the hosts' work must not fail for want of a reader."""
+    from kubefab import report
+
+    class Gone(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+    monkeypatch.setitem(report._progress, "stream", Gone())
+    report.say("h1", "one line too many")  # no exception: a worker thread's step goes on
+    report.say("h1", "and the next")
+    assert report._progress["stream"].name == os.devnull
