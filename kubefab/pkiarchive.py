@@ -25,9 +25,10 @@ class ArchiveError(Exception):
     """Not an archive, or not one this passphrase opens, in one line."""
 
 
-def seal(files: dict[str, tuple[bytes, int]], passphrase: str, meta: dict, n: int = SCRYPT_N) -> bytes:
+def seal(files: dict[str, tuple[bytes, int]], passphrase: str, meta: dict, n: int | None = None) -> bytes:
     """`files` (relative name -> (bytes, mode)) encrypted under `passphrase`; `meta`
-    (cluster, created) readable without it."""
+    (cluster, created) readable without it. `n`: scrypt's cost (default SCRYPT_N)."""
+    n = n or SCRYPT_N
     salt, nonce = os.urandom(16), os.urandom(12)
     header = json.dumps({**meta, "kdf": {"name": "scrypt", "n": n, "r": SCRYPT_R, "p": SCRYPT_P, "salt": _b64(salt)},
                          "cipher": "AES-256-GCM", "nonce": _b64(nonce)}, sort_keys=True).encode() + b"\n"

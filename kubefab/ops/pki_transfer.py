@@ -36,7 +36,7 @@ def files_of(folder: Path) -> dict[str, tuple[bytes, int]]:
     return out
 
 
-def export(inv: Inventory, dest: Path, passphrase: str, n: int = pkiarchive.SCRYPT_N) -> str:
+def export(inv: Inventory, dest: Path, passphrase: str, n: int | None = None) -> str:
     """Seal pki_dir into `dest` (a new file, 0600); what it did, in one line."""
     folder = pki_dir(inv)
     files = files_of(folder) if folder.is_dir() else {}

@@ -128,17 +128,17 @@ def dropping():
 
 
 def test_a_host_that_drops_packets_says_so_and_gives_up_after_its_connect_timeout(monkeypatch):
-    monkeypatch.setattr(wait, "PROGRESS_EVERY", 0.3)
+    monkeypatch.setattr(wait, "PROGRESS_EVERY", 0.2)
     said = []
     with dropping() as (address, port):
-        target = host(address=address, port=port, connect_timeout=1.2, given=frozenset({"port", "connect_timeout"}))
+        target = host(address=address, port=port, connect_timeout=0.6, given=frozenset({"port", "connect_timeout"}))
         remote = Remote(target, reach=Reach(say=lambda h, text: said.append((h, text))))
         started = time.monotonic()
         with pytest.raises(RemoteError) as e:
             remote.open()
-    assert 1.1 < time.monotonic() - started < 3
+    assert 0.5 < time.monotonic() - started < 2
     where = f"{address}:{port}"
-    assert str(e.value) == f"ssh core@{where}: no answer from {where} within 1.2s (ssh.connect_timeout)"
+    assert str(e.value) == f"ssh core@{where}: no answer from {where} within 0.6s (ssh.connect_timeout)"
     assert said and said[0][0] == "a" and f"waiting for core@{address}:{port} to answer" in said[0][1], said
 
 
