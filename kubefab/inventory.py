@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 from kubefab import validate as v
-from kubefab import profiles, secrets as secret_refs, sshsettings, versions
+from kubefab import profiles, secrets as secret_refs, sshsettings
 from kubefab.model import MANUAL, MASTER, NODE, SELF, Apiserver, Host, Inventory, Kubernetes, Registry, Ssh
 from kubefab.yamldoc import InventoryError, ListOf, Section, read
 

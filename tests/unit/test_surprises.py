@@ -18,7 +18,7 @@ import yaml
 from fakehost import FakeCluster
 from kubefab.inventory import InventoryError, load
 from kubefab.ops.deploy import Deploy, Options
-from tests.unit.test_cli import BIN, ROOT, TOKEN, hosts_yaml, kubefab  # noqa: F401 (fixtures)
+from tests.unit.test_cli import BIN, ROOT, hosts_yaml, kubefab  # noqa: F401 (fixtures)
 from tests.unit.test_inventory import mutate, write
 
 OTHER = {"apiVersion": "v1", "kind": "Config", "current-context": "prd",

@@ -100,8 +100,8 @@ def _resolve(target: str, port: int, user: str, identity: Path | None, given: fr
                        timeout, known_hosts, depth + 1)
         return _checked(ep, via, depth)
     if "proxycommand" in cfg and cfg["proxycommand"].lower() != "none":
-        return _with(ep, problem=f"its ssh_config sets ProxyCommand, which kubefab does not run; "
-                                 f"use ProxyJump there or ssh.bastion in the inventory")
+        return _with(ep, problem="its ssh_config sets ProxyCommand, which kubefab does not run; "
+                                 "use ProxyJump there or ssh.bastion in the inventory")
     jumps = [j for j in cfg.get("proxyjump", "none").split(",") if j.strip().lower() != "none"]
     via = None
     for jump in jumps:  # the first one is reached first; each later one through it
