@@ -16,13 +16,17 @@ def progress_to_stderr() -> None:
 
 
 def say(host: str | None, text: str, stream=None) -> None:
-    """Print text, each line prefixed with `[host] ` (threads never interleave lines)."""
+    """Print text, each line prefixed with `[host] ` (threads never interleave lines).
+    Once the reader is gone (`kubefab deploy | head`), the run goes on, saying nothing."""
     stream = stream or _progress["stream"] or sys.stdout
     prefix = f"[{host}] " if host else ""
     with _lock:
-        for line in text.rstrip("\n").splitlines() or [""]:
-            stream.write(f"{prefix}{line}\n")
-        stream.flush()
+        try:
+            for line in text.rstrip("\n").splitlines() or [""]:
+                stream.write(f"{prefix}{line}\n")
+            stream.flush()
+        except BrokenPipeError:
+            _progress["stream"] = open(os.devnull, "w")
 
 
 def outcome(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: str,

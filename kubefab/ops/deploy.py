@@ -142,14 +142,16 @@ class ConvergeHosts(Step):
     def show_registration(self) -> None:
         """What the master's node list says about the nodes: labels nodes.register set
         that hosts.yaml does not give (kept, said with how to make them part of the
-        inventory); in a dry run, what registration would do and what status would also
-        report (a lock held, staged leftovers, Nodes the inventory does not name)."""
+        inventory) and Nodes the inventory does not name, as status does; in a dry run also
+        what registration would do and what status would report (a lock held, staged leftovers)."""
         op = self.op
         master = op.facts.get(op.master.name)
         states = registration.node_states(master.nodes_json) if master and master.nodes_json is not None else None
         wanted = op.wanted_nodes()
         for line in registration.operator_labels(wanted, states) if states is not None else ():
             say(op.master.name, line)
+        for line in drift.stray_nodes(op.inv, states) if states is not None else ():
+            say(op.master.name, line)  # as status and the dry run say it
         if not op.opts.dry_run:
             return
         todo = ([cmd.says for cmd in commands(op.inv, wanted, master.nodes_json)] if states is not None
@@ -161,8 +163,6 @@ class ConvergeHosts(Step):
         for name, f in op.facts.items():
             for line in drift.state_problems(f):
                 say(name, line)
-        for line in drift.stray_nodes(op.inv, states) if states is not None else ():
-            say(op.master.name, line)
 
     def apply(self, plan) -> None:
         """One path per host, all in parallel: the master writes, starts and waits for its

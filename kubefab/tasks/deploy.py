@@ -4,9 +4,9 @@ from invoke.exceptions import Exit
 from kubefab.ops import unlock as unlocks
 from kubefab.ops.deploy import Deploy
 
-from .common import (ACCEPT_NEW_HELP, HOSTS_HELP, INVENTORY_HELP, PARALLEL_HELP, TIMEOUT_HELP,
-                     WAIT_LOCK_HELP,
-                     inventory as load_inventory, options, reported, run, select)
+from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, CONNECTS, HOSTS_HELP, INVENTORY_HELP, PARALLEL_HELP,
+                     TIMEOUT_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, reported, run,
+                     select)
 from .flags import task
 
 
@@ -18,12 +18,13 @@ from .flags import task
     "accept-new-host-keys": ACCEPT_NEW_HELP,
     "wait-lock": WAIT_LOCK_HELP,
     "inventory": INVENTORY_HELP,
+    "ask-sudo-password": ASK_SUDO_HELP,
     "json": "print the recap as JSON on stdout (progress goes to stderr), for pipelines",
 })
 def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
-           accept_new_host_keys=False, wait_lock=False, inventory=None, json=False):
+           accept_new_host_keys=False, wait_lock=False, inventory=None, ask_sudo_password=False, json=False):
     """Write files, install the release, start the master, then the nodes, register them."""
-    inv = load_inventory(c, inventory)
+    inv = load_inventory(c, inventory, ask_sudo_password=ask_sudo_password)
     refusal = inv.profile.download_refusal()
     if refusal:  # the download would refuse on every host: say it once, before any connection
         raise Exit(f"error: {refusal}", code=2)
@@ -35,10 +36,11 @@ def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
 @task(help={"hosts": HOSTS_HELP,
             "force": "remove a lock even while its lease runs: its run may be alive, and two runs "
                      "would then interleave (that run stops at its next renewal)",
-            "accept-new-host-keys": ACCEPT_NEW_HELP, "inventory": INVENTORY_HELP})
-def unlock(c, hosts=None, force=False, accept_new_host_keys=False, inventory=None):
+            "accept-new-host-keys": ACCEPT_NEW_HELP, "inventory": INVENTORY_HELP,
+            "ask-sudo-password": ASK_SUDO_HELP})
+def unlock(c, hosts=None, force=False, accept_new_host_keys=False, inventory=None, ask_sudo_password=False):
     """Remove the cluster lock a killed run left (a lock whose lease still runs: only with --force)."""
-    inv = load_inventory(c, inventory)
+    inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     with reported():
         code = unlocks.run(select(inv, hosts), force=force, accept_new=accept_new_host_keys)
     if code:

@@ -77,7 +77,7 @@ class Lab(HostControl):
         the sum files the mirror publishes beside each download, as from upstream, and
         an edit of the version alone switches releases). `bastion` names the host that
         becomes the only way in (kubefab_lab.bastion); `bastion_in_inventory` also
-        writes it into hosts.yaml as ssh.bastion, which kubefab does not read yet.
+        writes it into hosts.yaml as ssh.bastion (the host's name), which kubefab goes through.
         Cleans up a crashed lab first; refuses while a lab is up."""
         doc = labinventory.read(source_inventory)
         if version:

@@ -89,7 +89,7 @@ def lab_inventory(doc: dict, hosts: dict, addrs: dict[str, str], *, release_url:
     etcd on the masters instead of the machine's; and the lab's weave-network.target as
     the pod network, because kubefab's bridge network adds routes, and the lab's hosts
     share the machine's network: they would be its routes. `bastion`: written as
-    ssh.bastion (a key kubefab does not read yet)."""
+    ssh.bastion: the bastion host's name, which kubefab reaches the others through."""
     out = dict(doc)
     kube = dict(doc["kubernetes"])
     if mirror:
