@@ -25,6 +25,11 @@ def tidy(diff: str) -> str:
     return re.sub(r"^\+\+\+ /tmp/MERGED-\d+/(\S+).*$", r"+++ kubefab \1", diff, flags=re.M)
 
 
+def immutable(r) -> bool:
+    """Whether the apiserver refused a change to a field that cannot change."""
+    return not r.ok and ("may not change once set" in r.stderr or "field is immutable" in r.stderr)
+
+
 def differ(diff: str) -> str:
     """How many of an add-on's objects kubectl diff found new or changed."""
     objects = len(re.findall(r"^diff ", diff, flags=re.M))
@@ -63,6 +68,10 @@ class Addons(Step):
                 if r.exit_code == 1:
                     self.todo.append(("apply", a, f"apply add-on {a.name} {a.version}: {differ(r.stdout)}"))
                     self.diffs.append(tidy(r.stdout))
+                elif immutable(r) and a.recreate:
+                    again = ", ".join(f"{kind} {ns}/{name}" for ns, kind, name in a.recreate)
+                    self.todo.append(("apply", a, f"apply add-on {a.name} {a.version}, deleting and making {again} "
+                                      f"again: {r.why()}"))
                 elif r.exit_code != 0:
                     self.todo.append(("apply", a, f"apply add-on {a.name} {a.version} (not compared: {r.why()})"))
                 continue
@@ -88,6 +97,12 @@ class Addons(Step):
             for verb, a, _ in self.todo:
                 if verb == "apply":
                     r = h.kubectl(*APPLY, stdin=a.manifest.encode(), check=False)
+                    if immutable(r) and a.recreate:  # e.g. the DNS Service's address moved
+                        for namespace, kind, name in a.recreate:
+                            h.kubectl("delete", kind, "-n", namespace, name, "--ignore-not-found")
+                            h.note(f"deleted {kind} {namespace}/{name} to make it again (a field that cannot "
+                                   "change did)")
+                        r = h.kubectl(*APPLY, stdin=a.manifest.encode(), check=False)
                     if not r.ok:
                         raise RemoteError(f"kubectl apply of add-on {a.name} failed: {r.why()}")
                     h.note(f"applied add-on {a.name} {a.version} ({len(r.stdout.splitlines())} objects)")

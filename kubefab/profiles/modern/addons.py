@@ -37,6 +37,9 @@ class Addon:
     manifest: str  # the objects, YAML documents, each with kubefab's labels
     objects: tuple[str, ...]  # kind/namespace/name of each, for the plan
     ready: tuple[str, str]  # (namespace, Deployment) whose availability status reports
+    # (namespace, kind, name) of objects deleted and made again when a field that cannot
+    # change does (the kube-dns Service's clusterIP, when cluster_dns changes)
+    recreate: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def selector(self) -> str:
@@ -75,7 +78,8 @@ def coredns(inv: Inventory, on: bool) -> Addon:
     objects = ("ServiceAccount/kube-system/coredns", "ClusterRole/system:coredns",
                "ClusterRoleBinding/system:coredns", "ConfigMap/kube-system/coredns",
                "Deployment/kube-system/coredns", f"Service/kube-system/kube-dns ({k.dns_address})")
-    return Addon("coredns", version, on, manifest, objects, ("kube-system", "coredns"))
+    return Addon("coredns", version, on, manifest, objects, ("kube-system", "coredns"),
+                 recreate=(("kube-system", "service", "kube-dns"),))
 
 
 def addons(inv: Inventory) -> list[Addon]:
