@@ -117,7 +117,8 @@ class Addons(Step):
 
 def status(inv, cxn) -> tuple[list[str], list[str]]:
     """Each add-on's state from its Deployment, asked with kubectl on the master (`cxn`):
-    (lines, problems)."""
+    (lines, problems). A problem is what deploy would change: an add-on missing, there
+    though opted out, or at another version."""
     addons = inv.profile.addons()
     if not addons:
         return [], []
@@ -139,9 +140,9 @@ def status(inv, cxn) -> tuple[list[str], list[str]]:
             continue
         want, ready = d["spec"].get("replicas", 1), (d.get("status") or {}).get("availableReplicas", 0)
         image = d["spec"]["template"]["spec"]["containers"][0]["image"]
+        # its pods' availability is said, not counted: status compares with the inventory,
+        # and a Deployment catching up (after a restart, a restore) is as it says
         lines.append(f"{a.name} {ready}/{want} available ({image})")
-        if ready < want:
-            problems.append(f"add-on {a.name}: {ready}/{want} available")
         if not image.endswith(":" + a.version):
             problems.append(f"add-on {a.name} runs {image.rsplit(':', 1)[-1]}, wanted {a.version}; kubefab deploy "
                             "applies it")

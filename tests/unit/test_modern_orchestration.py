@@ -111,3 +111,16 @@ def test_deploy_refuses_a_modern_inventory_without_pinned_sums_where_it_requires
     assert len(lines) == 1 and "no sha256 known for kube-apiserver 1.37.1 amd64" in lines[0]
     assert "(kubernetes.require_pinned_sums: true)" in lines[0]
     assert "Traceback" not in r.stderr and not (tmp_path / "pki").exists()
+
+
+def test_ignore_preflight_takes_check_names_only(tmp_path):
+    """--ignore-preflight NAME is checked before anything runs: one line, exit 2."""
+    inv = only_the_version(tmp_path)
+    env = {**os.environ, "KUBEFAB_INVENTORY": str(inv), "KUBEFAB_REGISTRY_TOKEN": "x"}
+    r = subprocess.run([str(Path(sys.executable).parent / "kubefab"), "deploy", "--dry-run", "--ignore-preflight", "swap",
+                        "--ignore-preflight", "prot:6443"], cwd=ROOT, env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 2, r.stdout + r.stderr
+    [line] = r.stderr.strip().splitlines()
+    assert line.startswith("error: --ignore-preflight 'prot:6443': 'prot:6443' names no preflight check; use one of")
+    assert not (tmp_path / "pki").exists()

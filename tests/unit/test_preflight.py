@@ -63,7 +63,7 @@ def test_each_failure_is_one_line_naming_the_check_and_the_fix(line, check, says
     assert finding.check == check and not finding.warning
     text = finding.line()
     assert "\n" not in text and text.startswith(f"preflight {check} failed: ") and says in text, text
-    assert f"; fix: " in text and fix in text.split("; fix: ")[1], text
+    assert "; fix: " in text and fix in text.split("; fix: ")[1], text
 
 
 def test_swap_is_a_warning_the_kubelet_runs_without_using_it():
