@@ -109,6 +109,11 @@ class Kubernetes:
     cluster_dns: str | None = None  # None: the tenth address of the service range
     cluster_domain: str = "cluster.local"
     pod_network: str = BRIDGE
+    etcd_insecure: bool = False  # external etcd_servers over plain http, said explicitly
+    addons: tuple[tuple[str, bool], ...] = ()  # add-on name -> wanted; absent: the profile's default
+    image_repository: str | None = None  # add-on images' registry (air-gapped sites); None: upstream's
+    dns_upstream: tuple[str, ...] = ()  # the cluster DNS's upstream resolvers; (): the nodes' own
+    ignore_preflight: tuple[str, ...] = ()  # preflight checks waived for every run (--ignore-preflight)
 
     @property
     def version_tuple(self) -> tuple[int, int, int]:

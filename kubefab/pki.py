@@ -29,6 +29,9 @@ from kubefab.model import Inventory
 
 CA_DAYS, LEAF_DAYS, RENEW_DAYS = 3650, 365, 30
 ADMIN_KUBECONFIG = "admin.kubeconfig"
+# the break-glass credential (O system:masters) where the admin is bound by RBAC: it
+# stays here, on the operator's side; kubefab uses it to make the admin's binding
+SUPER_ADMIN, SUPER_ADMIN_KUBECONFIG = "super-admin", "super-admin.kubeconfig"
 WILDCARDS = ("0.0.0.0", "::")
 DAY = dt.timedelta(days=1)
 
@@ -58,7 +61,7 @@ class Pki:
     apiserver: Pair  # serving certificate
     kubelets: dict[str, Pair]  # node name -> client certificate system:node:<name>
     proxy: Pair  # client certificate system:kube-proxy
-    admin: Pair  # client certificate kubefab-admin (system:masters)
+    admin: Pair  # client certificate kubefab-admin (the profile's admin_orgs)
     changes: tuple[str, ...] = field(default=(), compare=False)  # what this run created
     # The modern profile's (kubefab.profiles.modern.pki): further leaves by name, etcd's CA, the
     # service-account key pair (cert: public key PEM) and the secrets-at-rest key.
@@ -66,6 +69,9 @@ class Pki:
     etcd_ca_cert: str | None = None
     service_accounts: Pair = Pair(None, None)
     encryption_key: str | None = None
+    secretbox_key: str | None = None
+    front_proxy_ca_cert: str | None = None  # the aggregation layer's CA (modern)
+    ca_key: str | None = field(default=None, repr=False)  # the cluster CA's key: the CSR signer's (modern)
 
     def part(self, name: str) -> Pair:
         try:
@@ -134,7 +140,7 @@ def common_leaves(inv: Inventory, kubelets: tuple[Leaf, ...]) -> tuple[Leaf, ...
     return (Leaf("apiserver", "kube-apiserver", dns=dns, ips=ips, server=True),
             *kubelets,
             Leaf("kube-proxy", "system:kube-proxy"),
-            Leaf("admin", "kubefab-admin", ("system:masters",)))
+            Leaf("admin", "kubefab-admin", inv.profile.admin_orgs))
 
 
 def _pki(inv: Inventory, folder: Path, ca_pems: dict, pairs: dict, secrets: dict, changes=()) -> Pki:
@@ -146,7 +152,7 @@ def _pki(inv: Inventory, folder: Path, ca_pems: dict, pairs: dict, secrets: dict
                kubelets={n.name: pairs[f"kubelet-{n.name}"] for n in inv.nodes},
                proxy=pairs["kube-proxy"], admin=pairs["admin"], changes=tuple(changes),
                parts={name: pair for name, pair in pairs.items() if name not in common},
-               etcd_ca_cert=ca_pems.get("etcd-ca"), **secrets)
+               etcd_ca_cert=ca_pems.get("etcd-ca"), front_proxy_ca_cert=ca_pems.get("front-proxy-ca"), **secrets)
 
 
 def ensure(inv: Inventory, now: dt.datetime | None = None) -> Pki | None:
@@ -164,9 +170,9 @@ def ensure(inv: Inventory, now: dt.datetime | None = None) -> Pki | None:
             cas = {stem: _ca(folder, stem, cn, now, changes) for stem, cn in inv.profile.cas().items()}
             pairs = {leaf.name: _leaf(folder, leaf, *cas[leaf.ca], now, changes) for leaf in wanted(inv)}
             ca_pems = {stem: (folder / f"{stem}.crt").read_text() for stem in cas}
-            ca_pem = ca_pems["ca"]
-            if certs.put(folder / ADMIN_KUBECONFIG, _admin_kubeconfig(inv, ca_pem, pairs["admin"]), 0o600):
-                changes.append(f"wrote {folder / ADMIN_KUBECONFIG}")
+            for name, text in _operator_kubeconfigs(inv, ca_pems["ca"], pairs).items():
+                if certs.put(folder / name, text, 0o600):
+                    changes.append(f"wrote {folder / name}")
             secrets = inv.profile.ensure_secrets(folder, changes, pairs)
             if "etcd-ca" in secrets:
                 ca_pems["etcd-ca"] = secrets.pop("etcd-ca")
@@ -220,11 +226,12 @@ def load(inv: Inventory, now: dt.datetime | None = None) -> tuple[Pki | None, tu
                 problems.append(f"{crt}: {why}; fab deploy {'makes' if why == 'missing' else 're-issues'} it")
         if "ca" in cas:
             problems += _loose(folder, [*cas, *pairs])
-        if pairs["admin"] is not UNKNOWN:
-            kubeconfig = folder / ADMIN_KUBECONFIG
-            text = kubeconfig.read_text() if kubeconfig.exists() else None
-            if text != _admin_kubeconfig(inv, ca_pems["ca"], pairs["admin"]):
-                problems.append(f"{kubeconfig} {'missing' if text is None else 'differs'}; fab deploy writes it")
+        if "ca" in ca_pems:
+            for name, want in _operator_kubeconfigs(inv, ca_pems["ca"], pairs).items():
+                kubeconfig = folder / name
+                text = kubeconfig.read_text() if kubeconfig.exists() else None
+                if text != want:
+                    problems.append(f"{kubeconfig} {'missing' if text is None else 'differs'}; fab deploy writes it")
         secrets = inv.profile.load_secrets(folder, problems, pairs)
         if "etcd-ca" in secrets:
             ca_pems["etcd-ca"] = secrets.pop("etcd-ca")
@@ -324,19 +331,40 @@ def _why_reissue(leaf: Leaf, cert, key, ca: x509.Certificate, now: dt.datetime) 
 
 # --- the operator's kubeconfig ----------------------------------------------------------------
 
-def _admin_kubeconfig(inv: Inventory, ca_pem: str, admin: Pair) -> str:
+def _operator_kubeconfigs(inv: Inventory, ca_pem: str, pairs: dict) -> dict[str, str]:
+    """The operator's kubeconfigs that can be written (their pairs known): the admin's
+    and, where the profile has one, the super-admin's."""
+    out = {}
+    if Pair(*pairs["admin"]).cert is not None:
+        groups = ", ".join(inv.profile.admin_orgs)
+        bound = "" if "system:masters" in inv.profile.admin_orgs else ", bound by RBAC"
+        out[ADMIN_KUBECONFIG] = _kubeconfig(inv, ca_pem, Pair(*pairs["admin"]), "kubefab-admin",
+                                            f"the cluster's admin (CN kubefab-admin, O {groups}{bound})")
+    if SUPER_ADMIN in pairs and Pair(*pairs[SUPER_ADMIN]).cert is not None:
+        out[SUPER_ADMIN_KUBECONFIG] = _kubeconfig(
+            inv, ca_pem, Pair(*pairs[SUPER_ADMIN]), "kubefab-super-admin",
+            "the break-glass super-admin (O system:masters: RBAC does not apply to it). It never\n"
+            "# leaves this machine; kubefab uses it only to bind the admin's group")
+    return out
+
+
+def super_admin_kubeconfig(inv: Inventory) -> Path:
+    return pki_dir(inv) / SUPER_ADMIN_KUBECONFIG
+
+
+def _kubeconfig(inv: Inventory, ca_pem: str, pair: Pair, user: str, who: str) -> str:
     def b64(pem: str) -> str:
         return base64.b64encode(pem.encode()).decode()
 
-    context = f"kubefab-admin@{inv.cluster}"
+    context = f"{user}@{inv.cluster}"
     doc = {"apiVersion": "v1", "kind": "Config",
            "clusters": [{"name": inv.cluster, "cluster": {
                "server": inv.secure_master_url, "certificate-authority-data": b64(ca_pem)}}],
-           "contexts": [{"name": context, "context": {"cluster": inv.cluster, "user": "kubefab-admin"}}],
+           "contexts": [{"name": context, "context": {"cluster": inv.cluster, "user": user}}],
            "current-context": context,
-           "users": [{"name": "kubefab-admin", "user": {
-               "client-certificate-data": b64(admin.cert), "client-key-data": b64(admin.key)}}]}
-    return ("# Written by kubefab: kubectl as the cluster's admin (CN kubefab-admin, O system:masters)\n"
+           "users": [{"name": user, "user": {
+               "client-certificate-data": b64(pair.cert), "client-key-data": b64(pair.key)}}]}
+    return (f"# Written by kubefab: kubectl as {who}\n"
             "# over TLS. It holds a private key: keep it 0600, never commit it.\n"
             "# Use: kubectl --kubeconfig <this file> get nodes\n"
             + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=1000))

@@ -135,6 +135,7 @@ def table(rep: dict) -> str:
                 line += "  node " + ("Ready" if n["ready"] else "registered" if n["registered"] else "absent")
                 line += "  " + ",".join(f"{k}={v}" for k, v in sorted(n["labels"].items()))
         lines.append(line)
+    lines += [f"add-on {line}" for line in rep.get("addons", [])]
     notes = [f"note: {n}" for n in rep.get("notes", [])]  # before the verdict: not mistaken for a problem
     lines += ["", *notes] if notes else []
     lines += ["", "OK: the cluster is as the inventory says"] if not rep["problems"] else \

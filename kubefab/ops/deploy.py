@@ -1,6 +1,7 @@
-"""kubefab deploy, as its steps (Deploy.steps): the hosts probed; a version change on a
+"""kubefab deploy, as its steps (Deploy.steps): the hosts probed; the hosts it would
+change checked (preflight: a host that fails is left out); a version change on a
 running cluster refused (that is upgrade's); every host converged; the profile's
-objects applied; the nodes registered, labelled and Ready.
+objects applied; the nodes registered, labelled and Ready; the cluster add-ons applied.
 
 Converging is a pipeline, in the order the original came up by hand: every host writes
 its files and runs its download at once; the master starts as soon as its own are in
@@ -15,6 +16,8 @@ from kubefab import drift, pki, plan as planning, registration, render, report, 
 from kubefab.model import Host, Inventory
 from kubefab.ops.host import HostRun
 from kubefab.ops.operation import Operation, Options, Step
+from kubefab.ops.addons import Addons
+from kubefab.ops.preflight import Preflight
 from kubefab.ops.steps import Apiserver, Probe, RegisterNodes, commands
 from kubefab.remote import hostfiles
 from kubefab.remote.fleet import Gate
@@ -27,7 +30,8 @@ __all__ = ["Deploy", "Options"]
 class Deploy(Operation):
     task = "deploy"
 
-    def __init__(self, inv: Inventory, targets: list[Host], opts: Options, connect: Connect | None = None):
+    def __init__(self, inv: Inventory, targets: list[Host], opts: Options, connect: Connect | None = None,
+                 ignore_preflight: tuple[str, ...] = ()):
         master = inv.master  # always connected: it waits for the apiserver and registers nodes
         super().__init__(inv, targets if master in targets else [master, *targets], opts, connect)
         self.targets = targets
@@ -35,6 +39,7 @@ class Deploy(Operation):
         self.version_refused: str | None = None
         self.plans: dict[str, planning.HostPlan] = {}
         self.pki, self.wanted = None, {}
+        self.ignore_preflight = ignore_preflight  # --ignore-preflight's check names
         self.render(targets)
 
     def render(self, hosts: list[Host]) -> None:
@@ -45,8 +50,17 @@ class Deploy(Operation):
         self.wanted = {h.name: render.render_host(self.inv, h, self.pki) for h in hosts}
 
     def steps(self) -> list[Step]:
-        return [Probe(self, lambda h: self.wanted.get(h.name, {})), KeepVersion(self), ConvergeHosts(self),
-                RegisterNodes(self, self.wanted_nodes(), self.ready)]
+        return [Probe(self, lambda h: self.wanted.get(h.name, {})),
+                Preflight(self, self.ignore_preflight, lambda h: bool(self.host_plan(h).changes)),
+                KeepVersion(self), ConvergeHosts(self), RegisterNodes(self, self.wanted_nodes(), self.ready),
+                Addons(self)]
+
+    def host_plan(self, h: Host) -> planning.HostPlan:
+        """What converging `h` takes, from its probe's facts."""
+        master = self.facts.get(self.master.name)
+        return planning.plan_host(h, self.wanted[h.name], self.facts[h.name], units=self.inv.profile.unit_order(h),
+                                  target=self.inv.profile.target(h), stamp=self.inv.profile.release_stamp(),
+                                  node_missing=drift.missing_node(self.inv, h, master))
 
     def wanted_nodes(self) -> dict[str, dict[str, str]]:
         return {h.name: self.inv.node_labels(h) for h in self.targets if not h.is_master}
@@ -105,12 +119,7 @@ class ConvergeHosts(Step):
         op = self.op
         if op.version_refused:
             return {}
-        master = op.facts.get(op.master.name)
-        op.plans = {h.name: planning.plan_host(h, op.wanted[h.name], op.facts[h.name],
-                                               units=op.inv.profile.unit_order(h), target=op.inv.profile.target(h),
-                                               stamp=op.inv.profile.release_stamp(),
-                                               node_missing=drift.missing_node(op.inv, h, master))
-                    for h in op.fleet.ok(op.targets)}
+        op.plans = {h.name: op.host_plan(h) for h in op.fleet.ok(op.targets)}
         return {name: p.steps() if p.changes else [] for name, p in op.plans.items()}
 
     def has_work(self, plan) -> bool:

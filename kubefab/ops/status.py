@@ -1,13 +1,15 @@
 """kubefab status: one probe per host (the master's also runs the health checks and
 lists the nodes), compared with what deploy would make of the inventory
-(kubefab.status, pure). Reads only, here and on the hosts: the local PKI as it is,
-nothing made or renewed, no lock."""
+(kubefab.status, pure), and the add-ons' Deployments (kubefab.ops.addons.status).
+Reads only, here and on the hosts: the local PKI as it is, nothing made or renewed, no
+lock."""
 from __future__ import annotations
 
 import json
 
 from kubefab import status
 from kubefab.model import Inventory
+from kubefab.ops import addons
 from kubefab.ops.host import probe
 from kubefab.remote.fleet import Fleet
 from kubefab.remote.transport import Connect
@@ -19,6 +21,11 @@ def run(inv: Inventory, *, parallel: int = 10, accept_new: bool = False, as_json
     wanted, pki_problems = status.wanted(inv)
     with Fleet(list(inv.hosts), parallel=parallel, accept_new=accept_new, connect=connect) as fleet:
         facts = fleet.each(lambda cxn: probe(cxn, inv, wanted[cxn.host.name]))
+        master = facts.get(inv.master.name)
+        states = fleet.each(lambda cxn: addons.status(inv, cxn), [inv.master]) \
+            if master and master.healthz == "ok" else {}
     rep = status.report(inv, wanted, facts, fleet.failed, pki_problems)
+    lines, problems = states.get(inv.master.name, ([], []))
+    rep["addons"], rep["problems"] = lines, rep["problems"] + [f"{inv.master.name}: {p}" for p in problems]
     print(json.dumps(rep, indent=2) if as_json else status.table(rep))
     return 1 if rep["problems"] else 0

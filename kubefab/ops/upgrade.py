@@ -9,7 +9,8 @@
 4. the nodes in batches (--batch N or P%), a step each: cordon (marked as kubefab's),
    drain (bounded), files and release, restarts, Ready at the new kubelet version,
    uncordon. The first batch that fails stops the run; its node is named, the others are
-   untouched and keep serving. A re-run skips the nodes already at the new version.
+   untouched and keep serving. A re-run skips the nodes already at the new version;
+5. the profile's add-ons at the new minor's versions (kubefab.ops.addons).
 
 Each step's plan is what a dry run shows and what its apply does. Why not in deploy:
 deploy converges every host at once and restarts nodes in place; an upgrade must order
@@ -24,6 +25,7 @@ from kubefab.layout import DRAIN_TIMEOUT, ETCD, KUBELET
 from kubefab.model import Host, Inventory
 from kubefab.ops.host import HostRun
 from kubefab.ops.operation import Operation, Options, Step
+from kubefab.ops.addons import Addons
 from kubefab.ops.steps import Apiserver, Probe, get_nodes
 from kubefab.remote import hostfiles, wait
 from kubefab.remote.transport import Connect, RemoteError
@@ -61,6 +63,7 @@ class Upgrade(Operation):
         yield Uncordon(self)
         for i, batch in enumerate(self.todo, 1):
             yield Batch(self, i, batch)
+        yield Addons(self)  # the add-ons' versions follow the minor (CoreDNS as kubeadm pins it)
 
     def render(self) -> None:
         keys = pki.ensure(self.inv)

@@ -7,7 +7,7 @@ from kubefab.ops.deploy import Deploy
 from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, CONNECTS, HOSTS_HELP, INVENTORY_HELP, PARALLEL_HELP,
                      TIMEOUT_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, reported, run,
                      select)
-from .flags import task
+from .flags import refuse, task
 
 
 @task(help={
@@ -20,9 +20,12 @@ from .flags import task
     "inventory": INVENTORY_HELP,
     "ask-sudo-password": ASK_SUDO_HELP,
     "json": "print the recap as JSON on stdout (progress goes to stderr), for pipelines",
-})
+    "ignore-preflight": "waive a preflight check on every host (repeatable): its name as the failure says it "
+                        "(port:10250, binary:iptables, sysctl:net.ipv4.ip_forward), a group (port) or all",
+}, iterable=["ignore_preflight"])
 def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
-           accept_new_host_keys=False, wait_lock=False, inventory=None, ask_sudo_password=False, json=False):
+           accept_new_host_keys=False, wait_lock=False, inventory=None, ask_sudo_password=False, json=False,
+           ignore_preflight=None):
     """Write files, install the release, start the master, then the nodes, register them."""
     inv = load_inventory(c, inventory, ask_sudo_password=ask_sudo_password)
     refusal = inv.profile.download_refusal()
@@ -30,7 +33,13 @@ def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
         raise Exit(f"error: {refusal}", code=2)
     opts = options(c, "deploy", dry_run=dry_run, parallel=parallel, timeout=timeout,
                    accept_new=accept_new_host_keys, wait_lock=wait_lock, json=json)
-    run(lambda: Deploy(inv, select(inv, hosts), opts))
+    waivers = []
+    for name in ignore_preflight or ():
+        try:
+            waivers.append(inv.profile.waiver(name))
+        except ValueError as e:
+            refuse("ignore-preflight", name, str(e))
+    run(lambda: Deploy(inv, select(inv, hosts), opts, ignore_preflight=tuple(waivers)))
 
 
 @task(help={"hosts": HOSTS_HELP,

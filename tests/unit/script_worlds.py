@@ -154,6 +154,7 @@ class FakeHost:
         m.dirs = set(host.dirs)
         m.units = {n: Unit(enabled=u.enabled, active=u.active, loaded=u.loaded) for n, u in host.units.items()}
         m.faults, self.cluster.clock = set(host.faults), host.clock
+        m.system = {}  # the case says every file the host has
         script = HostScript(case.script, what=case.script)
         cxn = self.cluster.connect(m.host)  # its run: the twins of the waits are the connection's
         cxn.connected = True

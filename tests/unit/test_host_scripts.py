@@ -17,6 +17,7 @@ import pytest
 import cases_files
 import cases_install
 import cases_lease
+import cases_preflight
 import cases_system
 import cases_units
 from fakehost import FakeConnection
@@ -25,7 +26,8 @@ from kubefab.remote.hostfiles import INSTALL, archive
 from script_worlds import FakeHost, RealHost, USER, GROUP, expected
 
 ROOT = Path(__file__).resolve().parents[2]
-CASES = [*cases_files.CASES, *cases_install.CASES, *cases_lease.CASES, *cases_system.CASES, *cases_units.CASES]
+CASES = [*cases_files.CASES, *cases_install.CASES, *cases_lease.CASES, *cases_system.CASES, *cases_units.CASES,
+         *cases_preflight.CASES]
 NOT_HERE = {"look"}  # its own file: test_look.py
 
 

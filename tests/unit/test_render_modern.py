@@ -186,7 +186,15 @@ def test_pod_subnets_and_routes():
     assert bridge["plugins"][0]["ipam"]["ranges"] == [[{"subnet": "10.200.1.0/24"}]]
     routes = rendered(inv, "azure-prd-02")[UNITS + layout.POD_ROUTES].content
     assert "ExecStart=/sbin/ip route replace 10.200.0.0/24 via 10.1.0.1" in routes
-    assert "10.200.1.0/24" not in routes  # not its own
+    assert "route replace 10.200.1.0/24" not in routes  # not its own
+    # masquerade only what the node's pods send out of the pod and service ranges
+    assert "ExecStart=/sbin/iptables -w -t nat -A KUBEFAB-POD-MASQ -d 10.200.0.0/16 -j RETURN" in routes
+    assert "ExecStart=/sbin/iptables -w -t nat -A KUBEFAB-POD-MASQ -d 10.100.0.0/16 -j RETURN" in routes
+    assert ("ExecStart=/sbin/iptables -w -t nat -A POSTROUTING -s 10.200.1.0/24 -m comment --comment "
+            "kubefab-pod-masquerade -j KUBEFAB-POD-MASQ") in routes
+    assert (bridge["plugins"][0]["ipMasq"], bridge["plugins"][0]["hairpinMode"]) == (False, True)
+    master = rendered(inv, "azure-prd-01")[UNITS + layout.POD_ROUTES].content
+    assert "route replace 10.200.1.0/24 via 10.1.0.2" in master and "iptables" not in master  # no pods there
     external = modern_inventory("modern-1.38")
     files = rendered(external, "azure-prd-02")
     assert L.CNI_BRIDGE not in files and UNITS + layout.POD_ROUTES not in files
@@ -330,10 +338,10 @@ def test_health_check_is_readyz_with_the_admin_certificate():
     assert files[L.ADMIN_KEY].secret and L.ADMIN_CERT in files
 
 
-def test_hosts_yaml_with_only_the_version_changed_renders_as_the_1_37_golden(tmp_path):
+def test_hosts_yaml_with_the_version_changed_and_its_plain_etcd_accepted_renders_as_the_1_37_golden(tmp_path):
     from kubefab import inventory
     text = (Path(__file__).resolve().parents[2] / "hosts.yaml").read_text()
-    (tmp_path / "hosts.yaml").write_text(text.replace("version: v1.0.1", "version: v1.37.1"))
+    (tmp_path / "hosts.yaml").write_text(text.replace("version: v1.0.1", "version: v1.37.1\n  etcd_insecure: true"))
     inv = inventory.load(tmp_path / "hosts.yaml", environ={"KUBEFAB_REGISTRY_TOKEN": FAKE_TOKEN})
     ours = modern_inventory("modern-1.37")
     for host in ours.hosts:
