@@ -1,7 +1,7 @@
 """Cases of the scripts that ask systemd and the apiserver: probe.sh (kubefab.facts),
 reload.sh (converge's enable and daemon-reload), remove.sh (fab reset, nodes.remove)."""
 from kubefab import facts, health
-from kubefab.layout import APISERVER, KEEP_DIRS, LOCK_DIR, OWED_DIR, STAGE_DIR, STATE_DIR, UNIT_DIR
+from kubefab.layout import APISERVER, CLUSTER_FILE, KEEP_DIRS, LOCK_DIR, OWED_DIR, STAGE_DIR, STATE_DIR, UNIT_DIR
 
 from script_cases import Case, F, Host, U, b64, lines, sha
 
@@ -28,7 +28,7 @@ A_SUM, EMPTY_SUM, RUN_1, STAMPED, HOLDER = sha("a\n"), sha(""), b64("run 1\n"), 
 def probe(name: str, before: Host, files=(), units=(), master: bool = False, **kw) -> Case:
     api = dict(healthz=HEALTHZ.argv, loopback=LOOPBACK.argv, kubectl=[KUBECTL, "-s", "http://127.0.0.1:8080"])
     args = facts.probe_args(STAMP, LOCK_DIR, files, units, **(api if master else {}), owed_dir=OWED_DIR,
-                            stage_dir=STAGE_DIR)
+                            stage_dir=STAGE_DIR, cluster_file=CLUSTER_FILE)
     return Case("probe", name, tuple(args), before, **kw)
 
 
@@ -59,6 +59,9 @@ PROBE = [
     probe("the release stamp and the lock's holder", Host({STAMP: F("v1.0.1 url sum\n"),
                                                           f"{LOCK_DIR}/holder": F("run A\n")}),
           out=lines(f"stamp\t{STAMPED}", f"lock\t{HOLDER}")),
+    probe("the cluster's record, after the lock's holder", Host({CLUSTER_FILE: F("ca\tsha256:00\n", 0o600),
+                                                                f"{LOCK_DIR}/holder": F("run A\n")}),
+          out=lines(f"lock\t{HOLDER}", f"cluster\t{b64('ca' + chr(9) + 'sha256:00' + chr(10))}")),
     probe("a fresh host: nothing to say", Host(dirs=(STATE_DIR,)), files=("/etc/a.conf",)),
     probe("the master: /healthz on both ports and the nodes", MASTER, master=True,
           out=lines(f"healthz\t{b64('ok')}", f"loopback\t{b64('ok')}", f"nodes\t{NODES}")),

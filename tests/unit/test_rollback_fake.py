@@ -23,6 +23,10 @@ def run(op, inv, cluster, hosts=None, **opts) -> int:
     return op(inv, targets, Options(**opts), connect=cluster.connect).run()
 
 
+ETCD = ("- http://10.1.0.2:2379", "- http://10.1.0.9:2379")  # the apiserver's etcd servers: its unit only
+BIND = ("    role: master\n", "    role: master\n    bind_address: 10.1.0.11\n")  # its certificate too
+
+
 def changed(inv, old, new):
     inv.path.write_text(inv.path.read_text().replace(old, new))
     return load(inv.path)
@@ -89,10 +93,10 @@ def test_nothing_to_roll_back_says_why(done_before, says):
 # -- on fake hosts ----------------------------------------------------------------------
 @pytest.fixture
 def flag_changed(inv, cluster):
-    """Deployed, then deployed again with the apiserver's service range changed."""
+    """Deployed, then deployed again with the apiserver's etcd servers changed."""
     assert run(Deploy, inv, cluster) == 0
     old = cluster[MASTER].files[UNIT].content
-    assert run(Deploy, changed(inv, "10.100.0.0/16", "10.200.0.0/16"), cluster) == 0
+    assert run(Deploy, changed(inv, *ETCD), cluster) == 0
     return old
 
 
@@ -107,7 +111,7 @@ def test_rollback_after_a_flag_change_restores_it_and_restarts_only_that_unit(in
     for name, m in cluster.machines.items():
         assert name == MASTER or m.starts() == starts[name], name
     rows = recap(out)
-    assert rows[MASTER] == ("changed", f"put back 3 files; restarted {APISERVER}")
+    assert rows[MASTER] == ("changed", f"put back 1 files; restarted {APISERVER}")
     assert rows[NODE] == ("unchanged", "")
     assert "the next kubefab deploy applies it again" in out
     assert LAST_RUN not in master.files and ROLLED_BACK in master.files
@@ -122,11 +126,10 @@ def test_dry_run_shows_the_diff_and_changes_nothing(inv, cluster, flag_changed, 
     capsys.readouterr()
     assert run(Rollback, inv, cluster, dry_run=True) == 0
     out = capsys.readouterr().out.replace(f"[{MASTER}] ", "")
-    assert "-    --service-cluster-ip-range=10.200.0.0/16" in out
-    assert "+    --service-cluster-ip-range=10.100.0.0/16" in out
-    assert f"put back {UNIT} (from before " in out  # its certificate names the range's first address:
-    assert "secret put back: /etc/kubernetes/pki/apiserver.key (content not shown)" in out  # both go back
-    assert recap(out)[MASTER] == ("pending", f"put back 3 files; restart {APISERVER}")
+    assert "-    --etcd-servers=http://10.1.0.1:2379,http://10.1.0.9:2379" in out
+    assert "+    --etcd-servers=http://10.1.0.1:2379,http://10.1.0.2:2379" in out
+    assert f"put back {UNIT} (from before " in out
+    assert recap(out)[MASTER] == ("pending", f"put back 1 files; restart {APISERVER}")
     assert cluster[MASTER].files == files and cluster[MASTER].starts() == starts
 
 
@@ -171,7 +174,7 @@ def test_hosts_the_last_run_did_not_touch_stay_as_they_are(inv, cluster, capsys)
     labelled = changed(inv, "  environment: production\n", "  environment: production\n  rack: r1\n")
     assert run(Deploy, labelled, cluster) == 0  # every node's files change
     old = cluster[MASTER].files[UNIT].content
-    assert run(Deploy, changed(labelled, "10.100.0.0/16", "10.200.0.0/16"), cluster) == 0  # the master's only
+    assert run(Deploy, changed(labelled, *ETCD), cluster) == 0  # the master's only
     node_files = {n: dict(m.files) for n, m in cluster.machines.items() if n != MASTER}
     starts = {n: m.starts() for n, m in cluster.machines.items()}
     capsys.readouterr()
@@ -232,7 +235,7 @@ def test_the_refusal_names_a_patch_downgrade_that_upgrade_then_does(inv, cluster
 def test_a_flag_change_after_an_upgrade_rolls_back(inv, cluster):
     after = upgraded(inv, cluster, "v1.18.1", "v1.19.2")
     old = cluster[MASTER].files[UNIT].content
-    assert run(Deploy, changed(after, "10.100.0.0/16", "10.200.0.0/16"), cluster) == 0
+    assert run(Deploy, changed(after, *ETCD), cluster) == 0
     assert run(Rollback, after, cluster) == 0
     assert cluster[MASTER].files[UNIT].content == old
 

@@ -13,7 +13,7 @@ from kubefab import health, versions, layout
 from kubefab.model import Host
 from kubefab.pki import Leaf, common_leaves
 from kubefab.profiles.base import Profile
-from kubefab.profiles.modern import downloads, paths, pki, render, settings
+from kubefab.profiles.modern import downloads, etcd, paths, pki, render, settings
 
 
 class Modern(Profile):
@@ -36,6 +36,22 @@ class Modern(Profile):
     # -- what runs where ---------------------------------------------------------------
     def unit_order(self, host: Host) -> tuple[str, ...]:
         return render.unit_order(self.inv, host)
+
+    def fixed_settings(self) -> dict[str, str]:
+        k = self.inv.kubernetes
+        return {**super().fixed_settings(), "pod-range": k.cluster_cidr, "cluster-domain": k.cluster_domain}
+
+    def restart_first(self, host: Host) -> tuple[str, ...]:
+        """kubefab's etcd, serving, before the apiserver: the apiserver restarted first
+        would lose its store when etcd restarts after it."""
+        if host.is_master and self.inv.kubernetes.managed_etcd:
+            return (layout.ETCD, layout.APISERVER)
+        return super().restart_first(host)
+
+    def unit_health(self, unit: str) -> list[str] | None:
+        if unit == layout.ETCD and self.inv.kubernetes.managed_etcd:
+            return etcd.health_argv(self.inv)
+        return None
 
     def files(self, host: Host, pki_) -> list:
         return render.render_host(self.inv, host, pki_)

@@ -69,13 +69,15 @@ def ensure_secrets(inv: Inventory, folder: Path, changes: list, pairs: dict) -> 
         changes.append(f"created the service-account signing key {sa}")
     certs.tighten(sa)
     enc = folder / ENCRYPTION
-    if not _valid_encryption_key(enc):
+    keys = encryption_keys(enc)
+    if keys is None:
         if enc.exists():  # never replace it: secrets written with it would be lost
             raise PkiError(f"{enc} is not 32 bytes in base64; restore it from your backup")
         certs.put(enc, base64.b64encode(os.urandom(32)).decode() + "\n", 0o600)
         changes.append(f"created the key that encrypts secrets at rest {enc}")
+        keys = encryption_keys(enc)
     certs.tighten(enc)
-    out = dict(service_accounts=_service_accounts(sa), encryption_key=enc.read_text().strip())
+    out = dict(service_accounts=_service_accounts(sa), encryption_key=keys[0][1], encryption_keys=keys)
     out.update(_external_etcd(inv, pairs))
     return out
 
@@ -88,8 +90,9 @@ def load_secrets(inv: Inventory, folder: Path, problems: list, pairs: dict) -> d
         problems.append(f"{sa} missing or unreadable; fab deploy makes it")
     else:
         out["service_accounts"] = _service_accounts(sa)
-    if _valid_encryption_key(enc):
-        out["encryption_key"] = enc.read_text().strip()
+    keys = encryption_keys(enc)
+    if keys is not None:
+        out.update(encryption_key=keys[0][1], encryption_keys=keys)
     else:
         problems.append(f"{enc} missing or not 32 bytes in base64; fab deploy makes a missing one")
     try:
@@ -106,11 +109,29 @@ def _service_accounts(path: Path) -> tuple[str, str]:
     return public, path.read_text()
 
 
-def _valid_encryption_key(path: Path) -> bool:
+FIRST_KEY = "key1"  # the name of the key a cluster starts with (the one line of an older encryption.key)
+
+
+def encryption_keys(path: Path) -> tuple[tuple[str, str], ...] | None:
+    """The keys that encrypt secrets at rest, in the provider's order (the first encrypts,
+    every one decrypts): `NAME BASE64` per line, or the one bare key a cluster starts with
+    (named FIRST_KEY). None when the file is missing or a key is not 32 bytes in base64."""
     try:
-        return len(base64.b64decode(path.read_text().strip(), validate=True)) == 32
-    except (OSError, ValueError):
-        return False
+        lines = [line.split() for line in path.read_text().splitlines() if line.strip()]
+    except OSError:
+        return None
+    keys = tuple((FIRST_KEY, w[0]) if len(w) == 1 and len(lines) == 1 else tuple(w) for w in lines)
+    try:
+        if not keys or any(len(k) != 2 or len(base64.b64decode(k[1], validate=True)) != 32 for k in keys):
+            return None
+    except ValueError:
+        return None
+    return keys if len({name for name, _ in keys}) == len(keys) else None
+
+
+def write_encryption_keys(folder: Path, keys) -> None:
+    """The keys in their order, as encryption_keys reads them (root-only, atomic)."""
+    certs.put(folder / ENCRYPTION, "".join(f"{name} {secret}\n" for name, secret in keys), 0o600)
 
 
 def _external_etcd(inv: Inventory, pairs: dict) -> dict:

@@ -1,0 +1,93 @@
+"""What every run that changes the cluster does before it changes anything, as steps:
+`CheckIdentity` compares the inventory and the local PKI with the cluster's record
+(kubefab.identity) and refuses, one line per difference, before any change, here or on a
+host; `IssuePki` makes or renews the local PKI (kubefab.pki.ensure) only in a real run,
+after the plan was shown and the identity matched: a dry run shows what it would
+issue and writes nothing. Until then the operation renders with kubefab.pki.load, which
+only reads."""
+from __future__ import annotations
+
+from kubefab import identity, pki
+from kubefab.files import File
+from kubefab.layout import CLUSTER_FILE
+from kubefab.ops.operation import Step
+from kubefab.report import say
+
+
+class Keys:
+    """An operation's local PKI: read (load) until IssuePki makes it (ensure); `changed`
+    tells that the files rendered from it must be rendered again."""
+
+    def __init__(self, inv):
+        self.inv = inv
+        self.pki, self.problems = pki.load(inv)
+        self.issued = False
+
+    def ensure(self) -> list[str]:
+        """Make or renew what load said (PkiError: a PKI kubefab must not repair); what it did."""
+        self.pki = pki.ensure(self.inv)
+        self.problems, self.issued = (), True
+        return list(self.pki.changes) if self.pki else []
+
+    def record(self) -> File:
+        """The cluster's record as this PKI and the inventory give it: the master's file
+        (root's, 0600); content None while the CA it fingerprints is not made yet."""
+        unknown = self.inv.profile.uses_pki and (self.pki is None or self.pki.ca_cert is None)
+        return File(CLUSTER_FILE, None if unknown else identity.of(self.inv, self.pki).text(), 0o600)
+
+
+class CheckIdentity(Step):
+    """The cluster's record (the probe's, op.facts) against the inventory and the local
+    PKI: a difference refuses the whole run here, before any change; the master must
+    have answered (else nothing proves which cluster this is). A cluster with no record
+    (fresh, or made by an older kubefab) passes: deploy records it."""
+
+    def __init__(self, op, keys: Keys):
+        super().__init__(op)
+        self.keys = keys
+
+    def plan(self) -> dict:
+        op = self.op
+        master = op.master.name
+        if master in op.fleet.failed:
+            why = (f"not touched: the master {master} did not answer ({op.fleet.failed[master]}), so the "
+                   f"cluster's identity could not be checked")
+            op.fail(None, why)
+            return {}
+        lines = identity.refusals(op.inv, self.keys.pki, op.facts)
+        if lines:
+            op.refused = lines[0]
+            op.fleet.failed.setdefault(master, f"not touched: {lines[0]}")
+            op.fail(None, f"not touched: refused, as {master} says")
+            return {None: [f"refused: {line}" for line in lines]}
+        return {}
+
+    def has_work(self, plan) -> bool:
+        return False
+
+
+class IssuePki(Step):
+    """What the local PKI lacks, made or renewed (kubefab.pki.ensure) once the plan was
+    shown: a dry run says it and writes nothing; then `rendered()` renders the files again
+    from the PKI as made."""
+
+    def __init__(self, op, keys: Keys, rendered=lambda: None):
+        super().__init__(op)
+        self.keys, self.rendered = keys, rendered
+
+    def plan(self) -> dict:
+        if getattr(self.op, "refused", None) or self.op.master.name in self.op.fleet.failed:
+            return {}
+        would = "would: " if self.op.opts.dry_run else ""
+        return {None: [f"pki: {would}{line}" for line in self.keys.problems]}
+
+    def apply(self, plan) -> None:
+        if not any(plan.values()):  # nothing to make: what load read is what ensure would give
+            return
+        try:
+            for line in self.keys.ensure():
+                say(None, f"pki: {line}")
+        except pki.PkiError as e:
+            self.op.fail(None, f"not touched: {e}")
+            return
+        self.rendered()
