@@ -20,6 +20,8 @@ class Apiserver:
         self.specs: dict[str, dict] = {}  # node -> {"unschedulable": bool, "annotations": {...}}
         self.pods: dict[str, str] = {}  # pod -> the node it runs on
         self.events: list[tuple[str, str]] = []  # (verb, node) of cordons, drains, uncordons, in order
+        self.secrets: list[dict] = []  # Secret objects (kubefab's key rotation rewrites them)
+        self.rewritten = 0  # Secrets written back by `kubectl replace`
 
     def up(self) -> bool:
         m = self.cluster[self.master]
@@ -77,6 +79,12 @@ class Apiserver:
             return self.patch(rest[2], json.loads(rest[4]))
         if rest[0] == "drain":
             return self.drain(rest[1], rest[2:])
+        if rest == ["get", "secrets", "--all-namespaces", "-o", "json"]:  # the key rotation's
+            return 0, json.dumps({"apiVersion": "v1", "kind": "List", "items": self.secrets}), ""
+        if rest[:3] == ["replace", "--validate=false", "-f"]:
+            items = json.loads(stdin)["items"]
+            self.rewritten += len(items)
+            return 0, "".join(f"secret/{i['metadata']['name']} replaced\n" for i in items), ""
         if rest[:2] == ["delete", "node"]:  # kubefab.ops.nodes_remove's
             name = rest[2]
             if name not in self.nodes:

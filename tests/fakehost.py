@@ -123,7 +123,8 @@ class Machine:
         self.scripts = {"probe": self.probe, "lease": self.lease, "install": self.install, "read": self.read,
                         "owe": self.owe, "list": self.list_paths, "remove": self.remove, "forget": self.forget,
                         "compare-backups": self.look, "put-back": self.restore, "fetch": self.fetch, "put": self.put,
-                        "swap-etcd-data": self.swap, "reload": self.reload, "run-download": self.run_download}
+                        "swap-etcd-data": self.swap, "reload": self.reload, "run-download": self.run_download,
+                        "replace-secrets": self.replace_secrets}
 
     # -- what tests look at ----------------------------------------------------------
     def starts(self) -> dict[str, int]:
@@ -683,6 +684,15 @@ class Machine:
             return 1, "", f"Error: data-dir {flags['data-dir']!r} exists\n"
         self.files[f"{flags['data-dir']}/member/snap/db"] = FakeFile(content, 0o600)
         return 0, "", ""
+
+    def replace_secrets(self, *kubectl) -> tuple[int, str, str]:
+        """scripts/replace-secrets.sh: every Secret got and replaced, through kubectl."""
+        code, out, err = self.execute([*kubectl, "get", "secrets", "--all-namespaces", "-o", "json"], True, None)
+        if code:
+            return code, "", err
+        if '"items": []' in out:
+            return 0, "no Secrets\n", ""
+        return self.execute([*kubectl, "replace", "--validate=false", "-f", "-"], True, (out + "\n").encode())
 
     def read(self, *paths) -> tuple[int, str, str]:
         out = "".join(("+" + self.files[p].content if p in self.files else "-") + "\0" for p in paths)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from kubefab import backups, plan as planning, skew
 from kubefab.backups import Entry, RollbackPlan, parse, release_change
 from kubefab.files import File
-from kubefab.layout import BACKUP_DIR, LAST_RUN, ROLLED_BACK
+from kubefab.layout import BACKUP_DIR, CLUSTER_FILE, LAST_RUN, ROLLED_BACK
+from kubefab.ops import rollback_pki
 from kubefab.ops.host import HostRun
 from kubefab.remote import hostfiles
 from kubefab.remote.script import HostScript
@@ -41,7 +42,9 @@ class Rollback(Operation):
 class PutBack(Step):
     """Each host's last run's files against their newest backups (the host's own list);
     refused when the last run changed the release; put back, the master first and its
-    apiserver healthy, then the nodes."""
+    apiserver healthy, then the nodes; then the local PKI's certificates the hosts got
+    back (kubefab.ops.rollback_pki)."""
+    local = rollback_pki.LocalRestore(None)
 
     def plan(self) -> dict:
         op = self.op
@@ -59,6 +62,9 @@ class PutBack(Step):
             self.plans = {}
             return {None: ["refused: " + release_refusal(name, before, now)]}
         self.plans = plans
+        masters = [h for h in op.fleet.hosts if h.is_master]  # --hosts may leave it out
+        record = op.each(lambda h: hostfiles.read(h.cxn, [CLUSTER_FILE])[CLUSTER_FILE], masters)
+        self.local = rollback_pki.plan(op, plans, record.get(op.master.name))
         return {name: p.steps() for name, p in plans.items()}
 
     def show(self, plan) -> None:
@@ -75,6 +81,8 @@ class PutBack(Step):
                 say(name, diff)
             if p.changes:
                 op.pending[name].append(p.summary().replace("restarted", "restart"))
+        for line in self.local.lines(would=op.opts.dry_run):
+            say(None, line)
 
     def has_work(self, plan) -> bool:
         return any(p.changes for p in self.plans.values())
@@ -87,6 +95,8 @@ class PutBack(Step):
             restore(h, self.plans[h.name], op.run_id, h.wait_healthy if h.host.is_master else None)
         op.each(put_back, [h for h in todo if h.is_master])
         op.each(put_back, [h for h in todo if not h.is_master])
+        for stem in self.local.apply(op.fleet.failed):
+            say(None, f"pki: put back {stem}.crt and .key, the version the hosts have again")
 
 
 def release_refusal(host: str, before: str, now: str) -> str:

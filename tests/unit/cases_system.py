@@ -129,4 +129,30 @@ REMOVE = [
                       dirs=(UNIT_DIR, "/home/core", "/var/lib")), real_only="the fake host has no symlinks"),
 ]
 
-CASES = [*PROBE, *RELOAD, *REMOVE]
+# kubectl for replace-secrets.sh: the apiserver answers while its unit is active; `get`
+# prints the host's /etc/secrets.json (none: no Secrets), `replace` keeps what it read
+SECRETS_KUBECTL = F("""#!/bin/sh
+[ "$(cat "$HOST_STATE/units/kubernetes.apiserver.service/active" 2>/dev/null)" = active ] ||
+  { echo "The connection to the server 127.0.0.1:8080 was refused" >&2; exit 1; }
+shift 2
+case "$*" in
+"get secrets --all-namespaces -o json")
+  cat "$HOST_ROOT/etc/secrets.json" 2>/dev/null || echo '{"apiVersion": "v1", "kind": "List", "items": []}' ;;
+"replace --validate=false -f -") cat > "$HOST_ROOT/etc/replaced.json" && echo "secret/s1 replaced" ;;
+*) echo "unknown: $*" >&2; exit 1 ;;
+esac
+""", 0o755)
+KUBECTL_ARGV = (KUBECTL, "-s", "http://127.0.0.1:8080")
+SECRETS = '{"apiVersion": "v1", "kind": "List", "items": [{"metadata": {"name": "s1"}}]}\n'
+API_UP = Host({KUBECTL: SECRETS_KUBECTL}, units={APISERVER: U(True, "active")})
+REPLACE = [
+    Case("replace-secrets", "no Secrets: nothing to write back", KUBECTL_ARGV, API_UP, out=lines("no Secrets")),
+    Case("replace-secrets", "the apiserver down: kubectl's words, exit 1", KUBECTL_ARGV,
+         API_UP.but(units={APISERVER: U(True, "failed")}), exit=1, err="The connection to the server"),
+    Case("replace-secrets", "every Secret got is written back as it came, on the host",
+         KUBECTL_ARGV, API_UP.but({"/etc/secrets.json": F(SECRETS)}), out=lines("secret/s1 replaced"),
+         after=API_UP.but({"/etc/secrets.json": F(SECRETS), "/etc/replaced.json": F(SECRETS)}),
+         real_only="the fake's kubectl is its apiserver's, whose Secrets are not a file"),
+]
+
+CASES = [*PROBE, *RELOAD, *REMOVE, *REPLACE]

@@ -258,3 +258,28 @@ def test_release_refusal_for_a_modern_minor_and_a_same_version_change():
     assert "\n" not in minor
     same = release_refusal("m", "v1.37.1 mirror=a", "v1.37.1 mirror=b")
     assert "set the release settings in the inventory as they were" in same
+
+
+def test_rollback_puts_back_the_local_certificate_the_hosts_get_back(inv, cluster, capsys):
+    """A deploy that re-issued the apiserver's certificate (the master's bind address is in
+    it), rolled back: the master has the old one again, and so has pki/; so with the
+    inventory as it was, status sees nothing to do and a deploy changes nothing.
+    Regression: pki/ kept the new certificate and status reported the apiserver's as
+    differing (the next deploy re-issued yet another one)."""
+    assert run(Deploy, inv, cluster) == 0
+    folder = inv.path.parent / "pki"
+    before = (folder / "apiserver.crt").read_text(), (folder / "apiserver.key").read_text()
+    original = inv.path.read_text()
+    assert run(Deploy, changed(inv, *BIND), cluster) == 0
+    assert (folder / "apiserver.crt").read_text() != before[0]
+    inv.path.write_text(original)  # the operator puts hosts.yaml back, and the hosts with it
+    inv = load(inv.path)
+    capsys.readouterr()
+    assert run(Rollback, inv, cluster, dry_run=True) == 0
+    assert f"pki: would put back {folder / 'apiserver'}.crt and .key as kept" in capsys.readouterr().out
+    assert (folder / "apiserver.crt").read_text() != before[0]  # a dry run writes nothing
+    assert run(Rollback, inv, cluster) == 0
+    assert "pki: put back apiserver.crt and .key" in capsys.readouterr().out
+    assert ((folder / "apiserver.crt").read_text(), (folder / "apiserver.key").read_text()) == before
+    assert run(Deploy, inv, cluster) == 0
+    assert capsys.readouterr().out.count("no changes: files, units and release already as wanted") == 5

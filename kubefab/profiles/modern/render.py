@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kubefab.profiles.modern import downloads, paths as L, units as modern_units, network
+from kubefab.profiles.modern import downloads, paths as L, pki as modern_pki, units as modern_units, network
 from kubefab import registration, templating, versions
 from kubefab.files import File
 from kubefab import layout as U
@@ -131,7 +131,8 @@ def context(inv: Inventory, host: Host, pki: Pki, path: str) -> dict:
                bin_dir=k.bin_dir.rstrip("/"), requires=requires, target=target(host),
                units=unit_order(inv, host), condition_host=("" if host.is_master else "!") + inv.master.name,
                manifest=L.DOWNLOAD_MANIFEST, download=U.DOWNLOAD, manual=k.registration == MANUAL,
-               node_master_url=inv.secure_master_url, encryption_key=pki.encryption_key,
+               node_master_url=inv.secure_master_url,
+               encryption_keys=pki.encryption_keys or ((modern_pki.FIRST_KEY, pki.encryption_key),),
                containerd_version=k.component_version("containerd"), pause_image=versions.PAUSE_IMAGE,
                runc=f"{k.bin_dir.rstrip('/')}/runc", labels=labels, health_tries=HEALTH_TRIES,
                label_args=[f"{key}={value}" for key, value in labels.items()], tls=True, ca_cert=L.CA,
