@@ -10,7 +10,8 @@ import shutil
 import pytest
 
 from kubefab.inventory import load
-from kubefab.layout import APISERVER, CLUSTER_FILE, UNIT_DIR
+from kubefab import layout
+from kubefab.layout import APISERVER, UNIT_DIR
 
 from .helpers import fab, on_host
 from .modernlab import deployed_lab, folder, hosts, kubectl, variant
@@ -30,6 +31,13 @@ def lab():
 @pytest.fixture(scope="module")
 def inventory(lab):
     return lab.inventory_path
+
+
+def node_bind(data) -> None:
+    """azure-prd-02's services on another of its loopback addresses: its kubelet certificate,
+    which names its bind address, is re-issued (a change a running cluster takes)."""
+    host = data["hosts"]["azure-prd-02"]
+    host["bind_address"] = host["address"].rsplit(".", 1)[0] + ".99"
 
 
 def converged(inventory) -> None:
@@ -58,7 +66,7 @@ def test_a_second_folder_is_refused_before_any_change(lab, inventory, tmp_path):
 
 
 @pytest.mark.parametrize("name, change", [
-    ("node-bind", lambda d: d["hosts"]["azure-prd-02"].update(bind_address="0.0.0.0")),  # its certificate's names
+    ("node-bind", node_bind),
     ("master-typo", lambda d: d["hosts"]["azure-prd-01"].update(address=d["hosts"]["azure-prd-01"]["address"]
                                                                 .rsplit(".", 1)[0] + ".50")),
     ("service-range", lambda d: d["kubernetes"]["apiserver"].update(service_cluster_ip_range="10.101.0.0/16")),
@@ -136,7 +144,7 @@ def test_the_encryption_key_is_rotated_and_every_secret_stays_readable(inventory
     assert "rewrote 1 Secrets with the new key" in r.stdout and "encryption keys now key2" in r.stdout, r.stdout
     assert on_host(inventory, MASTER, etcd_key).stdout.startswith("k8s:enc:aescbc:v1:key2:")
     assert kubectl_("get", "secret", "trust", "-o", "jsonpath={.data.a}").stdout == "b2xk"
-    record = on_host(inventory, MASTER, ["cat", CLUSTER_FILE]).stdout
+    record = on_host(inventory, MASTER, ["cat", layout.CLUSTER_FILE]).stdout
     assert "encryption-key\tkey2\tsha256:" in record and "key1" not in record
     assert (inv.kubernetes.pki_dir / "encryption.key").read_text().startswith("key2 ")
     assert fab(inventory, "deploy").stdout.count(NOOP) == 5
@@ -145,7 +153,7 @@ def test_the_encryption_key_is_rotated_and_every_secret_stays_readable(inventory
 def test_rollback_puts_back_the_local_certificate_the_hosts_get_back(lab, inventory):
     """Regression: rollback put back the hosts' files but not the local PKI they came from;
     status then reported the certificate as differing."""
-    moved = variant(inventory, "bind", lambda d: d["hosts"]["azure-prd-02"].update(bind_address="0.0.0.0"))
+    moved = variant(inventory, "bind", node_bind)
     local = folder(inventory.parent / "pki")
     fab(moved, "deploy")
     assert folder(inventory.parent / "pki")["kubelet-azure-prd-02.crt"] != local["kubelet-azure-prd-02.crt"]
