@@ -5,6 +5,7 @@ started, a local folder's bytes and mtimes."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 import http.server
 import threading
 import time
@@ -39,6 +40,7 @@ def deployed_lab(name: str, first_address: int):
         pytest.skip(f"no lab: {reason}")
     lab = Lab(Path(f"/var/lib/kubefab/{slotted(name)}"), ROOT / f"build/{name}", first_address=first_address,
               net=NET, etcd_port=free_port_pair(), cgroup=slotted(name))
+    shutil.rmtree(lab.build_dir / "pki", ignore_errors=True)  # a fresh cluster: an earlier run's PKI is not its
     lab.up(ROOT / "hosts.yaml", version=VERSION, pin_sums=False)
     try:
         fab(lab.inventory_path, "deploy")
