@@ -49,12 +49,14 @@ class PutBack(Step):
     def plan(self) -> dict:
         op = self.op
         facts = op.each(lambda h: look(h.cxn, op.inv.profile))
-        plans, last = {}, backups.newest(run for run, *_ in facts.values())
-        for name, (run, entries, looks, done_before, release) in facts.items():
+        # the newest run, rolled back or not: once a rollback put the last run's files back,
+        # an older run's list on another host is no rollback's
+        plans, last = {}, backups.newest(run or done for run, _, _, done, _ in facts.values())
+        for name, (run, entries, looks, done, release) in facts.items():
             if run != last:  # its files were last changed by an earlier run: not this rollback's
                 entries, looks = [], {}
             plans[name] = backups.plan_host(run, entries, looks, op.inv.profile.unit_order(op.inv.host(name)),
-                                            done_before, release)
+                                            done is not None and done == last, release)
         moved = {name: p.release for name, p in plans.items() if p.release}
         if moved:
             name, (before, now) = next(iter(moved.items()))
@@ -118,10 +120,11 @@ def release_refusal(host: str, before: str, now: str) -> str:
 
 
 
-def look(cxn: Connection, profile) -> tuple[str | None, list[Entry], dict[str, str], bool, tuple[str, str] | None]:
-    """The host's last run, its files, how each compares with its backup, whether a
-    rollback already put them back, and whether putting them back would change the
-    release stamp (release_change)."""
+def look(cxn: Connection, profile) -> tuple[str | None, list[Entry], dict[str, str], str | None,
+                                           tuple[str, str] | None]:
+    """The host's last run, its files, how each compares with its backup, the run a
+    rollback already put back (None: none), and whether putting them back would change
+    the release stamp (release_change)."""
     texts = hostfiles.read(cxn, [LAST_RUN, ROLLED_BACK])
     run, entries = parse(texts[LAST_RUN])
     paths = [e.path for e in entries if e.replaced]
@@ -130,7 +133,8 @@ def look(cxn: Connection, profile) -> tuple[str | None, list[Entry], dict[str, s
     stamped = profile.stamp_file if looks.get(profile.stamp_file) == "differs" else None
     release = release_change(stamped, profile.stamp_in,
                              hostfiles.read(cxn, [stamped, f"{BACKUP_DIR}{stamped}.1"])) if stamped else None
-    return run, entries, looks, run is None and texts[ROLLED_BACK] is not None, release
+    done = parse(texts[ROLLED_BACK])[0] or "" if run is None and texts[ROLLED_BACK] is not None else None
+    return run, entries, looks, done, release
 
 
 def diffs(cxn: Connection, plan: RollbackPlan) -> list[str]:
@@ -150,6 +154,7 @@ def diffs(cxn: Connection, plan: RollbackPlan) -> list[str]:
 def restore(h: HostRun, plan: RollbackPlan, run_id: str, healthy) -> None:
     """Owe the restarts, put the files back, reload systemd, restart in deploy's order."""
     h.owe(plan.restart, run_id)
+    h.guard()  # a run that lost its lock writes nothing more
     args = [a for e in plan.restore for a in (e.path, e.mode, e.owner, e.group)]
     PUT_BACK.run(h.cxn, BACKUP_DIR, LAST_RUN, ROLLED_BACK, *args)
     h.note(f"put back {len(plan.restore)} files")

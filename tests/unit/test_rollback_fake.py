@@ -283,3 +283,19 @@ def test_rollback_puts_back_the_local_certificate_the_hosts_get_back(inv, cluste
     assert ((folder / "apiserver.crt").read_text(), (folder / "apiserver.key").read_text()) == before
     assert run(Deploy, inv, cluster) == 0
     assert capsys.readouterr().out.count("no changes: files, units and release already as wanted") == 5
+
+
+def test_a_second_rollback_leaves_an_older_run_on_other_hosts_alone(inv, cluster, capsys):
+    """Regression: once the master's last run was put back, a second rollback took the
+    nodes' older run (a release change) for the last one and refused."""
+    assert run(Deploy, inv, cluster) == 0
+    release = ("releases/download/v1.0.1/kubernetes.tar.gz", "releases/download/v1.0.1/kubernetes-2.tar.gz")
+    assert run(Deploy, changed(inv, *release), cluster) == 0  # every host: another release
+    assert run(Deploy, changed(inv, *ETCD), cluster) == 0  # then the master alone
+    assert run(Rollback, inv, cluster) == 0
+    node_files = dict(cluster[NODE].files)
+    capsys.readouterr()
+    assert run(Rollback, inv, cluster) == 0
+    out = capsys.readouterr().out
+    assert "the last run's files were put back already" in out and "refused" not in out
+    assert cluster[NODE].files == node_files
