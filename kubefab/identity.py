@@ -9,8 +9,10 @@ in one line per difference, naming both sides and the way to do it. Pure: text i
 text out."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
+from kubefab import pki
 from kubefab.report import program
 
 HEADER = ("# kubefab: this cluster's identity and the settings it was made with; every kubefab run\n"
@@ -126,7 +128,6 @@ def of(inv, keys) -> Identity:
     """The identity the inventory and the local PKI (`keys`, a kubefab.pki.Pki from load
     or ensure; None without one) give: what deploy records, and what the record is
     compared with. A part the local PKI lacks has no fingerprint."""
-    from kubefab import pki  # the PKI imports the model; this module stays importable alone
     fingerprints = {}
     if keys is not None:
         fingerprints[CA] = pki.fingerprint(keys.ca_cert)
@@ -152,7 +153,6 @@ def refusals(inv, keys, facts: dict) -> list[str]:
     """How the inventory and the local PKI (`keys`: kubefab.pki.load's or ensure's Pki)
     differ from the cluster's record as the probe found it (`facts`: host -> HostFacts),
     one line each; [] when they agree or nothing is recorded."""
-    from kubefab import pki
     found = record_of(facts, inv.master.name)
     if found is None:
         return []
@@ -161,6 +161,5 @@ def refusals(inv, keys, facts: dict) -> list[str]:
 
 def shown(path) -> str:
     """A local path as messages show it: relative to this folder when under it."""
-    import os
     text = os.path.relpath(path)
     return str(path) if text.startswith("..") else text

@@ -3,7 +3,7 @@ and keep only the steps needed. Pure: facts in, steps out; an empty plan is a no
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kubefab import drift
 from kubefab.drift import DIFFERS, MISSING, UNKNOWN, digest  # noqa: F401 (digest: re-exported)
@@ -111,3 +111,23 @@ def diff(write: Write, old: str | None) -> str:
         fromfile="/dev/null" if old is None else f"{f.path} (on host)",
         tofile=f"{f.path} (wanted)")
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def names_master(inv, f) -> bool:
+    """A file that points its host at the master: it holds the master's URL (a kubeconfig's
+    server, the register script's, a v1.0 kubelet's --api-servers)."""
+    return f.content is not None and any(url in f.content for url in (inv.secure_master_url, inv.master_url))
+
+
+def split_master_files(inv, p: HostPlan):
+    """A node's plan as (what it writes at once, what it writes once the master answered:
+    the files that name the master, with their units' enabling and daemon-reload; None
+    when there are none). Both write; restarts and starts stay the whole plan's."""
+    later = tuple(w for w in p.writes if w.action != SET and names_master(inv, w.file))
+    if not later:
+        return p, None
+    units = {w.file.path.rsplit("/", 1)[1] for w in later if w.file.path.startswith(UNIT_DIR + "/")}
+    first = replace(p, writes=tuple(w for w in p.writes if w not in later),
+                    enable=tuple(u for u in p.enable if u not in units))
+    return first, HostPlan(p.host, writes=later, daemon_reload=bool(units),
+                           enable=tuple(u for u in p.enable if u in units))

@@ -67,8 +67,9 @@ def report(inv: Inventory, wanted: dict[str, dict], facts: dict[str, HostFacts],
     wanted_labels = {h.name: inv.node_labels(h) for h in inv.hosts if not h.is_master}
     foreign = [f"identity: {line}" for line in identity.refusals(inv, keys, facts)] if keys or not inv.profile.uses_pki \
         else []
+    pki_lines = [] if foreign else [f"pki: {p}" for p in pki_problems]  # deploy refuses: the identity says why
     return {"cluster": inv.cluster, "hosts": hosts,
-            "problems": foreign + [f"pki: {p}" for p in pki_problems] + problems(inv, hosts) + strays,
+            "problems": foreign + pki_lines + problems(inv, hosts) + strays,
             "notes": registration.operator_labels(wanted_labels, states) if states is not None else []}
 
 

@@ -14,10 +14,8 @@ go on; a node whose master failed is not started."""
 from __future__ import annotations
 
 from contextlib import nullcontext
-from dataclasses import replace
 
 from kubefab import drift, plan as planning, registration, render, report, skew, versions
-from kubefab.layout import UNIT_DIR
 from kubefab.model import Host, Inventory
 from kubefab.ops.guard import CheckIdentity, IssuePki, Keys
 from kubefab.ops.host import HostRun
@@ -207,7 +205,7 @@ class ConvergeHosts(Step):
                 if h.host.is_master:
                     self.master_path(h, p, gate)
                     return
-                first, later = split_master_files(op.inv, p)
+                first, later = planning.split_master_files(op.inv, p)
                 self.write(h, first)
                 if not (p.restart or p.start or later):
                     return  # nothing to start nor to point at the master: no reason to wait
@@ -256,22 +254,3 @@ class ConvergeHosts(Step):
                 ready()
         h.activate(p.restart, p.start, healthy if h.host.is_master else None, why=p.why, marks={*p.marks, *p.owe})
 
-
-def names_master(inv: Inventory, f) -> bool:
-    """A file that points its host at the master: it holds the master's URL (a kubeconfig's
-    server, the register script's, a v1.0 kubelet's --api-servers)."""
-    return f.content is not None and any(url in f.content for url in (inv.secure_master_url, inv.master_url))
-
-
-def split_master_files(inv: Inventory, p: planning.HostPlan):
-    """A node's plan as (what it writes at once, what it writes once the master answered:
-    the files that name the master, with their units' enabling and daemon-reload; None
-    when there are none). Both write; restarts and starts stay the whole plan's."""
-    later = tuple(w for w in p.writes if w.action != planning.SET and names_master(inv, w.file))
-    if not later:
-        return p, None
-    units = {w.file.path.rsplit("/", 1)[1] for w in later if w.file.path.startswith(UNIT_DIR + "/")}
-    first = replace(p, writes=tuple(w for w in p.writes if w not in later),
-                    enable=tuple(u for u in p.enable if u not in units))
-    return first, planning.HostPlan(p.host, writes=later, daemon_reload=bool(units),
-                                    enable=tuple(u for u in p.enable if u in units))

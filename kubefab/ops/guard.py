@@ -7,11 +7,11 @@ issue and writes nothing. Until then the operation renders with kubefab.pki.load
 only reads."""
 from __future__ import annotations
 
-from kubefab import identity, pki
+from kubefab import drift, identity, pki
 from kubefab.files import File
 from kubefab.layout import CLUSTER_FILE
 from kubefab.ops.operation import Step
-from kubefab.report import say
+from kubefab.report import program, say
 
 
 class Keys:
@@ -54,7 +54,7 @@ class CheckIdentity(Step):
                    f"cluster's identity could not be checked")
             op.fail(None, why)
             return {}
-        lines = identity.refusals(op.inv, self.keys.pki, op.facts)
+        lines = identity.refusals(op.inv, self.keys.pki, op.facts) or [line for line in [self.unrecorded()] if line]
         if lines:
             op.refused = lines[0]
             op.fleet.failed.setdefault(master, f"not touched: {lines[0]}")
@@ -64,6 +64,26 @@ class CheckIdentity(Step):
 
     def has_work(self, plan) -> bool:
         return False
+
+    def unrecorded(self) -> str | None:
+        """A running cluster with no record (an older kubefab made it): its master's CA
+        file against the local CA, so that no other folder makes a CA for it either."""
+        op, keys = self.op, self.keys.pki
+        facts = op.facts.get(op.master.name)
+        if identity.record_of(op.facts, op.master.name) or not facts or facts.stamp is None \
+                or not op.inv.profile.uses_pki:
+            return None  # fresh (no release yet), or recorded
+        where = identity.shown(pki.pki_dir(op.inv))
+        way = f"copy the cluster's {where} folder here (or `{program()} pki.import`); a new CA is a new cluster"
+        if keys is None or keys.ca_cert is None:
+            return f"{where}/ca.crt is missing and {op.master.name} runs a cluster: kubefab never makes a CA for a " \
+                   f"running cluster; {way}"
+        for path, f in getattr(op, "wanted", {}).get(op.master.name, {}).items():
+            have = facts.files.get(path)
+            if f.content == keys.ca_cert and have and have.sha256 != drift.digest(keys.ca_cert):
+                return f"{path} on {op.master.name} is not {where}/ca.crt: this is not the PKI that made the " \
+                       f"cluster; {way}"
+        return None
 
 
 class IssuePki(Step):

@@ -202,3 +202,25 @@ def test_which_locks_are_free_at_once(machine, boot, ticks, free):
     said = lease.gone_here(holder.replace("@here", f"@{machine}"), "here", boot, lambda pid: ticks)
     assert bool(said) == free
     assert lease.who(holder) == "root@here pid 4242 since 2026-01-01 00:00:00 UTC (run abc)"
+
+
+@pytest.mark.parametrize("own_ca", [False, True], ids=["no pki", "another CA"])
+def test_a_cluster_an_older_kubefab_made_is_not_given_a_new_ca_either(inv, converged, tmp_path, capsys, own_ca):
+    """No record on the master (an older kubefab deployed it): a folder without its pki/,
+    or with a CA of its own, is refused all the same, from the master's CA file."""
+    del converged[MASTER].files[CLUSTER_FILE]
+    second = tmp_path / "colleague"
+    second.mkdir()
+    shutil.copy(inv.path, second / "hosts.yaml")
+    other = load(second / "hosts.yaml")
+    if own_ca:
+        from kubefab import pki
+        pki.ensure(other)
+    before = hosts_state(converged)
+    assert deploy(other, converged) == 1
+    out = capsys.readouterr().out
+    said = (f"refused: {legacy.CA_CERT} on {MASTER} is not {second}/pki/ca.crt" if own_ca else
+            f"refused: {second}/pki/ca.crt is missing and {MASTER} runs a cluster: kubefab never makes a CA")
+    assert said in out, out
+    assert hosts_state(converged) == before
+    assert (second / "pki").exists() == own_ca
