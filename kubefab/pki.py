@@ -3,8 +3,11 @@
 
 `ensure(inv) -> Pki` loads what is there and creates or re-issues only what is missing
 or wrong, so a second run returns the same bytes and touches no file. `load(inv)` is
-its read-only twin for `fab status`: it says what ensure would do and does nothing. The CA (10 years)
-is created once and never replaced automatically. A leaf (1 year, EC P-256) is
+its read-only twin for `fab status` and every dry run: it says what ensure would do and
+does nothing. Deploy calls ensure only in a real run, once the plan was shown and the
+cluster's identity (kubefab.identity) matched. The CA (10 years) is created once and
+never replaced automatically. A leaf or the admin kubeconfig that ensure replaces keeps
+its previous version under PREVIOUS (rollback puts it back with the hosts' files). A leaf (1 year, EC P-256) is
 re-issued when it is missing, expires within 30 days, is not signed by the CA, or says
 other names than wanted. Imports neither fabric nor invoke; its only side effect is
 files in pki_dir (folder 0700, keys and the admin kubeconfig 0600). The X.509, key
@@ -15,6 +18,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import fcntl
+import hashlib
 import ipaddress
 import os
 from dataclasses import dataclass, field
@@ -23,6 +27,7 @@ from typing import NamedTuple
 
 import yaml
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from kubefab import certs
 from kubefab.model import Inventory
@@ -32,6 +37,7 @@ ADMIN_KUBECONFIG = "admin.kubeconfig"
 # the break-glass credential (O system:masters) where the admin is bound by RBAC: it
 # stays here, on the operator's side; kubefab uses it to make the admin's binding
 SUPER_ADMIN, SUPER_ADMIN_KUBECONFIG = "super-admin", "super-admin.kubeconfig"
+PREVIOUS = "previous"  # in pki_dir: each replaced leaf's and kubeconfig's last version
 WILDCARDS = ("0.0.0.0", "::")
 DAY = dt.timedelta(days=1)
 
@@ -68,8 +74,13 @@ class Pki:
     parts: dict[str, Pair] = field(default_factory=dict)
     etcd_ca_cert: str | None = None
     service_accounts: Pair = Pair(None, None)
-    encryption_key: str | None = None
-    secretbox_key: str | None = None
+    # Secrets at rest (modern): secretbox encrypts with the first of secretbox_keys (its
+    # provider's keys in order, (name, base64 secret); more than one during a rotation);
+    # encryption_key is an older cluster's aescbc key, kept as a second provider that only
+    # reads until a rotation has rewritten every Secret.
+    secretbox_key: str | None = None  # the first of secretbox_keys
+    secretbox_keys: tuple[tuple[str, str], ...] = ()
+    encryption_key: str | None = None  # aescbc's (pki/encryption.key), read only
     front_proxy_ca_cert: str | None = None  # the aggregation layer's CA (modern)
     ca_key: str | None = field(default=None, repr=False)  # the cluster CA's key: the CSR signer's (modern)
 
@@ -107,6 +118,20 @@ class Leaf:
 
 def pki_dir(inv: Inventory) -> Path:
     return inv.kubernetes.pki_dir or inv.path.absolute().parent / "pki"
+
+
+def fingerprint(pem: str | None) -> str | None:
+    """A certificate's identity: sha256 of its DER, as `sha256:<hex>` (None: no certificate)."""
+    if not pem:
+        return None
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    return "sha256:" + cert.fingerprint(hashes.SHA256()).hex()
+
+
+def key_fingerprint(secret: str) -> str:
+    """An encryption key's identity: sha256 of its bytes, `sha256:<hex>`; the key itself is
+    256 random bits, so its hash tells nothing of it."""
+    return "sha256:" + hashlib.sha256(base64.b64decode(secret)).hexdigest()
 
 
 def apiserver_sans(inv: Inventory) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -171,6 +196,8 @@ def ensure(inv: Inventory, now: dt.datetime | None = None) -> Pki | None:
             pairs = {leaf.name: _leaf(folder, leaf, *cas[leaf.ca], now, changes) for leaf in wanted(inv)}
             ca_pems = {stem: (folder / f"{stem}.crt").read_text() for stem in cas}
             for name, text in _operator_kubeconfigs(inv, ca_pems["ca"], pairs).items():
+                if _read(folder / name) not in (None, text):
+                    keep_previous(folder, name)
                 if certs.put(folder / name, text, 0o600):
                     changes.append(f"wrote {folder / name}")
             secrets = inv.profile.ensure_secrets(folder, changes, pairs)
@@ -302,6 +329,8 @@ def _leaf(folder: Path, leaf: Leaf, ca_key, ca: x509.Certificate, now: dt.dateti
                        cn=leaf.cn, orgs=leaf.orgs, dns=leaf.dns, ips=leaf.ips, server=leaf.server,
                        both=leaf.both)
     pair = Pair(certs.cert_pem(cert), certs.key_pem(leaf_key))
+    if why != "missing":  # what the hosts have now: rollback may put it back
+        keep_previous(folder, crt.name, key.name)
     certs.put(key, pair.key, 0o600)  # the key first: a crash in between leaves a mismatch, re-issued next run
     certs.put(crt, pair.cert, 0o644)
     changes.append(f"issued {crt.name} ({why})")
@@ -327,6 +356,31 @@ def _why_reissue(leaf: Leaf, cert, key, ca: x509.Certificate, now: dt.datetime) 
     if list(usage or ()) != certs.usages(leaf.server, leaf.both):
         return "its usage differs"
     return None
+
+
+# --- earlier versions, for rollback -----------------------------------------------------------
+
+def keep_previous(folder: Path, *names: str) -> None:
+    """Copy these files of `folder` into its PREVIOUS folder (0700; a key stays 0600),
+    replacing an older copy: the version the hosts hold until the next write."""
+    kept = folder / PREVIOUS
+    for name in names:
+        text = _read(folder / name)
+        if text is not None:
+            certs.private_folder(kept)
+            certs.put(kept / name, text, 0o644 if name.endswith(".crt") else 0o600)
+
+
+def previous(folder: Path, name: str) -> str | None:
+    """The kept earlier version of a file of `folder` (None: none)."""
+    return _read(folder / PREVIOUS / name)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
 
 
 # --- the operator's kubeconfig ----------------------------------------------------------------

@@ -31,6 +31,9 @@ class Apiserver:
         self.objects: dict[tuple[str, str, str], dict] = {}  # (kind, namespace, name) -> object
         self.rbac = False  # the admin refused until its group's binding exists
         self.applied: list[str] = []  # every kubectl apply/delete of objects, in order ("apply", "delete", "bind")
+        self.secrets: list[dict] = []  # Secret objects (kubefab's key rotation rewrites them)
+        self.rewritten = 0  # Secrets written back by `kubectl replace`
+        self.replace_conflicts = False  # every `kubectl replace` meets a conflicting write
 
     def up(self) -> bool:
         m = self.cluster[self.master]
@@ -93,6 +96,17 @@ class Apiserver:
             return self.patch(rest[2], json.loads(rest[4]))
         if rest[0] == "drain":
             return self.drain(rest[1], rest[2:])
+        if rest == ["get", "secrets", "--all-namespaces", "-o", "json"]:  # the key rotation's
+            return 0, json.dumps({"apiVersion": "v1", "kind": "List", "items": self.secrets}), ""
+        if rest[:3] == ["replace", "--validate=false", "-f"]:
+            items = json.loads(stdin)["items"]
+            if self.replace_conflicts:  # kubectl's words for a write between its get and its replace
+                return 1, "", "".join(f'Error from server (Conflict): error when replacing "STDIN": Operation cannot '
+                                      f'be fulfilled on secrets "{i["metadata"]["name"]}": the object has been '
+                                      f'modified; please apply your changes to the latest version and try again\n'
+                                      for i in items)
+            self.rewritten += len(items)
+            return 0, "".join(f"secret/{i['metadata']['name']} replaced\n" for i in items), ""
         if rest[:2] == ["delete", "node"]:  # kubefab.ops.nodes_remove's
             name = rest[2]
             if name not in self.nodes:

@@ -127,7 +127,8 @@ class Machine:
                         "owe": self.owe, "list": self.list_paths, "remove": self.remove, "forget": self.forget,
                         "compare-backups": self.look, "put-back": self.restore, "fetch": self.fetch, "put": self.put,
                         "swap-etcd-data": self.swap, "reload": self.reload, "run-download": self.run_download,
-                        "preflight": self.preflight, "apply-as": self.apply_as}
+                        "preflight": self.preflight, "apply-as": self.apply_as,
+                        "replace-secrets": self.replace_secrets}
 
     # -- what tests look at ----------------------------------------------------------
     def starts(self) -> dict[str, int]:
@@ -363,7 +364,8 @@ class Machine:
         return f.content if f else None
 
     # -- kubefab's scripts, in Python ------------------------------------------------------
-    def probe(self, stamp, lock, healthz, loopback, kubectl, files, units, owed="", stage="") -> tuple[int, str, str]:
+    def probe(self, stamp, lock, healthz, loopback, kubectl, files, units, owed="", stage="",
+              cluster="") -> tuple[int, str, str]:
         if "probe" in self.faults:
             return 1, "", "sudo: a password is required\n"
         out, paths = [], [p for p in files.split("\n") if p in self.files]
@@ -384,8 +386,8 @@ class Machine:
             out += ["unit\t"] if i else []
             out += [f"unit\tId={name}", f"unit\tActiveState={unit.active}",  # systemd's order (its bus vtable)
                     f"unit\tUnitFileState={state}", f"unit\tNeedDaemonReload={reload}"]
-        for kind, path in (("stamp", stamp), ("lock", f"{lock}/holder")):
-            if path in self.files:
+        for kind, path in (("stamp", stamp), ("lock", f"{lock}/holder"), ("cluster", cluster)):
+            if path and path in self.files:
                 out.append(f"{kind}\t{b64(self.files[path].content)}")
         for kind, check in (("healthz", healthz), ("loopback", loopback)):
             if check:
@@ -436,11 +438,11 @@ class Machine:
             return 2, "", f"lease: unknown verb {verb}\n"
         return verbs[verb](lock, *args)
 
-    def lock(self, lock, holder, lease_seconds, stage) -> tuple[int, str, str]:
+    def lock(self, lock, holder, lease_seconds, stage, stale="") -> tuple[int, str, str]:
         held, out = self.held(lock), ""
         if held and held[0] != holder:
             left = "" if held[1] is None else str(held[1])
-            if held[1] is None or held[1] > 0:
+            if (held[1] is None or held[1] > 0) and not (stale and held[0] == stale):
                 return 3, f"{left}\t{held[0]}\n", ""
             out = f"{left}\t{held[0]}\n"
         self.drop_lock(lock)
@@ -473,12 +475,20 @@ class Machine:
         self.drop_lock(lock)
         return 0, f"removed\t{left}\t{held[0]}\n", ""
 
-    def install(self, stage, backup, keep, manifest, run, *args, stdin=b"") -> tuple[int, str, str]:
-        """transport.INSTALL: unpack stdin's tar into the root-only stage, copy each file
+    def install(self, stage, backup, keep, manifest, run, lock, mine, *args, stdin=b"") -> tuple[int, str, str]:
+        """transport.INSTALL: nothing when LOCK_DIR's lock is not `mine` (exit 4, the
+        holder); else unpack stdin's tar into the root-only stage, copy each file
         beside its target and rename it over, the previous one the newest of `keep`
         numbered backups (a secret's root's, 0600), each listed in the run's manifest;
         the trap removes the stage on any exit (a killed connection: SIGHUP) but SIGKILL
         ("sigkill-upload")."""
+        if lock:
+            self.files.setdefault(f"{lock}.flock", FakeFile(""))
+            holder = self.files.get(f"{lock}/holder")
+            holder = holder.content.split("\n")[0] if holder else ""
+            if holder != mine:
+                return 4, (holder or "nobody: the lock was removed") + "\n", \
+                    "the kubefab lock on this host is not this run's: nothing written\n"
         with tarfile.open(fileobj=io.BytesIO(stdin)) as tar:
             contents = [tar.extractfile(m).read().decode() for m in tar.getmembers()]
         self.dirs.add(stage.rsplit("/", 1)[0])  # root-only, and it stays
@@ -763,6 +773,15 @@ class Machine:
         if kubectl not in self.files:
             return 127, "", f"kubefab-apply-as: 1: {kubectl}: not found\n"
         return self.cluster.api.apply_as(self, manifest, stdin)
+
+    def replace_secrets(self, *kubectl) -> tuple[int, str, str]:
+        """scripts/replace-secrets.sh: every Secret got and replaced, through kubectl."""
+        code, out, err = self.execute([*kubectl, "get", "secrets", "--all-namespaces", "-o", "json"], True, None)
+        if code:
+            return code, "", err
+        if '"items": []' in out:
+            return 0, "no Secrets\n", ""
+        return self.execute([*kubectl, "replace", "--validate=false", "-f", "-"], True, (out + "\n").encode())
 
     def read(self, *paths) -> tuple[int, str, str]:
         out = "".join(("+" + self.files[p].content if p in self.files else "-") + "\0" for p in paths)

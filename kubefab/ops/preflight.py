@@ -26,6 +26,8 @@ class Preflight(Step):
 
     def plan(self) -> dict:
         op, profile = self.op, self.op.inv.profile
+        if getattr(op, "refused", None) or getattr(op, "version_refused", None) or op.master.name in op.fleet.failed:
+            return {}  # the whole run is refused already (or its master did not answer): no host to check
         hosts = [h for h in op.fleet.ok(op.targets) if profile.preflight(h) is not None and self.changes(h)]
         if not hosts:
             return {}
@@ -55,7 +57,7 @@ class Preflight(Step):
 
     def etcd_tls(self) -> bytes | None:
         """The external etcd's CA, client certificate and key, for its version check."""
-        inv, keys = self.op.inv, getattr(self.op, "pki", None)
+        inv, keys = self.op.inv, self.op.keys.pki  # the local PKI as read (kubefab.ops.guard.Keys)
         if inv.kubernetes.managed_etcd or inv.kubernetes.etcd_client is None or keys is None:
             return None
         cert, key = keys.part("etcd-client")

@@ -20,9 +20,10 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from kubefab import drift, pki, plan as planning, render, rollout, skew
+from kubefab import drift, plan as planning, render, rollout, skew
 from kubefab.layout import DRAIN_TIMEOUT, ETCD, KUBELET
 from kubefab.model import Host, Inventory
+from kubefab.ops.guard import CheckIdentity, IssuePki, Keys
 from kubefab.ops.host import HostRun
 from kubefab.ops.operation import Operation, Options, Step
 from kubefab.ops.addons import Addons
@@ -49,14 +50,19 @@ class Upgrade(Operation):
         self.wanted: dict = {}
         self.stopped = False  # a batch failed: the later ones are not touched
         self.apiserver = Apiserver(self)
+        self.keys = Keys(inv)  # read only until IssuePki
 
     def steps(self):
         """A generator: the later steps exist once the earlier ones know the batches."""
         yield Probe(self)
+        yield CheckIdentity(self, self.keys)
+        if self.master.name in self.fleet.failed:
+            return
         yield CheckSkew(self)
         if self.refused:
             return
-        self.render()  # the PKI and files only for an upgrade the skew rules allow
+        yield IssuePki(self, self.keys)  # a real run only, once the identity matched
+        self.render()  # the files only for an upgrade the skew rules allow
         yield Probe(self, lambda h: self.wanted.get(h.name, {}), self.targets)
         yield PlanUpgrade(self)
         yield UpgradeMaster(self)
@@ -66,10 +72,8 @@ class Upgrade(Operation):
         yield Addons(self)  # the add-ons' versions follow the minor (CoreDNS as kubeadm pins it)
 
     def render(self) -> None:
-        keys = pki.ensure(self.inv)
-        for what in keys.changes if keys else ():
-            say(None, f"pki: {what}")
-        self.wanted = {h.name: render.render_host(self.inv, h, keys) for h in self.fleet.ok(self.targets)}
+        """Each host's files from the local PKI: as made by IssuePki, or as it is (a dry run)."""
+        self.wanted = {h.name: render.render_host(self.inv, h, self.keys.pki) for h in self.fleet.ok(self.targets)}
 
     def host_steps(self, host: Host) -> str:
         """What a host downloads and restarts, in one line."""

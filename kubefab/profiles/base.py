@@ -50,6 +50,18 @@ class Profile:
         then the apiserver): restarting them in any other order bounces the apiserver."""
         return (layout.APISERVER,) if host.is_master else ()
 
+    def fixed_settings(self) -> dict[str, str]:
+        """The settings a running cluster cannot change (kubefab.identity.SETTINGS says why
+        and what to do): recorded on the master, compared by every run."""
+        k = self.inv.kubernetes
+        return {"service-range": k.apiserver.service_cluster_ip_range,
+                "etcd": "none (kubefab's etcd on the master)" if k.managed_etcd else "set (an external etcd)"}
+
+    def unit_health(self, unit: str) -> list[str] | None:
+        """An argv (run as root) that exits 0 once `unit` serves, awaited after it
+        restarts first (restart_first); None: none to ask (the apiserver's is health())."""
+        return None
+
     def files(self, host: Host, pki: Pki | None) -> list[File]:
         """Every file kubefab writes on `host` (kubefab.render sorts them)."""
         raise NotImplementedError
@@ -156,6 +168,11 @@ class Profile:
     def load_secrets(self, folder, problems: list, pairs: dict) -> dict:
         """ensure_secrets' read-only twin (kubefab.pki.load)."""
         return {}
+
+    def keys_at_rest(self, pki: Pki | None) -> tuple[tuple[str, str], ...]:
+        """Every key that encrypts or decrypts Secrets at rest, in the providers' order, as
+        (provider/name, base64 secret): what the cluster's identity fingerprints."""
+        return ()
 
     # -- etcd --------------------------------------------------------------------------
     def etcd_refusal(self, task: str) -> str | None:

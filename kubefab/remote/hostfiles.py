@@ -11,29 +11,36 @@ import io
 import tarfile
 import uuid
 
-from kubefab.layout import BACKUP_DIR, BACKUPS, LAST_RUN, STAGE_DIR
+from kubefab.layout import BACKUP_DIR, BACKUPS, LAST_RUN, LOCK_DIR, STAGE_DIR
+from kubefab.remote.lease import LockLost
 from kubefab.remote.script import HostScript
 from kubefab.remote.transport import Connection, RemoteError
 
-INSTALL = HostScript("install", what="writing files")
+INSTALL = HostScript("install", what="writing files", ok=(0, 4))  # 4: the lock is not the run's
 READ = HostScript("read", what="reading files")
 FETCH = HostScript("fetch", what="reading a file")
 PUT = HostScript("put", what="writing a file")
 
 
-def install(cxn: Connection, files, run: str = "", keep: int = BACKUPS) -> None:
+def install(cxn: Connection, files, run: str = "", keep: int = BACKUPS, holder: str | None = None) -> None:
     """Put each File in place as root, in one command: the contents go over its stdin (a
     tar stream) into a root-only folder under STAGE_DIR, each is copied beside its target
     and renamed over it (atomic). The previous version joins the `keep` newest under
-    BACKUP_DIR; LAST_RUN lists what `run` replaced or made (for rollback)."""
+    BACKUP_DIR; LAST_RUN lists what `run` replaced or made (for rollback). With a
+    `holder` (the run's lock), nothing is written unless the host's lock is its:
+    LockLost names who holds it."""
     if not files:
         return
     args = []
     for f in files:
         args += [f.path, format(f.mode, "o"), f.owner, f.group, "secret" if f.secret else "", " ".join(f.restarts)]
     stage = f"{STAGE_DIR}/{uuid.uuid4().hex[:12]}"  # one entry per run; the lock clears dead ones
-    INSTALL.run(cxn, stage, BACKUP_DIR, str(keep), LAST_RUN, run, *args, stdin=archive([f.content for f in files]),
-                what=f"writing {len(files)} file{'s' if len(files) != 1 else ''}")
+    lock = (LOCK_DIR, holder) if holder else ("", "")
+    r = INSTALL.run(cxn, stage, BACKUP_DIR, str(keep), LAST_RUN, run, *lock, *args,
+                    stdin=archive([f.content for f in files]),
+                    what=f"writing {len(files)} file{'s' if len(files) != 1 else ''}")
+    if r.exit_code == 4:
+        raise LockLost(cxn.host.name, r.stdout.strip() or "nobody: the lock was removed")
 
 
 def read(cxn: Connection, paths: list[str]) -> dict[str, str | None]:

@@ -3,7 +3,7 @@ from importlib.metadata import entry_points
 
 from invoke import Collection
 
-from . import access, cluster, dayops, etcd, master, nodes, output, pki, upgrade
+from . import access, cluster, dayops, etcd, master, nodes, output, pki, secrets, upgrade
 from .deploy import deploy, unlock
 from .init import init
 
@@ -16,6 +16,7 @@ ns.add_collection(Collection.from_module(master))
 ns.add_collection(Collection.from_module(nodes))
 ns.add_collection(Collection.from_module(etcd))
 ns.add_collection(Collection.from_module(pki))
+ns.add_collection(Collection.from_module(secrets))
 for plugin in entry_points(group=PLUGINS):  # installed beside kubefab, never imported by name
     ns.add_collection(plugin.load(), name=plugin.name)
 ns.configure({

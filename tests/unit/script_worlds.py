@@ -26,7 +26,7 @@ from script_cases import Case, F, Host, U
 STUBS = Path(__file__).resolve().parent / "host_stubs"
 USER, GROUP = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
 # a file's owner and group in the arguments: (arguments before the files, arguments per file)
-OWNERS = {"install": (5, 6), "put-back": (3, 4)}  # owner, group: a file's 3rd and 4th
+OWNERS = {"install": (7, 6), "put-back": (3, 4)}  # owner, group: a file's 3rd and 4th
 
 
 @dataclass(frozen=True)

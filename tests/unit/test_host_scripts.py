@@ -91,7 +91,7 @@ def test_a_connection_dropped_mid_upload_leaves_nothing_staged(tmp_path, how):
     """A killed kubefab's connection drops: sshd closes the command's stdin (tar reads a
     truncated stream), or its process group gets SIGHUP. The trap removes the stage."""
     stage, target = tmp_path / "stage/run1", tmp_path / "x.conf"
-    args = [str(stage), str(tmp_path / "backup"), "3", str(tmp_path / "last-run"), "run1",
+    args = [str(stage), str(tmp_path / "backup"), "3", str(tmp_path / "last-run"), "run1", "", "",
             str(target), "644", USER, GROUP, "", ""]
     proc = subprocess.Popen([*INSTALL.argv(), *args], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)

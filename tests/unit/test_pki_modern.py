@@ -141,6 +141,25 @@ def test_an_older_clusters_aescbc_key_is_kept_for_reading(tmp_path):
         pki.ensure(modern(tmp_path))
 
 
+def test_a_rotations_secretbox_keys_are_read_in_the_providers_order(tmp_path):
+    """secretbox.key: one bare key (kubefab-1, as every cluster starts), or a rotation's
+    `NAME KEY` lines, the first encrypting; a line that is no key is never replaced."""
+    inv = modern(tmp_path)
+    first = pki.ensure(inv)
+    assert first.secretbox_keys == (("kubefab-1", first.secretbox_key),)
+    new = base64.b64encode(b"n" * 32).decode()
+    (tmp_path / "secretbox.key").write_text(f"kubefab-2 {new}\nkubefab-1 {first.secretbox_key}\n")
+    made = pki.ensure(inv)
+    assert made.secretbox_keys == (("kubefab-2", new), ("kubefab-1", first.secretbox_key))
+    assert made.secretbox_key == new and made.changes == () and pki.load(inv)[0] == made
+    (tmp_path / "secretbox.key").write_text(f"kubefab-2 {new}\n")  # the old key dropped: the name stays
+    assert pki.ensure(inv).secretbox_keys == (("kubefab-2", new),)
+    (tmp_path / "secretbox.key").write_text(f"kubefab-2 {new}\nkubefab-1 short\n")
+    with pytest.raises(pki.PkiError, match="secretbox.key is not 32 bytes in base64; restore it"):
+        pki.ensure(inv)
+    assert "secretbox.key missing or not 32 bytes" in "\n".join(pki.load(inv)[1])
+
+
 def test_external_etcd_client_files(tmp_path):
     other = tmp_path / "other"
     pki.ensure(inventory(other))  # any CA and client certificate will do

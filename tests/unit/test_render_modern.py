@@ -5,6 +5,7 @@ only known fields, secrets only in secret files, the units and what restarts.
 KUBEFAB_UPDATE_GOLDEN=1 rewrites tests/unit/golden/modern-1.3x/."""
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubefab.profiles.modern import downloads, paths as L, render as modern
+from kubefab.profiles.modern import atrest, downloads, paths as L, render as modern
 from kubefab import render, versions
 from kubefab.model import MANUAL
 from kubefab import layout
@@ -148,6 +149,22 @@ YAML_FILES = {L.KUBELET_CONFIG, L.PROXY_CONFIG, L.SCHEDULER_CONFIG, L.ENCRYPTION
 CONTAINERD = {2: ({"version", "root", "state", "grpc", "plugins"}, {"io.containerd.grpc.v1.cri"}),
               3: ({"version", "root", "state", "grpc", "plugins"},
                   {"io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime"})}
+
+
+def test_the_encryption_config_during_a_rotation_keeps_an_older_aescbc_key_second():
+    """secretbox first (it encrypts), its keys in the rotation's order; an older cluster's
+    aescbc key second (it only reads what it wrote); identity last. One key renders as the
+    goldens do."""
+    inv = modern_inventory("modern-1.37")
+    new, old, cbc = (base64.b64encode(c * 32).decode() for c in (b"n", b"o", b"c"))
+    keys = atrest.with_keys(FAKE_MODERN_PKI, (("kubefab-2", new), ("kubefab-1", old)), cbc)
+    text = render.render_host(inv, inv.master, keys)[L.ENCRYPTION_CONFIG].content
+    assert yaml.safe_load(text)["resources"][0]["providers"] == [
+        {"secretbox": {"keys": [{"name": "kubefab-2", "secret": new}, {"name": "kubefab-1", "secret": old}]}},
+        {"aescbc": {"keys": [{"name": "key1", "secret": cbc}]}}, {"identity": {}}]
+    assert "# A key rotation (kubefab secrets.rotate-key)" in text and "# The aescbc key kubefab used before" in text
+    one = render.render_host(inv, inv.master, FAKE_MODERN_PKI)[L.ENCRYPTION_CONFIG].content
+    assert one == (GOLDEN / "modern-1.37" / "azure-prd-01" / L.ENCRYPTION_CONFIG.lstrip("/")).read_text()
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))

@@ -4,7 +4,8 @@ containerd, kubefab's own etcd on the master (TLS, its own CA) unless the invent
 names external servers, the secure port only, kubefab's bridge pod network or a unit
 that provides one; cluster add-ons (CoreDNS) and preflight checks. Its modules: settings
 (inventory keys), paths, units (command lines), render (files), downloads, network (pod
-subnets), pki (further keys), etcd (etcdctl's argv), addons, preflight."""
+subnets), pki (further keys), atrest (the keys that encrypt Secrets), etcd (etcdctl's
+argv), addons, preflight."""
 from __future__ import annotations
 
 import re
@@ -13,7 +14,7 @@ from kubefab import health, versions, layout
 from kubefab.model import Host
 from kubefab.pki import Leaf, common_leaves
 from kubefab.profiles.base import Profile
-from kubefab.profiles.modern import addons, downloads, paths, pki, preflight, render, settings
+from kubefab.profiles.modern import addons, atrest, downloads, etcd, paths, pki, preflight, render, settings
 
 
 class Modern(Profile):
@@ -37,6 +38,22 @@ class Modern(Profile):
     # -- what runs where ---------------------------------------------------------------
     def unit_order(self, host: Host) -> tuple[str, ...]:
         return render.unit_order(self.inv, host)
+
+    def fixed_settings(self) -> dict[str, str]:
+        k = self.inv.kubernetes
+        return {**super().fixed_settings(), "pod-range": k.cluster_cidr, "cluster-domain": k.cluster_domain}
+
+    def restart_first(self, host: Host) -> tuple[str, ...]:
+        """kubefab's etcd, serving, before the apiserver: the apiserver restarted first
+        would lose its store when etcd restarts after it."""
+        if host.is_master and self.inv.kubernetes.managed_etcd:
+            return (layout.ETCD, layout.APISERVER)
+        return super().restart_first(host)
+
+    def unit_health(self, unit: str) -> list[str] | None:
+        if unit == layout.ETCD and self.inv.kubernetes.managed_etcd:
+            return etcd.health_argv(self.inv)
+        return None
 
     def files(self, host: Host, pki_) -> list:
         return render.render_host(self.inv, host, pki_)
@@ -118,6 +135,9 @@ class Modern(Profile):
 
     def load_secrets(self, folder, problems: list, pairs: dict) -> dict:
         return pki.load_secrets(self.inv, folder, problems, pairs)
+
+    def keys_at_rest(self, pki_) -> tuple[tuple[str, str], ...]:
+        return atrest.in_use(pki_)
 
     # -- etcd --------------------------------------------------------------------------
     def etcd_refusal(self, task: str) -> str | None:

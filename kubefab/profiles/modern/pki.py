@@ -8,20 +8,17 @@ profile is modern, so the v1.0 PKI stays as it was.
 """
 from __future__ import annotations
 
-import base64
 import ipaddress
-import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
 from kubefab import certs
+from kubefab.profiles.modern import atrest
 from kubefab.pki import PkiError
 from kubefab.model import Host, Inventory
 
 SERVICE_ACCOUNTS = "service-accounts.key"
-ENCRYPTION = "encryption.key"  # aescbc's, from kubefab before secretbox: read only, never made
-SECRETBOX = "secretbox.key"
 CLUSTER_ADMINS = "kubeadm:cluster-admins"  # the admin's group, bound to cluster-admin (kubeadm 1.29+)
 FRONT_PROXY_CA = "front-proxy-ca"
 WILDCARDS = ("0.0.0.0", "::")
@@ -68,8 +65,8 @@ def leaves(inv: Inventory) -> list[dict]:
 # --- keys that are no certificates ---------------------------------------------------------
 
 def ensure_secrets(inv: Inventory, folder: Path, changes: list, pairs: dict) -> dict:
-    """The service-account key pair and the secretbox key, made once; an older aescbc
-    key, kept (for reading what it encrypted); the cluster CA's key (the CSR signer's);
+    """The service-account key pair; the keys at rest (kubefab.profiles.modern.atrest:
+    secretbox's made once, an older aescbc key kept for reading); the cluster CA's key (the CSR signer's);
     the external etcd client's files read into `pairs` ("etcd-client": (cert, key)) and
     its CA ("etcd-ca"). Pairs are (PEM, PEM) tuples; service_accounts' first is the
     public key."""
@@ -78,19 +75,8 @@ def ensure_secrets(inv: Inventory, folder: Path, changes: list, pairs: dict) -> 
         certs.put(sa, certs.key_pem(certs.new_key()), 0o600)
         changes.append(f"created the service-account signing key {sa}")
     certs.tighten(sa)
-    box, enc = folder / SECRETBOX, folder / ENCRYPTION
-    for key in (box, enc):
-        if key.exists() and not _valid_encryption_key(key):  # never replaced: secrets written with it would be lost
-            raise PkiError(f"{key} is not 32 bytes in base64; restore it from your backup")
-    if not box.exists():
-        certs.put(box, base64.b64encode(os.urandom(32)).decode() + "\n", 0o600)
-        changes.append(f"created the key that encrypts secrets at rest {box} (secretbox)")
-    out = dict(service_accounts=_service_accounts(sa), secretbox_key=box.read_text().strip(),
-               encryption_key=enc.read_text().strip() if enc.exists() else None,
-               ca_key=(folder / "ca.key").read_text())
-    for key in (box, enc):
-        if key.exists():
-            certs.tighten(key)
+    out = dict(service_accounts=_service_accounts(sa), ca_key=(folder / "ca.key").read_text(),
+               **atrest.ensure(folder, changes))
     out.update(_external_etcd(inv, pairs))
     return out
 
@@ -98,20 +84,12 @@ def ensure_secrets(inv: Inventory, folder: Path, changes: list, pairs: dict) -> 
 def load_secrets(inv: Inventory, folder: Path, problems: list, pairs: dict) -> dict:
     """ensure_secrets' read-only twin: what is there; problems for what is not."""
     out = {}
-    sa, box, enc = folder / SERVICE_ACCOUNTS, folder / SECRETBOX, folder / ENCRYPTION
+    sa = folder / SERVICE_ACCOUNTS
     if certs.load(folder / "none", sa)[1] is None:
         problems.append(f"{sa} missing or unreadable; fab deploy makes it")
     else:
         out["service_accounts"] = _service_accounts(sa)
-    if _valid_encryption_key(box):
-        out["secretbox_key"] = box.read_text().strip()
-    else:
-        problems.append(f"{box} missing or not 32 bytes in base64; fab deploy makes a missing one")
-    if enc.exists():
-        if _valid_encryption_key(enc):
-            out["encryption_key"] = enc.read_text().strip()
-        else:
-            problems.append(f"{enc} is not 32 bytes in base64; restore it from your backup")
+    out.update(atrest.load(folder, problems))
     if (folder / "ca.key").exists():
         out["ca_key"] = (folder / "ca.key").read_text()
     try:
@@ -126,13 +104,6 @@ def _service_accounts(path: Path) -> tuple[str, str]:
     public = key.public_key().public_bytes(serialization.Encoding.PEM,
                                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     return public, path.read_text()
-
-
-def _valid_encryption_key(path: Path) -> bool:
-    try:
-        return len(base64.b64decode(path.read_text().strip(), validate=True)) == 32
-    except (OSError, ValueError):
-        return False
 
 
 def _external_etcd(inv: Inventory, pairs: dict) -> dict:

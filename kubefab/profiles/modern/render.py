@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kubefab.profiles.modern import downloads, paths as L, pki as modern_pki, units as modern_units, network
+from kubefab.profiles.modern import atrest, downloads, paths as L, pki as modern_pki, units as modern_units, network
 from kubefab import registration, templating, versions
 from kubefab.files import File
 from kubefab import layout as U
@@ -163,8 +163,8 @@ def context(inv: Inventory, host: Host, pki: Pki, path: str) -> dict:
                bin_dir=k.bin_dir.rstrip("/"), requires=requires, target=target(host),
                units=unit_order(inv, host), condition_host=("" if host.is_master else "!") + inv.master.name,
                manifest=L.DOWNLOAD_MANIFEST, download=U.DOWNLOAD, manual=k.registration == MANUAL,
-               node_master_url=inv.secure_master_url, secretbox_key=pki.secretbox_key,
-               aescbc_key=pki.encryption_key, registered=registered(inv, host),
+               node_master_url=inv.secure_master_url, secretbox_keys=atrest.secretbox_keys(pki),
+               aescbc_key=pki.encryption_key, aescbc_name=atrest.AESCBC_NAME, registered=registered(inv, host),
                containerd_version=k.component_version("containerd"), pause_image=versions.PAUSE_IMAGE,
                runc=f"{k.bin_dir.rstrip('/')}/runc", labels=labels, health_tries=HEALTH_TRIES,
                label_args=[f"{key}={value}" for key, value in labels.items()], tls=True, ca_cert=L.CA,

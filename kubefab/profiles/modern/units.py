@@ -93,8 +93,11 @@ def apiserver(inv: Inventory) -> Unit:
             f"--service-cluster-ip-range={k.apiserver.service_cluster_ip_range}",
             f"--tls-cert-file={L.APISERVER_CERT}", f"--tls-private-key-file={L.APISERVER_KEY}",
             f"--v={k.log_level}")
+    # After= and Wants= kubefab's etcd, not Requires=: systemd restarts and stops a unit with
+    # its Requires= (systemd.unit(5)), so a restart of etcd bounced the apiserver mid-run.
+    # etcd restarts first and serves before the apiserver restarts (Modern.restart_first).
     etcd_unit = (U.ETCD,) if k.managed_etcd else ()
-    return Unit(U.APISERVER, "Kubernetes API Server", argv, after=(U.DOWNLOAD, *etcd_unit), requires=etcd_unit)
+    return Unit(U.APISERVER, "Kubernetes API Server", argv, after=(U.DOWNLOAD, *etcd_unit))
 
 
 def controller_manager(inv: Inventory) -> Unit:
