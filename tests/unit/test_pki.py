@@ -362,7 +362,7 @@ def apiserver(tmp_path):
     ctx.verify_mode = ssl.CERT_REQUIRED
     server = http.server.HTTPServer(("127.0.0.1", 0), _Healthz)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield folder, f"https://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
