@@ -87,8 +87,11 @@ def differences(recorded: Identity, wanted: Identity, where: str, pki_dir: str) 
     the cluster's record, one line each: the setting or fingerprint, both sides, and the
     way. [] when they agree. A host the record does not name (a new one) or one the
     inventory no longer names (removed) is no difference."""
+    # etcd's CA is compared only while kubefab runs etcd on both sides (the etcd setting's line
+    # says a move to or from an external etcd)
+    etcd_moves = recorded.settings.get("etcd", "") != wanted.settings.get("etcd", recorded.settings.get("etcd", ""))
     out = [_fingerprint(kind, recorded.fingerprints.get(kind), wanted.fingerprints.get(kind), pki_dir)
-           for kind in CAS if recorded.fingerprints.get(kind)]
+           for kind in CAS if recorded.fingerprints.get(kind) and not (kind == ETCD_CA and etcd_moves)]
     if recorded.keys and recorded.keys != wanted.keys:
         out.append(_keys(recorded.keys, wanted.keys, pki_dir))
     for key, value in recorded.settings.items():

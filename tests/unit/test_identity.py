@@ -63,6 +63,9 @@ CASES = {
         "certificate names the first one); set it back, or build a new cluster for it"]),
     "an external etcd": (dict(settings={**RECORD.settings, "etcd": "set (an external etcd)"}), [
         "kubernetes.etcd_servers is set (an external etcd) in hosts.yaml, the cluster was made with none"]),
+    "an external etcd (no etcd CA of ours): the setting's line alone": (
+        dict(fingerprints={"ca": A, "front-proxy-ca": C}, settings={**RECORD.settings, "etcd": "set (an external etcd)"}),
+        ["kubernetes.etcd_servers is set (an external etcd) in hosts.yaml, the cluster was made with none"]),
     "a typo in the master's address": (dict(master=("m1", "10.1.0.50")), [
         "hosts.m1.address is 10.1.0.50 in hosts.yaml, the cluster's master answers at 10.1.0.1: the master's name "
         "and address cannot change"]),
