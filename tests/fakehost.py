@@ -125,7 +125,7 @@ class Machine:
         # runs the same cases against both)
         self.scripts = {"probe": self.probe, "lease": self.lease, "install": self.install, "read": self.read,
                         "owe": self.owe, "list": self.list_paths, "remove": self.remove, "forget": self.forget,
-                        "compare-backups": self.look, "put-back": self.restore, "fetch": self.fetch, "put": self.put,
+                        "compare-backups": self.compare_backups, "put-back": self.restore, "fetch": self.fetch, "put": self.put,
                         "swap-etcd-data": self.swap, "reload": self.reload, "run-download": self.run_download,
                         "preflight": self.preflight, "apply-as": self.apply_as,
                         "replace-secrets": self.replace_secrets}
@@ -147,7 +147,7 @@ class Machine:
             name, args = script.named(argv), argv[4:]
             handler = self.scripts.get(name)
             what = {"lease": {"take": "lock", "renew": "renew", "release": "unlock"}.get(args[0] if args else "")}.get(
-                name, {"compare-backups": "look", "put-back": "restore", "swap-etcd-data": "swap"}.get(name, name))
+                name, {"put-back": "restore", "swap-etcd-data": "swap"}.get(name, name))
             self.log.append(Call(what or "sh", tuple(argv), sudo))
             if handler is None:
                 raise AssertionError(f"the fake does not know this script: {argv[3]!r}")
@@ -539,7 +539,7 @@ class Machine:
             else FakeFile(**vars(was))
 
     # kubefab.backups' scripts: each listed file against its newest backup; backups put back
-    def look(self, backup, *paths) -> tuple[int, str, str]:
+    def compare_backups(self, backup, *paths) -> tuple[int, str, str]:
         def state(p):
             copy = self.files.get(f"{backup}{p}.1")
             return "nobackup" if copy is None else "same" if p in self.files and \

@@ -14,7 +14,7 @@ from kubefab.layout import CLUSTER_FILE
 from kubefab.model import Host, Inventory
 from kubefab.ops.host import HostRun
 from kubefab.ops.operation import Operation, Options, Step
-from kubefab.ops.reset import footprints, look, take_off
+from kubefab.ops.reset import footprints, gather, take_off
 from kubefab.ops.steps import get_nodes
 from kubefab.remote import hostfiles
 from kubefab.remote.transport import Connect, RemoteError
@@ -47,7 +47,7 @@ class NodesRemove(Operation):
         self.record: identity.Identity | None = None  # the cluster's, from the master's probe
 
     def steps(self) -> list[Step]:
-        return [Look(self), Drain(self), TakeOff(self), Delete(self), Forget(self), Gone(self)]
+        return [Gather(self), Drain(self), TakeOff(self), Delete(self), Forget(self), Gone(self)]
 
     def arguments(self) -> list[str]:
         return [self.node.name, *(["--force"] if self.force else [])]
@@ -90,7 +90,7 @@ class NodesRemove(Operation):
         return super().finish()
 
 
-class Look(Step):
+class Gather(Step):
     """The master's node list and what of kubefab the node has."""
 
     def plan(self) -> dict:
@@ -98,7 +98,7 @@ class Look(Step):
         name, master = op.node.name, op.master.name
         if name in op.fleet.failed and op.force:
             op.unreachable = op.fleet.failed[name]
-        found = op.each(lambda h: h.probe({}) if h.host.is_master else look(h, op.footprint))
+        found = op.each(lambda h: h.probe({}) if h.host.is_master else gather(h, op.footprint))
         if name in op.fleet.failed and not op.unreachable:
             op.fleet.failed.setdefault(master, f"not touched: {name} did not answer; --force removes "
                                                f"it from the cluster anyway and says what stays on it")

@@ -48,14 +48,14 @@ class PutBack(Step):
 
     def plan(self) -> dict:
         op = self.op
-        facts = op.each(lambda h: look(h.cxn, op.inv.profile))
+        facts = op.each(lambda h: gather(h.cxn, op.inv.profile))
         # the newest run, rolled back or not: once a rollback put the last run's files back,
         # an older run's list on another host is no rollback's
         plans, last = {}, backups.newest(run or done for run, _, _, done, _ in facts.values())
-        for name, (run, entries, looks, done, release) in facts.items():
+        for name, (run, entries, compared, done, release) in facts.items():
             if run != last:  # its files were last changed by an earlier run: not this rollback's
-                entries, looks = [], {}
-            plans[name] = backups.plan_host(run, entries, looks, op.inv.profile.unit_order(op.inv.host(name)),
+                entries, compared = [], {}
+            plans[name] = backups.plan_host(run, entries, compared, op.inv.profile.unit_order(op.inv.host(name)),
                                             done is not None and done == last, release)
         moved = {name: p.release for name, p in plans.items() if p.release}
         if moved:
@@ -120,7 +120,7 @@ def release_refusal(host: str, before: str, now: str) -> str:
 
 
 
-def look(cxn: Connection, profile) -> tuple[str | None, list[Entry], dict[str, str], str | None,
+def gather(cxn: Connection, profile) -> tuple[str | None, list[Entry], dict[str, str], str | None,
                                            tuple[str, str] | None]:
     """The host's last run, its files, how each compares with its backup, the run a
     rollback already put back (None: none), and whether putting them back would change
@@ -129,12 +129,12 @@ def look(cxn: Connection, profile) -> tuple[str | None, list[Entry], dict[str, s
     run, entries = parse(texts[LAST_RUN])
     paths = [e.path for e in entries if e.replaced]
     out = COMPARE.run(cxn, BACKUP_DIR, *paths).stdout if paths else ""
-    looks = {p: s for s, _, p in (line.partition("\t") for line in out.splitlines())}
-    stamped = profile.stamp_file if looks.get(profile.stamp_file) == "differs" else None
+    compared = {p: s for s, _, p in (line.partition("\t") for line in out.splitlines())}
+    stamped = profile.stamp_file if compared.get(profile.stamp_file) == "differs" else None
     release = release_change(stamped, profile.stamp_in,
                              hostfiles.read(cxn, [stamped, f"{BACKUP_DIR}{stamped}.1"])) if stamped else None
     done = parse(texts[ROLLED_BACK])[0] or "" if run is None and texts[ROLLED_BACK] is not None else None
-    return run, entries, looks, done, release
+    return run, entries, compared, done, release
 
 
 def diffs(cxn: Connection, plan: RollbackPlan) -> list[str]:
