@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubefab_lab.standin import kubeconfig, miniyaml, objects
+from kubefab_lab.standin import kubeconfig, merging, miniyaml, objects
 from kubefab_lab.standin.flags import parse_duration
 
 
@@ -64,7 +64,7 @@ def test_strategic_merge_patch_merges_conditions_by_type():
     patch = {"status": {"conditions": [{"type": "Ready", "status": "False"}],
                         "$setElementOrder/conditions": [{"type": "Ready"}]},
              "metadata": {"labels": {"a": None, "b": "2"}, "finalizers": ["y"]}}
-    out = objects.strategic_merge_patch(node, patch)
+    out = merging.strategic_merge_patch(node, patch)
     assert out["status"]["conditions"] == [{"type": "Ready", "status": "False"}, {"type": "DiskPressure", "status": "False"}]
     assert out["status"]["addresses"] == node["status"]["addresses"]
     assert out["metadata"] == {"labels": {"b": "2"}, "finalizers": ["x", "y"]}

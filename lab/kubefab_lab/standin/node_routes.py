@@ -6,9 +6,10 @@ import json
 import uuid
 
 from . import noderestriction
+from .merging import strategic_merge_patch
 from .objects import (NO_RESOURCE, NODE_COLUMNS, ApiError, bad_request, conflict, field_match, json_patch,
                       label_match, merge_patch, method_not_allowed, node_row, parse_field_selector,
-                      parse_label_selector, strategic_merge_patch, table, unknown_fields, validate_meta)
+                      parse_label_selector, table, unknown_fields, validate_meta)
 
 
 class NodeRoutes:
