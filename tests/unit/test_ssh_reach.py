@@ -145,7 +145,7 @@ def test_ctrl_c_while_hosts_are_reached_ends_within_a_second():
     with dropping() as (address, port):
         hosts = [host(f"h{i}", address, port=port, connect_timeout=20, given=frozenset({"port", "connect_timeout"}))
                  for i in range(3)]
-        fleet = Fleet(hosts, connect=Reach(say=lambda h, t: None))
+        fleet = Fleet(hosts, connect=ssh(say=lambda h, t: None))
         threading.Timer(0.5, lambda: signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)).start()
         started = time.monotonic()
         with pytest.raises(Interrupted):

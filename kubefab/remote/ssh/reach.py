@@ -1,5 +1,5 @@
-"""Reaching hosts for one run: a Fleet's `connect` (`Reach(...)(host) -> Remote`) and
-what its connections share: one known_hosts read per file, the OpenSSH configs parsed
+"""Reaching hosts for one run (a Fleet's `connect` is remote.ssh(), a Reach that makes
+each host's Remote): what its connections share: one known_hosts read per file, the OpenSSH configs parsed
 once, and one SSH connection per bastion whose transport carries a direct-tcpip channel
 to each host behind it (Fabric's `gateway`, OpenSSH's ProxyJump), the bastion's host key
 verified too. Reaching a host is bounded by its connect timeout, says so every 5 s while
@@ -36,10 +36,6 @@ class Reach:
         self._hops: dict[Endpoint, tuple[threading.Lock, list]] = {}  # [Connection or error, who made it]
         self._open: set = set()  # sockets and connections being made (Ctrl-C closes them)
         self._lock = threading.Lock()
-
-    def __call__(self, host):
-        from kubefab.remote.ssh.remote import Remote  # Remote builds on this module
-        return Remote(host, reach=self)
 
     def endpoint(self, host, timeout: float | None = None) -> Endpoint:
         return of_host(host, self.configs, timeout or self.timeout)

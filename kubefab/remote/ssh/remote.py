@@ -123,6 +123,14 @@ def _drain(chan) -> tuple[bytes, bytes]:
     return chan.makefile("rb").read(), chan.makefile_stderr("rb").read()
 
 
-def ssh(*, accept_new: bool = False, timeout: float | None = None, cancel: threading.Event | None = None) -> Connect:
-    """A Fleet's `connect`: one SSH Remote per host, sharing one Reach (kubefab.remote.reach)."""
-    return Reach(accept_new=accept_new, timeout=timeout, cancel=cancel)
+class Connections(Reach):
+    """A Fleet's `connect`: host -> its Remote, each made through this one Reach."""
+
+    def __call__(self, host: Host) -> Remote:
+        return Remote(host, reach=self)
+
+
+def ssh(*, accept_new: bool = False, timeout: float | None = None, cancel: threading.Event | None = None,
+        say=None) -> Connect:
+    """A Fleet's `connect`: one SSH Remote per host, sharing one Reach (reach.py); say: as Reach's."""
+    return Connections(accept_new=accept_new, timeout=timeout, cancel=cancel, say=say)
