@@ -53,7 +53,7 @@ def report(inv: Inventory, wanted: dict[str, dict], facts: dict[str, HostFacts],
             entry["files"] = {p: list(ds) for p, ds in d.files.items()}
             entry["state"] = drifts.state_problems(f)  # the lock, leftovers
             if h.is_master:
-                checks = (("apiserver", inv.profile.health(), f.healthz), ("loopback", inv.profile.loopback(), f.loopback))
+                checks = (("apiserver", inv.profile.health(h), f.healthz), ("loopback", inv.profile.loopback(), f.loopback))
                 entry.update({name: {"at": c.says, "answer": said} for name, c, said in checks if c})
         if not h.is_master:
             state = states.get(h.name) if states is not None else None
