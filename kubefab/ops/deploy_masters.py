@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import threading
 
-from kubefab import quorum
+from kubefab import identity, quorum
 from kubefab.layout import ETCD
 from kubefab.ops import members
+from kubefab.ops.operation import Step
 from kubefab.remote.transport import RemoteError
+from kubefab.report import program
 
 
 class Turns:
@@ -105,3 +107,26 @@ class Turns:
 def _active(facts, unit: str) -> bool:
     u = facts.units.get(unit)
     return bool(u and u.active == "active")
+
+
+class KeepQuorum(Step):
+    """A running cluster (it has a record) whose masters are down beyond what etcd
+    tolerates has no quorum: nothing that needs the API can change. Refused in one line
+    before any change, saying what to do."""
+
+    def plan(self) -> dict:
+        op, inv = self.op, self.op.inv
+        if len(inv.masters) == 1 or not inv.kubernetes.managed_etcd or op.refused:
+            return {}
+        down = [m.name for m in inv.masters if m.name in op.fleet.failed]
+        if len(down) <= quorum.tolerates(len(inv.masters)) or identity.record_of(op.facts, op.master.name) is None:
+            return {}
+        line = (f"etcd has lost quorum: {len(inv.masters) - len(down)} of {len(inv.masters)} masters answer "
+                f"({', '.join(down)} down), {quorum.quorum(len(inv.masters))} needed; kubefab changes nothing until "
+                f"a majority is up: start them, then run {program()} deploy again")
+        op.refused = line
+        op.fail(None, f"not touched: {line}")
+        return {None: [f"refused: {line}"]}
+
+    def has_work(self, plan) -> bool:
+        return False
