@@ -64,9 +64,12 @@ def kubectl_at(inventory, server: str | None = None, tls_server_name: str | None
     extra = ([f"--server={server}"] if server else []) + ([f"--tls-server-name={tls_server_name}"]
                                                           if tls_server_name else [])
 
-    def run(*args, check=True, timeout=20):
-        return subprocess.run([str(binary), "--kubeconfig", str(admin), *extra, *args], capture_output=True,
-                              text=True, check=check, timeout=timeout)
+    def run(*args, check=True, timeout=20, stdin=None):
+        r = subprocess.run([str(binary), "--kubeconfig", str(admin), *extra, *args], capture_output=True,
+                           text=True, timeout=timeout, input=stdin)
+        if check and r.returncode:
+            raise AssertionError(f"kubectl {' '.join(args)}: exit {r.returncode}: {r.stderr.strip()}")
+        return r
     return run
 
 
@@ -138,7 +141,7 @@ def until(check, seconds: float, every: float = 0.5):
     while True:
         try:
             got = check()
-        except (subprocess.SubprocessError, AssertionError, ValueError):
+        except (subprocess.SubprocessError, AssertionError, ValueError):  # kubectl failed: not yet
             got = None
         if got or time.monotonic() > deadline:
             return got
@@ -210,4 +213,80 @@ def test_two_of_three_stopped(ha_lab, fresh, inventory, inv):
         for m in down:
             ha_lab.start_host(m.name)
     assert until(lambda: fab(inventory, "status", check=False).returncode == 0, 120), \
+        fab(inventory, "status", check=False).stdout
+
+
+def one_master(inventory: Path, keep: str) -> Path:
+    """The inventory with its other masters left out (beside it: the same pki/)."""
+    import yaml
+    data = yaml.safe_load(inventory.read_text())
+    data["hosts"] = {n: h for n, h in data["hosts"].items() if h.get("role") != "master" or n == keep}
+    path = inventory.parent / "hosts-one-master.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_three_masters_to_one(ha_lab, fresh, inventory, inv):
+    """Each master but the first leaves (nodes.remove: its etcd member first, quorum
+    checked), then the inventory names one master and deploy points the nodes at it."""
+    kubectl = kubectl_at(inventory)
+    kubectl("create", "-f", "-", stdin='{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "survivor"}, '
+                                       '"data": {"grown": "no"}}')
+    first, second, third = inv.masters
+    refused = fab(inventory, "nodes.remove", first.name, check=False)
+    assert refused.returncode != 0 and "first master" in refused.stdout + refused.stderr
+    for m in (third, second):
+        fab(inventory, "nodes.remove", m.name)
+        left = [x.name for x in members(inventory, inv, first.name)]
+        assert m.name not in left, left
+    assert [x.name for x in members(inventory, inv, first.name)] == [first.name]
+    single = one_master(inventory, first.name)
+    fab(single, "deploy", timeout=600)
+    node = inv.nodes[0]
+    kubeconfig = on_host(inventory, node.name, ["cat", "/var/lib/kubelet/kubeconfig"]).stdout
+    assert f"https://{first.address}:6443" in kubeconfig and "tls-server-name" not in kubeconfig
+    assert "inactive" in on_host(inventory, node.name, ["systemctl", "is-active", "kubernetes.apiserver-lb.service"],
+                                 check=False).stdout
+    assert fab(single, "status", check=False).returncode == 0
+    assert kubectl("get", "configmap", "survivor", "-o", "jsonpath={.data.grown}").stdout == "no"
+
+
+def test_one_master_to_three_with_the_api_answering(ha_lab, fresh, inventory, inv):
+    """The seed's one master grows to three with one deploy: every request of a kubectl
+    loop (every 0.5 s, through a load balancer of the test's own over the three masters'
+    addresses) is answered while it runs."""
+    lb_host = inv.nodes[-1]
+    config = "\n".join(["defaults", "  mode tcp", "  timeout connect 2s", "  timeout client 30s",
+                        "  timeout server 30s", "  retries 3", "  option redispatch",
+                        f"frontend test_api", f"  bind {lb_host.address}:7443", "  default_backend masters",
+                        "backend masters", "  option httpchk GET /healthz",
+                        *(f"  server {m.name} {m.address}:6443 check check-ssl verify none inter 500ms fall 1 rise 1"
+                          for m in inv.masters), ""])
+    ha_lab.run_on(lb_host.name, ["sh", "-c", "cat > /run/test-lb.cfg"], input=config)
+    ha_lab.run_on(lb_host.name, ["haproxy", "-D", "-f", "/run/test-lb.cfg", "-p", "/run/test-lb.pid"])
+    loop = kubectl_at(inventory, f"https://{lb_host.address}:7443", "kubernetes")
+    assert until(lambda: loop("get", "configmap", "survivor", check=False).returncode == 0, 10)
+    import threading
+    stop, answers, failures = threading.Event(), [], []
+
+    def requests():
+        while not stop.is_set():
+            r = loop("get", "configmap", "survivor", "-o", "jsonpath={.data.grown}", check=False, timeout=5)
+            (answers if r.returncode == 0 else failures).append((time.monotonic(), r.stderr.strip()[-200:]))
+            stop.wait(0.5)
+    thread = threading.Thread(target=requests)
+    thread.start()
+    try:
+        grown = fab(inventory, "deploy", timeout=600)
+    finally:
+        stop.set()
+        thread.join()
+        ha_lab.run_on(lb_host.name, ["sh", "-c", "kill $(cat /run/test-lb.pid)"], check=False)
+    assert "etcd: promoted to a voting member" in grown.stdout
+    assert not failures and len(answers) > 10, (failures, len(answers))
+    listed = members(inventory, inv, inv.masters[2].name)
+    assert sorted(m.name for m in listed) == sorted(m.name for m in inv.masters)
+    assert all(m.started and not m.learner for m in listed)
+    assert kubectl_at(inventory)("get", "configmap", "survivor", "-o", "jsonpath={.data.grown}").stdout == "no"
+    assert until(lambda: fab(inventory, "status", check=False).returncode == 0, 60), \
         fab(inventory, "status", check=False).stdout
