@@ -73,11 +73,17 @@ def join(h, via) -> None:
 
 
 def add(h, via) -> Result:
-    """`member add --learner`, again while etcd says the cluster is unhealthy: with its
-    strict reconfiguration check (on by default) the leader takes a new member only once
-    connected to every voting member for 5 s (etcd 3.4 server.go, mayAddMember), which a
-    member promoted just now is not yet."""
+    """`member add --learner` (reconfigure: again while etcd says the cluster is unhealthy)."""
     argv = etcd.add_learner_argv(h.inv, h.name, etcd_peer_url(h.inv, h.host), via.host)
+    return reconfigure(via, argv, f"etcd member add {h.name} (on {via.name})")
+
+
+def reconfigure(via, argv: list[str], what: str) -> Result:
+    """A membership change, again while etcd says the cluster is unhealthy: with its
+    strict reconfiguration check (on by default) the leader changes members only once
+    connected to every voting member for 5 s (etcd 3.4 server.go, mayAddMember and
+    mayRemoveMember), which a member promoted or started just now is not yet. Bounded by
+    the run's timeout."""
     last = {"said": ""}
 
     def poll(_seconds: float):
@@ -85,16 +91,15 @@ def add(h, via) -> Result:
         if r.ok:
             return r
         if "unhealthy cluster" not in r.stderr:
-            raise RemoteError(f"etcd member add {h.name} (on {via.name}): {r.why()}")
+            raise RemoteError(f"{what}: {r.why()}")
         last["said"] = "etcdserver: unhealthy cluster"
         return None
     try:
-        return wait.until(poll, what=f"etcd to take {h.name} as a member", timeout=h.op.opts.timeout,
-                          progress=h.say, cancel=h.op.fleet.cancel, clock=wait.clock_of(h.cxn),
+        return wait.until(poll, what=what, timeout=via.op.opts.timeout, progress=via.say,
+                          cancel=via.op.fleet.cancel, clock=wait.clock_of(via.cxn),
                           status=lambda: last["said"], pause=PROMOTE_EVERY)
     except wait.Timeout as e:
-        raise RemoteError(f"etcd member add {h.name} (on {via.name}): {e.last} after "
-                          f"{h.op.opts.timeout:.0f}s") from None
+        raise RemoteError(f"{what}: {e.last} after {via.op.opts.timeout:.0f}s") from None
 
 
 def start(h, cluster: str) -> None:
@@ -147,7 +152,5 @@ def leave(via, inv, master, listed: list[etcd.Member], healthy: int) -> str | No
                          what=f"removing {master.name}'s etcd member")
     if why:
         return why
-    r = etcdctl(via, etcd.remove_argv(inv, mine.id, via.host))
-    if not r.ok:
-        raise RemoteError(f"etcd member remove {master.name} (on {via.name}): {r.why()}")
+    reconfigure(via, etcd.remove_argv(inv, mine.id, via.host), f"etcd member remove {master.name} (on {via.name})")
     return None

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from kubefab.inventory import load
-from kubefab.profiles.modern import etcd as etcdctl
 from kubefab_lab import Lab, kubectls
 
 from .conftest import NET, ROOT, free_port_pair, lab_prerequisites, slotted
+from .halab import kubectl_at, lease_holders, members, node_lease_renewals, own_balancer, recap, requests_every, until
 from .helpers import fab, on_host
 
 pytestmark = pytest.mark.lab
@@ -55,33 +55,6 @@ def fresh(inventory):
     r = fab(inventory, "deploy", timeout=600)
     r.seconds = time.monotonic() - started
     return r
-
-
-def kubectl_at(inventory, server: str | None = None, tls_server_name: str | None = None):
-    """The real kubectl of the minor with pki/admin.kubeconfig, at another server if given."""
-    binary = kubectls.ensure(MINOR)
-    admin = load(inventory, secrets=False).kubernetes.pki_dir / "admin.kubeconfig"
-    extra = ([f"--server={server}"] if server else []) + ([f"--tls-server-name={tls_server_name}"]
-                                                          if tls_server_name else [])
-
-    def run(*args, check=True, timeout=20, stdin=None):
-        r = subprocess.run([str(binary), "--kubeconfig", str(admin), *extra, *args], capture_output=True,
-                           text=True, timeout=timeout, input=stdin)
-        if check and r.returncode:
-            raise AssertionError(f"kubectl {' '.join(args)}: exit {r.returncode}: {r.stderr.strip()}")
-        return r
-    return run
-
-
-def members(inventory, inv, on: str) -> list[etcdctl.Member]:
-    """The real `etcdctl member list` on a master."""
-    out = on_host(inventory, on, etcdctl.members_argv(inv, inv.host(on))).stdout
-    return etcdctl.parse_members(out)
-
-
-def lease_holders(kubectl) -> dict[str, str]:
-    out = json.loads(kubectl("-n", "kube-system", "get", "leases", "-o", "json").stdout)
-    return {i["metadata"]["name"]: i["spec"].get("holderIdentity", "").split("_")[0] for i in out["items"]}
 
 
 def test_fresh_deploy_of_three_masters(fresh, inventory, inv):
@@ -127,34 +100,6 @@ def test_one_leader_each_and_every_master_serves(fresh, inventory, inv):
     for m in inv.masters:  # every master's address is in the certificate: each works as a server
         r = kubectl_at(inventory, f"https://{m.address}:6443")("get", "--raw", "/readyz")
         assert r.stdout.strip() == "ok"
-
-
-def node_lease_renewals(kubectl) -> dict[str, str]:
-    """Each kubelet's heartbeat (its Lease in kube-node-lease): it moves only while the
-    kubelet reaches an apiserver."""
-    out = json.loads(kubectl("-n", "kube-node-lease", "get", "leases", "-o", "json").stdout)
-    return {i["metadata"]["name"]: i["spec"].get("renewTime", "") for i in out["items"]}
-
-
-def until(check, seconds: float, every: float = 0.5):
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            got = check()
-        except (subprocess.SubprocessError, AssertionError, ValueError):  # kubectl failed: not yet
-            got = None
-        if got or time.monotonic() > deadline:
-            return got
-        time.sleep(every)
-
-
-def recap(out: str) -> dict[str, str]:
-    rows = {}
-    for line in out.split("RECAP", 1)[-1].splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[1] in ("unchanged", "changed", "failed"):
-            rows[parts[0]] = parts[1]
-    return rows
 
 
 def test_the_first_master_stopped(ha_lab, fresh, inventory, inv, tmp_path):
@@ -255,33 +200,12 @@ def test_one_master_to_three_with_the_api_answering(ha_lab, fresh, inventory, in
     """The seed's one master grows to three with one deploy: every request of a kubectl
     loop (every 0.5 s, through a load balancer of the test's own over the three masters'
     addresses) is answered while it runs."""
-    lb_host = inv.nodes[-1]
-    config = "\n".join(["defaults", "  mode tcp", "  timeout connect 2s", "  timeout client 30s",
-                        "  timeout server 30s", "  retries 3", "  option redispatch",
-                        f"frontend test_api", f"  bind {lb_host.address}:7443", "  default_backend masters",
-                        "backend masters", "  option httpchk GET /healthz",
-                        *(f"  server {m.name} {m.address}:6443 check check-ssl verify none inter 500ms fall 1 rise 1"
-                          for m in inv.masters), ""])
-    ha_lab.run_on(lb_host.name, ["sh", "-c", "cat > /run/test-lb.cfg"], input=config)
-    ha_lab.run_on(lb_host.name, ["haproxy", "-D", "-f", "/run/test-lb.cfg", "-p", "/run/test-lb.pid"])
-    loop = kubectl_at(inventory, f"https://{lb_host.address}:7443", "kubernetes")
-    assert until(lambda: loop("get", "configmap", "survivor", check=False).returncode == 0, 10)
-    import threading
-    stop, answers, failures = threading.Event(), [], []
-
-    def requests():
-        while not stop.is_set():
-            r = loop("get", "configmap", "survivor", "-o", "jsonpath={.data.grown}", check=False, timeout=5)
-            (answers if r.returncode == 0 else failures).append((time.monotonic(), r.stderr.strip()[-200:]))
-            stop.wait(0.5)
-    thread = threading.Thread(target=requests)
-    thread.start()
-    try:
-        grown = fab(inventory, "deploy", timeout=600)
-    finally:
-        stop.set()
-        thread.join()
-        ha_lab.run_on(lb_host.name, ["sh", "-c", "kill $(cat /run/test-lb.pid)"], check=False)
+    with own_balancer(ha_lab, inv, inv.nodes[-1]) as server:
+        loop = kubectl_at(inventory, server, "kubernetes")
+        answers, failures = [], []
+        with requests_every(loop, 0.5, answers, failures, "get", "configmap", "survivor", "-o",
+                            "jsonpath={.data.grown}"):
+            grown = fab(inventory, "deploy", timeout=600)
     assert "etcd: promoted to a voting member" in grown.stdout
     assert not failures and len(answers) > 10, (failures, len(answers))
     listed = members(inventory, inv, inv.masters[2].name)
