@@ -190,6 +190,9 @@ def endpoint(value: Any) -> str:
     """Where clients reach the apiservers: an address or DNS name, optionally :port
     (an IPv6 address with a port in brackets)."""
     s = text(value)
+    if "://" in s or "/" in s:
+        raise Invalid(f"{s!r} is no address or DNS name with an optional port; write e.g. 10.1.0.100 "
+                      "or k8s.example.com:6443 (no scheme, no path)")
     host, port = s, ""
     if s.startswith("[") and "]:" in s:
         host, port = s[1:].split("]:", 1)

@@ -272,7 +272,7 @@ def load_balancer(inv: Inventory, host: Host) -> Unit:
     own unit runs it) or nginx (its stream module, in the foreground), with kubefab's
     config (kubefab.profiles.modern.balancer)."""
     if inv.kubernetes.apiserver.load_balancer == "nginx":
-        argv = (L.NGINX, "-c", L.LB_NGINX_CONFIG, "-g", "daemon off;")
+        argv = (L.NGINX, "-c", L.LB_NGINX_CONFIG)  # in the foreground: the config says daemon off
         check = f"{L.NGINX} -t -q -c {L.LB_NGINX_CONFIG}"
         service = ("Type=exec", "Restart=always", "RestartSec=2")
     else:
