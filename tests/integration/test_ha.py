@@ -102,6 +102,20 @@ def test_one_leader_each_and_every_master_serves(fresh, inventory, inv):
         assert r.stdout.strip() == "ok"
 
 
+def test_master_restart_restarts_every_master_in_turn(ha_lab, fresh, inventory, inv):
+    with own_balancer(ha_lab, inv, inv.nodes[-1]) as server:
+        answers, failures = [], []
+        with requests_every(kubectl_at(inventory, server, "kubernetes"), 0.5, answers, failures,
+                            "get", "--raw", "/readyz"):
+            r = fab(inventory, "master.restart")
+    out = r.stdout
+    done = [out.index(f"[{m.name}] verified: ") for m in inv.masters]
+    started = [out.index(f"[{m.name}] restarted kubernetes.etcd.service") for m in inv.masters]
+    assert done[0] < started[1] and done[1] < started[2], out  # one master at a time
+    assert not failures and answers, failures
+    assert set(recap(out).values()) == {"changed"}
+
+
 def test_the_first_master_stopped(ha_lab, fresh, inventory, inv, tmp_path):
     first, others = inv.masters[0], inv.masters[1:]
     kubectl = kubectl_at(inventory)
