@@ -10,7 +10,7 @@ The ssh floor: connect to every host at once and run one command (what a no-op c
 A round trip: one more command on an open connection to the master (median of 20, in ms).
 
     sudo .venv/bin/python bench/deploy_bench.py [--profile legacy|modern|both] [--sizes 5,20]
-                                               [--repeat 3] [--slot N] [--trace]
+                                               [--masters 1,3] [--repeat 3] [--slot N] [--trace]
 
 Needs a machine where `fab lab.up` works. Its own lab state (cgroup `bench`, addresses
 127.0.<slot>.100 upward, state in /var/lib/kubefab/bench-lab), so it does not disturb a lab
@@ -34,6 +34,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "lab")]
 from kubefab import plan as planning  # noqa: E402
 from kubefab.ops.operation import Step  # noqa: E402
 from kubefab.ops.deploy import Deploy, Options  # noqa: E402
+from kubefab.ops.guard import CheckIdentity, IssuePki  # noqa: E402
+from kubefab.ops.steps import Probe  # noqa: E402
 from kubefab.remote.fleet import Fleet  # noqa: E402
 from kubefab.inventory import load  # noqa: E402
 from kubefab.remote.ssh import Remote  # noqa: E402
@@ -105,8 +107,10 @@ class DownloadFloor(Deploy):
     seconds = 0.0
 
     def steps(self):
-        probe, keep, converge, _ = super().steps()
-        return [probe, keep, Floor(self)]
+        """Deploy's steps up to the PKI (its probe, identity, PKI: the files are rendered
+        from it), then the floor."""
+        steps = super().steps()
+        return [s for s in steps if isinstance(s, (Probe, CheckIdentity, IssuePki))] + [Floor(self)]
 
 
 class Floor(Step):
@@ -237,17 +241,19 @@ def make_lab(slot: int) -> Lab:
                cgroup=f"bench{tag}", log=lambda m: None)
 
 
-def booted(slot: int, size: int, version: str | None, work):
-    """work(inventory path, lab) on a fresh lab of `size` hosts; the lab's boot time too."""
+def booted(slot: int, size: int, version: str | None, work, masters: int = 1):
+    """work(inventory path, lab) on a fresh lab of `size` hosts (`masters` of them masters);
+    the lab's boot time too."""
     lab = make_lab(slot)
-    boot = timed(lambda: lab.up(ROOT / "hosts.yaml", nodes=size - 1, version=version))
+    boot = timed(lambda: lab.up(ROOT / "hosts.yaml", nodes=size - masters, version=version, masters=masters))
     try:
         return boot, work(lab.inventory_path, lab)
     finally:
         lab.down()
 
 
-def bench(profile: str, size: int, repeat: int, slot: int, modern: str, tracing: bool = False) -> dict:
+def bench(profile: str, size: int, repeat: int, slot: int, modern: str, tracing: bool = False,
+          masters: int = 1) -> dict:
     version = modern if profile == "modern" else None
 
     def floors(path, lab):
@@ -278,9 +284,10 @@ def bench(profile: str, size: int, repeat: int, slot: int, modern: str, tracing:
         cli = [timed(lambda: cli_deploy(path)) for _ in range(repeat)]
         return fresh, statistics.median(noops), statistics.median(cli), statistics.median(ssh), trip
 
-    boot, down = booted(slot, size, version, floors)
-    _, (fresh, noop, cli, ssh, trip) = booted(slot, size, version, deploys)
-    return {"profile": f"{profile} {modern if version else 'v1.0.1'}", "hosts": size, "lab up": boot,
+    boot, down = booted(slot, size, version, floors, masters)
+    _, (fresh, noop, cli, ssh, trip) = booted(slot, size, version, deploys, masters)
+    return {"profile": f"{profile} {modern if version else 'v1.0.1'}", "hosts": size, "masters": masters,
+            "lab up": boot,
             "download floor": down, "fresh deploy": fresh, "fresh - floor": fresh - down,
             "no-op deploy": noop, "no-op CLI": cli, "ssh floor": ssh, "round trip ms": trip}
 
@@ -294,6 +301,8 @@ def main() -> None:
     ap.add_argument("--slot", type=int, default=int(os.environ.get("KUBEFAB_LAB_SLOT", "0")),
                     help="lab slot 0-9: addresses 127.0.<slot>.100 up (default: KUBEFAB_LAB_SLOT or 0)")
     ap.add_argument("--modern-version", default=MODERN, help=f"the modern profile's release (default: {MODERN})")
+    ap.add_argument("--masters", default="1",
+                    help="masters per lab, comma-separated (default: 1); several: the modern profile only")
     ap.add_argument("--trace", action="store_true",
                     help="print where each fresh deploy's time went (every remote command, by kind)")
     args = ap.parse_args()
@@ -302,18 +311,19 @@ def main() -> None:
           "on fresh hosts (files in place first, not timed). goal: fresh deploy <= download floor + 10 s.",
           flush=True)
     keys, rows = None, []
-    for profile in profiles:
-        for n in args.sizes.split(","):
-            row = bench(profile, int(n), args.repeat, args.slot, args.modern_version, args.trace)
-            if keys is None:
-                keys = list(row)
-                print(" | ".join(f"{k:>15}" for k in keys), flush=True)
-            print(" | ".join(f"{row[k]:>15.2f}" if isinstance(row[k], float) else f"{row[k]:>15}"
-                             for k in keys), flush=True)
-            rows.append(row)
+    for profile, n, m in [(p, n, m) for p in profiles for n in args.sizes.split(",") for m in args.masters.split(",")
+                          if m == "1" or p == "modern"]:  # the v1.0 profile runs one master
+        row = bench(profile, int(n), args.repeat, args.slot, args.modern_version, args.trace, int(m))
+        if keys is None:
+            keys = list(row)
+            print(" | ".join(f"{k:>15}" for k in keys), flush=True)
+        print(" | ".join(f"{row[k]:>15.2f}" if isinstance(row[k], float) else f"{row[k]:>15}"
+                         for k in keys), flush=True)
+        rows.append(row)
     for row in rows:
         verdict = "within" if row["fresh - floor"] <= 10 else "NOT within"
-        print(f"{row['profile']}, {row['hosts']} hosts: fresh deploy {verdict} download floor + 10 s; "
+        print(f"{row['profile']}, {row['hosts']} hosts ({row['masters']} master(s)): fresh deploy {verdict} "
+              f"download floor + 10 s; "
               f"no-op = {row['no-op deploy'] / row['ssh floor']:.2f} x ssh floor")
 
 

@@ -24,7 +24,10 @@ PROFILES = (profiles.Legacy, profiles.Modern)
 KUBERNETES_KEYS = ("version", "release_url", "install_dir", "bin_dir", "etcd_servers", "requires", "registration",
                    "bind_address", "apiserver", "kubelet_port", "log_level", "tls", "pki_dir", "backups",
                    *(key for p in PROFILES for key in p.keys))
-APISERVER_KEYS = ("insecure_port", "secure_port", "service_cluster_ip_range")
+APISERVER_KEYS = ("insecure_port", "secure_port", "service_cluster_ip_range", "endpoint", "extra_sans",
+                  "load_balancer")
+SEVERAL_MASTERS_KEYS = ("endpoint", "extra_sans", "load_balancer")  # the profiles with several masters only
+LOAD_BALANCERS = ("haproxy", "nginx")
 REGISTRY_KEYS = ("server", "email", "token_env", "token_file", "user")
 HOST_KEYS = ("address", "role", "labels", "bind_address", "ssh", *(key for p in PROFILES for key in p.host_keys))
 STARTER = "kubefab init"  # writes a starter inventory
@@ -88,12 +91,18 @@ def _kubernetes(k: Section, paths: Callable) -> tuple[Kubernetes, str]:
     k.allow(KUBERNETES_KEYS)
     api = k.section("apiserver")
     api.allow(APISERVER_KEYS)
-    apiserver = Apiserver(**api.optional(insecure_port=v.port, secure_port=v.port,
-                                         service_cluster_ip_range=v.cidr))
-    if apiserver.insecure_port == apiserver.secure_port:
-        api.fail("is the same as insecure_port; give each its own port", "secure_port")
     version = k.get("version", v.version)
     profile = profiles.kind(version)
+    for key in SEVERAL_MASTERS_KEYS if not profile.several_masters else ():
+        if key in api:
+            api.fail(f"applies to several masters, which the {profile.name} profile ({profile.releases}) cannot "
+                     f"run; remove it, or raise kubernetes.version to {profiles.SEVERAL_MASTERS_FROM} or later", key)
+    apiserver = Apiserver(**api.optional(insecure_port=v.port, secure_port=v.port,
+                                         service_cluster_ip_range=v.cidr, endpoint=v.endpoint,
+                                         load_balancer=v.choice(*LOAD_BALANCERS)),
+                          extra_sans=tuple(api.get("extra_sans", ListOf(v.address, nonempty=True), ())))
+    if apiserver.insecure_port == apiserver.secure_port:
+        api.fail("is the same as insecure_port; give each its own port", "secure_port")
     settings = profile.settings(k, paths, version)
     _refuse_others(k, profile, "keys")
     kubernetes = Kubernetes(
@@ -139,7 +148,7 @@ def _hosts(hosts: Section, labels: dict[str, str], bind_address: str, cluster_ss
             line=hosts.key_line(name),
             pod_cidr=h.get("pod_cidr", v.cidr, None),
         ))
-    _check_one_master(hosts, result)
+    _check_masters(hosts, result, profile)
     _check_addresses(hosts, result)
     return sshsettings.resolve_bastions(result, bastions, defaults)
 
@@ -158,13 +167,16 @@ def _ipv4(section: Section, key: str, value: str) -> str:
     return value
 
 
-def _check_one_master(hosts: Section, result: list[Host]) -> None:
+def _check_masters(hosts: Section, result: list[Host], profile) -> None:
+    """As many masters as the profile runs: one for the v1.0 profile, an odd number for
+    the modern one (etcd's quorum, kubefab.quorum)."""
     masters = [h.name for h in result if h.is_master]
     if not masters:
-        hosts.fail("no host has role: master; set role: master on exactly one host")
-    if len(masters) > 1:
-        hosts.section(masters[1]).fail(f"{len(masters)} hosts have role: master ({', '.join(masters)}); "
-                                       "keep it on exactly one, the others are nodes", "role")
+        hosts.fail("no host has role: master; set role: master on one host (or an odd number of them)"
+                   if profile.several_masters else "no host has role: master; set role: master on exactly one host")
+    why = profile.masters_refusal(masters)
+    if why:
+        hosts.section(masters[-1]).fail(why, "role")
 
 
 def _check_addresses(hosts: Section, result: list[Host]) -> None:

@@ -16,6 +16,7 @@ SCHEDULER = "kubernetes.scheduler.service"
 CONTROLLER_MANAGER = "kubernetes.controller-manager.service"
 CONTAINERD = "kubernetes.containerd.service"
 POD_ROUTES = "kubernetes.pod-routes.service"
+APISERVER_LB = "kubernetes.apiserver-lb.service"  # several masters: a node's load balancer over them
 REGISTER = "kubernetes.register-node.service"
 KUBELET = "kubernetes.kubelet.service"
 PROXY = "kubernetes.proxy.service"
@@ -23,8 +24,8 @@ MASTER_TARGET, NODE_TARGET = "kubernetes.master.target", "kubernetes.node.target
 ONESHOTS = (DOWNLOAD, REGISTER)  # run once, never restarted
 # every unit kubefab ever writes, whatever the role: a host's units that its role does not
 # have (a role it had, a registration mode or network it used) are stopped and disabled
-ALL_UNITS = (DOWNLOAD, ETCD, APISERVER, SCHEDULER, CONTROLLER_MANAGER, CONTAINERD, POD_ROUTES, REGISTER, KUBELET,
-             PROXY, MASTER_TARGET, NODE_TARGET)
+ALL_UNITS = (DOWNLOAD, ETCD, APISERVER, SCHEDULER, CONTROLLER_MANAGER, APISERVER_LB, CONTAINERD, POD_ROUTES,
+             REGISTER, KUBELET, PROXY, MASTER_TARGET, NODE_TARGET)
 DOWNLOAD_MINUTES = 15  # the download unit's TimeoutStartSec: it ends a stuck download
 DOWNLOAD_TIMEOUT = DOWNLOAD_MINUTES * 60
 

@@ -70,6 +70,14 @@ class Apiserver:
     insecure_port: int = 8080
     secure_port: int = 6443
     service_cluster_ip_range: str = "10.100.0.0/16"
+    # Several masters (the modern profile): how clients other than the masters' own reach
+    # the apiservers. endpoint: an external load balancer, VIP or DNS name (host[:port]),
+    # used by kubelets, kube-proxy and the admin kubeconfig; None: on every node a local
+    # load balancer (load_balancer: haproxy or nginx) over the masters. Both the endpoint
+    # and extra_sans go into the apiserver's certificate.
+    endpoint: str | None = None
+    extra_sans: tuple[str, ...] = ()
+    load_balancer: str = "haproxy"
 
 
 @dataclass(frozen=True)
@@ -196,7 +204,42 @@ class Inventory:
 
     @property
     def master(self) -> Host:
+        """The first master: where kubefab runs kubectl unless a run picks another one
+        that answers (kubefab.ops.operation.Operation.master)."""
         return next(h for h in self.hosts if h.is_master)
+
+    @property
+    def masters(self) -> tuple[Host, ...]:
+        return tuple(h for h in self.hosts if h.is_master)
+
+    @property
+    def local_balancer(self) -> bool:
+        """Nodes reach the apiservers through a load balancer of their own: several
+        masters and no endpoint the inventory names."""
+        return len(self.masters) > 1 and not self.kubernetes.apiserver.endpoint
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """The inventory's endpoint as a URL (the secure port when it names none)."""
+        endpoint = self.kubernetes.apiserver.endpoint
+        if not endpoint:
+            return None
+        host, _, port = endpoint.rpartition(":") if _has_port(endpoint) else (endpoint, "", "")
+        return _url("https", host.strip("[]"), int(port) if port else self.kubernetes.apiserver.secure_port)
+
+    def node_server_url(self, host: Host) -> str:
+        """How a node's kubelet and kube-proxy reach an apiserver: the endpoint, else its
+        own load balancer (several masters: on the node's local address, the secure
+        port), else the one master."""
+        if self.endpoint_url:
+            return self.endpoint_url
+        if self.local_balancer:
+            return _url("https", host.local_address, self.kubernetes.apiserver.secure_port)
+        return self.secure_master_url
+
+    def master_url_of(self, master: Host) -> str:
+        """A master's apiserver at its address (secure port)."""
+        return _url("https", master.address, self.kubernetes.apiserver.secure_port)
 
     @property
     def nodes(self) -> tuple[Host, ...]:
@@ -229,6 +272,13 @@ class Inventory:
         """The labels a node carries once registered: the original's `name`, then the
         inventory's cluster-wide and per-host labels."""
         return {"name": host.name, **dict(host.labels)}
+
+
+def _has_port(endpoint: str) -> bool:
+    """host:port, [v6]:port; a bare IPv6 address has colons and no port."""
+    if endpoint.startswith("["):
+        return "]:" in endpoint
+    return endpoint.count(":") == 1
 
 
 def _url(scheme: str, host: str, port: int) -> str:

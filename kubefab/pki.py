@@ -136,14 +136,21 @@ def key_fingerprint(secret: str) -> str:
 
 def apiserver_sans(inv: Inventory) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(DNS names, IP addresses) the apiserver's certificate must name: every way a
-    client reaches it (the master's name and address, its bind address, loopback, the
-    `kubernetes` service's first cluster IP and names)."""
-    master, k = inv.master, inv.kubernetes
+    client reaches it (each master's name, address and bind address, loopback, the
+    `kubernetes` service's first cluster IP and names, the inventory's endpoint and
+    extra_sans). One certificate for every master (kubeadm's alt names are per host;
+    one shared certificate keeps one file in pki/): it is issued again when the masters
+    change, and the masters restart one at a time."""
+    k = inv.kubernetes
     service_ip = ipaddress.ip_network(k.apiserver.service_cluster_ip_range)[1]
-    names = [master.name, "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+    names = [*(m.name for m in inv.masters), "kubernetes", "kubernetes.default", "kubernetes.default.svc",
              *inv.profile.apiserver_names()]
     addresses = ["127.0.0.1", str(service_ip)]
-    for value in (master.address, master.bind_address):
+    endpoint = k.apiserver.endpoint
+    endpoint_host = endpoint and (endpoint[1:].split("]")[0] if endpoint.startswith("[")
+                                  else endpoint.rsplit(":", 1)[0] if endpoint.count(":") == 1 else endpoint)
+    values = [v for m in inv.masters for v in (m.address, m.bind_address)]
+    for value in [*values, *((endpoint_host,) if endpoint_host else ()), *k.apiserver.extra_sans]:
         if value in WILDCARDS:
             continue
         try:
@@ -413,7 +420,7 @@ def _kubeconfig(inv: Inventory, ca_pem: str, pair: Pair, user: str, who: str) ->
     context = f"{user}@{inv.cluster}"
     doc = {"apiVersion": "v1", "kind": "Config",
            "clusters": [{"name": inv.cluster, "cluster": {
-               "server": inv.secure_master_url, "certificate-authority-data": b64(ca_pem)}}],
+               "server": inv.endpoint_url or inv.secure_master_url, "certificate-authority-data": b64(ca_pem)}}],
            "contexts": [{"name": context, "context": {"cluster": inv.cluster, "user": user}}],
            "current-context": context,
            "users": [{"name": user, "user": {

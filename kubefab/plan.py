@@ -113,17 +113,19 @@ def diff(write: Write, old: str | None) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
-def names_master(inv, f) -> bool:
+def names_master(inv, f, host: Host | None = None) -> bool:
     """A file that points its host at the master: it holds the master's URL (a kubeconfig's
-    server, the register script's, a v1.0 kubelet's --api-servers)."""
-    return f.content is not None and any(url in f.content for url in (inv.secure_master_url, inv.master_url))
+    server, the register script's, a v1.0 kubelet's --api-servers), or the URL the host's
+    clients reach the masters at (several masters: its load balancer's, or the endpoint)."""
+    urls = {inv.secure_master_url, inv.master_url, *((inv.node_server_url(host),) if host else ())}
+    return f.content is not None and any(url in f.content for url in urls)
 
 
 def split_master_files(inv, p: HostPlan):
     """A node's plan as (what it writes at once, what it writes once the master answered:
     the files that name the master, with their units' enabling and daemon-reload; None
     when there are none). Both write; restarts and starts stay the whole plan's."""
-    later = tuple(w for w in p.writes if w.action != SET and names_master(inv, w.file))
+    later = tuple(w for w in p.writes if w.action != SET and names_master(inv, w.file, p.host))
     if not later:
         return p, None
     units = {w.file.path.rsplit("/", 1)[1] for w in later if w.file.path.startswith(UNIT_DIR + "/")}

@@ -4,7 +4,7 @@ renewing anything (kubefab.pki.load), the probe only reads on the hosts, and `re
 is pure: facts in, a report (plain data, JSON-ready) and its problems out."""
 from __future__ import annotations
 
-from kubefab import drift as drifts, health, identity, pki, registration, render
+from kubefab import controlplane, drift as drifts, health, identity, pki, registration, render
 from kubefab.drift import UNKNOWN
 from kubefab.facts import FileFact, HostFacts
 from kubefab.model import Inventory
@@ -24,6 +24,13 @@ def drift(f: render.File, have: FileFact | None) -> list[str]:
     return list(drifts.file_drift(f, have))
 
 
+def lister(inv: Inventory, facts: dict) -> str:
+    """The master whose node list status reads: the first that answered healthy, else the
+    first that answered, else the first."""
+    answered = [m.name for m in inv.masters if m.name in facts]
+    return next((n for n in answered if facts[n].healthz == "ok"), answered[0] if answered else inv.master.name)
+
+
 def report(inv: Inventory, wanted: dict[str, dict], facts: dict[str, HostFacts],
            failed: dict[str, str], pki_problems=(), keys=None) -> dict:
     """wanted: host -> {path: File} (from `wanted`); facts: the probes that answered;
@@ -31,7 +38,7 @@ def report(inv: Inventory, wanted: dict[str, dict], facts: dict[str, HostFacts],
     the cluster's record (kubefab.identity) as deploy compares it. The master's facts carry
     the health checks' answers and the node list (None: not known). Each host's
     differences come from kubefab.drift, as deploy's plan does."""
-    master = facts.get(inv.master.name)
+    master = facts.get(lister(inv, facts))
     nodes_json = master.nodes_json if master else None
     states = registration.node_states(nodes_json) if nodes_json is not None else None
     stamp = inv.profile.release_stamp()
@@ -53,7 +60,7 @@ def report(inv: Inventory, wanted: dict[str, dict], facts: dict[str, HostFacts],
             entry["files"] = {p: list(ds) for p, ds in d.files.items()}
             entry["state"] = drifts.state_problems(f)  # the lock, leftovers
             if h.is_master:
-                checks = (("apiserver", inv.profile.health(), f.healthz), ("loopback", inv.profile.loopback(), f.loopback))
+                checks = (("apiserver", inv.profile.health(h), f.healthz), ("loopback", inv.profile.loopback(), f.loopback))
                 entry.update({name: {"at": c.says, "answer": said} for name, c, said in checks if c})
         if not h.is_master:
             state = states.get(h.name) if states is not None else None
@@ -108,7 +115,7 @@ def problems(inv: Inventory, hosts: dict) -> list[str]:
                                                None if node["owned"] is None else tuple(node["owned"]),
                                                tuple(node["operator"]))
                 out += [f"{name}: {line}" for line in registration.label_problems(wanted, state)]
-    master = inv.master.name
+    master = next((m.name for m in inv.masters if "error" not in hosts[m.name]), inv.master.name)
     if "error" not in hosts[master] and any(e.get("node", {}) is None for e in hosts.values()):
         out.append(f"{master}: nodes unknown: kubectl on the master did not list them")
     return out
@@ -145,6 +152,8 @@ def table(rep: dict) -> str:
                 line += "  " + ",".join(f"{k}={v}" for k, v in sorted(n["labels"].items()))
         lines.append(line)
     lines += [f"add-on {line}" for line in rep.get("addons", [])]
+    if rep.get("control_plane"):
+        lines += controlplane.lines(rep["control_plane"])
     notes = [f"note: {n}" for n in rep.get("notes", [])]  # before the verdict: not mistaken for a problem
     lines += ["", *notes] if notes else []
     lines += ["", "OK: the cluster is as the inventory says"] if not rep["problems"] else \

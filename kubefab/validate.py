@@ -186,6 +186,28 @@ def address(value: Any) -> str:
     raise Invalid(f"{s!r} is neither an IP address nor a DNS name; use e.g. 10.1.0.2 or node2.example.com")
 
 
+def endpoint(value: Any) -> str:
+    """Where clients reach the apiservers: an address or DNS name, optionally :port
+    (an IPv6 address with a port in brackets)."""
+    s = text(value)
+    if "://" in s or "/" in s:
+        raise Invalid(f"{s!r} is no address or DNS name with an optional port; write e.g. 10.1.0.100 "
+                      "or k8s.example.com:6443 (no scheme, no path)")
+    host, port = s, ""
+    if s.startswith("[") and "]:" in s:
+        host, port = s[1:].split("]:", 1)
+    elif s.count(":") == 1:
+        host, port = s.split(":")
+    if port and not (port.isdigit() and 0 < int(port) < 65536):
+        raise Invalid(f"{s!r}: {port!r} is no port; write host or host:port, e.g. k8s.example.com:6443")
+    try:
+        address(host)
+    except Invalid:
+        raise Invalid(f"{s!r} is no address or DNS name with an optional port; write e.g. 10.1.0.100 "
+                      "or k8s.example.com:6443 (no scheme, no path)") from None
+    return s
+
+
 def server(value: Any) -> str:
     """A registry host, optionally with a port: quay.io, registry.example.com:5000."""
     s = text(value)

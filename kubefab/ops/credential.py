@@ -43,3 +43,34 @@ def fresh_admin(inv: Inventory, who: str, now: dt.datetime | None = None) -> dic
                                               "client-key-data": b64(certs.key_pem(key))}}],
             "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
             "current-context": name}
+
+
+def answering_server(inv: Inventory, doc: dict, timeout: float = 2.0) -> str | None:
+    """Several masters and no endpoint: the first master whose apiserver answers /readyz
+    now with the kubeconfig's own credentials (its address is in the certificate), else
+    None. Tried from here, in inventory order."""
+    import http.client
+    import os
+    import ssl
+    import tempfile
+    cluster, user = doc["clusters"][0]["cluster"], doc["users"][0]["user"]
+    ctx = ssl.create_default_context(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
+    with tempfile.TemporaryDirectory(prefix="kubefab-") as tmp:
+        cert, key = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
+        for path, field in ((cert, "client-certificate-data"), (key, "client-key-data")):
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+                f.write(base64.b64decode(user[field]))
+        ctx.load_cert_chain(cert, key)
+    for master in inv.masters:
+        url = inv.master_url_of(master)
+        conn = http.client.HTTPSConnection(master.address, inv.kubernetes.apiserver.secure_port,
+                                           context=ctx, timeout=timeout)
+        try:
+            conn.request("GET", "/readyz")
+            if conn.getresponse().status == 200:
+                return url
+        except OSError:
+            continue
+        finally:
+            conn.close()
+    return None

@@ -22,6 +22,7 @@ from kubefab.ops.guard import CheckIdentity, IssuePki, Keys
 from kubefab.ops.host import HostRun
 from kubefab.ops.operation import Operation, Options, Step
 from kubefab.ops.addons import Addons
+from kubefab.ops.deploy_masters import KeepQuorum, Turns
 from kubefab.ops.preflight import Preflight
 from kubefab.ops.steps import Apiserver, Probe, RegisterNodes, commands
 from kubefab.remote import hostfiles
@@ -37,8 +38,10 @@ class Deploy(Operation):
 
     def __init__(self, inv: Inventory, targets: list[Host], opts: Options, connect: Connect | None = None,
                  ignore_preflight: tuple[str, ...] = ()):
-        master = inv.master  # always connected: it waits for the apiserver and registers nodes
-        super().__init__(inv, targets if master in targets else [master, *targets], opts, connect)
+        # every master always connected: one waits for the apiserver and registers nodes, a
+        # joining one joins etcd through another
+        others = [m for m in inv.masters if m not in targets]
+        super().__init__(inv, [*others, *targets], opts, connect)
         self.targets = targets
         self.apiserver = Apiserver(self)
         self.version_refused: str | None = None
@@ -53,12 +56,14 @@ class Deploy(Operation):
         """Each target's files from the local PKI as it is (kubefab.pki.load until IssuePki
         made it), the master's with the cluster's record."""
         self.wanted = {h.name: render.render_host(self.inv, h, self.keys.pki) for h in self.targets}
-        if self.master.name in self.wanted:  # several masters (issue 21): the record on each
-            record = self.keys.record()
-            self.wanted[self.master.name] = {**self.wanted[self.master.name], record.path: record}
+        record = self.keys.record()
+        for m in self.inv.masters:  # the cluster's record on each master
+            if m.name in self.wanted:
+                self.wanted[m.name] = {**self.wanted[m.name], record.path: record}
 
     def steps(self) -> list[Step]:
-        return [Probe(self, lambda h: self.wanted.get(h.name, {})), CheckIdentity(self, self.keys), KeepVersion(self),
+        return [Probe(self, lambda h: self.wanted.get(h.name, {})), CheckIdentity(self, self.keys), KeepQuorum(self),
+                KeepVersion(self),
                 Preflight(self, self.ignore_preflight, lambda h: bool(self.host_plan(h).changes)),
                 IssuePki(self, self.keys, self.render), ConvergeHosts(self),
                 RegisterNodes(self, self.wanted_nodes(), self.ready), Addons(self)]
@@ -186,58 +191,47 @@ class ConvergeHosts(Step):
                 say(name, line)
 
     def apply(self, plan) -> None:
-        """One path per host, all in parallel: the master writes, starts and waits for its
-        apiserver (and the profile's objects), then opens the gate (a master that is no
-        target only answers healthy); a node writes what does not name the master (its
-        download does not wait for anyone), waits at the gate, then writes what names the
-        master and starts. --parallel bounds the hosts at work: a node at the gate gives
-        its slot back (Fleet.idle) to the master or the next node's download, and takes
-        one again before it goes on."""
+        """One path per host, all in parallel: each master writes (its files, its
+        download), then takes its turn (kubefab.ops.deploy_masters.Turns: one master at
+        a time where a restart is involved), joins etcd if it is no member yet, starts or
+        restarts and waits for its apiserver (and the profile's objects); the first one
+        healthy opens the gate (a master that is no target only answers healthy). A node
+        writes what does not name the master (its download does not wait for anyone),
+        waits at the gate, then writes what names the master and starts. --parallel
+        bounds the hosts at work: a host that waits gives its slot back (Fleet.idle) to
+        the master or the next node's download, and takes one again before it goes on."""
         op = self.op
         if not self.has_work(plan):
             return
-        plans, gate = op.plans, Gate(f"the apiserver on {op.master.name}")
-        if op.master.name in op.fleet.failed:
-            gate.fail()
+        plans, gate = op.plans, Gate(f"an apiserver ({', '.join(m.name for m in op.inv.masters)})")
+        masters = [m for m in op.inv.masters if m.name in op.fleet.connections and m.name not in op.fleet.failed
+                   and (m.name in plans or m.name not in {t.name for t in op.targets})]
+        turns = Turns(op, masters, plans, gate)
+        failed = "the master failed" if len(op.inv.masters) == 1 else "no master's apiserver answered"
 
         def path(h: HostRun):
             p = plans.get(h.name)
-            try:
-                if h.host.is_master:
-                    self.master_path(h, p, gate)
-                    return
-                first, later = planning.split_master_files(op.inv, p)
-                self.write(h, first)
-                if not (p.restart or p.start or later):
-                    return  # nothing to start nor to point at the master: no reason to wait
-                # no slot held while it waits (other hosts work); kept when there is no wait
-                with nullcontext() if gate.decided else op.fleet.idle():
-                    opened = gate.wait(op.fleet.cancel, h.say)
-                if not opened:
-                    raise RemoteError("not started: the master failed" + (
-                        f" (its {len(later.writes)} files that name the master not written)" if later else ""))
-                if later:
-                    h.write(later)
-                self.activate(h, p)
-            except BaseException:
-                if h.host.is_master:  # whatever stopped it: the nodes must not wait for it
-                    gate.fail()
-                raise
-        hosts = self.planned()
-        if op.master.name not in plans and op.master.name not in op.fleet.failed:
-            hosts = [op.master, *hosts]  # not a target: it only has to answer
+            if h.host.is_master:
+                turns.master_path(h, p, self)
+                return
+            first, later = planning.split_master_files(op.inv, p)
+            self.write(h, first)
+            if not (p.restart or p.start or later):
+                return  # nothing to start nor to point at the master: no reason to wait
+            # no slot held while it waits (other hosts work); kept when there is no wait
+            with nullcontext() if gate.decided else op.fleet.idle():
+                opened = gate.wait(op.fleet.cancel, h.say)
+            if not opened:
+                raise RemoteError(f"not started: {failed}" + (
+                    f" (its {len(later.writes)} files that name the master not written)" if later else ""))
+            if later:
+                h.write(later)
+            self.activate(h, p)
+        hosts = [*(m for m in turns.order if m.name not in plans), *self.planned()]
         op.each(path, sorted(hosts, key=lambda host: not host.is_master))
-        if op.master.name in op.fleet.failed:
+        if not turns.any_healthy:
             for host in op.targets:
-                op.fleet.failed.setdefault(host.name, "not registered: the master failed")
-
-    def master_path(self, h: HostRun, p: planning.HostPlan | None, gate: Gate) -> None:
-        if p is None:
-            self.op.apiserver.wait_healthy(h, changed=False)
-        else:
-            self.write(h, p)
-            self.activate(h, p, gate.open)
-        gate.open()  # open since it was healthy: no way out of here leaves nodes waiting
+                op.fleet.failed.setdefault(host.name, f"not registered: {failed}")
 
     def write(self, h: HostRun, p: planning.HostPlan) -> None:
         """Units its role does not have stopped first, then the plan's writes (HostRun.write)."""

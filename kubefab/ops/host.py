@@ -39,7 +39,7 @@ def probe(cxn: Connection, inv, wanted: dict) -> facts.HostFacts:
     own = (*inv.profile.unit_order(host), inv.profile.target(host))
     units = (*own, *(u for u in ALL_UNITS if u not in own))
     loopback = inv.profile.loopback()
-    api = dict(healthz=inv.profile.health().argv, loopback=loopback.argv if loopback else (),
+    api = dict(healthz=inv.profile.health(host).argv, loopback=loopback.argv if loopback else (),
                kubectl=inv.profile.kubectl()) if host.is_master else {}
     out = PROBE.run(cxn, *facts.probe_args(stamp_path(inv.kubernetes.install_dir), LOCK_DIR, wanted, units, **api,
                                            owed_dir=OWED_DIR, stage_dir=STAGE_DIR, cluster_file=CLUSTER_FILE))
@@ -154,7 +154,7 @@ class HostRun:
         """Wait on the master (as root: the check reads the admin key) until the
         profile's health check says ok, as wupiao did, bounded by the run's timeout: the
         reason then carries the apiserver's journal. Returns what was asked."""
-        check = self.inv.profile.health()
+        check = self.inv.profile.health(getattr(self.cxn, "host", None))  # this master's own
         look = wait.Look(check.argv, frozenset({"ok"}))
         timeout = self.op.opts.timeout
         try:
@@ -177,7 +177,7 @@ class HostRun:
         """After `unit` (re)started: until it serves, where the profile can tell
         (inv.profile.unit_health: kubefab's etcd answers `endpoint health`), bounded by the
         run's timeout, so that what uses it next (the apiserver) finds it up."""
-        argv = self.inv.profile.unit_health(unit)
+        argv = self.inv.profile.unit_health(unit, self.host)
         if not argv:
             return
         timeout = self.op.opts.timeout

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kubefab import identity, registration, rollout
+from kubefab import controlplane, identity, quorum, registration, rollout
+from kubefab.ops import members
+from kubefab.profiles.modern import etcd as modern_etcd
 from kubefab.footprint import Teardown
 from kubefab.layout import CLUSTER_FILE
 from kubefab.model import Host, Inventory
@@ -37,7 +39,9 @@ class NodesRemove(Operation):
 
     def __init__(self, inv: Inventory, node: Host, opts: Options, force: bool = False,
                  connect: Connect | None = None):
-        super().__init__(inv, [inv.master, node], opts, connect)
+        # a master leaves etcd through another master: every master is connected
+        masters = [m for m in inv.masters if m != node] if node.is_master else [inv.master]
+        super().__init__(inv, [*masters, node], opts, connect)
         self.node, self.force = node, force
         self.footprint = footprints(inv, [node])[node.name]
         self.unreachable: str | None = None  # why the host did not answer, with --force
@@ -47,7 +51,8 @@ class NodesRemove(Operation):
         self.record: identity.Identity | None = None  # the cluster's, from the master's probe
 
     def steps(self) -> list[Step]:
-        return [Gather(self), Drain(self), TakeOff(self), Delete(self), Forget(self), Gone(self)]
+        return [Gather(self), Drain(self), *((LeaveEtcd(self),) if self.node.is_master else ()), TakeOff(self),
+                Delete(self), Forget(self), Gone(self)]
 
     def arguments(self) -> list[str]:
         return [self.node.name, *(["--force"] if self.force else [])]
@@ -98,7 +103,7 @@ class Gather(Step):
         name, master = op.node.name, op.master.name
         if name in op.fleet.failed and op.force:
             op.unreachable = op.fleet.failed[name]
-        found = op.each(lambda h: h.probe({}) if h.host.is_master else gather(h, op.footprint))
+        found = op.each(lambda h: h.probe({}) if h.host.is_master and h.host != op.node else gather(h, op.footprint))
         if name in op.fleet.failed and not op.unreachable:
             op.fleet.failed.setdefault(master, f"not touched: {name} did not answer; --force removes "
                                                f"it from the cluster anyway and says what stays on it")
@@ -115,7 +120,7 @@ class Gather(Step):
         op.record = identity.parse(found[master].cluster)
         op.registered = name in registration.node_states(nodes_json)
         op.teardown = found.get(name)
-        op.cluster_done = not op.registered  # nothing to do there
+        op.cluster_done = not op.registered and not op.node.is_master  # nothing to do there
         would = "would " if op.opts.dry_run else ""
         todo = [(master, f"{would}drain node {name}")] if op.registered else []
         todo += [(name, f"{would}{line}") for line in op.teardown.steps()] if op.teardown else \
@@ -186,7 +191,58 @@ class Forget(Step):
         def forget(h: HostRun):
             hostfiles.put(h.cxn, CLUSTER_FILE, text.encode())
             op.note(op.node.name, f"the cluster's record on {h.name} no longer names {op.node.name}")
-        op.each(forget, [op.master])
+        op.each(forget, [m for m in op.inv.masters if m != op.node and m.name in op.fleet.connections])
+
+
+class LeaveEtcd(Step):
+    """A master leaves etcd first (kubeadm's reset: member remove while the others are
+    reachable), through the master kubectl runs on; refused, before any change, when the
+    members that stay up would be no majority (kubefab.quorum)."""
+
+    def plan(self) -> dict:
+        op = self.op
+        self.refused = None
+        if not op.inv.kubernetes.managed_etcd or not op.goes_on:
+            return {}
+        via = op.on(op.fleet.connections[op.master.name])
+        try:
+            self.listed = members.members(via)
+        except (RemoteError, ValueError) as e:
+            op.fail(None, f"not touched: etcd's members unknown on {op.master.name}: {e}")
+            return {}
+        statuses = via.cxn.run(modern_etcd.status_all_argv(op.inv, op.master), sudo=True, check=False, timeout=15)
+        self.healthy = len(controlplane.healthy_ids(statuses.stdout))
+        mine = members.member_of(self.listed, op.inv, op.node)
+        if mine is None:
+            return {op.node.name: [f"no etcd member of {op.node.name} (removed already)"]}
+        voters = [m for m in self.listed if not m.learner]
+        why = quorum.refusal(len(voters), self.healthy, leaving=0 if mine.learner else 1,
+                             what=f"removing {op.node.name}'s etcd member")
+        if why:
+            op.fail(None, f"not touched: {why}")
+            return {None: [f"refused: {why}"]}
+        would = "would " if op.opts.dry_run else ""
+        return {op.node.name: [f"{would}remove etcd member {mine.id} ({len(voters) - 1} of {len(voters)} stay, "
+                               f"{self.healthy} healthy now)"]}
+
+    def has_work(self, plan) -> bool:
+        return any("remove etcd member" in line for lines in plan.values() for line in lines)
+
+    def apply(self, plan) -> None:
+        op = self.op
+        if not self.has_work(plan) or not op.goes_on:
+            return
+
+        def leave(h: HostRun):
+            why = members.leave(h, op.inv, op.node, self.listed, self.healthy)
+            if why:
+                raise RemoteError(why)
+            op.note(op.node.name, f"left etcd (member removed on {h.name})")
+        op.each(leave, [op.master])
+        if op.master.name in op.fleet.failed:
+            op.fleet.failed.setdefault(op.node.name, f"stopped: {op.fleet.failed[op.master.name]}")
+        else:
+            op.cluster_done = True
 
 
 class Gone(Step):

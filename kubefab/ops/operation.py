@@ -108,6 +108,14 @@ class Operation:
         for h in self.fleet.ok(hosts):
             self.fleet.failed[h.name] = why
 
+    def answering_master(self) -> Host:
+        """Where this run runs kubectl: the first master of the inventory that this run
+        reached (with several masters, one that is down leaves it to the next), else the
+        first master."""
+        hosts = {h.name for h in self.fleet.hosts}
+        return next((m for m in self.inv.masters if m.name in hosts and m.name not in self.fleet.failed),
+                    self.inv.master)
+
     # -- the shape -------------------------------------------------------------------------
     def run(self) -> int:
         try:
@@ -134,6 +142,7 @@ class Operation:
     def converge(self) -> int:
         if self.key_problems():
             return self.finish()
+        self.master = self.answering_master()
         self.phase = "before any change"
         try:
             for step in self.steps():

@@ -56,20 +56,25 @@ def apply_manifests(h: HostRun) -> str | None:
 
 
 class Apiserver:
-    """The master's apiserver in one run: awaited once, and the profile's objects applied
-    once, after it (re)started or when it was down (deploy, upgrade)."""
+    """The masters' apiservers in one run: each awaited once, and the profile's objects
+    applied once, after one (re)started or when it was down (deploy, upgrade)."""
 
     def __init__(self, op):
         self.op = op
-        self.healthy = False  # it answered healthy during this run
+        self.answered: set[str] = set()  # the masters whose apiserver answered healthy during this run
         self.applied = False  # the profile's objects were applied during this run
 
+    @property
+    def healthy(self) -> bool:
+        return bool(self.answered)
+
     def wait_healthy(self, h: HostRun, changed: bool = True) -> None:
-        """Not at all when the probe saw it healthy and nothing on the master changed since."""
-        if self.healthy or (not changed and self.op.facts[self.op.master.name].healthz == "ok"):
+        """Not at all when the probe saw it healthy and nothing on that master changed since."""
+        facts = self.op.facts.get(h.name)
+        if h.name in self.answered or (not changed and facts is not None and facts.healthz == "ok"):
             return
         h.wait_healthy()
-        self.healthy = True
+        self.answered.add(h.name)
         self.apply_manifests(h)  # the apiserver (re)started or was down
 
     def ready(self, h: HostRun) -> None:

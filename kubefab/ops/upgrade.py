@@ -39,8 +39,8 @@ class Upgrade(Operation):
     def __init__(self, inv: Inventory, targets: list[Host], opts: Options, batch: str = "1",
                  drain_timeout: float = DRAIN_TIMEOUT, connect: Connect | None = None):
         nodes = [h for h in targets if not h.is_master]
-        super().__init__(inv, [inv.master, *nodes], opts, connect)  # the control plane first
-        self.targets = [inv.master, *nodes]
+        super().__init__(inv, [*inv.masters, *nodes], opts, connect)  # the control plane first
+        self.targets = [*inv.masters, *nodes]
         self.batch, self.drain_timeout, self.version = batch, drain_timeout, inv.kubernetes.version
         self.running: str | None = None  # the master's installed release before this run
         self.refused: str | None = None  # why the skew rules forbid this upgrade
@@ -56,7 +56,9 @@ class Upgrade(Operation):
         """A generator: the later steps exist once the earlier ones know the batches."""
         yield Probe(self)
         yield CheckIdentity(self, self.keys)
-        if self.master.name in self.fleet.failed:
+        down = [m.name for m in self.inv.masters if m.name in self.fleet.failed]
+        if down:  # an upgrade rolls every master: each must answer
+            self.fail(None, f"not upgraded: master {', '.join(down)} did not answer; bring it back first")
             return
         yield CheckSkew(self)
         if self.refused:
@@ -65,7 +67,8 @@ class Upgrade(Operation):
         self.render()  # the files only for an upgrade the skew rules allow
         yield Probe(self, lambda h: self.wanted.get(h.name, {}), self.targets)
         yield PlanUpgrade(self)
-        yield UpgradeMaster(self)
+        for master in self.inv.masters:  # one at a time, each healthy at the new release before the next
+            yield UpgradeMaster(self, master)
         yield Uncordon(self)
         for i, batch in enumerate(self.todo, 1):
             yield Batch(self, i, batch)
@@ -125,7 +128,7 @@ class CheckSkew(Step):
             views = rollout.node_views(master.nodes_json) if master.nodes_json else {}
             op.refused = skew.refusal(op.running or "", op.version, {n: v.version for n, v in views.items() if v.version},
                                       {n: c for n, f in op.facts.items()
-                                       for c in [skew.stamp_containerd(f.stamp)] if c and n != op.master.name})
+                                       for c in [skew.stamp_containerd(f.stamp)] if c and not op.inv.host(n).is_master})
         if op.refused:
             op.fail(None, f"refused: {op.refused}")
             return {None: [f"refused: {op.refused}"]}
@@ -149,8 +152,8 @@ class PlanUpgrade(Step):
                     for h in op.fleet.ok(op.targets)}
         views = rollout.node_views(master.nodes_json) if master and master.nodes_json else {}
         todo = []
-        for h in op.targets[1:]:
-            if h.name not in op.plans:
+        for h in op.targets:
+            if h.is_master or h.name not in op.plans:
                 continue
             done = not op.plans[h.name].changes and rollout.at(views.get(h.name), op.version)
             if done and views[h.name].ours:
@@ -158,7 +161,8 @@ class PlanUpgrade(Step):
             elif not done:
                 todo.append(h.name)
         op.todo = rollout.batches(todo, op.batch) if todo else []
-        return {None: [f"upgrade {op.running} -> {op.version}: the master first, then "
+        masters = "the master" if len(op.inv.masters) == 1 else f"the {len(op.inv.masters)} masters one at a time"
+        return {None: [f"upgrade {op.running} -> {op.version}: {masters} first, then "
                        f"{sum(map(len, op.todo))} node(s) in {len(op.todo)} batch(es) of {op.batch}"]}
 
     def has_work(self, plan) -> bool:
@@ -166,36 +170,47 @@ class PlanUpgrade(Step):
 
 
 class UpgradeMaster(Step):
-    """Files and release, then etcd before the apiserver (kubefab's own), then deploy's
-    order: the apiserver, healthy, the rest; then /version says the new release."""
+    """One master: files and release, then etcd before the apiserver (kubefab's own), then
+    deploy's order: the apiserver, healthy, the rest; then /version says the new release.
+    With several masters, one such step per master: the next begins once this one answers
+    at the new release, so the others serve meanwhile."""
+
+    def __init__(self, op, master: Host):
+        super().__init__(op)
+        self.master = master
 
     def plan(self) -> dict:
         op = self.op
-        p = op.plans.get(op.master.name)
+        p = op.plans.get(self.master.name)
         if p is None:
             return {}
-        return {None: [f"  master {op.master.name}: "
-                       + (op.host_steps(op.master) if p.changes else f"already at {op.version}")]}
+        return {None: [f"  master {self.master.name}: "
+                       + (op.host_steps(self.master) if p.changes else f"already at {op.version}")]}
 
     def has_work(self, plan) -> bool:
-        p = self.op.plans.get(self.op.master.name)
-        return bool(p and p.changes)
+        p = self.op.plans.get(self.master.name)
+        return bool(p and p.changes) and not self.op.stopped
 
     def show(self, plan) -> None:
         if self.has_work(plan):
-            self.op.show_host(self.op.master.name)
-            self.op.pending[self.op.master.name].append(self.op.plans[self.op.master.name].summary())
+            self.op.show_host(self.master.name)
+            self.op.pending[self.master.name].append(self.op.plans[self.master.name].summary())
         super().show(plan)
 
     def apply(self, plan) -> None:
-        op, name = self.op, self.op.master.name
+        op, name = self.op, self.master.name
+        if op.stopped:
+            return
         if self.has_work(plan):
-            op.each(self.upgrade, [op.master])
+            op.each(self.upgrade, [self.master])
         if name not in op.fleet.failed:
-            op.each(self.check_version, [op.master])
+            op.each(self.check_version, [self.master])
         if name in op.fleet.failed:
-            for h in op.targets[1:]:
-                op.fleet.failed.setdefault(h.name, "not upgraded: the master failed")
+            op.stopped = True
+            for h in op.targets:
+                if h.name != name:
+                    op.fleet.failed.setdefault(h.name, f"not upgraded: the master {name} failed"
+                                               if len(op.inv.masters) > 1 else "not upgraded: the master failed")
 
     def upgrade(self, h: HostRun) -> None:
         p = self.op.plans[h.name]
@@ -209,7 +224,7 @@ class UpgradeMaster(Step):
 
     def check_version(self, h: HostRun) -> None:
         """The apiserver answers /version with the new release."""
-        version, check = self.op.version, self.op.inv.profile.health()
+        version, check = self.op.version, self.op.inv.profile.health(h.host)
         url = check.url.rsplit("/", 1)[0] + "/version"
         r = h.cxn.run([*check.argv[:-1], url], sudo=True, check=False)
         try:
@@ -238,7 +253,7 @@ class Uncordon(Step):
 
     def apply(self, plan) -> None:
         op = self.op
-        if not op.release or op.master.name in op.fleet.failed:
+        if not op.release or op.master.name in op.fleet.failed or op.stopped:
             return
         master, kubectl = op.master_run(), op.inv.profile.kubectl()
         for node in op.release:

@@ -18,7 +18,9 @@ from kubefab.profiles.base import Profile
 from kubefab.profiles.legacy import Legacy
 from kubefab.profiles.modern import Modern
 
-__all__ = ["Legacy", "Modern", "Profile", "kind"]
+__all__ = ["Legacy", "Modern", "Profile", "SEVERAL_MASTERS_FROM", "kind"]
+
+SEVERAL_MASTERS_FROM = "v1.35"  # the first release whose profile runs several masters (Modern)
 
 
 def kind(version: str) -> type[Profile]:

@@ -24,6 +24,7 @@ class Profile:
     stamp_file: ClassVar[str]  # the rendered file that names the release stamp (rollback reads it)
     stamp_pattern: ClassVar[re.Pattern]  # how stamp_file names it: the stamp is its first group
     admin_orgs: ClassVar[tuple[str, ...]] = ("system:masters",)  # the operator's certificate's groups
+    several_masters: ClassVar[bool] = False  # an HA control plane (etcd members, a load balancer)
 
     def __init__(self, inv: Inventory):
         self.inv = inv
@@ -36,6 +37,16 @@ class Profile:
 
     def check(self, hosts, k) -> None:
         """Refuse, through the inventory's sections, what this profile cannot build."""
+
+    @classmethod
+    def masters_refusal(cls, masters: list[str]) -> str | None:
+        """Why these masters (their names) cannot be this profile's control plane, one line."""
+        if len(masters) > 1:
+            from kubefab.profiles import SEVERAL_MASTERS_FROM
+            return (f"{len(masters)} hosts have role: master ({', '.join(masters)}); the {cls.name} profile "
+                    f"({cls.releases}) runs exactly one: keep one, the others nodes, or raise kubernetes.version "
+                    f"to {SEVERAL_MASTERS_FROM} or later for several")
+        return None
 
     # -- what runs where ---------------------------------------------------------------
     def unit_order(self, host: Host) -> tuple[str, ...]:
@@ -57,7 +68,7 @@ class Profile:
         return {"service-range": k.apiserver.service_cluster_ip_range,
                 "etcd": "none (kubefab's etcd on the master)" if k.managed_etcd else "set (an external etcd)"}
 
-    def unit_health(self, unit: str) -> list[str] | None:
+    def unit_health(self, unit: str, host: Host | None = None) -> list[str] | None:
         """An argv (run as root) that exits 0 once `unit` serves, awaited after it
         restarts first (restart_first); None: none to ask (the apiserver's is health())."""
         return None
@@ -97,8 +108,8 @@ class Profile:
         raise NotImplementedError
 
     # -- the apiserver, as kubefab asks it ---------------------------------------------------
-    def health(self) -> Check:
-        """The apiserver's health check from the master, the way nodes reach it."""
+    def health(self, master: Host | None = None) -> Check:
+        """A master's (the first's by default) apiserver health check, the way nodes reach it."""
         raise NotImplementedError
 
     def loopback(self) -> Check | None:

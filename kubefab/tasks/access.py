@@ -33,7 +33,7 @@ def kubeconfig(c, merge=False, context=None, out=None, force=False, fresh=False,
     name = context or inv.cluster
     default = _default_kubeconfig() if merge else "kubeconfig"
     target = paths.file("out", out, default, make_parents=merge and out is None)
-    ours = kubeconfigs.named(_fresh(inv) if fresh else _admin(inv), name)
+    ours = kubeconfigs.named(_answering(inv, _fresh(inv) if fresh else _admin(inv)), name)
     existing = _read(target) if merge else None
     clash = kubeconfigs.conflicts(existing, ours)
     if clash and not force:
@@ -47,6 +47,22 @@ def kubeconfig(c, merge=False, context=None, out=None, force=False, fresh=False,
     did = f"merged context {name} into" if merge else f"wrote context {name} to"
     also = f" (the previous file is {kept})" if kept else ""
     print(f"{did} {target}{also}; try: kubectl --kubeconfig {target} --context {name} get nodes")
+
+
+def _answering(inv, doc: dict) -> dict:
+    """Several masters and no endpoint: the kubeconfig names a master that answers now
+    (said when it is not the first); none answering: the first, said too."""
+    if not inv.local_balancer or "certificate-authority-data" not in doc["clusters"][0]["cluster"]:
+        return doc
+    from kubefab.ops import credential
+    server = credential.answering_server(inv, doc)
+    if server is None:
+        print(f"note: no master's apiserver answers now; the kubeconfig names the first, {inv.secure_master_url}")
+        return doc
+    if server != inv.secure_master_url:
+        print(f"note: {inv.master.name} does not answer; the kubeconfig names {server}")
+    doc["clusters"][0]["cluster"]["server"] = server
+    return doc
 
 
 def _admin(inv) -> dict:

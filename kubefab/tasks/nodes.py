@@ -63,9 +63,12 @@ def remove(c, name, force=False, dry_run=False, timeout=None, accept_new_host_ke
     """Drain a node, stop and remove kubefab on it, then delete its Node."""
     inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     node = select(inv, name, "name")
-    if len(node) != 1 or node[0].is_master:
+    if len(node) != 1 or (node[0].is_master and len(inv.masters) == 1):
         refuse("name", name, "wants one node of the inventory (not the master; fab reset takes "
                              "kubefab off any host)")
+    if node[0] == inv.master:
+        refuse("name", name, "is the first master: the cluster's service-account issuer and kubefab's kubectl are "
+                             "there; remove another master (or make another host the first in the inventory first)")
     opts = options(c, "nodes.remove", dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys,
                    wait_lock=wait_lock)
     run(lambda: NodesRemove(inv, node[0], opts, force=force))

@@ -37,7 +37,7 @@ def test_etcdctl_is_the_masters_own_as_the_apiservers_etcd_client():
     inv = modern_inventory(MANAGED)
     assert ctl.client(inv) == ["/usr/local/bin/etcdctl", f"--endpoints={modern_units.etcd_url(inv)}",
                                f"--cacert={ETCD_CA}", f"--cert={ETCD_CLIENT_CERT}", f"--key={ETCD_CLIENT_KEY}"]
-    api = modern_units.apiserver(inv).argv
+    api = modern_units.apiserver(inv, inv.master).argv
     assert f"--etcd-servers={modern_units.etcd_url(inv)}" in api and f"--etcd-keyfile={ETCD_CLIENT_KEY}" in api
     assert ctl.save_argv(inv, "/x/s.db")[-3:] == ["snapshot", "save", "/x/s.db"]
 
@@ -51,11 +51,15 @@ def test_status_and_restore_run_with_etcdutl_from_etcd_3_5(version, tool):
 
 def test_restore_makes_the_member_the_unit_runs():
     inv = modern_inventory(MANAGED)
-    unit = modern_units.etcd(inv).argv
+    unit = modern_units.etcd(inv, inv.master).argv
     argv = ctl.restore_argv(inv, "/usr/local/bin/etcdctl", "/s.db", "/var/lib/etcd.new")
     assert argv[:4] == ["/usr/local/bin/etcdctl", "snapshot", "restore", "/s.db"]
-    for flag in ("--name=", "--initial-cluster=", "--initial-advertise-peer-urls=", "--initial-cluster-token="):
+    for flag in ("--name=", "--initial-advertise-peer-urls=", "--initial-cluster-token="):
         assert next(a for a in argv if a.startswith(flag)) == next(a for a in unit if a.startswith(flag))
+    # the unit takes its first start from the environment file, no flag: a one-member cluster
+    assert not any(a.startswith(("--initial-cluster=", "--initial-cluster-state=")) for a in unit)
+    peer = modern_units.etcd_peer_url(inv)
+    assert f"--initial-cluster={inv.master.name}={peer}" in argv
     assert "--data-dir=/var/lib/etcd.new" in argv
 
 

@@ -57,7 +57,7 @@ class Legacy(Profile):
         return self.inv.kubernetes.release_url
 
     # -- the apiserver -------------------------------------------------------------------
-    def health(self) -> health.Check:
+    def health(self, master: Host | None = None) -> health.Check:
         """/healthz on the port nodes use: with tls the secure port at the master's
         address, the server checked against the CA and the operator's client certificate
         shown (x509, as a kubelet's); without, the insecure port as before TLS."""

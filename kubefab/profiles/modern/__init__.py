@@ -25,6 +25,7 @@ class Modern(Profile):
     host_keys = ("pod_cidr",)
     kubectl_as_root = True  # the admin kubeconfig's key is root's (0600)
     admin_orgs = (pki.CLUSTER_ADMINS,)  # bound by RBAC (kubeadm since 1.29), not system:masters
+    several_masters = True
     stamp_file = paths.DOWNLOAD_MANIFEST
     stamp_pattern = re.compile(r"^stamp\t(.*)$", re.M)
 
@@ -34,6 +35,15 @@ class Modern(Profile):
 
     def check(self, hosts, k) -> None:
         settings.check_network(self.inv, hosts, k)
+
+    @classmethod
+    def masters_refusal(cls, masters: list[str]) -> str | None:
+        """An odd number: etcd keeps a majority of its members (kubefab.quorum); an even
+        count tolerates no more failures than the odd one below it."""
+        if len(masters) % 2 == 0:
+            return (f"{len(masters)} hosts have role: master ({', '.join(masters)}): etcd needs an odd number "
+                    f"of members (1, 3, 5) to keep a majority; add a master or make one a node")
+        return None
 
     # -- what runs where ---------------------------------------------------------------
     def unit_order(self, host: Host) -> tuple[str, ...]:
@@ -50,9 +60,9 @@ class Modern(Profile):
             return (layout.ETCD, layout.APISERVER)
         return super().restart_first(host)
 
-    def unit_health(self, unit: str) -> list[str] | None:
+    def unit_health(self, unit: str, host: Host | None = None) -> list[str] | None:
         if unit == layout.ETCD and self.inv.kubernetes.managed_etcd:
-            return etcd.health_argv(self.inv)
+            return etcd.health_argv(self.inv, host)
         return None
 
     def files(self, host: Host, pki_) -> list:
@@ -77,10 +87,11 @@ class Modern(Profile):
         return ", ".join(f"{c} {k.component_version(c)}" for c in downloads.components(self.inv, host))
 
     # -- the apiserver -------------------------------------------------------------------
-    def health(self) -> health.Check:
-        """/readyz on the secure port at the master's address, as kubefab's admin."""
+    def health(self, master: Host | None = None) -> health.Check:
+        """/readyz on the secure port at a master's address (the first's by default), as
+        kubefab's admin."""
         inv = self.inv
-        return health.curl(render.readyz(inv), f"{inv.secure_master_url}, TLS, client certificate",
+        return health.curl(render.readyz(inv, master), f"{inv.master_url_of(master or inv.master)}, TLS, client certificate",
                            paths.CA, paths.ADMIN_CERT, paths.ADMIN_KEY)
 
     def kubectl(self) -> list[str]:

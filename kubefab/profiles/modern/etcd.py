@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from kubefab.profiles.modern import paths as L
-from kubefab.model import Inventory
+from kubefab.model import Host, Inventory
 from kubefab.profiles.modern.units import bin_, etcd_peer_url, etcd_url
 
 # etcd 3.5 moved the offline snapshot commands (status, restore) to etcdutl and 3.6
@@ -36,9 +36,10 @@ def etcdctl(inv: Inventory) -> str:
     return bin_(inv, L.ETCDCTL)
 
 
-def client(inv: Inventory) -> list[str]:
-    """etcdctl as the apiserver's etcd client, against the member on the master."""
-    return [etcdctl(inv), f"--endpoints={etcd_url(inv)}", f"--cacert={L.ETCD_CA}",
+def client(inv: Inventory, master: Host | None = None) -> list[str]:
+    """etcdctl as the apiserver's etcd client, against the member on a master (the first
+    by default), run on that master."""
+    return [etcdctl(inv), f"--endpoints={etcd_url(inv, master)}", f"--cacert={L.ETCD_CA}",
             f"--cert={L.ETCD_CLIENT_CERT}", f"--key={L.ETCD_CLIENT_KEY}"]
 
 
@@ -65,8 +66,8 @@ def status_argv(tool: str, path: str) -> list[str]:
     return [tool, "snapshot", "status", path, "--write-out=json"]
 
 
-def health_argv(inv: Inventory) -> list[str]:
-    return [*client(inv), "endpoint", "health"]
+def health_argv(inv: Inventory, master: Host | None = None) -> list[str]:
+    return [*client(inv, master), "endpoint", "health"]
 
 
 def restore_argv(inv: Inventory, tool: str, path: str, data_dir: str) -> list[str]:
@@ -105,8 +106,8 @@ class Member:
         return bool(self.name)
 
 
-def members_argv(inv: Inventory) -> list[str]:
-    return [*client(inv), "member", "list", "--write-out=json"]
+def members_argv(inv: Inventory, master: Host | None = None) -> list[str]:
+    return [*client(inv, master), "member", "list", "--write-out=json"]
 
 
 def parse_members(out: str) -> list[Member]:
@@ -119,10 +120,10 @@ def parse_members(out: str) -> list[Member]:
         raise ValueError(f"not a member list: {out.strip()[:120]!r} ({e})") from None
 
 
-def add_learner_argv(inv: Inventory, name: str, peer_url: str) -> list[str]:
+def add_learner_argv(inv: Inventory, name: str, peer_url: str, master: Host | None = None) -> list[str]:
     """A new member as a learner (it does not count for quorum until promoted: adding it
     never stops writes, as kubeadm joins a control-plane node)."""
-    return [*client(inv), "member", "add", name, "--learner", f"--peer-urls={peer_url}"]
+    return [*client(inv, master), "member", "add", name, "--learner", f"--peer-urls={peer_url}"]
 
 
 def joining_env(out: str) -> dict[str, str]:
@@ -131,12 +132,23 @@ def joining_env(out: str) -> dict[str, str]:
     return {m[1]: m[2] for m in re.finditer(r'^(ETCD_[A-Z_]+)="([^"\n]*)"$', out, re.M)}
 
 
-def promote_argv(inv: Inventory, member_id: str) -> list[str]:
-    return [*client(inv), "member", "promote", member_id]
+def promote_argv(inv: Inventory, member_id: str, master: Host | None = None) -> list[str]:
+    return [*client(inv, master), "member", "promote", member_id]
 
 
-def remove_argv(inv: Inventory, member_id: str) -> list[str]:
-    return [*client(inv), "member", "remove", member_id]
+def remove_argv(inv: Inventory, member_id: str, master: Host | None = None) -> list[str]:
+    return [*client(inv, master), "member", "remove", member_id]
+
+
+def status_all_argv(inv: Inventory, master: Host | None = None) -> list[str]:
+    """`endpoint status` of every member the cluster lists (health, leader), as json."""
+    return [*client(inv, master), "endpoint", "status", "--cluster", "--write-out=json"]
+
+
+def first_start_env(cluster: str, state: str) -> str:
+    """The member's first start (paths.ETCD_ENV): the cluster's members (name=peer URL,
+    comma-separated, itself included) and new (the first master) or existing (a join)."""
+    return f'ETCD_INITIAL_CLUSTER="{cluster}"\nETCD_INITIAL_CLUSTER_STATE="{state}"\n'
 
 
 def leader(status_out: str) -> str | None:

@@ -28,8 +28,18 @@ ADMIN_KUBECONFIG = f"{K}/admin.kubeconfig"  # kubefab's kubectl on the master (l
 ETCD_DIR, ETCD_DATA = "/etc/etcd", "/var/lib/etcd"
 ETCD_DATA_NEW = ETCD_DATA + ".restored-{stamp}"  # etcd.restore writes the snapshot's data here,
 ETCD_DATA_ASIDE = ETCD_DATA + ".before-restore-{stamp}"  # then moves the old data dir here and swaps
+ETCD_DATA_BEFORE_JOIN = ETCD_DATA + ".before-join-{stamp}"  # a joining member's earlier data, kept
 ETCDCTL, ETCDUTL = "etcdctl", "etcdutl"  # in bin_dir, from the etcd release (etcdutl: etcd 3.5+)
 ETCD_SERVER_CA, ETCD_CERT, ETCD_KEY = f"{ETCD_DIR}/ca.crt", f"{ETCD_DIR}/etcd.crt", f"{ETCD_DIR}/etcd.key"
+# how the member starts the first time (ETCD_INITIAL_CLUSTER, _STATE): written by deploy
+# before that start, from the members as they are then (kubefab.ops.etcd_members)
+ETCD_ENV = f"{ETCD_DIR}/etcd.env"
+
+# several masters: a node's load balancer over the apiservers, the distribution's program
+HAPROXY, NGINX = "/usr/sbin/haproxy", "/usr/sbin/nginx"
+LB_PACKAGES = {"haproxy": ("haproxy", HAPROXY), "nginx": ("nginx", NGINX)}  # balancer -> (package, program)
+LB_HAPROXY_CONFIG = "/etc/kubernetes/apiserver-lb/haproxy.cfg"
+LB_NGINX_CONFIG = "/etc/kubernetes/apiserver-lb/nginx.conf"
 
 KUBELET_DIR = "/var/lib/kubelet"
 KUBELET_CONFIG = f"{KUBELET_DIR}/kubelet-config.yaml"

@@ -55,11 +55,19 @@ def leaves(inv: Inventory) -> list[dict]:
            dict(name="front-proxy-client", cn="front-proxy-client", ca=FRONT_PROXY_CA),
            dict(name="super-admin", cn="kubefab-super-admin", orgs=("system:masters",))]
     if inv.kubernetes.managed_etcd:
-        dns, ips = _names(inv.master, "127.0.0.1")
-        out += [dict(name="etcd-server", cn=f"etcd-{inv.master.name}", dns=(*dns, "localhost"), ips=ips,
-                     both=True, ca="etcd-ca"),  # serving and peer
-                dict(name="apiserver-etcd-client", cn="kube-apiserver-etcd-client", ca="etcd-ca")]
+        for master in inv.masters:
+            dns, ips = _names(master, "127.0.0.1")
+            out.append(dict(name=etcd_member(inv, master), cn=f"etcd-{master.name}", dns=(*dns, "localhost"),
+                            ips=ips, both=True, ca="etcd-ca"))  # serving and peer, naming its own address
+        out.append(dict(name="apiserver-etcd-client", cn="kube-apiserver-etcd-client", ca="etcd-ca"))
     return out
+
+
+def etcd_member(inv: Inventory, master: Host) -> str:
+    """The file stem of a member's certificate in pki/: the first master's keeps the one-
+    master name (etcd-server), so a cluster that grows keeps its bytes; the others' are
+    etcd-server-<name>."""
+    return "etcd-server" if master == inv.master else f"etcd-server-{master.name}"
 
 
 # --- keys that are no certificates ---------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kubefab.profiles.modern import atrest, downloads, paths as L, pki as modern_pki, units as modern_units, network
+from kubefab.profiles.modern import atrest, balancer, downloads, etcd, paths as L, pki as modern_pki, units as modern_units, network
 from kubefab import registration, templating, versions
 from kubefab.files import File
 from kubefab import layout as U
@@ -33,9 +33,10 @@ def unit_order(inv: Inventory, host: Host) -> tuple[str, ...]:
     return (U.DOWNLOAD, *services)
 
 
-def readyz(inv: Inventory) -> str:
-    """The apiserver's readiness URL as deploy should poll it (with the admin certificate)."""
-    return f"{inv.secure_master_url}/readyz"
+def readyz(inv: Inventory, master: Host | None = None) -> str:
+    """A master's apiserver readiness URL as deploy should poll it (with the admin
+    certificate), at its address: the way nodes reach it."""
+    return f"{inv.master_url_of(master or inv.master)}/readyz"
 
 
 RBAC = """\
@@ -119,6 +120,11 @@ def specs(inv: Inventory, host: Host) -> list:
         template = {units[0]: f"{u}.j2", U.DOWNLOAD: "kubernetes.download.service.j2",
                     U.REGISTER: f"{u}.j2"}.get(u, "service.j2")
         out.append(_file(f"{U.UNIT_DIR}/{u}", template, restarts=() if u == units[0] else (u,)))
+    if host.is_master and host == inv.master and k.managed_etcd:
+        # the first master's member bootstraps the cluster (state new, itself alone); read
+        # only while its data dir is empty, so it restarts nothing. A master that joins
+        # gets its file from `member add` (kubefab.ops.members), not rendered.
+        out.append(_file(L.ETCD_ENV, None))
     if host.is_master:
         out += [_file(L.SCHEDULER_CONFIG, "kube-scheduler.yaml.j2", restarts=(U.SCHEDULER,)),
                 _file(L.CM_KUBECONFIG, "kubeconfig.j2", restarts=(U.CONTROLLER_MANAGER,)),
@@ -127,6 +133,10 @@ def specs(inv: Inventory, host: Host) -> list:
                 _secret(L.ENCRYPTION_CONFIG, "encryption-config.yaml.j2", "the key encrypting secrets at rest",
                         (U.APISERVER,))]
         return out
+    if inv.local_balancer:
+        config, template = ((L.LB_NGINX_CONFIG, "apiserver-lb-nginx.conf.j2")
+                            if k.apiserver.load_balancer == "nginx" else (L.LB_HAPROXY_CONFIG, "apiserver-lb-haproxy.cfg.j2"))
+        out.append(_file(config, template, restarts=(U.APISERVER_LB,)))
     containerd = ("containerd-config-v3.toml.j2" if int(k.component_version("containerd")[0]) >= 2
                   else "containerd-config-v2.toml.j2")
     out += [_file(L.CONTAINERD_CONFIG, containerd, restarts=(U.CONTAINERD,)),
@@ -149,6 +159,12 @@ def specs(inv: Inventory, host: Host) -> list:
     return out
 
 
+def condition_hosts(inv: Inventory, host: Host) -> list[str]:
+    """ConditionHost= lines (all must hold): a master's units run on that master only, a
+    node's on no master."""
+    return [host.name] if host.is_master else [f"!{m.name}" for m in inv.masters]
+
+
 def target(host: Host) -> str:
     return U.MASTER_TARGET if host.is_master else U.NODE_TARGET  # as every profile (Profile.target)
 
@@ -161,9 +177,9 @@ def context(inv: Inventory, host: Host, pki: Pki, path: str) -> dict:
     labels = modern_units.self_labels(inv, host)  # the rest: kubectl on the master (registration)
     ctx = dict(inv=inv, host=host, k=k, master=inv.master, paths=L, registry=inv.registry,
                bin_dir=k.bin_dir.rstrip("/"), requires=requires, target=target(host),
-               units=unit_order(inv, host), condition_host=("" if host.is_master else "!") + inv.master.name,
+               units=unit_order(inv, host), condition_hosts=condition_hosts(inv, host),
                manifest=L.DOWNLOAD_MANIFEST, download=U.DOWNLOAD, manual=k.registration == MANUAL,
-               node_master_url=inv.secure_master_url, secretbox_keys=atrest.secretbox_keys(pki),
+               node_master_url=inv.node_server_url(host), secretbox_keys=atrest.secretbox_keys(pki),
                aescbc_key=pki.encryption_key, aescbc_name=atrest.AESCBC_NAME, registered=registered(inv, host),
                containerd_version=k.component_version("containerd"), pause_image=versions.PAUSE_IMAGE,
                runc=f"{k.bin_dir.rstrip('/')}/runc", labels=labels, health_tries=HEALTH_TRIES,
@@ -175,24 +191,32 @@ def context(inv: Inventory, host: Host, pki: Pki, path: str) -> dict:
     if path.startswith(U.UNIT_DIR + "/"):
         ctx["unit"] = units.get(path.rsplit("/", 1)[1])
     if path.endswith("/register_node.sh"):
+        if inv.local_balancer:  # curl --connect-to and kubectl --tls-server-name: the name the certificate carries
+            address, port = balancer.listen(inv, host)
+            ctx.update(server_name=balancer.SERVER_NAME, health_url=f"https://{balancer.SERVER_NAME}:{port}",
+                       connect_to=f"{balancer.SERVER_NAME}:{port}:{address}:{port}")
         made = registered(inv, host)
         ctx.update(node_labels={**made["labels"], **labels},
                    node_annotations={**ctx["record"], **made["annotations"]})
     if path == L.CNI_BRIDGE:
         ctx["pod_subnet"] = network.pod_subnets(inv)[host.name]
+    own, node = modern_units.apiserver_url(inv, host), inv.node_server_url(host)
     kubeconfigs = {
-        L.CM_KUBECONFIG: ("kube-controller-manager", "system:kube-controller-manager", L.CM_CERT, L.CM_KEY,
-                          modern_units.apiserver_url(inv)),
-        L.SCHEDULER_KUBECONFIG: ("kube-scheduler", "system:kube-scheduler", L.SCHEDULER_CERT, L.SCHEDULER_KEY,
-                                 modern_units.apiserver_url(inv)),
-        L.KUBELET_KUBECONFIG: ("kubelet", f"system:node:{host.name}", L.KUBELET_CERT, L.KUBELET_KEY,
-                               inv.secure_master_url),
-        L.PROXY_KUBECONFIG: ("kube-proxy", "system:kube-proxy", L.PROXY_CERT, L.PROXY_KEY, inv.secure_master_url),
+        L.CM_KUBECONFIG: ("kube-controller-manager", "system:kube-controller-manager", L.CM_CERT, L.CM_KEY, own),
+        L.SCHEDULER_KUBECONFIG: ("kube-scheduler", "system:kube-scheduler", L.SCHEDULER_CERT, L.SCHEDULER_KEY, own),
+        L.KUBELET_KUBECONFIG: ("kubelet", f"system:node:{host.name}", L.KUBELET_CERT, L.KUBELET_KEY, node),
+        L.PROXY_KUBECONFIG: ("kube-proxy", "system:kube-proxy", L.PROXY_CERT, L.PROXY_KEY, node),
         L.ADMIN_KUBECONFIG: ("kubefab-admin", f"kubefab-admin, {modern_pki.CLUSTER_ADMINS}", L.ADMIN_CERT,
-                             L.ADMIN_KEY, modern_units.apiserver_url(inv)),
+                             L.ADMIN_KEY, own),
     }
     if path in kubeconfigs:
         ctx.update(zip(("user", "cn", "cert", "key", "server"), kubeconfigs[path]))
+        # a node's own load balancer listens on the node's address, which the apiserver's
+        # certificate does not name: the client checks it for a name it does (client-go's
+        # tls-server-name), so that no node's address joins the certificate
+        ctx["tls_server_name"] = balancer.SERVER_NAME if ctx["server"] == node and inv.local_balancer else None
+    if path in (L.LB_HAPROXY_CONFIG, L.LB_NGINX_CONFIG):
+        ctx["balancer"] = balancer.context(inv, host)
     return ctx
 
 
@@ -230,7 +254,7 @@ def pki_files(inv: Inventory, host: Host, pki: Pki) -> list[File]:
                   *pair(L.ETCD_CLIENT_CERT, L.ETCD_CLIENT_KEY, pki.part("apiserver-etcd-client"),
                         "apiserver etcd client", api),
                   File(L.ETCD_SERVER_CA, pki.etcd_ca_cert, 0o644, restarts=etcd),
-                  *pair(L.ETCD_CERT, L.ETCD_KEY, pki.part("etcd-server"), "etcd member", etcd)]
+                  *pair(L.ETCD_CERT, L.ETCD_KEY, pki.part(modern_pki.etcd_member(inv, host)), "etcd member", etcd)]
     elif k.etcd_client:
         files += [File(L.ETCD_CA, pki.etcd_ca_cert, 0o644, restarts=api),
                   *pair(L.ETCD_CLIENT_CERT, L.ETCD_CLIENT_KEY, pki.part("etcd-client"), "etcd client", api)]
@@ -242,7 +266,9 @@ def render_host(inv: Inventory, host: Host, pki: Pki) -> list[File]:
     environment = templating.environment(__package__)
     files = []
     for path, template, mode, extra in specs(inv, host):
-        if template is None:  # the download manifest: text from kubefab.profiles.modern.downloads
+        if path == L.ETCD_ENV:
+            content = etcd.first_start_env(f"{host.name}={modern_units.etcd_peer_url(inv, host)}", "new")
+        elif template is None:  # the download manifest: text from kubefab.profiles.modern.downloads
             content = downloads.manifest(inv, host)
         elif path == L.ENCRYPTION_CONFIG and pki.secretbox_key is None:
             content = None  # unknown: a read-only PKI (status) lacks the key

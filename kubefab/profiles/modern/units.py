@@ -47,29 +47,41 @@ def is_ip(value: str) -> bool:
     return True
 
 
-def etcd_url(inv: Inventory) -> str:
-    """How the apiserver reaches kubefab's etcd: on the master's own address."""
-    return _url("https", inv.master.local_address, 2379)
+def etcd_url(inv: Inventory, master: Host | None = None) -> str:
+    """How the apiserver and etcdctl on a master (the first by default) reach its own
+    member: on the master's local address."""
+    return _url("https", (master or inv.master).local_address, 2379)
 
 
-def etcd_peer_url(inv: Inventory) -> str:
-    """The managed etcd member's peer URL (its unit's and a restore's)."""
-    return _url("https", inv.master.address, 2380)
+def etcd_client_url(master: Host) -> str:
+    """A member's client URL as the other masters reach it (its address)."""
+    return _url("https", master.address, 2379)
 
 
-def apiserver_url(inv: Inventory) -> str:
-    """How processes on the master reach the apiserver (secure port, its local address)."""
-    return _url("https", inv.master.local_address, inv.kubernetes.apiserver.secure_port)
+def etcd_peer_url(inv: Inventory, master: Host | None = None) -> str:
+    """A member's peer URL (its unit's, `member add`'s and a restore's)."""
+    return _url("https", (master or inv.master).address, 2380)
+
+
+def etcd_servers(inv: Inventory, master: Host) -> tuple[str, ...]:
+    """Every member, the master's own first (kubeadm's stacked etcd names only its own;
+    every member lets the apiserver's client fail over while its own restarts)."""
+    return (etcd_url(inv, master), *(etcd_client_url(m) for m in inv.masters if m != master))
+
+
+def apiserver_url(inv: Inventory, master: Host | None = None) -> str:
+    """How processes on a master reach its own apiserver (secure port, local address)."""
+    return _url("https", (master or inv.master).local_address, inv.kubernetes.apiserver.secure_port)
 
 
 def bin_(inv: Inventory, name: str) -> str:
     return f"{inv.kubernetes.bin_dir.rstrip('/')}/{name}"
 
 
-def apiserver(inv: Inventory) -> Unit:
-    k, m = inv.kubernetes, inv.master
+def apiserver(inv: Inventory, m: Host) -> Unit:
+    k = inv.kubernetes
     if k.managed_etcd:
-        etcd = (f"--etcd-servers={etcd_url(inv)}", f"--etcd-cafile={L.ETCD_CA}",
+        etcd = (f"--etcd-servers={','.join(etcd_servers(inv, m))}", f"--etcd-cafile={L.ETCD_CA}",
                 f"--etcd-certfile={L.ETCD_CLIENT_CERT}", f"--etcd-keyfile={L.ETCD_CLIENT_KEY}")
     else:  # plain http only with etcd_insecure (kubefab.profiles.modern.settings refuses it otherwise)
         etcd = (f"--etcd-servers={','.join(k.etcd_servers)}",)
@@ -100,7 +112,7 @@ def apiserver(inv: Inventory) -> Unit:
     return Unit(U.APISERVER, "Kubernetes API Server", argv, after=(U.DOWNLOAD, *etcd_unit))
 
 
-def controller_manager(inv: Inventory) -> Unit:
+def controller_manager(inv: Inventory, m: Host) -> Unit:
     """kubeadm's flags (docs/KUBERNETES.md §15): its secure port on the master's own
     address, checking callers through the apiserver (authn/authz kubeconfigs), leader
     election, and the CSR signer with the cluster CA."""
@@ -110,7 +122,7 @@ def controller_manager(inv: Inventory) -> Unit:
     allocate = () if k.bridge_network else ("--allocate-node-cidrs=true",
                                             f"--node-cidr-mask-size={k.node_cidr_prefix}")
     argv = (bin_(inv, "kube-controller-manager"), f"--authentication-kubeconfig={L.CM_KUBECONFIG}",
-            f"--authorization-kubeconfig={L.CM_KUBECONFIG}", f"--bind-address={inv.master.local_address}",
+            f"--authorization-kubeconfig={L.CM_KUBECONFIG}", f"--bind-address={m.local_address}",
             f"--client-ca-file={L.CA}", f"--cluster-cidr={k.cluster_cidr}", *allocate,
             f"--cluster-name={inv.cluster}", f"--cluster-signing-cert-file={L.CA}",
             f"--cluster-signing-key-file={L.CA_KEY}", f"--kubeconfig={L.CM_KUBECONFIG}", "--leader-elect=true",
@@ -121,29 +133,34 @@ def controller_manager(inv: Inventory) -> Unit:
     return Unit(U.CONTROLLER_MANAGER, "Kubernetes Controller Manager", argv, after=(U.DOWNLOAD, U.APISERVER))
 
 
-def scheduler(inv: Inventory) -> Unit:
+def scheduler(inv: Inventory, m: Host) -> Unit:
     """kubeadm's: the secure port on the master's own address, callers checked through
     the apiserver; leader election is in its config file."""
     argv = (bin_(inv, "kube-scheduler"), f"--authentication-kubeconfig={L.SCHEDULER_KUBECONFIG}",
-            f"--authorization-kubeconfig={L.SCHEDULER_KUBECONFIG}", f"--bind-address={inv.master.local_address}",
+            f"--authorization-kubeconfig={L.SCHEDULER_KUBECONFIG}", f"--bind-address={m.local_address}",
             f"--config={L.SCHEDULER_CONFIG}", f"--v={inv.kubernetes.log_level}")
     return Unit(U.SCHEDULER, "Kubernetes Scheduler", argv, after=(U.DOWNLOAD, U.APISERVER))
 
 
-def etcd(inv: Inventory) -> Unit:
-    m = inv.master
-    client, peer = _url("https", m.address, 2379), etcd_peer_url(inv)
+def etcd(inv: Inventory, m: Host) -> Unit:
+    """One member per master. How it starts the first time is no flag: the environment
+    file deploy writes before its first start (paths.ETCD_ENV: ETCD_INITIAL_CLUSTER and
+    ETCD_INITIAL_CLUSTER_STATE, new on the first master, what `member add` printed on one
+    that joins, as kubeadm joins a stacked member); etcd reads them only while its data
+    dir is empty. A flag would shadow them (an error since etcd 3.5)."""
+    client, peer = etcd_client_url(m), etcd_peer_url(inv, m)
     argv = (bin_(inv, "etcd"), f"--name={m.name}", f"--data-dir={L.ETCD_DATA}",
-            f"--initial-cluster-token={inv.cluster}", "--initial-cluster-state=new",
+            f"--initial-cluster-token={inv.cluster}",
             f"--listen-client-urls={_url('https', m.bind_address, 2379)}", f"--advertise-client-urls={client}",
             f"--listen-peer-urls={_url('https', m.bind_address, 2380)}", f"--initial-advertise-peer-urls={peer}",
-            f"--initial-cluster={m.name}={peer}", f"--cert-file={L.ETCD_CERT}", f"--key-file={L.ETCD_KEY}",
+            f"--cert-file={L.ETCD_CERT}", f"--key-file={L.ETCD_KEY}",
             f"--trusted-ca-file={L.ETCD_SERVER_CA}", "--client-cert-auth=true",
             f"--peer-cert-file={L.ETCD_CERT}", f"--peer-key-file={L.ETCD_KEY}",
             f"--peer-trusted-ca-file={L.ETCD_SERVER_CA}", "--peer-client-cert-auth=true",
             f"--listen-metrics-urls={_url('http', m.local_address, 2381)}")
     return Unit(U.ETCD, "etcd, the apiserver's store (kubefab's own)", argv, after=(U.DOWNLOAD,),
-                service=("Type=notify", "Restart=on-failure", "RestartSec=5", "LimitNOFILE=65536"))
+                service=("Type=notify", f"EnvironmentFile=-{L.ETCD_ENV}", "Restart=on-failure", "RestartSec=5",
+                         "LimitNOFILE=65536"))
 
 
 def containerd(inv: Inventory) -> Unit:
@@ -243,6 +260,24 @@ def units(inv: Inventory, host: Host) -> tuple[Unit, ...]:
     network_unit = pod_routes(inv, host) if k.bridge_network else None
     routes = (network_unit,) if network_unit else ()
     if host.is_master:
-        return (apiserver(inv), scheduler(inv), controller_manager(inv),
-                *((etcd(inv),) if k.managed_etcd else ()), *routes)
-    return (containerd(inv), *routes, kubelet(inv, host), proxy(inv))
+        return (apiserver(inv, host), scheduler(inv, host), controller_manager(inv, host),
+                *((etcd(inv, host),) if k.managed_etcd else ()), *routes)
+    balancer = (load_balancer(inv, host),) if inv.local_balancer else ()
+    return (*balancer, containerd(inv), *routes, kubelet(inv, host), proxy(inv))
+
+
+def load_balancer(inv: Inventory, host: Host) -> Unit:
+    """The node-local load balancer over the masters' apiservers (kubespray's and k0s's
+    design): the distribution's haproxy (master-worker mode, systemd notify, as Debian's
+    own unit runs it) or nginx (its stream module, in the foreground), with kubefab's
+    config (kubefab.profiles.modern.balancer)."""
+    if inv.kubernetes.apiserver.load_balancer == "nginx":
+        argv = (L.NGINX, "-c", L.LB_NGINX_CONFIG)  # in the foreground: the config says daemon off
+        check = f"{L.NGINX} -t -q -c {L.LB_NGINX_CONFIG}"
+        service = ("Type=exec", "Restart=always", "RestartSec=2")
+    else:
+        argv = (L.HAPROXY, "-Ws", "-f", L.LB_HAPROXY_CONFIG)
+        check = f"{L.HAPROXY} -c -q -f {L.LB_HAPROXY_CONFIG}"
+        service = ("Type=notify", "Restart=always", "RestartSec=2")
+    return Unit(U.APISERVER_LB, "the apiservers' load balancer on this node (kubefab's own)", argv,
+                after=("network-online.target",), pre=(check,), service=service)

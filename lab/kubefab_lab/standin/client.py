@@ -3,6 +3,8 @@
 described in words an operator can act on."""
 from __future__ import annotations
 
+import functools
+import http.client
 import json
 import os
 import shutil
@@ -37,6 +39,7 @@ class Endpoint:
     cert_data: bytes | None = None
     key_data: bytes | None = None
     source: str = ""  # where the credentials came from ("kubeconfig /etc/kubernetes/kubelet.kubeconfig")
+    tls_server_name: str | None = None  # a kubeconfig's tls-server-name: the name the certificate is checked for
     _ctx: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -198,13 +201,41 @@ def request(ep: Endpoint, method: str, path: str, body=None, content_type="appli
     if ep.token:
         req.add_header("Authorization", f"Bearer {ep.token}")
     try:
-        with urllib.request.urlopen(req, timeout=timeout, context=ep.ssl_context()) as resp:
+        if ep.https and ep.tls_server_name:
+            opener = urllib.request.build_opener(_NamedHandler(ep.ssl_context(), ep.tls_server_name))
+            opened = opener.open(req, timeout=timeout)
+        else:
+            opened = urllib.request.urlopen(req, timeout=timeout, context=ep.ssl_context())
+        with opened as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
     except urllib.error.URLError as e:
         reason = e.reason if isinstance(e.reason, OSError) else OSError(str(e.reason))
         raise reason from None
+
+
+class _NamedTLS(http.client.HTTPSConnection):
+    """client-go's tls-server-name (rest.TLSClientConfig.ServerName): the TLS handshake
+    sends, and the certificate is checked for, that name instead of the URL's host (a
+    load balancer's address the certificate does not carry)."""
+
+    def __init__(self, *args, server_name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._server_name = server_name
+
+    def connect(self):
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self._server_name)
+
+
+class _NamedHandler(urllib.request.HTTPSHandler):
+    def __init__(self, context: ssl.SSLContext, server_name: str):
+        super().__init__(context=context)
+        self._server_name = server_name
+
+    def https_open(self, req):
+        return self.do_open(functools.partial(_NamedTLS, server_name=self._server_name), req, context=self._context)
 
 
 def probe(ep: Endpoint, timeout: float = 2.0) -> str | None:

@@ -65,6 +65,7 @@ def load_kubeconfig(path: str) -> Endpoint:
                   cert_data=data(user, "client-certificate-data"),
                   key_data=data(user, "client-key-data"),
                   token=user.get("token"),
+                  tls_server_name=cluster.get("tls-server-name") or None,
                   source=f"kubeconfig {path}")
     if ep.insecure and (ep.ca_file or ep.ca_data):  # client-go refuses the pair
         raise KubeconfigError("invalid configuration: specifying a root certificates file with the insecure flag "

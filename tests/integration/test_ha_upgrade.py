@@ -1,0 +1,63 @@
+"""upgrade v1.36 -> v1.37 with three masters (issue 21) on a lab of its own (three
+masters, two nodes): the masters one at a time, each answering at the new release before
+the next, then the nodes; a kubectl loop (every 0.5 s, through a load balancer of the
+test's own over the masters) is answered at every moment."""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kubefab.inventory import load
+from kubefab_lab import Lab
+
+from .conftest import NET, ROOT, free_port_pair, lab_prerequisites, slotted
+from .halab import kubectl_at, members, own_balancer, requests_every, until
+from .helpers import fab
+
+pytestmark = pytest.mark.lab
+
+FROM, TO = "v1.36.4", "v1.37.1"
+
+
+@pytest.fixture(scope="module")
+def lab():
+    reason = lab_prerequisites()
+    if reason:
+        pytest.skip(f"no lab: {reason}")
+    lab = Lab(Path(f"/var/lib/kubefab/{slotted('lab-ha-upgrade')}"), ROOT / "build/lab-ha-upgrade", first_address=70,
+              net=NET, etcd_port=free_port_pair(), cgroup=slotted("lab-ha-upgrade"))
+    shutil.rmtree(lab.build_dir / "pki", ignore_errors=True)
+    lab.up(ROOT / "hosts.yaml", version=FROM, pin_sums=False, masters=3, nodes=2)
+    yield lab
+    lab.down()
+
+
+def test_upgrade_with_three_masters_answers_throughout(lab):
+    inventory = lab.inventory_path
+    fab(inventory, "deploy", timeout=600)
+    data = yaml.safe_load(inventory.read_text())
+    data["kubernetes"]["version"] = TO
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
+    inv = load(inventory, secrets=False)
+    with own_balancer(lab, inv, inv.nodes[-1]) as server:
+        loop = kubectl_at(inventory, server, "kubernetes", minor="1.36")
+        answers, failures = [], []
+        started = time.monotonic()
+        with requests_every(loop, 0.5, answers, failures, "get", "--raw", "/version"):
+            upgraded = fab(inventory, "upgrade", timeout=900)
+        took = time.monotonic() - started
+    print(f"upgrade {FROM} -> {TO} with 3 masters: {took:.1f}s, {len(answers)} answers, {len(failures)} failures")
+    assert not failures and len(answers) > 10, failures
+    out = upgraded.stdout
+    # the masters one at a time, each verified at the new release before the next, then the nodes
+    order = [out.index(f"[{m.name}] verified: apiserver {TO} healthy") for m in inv.masters]
+    assert order == sorted(order), out
+    first_node = min(out.index(f"[{n.name}] Ready at {TO}") for n in inv.nodes)
+    assert max(order) < first_node, out
+    assert {m.name for m in members(inventory, inv, inv.masters[0].name)} == {m.name for m in inv.masters}
+    assert until(lambda: fab(inventory, "status", check=False).returncode == 0, 60), \
+        fab(inventory, "status", check=False).stdout
