@@ -20,6 +20,7 @@ class UnitFact:
     enabled: str  # systemd UnitFileState: enabled, disabled, static, "" when not found
     active: str  # ActiveState: active, inactive, failed, activating, ...
     needs_reload: bool = False  # the file on disk is newer than what systemd loaded
+    loaded: bool = True  # systemd holds the unit (LoadState not "not-found"): a new file of it needs a reload
 
     @property
     def is_active(self) -> bool:
@@ -68,6 +69,7 @@ def parse(output: str, paths=()) -> HostFacts:
                 enabled=unit.get("UnitFileState", ""),
                 active=unit.get("ActiveState", ""),
                 needs_reload=unit.get("NeedDaemonReload") == "yes",
+                loaded=unit.get("LoadState", "loaded") not in ("not-found", ""),
             )
         unit.clear()
 

@@ -79,7 +79,7 @@ def plan_host(host: Host, wanted: dict, facts: HostFacts, *, units: tuple[str, .
     return HostPlan(
         host=host,
         writes=writes,
-        daemon_reload=d.reload or any(w.file.path.startswith(UNIT_DIR + "/") for w in writes),
+        daemon_reload=d.reload or any(rewrites_loaded_unit(w.file.path, facts) for w in writes),
         download=bool(d.release),
         enable=tuple(d.disabled),
         restart=restart,
@@ -89,6 +89,18 @@ def plan_host(host: Host, wanted: dict, facts: HostFacts, *, units: tuple[str, .
         marks=tuple(u for u in units if u in facts.owed),
         leftovers=tuple(facts.leftovers),
     )
+
+
+def rewrites_loaded_unit(path: str, facts: HostFacts) -> bool:
+    """Whether putting `path` in place leaves systemd wanting a reload, by its own rule
+    (NeedDaemonReload): a unit file of a unit systemd holds (the probe's LoadState) gets
+    a new mtime, content or mode changed alike (a new file is put in place). A unit it
+    does not hold (a new one: not-found) is read from disk when first used, as systemd
+    retries a unit not found once its unit folders change: no reload for it."""
+    if not path.startswith(UNIT_DIR + "/"):
+        return False
+    unit = facts.units.get(path[len(UNIT_DIR) + 1:])
+    return unit is None or unit.loaded  # a unit the probe did not ask about: reload, as before
 
 
 def diff(write: Write, old: str | None) -> str:

@@ -8,15 +8,20 @@ finish: the restarts a change owes are recorded on the host (OWED_DIR) before an
 changes or the download runs, and a unit's mark goes only once it restarted or started;
 the download runs without holding a channel open and is awaited on the unit's journal;
 restarts go in the profile's order (the store, then the apiserver, healthy, then the
-rest), each noted as it happens so a recap after a failure says what was done."""
+rest), each noted as it happens so a recap after a failure says what was done.
+
+Each step is as few round trips as its order allows: the marks, the files, the units
+enabled (systemd reloaded only where it needs it) and the download started go in one
+(kubefab.remote.script.together); a unit's (re)start and its mark's removal in one."""
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from kubefab import facts
 from kubefab.layout import APISERVER, DOWNLOAD, DOWNLOAD_TIMEOUT, LOCK_DIR, OWED_DIR, STAGE_DIR, stamp_path
 from kubefab.plan import HostPlan
 from kubefab.remote import hostfiles, wait
-from kubefab.remote.script import HostScript
+from kubefab.remote.script import BatchError, HostScript, together
 from kubefab.remote.transport import Connection, RemoteError, Result
 from kubefab.report import say
 
@@ -24,6 +29,7 @@ PROBE = HostScript("probe", what="probe")
 OWE = HostScript("owe", what="recording the restarts owed")
 RELOAD = HostScript("reload", what="systemctl enable/daemon-reload")
 RUN_DOWNLOAD = HostScript("run-download", what="starting the download")
+ACTIVATE = HostScript("activate", what="starting units")
 DOWNLOAD_SLICE = 30.0  # seconds one round trip follows the download's journal
 
 
@@ -90,32 +96,55 @@ class HostRun:
         if units:
             OWE.run(self.cxn, OWED_DIR, why, *units)
 
-    def clear(self, units) -> None:
-        """Forget the marks of units that restarted or started."""
-        if units:
-            self.cxn.run(["rm", "-f", "--", *(f"{OWED_DIR}/{u}" for u in units)], sudo=True)
+    def units(self, verb: str, units, clear=()) -> None:
+        """systemctl start or restart `units`; once done, the owed marks of `clear` removed."""
+        argv = ["systemctl", verb, *units]
+        what = f"{shlex.join(argv[:3])}{' ...' if len(argv) > 3 else ''}"
+        ACTIVATE.run(self.cxn, verb, OWED_DIR, "\n".join(clear), *units, what=what)
 
     def write(self, plan: HostPlan) -> None:
-        """Restarts owed recorded, files in place (kubernetes.backups of each), systemd
-        reloaded, units enabled, release installed; each noted."""
-        self.owe(plan.owe, self.op.run_record)
-        hostfiles.install(self.cxn, [w.file for w in plan.writes], run=self.op.run_record,
-                          keep=self.inv.kubernetes.backups)
-        if plan.writes:
-            self.note(f"wrote {len(plan.writes)} files")
+        """In one round trip: the restarts owed recorded, the files put in place
+        (kubernetes.backups of each), the units enabled, systemd reloaded where it needs
+        it, the download started; then the download awaited. Each noted as done."""
+        files = [w.file for w in plan.writes]
+        parts, notes, stdin = [], [], None
+        if plan.owe:
+            parts.append(OWE.part(OWED_DIR, self.op.run_record, *plan.owe))
+            notes.append(None)
+        if files:
+            part, stdin = hostfiles.install_part(files, run=self.op.run_record, keep=self.inv.kubernetes.backups)
+            parts.append(part)
+            notes.append(f"wrote {len(files)} files")
         if plan.daemon_reload or plan.enable:
-            RELOAD.run(self.cxn, *plan.enable)
-        if plan.enable:
-            self.note("enabled " + ", ".join(plan.enable))
+            parts.append(RELOAD.part("yes" if plan.daemon_reload else "", *plan.enable))
+            notes.append("enabled " + ", ".join(plan.enable) if plan.enable else None)
         if plan.download:
-            self.download()
+            parts.append(RUN_DOWNLOAD.part(DOWNLOAD, what=f"starting {DOWNLOAD}"))
+            notes.append(None)
+        done = 0
+        try:
+            together(self.cxn, parts, stdin=stdin) if parts else None
+            done = len(parts)
+        except BatchError as e:
+            done = e.done
+            raise
+        finally:
+            for note in notes[:done]:
+                if note:
+                    self.note(note)
+        if plan.download:
+            self.await_download()
             self.note("installed the release")
 
     def download(self) -> None:
-        """Run the download unit (RUN_DOWNLOAD queues it), then await its end on its
-        journal, bounded twice: the unit's TimeoutStartSec and DOWNLOAD_TIMEOUT here. A
-        failed download keeps the previous binaries (the unit's promise)."""
+        """Run the download unit (RUN_DOWNLOAD queues it), then await its end."""
         RUN_DOWNLOAD.run(self.cxn, DOWNLOAD, what=f"starting {DOWNLOAD}")
+        self.await_download()
+
+    def await_download(self) -> None:
+        """The download's end, awaited on its journal, bounded twice: the unit's
+        TimeoutStartSec and DOWNLOAD_TIMEOUT here. A failed download keeps the previous
+        binaries (the unit's promise)."""
         timeout = DOWNLOAD_TIMEOUT + 30
         try:
             r = wait.on_host(self.cxn, wait.Look.of_unit(DOWNLOAD), what=DOWNLOAD, timeout=timeout,
@@ -150,14 +179,12 @@ class HostRun:
 
         def restart_each(units):
             for unit in units:
-                self.systemctl("restart", unit)
-                self.clear([unit] if unit in marks else [])
+                self.units("restart", [unit], clear=[unit] if unit in marks else [])
                 self.note(f"restarted {unit}" + (f" ({why[unit]})" if unit in why else ""))
         first = [u for u in self.inv.profile.restart_first(self.host) if u in restart]
         restart_each(first)
         if start:
-            self.systemctl("start", *start)
-            self.clear([u for u in start if u in marks])
+            self.units("start", start, clear=[u for u in start if u in marks])
             self.note("started " + ", ".join(start))
         if healthy:
             healthy()

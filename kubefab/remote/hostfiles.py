@@ -12,7 +12,7 @@ import tarfile
 import uuid
 
 from kubefab.layout import BACKUP_DIR, BACKUPS, LAST_RUN, STAGE_DIR
-from kubefab.remote.script import HostScript
+from kubefab.remote.script import HostScript, Part
 from kubefab.remote.transport import Connection, RemoteError
 
 INSTALL = HostScript("install", what="writing files")
@@ -26,14 +26,20 @@ def install(cxn: Connection, files, run: str = "", keep: int = BACKUPS) -> None:
     tar stream) into a root-only folder under STAGE_DIR, each is copied beside its target
     and renamed over it (atomic). The previous version joins the `keep` newest under
     BACKUP_DIR; LAST_RUN lists what `run` replaced or made (for rollback)."""
-    if not files:
-        return
+    if files:
+        part, stdin = install_part(files, run, keep)
+        INSTALL.run(cxn, *part.args, stdin=stdin, what=part.what)
+
+
+def install_part(files, run: str = "", keep: int = BACKUPS) -> tuple[Part, bytes]:
+    """install() as a part of a batch (kubefab.remote.script.together), and its stdin."""
     args = []
     for f in files:
         args += [f.path, format(f.mode, "o"), f.owner, f.group, "secret" if f.secret else "", " ".join(f.restarts)]
     stage = f"{STAGE_DIR}/{uuid.uuid4().hex[:12]}"  # one entry per run; the lock clears dead ones
-    INSTALL.run(cxn, stage, BACKUP_DIR, str(keep), LAST_RUN, run, *args, stdin=archive([f.content for f in files]),
-                what=f"writing {len(files)} file{'s' if len(files) != 1 else ''}")
+    return (INSTALL.part(stage, BACKUP_DIR, str(keep), LAST_RUN, run, *args,
+                         what=f"writing {len(files)} file{'s' if len(files) != 1 else ''}"),
+            archive([f.content for f in files]))
 
 
 def read(cxn: Connection, paths: list[str]) -> dict[str, str | None]:

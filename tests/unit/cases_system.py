@@ -1,5 +1,6 @@
 """Cases of the scripts that ask systemd and the apiserver: probe.sh (kubefab.facts),
-reload.sh (converge's enable and daemon-reload), remove.sh (fab reset, nodes.remove)."""
+reload.sh (converge's enable and daemon-reload), activate.sh (a unit's start and its
+owed mark), remove.sh (fab reset, nodes.remove)."""
 from kubefab import facts, health
 from kubefab.layout import APISERVER, KEEP_DIRS, LOCK_DIR, OWED_DIR, STAGE_DIR, STATE_DIR, UNIT_DIR
 
@@ -32,10 +33,10 @@ def probe(name: str, before: Host, files=(), units=(), master: bool = False, **k
     return Case("probe", name, tuple(args), before, **kw)
 
 
-def unit(name: str, state: str, enabled: str, reload: str) -> list[str]:
+def unit(name: str, state: str, enabled: str, reload: str, load: str = "loaded") -> list[str]:
     """systemctl show's lines for a unit, in systemd's order (its bus vtable's)."""
-    return [f"unit\tId={name}", f"unit\tActiveState={state}", f"unit\tUnitFileState={enabled}",
-            f"unit\tNeedDaemonReload={reload}"]
+    return [f"unit\tId={name}", f"unit\tLoadState={load}", f"unit\tActiveState={state}",
+            f"unit\tUnitFileState={enabled}", f"unit\tNeedDaemonReload={reload}"]
 
 
 MASTER = Host({**TLS, KUBECTL: KUBECTL_STUB}, units={APISERVER: U(True, "active")})
@@ -50,7 +51,7 @@ PROBE = [
           units=("a.service", "b.service", "c.target"),
           out=lines(*unit("a.service", "active", "enabled", "no"), "unit\t",
                     *unit("b.service", "failed", "disabled", "yes"), "unit\t",
-                    *unit("c.target", "inactive", "", "no"))),
+                    *unit("c.target", "inactive", "", "no", "not-found"))),
     probe("owed marks, never a half-written dot file; staged leftovers, folders and dot files too",
           Host({f"{OWED_DIR}/kubelet.service": F("run 1\n"), f"{OWED_DIR}/.proxy.service.new": F("half"),
                 f"{OWED_DIR}/folder/x": F(""), f"{STAGE_DIR}/up-1/0": F("x", 0o600),
@@ -81,12 +82,27 @@ PROBE = [
 A, B = f"{UNIT_DIR}/a.service", f"{UNIT_DIR}/b.service"
 UNITS = Host({A: F("A\n"), B: F("B 2\n")}, units={"b.service": U(True, "active", "B 1\n")})
 RELOAD = [
-    Case("reload", "units enabled, then one reload", ("a.service", "b.service"), UNITS,
+    Case("reload", "units enabled, then one reload, asked for", ("yes", "a.service", "b.service"), UNITS,
          after=UNITS.but(units={"a.service": U(True, "inactive", "A\n"), "b.service": U(True, "active", "B 2\n")})),
-    Case("reload", "no unit: the reload alone", (), UNITS,
+    Case("reload", "no unit: the reload alone", ("yes",), UNITS,
          after=UNITS.but(units={"b.service": U(True, "active", "B 2\n")})),
-    Case("reload", "a unit without its file: nothing enabled, no reload", ("a.service", "c.service"), UNITS, exit=1,
-         err="Unit file c.service does not exist"),
+    Case("reload", "new units enabled, none loaded from an older file: no reload", ("", "a.service"), UNITS,
+         after=UNITS.but(units={"a.service": U(True)})),
+    Case("reload", "not asked, but systemd says a unit it enabled needs one: reloaded", ("", "b.service"), UNITS,
+         after=UNITS.but(units={"b.service": U(True, "active", "B 2\n")})),
+    Case("reload", "a unit without its file: nothing enabled, no reload", ("yes", "a.service", "c.service"), UNITS,
+         exit=1, err="Unit file c.service does not exist"),
+]
+
+MARKS = Host({A: F("A\n"), B: F("B 2\n"), f"{OWED_DIR}/a.service": F("run 1\n"),
+              f"{OWED_DIR}/b.service": F("run 1\n")}, units={"b.service": U(True, "active", "B 1\n")})
+ACTIVATE = [
+    Case("activate", "started, then the marks named removed, no other", ("start", OWED_DIR, "a.service", "a.service"),
+         MARKS, after=MARKS.but({f"{OWED_DIR}/a.service": None}, units={"a.service": U(False, "active", "A\n")})),
+    Case("activate", "a restart runs the unit again", ("restart", OWED_DIR, "", "b.service"), MARKS),
+    Case("activate", "a unit that cannot start keeps its mark: systemd's own words",
+         ("start", OWED_DIR, "c.service", "c.service"), MARKS.but({f"{OWED_DIR}/c.service": F("run 1\n")}),
+         exit=5, err="Unit c.service not found"),
 ]
 
 KEEP = "\n".join((*KEEP_DIRS, "/home/core"))
@@ -126,4 +142,4 @@ REMOVE = [
                       dirs=(UNIT_DIR, "/home/core", "/var/lib")), real_only="the fake host has no symlinks"),
 ]
 
-CASES = [*PROBE, *RELOAD, *REMOVE]
+CASES = [*PROBE, *RELOAD, *ACTIVATE, *REMOVE]

@@ -19,7 +19,7 @@ if [ -n "$files" ]; then
   done
   stat -c 'stat %n %a %U %G' -- $files 2>/dev/null
 fi
-[ -n "$units" ] && systemctl show --property=Id,UnitFileState,ActiveState,NeedDaemonReload -- $units |
+[ -n "$units" ] && systemctl show --property=Id,LoadState,ActiveState,UnitFileState,NeedDaemonReload -- $units |
   while IFS= read -r line; do printf 'unit\t%s\n' "$line"; done
 [ -f "$stamp" ] && printf 'stamp\t%s\n' "$(base64 -w0 < "$stamp")"
 [ -f "$lock/holder" ] && printf 'lock\t%s\n' "$(base64 -w0 < "$lock/holder")"
