@@ -4,10 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import yaml
 from invoke.exceptions import Exit
-
-from kubefab import kubeconfig as kubeconfigs, pki
 
 from .common import INVENTORY_HELP, inventory as load_inventory
 from .flags import task
@@ -19,6 +16,8 @@ from .flags import task
             "inventory": INVENTORY_HELP})
 def kubeconfig(c, merge=False, context=None, out=None, inventory=None):
     """Write the cluster admin's kubeconfig, or merge it into your own (--merge --context)."""
+    import yaml
+    from kubefab import kubeconfig as kubeconfigs
     inv = load_inventory(c, inventory)
     name = context or inv.cluster
     ours = kubeconfigs.named(_admin(inv), name)
@@ -31,6 +30,8 @@ def kubeconfig(c, merge=False, context=None, out=None, inventory=None):
 
 
 def _admin(inv) -> dict:
+    import yaml
+    from kubefab import pki
     plain = inv.profile.admin_kubeconfig()
     if plain is not None:
         return plain
@@ -47,6 +48,7 @@ def _default_kubeconfig() -> str:
 
 
 def _read(path: Path) -> dict | None:
+    import yaml
     try:
         doc = yaml.safe_load(path.read_text()) if path.exists() else None
     except (OSError, yaml.YAMLError) as e:

@@ -1,20 +1,25 @@
-"""What every task needs: the inventory, the hosts it names, errors without tracebacks."""
+"""What every task needs: the inventory, the hosts it names, errors without tracebacks.
+
+A task imports what it runs when it runs (the inventory, the PKI, the operations, SSH):
+`kubefab --list` and `--help` build the task tree from the task modules alone."""
 from __future__ import annotations
 
 import os
 import sys
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from invoke.exceptions import Exit
 
-from kubefab import pki, report
+from kubefab import report
 
 from . import flags
-from kubefab.remote.fleet import Interrupted
-from kubefab.inventory import InventoryError, inventory_path, load
 from kubefab.model import Host, Inventory
-from kubefab.ops.operation import Operation, Options
-from kubefab.remote.transport import RemoteError
+from kubefab.remote.transport import Interrupted, RemoteError
+
+if TYPE_CHECKING:
+    from kubefab import pki
+    from kubefab.ops.operation import Options
 
 ACCEPT_NEW_HELP = "record unknown SSH host keys (as OpenSSH's accept-new); a changed key is still refused"
 INVENTORY_HELP = "the inventory file (default: $KUBEFAB_INVENTORY, else kubefab.inventory, hosts.yaml)"
@@ -26,6 +31,7 @@ TIMEOUT_HELP = "seconds to wait for the apiserver to be healthy and nodes Ready 
 
 def inventory(c, given: str | None = None) -> Inventory:
     """--inventory, else KUBEFAB_INVENTORY, else the configured kubefab.inventory."""
+    from kubefab.inventory import InventoryError, inventory_path, load
     path = given or inventory_path(os.environ, c.config.get("kubefab", {}).get("inventory"))
     try:
         return load(path)
@@ -36,6 +42,7 @@ def inventory(c, given: str | None = None) -> Inventory:
 def cluster_pki(inv: Inventory) -> pki.Pki | None:
     """The cluster's CA and certificates (None without tls), made or renewed in
     kubernetes.pki_dir as needed; what changed goes to stderr, never key material."""
+    from kubefab import pki
     try:
         made = pki.ensure(inv)
     except pki.PkiError as e:
@@ -71,6 +78,7 @@ def timeout_setting(c, given) -> float:
 def options(c, task: str, *, dry_run=False, parallel=None, timeout=None, accept_new=False, wait_lock=False,
             json=False) -> Options:
     """The flags every operation shares, checked (one line, exit 2) before anything runs."""
+    from kubefab.ops.operation import Options
     opts = Options(dry_run=dry_run, parallel=parallel_setting(c, parallel),
                    timeout=timeout_setting(c, timeout), accept_new=accept_new, wait_lock=wait_lock,
                    json=json, invocation=invocation(task))
@@ -95,8 +103,9 @@ def invocation(task: str, argv=None) -> tuple[str, ...]:
 
 def run(make) -> None:
     """Build an operation (make() -> Operation) and run it; its exit code is the task's."""
+    from kubefab import pki
     try:
-        operation: Operation = make()
+        operation = make()
     except pki.PkiError as e:
         raise Exit(f"error: {e}", code=2)
     code = operation.run()

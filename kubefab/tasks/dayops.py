@@ -3,10 +3,6 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from kubefab.ops import logs as journals
-from kubefab.ops.reset import Reset
-from kubefab.ops.rollback import Rollback
-
 from .common import (ACCEPT_NEW_HELP, HOSTS_HELP, INVENTORY_HELP, PARALLEL_HELP, TIMEOUT_HELP,
                      WAIT_LOCK_HELP,
                      inventory as load_inventory,
@@ -26,6 +22,7 @@ from .flags import refuse, task
 def reset(c, hosts=None, yes=False, dry_run=False, parallel=None, accept_new_host_keys=False,
           wait_lock=False, inventory=None):
     """Take kubefab off hosts: units stopped and disabled, its files, binaries and backups removed."""
+    from kubefab.ops.reset import Reset
     inv = load_inventory(c, inventory)
     targets = select(inv, hosts)
     if not (yes or dry_run):
@@ -49,6 +46,7 @@ def reset(c, hosts=None, yes=False, dry_run=False, parallel=None, accept_new_hos
 def rollback(c, hosts=None, dry_run=False, timeout=None, parallel=None, accept_new_host_keys=False,
              wait_lock=False, inventory=None):
     """Put back the files the last run replaced (each host's own list) and restart what uses them."""
+    from kubefab.ops.rollback import Rollback
     inv = load_inventory(c, inventory)
     targets = select(inv, hosts)
     opts = options(c, "rollback", dry_run=dry_run, parallel=parallel, timeout=timeout, accept_new=accept_new_host_keys,
@@ -68,6 +66,7 @@ def rollback(c, hosts=None, dry_run=False, timeout=None, parallel=None, accept_n
 def logs(c, hosts=None, unit=None, since=None, out=None, parallel=None, accept_new_host_keys=False,
          inventory=None):
     """The journals of kubefab's units, each line prefixed with its host (or files in --out DIR)."""
+    from kubefab.ops import logs as journals
     inv = load_inventory(c, inventory)
     targets, only = select(inv, hosts), unit or None
     for name in journals.known(inv, targets, only):

@@ -1,9 +1,6 @@
 """Bring the cluster to what the inventory describes."""
 from invoke.exceptions import Exit
 
-from kubefab.ops import unlock as unlocks
-from kubefab.ops.deploy import Deploy
-
 from .common import (ACCEPT_NEW_HELP, HOSTS_HELP, INVENTORY_HELP, PARALLEL_HELP, TIMEOUT_HELP,
                      WAIT_LOCK_HELP,
                      inventory as load_inventory, options, reported, run, select)
@@ -23,6 +20,7 @@ from .flags import task
 def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
            accept_new_host_keys=False, wait_lock=False, inventory=None, json=False):
     """Write files, install the release, start the master, then the nodes, register them."""
+    from kubefab.ops.deploy import Deploy
     inv = load_inventory(c, inventory)
     refusal = inv.profile.download_refusal()
     if refusal:  # the download would refuse on every host: say it once, before any connection
@@ -38,6 +36,7 @@ def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
             "accept-new-host-keys": ACCEPT_NEW_HELP, "inventory": INVENTORY_HELP})
 def unlock(c, hosts=None, force=False, accept_new_host_keys=False, inventory=None):
     """Remove the cluster lock a killed run left (a lock whose lease still runs: only with --force)."""
+    from kubefab.ops import unlock as unlocks
     inv = load_inventory(c, inventory)
     with reported():
         code = unlocks.run(select(inv, hosts), force=force, accept_new=accept_new_host_keys)

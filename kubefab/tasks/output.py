@@ -3,12 +3,11 @@ from pathlib import Path
 
 from .flags import task
 
-from kubefab import render
-
 from .common import INVENTORY_HELP, cluster_pki, inventory as load_inventory, select
 
 
 def _files(inv, host, keys, with_secrets):
+    from kubefab import render
     files = render.render_host(inv, host, keys)
     return files if with_secrets else {p: render.redact(f) for p, f in files.items()}
 
@@ -37,6 +36,7 @@ def render_files(c, out="build/rendered", host=None, with_secrets=False, invento
             "inventory": INVENTORY_HELP})
 def cloud_config(c, out="build/cloud-config", with_secrets=False, inventory=None):
     """Write OUT/<host>.yml: a #cloud-config with the same files and units, per host."""
+    from kubefab import render
     inv = load_inventory(c, inventory)
     keys = cluster_pki(inv)
     Path(out).mkdir(parents=True, exist_ok=True)
