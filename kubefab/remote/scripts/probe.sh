@@ -1,4 +1,5 @@
-# One process per kind of fact, not per file: a no-op run is mostly this probe.
+# One process per kind of fact, not per file: a no-op run is mostly this probe. On the
+# master, the node list is asked while the health checks run.
 # Arguments: STAMP_PATH LOCK_DIR HEALTHZ LOOPBACK KUBECTL FILES UNITS OWED_DIR STAGE_DIR,
 # HEALTHZ..UNITS one item per line; OWED_DIR and STAGE_DIR may be empty (not asked). HEALTHZ, LOOPBACK and KUBECTL are argv lists, empty except on the
 # master (kubefab.health's checks; kubectl without its verb); with IFS a newline and
@@ -23,11 +24,16 @@ fi
   while IFS= read -r line; do printf 'unit\t%s\n' "$line"; done
 [ -f "$stamp" ] && printf 'stamp\t%s\n' "$(base64 -w0 < "$stamp")"
 [ -f "$lock/holder" ] && printf 'lock\t%s\n' "$(base64 -w0 < "$lock/holder")"
+if [ -n "$kubectl" ]; then  # asked while the checks run: the master's probe takes the longest of them
+  set -- $kubectl
+  if [ -x "$1" ] && nodes=$(mktemp "${TMPDIR:-/run}/kubefab-nodes.XXXXXX"); then
+    "$@" get nodes -o json > "$nodes" 2>/dev/null & asked=$!
+  fi
+fi
 [ -n "$healthz" ] && printf 'healthz\t%s\n' "$($healthz 2>&1 | base64 -w0)"
 [ -n "$loopback" ] && printf 'loopback\t%s\n' "$($loopback 2>&1 | base64 -w0)"
-if [ -n "$kubectl" ]; then
-  set -- $kubectl
-  [ -x "$1" ] && nodes=$("$@" get nodes -o json 2>/dev/null) &&
-    printf 'nodes\t%s\n' "$(printf '%s' "$nodes" | base64 -w0)"
+if [ -n "${asked-}" ]; then
+  wait "$asked" && printf 'nodes\t%s\n' "$(printf '%s' "$(cat -- "$nodes")" | base64 -w0)"
+  rm -f -- "$nodes"
 fi
 exit 0

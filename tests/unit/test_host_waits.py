@@ -1,5 +1,6 @@
-"""wait-unit.sh by the real sh (tests/unit/script_worlds.py's stubs): while the unit works
-and logs, the host looks at its state only when systemd logs the end of one of its jobs."""
+"""Host scripts that wait, by the real sh (tests/unit/script_worlds.py's stubs): wait-unit.sh
+looks at the unit's state only when systemd logs the end of one of its jobs, not while
+the unit works and logs; the master's probe waits for its slowest question, not their sum."""
 from kubefab.layout import UNIT_DIR
 from kubefab.remote import wait
 
@@ -27,3 +28,17 @@ def test_the_wait_follows_systemds_job_lines_of_the_unit():
     for message_id in ("39f53479d3a045ac8e11786248231fbf", "be02cf6855d2428ba40df7e9d022f03d",
                        "9d1aaa27d60140bd96365438aad20286"):
         assert f"MESSAGE_ID={message_id}" in text
+
+
+def test_the_masters_probe_asks_the_node_list_while_the_health_check_runs(tmp_path):
+    """Each takes a second here (a slow apiserver): the probe takes one, not two."""
+    import time
+    from kubefab import facts
+    from kubefab.layout import LOCK_DIR
+    slow = "#!/bin/sh\nsleep 1\necho ok\n"
+    host = Host({"/opt/check": F(slow, 0o755), "/opt/kubectl": F(slow, 0o755)})
+    args = facts.probe_args("/opt/stamp", LOCK_DIR, [], [], healthz=["/opt/check"], kubectl=["/opt/kubectl"])
+    start = time.monotonic()
+    seen = RealHost(tmp_path).run(Case("probe", "", tuple(args), host))
+    assert time.monotonic() - start < 1.8
+    assert [line.split("\t")[0] for line in seen.out.splitlines()] == ["healthz", "nodes"]
