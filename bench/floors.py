@@ -44,7 +44,10 @@ def quiet(make):
     with redirect_stdout(io.StringIO()) as out:
         op = make()
         code = op.run()
-    assert code == 0, out.getvalue()[-3000:]
+    if code:
+        said = out.getvalue()
+        failed = [line for line in said.rsplit("\nRECAP\n", 1)[-1].splitlines() if " failed " in line]
+        raise AssertionError(f"{type(op).__name__} failed (exit {code}):\n" + "\n".join(failed or [said[-3000:]]))
     return op
 
 
