@@ -193,6 +193,20 @@ class Inventory:
         return {"name": host.name, **dict(host.labels)}
 
 
+def once_per_inventory(fn):
+    """fn(inv), computed once per Inventory object and kept in it (as functools.cached_property
+    keeps inv.profile): for what every file of every host asks alike, which would make
+    rendering a fleet quadratic."""
+    key = f"_once {fn.__module__}.{fn.__qualname__}"
+
+    @functools.wraps(fn)
+    def once(inv):
+        if key not in inv.__dict__:
+            inv.__dict__[key] = fn(inv)
+        return inv.__dict__[key]
+    return once
+
+
 def _url(scheme: str, host: str, port: int) -> str:
     """scheme://host:port, an IPv6 address in brackets."""
     try:
