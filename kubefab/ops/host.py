@@ -68,6 +68,11 @@ class HostRun:
         """A change made, said now and in the recap."""
         self.op.note(self.name, what)
 
+    def notes(self, changes) -> None:
+        for what in changes:
+            if what:
+                self.note(what)
+
     def say(self, text: str) -> None:
         say(self.name, text)
 
@@ -121,17 +126,13 @@ class HostRun:
         if plan.download:
             parts.append(RUN_DOWNLOAD.part(DOWNLOAD, what=f"starting {DOWNLOAD}"))
             notes.append(None)
-        done = 0
         try:
-            together(self.cxn, parts, stdin=stdin) if parts else None
-            done = len(parts)
-        except BatchError as e:
-            done = e.done
+            if parts:
+                together(self.cxn, parts, stdin=stdin)
+        except BatchError as e:  # what was done before the part that failed is said
+            self.notes(notes[:e.done])
             raise
-        finally:
-            for note in notes[:done]:
-                if note:
-                    self.note(note)
+        self.notes(notes)
         if plan.download:
             self.await_download()
             self.note("installed the release")
