@@ -79,7 +79,8 @@ def plan_host(host: Host, wanted: dict, facts: HostFacts, *, units: tuple[str, .
     return HostPlan(
         host=host,
         writes=writes,
-        daemon_reload=d.reload or any(rewrites_loaded_unit(w.file.path, facts) for w in writes),
+        daemon_reload=d.reload or any(rewrites_loaded_unit(w.file.path, facts) for w in writes)
+        or any(held(u, facts) for u in d.disabled),
         download=bool(d.release),
         enable=tuple(d.disabled),
         restart=restart,
@@ -97,10 +98,15 @@ def rewrites_loaded_unit(path: str, facts: HostFacts) -> bool:
     a new mtime, content or mode changed alike (a new file is put in place). A unit it
     does not hold (a new one: not-found) is read from disk when first used, as systemd
     retries a unit not found once its unit folders change: no reload for it."""
-    if not path.startswith(UNIT_DIR + "/"):
-        return False
-    unit = facts.units.get(path[len(UNIT_DIR) + 1:])
-    return unit is None or unit.loaded  # a unit the probe did not ask about: reload, as before
+    return path.startswith(UNIT_DIR + "/") and held(path[len(UNIT_DIR) + 1:], facts)
+
+
+def held(unit: str, facts: HostFacts) -> bool:
+    """systemd holds `unit` (loaded): a change to its file, or enabling it, is seen only
+    after a reload (systemd keeps a held unit's UnitFileState until then). A unit the
+    probe did not ask about: held, as before."""
+    fact = facts.units.get(unit)
+    return fact is None or fact.loaded
 
 
 def diff(write: Write, old: str | None) -> str:

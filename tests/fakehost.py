@@ -95,6 +95,8 @@ class Unit:
     journal: list[str] = field(default_factory=list)
     ran: str | None = None  # the unit file it runs (as loaded at its last start)
     release: str | None = None  # the release stamp at its last start
+    reported: bool | None = None  # the enabled state systemd still reports after an enable or
+    # disable with --no-reload of a unit it holds (it keeps a loaded unit's UnitFileState until a reload)
 
 
 class Killed(BaseException):
@@ -210,16 +212,17 @@ class Machine:
             return 1, "", "Failed: Access denied"
         if verb == "daemon-reload":
             for name, unit in self.units.items():
-                unit.loaded = self.unit_file(name)
+                unit.loaded, unit.reported = self.unit_file(name), None
             return 0, "", ""
         missing = [u for u in units if self.unit_file(u) is None]
         if missing:  # systemd's words: a unit to stop is one it has not loaded
             return 5, "", f"Failed to {verb} {missing[0]}: Unit {missing[0]} not {'loaded' if verb == 'stop' else 'found'}.\n"
         for u in units:
-            if verb == "enable":
-                self.units.setdefault(u, Unit()).enabled = True
-            elif verb == "disable":
-                self.units.setdefault(u, Unit()).enabled = False
+            if verb in ("enable", "disable"):
+                unit = self.units.setdefault(u, Unit())
+                if "--no-reload" in args and unit.loaded is not None and unit.reported is None:
+                    unit.reported = unit.enabled  # systemd holds it: the old state, until a reload
+                unit.enabled = verb == "enable"
             elif verb in ("start", "restart"):
                 code, err = self.start(u, again=verb == "restart")
                 if code and "--no-block" not in args:  # --no-block: queued, no waiting for the result
@@ -372,7 +375,8 @@ class Machine:
         out += [f"stat {p} {self.files[p].mode:o} {self.files[p].owner} {self.files[p].group}" for p in paths]
         for i, name in enumerate(units.split("\n") if units else []):
             unit, text = self.unit(name), self.unit_file(name)
-            state = "enabled" if unit.enabled else "disabled" if text is not None else ""
+            enabled = unit.enabled if unit.reported is None else unit.reported
+            state = "enabled" if enabled else "disabled" if text is not None else ""
             reload = "yes" if self.needs_reload(name) else "no"
             load = "loaded" if text is not None or unit.loaded is not None else "not-found"
             out += ["unit\t"] if i else []

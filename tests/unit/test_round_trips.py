@@ -66,3 +66,13 @@ def test_fresh_hosts_need_no_reload_and_a_rewritten_unit_file_one(inv, cluster, 
     assert cluster[MASTER].unit(layout.APISERVER).ran == cluster[MASTER].unit_file(layout.APISERVER)
     assert deploy(changed, cluster) == dict.fromkeys((h.name for h in inv.hosts), 1)  # a no-op after it
     assert reloads == {MASTER: 1}
+
+
+def test_a_unit_enabled_again_is_seen_enabled_after_the_run(inv, cluster, reloads, capsys):
+    """systemd keeps the UnitFileState of a unit it holds until a reload: enabling one
+    (disabled by hand) reloads once, and the next run is a no-op."""
+    deploy(inv, cluster)
+    cluster[NODE].units[layout.PROXY].enabled = False  # `systemctl disable` by hand (which reloads)
+    deploy(inv, cluster)
+    assert reloads == {NODE: 1}
+    assert deploy(inv, cluster) == dict.fromkeys((h.name for h in inv.hosts), 1)
