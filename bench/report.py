@@ -2,13 +2,15 @@
 the goals, each judged on the rows of this run."""
 from __future__ import annotations
 
-WALL = ("profile", "hosts", "lab up", "MiB/host", "download floor", "fresh deploy", "process floor", "no-op CLI",
-        "one-change CLI", "dry-run CLI", "ssh floor", "round trip ms")
+WALL = ("profile", "hosts", "lab up", "MiB/host", "download floor", "fresh deploy", "no-op API", "process floor",
+        "no-op CLI", "one-change CLI", "dry-run CLI", "ssh floor", "round trip ms")
 COST = ("profile", "hosts", "CPU ms/host fresh", "CPU ms/host no-op", "CLI CPU ms/host no-op", "floor CPU ms/host",
-        "kubefab s/node fresh", "kubefab s master fresh", "kubefab s/node no-op", "programs s/node",
+        "kubefab s/node fresh", "kubefab s master fresh", "kubefab s/node no-op", "kubefab s master no-op",
+        "programs s/node",
         "logging s/node", "ended s/node", "trips fresh", "trips no-op", "renewals", "machine busy s")
 LEGEND = """\
-wall: seconds (round trip: ms). process floor: a child process importing paramiko, connecting to every host, `true`.
+wall: seconds (round trip: ms). process floor: a child process importing paramiko, connecting to every host, `true`,
+  taken in turns with the CLI's no-op, the cluster running (as are the ssh floor and the round trip).
 cost: CPU ms/host: kubefab's own process (fresh, no-op: in this process; CLI: the child's; floor: the process floor's).
   kubefab s/node: a node's CPU seconds in sshd (kubefab's commands), PID 1, logind, dbus; programs: the Kubernetes
   units still running; logging: journald; ended: the download and the register-node oneshot.

@@ -63,9 +63,9 @@ def changed_by_hand(inv, lab, wanted: dict) -> callable:
 
 
 def measure(inv, lab, repeat: int, tracing: bool) -> dict:
-    pfloor = floors.median([floors.process_floor(inv) for _ in range(repeat)])
-    ssh_floor = statistics.median(timed(lambda: floors.ssh_floor(inv)) for _ in range(repeat))
-    trip = floors.round_trip(inv)
+    """The fresh deploy first; then, the cluster running (its programs busy on the same
+    cores), each floor beside the run it is the floor of, in turns, so both see the
+    machine alike: the process floor and a CLI no-op, the ssh floor and a round trip."""
     trace = Trace() if tracing else None
     fresh = Run(inv, lab)(trace)
     if trace:
@@ -76,20 +76,24 @@ def measure(inv, lab, repeat: int, tracing: bool) -> dict:
               f"{costs.part_report(fresh.before, fresh.after, inv.master.name)}", flush=True)
     mib = costs.lab_mib(lab.cgroup) / len(inv.hosts)  # the cluster running
     noop = Run(inv, lab)()
-    cli_noop = floors.median([floors.cli(inv.path) for _ in range(repeat)])
+    turns = [(floors.process_floor(inv), floors.cli(inv.path)) for _ in range(repeat)]
+    pfloor, cli_noop = floors.median([f for f, _ in turns]), floors.median([c for _, c in turns])
+    ssh_floor = statistics.median(timed(lambda: floors.ssh_floor(inv)) for _ in range(repeat))
+    trip = floors.round_trip(inv)
     change = changed_by_hand(inv, lab, fresh.op.wanted)
     cli_change = floors.median([(change(), floors.cli(inv.path))[1] for _ in range(repeat)])
     dry_run = floors.median([floors.cli(inv.path, "--dry-run") for _ in range(repeat)])
     n = len(inv.hosts)
     return {
-        "MiB/host": mib, "fresh deploy": fresh.wall, "process floor": pfloor.wall, "no-op CLI": cli_noop.wall,
-        "one-change CLI": cli_change.wall, "dry-run CLI": dry_run.wall, "ssh floor": ssh_floor,
-        "round trip ms": trip,
+        "MiB/host": mib, "fresh deploy": fresh.wall, "no-op API": noop.wall, "process floor": pfloor.wall,
+        "no-op CLI": cli_noop.wall, "one-change CLI": cli_change.wall, "dry-run CLI": dry_run.wall,
+        "ssh floor": ssh_floor, "round trip ms": trip,
         "CPU ms/host fresh": fresh.per_host_ms(), "CPU ms/host no-op": noop.per_host_ms(),
         "CLI CPU ms/host no-op": cli_noop.cpu * 1000 / n, "floor CPU ms/host": pfloor.cpu * 1000 / n,
         "kubefab s/node fresh": fresh.node["kubefab"], "kubefab s master fresh": fresh.master["kubefab"],
         "programs s/node": fresh.node["programs"], "logging s/node": fresh.node["logging"],
         "ended s/node": fresh.node["ended"], "kubefab s/node no-op": noop.node["kubefab"],
+        "kubefab s master no-op": noop.master["kubefab"],
         "trips fresh": str(fresh.trips), "trips no-op": str(noop.trips), "renewals": fresh.trips.renewals,
         "machine busy s": fresh.busy,
     }
