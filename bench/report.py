@@ -7,14 +7,15 @@ WALL = ("profile", "hosts", "lab up", "MiB/host", "download floor", "fresh deplo
 COST = ("profile", "hosts", "CPU ms/host fresh", "CPU ms/host no-op", "CLI CPU ms/host no-op", "floor CPU ms/host",
         "kubefab s/node fresh", "kubefab s master fresh", "kubefab s/node no-op", "kubefab s master no-op",
         "programs s/node",
-        "logging s/node", "ended s/node", "trips fresh", "trips no-op", "renewals", "machine busy s")
+        "logging s/node", "ended s/node", "trips fresh", "trips no-op", "renewals", "machine busy s", "failed fresh")
 LEGEND = """\
 wall: seconds (round trip: ms). process floor: a child process importing paramiko, connecting to every host, `true`,
   taken in turns with the CLI's no-op, the cluster running (as are the ssh floor and the round trip).
 cost: CPU ms/host: kubefab's own process (fresh, no-op: in this process; CLI: the child's; floor: the process floor's).
   kubefab s/node: a node's CPU seconds in sshd (kubefab's commands), PID 1, logind, dbus; programs: the Kubernetes
   units still running; logging: journald; ended: the download and the register-node oneshot.
-  trips: SSH round trips, the most any node took / the master's (the lease's renewals apart: the most on a host)."""
+  trips: SSH round trips, the most any node took / the master's (the lease's renewals apart: the most on a host).
+  failed fresh: hosts whose first deploy failed (lab hosts overwhelmed); the row's other runs follow a re-run."""
 
 
 def cell(value, width: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import time
 from contextlib import nullcontext
 
 from kubefab.layout import ONESHOTS, UNIT_DIR
@@ -33,19 +34,22 @@ class Run:
     def __init__(self, inv, lab):
         self.inv, self.lab, self.names = inv, lab, [h.name for h in inv.hosts]
         self.counting = costs.Counting(ssh())
-        self.op = None
+        self.op, self.failed = None, 0
 
     def __call__(self, trace: Trace | None = None) -> "Run":
         self.counting.reset()
         hosts, busy, own = costs.host_cpu(self.lab.cgroup, self.names), costs.machine_busy(), costs.own_cpu()
-        with trace.recording() if trace else nullcontext():
-            self.wall = timed(lambda: setattr(self, "op", floors.quiet(
-                lambda: Deploy(self.inv, list(self.inv.hosts), floors.options(self.inv), connect=self.counting))))
-        self.own, self.busy = costs.own_cpu() - own, costs.machine_busy() - busy
-        self.after = costs.host_cpu(self.lab.cgroup, self.names)
-        self.before = hosts
-        self.node, self.master = costs.per_node(costs.spent(hosts, self.after), self.inv.master.name)
-        self.trips = costs.trips(self.counting, self.inv.master.name)
+        self.before, start = hosts, time.perf_counter()
+        try:
+            with trace.recording() if trace else nullcontext():
+                self.op = floors.quiet(
+                    lambda: Deploy(self.inv, list(self.inv.hosts), floors.options(self.inv), connect=self.counting))
+        finally:  # its costs, failed hosts or not
+            self.wall = time.perf_counter() - start
+            self.own, self.busy = costs.own_cpu() - own, costs.machine_busy() - busy
+            self.after = costs.host_cpu(self.lab.cgroup, self.names)
+            self.node, self.master = costs.per_node(costs.spent(hosts, self.after), self.inv.master.name)
+            self.trips = costs.trips(self.counting, self.inv.master.name)
         return self
 
     def per_host_ms(self) -> float:
@@ -67,7 +71,14 @@ def measure(inv, lab, repeat: int, tracing: bool) -> dict:
     cores), each floor beside the run it is the floor of, in turns, so both see the
     machine alike: the process floor and a CLI no-op, the ssh floor and a round trip."""
     trace = Trace() if tracing else None
-    fresh = Run(inv, lab)(trace)
+    fresh = Run(inv, lab)
+    try:
+        fresh(trace)
+    except AssertionError as e:  # a lab host that failed (its stand-ins overwhelmed): said, then converged
+        print(f"fresh deploy ({len(inv.hosts)} hosts) failed on some hosts, converged by a re-run (not timed):\n{e}",
+              flush=True)
+        fresh.failed = str(e).count("\n")
+        floors.quiet(lambda: Deploy(inv, list(inv.hosts), floors.options(inv)))
     if trace:
         cores = os.cpu_count()
         print(f"trace of the fresh deploy ({len(inv.hosts)} hosts):\n{trace.report(inv.master.name)}\n"
@@ -80,7 +91,7 @@ def measure(inv, lab, repeat: int, tracing: bool) -> dict:
     pfloor, cli_noop = floors.median([f for f, _ in turns]), floors.median([c for _, c in turns])
     ssh_floor = statistics.median(timed(lambda: floors.ssh_floor(inv)) for _ in range(repeat))
     trip = floors.round_trip(inv)
-    change = changed_by_hand(inv, lab, fresh.op.wanted)
+    change = changed_by_hand(inv, lab, noop.op.wanted)
     cli_change = floors.median([(change(), floors.cli(inv.path))[1] for _ in range(repeat)])
     dry_run = floors.median([floors.cli(inv.path, "--dry-run") for _ in range(repeat)])
     n = len(inv.hosts)
@@ -95,5 +106,6 @@ def measure(inv, lab, repeat: int, tracing: bool) -> dict:
         "ended s/node": fresh.node["ended"], "kubefab s/node no-op": noop.node["kubefab"],
         "kubefab s master no-op": noop.master["kubefab"],
         "trips fresh": str(fresh.trips), "trips no-op": str(noop.trips), "renewals": fresh.trips.renewals,
+        "failed fresh": fresh.failed,
         "machine busy s": fresh.busy,
     }
