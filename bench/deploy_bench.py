@@ -33,7 +33,7 @@ ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT), str(ROOT / "lab")]
 
 from kubefab.inventory import load  # noqa: E402
-from kubefab_lab import Lab  # noqa: E402
+from kubefab_lab import Lab, machines  # noqa: E402
 from kubefab_lab.services import free_port_pair  # noqa: E402
 
 import costs  # noqa: E402
@@ -57,6 +57,7 @@ def make_lab(slot: int, size: int) -> Lab:
 def booted(slot: int, size: int, version: str | None, work):
     """work(inventory, lab) on a fresh lab of `size` hosts; (its boot seconds, work's answer)."""
     lab = make_lab(slot, size)
+    machines.raise_inotify_limit(1024 + 16 * size)  # the lab's 1024 runs out past about 150 hosts
     boot = runs.timed(lambda: lab.up(ROOT / "hosts.yaml", nodes=size - 1, version=version))
     try:
         return boot, work(load(lab.inventory_path), lab)
