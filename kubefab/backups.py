@@ -108,15 +108,15 @@ def release_change(path: str, stamp_in, texts: dict[str, str | None]) -> tuple[s
     return (before, now) if before and now and before != now else None
 
 
-def plan_host(run: str | None, entries: list[Entry], looks: dict[str, str], units: tuple[str, ...],
+def plan_host(run: str | None, entries: list[Entry], compared: dict[str, str], units: tuple[str, ...],
               done_before: bool = False, release: tuple[str, str] | None = None) -> RollbackPlan:
-    """looks: path -> "same", "differs" or "nobackup" (rollback's LOOK); units: the host's
+    """compared: path -> "same", "differs" or "nobackup" (rollback's COMPARE script); units: the host's
     start order (a unit no longer rendered goes last); release: release_change's answer."""
     replaced = [e for e in entries if e.replaced]
-    restore = tuple(e for e in replaced if looks.get(e.path) == "differs")
+    restore = tuple(e for e in replaced if compared.get(e.path) == "differs")
     wanted = {u for e in restore for u in e.restarts}
     order = [u for u in units if u in wanted] + sorted(wanted - set(units))
-    return RollbackPlan(run, restore, tuple(e.path for e in replaced if looks.get(e.path) == "same"),
-                        tuple(e.path for e in replaced if looks.get(e.path) == "nobackup"),
+    return RollbackPlan(run, restore, tuple(e.path for e in replaced if compared.get(e.path) == "same"),
+                        tuple(e.path for e in replaced if compared.get(e.path) == "nobackup"),
                         tuple(e.path for e in entries if not e.replaced), tuple(order), done_before,
                         release if restore else None)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from kubefab import registration
 from kubefab.facts import FileFact, HostFacts
-from kubefab.layout import KUBELET, ONESHOTS, STAGE_DIR
+from kubefab.layout import ALL_UNITS, KUBELET, ONESHOTS, STAGE_DIR
 from kubefab.model import SELF
 
 UNKNOWN = "unknown"  # a file's content, when the local PKI lacks what it holds
@@ -25,6 +25,7 @@ class Drift:
     inactive: dict[str, str] = field(default_factory=dict)  # unit -> ActiveState, units and target
     reload: bool = False  # systemd still runs an older copy of a unit file
     owed: dict[str, str] = field(default_factory=dict)  # unit -> why a restart is owed, files aside
+    strays: dict[str, str] = field(default_factory=dict)  # kubefab's unit the host's role has not -> its state
 
 
 def digest(text: str) -> str:
@@ -60,7 +61,23 @@ def host_drift(wanted: dict, facts: HostFacts, *, units: tuple[str, ...], target
         inactive={u: s.active if s else UNKNOWN for u, s in states.items() if not s or not s.is_active},
         reload=any(s and s.needs_reload for s in states.values()),
         owed=owed,
+        strays=strays(facts, every),
     )
+
+
+def strays(facts: HostFacts, own: tuple[str, ...]) -> dict[str, str]:
+    """kubefab's units that are enabled or running on a host whose role does not have them
+    (a role it had, a registration mode or pod network it used): unit -> "enabled",
+    "active" or both, as the probe saw them."""
+    out = {}
+    for u in ALL_UNITS:
+        f = facts.units.get(u)
+        if u in own or f is None:
+            continue
+        state = [s for s, on in (("enabled", f.enabled.startswith("enabled")), (f.active, f.is_active)) if on]
+        if state:
+            out[u] = ", ".join(state)
+    return out
 
 
 def missing_node(inv, host, master: HostFacts | None) -> str | None:
@@ -77,7 +94,8 @@ def missing_node(inv, host, master: HostFacts | None) -> str | None:
 def state_problems(facts: HostFacts) -> list[str]:
     """kubefab's own state on a host that is out of place: a lock held, staged uploads
     an interrupted run left (deploy leaves both; status and the dry run say them)."""
-    out = [f"kubefab lock held by {facts.holder}; if that run is dead: fab unlock"] if facts.holder else []
+    from kubefab.remote.lease import who  # pure: the holder's text, shown
+    out = [f"kubefab lock held by {who(facts.holder)}; if that run is dead: fab unlock"] if facts.holder else []
     return out + [f"leftover {STAGE_DIR}/{entry} (from an interrupted upload)" for entry in facts.leftovers]
 
 

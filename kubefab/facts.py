@@ -38,19 +38,18 @@ class HostFacts:
     loopback: str | None = None  # master with tls: what /healthz said on the insecure loopback port
     owed: dict[str, str] = field(default_factory=dict)  # unit -> the run that owes its restart (OWED_DIR)
     leftovers: tuple[str, ...] = ()  # entries under STAGE_DIR: uploads an interrupted run left
-
-
+    cluster: str | None = None  # the cluster's record (layout.CLUSTER_FILE, kubefab.identity): a master's
 
 
 def probe_args(stamp_path: str, lock_dir: str, paths, units, healthz=(), loopback=(),
-               kubectl=(), owed_dir: str = "", stage_dir: str = "") -> list[str]:
+               kubectl=(), owed_dir: str = "", stage_dir: str = "", cluster_file: str = "") -> list[str]:
     """The probe's arguments; healthz, loopback: argv printing "ok" (kubefab.health);
     kubectl: argv before `get nodes -o json`; owed_dir, stage_dir: folders whose entries
-    it lists ("": not asked)."""
+    it lists; cluster_file: the record it prints ("": not asked)."""
     lists = [list(healthz), list(loopback), list(kubectl), list(paths), list(units)]
     if any("\n" in item or not item for items in lists for item in items):
         raise ValueError("a probe argument is empty or holds a newline: it would not come back whole")
-    return [stamp_path, lock_dir, *("\n".join(items) for items in lists), owed_dir, stage_dir]
+    return [stamp_path, lock_dir, *("\n".join(items) for items in lists), owed_dir, stage_dir, cluster_file]
 
 
 def parse(output: str, paths=()) -> HostFacts:
@@ -95,8 +94,10 @@ def parse(output: str, paths=()) -> HostFacts:
             leftovers.append(rest)
         elif kind in ("stamp", "lock", "healthz", "nodes", "loopback"):
             found[kind] = base64.b64decode(rest).decode().strip()
+        elif kind == "cluster":
+            found[kind] = base64.b64decode(rest).decode()
     flush()
     files = {p: FileFact(sums[p], *stats[p]) if p in sums and p in stats else None for p in paths}
     return HostFacts(files, units, found.get("stamp"), found.get("lock"),
                      found.get("healthz"), found.get("nodes"), found.get("loopback"),
-                     owed, tuple(sorted(leftovers)))
+                     owed, tuple(sorted(leftovers)), found.get("cluster"))

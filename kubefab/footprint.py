@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kubefab.layout import BACKUP_DIR, KEEP_DIRS, KUBECTL_CACHE, LAST_RUN, OWED_DIR, ROLLED_BACK, STAGE_DIR
+from kubefab.layout import (BACKUP_DIR, CLUSTER_FILE, KEEP_DIRS, KUBECTL_CACHE, LAST_RUN, OWED_DIR, ROLLED_BACK,
+                            STAGE_DIR)
 from kubefab.model import Host, Inventory
 
 
@@ -30,7 +31,7 @@ def of_host(inv: Inventory, host: Host, rendered, units: tuple[str, ...], target
     runs_kubectl = {"/root", home(host.ssh.user), ""}
     homes = {*runs_kubectl - {""}, *((home(inv.registry.user),) if inv.registry else ())}
     paths = {*rendered, *inv.profile.release_paths(host), *(f"{h}/{KUBECTL_CACHE}" for h in runs_kubectl),
-             BACKUP_DIR, OWED_DIR, STAGE_DIR, LAST_RUN, ROLLED_BACK}
+             BACKUP_DIR, OWED_DIR, STAGE_DIR, LAST_RUN, ROLLED_BACK, CLUSTER_FILE}
     return Footprint((target, *reversed(units)), tuple(sorted(paths)), (*KEEP_DIRS, *sorted(homes)),
                      inv.profile.made_by_units(host))
 

@@ -2,22 +2,19 @@
 
 Pure: imports neither fabric nor invoke. Every problem raises `InventoryError` whose
 message names the file, the line, the dotted key, what is wrong and how to fix it.
-The registry token is resolved here and never appears in a message.
+Secrets (the registry token, a sudo password) are read here, only when asked
+(`secrets=True`: the tasks that use them), and never appear in a message.
 """
 from __future__ import annotations
 
 import ipaddress
 import os
-import shlex
-import stat
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import NoReturn
 
 from kubefab import validate as v
-from kubefab import profiles, versions
-from kubefab.model import MANUAL, MASTER, NODE, SELF, Apiserver, Host, Inventory, Kubernetes, Registry, Ssh
+from kubefab import profiles, secrets as secret_refs, sshsettings
+from kubefab.model import MANUAL, MASTER, NODE, SELF, SUDO, TOKEN, Apiserver, Host, Inventory, Kubernetes, Registry, Ssh
 from kubefab.yamldoc import InventoryError, ListOf, Section, read
 
 __all__ = ["InventoryError", "inventory_path", "load"]
@@ -29,9 +26,8 @@ KUBERNETES_KEYS = ("version", "release_url", "install_dir", "bin_dir", "etcd_ser
                    *(key for p in PROFILES for key in p.keys))
 APISERVER_KEYS = ("insecure_port", "secure_port", "service_cluster_ip_range")
 REGISTRY_KEYS = ("server", "email", "token_env", "token_file", "user")
-SSH_KEYS = ("user", "port", "identity", "known_hosts")
 HOST_KEYS = ("address", "role", "labels", "bind_address", "ssh", *(key for p in PROFILES for key in p.host_keys))
-HOST_SSH_KEYS = ("user", "port", "identity")
+STARTER = "kubefab init"  # writes a starter inventory
 
 
 def inventory_path(environ: Mapping[str, str] = os.environ, configured: str | None = None,
@@ -40,13 +36,20 @@ def inventory_path(environ: Mapping[str, str] = os.environ, configured: str | No
     return Path(environ.get("KUBEFAB_INVENTORY") or configured or default).expanduser()
 
 
-def load(path: str | os.PathLike, environ: Mapping[str, str] = os.environ) -> Inventory:
+
+
+def load(path: str | os.PathLike, environ: Mapping[str, str] = os.environ, *,
+         secrets: bool | Collection[str] = True) -> Inventory:
+    """The inventory at `path`, with the secrets it names read: all (True), none (False:
+    the keys naming them are checked, Registry.token is "" and sudo_password None), or
+    those listed (TOKEN, SUDO)."""
+    secrets = {TOKEN, SUDO} if secrets is True else set(secrets or ())
     file = os.fspath(path)  # as the caller gave it: messages show it
     try:
         text = Path(file).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InventoryError(f"{file}: no such file; create it (the repo's hosts.yaml is an example) "
-                             "or point KUBEFAB_INVENTORY at yours") from None
+        raise InventoryError(f"{file}: no such file; `{STARTER}` writes a starter inventory there, "
+                             "or point KUBEFAB_INVENTORY (or --inventory) at yours") from None
     except UnicodeDecodeError:
         raise InventoryError(f"{file}: not UTF-8 text; save it as UTF-8") from None
     except OSError as e:
@@ -57,14 +60,13 @@ def load(path: str | os.PathLike, environ: Mapping[str, str] = os.environ) -> In
     paths = v.path_in(Path(file).absolute().parent, environ)
     cluster = top.optional(cluster=v.cluster_name)
     kubernetes, bind_address = _kubernetes(top.section("kubernetes", required=True), paths)
-    registry = _registry(top.section("registry"), paths, environ) if "registry" in top else None
-    ssh = top.section("ssh")
-    ssh.allow(SSH_KEYS)
-    defaults = Ssh(**ssh.optional(user=v.user, port=v.port, identity=paths, known_hosts=paths))
+    registry = _registry(top.section("registry"), paths, environ, TOKEN in secrets) if "registry" in top else None
+    ssh = sshsettings.cluster(top.section("ssh"), paths, environ, SUDO in secrets)
     labels = _labels(top.section("labels"))
     hosts_section = top.section("hosts", required=True)
     profile = profiles.kind(kubernetes.version)
-    hosts = _hosts(hosts_section, labels, bind_address, defaults, paths, profile)
+    hosts = _hosts(hosts_section, labels, bind_address, ssh, paths, profile, lambda s, d, b: sshsettings.host(
+        s, d, b, paths, environ, SUDO in secrets))
     inv = Inventory(path=Path(file), kubernetes=kubernetes, hosts=hosts, registry=registry, **cluster,
                     profile_class=profile)
     inv.profile.check(hosts_section, top.section("kubernetes"))
@@ -105,79 +107,54 @@ def _kubernetes(k: Section, paths: Callable) -> tuple[Kubernetes, str]:
     return kubernetes, k.get("bind_address", v.ip, Host.bind_address)
 
 
-def _registry(r: Section, paths: Callable, environ: Mapping[str, str]) -> Registry:
+def _registry(r: Section, paths: Callable, environ: Mapping[str, str], read: bool) -> Registry:
+    """The registry; its token only when `read` (else "": render redacts it anyway)."""
     r.allow(REGISTRY_KEYS)
     server = r.get("server", v.server)
-    given = [key for key in ("token_env", "token_file") if key in r]
-    if len(given) != 1:
-        both = ", not both" if given else ""
-        r.fail(f"set exactly one of token_env: VARIABLE or token_file: PATH{both}", given[-1] if given else None)
-    if given == ["token_env"]:
-        name = r.get("token_env", v.env_name)
-        token = environ.get(name, "")
-        if not token.strip():
-            state = "is empty" if name in environ else "is not set"
-            r.fail(f"environment variable {name} {state}; export {name}=<registry token>", "token_env")
-        source = f"environment variable {name}"
-    else:
-        token_file = r.get("token_file", paths)
-        token, source = _read_token(r, token_file), f"file {token_file}"
-    return Registry(server=server, token=token, token_source=source, **r.optional(email=v.text, user=v.user))
-
-
-def _read_token(r: Section, path: Path) -> str:
-    """The token file's content; it must be private (no group or other access)."""
-    def fail(problem: str) -> NoReturn:
-        r.fail(problem, "token_file")
-
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        fail(f"{path} does not exist; write the registry token into it, then chmod 600 {shlex.quote(str(path))}")
-    except OSError as e:
-        fail(f"cannot read {path}: {e.strerror}")
-    if not stat.S_ISREG(mode):
-        fail(f"{path} is not a regular file; point token_file at the file holding the token")
-    if mode & 0o077:
-        fail(f"{path} is readable or writable by group or others (mode {mode & 0o777:o}); "
-             f"run chmod 600 {shlex.quote(str(path))}")
-    try:
-        token = path.read_text(encoding="utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:  # its text would show part of the token
-        fail(f"{path} is not UTF-8 text")
-    except OSError as e:
-        fail(f"cannot read {path}: {e.strerror}")
-    if not token.strip():
-        fail(f"{path} is empty; write the registry token into it")
-    return token
+    token, source = secret_refs.reference(r, "token", paths, environ, "registry token", read)
+    return Registry(server=server, token=token or "", token_source=source, **r.optional(email=v.text, user=v.user))
 
 
 def _labels(labels: Section) -> dict[str, str]:
     return {key: labels.value(key, v.label_value) for key in labels.names(v.label_key)}
 
 
-def _hosts(hosts: Section, labels: dict[str, str], bind_address: str, ssh: Ssh,
-           paths: Callable, profile) -> tuple[Host, ...]:
-    result = []
+def _hosts(hosts: Section, labels: dict[str, str], bind_address: str, cluster_ssh: tuple[Ssh, object],
+           paths: Callable, profile, host_ssh: Callable) -> tuple[Host, ...]:
+    result, bastions = [], {}
+    defaults, cluster_bastion = cluster_ssh
     for name in hosts.names(v.host_name):
         h = hosts.section(name)
         h.allow(HOST_KEYS)
         _refuse_others(h, profile, "host_keys")
-        overrides = h.section("ssh")
-        overrides.allow(HOST_SSH_KEYS)
+        ssh, bastions[name] = host_ssh(h.section("ssh"), defaults, cluster_bastion)
         result.append(Host(
             name=name,
-            address=h.get("address", v.address),
+            address=_ipv4(h, "address", h.get("address", v.address)),
             role=h.get("role", v.choice(MASTER, NODE), NODE),
             labels=tuple({**labels, **_labels(h.section("labels"))}.items()),
-            bind_address=h.get("bind_address", v.ip, bind_address),
-            ssh=replace(ssh, **overrides.optional(user=v.user, port=v.port, identity=paths)),
+            bind_address=_ipv4(h, "bind_address", h.get("bind_address", v.ip, bind_address)),
+            ssh=ssh,
             line=hosts.key_line(name),
             pod_cidr=h.get("pod_cidr", v.cidr, None),
         ))
     _check_one_master(hosts, result)
     _check_addresses(hosts, result)
-    return tuple(result)
+    return sshsettings.resolve_bastions(result, bastions, defaults)
+
+
+def _ipv4(section: Section, key: str, value: str) -> str:
+    """kubefab's clusters are IPv4 (pod routes, the service range, etcd and apiserver
+    URLs): an IPv6 host address would half work, so it is refused where it is written
+    ("::", every address, is a bind address that serves IPv4 too)."""
+    try:
+        is_v6 = ipaddress.ip_address(value).version == 6
+    except ValueError:
+        return value
+    if is_v6 and value != "::":
+        section.fail(f"{value} is an IPv6 address; kubefab's clusters are IPv4 (pod routes, service range, "
+                     "etcd and apiserver URLs): give the host's IPv4 address", key)
+    return value
 
 
 def _check_one_master(hosts: Section, result: list[Host]) -> None:

@@ -21,6 +21,10 @@ KUBELET = "kubernetes.kubelet.service"
 PROXY = "kubernetes.proxy.service"
 MASTER_TARGET, NODE_TARGET = "kubernetes.master.target", "kubernetes.node.target"
 ONESHOTS = (DOWNLOAD, REGISTER)  # run once, never restarted
+# every unit kubefab ever writes, whatever the role: a host's units that its role does not
+# have (a role it had, a registration mode or network it used) are stopped and disabled
+ALL_UNITS = (DOWNLOAD, ETCD, APISERVER, SCHEDULER, CONTROLLER_MANAGER, CONTAINERD, POD_ROUTES, REGISTER, KUBELET,
+             PROXY, MASTER_TARGET, NODE_TARGET)
 DOWNLOAD_MINUTES = 15  # the download unit's TimeoutStartSec: it ends a stuck download
 DOWNLOAD_TIMEOUT = DOWNLOAD_MINUTES * 60
 
@@ -34,6 +38,9 @@ ROLLED_BACK = f"{STATE_DIR}/rolled-back"  # last-run once fab rollback put its f
 STAGE_DIR = f"{STATE_DIR}/stage"  # root-only (0700): uploads wait here, never in /tmp
 OWED_DIR = f"{STATE_DIR}/owed"  # one file per unit whose restart is owed (written before files change)
 ETCD_SNAPSHOTS = f"{STATE_DIR}/etcd-snapshots"  # root-only (0700): etcd.snapshot/restore's copies on the master
+# the cluster's identity and its settings that cannot change, on the master (root's, 0600):
+# kubefab.identity writes and reads it; every run that changes the cluster compares first
+CLUSTER_FILE = f"{STATE_DIR}/cluster"
 STAMP_NAME = ".kubefab-release"  # in install_dir, written last by a complete download
 
 # -- labels kubefab owns on a Node (kubefab.registration) --------------------------------

@@ -15,7 +15,29 @@ from kubefab.layout import BACKUPS
 
 MASTER, NODE = "master", "node"
 SELF, MANUAL = "self", "manual"  # node registration modes
+TOKEN, SUDO = "token", "sudo"  # the secrets an inventory names: the registry token, sudo passwords
 BRIDGE = "bridge"  # pod_network: kubefab's CNI bridge and routes (else: a unit that provides it)
+
+
+SSH_KEYS_GIVEN = ("user", "port", "identity", "connect_timeout")  # what an inventory sets over ssh_config
+CONNECT_TIMEOUT = 10.0  # seconds to reach a host's sshd (ssh.connect_timeout)
+
+
+@dataclass(frozen=True)
+class Hop:
+    """A bastion (jump host) the connection goes through first, as OpenSSH's ProxyJump:
+    its address, login and key, and the bastion before it, if any."""
+    address: str
+    port: int = 22
+    user: str = "core"
+    identity: Path | None = None
+    name: str = ""  # the inventory host it is ("" for an address of its own)
+    given: frozenset[str] = frozenset()  # of SSH_KEYS_GIVEN: set by the inventory, over ssh_config
+    bastion: "Hop | None" = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.user}@{self.address}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -24,6 +46,13 @@ class Ssh:
     port: int = 22
     identity: Path | None = None  # private key; None: the agent / ~/.ssh defaults
     known_hosts: Path | None = None  # None: ~/.ssh/known_hosts
+    bastion: Hop | None = None  # None: straight to the host
+    host: str | None = None  # the name SSH connects to (an ssh_config alias); None: the host's address
+    config: tuple[Path, ...] = ()  # OpenSSH client configs honoured (aliases, users, ports, keys, ProxyJump)
+    connect_timeout: float = CONNECT_TIMEOUT
+    given: frozenset[str] = frozenset()  # of SSH_KEYS_GIVEN: set by the inventory, over ssh_config
+    sudo_password: str | None = field(default=None, repr=False)  # None: sudo needs none (sudo -n)
+    sudo_password_source: str = ""  # "environment variable X", "file P", "the prompt": for messages
 
 
 @dataclass(frozen=True)
@@ -81,6 +110,11 @@ class Kubernetes:
     cluster_dns: str | None = None  # None: the tenth address of the service range
     cluster_domain: str = "cluster.local"
     pod_network: str = BRIDGE
+    etcd_insecure: bool = False  # external etcd_servers over plain http, said explicitly
+    addons: tuple[tuple[str, bool], ...] = ()  # add-on name -> wanted; absent: the profile's default
+    image_repository: str | None = None  # add-on images' registry (air-gapped sites); None: upstream's
+    dns_upstream: tuple[str, ...] = ()  # the cluster DNS's upstream resolvers; (): the nodes' own
+    ignore_preflight: tuple[str, ...] = ()  # preflight checks waived for every run (--ignore-preflight)
 
     @property
     def version_tuple(self) -> tuple[int, int, int]:
@@ -129,6 +163,11 @@ class Host:
     @property
     def is_master(self) -> bool:
         return self.role == MASTER
+
+    @property
+    def ssh_target(self) -> str:
+        """The name SSH connects to: ssh.host (an alias), else the address."""
+        return self.ssh.host or self.address
 
     @property
     def local_address(self) -> str:

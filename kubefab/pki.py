@@ -3,8 +3,11 @@
 
 `ensure(inv) -> Pki` loads what is there and creates or re-issues only what is missing
 or wrong, so a second run returns the same bytes and touches no file. `load(inv)` is
-its read-only twin for `fab status`: it says what ensure would do and does nothing. The CA (10 years)
-is created once and never replaced automatically. A leaf (1 year, EC P-256) is
+its read-only twin for `fab status` and every dry run: it says what ensure would do and
+does nothing. Deploy calls ensure only in a real run, once the plan was shown and the
+cluster's identity (kubefab.identity) matched. The CA (10 years) is created once and
+never replaced automatically. A leaf or the admin kubeconfig that ensure replaces keeps
+its previous version under PREVIOUS (rollback puts it back with the hosts' files). A leaf (1 year, EC P-256) is
 re-issued when it is missing, expires within 30 days, is not signed by the CA, or says
 other names than wanted. Imports neither fabric nor invoke; its only side effect is
 files in pki_dir (folder 0700, keys and the admin kubeconfig 0600). The X.509, key
@@ -15,6 +18,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import fcntl
+import hashlib
 import ipaddress
 import os
 from dataclasses import dataclass, field
@@ -23,12 +27,17 @@ from typing import NamedTuple
 
 import yaml
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from kubefab import certs
 from kubefab.model import Inventory
 
 CA_DAYS, LEAF_DAYS, RENEW_DAYS = 3650, 365, 30
 ADMIN_KUBECONFIG = "admin.kubeconfig"
+# the break-glass credential (O system:masters) where the admin is bound by RBAC: it
+# stays here, on the operator's side; kubefab uses it to make the admin's binding
+SUPER_ADMIN, SUPER_ADMIN_KUBECONFIG = "super-admin", "super-admin.kubeconfig"
+PREVIOUS = "previous"  # in pki_dir: each replaced leaf's and kubeconfig's last version
 WILDCARDS = ("0.0.0.0", "::")
 DAY = dt.timedelta(days=1)
 
@@ -58,14 +67,22 @@ class Pki:
     apiserver: Pair  # serving certificate
     kubelets: dict[str, Pair]  # node name -> client certificate system:node:<name>
     proxy: Pair  # client certificate system:kube-proxy
-    admin: Pair  # client certificate kubefab-admin (system:masters)
+    admin: Pair  # client certificate kubefab-admin (the profile's admin_orgs)
     changes: tuple[str, ...] = field(default=(), compare=False)  # what this run created
     # The modern profile's (kubefab.profiles.modern.pki): further leaves by name, etcd's CA, the
     # service-account key pair (cert: public key PEM) and the secrets-at-rest key.
     parts: dict[str, Pair] = field(default_factory=dict)
     etcd_ca_cert: str | None = None
     service_accounts: Pair = Pair(None, None)
-    encryption_key: str | None = None
+    # Secrets at rest (modern): secretbox encrypts with the first of secretbox_keys (its
+    # provider's keys in order, (name, base64 secret); more than one during a rotation);
+    # encryption_key is an older cluster's aescbc key, kept as a second provider that only
+    # reads until a rotation has rewritten every Secret.
+    secretbox_key: str | None = None  # the first of secretbox_keys
+    secretbox_keys: tuple[tuple[str, str], ...] = ()
+    encryption_key: str | None = None  # aescbc's (pki/encryption.key), read only
+    front_proxy_ca_cert: str | None = None  # the aggregation layer's CA (modern)
+    ca_key: str | None = field(default=None, repr=False)  # the cluster CA's key: the CSR signer's (modern)
 
     def part(self, name: str) -> Pair:
         try:
@@ -103,6 +120,20 @@ def pki_dir(inv: Inventory) -> Path:
     return inv.kubernetes.pki_dir or inv.path.absolute().parent / "pki"
 
 
+def fingerprint(pem: str | None) -> str | None:
+    """A certificate's identity: sha256 of its DER, as `sha256:<hex>` (None: no certificate)."""
+    if not pem:
+        return None
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    return "sha256:" + cert.fingerprint(hashes.SHA256()).hex()
+
+
+def key_fingerprint(secret: str) -> str:
+    """An encryption key's identity: sha256 of its bytes, `sha256:<hex>`; the key itself is
+    256 random bits, so its hash tells nothing of it."""
+    return "sha256:" + hashlib.sha256(base64.b64decode(secret)).hexdigest()
+
+
 def apiserver_sans(inv: Inventory) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(DNS names, IP addresses) the apiserver's certificate must name: every way a
     client reaches it (the master's name and address, its bind address, loopback, the
@@ -134,7 +165,7 @@ def common_leaves(inv: Inventory, kubelets: tuple[Leaf, ...]) -> tuple[Leaf, ...
     return (Leaf("apiserver", "kube-apiserver", dns=dns, ips=ips, server=True),
             *kubelets,
             Leaf("kube-proxy", "system:kube-proxy"),
-            Leaf("admin", "kubefab-admin", ("system:masters",)))
+            Leaf("admin", "kubefab-admin", inv.profile.admin_orgs))
 
 
 def _pki(inv: Inventory, folder: Path, ca_pems: dict, pairs: dict, secrets: dict, changes=()) -> Pki:
@@ -146,7 +177,7 @@ def _pki(inv: Inventory, folder: Path, ca_pems: dict, pairs: dict, secrets: dict
                kubelets={n.name: pairs[f"kubelet-{n.name}"] for n in inv.nodes},
                proxy=pairs["kube-proxy"], admin=pairs["admin"], changes=tuple(changes),
                parts={name: pair for name, pair in pairs.items() if name not in common},
-               etcd_ca_cert=ca_pems.get("etcd-ca"), **secrets)
+               etcd_ca_cert=ca_pems.get("etcd-ca"), front_proxy_ca_cert=ca_pems.get("front-proxy-ca"), **secrets)
 
 
 def ensure(inv: Inventory, now: dt.datetime | None = None) -> Pki | None:
@@ -164,9 +195,11 @@ def ensure(inv: Inventory, now: dt.datetime | None = None) -> Pki | None:
             cas = {stem: _ca(folder, stem, cn, now, changes) for stem, cn in inv.profile.cas().items()}
             pairs = {leaf.name: _leaf(folder, leaf, *cas[leaf.ca], now, changes) for leaf in wanted(inv)}
             ca_pems = {stem: (folder / f"{stem}.crt").read_text() for stem in cas}
-            ca_pem = ca_pems["ca"]
-            if certs.put(folder / ADMIN_KUBECONFIG, _admin_kubeconfig(inv, ca_pem, pairs["admin"]), 0o600):
-                changes.append(f"wrote {folder / ADMIN_KUBECONFIG}")
+            for name, text in _operator_kubeconfigs(inv, ca_pems["ca"], pairs).items():
+                if _read(folder / name) not in (None, text):
+                    keep_previous(folder, name)
+                if certs.put(folder / name, text, 0o600):
+                    changes.append(f"wrote {folder / name}")
             secrets = inv.profile.ensure_secrets(folder, changes, pairs)
             if "etcd-ca" in secrets:
                 ca_pems["etcd-ca"] = secrets.pop("etcd-ca")
@@ -220,11 +253,12 @@ def load(inv: Inventory, now: dt.datetime | None = None) -> tuple[Pki | None, tu
                 problems.append(f"{crt}: {why}; fab deploy {'makes' if why == 'missing' else 're-issues'} it")
         if "ca" in cas:
             problems += _loose(folder, [*cas, *pairs])
-        if pairs["admin"] is not UNKNOWN:
-            kubeconfig = folder / ADMIN_KUBECONFIG
-            text = kubeconfig.read_text() if kubeconfig.exists() else None
-            if text != _admin_kubeconfig(inv, ca_pems["ca"], pairs["admin"]):
-                problems.append(f"{kubeconfig} {'missing' if text is None else 'differs'}; fab deploy writes it")
+        if "ca" in ca_pems:
+            for name, want in _operator_kubeconfigs(inv, ca_pems["ca"], pairs).items():
+                kubeconfig = folder / name
+                text = kubeconfig.read_text() if kubeconfig.exists() else None
+                if text != want:
+                    problems.append(f"{kubeconfig} {'missing' if text is None else 'differs'}; fab deploy writes it")
         secrets = inv.profile.load_secrets(folder, problems, pairs)
         if "etcd-ca" in secrets:
             ca_pems["etcd-ca"] = secrets.pop("etcd-ca")
@@ -295,6 +329,8 @@ def _leaf(folder: Path, leaf: Leaf, ca_key, ca: x509.Certificate, now: dt.dateti
                        cn=leaf.cn, orgs=leaf.orgs, dns=leaf.dns, ips=leaf.ips, server=leaf.server,
                        both=leaf.both)
     pair = Pair(certs.cert_pem(cert), certs.key_pem(leaf_key))
+    if why != "missing":  # what the hosts have now: rollback may put it back
+        keep_previous(folder, crt.name, key.name)
     certs.put(key, pair.key, 0o600)  # the key first: a crash in between leaves a mismatch, re-issued next run
     certs.put(crt, pair.cert, 0o644)
     changes.append(f"issued {crt.name} ({why})")
@@ -322,21 +358,67 @@ def _why_reissue(leaf: Leaf, cert, key, ca: x509.Certificate, now: dt.datetime) 
     return None
 
 
+# --- earlier versions, for rollback -----------------------------------------------------------
+
+def keep_previous(folder: Path, *names: str) -> None:
+    """Copy these files of `folder` into its PREVIOUS folder (0700; a key stays 0600),
+    replacing an older copy: the version the hosts hold until the next write."""
+    kept = folder / PREVIOUS
+    for name in names:
+        text = _read(folder / name)
+        if text is not None:
+            certs.private_folder(kept)
+            certs.put(kept / name, text, 0o644 if name.endswith(".crt") else 0o600)
+
+
+def previous(folder: Path, name: str) -> str | None:
+    """The kept earlier version of a file of `folder` (None: none)."""
+    return _read(folder / PREVIOUS / name)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
+
+
 # --- the operator's kubeconfig ----------------------------------------------------------------
 
-def _admin_kubeconfig(inv: Inventory, ca_pem: str, admin: Pair) -> str:
+def _operator_kubeconfigs(inv: Inventory, ca_pem: str, pairs: dict) -> dict[str, str]:
+    """The operator's kubeconfigs that can be written (their pairs known): the admin's
+    and, where the profile has one, the super-admin's."""
+    out = {}
+    if Pair(*pairs["admin"]).cert is not None:
+        groups = ", ".join(inv.profile.admin_orgs)
+        bound = "" if "system:masters" in inv.profile.admin_orgs else ", bound by RBAC"
+        out[ADMIN_KUBECONFIG] = _kubeconfig(inv, ca_pem, Pair(*pairs["admin"]), "kubefab-admin",
+                                            f"the cluster's admin (CN kubefab-admin, O {groups}{bound})")
+    if SUPER_ADMIN in pairs and Pair(*pairs[SUPER_ADMIN]).cert is not None:
+        out[SUPER_ADMIN_KUBECONFIG] = _kubeconfig(
+            inv, ca_pem, Pair(*pairs[SUPER_ADMIN]), "kubefab-super-admin",
+            "the break-glass super-admin (O system:masters: RBAC does not apply to it). It never\n"
+            "# leaves this machine; kubefab uses it only to bind the admin's group")
+    return out
+
+
+def super_admin_kubeconfig(inv: Inventory) -> Path:
+    return pki_dir(inv) / SUPER_ADMIN_KUBECONFIG
+
+
+def _kubeconfig(inv: Inventory, ca_pem: str, pair: Pair, user: str, who: str) -> str:
     def b64(pem: str) -> str:
         return base64.b64encode(pem.encode()).decode()
 
-    context = f"kubefab-admin@{inv.cluster}"
+    context = f"{user}@{inv.cluster}"
     doc = {"apiVersion": "v1", "kind": "Config",
            "clusters": [{"name": inv.cluster, "cluster": {
                "server": inv.secure_master_url, "certificate-authority-data": b64(ca_pem)}}],
-           "contexts": [{"name": context, "context": {"cluster": inv.cluster, "user": "kubefab-admin"}}],
+           "contexts": [{"name": context, "context": {"cluster": inv.cluster, "user": user}}],
            "current-context": context,
-           "users": [{"name": "kubefab-admin", "user": {
-               "client-certificate-data": b64(admin.cert), "client-key-data": b64(admin.key)}}]}
-    return ("# Written by kubefab: kubectl as the cluster's admin (CN kubefab-admin, O system:masters)\n"
+           "users": [{"name": user, "user": {
+               "client-certificate-data": b64(pair.cert), "client-key-data": b64(pair.key)}}]}
+    return (f"# Written by kubefab: kubectl as {who}\n"
             "# over TLS. It holds a private key: keep it 0600, never commit it.\n"
             "# Use: kubectl --kubeconfig <this file> get nodes\n"
             + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=1000))

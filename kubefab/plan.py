@@ -3,10 +3,10 @@ and keep only the steps needed. Pure: facts in, steps out; an empty plan is a no
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kubefab import drift
-from kubefab.drift import DIFFERS, MISSING, digest  # noqa: F401 (digest: re-exported)
+from kubefab.drift import DIFFERS, MISSING, UNKNOWN, digest  # noqa: F401 (digest: re-exported)
 from kubefab.facts import HostFacts
 from kubefab.layout import DOWNLOAD, ONESHOTS, STAGE_DIR, UNIT_DIR
 from kubefab.model import Host
@@ -33,17 +33,20 @@ class HostPlan:
     owe: tuple[str, ...] = ()  # restarts this plan's changes owe: recorded on the host before any write
     marks: tuple[str, ...] = ()  # units with a mark under OWED_DIR now: cleared once restarted or started
     leftovers: tuple[str, ...] = ()  # a killed run's uploads under STAGE_DIR: taking the lock removes them
+    retire: tuple[str, ...] = ()  # kubefab's units the host's role has not: stopped and disabled first
 
     @property
     def changes(self) -> bool:
         return bool(self.writes or self.daemon_reload or self.download or self.enable
-                     or self.restart or self.start or self.leftovers)
+                     or self.restart or self.start or self.leftovers or self.retire)
 
     def steps(self) -> list[str]:
         """The plan as lines a person reads; the no-op says why."""
         if not self.changes:
             return ["no changes: files, units and release already as wanted"]
-        out = [f"{w.action} {w.file.path}" for w in self.writes]
+        role = "the master" if self.host.is_master else "a node"
+        out = [f"stop and disable {u} ({role} does not run it)" for u in self.retire]
+        out += [f"{w.action} {w.file.path}" for w in self.writes]
         if self.daemon_reload:
             out.append("systemctl daemon-reload")
         if self.enable:
@@ -59,8 +62,9 @@ class HostPlan:
     def summary(self) -> str:
         """The plan in one recap line: the writes counted, the rest as in steps()."""
         lines = self.steps()
-        if self.writes:  # steps() lists them first
-            lines = [f"write {len(self.writes)} files", *lines[len(self.writes):]]
+        if self.writes:  # steps() lists them after the units it stops
+            at = len(self.retire)
+            lines = [*lines[:at], f"write {len(self.writes)} files", *lines[at + len(self.writes):]]
         return "; ".join(lines)
 
 
@@ -69,7 +73,8 @@ def plan_host(host: Host, wanted: dict, facts: HostFacts, *, units: tuple[str, .
     """wanted: {path: File}; units: the host's services in start order (no target);
     node_missing: drift.missing_node()'s answer for this host."""
     d = drift.host_drift(wanted, facts, units=units, target=target, stamp=stamp, node_missing=node_missing)
-    writes = tuple(Write(wanted[p], "create" if MISSING in ds else "update" if DIFFERS in ds else SET)
+    # UNKNOWN: the content comes from a certificate the real run issues (a dry run's plan)
+    writes = tuple(Write(wanted[p], "create" if MISSING in ds else "update" if DIFFERS in ds or UNKNOWN in ds else SET)
                    for p, ds in d.files.items() if ds)
     changed = {u for w in writes if w.action != SET for u in w.file.restarts}
     if d.release:
@@ -89,6 +94,7 @@ def plan_host(host: Host, wanted: dict, facts: HostFacts, *, units: tuple[str, .
         owe=tuple(u for u in units if u in changed),
         marks=tuple(u for u in units if u in facts.owed),
         leftovers=tuple(facts.leftovers),
+        retire=tuple(d.strays),
     )
 
 
@@ -112,6 +118,8 @@ def held(unit: str, facts: HostFacts) -> bool:
 def diff(write: Write, old: str | None) -> str:
     """A unified diff for one write; a secret only says that it changed."""
     f = write.file
+    if f.content is None:
+        return f"{f.path}: its new content comes from what the real run issues in the local pki (not known before)\n"
     if write.action == SET:  # content as wanted, a secret's too: say what changes
         return f"{f.path}: mode/owner -> {f.mode:04o} {f.owner}:{f.group}\n"
     if f.secret:
@@ -121,3 +129,25 @@ def diff(write: Write, old: str | None) -> str:
         fromfile="/dev/null" if old is None else f"{f.path} (on host)",
         tofile=f"{f.path} (wanted)")
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def names_master(inv, f) -> bool:
+    """A file that points its host at the master: it holds the master's URL (a kubeconfig's
+    server, the register script's, a v1.0 kubelet's --api-servers)."""
+    return f.content is not None and any(url in f.content for url in (inv.secure_master_url, inv.master_url))
+
+
+def split_master_files(inv, p: HostPlan):
+    """A node's plan as (what it writes at once, what it writes once the master answered:
+    the files that name the master, with their units' enabling and daemon-reload; None
+    when there are none). Both write; restarts and starts stay the whole plan's. Each
+    reloads systemd only where the whole plan does (rewrites_loaded_unit's rule): a fresh
+    node's new unit files need none."""
+    later = tuple(w for w in p.writes if w.action != SET and names_master(inv, w.file))
+    if not later:
+        return p, None
+    units = {w.file.path.rsplit("/", 1)[1] for w in later if w.file.path.startswith(UNIT_DIR + "/")}
+    first = replace(p, writes=tuple(w for w in p.writes if w not in later),
+                    enable=tuple(u for u in p.enable if u not in units))
+    return first, HostPlan(p.host, writes=later, daemon_reload=p.daemon_reload and bool(units),
+                           enable=tuple(u for u in p.enable if u in units))

@@ -30,12 +30,13 @@ def from_output(text: str, user: str = "") -> str | None:
     """A known cause in what a command printed (its stderr first), or None."""
     who = f" for {user}" if user else ""
     if any(s in text for s in _SUDO_PASSWORD):
-        return f"sudo asks for a password{who}; kubefab needs NOPASSWD sudo"
+        return (f"sudo asks for a password{who}; name it in the inventory (ssh.sudo_password_env or "
+                "ssh.sudo_password_file), give --ask-sudo-password, or make that sudo NOPASSWD")
     m = _NOT_SUDOER.search(text)
     if m:
-        return f"{m[1] or m[2]} may not use sudo; kubefab needs NOPASSWD sudo"
+        return f"{m[1] or m[2]} may not use sudo; kubefab works as root through the login's sudo"
     if _SUDO_MISSING.search(text):
-        return "sudo is not installed on the host; kubefab needs NOPASSWD sudo"
+        return "sudo is not installed on the host; kubefab works as root through the login's sudo"
     for needle, says in _BY_ERRNO:
         if needle in text:
             m = re.search(_PATH_BEFORE + re.escape(needle), text)

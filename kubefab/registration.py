@@ -66,12 +66,17 @@ def record(labels: dict[str, str]) -> dict[str, str]:
     return {OWNED_LABELS: ",".join(sorted(labels))}
 
 
-def node_object(name: str, labels: dict[str, str], operator: dict[str, str] | None = None) -> dict:
-    notes = record(labels)
+def node_object(name: str, labels: dict[str, str], operator: dict[str, str] | None = None,
+                kubelet: dict | None = None) -> dict:
+    """kubelet: what its kubelet would set registering itself (labels, annotations),
+    which the Node kubefab creates for it carries too (not recorded as kubefab's)."""
+    kubelet = kubelet or {}
+    notes = {**kubelet.get("annotations", {}), **record(labels)}
     if operator:
         notes[OPERATOR_LABELS] = ",".join(sorted(operator))
     return {"kind": "Node", "apiVersion": "v1",
-            "metadata": {"name": name, "labels": {**labels, **(operator or {})}, "annotations": notes}}
+            "metadata": {"name": name, "labels": {**kubelet.get("labels", {}), **labels, **(operator or {})},
+                         "annotations": notes}}
 
 
 def label_change(labels: dict[str, str], state: NodeState, operator: dict[str, str] | None = None) -> LabelChange:
@@ -91,18 +96,19 @@ def label_change(labels: dict[str, str], state: NodeState, operator: dict[str, s
 
 def plan_registration(kubectl: list[str], wanted: dict[str, dict[str, str]],
                       states: dict[str, NodeState], *, create: bool,
-                      operator: dict[str, dict[str, str]] | None = None) -> list[Command]:
+                      operator: dict[str, dict[str, str]] | None = None, kubelet=lambda name: {}) -> list[Command]:
     """Commands that make every wanted node registered (when `create`; else the kubelet
     registers itself) and carrying its labels, kubefab's recorded on it; a label kubefab
     recorded and hosts.yaml no longer gives is removed. Labels kubefab did not set stay.
-    operator: node -> the labels `nodes.register --label` sets."""
+    operator: node -> the labels `nodes.register --label` sets; kubelet(node): what its
+    kubelet would set on a Node it registers (a Node created here carries it too)."""
     commands, missing = [], []
     for name, labels in wanted.items():
         theirs = (operator or {}).get(name, {})
         state = states.get(name)
         if state is None:
             if create:
-                missing.append(node_object(name, labels, theirs))
+                missing.append(node_object(name, labels, theirs, kubelet(name)))
             continue
         commands += _commands(kubectl, name, label_change(labels, state, theirs))
     if missing:

@@ -16,13 +16,17 @@ def progress_to_stderr() -> None:
 
 
 def say(host: str | None, text: str, stream=None) -> None:
-    """Print text, each line prefixed with `[host] ` (threads never interleave lines)."""
+    """Print text, each line prefixed with `[host] ` (threads never interleave lines).
+    Once the reader is gone (`kubefab deploy | head`), the run goes on, saying nothing."""
     stream = stream or _progress["stream"] or sys.stdout
     prefix = f"[{host}] " if host else ""
     with _lock:
-        for line in text.rstrip("\n").splitlines() or [""]:
-            stream.write(f"{prefix}{line}\n")
-        stream.flush()
+        try:
+            for line in text.rstrip("\n").splitlines() or [""]:
+                stream.write(f"{prefix}{line}\n")
+            stream.flush()
+        except BrokenPipeError:
+            _progress["stream"] = open(os.devnull, "w")
 
 
 def outcome(hosts, changed: dict[str, list[str]], failed: dict[str, str], task: str,
@@ -55,16 +59,21 @@ def rerun_hint(invocation, task: str, hosts: list[str] | None) -> str:
     nothing added."""
     words = list(invocation) or [program(), task]
     if hosts is not None:
-        out, skip = [], False
-        for w in words:
-            if skip:
-                skip = False
-            elif w in ("--hosts", "-H"):
-                skip = True
-            elif not w.startswith("--hosts="):
-                out.append(w)
-        words = [*out, "--hosts", ",".join(hosts)]
+        words = [*without(words, ("--hosts", "-H")), "--hosts", ",".join(hosts)]
     return shlex.join(words)
+
+
+def without(words, flags) -> list[str]:
+    """A command's words without `flags` (each with its value: `--f v` or `--f=v`)."""
+    out, skip = [], False
+    for w in words:
+        if skip:
+            skip = False
+        elif w in flags:
+            skip = True
+        elif not w.startswith(tuple(f"{f}=" for f in flags)):
+            out.append(w)
+    return out
 
 
 def _rerun(task: str, failing: list[str]) -> str:

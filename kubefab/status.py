@@ -4,10 +4,11 @@ renewing anything (kubefab.pki.load), the probe only reads on the hosts, and `re
 is pure: facts in, a report (plain data, JSON-ready) and its problems out."""
 from __future__ import annotations
 
-from kubefab import drift as drifts, health, pki, registration, render
+from kubefab import drift as drifts, health, identity, pki, registration, render
 from kubefab.drift import UNKNOWN
 from kubefab.facts import FileFact, HostFacts
 from kubefab.model import Inventory
+from kubefab.report import program
 
 
 def wanted(inv: Inventory) -> tuple[dict[str, dict[str, render.File]], tuple[str, ...]]:
@@ -24,11 +25,12 @@ def drift(f: render.File, have: FileFact | None) -> list[str]:
 
 
 def report(inv: Inventory, wanted: dict[str, dict], facts: dict[str, HostFacts],
-           failed: dict[str, str], pki_problems=()) -> dict:
+           failed: dict[str, str], pki_problems=(), keys=None) -> dict:
     """wanted: host -> {path: File} (from `wanted`); facts: the probes that answered;
-    failed: host -> why it did not. The master's facts carry the health checks' answers
-    and the node list (None: not known). Each host's differences come from
-    kubefab.drift, as deploy's plan does."""
+    failed: host -> why it did not; keys: the local PKI (kubefab.pki.load), compared with
+    the cluster's record (kubefab.identity) as deploy compares it. The master's facts carry
+    the health checks' answers and the node list (None: not known). Each host's
+    differences come from kubefab.drift, as deploy's plan does."""
     master = facts.get(inv.master.name)
     nodes_json = master.nodes_json if master else None
     states = registration.node_states(nodes_json) if nodes_json is not None else None
@@ -45,6 +47,7 @@ def report(inv: Inventory, wanted: dict[str, dict], facts: dict[str, HostFacts],
                                   node_missing=drifts.missing_node(inv, h, master))
             entry["units"] = {u: (f.units[u].active if u in f.units else UNKNOWN) for u in (*units, inv.profile.target(h))}
             entry["disabled"] = d.disabled
+            entry["strays"] = d.strays
             entry["owed"] = d.owed
             entry["release"] = "as wanted" if d.release is None else d.release
             entry["files"] = {p: list(ds) for p, ds in d.files.items()}
@@ -62,8 +65,11 @@ def report(inv: Inventory, wanted: dict[str, dict], facts: dict[str, HostFacts],
         hosts[h.name] = entry
     strays = drifts.stray_nodes(inv, states) if states is not None else []
     wanted_labels = {h.name: inv.node_labels(h) for h in inv.hosts if not h.is_master}
+    foreign = [f"identity: {line}" for line in identity.refusals(inv, keys, facts)] if keys or not inv.profile.uses_pki \
+        else []
+    pki_lines = [] if foreign else [f"pki: {p}" for p in pki_problems]  # deploy refuses: the identity says why
     return {"cluster": inv.cluster, "hosts": hosts,
-            "problems": [f"pki: {p}" for p in pki_problems] + problems(inv, hosts) + strays,
+            "problems": foreign + pki_lines + problems(inv, hosts) + strays,
             "notes": registration.operator_labels(wanted_labels, states) if states is not None else []}
 
 
@@ -76,6 +82,9 @@ def problems(inv: Inventory, hosts: dict) -> list[str]:
             continue
         out += [f"{name}: {u} is {s}" for u, s in e["units"].items() if s not in ("active", "activating", "reloading")]
         out += [f"{name}: {u} is {s or 'not installed'}, wanted enabled" for u, s in e["disabled"].items()]
+        role = "the master" if e["role"] == "master" else "a node"
+        out += [f"{name}: {u} is {s}, but {role} does not run it; {program()} deploy stops and disables it"
+                for u, s in e.get("strays", {}).items()]
         if e["release"] != "as wanted":
             out.append(f"{name}: release {e['release']}")
         out += [f"{name}: {path} {d}" for path, ds in e["files"].items() for d in ds if d != UNKNOWN]
@@ -135,6 +144,7 @@ def table(rep: dict) -> str:
                 line += "  node " + ("Ready" if n["ready"] else "registered" if n["registered"] else "absent")
                 line += "  " + ",".join(f"{k}={v}" for k, v in sorted(n["labels"].items()))
         lines.append(line)
+    lines += [f"add-on {line}" for line in rep.get("addons", [])]
     notes = [f"note: {n}" for n in rep.get("notes", [])]  # before the verdict: not mistaken for a problem
     lines += ["", *notes] if notes else []
     lines += ["", "OK: the cluster is as the inventory says"] if not rep["problems"] else \

@@ -37,6 +37,7 @@ MINORS = {
     (1, 37): Minor(etcd="3.7.1", containerd="2.3.4"),
     (1, 38): Minor(etcd="3.7.1", containerd="2.3.4"),
 }
+STARTER = "v1.38.0"  # kubefab init's release: the newest supported minor's newest patch (MODERN.md §1)
 CONTAINERD_2_FROM = (1, 36)
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10.2"  # containerd's sandbox image (MODERN.md §4)  # kubelet minor from which containerd 1.x is refused
 

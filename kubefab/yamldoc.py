@@ -49,7 +49,7 @@ def read(file: str, text: str) -> Section:
         line = text.count("\n", 0, e.position) + 1
         raise located(file, line, "", f"invalid YAML: {e.reason} (#x{e.character:04x}); remove it") from None
     if node is None:
-        raise located(file, None, "", "the file is empty; start from the repo's hosts.yaml")
+        raise located(file, None, "", "the file is empty; `kubefab init` writes a starter inventory")
     if not isinstance(node, MappingNode):
         raise located(file, _line(node), "", "expected a mapping (kubernetes:, hosts:, ...) at the top "
                       f"level, got {_kind(node)}")

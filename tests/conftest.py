@@ -18,7 +18,8 @@ BY_FOLDER = {"unit": "pure", "standin": "standin", "integration": "lab"}
 def pytest_collection_modifyitems(config, items):
     for item in items:
         folder = Path(item.fspath).resolve().relative_to(HERE).parts[0]
-        if folder in BY_FOLDER and not item.get_closest_marker("package"):
+        marked = any(item.get_closest_marker(m) for m in ("package", *BY_FOLDER.values()))
+        if folder in BY_FOLDER and not marked:  # a test's own marker wins over its folder's
             item.add_marker(getattr(pytest.mark, BY_FOLDER[folder]))
 
 

@@ -3,10 +3,18 @@ healthy unless the master has the `healthz` fault); Node objects that kubectl on
 master creates, lists, labels, patches (cordon) and drains; a node is Ready while its
 host's kubelet runs, and reports the release its kubelet started with as its
 kubeletVersion. `pods` places pods on nodes (name -> node) for a drain to evict; a
-node with the `drain-stuck` fault never finishes draining."""
+node with the `drain-stuck` fault never finishes draining.
+
+Other objects (the profile's RBAC, add-ons) are kept whole by (kind, namespace, name):
+applied (client- or server-side), compared (`kubectl diff`), listed and deleted by label;
+a Deployment is as available as its replicas. With `rbac` on, kubectl as the admin is
+refused until the ClusterRoleBinding of its group exists (made by `apply-as`, the
+super-admin)."""
 from __future__ import annotations
 
 import json
+
+import yaml
 
 from kubefab.layout import APISERVER, KUBELET
 
@@ -20,6 +28,12 @@ class Apiserver:
         self.specs: dict[str, dict] = {}  # node -> {"unschedulable": bool, "annotations": {...}}
         self.pods: dict[str, str] = {}  # pod -> the node it runs on
         self.events: list[tuple[str, str]] = []  # (verb, node) of cordons, drains, uncordons, in order
+        self.objects: dict[tuple[str, str, str], dict] = {}  # (kind, namespace, name) -> object
+        self.rbac = False  # the admin refused until its group's binding exists
+        self.applied: list[str] = []  # every kubectl apply/delete of objects, in order ("apply", "delete", "bind")
+        self.secrets: list[dict] = []  # Secret objects (kubefab's key rotation rewrites them)
+        self.rewritten = 0  # Secrets written back by `kubectl replace`
+        self.replace_conflicts = False  # every `kubectl replace` meets a conflicting write
 
     def up(self) -> bool:
         m = self.cluster[self.master]
@@ -45,6 +59,11 @@ class Apiserver:
         if machine.host.name != self.master or not self.up():
             return 1, "", "The connection to the server 127.0.0.1:8080 was refused\n"
         self.self_registered()
+        if self.rbac and ("ClusterRoleBinding", "", "kubeadm:cluster-admins") not in self.objects:
+            return 1, "", ('Error from server (Forbidden): nodes is forbidden: User "kubefab-admin" cannot list '
+                           'resource "nodes" in API group "" at the cluster scope\n')
+        if rest[0] in ("apply", "diff") or (rest[0] in ("get", "delete") and "-l" in rest):
+            return self.objects_verb(rest, stdin)
         if rest == ["get", "nodes", "-o", "json"]:
             return 0, json.dumps({"kind": "NodeList", "items": [self.node(n) for n in sorted(self.nodes)]}), ""
         if rest[:3] == ["create", "--validate=false", "-f"]:
@@ -77,6 +96,17 @@ class Apiserver:
             return self.patch(rest[2], json.loads(rest[4]))
         if rest[0] == "drain":
             return self.drain(rest[1], rest[2:])
+        if rest == ["get", "secrets", "--all-namespaces", "-o", "json"]:  # the key rotation's
+            return 0, json.dumps({"apiVersion": "v1", "kind": "List", "items": self.secrets}), ""
+        if rest[:3] == ["replace", "--validate=false", "-f"]:
+            items = json.loads(stdin)["items"]
+            if self.replace_conflicts:  # kubectl's words for a write between its get and its replace
+                return 1, "", "".join(f'Error from server (Conflict): error when replacing "STDIN": Operation cannot '
+                                      f'be fulfilled on secrets "{i["metadata"]["name"]}": the object has been '
+                                      f'modified; please apply your changes to the latest version and try again\n'
+                                      for i in items)
+            self.rewritten += len(items)
+            return 0, "".join(f"secret/{i['metadata']['name']} replaced\n" for i in items), ""
         if rest[:2] == ["delete", "node"]:  # kubefab.ops.nodes_remove's
             name = rest[2]
             if name not in self.nodes:
@@ -84,6 +114,52 @@ class Apiserver:
             del self.nodes[name]
             return 0, f'node "{name}" deleted\n', ""
         raise AssertionError(f"the fake apiserver does not know kubectl {' '.join(rest)}")
+
+    # -- objects other than Nodes ------------------------------------------------------------
+    @staticmethod
+    def key(doc: dict) -> tuple[str, str, str]:
+        meta = doc["metadata"]
+        return doc["kind"], meta.get("namespace", ""), meta["name"]
+
+    def objects_verb(self, rest: list[str], stdin: bytes | None) -> tuple[int, str, str]:
+        docs = [d for d in yaml.safe_load_all(stdin or b"") if d] if "-f" in rest else []
+        if rest[0] == "diff":
+            changed = [d for d in docs if self.objects.get(self.key(d)) != d]
+            names = [".".join(self.key(d)) for d in changed]
+            return (1 if changed else 0), "".join(f"diff -u -N /tmp/LIVE-1/{n} /tmp/MERGED-2/{n}\n" for n in names), ""
+        if rest[0] == "apply":
+            out = []
+            for d in docs:
+                before = self.objects.get(self.key(d))
+                self.objects[self.key(d)] = d
+                said = "serverside-applied" if "--server-side" in rest else \
+                    "created" if before is None else "unchanged" if before == d else "configured"
+                out.append(f"{d['kind'].lower()}/{d['metadata']['name']} {said}")
+            self.applied.append("apply")
+            return 0, "".join(f"{line}\n" for line in out), ""
+        label, _, value = rest[rest.index("-l") + 1].partition("=")
+        found = [k for k, d in self.objects.items() if (d["metadata"].get("labels") or {}).get(label) == value]
+        if rest[0] == "delete":
+            for k in found:
+                del self.objects[k]
+            self.applied.append("delete")
+            return 0, "".join(f'{k[0].lower()} "{k[2]}" deleted\n' for k in found), ""
+        if rest[rest.index("-o") + 1] == "name":
+            return 0, "".join(f"{k[0].lower()}/{k[2]}\n" for k in found), ""
+        items = [{**self.objects[k], "status": {"availableReplicas": self.objects[k]["spec"].get("replicas", 1)}}
+                 for k in found if k[0] == "Deployment"]
+        return 0, json.dumps({"kind": "List", "items": items}), ""
+
+    def apply_as(self, machine, manifest: str, kubeconfig: bytes) -> tuple[int, str, str]:
+        """kubefab-apply-as: the manifest applied with the kubeconfig on stdin (a super-admin's)."""
+        if machine.host.name != self.master or not self.up():
+            return 1, "", "The connection to the server was refused\n"
+        if b"client-certificate-data" not in kubeconfig:
+            return 1, "", "error: no kubeconfig on stdin\n"
+        for d in yaml.safe_load_all(manifest):
+            self.objects[self.key(d)] = d
+        self.applied.append("bind")
+        return 0, "clusterrolebinding.rbac.authorization.k8s.io/kubeadm:cluster-admins serverside-applied\n", ""
 
     def patch(self, name: str, patch: dict) -> tuple[int, str, str]:
         if name not in self.nodes:

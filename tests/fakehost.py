@@ -30,6 +30,7 @@ Faults a test may put in `machine.faults`:
   interrupt-connect  the operator presses Ctrl-C while kubefab connects to this host
   read-only  the unit directory is on a read-only file system
   disk-full  no space left on the device kubefab writes to
+  disk-low   100 MiB free on /var/lib, as preflight sees it (its writes still succeed)
   sigkill-upload  the upload's root shell dies (SIGKILL) and the connection drops:
              the staged files stay, as they would
   etcd-restore-fails  `snapshot restore` fails (disk full, say)
@@ -64,7 +65,7 @@ from kubefab import reasons
 from kubefab.remote import script
 from kubefab.remote import lease, transport
 from kubefab.profiles.legacy.paths import ENV_FILE
-from kubefab.profiles.modern.paths import ETCD_DATA
+from kubefab.profiles.modern.paths import DOWNLOAD_MANIFEST, ETCD_DATA
 from kubefab.layout import APISERVER, DOWNLOAD, ETCD, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
 from kubefab.remote import wait
@@ -118,15 +119,19 @@ class Machine:
         self.units: dict[str, Unit] = {}
         self.log: list[Call] = []
         self.faults: set[str] = set()
+        # what the kernel and the distribution show (never kubefab's files): preflight reads it
+        self.system: dict[str, str] = {}
         self.writes = 0  # files put in place by install
         self.looks = 0  # at a slow download ("download-slow")
         # each host script's Python twin, by the script's name (tests/unit/test_host_scripts.py
         # runs the same cases against both)
         self.scripts = {"probe": self.probe, "lease": self.lease, "install": self.install, "read": self.read,
                         "owe": self.owe, "list": self.list_paths, "remove": self.remove, "forget": self.forget,
-                        "compare-backups": self.look, "put-back": self.restore, "fetch": self.fetch, "put": self.put,
-                        "swap-etcd-data": self.swap, "reload": self.reload, "run-download": self.run_download,
-                        "activate": self.activate}
+                        "compare-backups": self.compare_backups, "put-back": self.restore, "fetch": self.fetch,
+                        "put": self.put, "swap-etcd-data": self.swap, "reload": self.reload,
+                        "run-download": self.run_download, "activate": self.activate,
+                        "preflight": self.preflight, "apply-as": self.apply_as,
+                        "replace-secrets": self.replace_secrets}
         self.round_trips = 0  # commands run over its connection (a batch is one)
 
     # -- what tests look at ----------------------------------------------------------
@@ -146,13 +151,13 @@ class Machine:
             name, args = script.named(argv), argv[4:]
             handler = self.scripts.get(name)
             what = {"lease": {"take": "lock", "renew": "renew", "release": "unlock"}.get(args[0] if args else "")}.get(
-                name, {"compare-backups": "look", "put-back": "restore", "swap-etcd-data": "swap"}.get(name, name))
+                name, {"put-back": "restore", "swap-etcd-data": "swap"}.get(name, name))
             self.log.append(Call(what or "sh", tuple(argv), sudo))
             if handler is None:
                 raise AssertionError(f"the fake does not know this script: {argv[3]!r}")
             if not sudo:
                 return 1, "", "Permission denied"
-            return handler(*args, stdin=stdin) if what in ("install", "put") else handler(*args)
+            return handler(*args, stdin=stdin) if what in ("install", "put", "preflight", "apply-as") else handler(*args)
         self.log.append(Call(argv[0].rsplit("/", 1)[-1], tuple(argv), sudo))
         if argv[0] == "systemctl":
             return self.systemctl(argv[1:], sudo)
@@ -336,7 +341,10 @@ class Machine:
         unit.active = "active" if self.download() else "failed"
 
     def download(self) -> bool:
-        """kubernetes-download: the release the env file names, stamp written last."""
+        """kubernetes-download: the release the env file names (v1.0) or the manifest's
+        binaries (modern), stamp written last."""
+        if ENV_FILE not in self.files and DOWNLOAD_MANIFEST in self.files:
+            return self.download_binaries()
         env = dict(line.split("=", 1) for line in self.files[ENV_FILE].content.splitlines()
                    if "=" in line and not line.startswith("#"))
         env = {k: v.strip("'") for k, v in env.items()}
@@ -354,12 +362,32 @@ class Machine:
         log.append(f"kubernetes-download: installed {env['KUBE_VERSION']} in {env['KUBE_INSTALL_DIR']}")
         return True
 
+    def download_binaries(self) -> bool:
+        """The modern profile's kubernetes-download: each binary the manifest's `get`
+        rows name, in their folder (a fake file naming the stamp), then the stamp."""
+        rows = [line.split("\t") for line in self.files[DOWNLOAD_MANIFEST].content.splitlines()]
+        value = next(r[1] for r in rows if r[0] == "stamp")
+        stamp, log = stamp_path(next(r[1] for r in rows if r[0] == "state")), self.units[DOWNLOAD].journal
+        if stamp in self.files and self.files[stamp].content.strip() == value:
+            log.append("kubernetes-download: this release is installed already")
+            return True
+        if "download" in self.faults:
+            log.append("kubernetes-download: error: downloading failed (curl exit 22); keeping the binaries in place")
+            return False
+        for r in (r for r in rows if r[0] == "get"):
+            for binary in r[5].split(","):
+                self.files[f"{r[4]}/{binary}"] = FakeFile(f"#!{binary} {value}\n", 0o755)
+        self.files[stamp] = FakeFile(value + "\n")
+        log.append("kubernetes-download: installed")
+        return True
+
     def unit_file(self, name: str) -> str | None:
         f = self.files.get(f"{UNIT_DIR}/{name}")
         return f.content if f else None
 
     # -- kubefab's scripts, in Python ------------------------------------------------------
-    def probe(self, stamp, lock, healthz, loopback, kubectl, files, units, owed="", stage="") -> tuple[int, str, str]:
+    def probe(self, stamp, lock, healthz, loopback, kubectl, files, units, owed="", stage="",
+              cluster="") -> tuple[int, str, str]:
         if "probe" in self.faults:
             return 1, "", "sudo: a password is required\n"
         out, paths = [], [p for p in files.split("\n") if p in self.files]
@@ -382,8 +410,8 @@ class Machine:
             out += ["unit\t"] if i else []
             out += [f"unit\tId={name}", f"unit\tLoadState={load}", f"unit\tActiveState={unit.active}",
                     f"unit\tUnitFileState={state}", f"unit\tNeedDaemonReload={reload}"]  # systemd's order
-        for kind, path in (("stamp", stamp), ("lock", f"{lock}/holder")):
-            if path in self.files:
+        for kind, path in (("stamp", stamp), ("lock", f"{lock}/holder"), ("cluster", cluster)):
+            if path and path in self.files:
                 out.append(f"{kind}\t{b64(self.files[path].content)}")
         for kind, check in (("healthz", healthz), ("loopback", loopback)):
             if check:
@@ -434,11 +462,11 @@ class Machine:
             return 2, "", f"lease: unknown verb {verb}\n"
         return verbs[verb](lock, *args)
 
-    def lock(self, lock, holder, lease_seconds, stage) -> tuple[int, str, str]:
+    def lock(self, lock, holder, lease_seconds, stage, stale="") -> tuple[int, str, str]:
         held, out = self.held(lock), ""
         if held and held[0] != holder:
             left = "" if held[1] is None else str(held[1])
-            if held[1] is None or held[1] > 0:
+            if (held[1] is None or held[1] > 0) and not (stale and held[0] == stale):
                 return 3, f"{left}\t{held[0]}\n", ""
             out = f"{left}\t{held[0]}\n"
         self.drop_lock(lock)
@@ -471,12 +499,20 @@ class Machine:
         self.drop_lock(lock)
         return 0, f"removed\t{left}\t{held[0]}\n", ""
 
-    def install(self, stage, backup, keep, manifest, run, *args, stdin=b"") -> tuple[int, str, str]:
-        """transport.INSTALL: unpack stdin's tar into the root-only stage, copy each file
+    def install(self, stage, backup, keep, manifest, run, lock, mine, *args, stdin=b"") -> tuple[int, str, str]:
+        """transport.INSTALL: nothing when LOCK_DIR's lock is not `mine` (exit 4, the
+        holder); else unpack stdin's tar into the root-only stage, copy each file
         beside its target and rename it over, the previous one the newest of `keep`
         numbered backups (a secret's root's, 0600), each listed in the run's manifest;
         the trap removes the stage on any exit (a killed connection: SIGHUP) but SIGKILL
         ("sigkill-upload")."""
+        if lock:
+            self.files.setdefault(f"{lock}.flock", FakeFile(""))
+            holder = self.files.get(f"{lock}/holder")
+            holder = holder.content.split("\n")[0] if holder else ""
+            if holder != mine:
+                return 4, (holder or "nobody: the lock was removed") + "\n", \
+                    "the kubefab lock on this host is not this run's: nothing written\n"
         with tarfile.open(fileobj=io.BytesIO(stdin)) as tar:
             contents = [tar.extractfile(m).read().decode() for m in tar.getmembers()]
         self.dirs.add(stage.rsplit("/", 1)[0])  # root-only, and it stays
@@ -527,7 +563,7 @@ class Machine:
             else FakeFile(**vars(was))
 
     # kubefab.backups' scripts: each listed file against its newest backup; backups put back
-    def look(self, backup, *paths) -> tuple[int, str, str]:
+    def compare_backups(self, backup, *paths) -> tuple[int, str, str]:
         def state(p):
             copy = self.files.get(f"{backup}{p}.1")
             return "nobackup" if copy is None else "same" if p in self.files and \
@@ -699,6 +735,78 @@ class Machine:
         self.files[f"{flags['data-dir']}/member/snap/db"] = FakeFile(content, 0o600)
         return 0, "", ""
 
+    # kubefab.ops.preflight's script: what the host offers, read below ROOT (here /)
+    def sys_file(self, path: str) -> str | None:
+        f = self.files.get(path)
+        return f.content if f else self.system.get(path)
+
+    def preflight(self, root, tls, *items, stdin=b"") -> tuple[int, str, str]:
+        out = []
+        for item in items:
+            kind, *w = item.split("\t")
+            out.append("\t".join((kind, *self.offers(kind, *w))))
+        return 0, "".join(f"{line}\n" for line in out), ""
+
+    def offers(self, kind: str, *w: str) -> tuple[str, ...]:
+        """preflight.sh's answer for one item (its words after the kind)."""
+        read = lambda p: (self.sys_file(p) or "").rstrip("\n")  # noqa: E731 - $(cat p)
+        if kind == "hostname":
+            return (read("/proc/sys/kernel/hostname"),)
+        if kind == "disk":  # as tests/unit/host_stubs/df says it
+            return w[0], "102400" if "disk-low" in self.faults else "52428800"
+        if kind == "time":
+            return (str(self.now()),)
+        if kind == "cgroup":
+            return ("v2" if self.sys_file("/sys/fs/cgroup/cgroup.controllers") is not None else "v1",)
+        if kind == "swap":
+            return (str(len([x for x in read("/proc/swaps").split("\n")[1:] if x.strip()])),)
+        if kind == "module":
+            name, path, pattern = w[0], "/" + w[1], w[2] if len(w) > 2 else ""
+            text = self.sys_file(path)
+            if text is not None and (not pattern or re.search(rf"(?<![\w]){re.escape(pattern)}(?![\w])", text)):
+                return name, "loaded"
+            release, state = read("/proc/sys/kernel/osrelease"), "missing"
+            for index in ("modules.dep", "modules.builtin"):
+                text = self.sys_file(f"/lib/modules/{release}/{index}") if release else None
+                if text and re.search(rf"(^|/){re.escape(name)}\.ko", text, re.M):
+                    state = "loadable"
+            return name, state
+        if kind == "sysctl":
+            text = self.sys_file("/proc/sys/" + w[0].replace(".", "/"))
+            return w[0], "missing" if text is None else text.rstrip("\n"), "ro" if "proc-sys-ro" in self.faults \
+                else ("rw" if text is not None else "ro")
+        if kind == "port":
+            want = f",{w[2]},"
+            taken = any(f.split()[3:4] == ["0A"] and (f",{f.split()[1]}," in want or
+                                                      f",*:{f.split()[1].split(':')[1]}," in want)
+                        for t in ("/proc/net/tcp", "/proc/net/tcp6")
+                        for f in (self.sys_file(t) or "").split("\n")[1:] if len(f.split()) > 3)
+            state = "free" if not taken else "ours" if self.unit(w[1]).active == "active" else "taken"
+            return w[0], state, w[1]
+        if kind == "binary":
+            paths = [f"{d}/{w[0]}" for d in ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")]
+            found = any(self.files[p].mode & 0o111 if p in self.files else p in self.system for p in paths)
+            return w[0], "found" if found else "missing"
+        if kind == "etcd":
+            body = json.dumps({"etcdserver": self.cluster.etcd_version, "etcdcluster": "3.5.0"})
+            return w[0], base64.b64encode(body.encode()).decode()
+        raise AssertionError(f"preflight.sh has no item {kind}")
+
+    # kubefab.ops.admin's script: the binding applied as the super-admin (its kubeconfig on stdin)
+    def apply_as(self, kubectl, manifest, stdin=b"") -> tuple[int, str, str]:
+        if kubectl not in self.files:
+            return 127, "", f"kubefab-apply-as: 1: {kubectl}: not found\n"
+        return self.cluster.api.apply_as(self, manifest, stdin)
+
+    def replace_secrets(self, *kubectl) -> tuple[int, str, str]:
+        """scripts/replace-secrets.sh: every Secret got and replaced, through kubectl."""
+        code, out, err = self.execute([*kubectl, "get", "secrets", "--all-namespaces", "-o", "json"], True, None)
+        if code:
+            return code, "", err
+        if '"items": []' in out:
+            return 0, "no Secrets\n", ""
+        return self.execute([*kubectl, "replace", "--validate=false", "-f", "-"], True, (out + "\n").encode())
+
     def read(self, *paths) -> tuple[int, str, str]:
         out = "".join(("+" + self.files[p].content if p in self.files else "-") + "\0" for p in paths)
         return 0, out, ""
@@ -852,7 +960,12 @@ class FakeCluster:
         self.machines = {h.name: Machine(h, self) for h in inv.hosts}
         self.api = Apiserver(self, inv.master.name)
         self.lock = threading.RLock()  # one command at a time, over all machines
-        self.clock = 1_700_000_000  # the hosts' wall clock (seconds, leases): still, unless a test ages them
+        # the hosts' wall clock (seconds, leases): kubefab's when the cluster is made (preflight
+        # compares the two), then still, unless a test ages them
+        self.clock = int(time.time())
+        self.etcd_version = "3.6.6"  # what an external etcd's /version says (preflight)
+        for m in self.machines.values():
+            m.system = healthy_system(m.host)
         self.time = FakeClock()  # the time waits keep: moves when they sleep
         self.history: list[tuple[str, str]] = []  # (host, what) of unit starts, cordons, drains: one order
         # (host, what) of unit starts, slow downloads ending, /healthz polls that said ok: one order
@@ -867,6 +980,18 @@ class FakeCluster:
     def kubelet_ready(self, name: str) -> bool:
         m = self.machines.get(name)
         return bool(m) and m.unit(KUBELET).active == "active" and "not-ready" not in m.faults
+
+
+def healthy_system(host: Host) -> dict[str, str]:
+    """A host that passes every preflight check: cgroup v2, no swap, overlay and
+    br_netfilter there, forwarding on, nothing listening, the binaries installed."""
+    tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+    return {"/proc/sys/kernel/hostname": f"{host.name}\n", "/sys/fs/cgroup/cgroup.controllers": "cpu memory pids\n",
+            "/proc/swaps": "Filename\tType\tSize\tUsed\tPriority\n", "/proc/filesystems": "nodev\toverlay\n",
+            "/proc/sys/net/bridge/bridge-nf-call-iptables": "1\n", "/proc/sys/net/ipv4/ip_forward": "1\n",
+            "/proc/net/tcp": tcp, "/proc/net/tcp6": tcp,
+            **{f"/usr/bin/{b}": "elf" for b in ("bash", "curl", "tar", "sha256sum", "mount", "nsenter")},
+            **{f"/usr/sbin/{b}": "elf" for b in ("ip", "iptables")}}
 
 
 def recap(out: str) -> dict[str, tuple[str, str]]:

@@ -1,20 +1,28 @@
-"""kubefab deploy, as its steps (Deploy.steps): the hosts probed; a version change on a
-running cluster refused (that is upgrade's); every host converged; the profile's
-objects applied; the nodes registered, labelled and Ready.
+"""kubefab deploy, as its steps (Deploy.steps): the hosts probed; the cluster's identity
+and the settings it cannot change compared with its record, and a version change on a
+running cluster refused (that is upgrade's), both before any change; the hosts it would
+change checked (preflight: a host that fails is left out); the local PKI made or renewed
+(a real run only, once the plan was shown); every host converged; the profile's objects
+applied; the nodes registered, labelled and Ready; the cluster add-ons applied.
 
 Converging is a pipeline, in the order the original came up by hand: every host writes
 its files and runs its download at once; the master starts as soon as its own are in
 place, and each node once the apiserver is healthy and its own download is done. A
-failed host is reported and left out of later steps; the others go on; a node whose
-master failed is not started."""
+node's files that name the master (its kubeconfigs' server, its register script) are
+written only then: a node is never pointed at a master that did not answer as this
+cluster's in this run. A failed host is reported and left out of later steps; the others
+go on; a node whose master failed is not started."""
 from __future__ import annotations
 
 from contextlib import nullcontext
 
-from kubefab import drift, pki, plan as planning, registration, render, report, skew, versions
+from kubefab import drift, plan as planning, registration, render, report, skew, versions
 from kubefab.model import Host, Inventory
+from kubefab.ops.guard import CheckIdentity, IssuePki, Keys
 from kubefab.ops.host import HostRun
 from kubefab.ops.operation import Operation, Options, Step
+from kubefab.ops.addons import Addons
+from kubefab.ops.preflight import Preflight
 from kubefab.ops.steps import Apiserver, Probe, RegisterNodes, commands
 from kubefab.remote import hostfiles
 from kubefab.remote.fleet import Gate
@@ -27,26 +35,40 @@ __all__ = ["Deploy", "Options"]
 class Deploy(Operation):
     task = "deploy"
 
-    def __init__(self, inv: Inventory, targets: list[Host], opts: Options, connect: Connect | None = None):
+    def __init__(self, inv: Inventory, targets: list[Host], opts: Options, connect: Connect | None = None,
+                 ignore_preflight: tuple[str, ...] = ()):
         master = inv.master  # always connected: it waits for the apiserver and registers nodes
         super().__init__(inv, targets if master in targets else [master, *targets], opts, connect)
         self.targets = targets
         self.apiserver = Apiserver(self)
         self.version_refused: str | None = None
+        self.refused: str | None = None  # the first difference from the cluster's record
         self.plans: dict[str, planning.HostPlan] = {}
-        self.pki, self.wanted = None, {}
-        self.render(targets)
+        self.keys = Keys(inv)  # read only until IssuePki
+        self.wanted = {}
+        self.ignore_preflight = ignore_preflight  # --ignore-preflight's check names
+        self.render()
 
-    def render(self, hosts: list[Host]) -> None:
-        """Once per run: certificates made or renewed locally, as needed; each host's files."""
-        self.pki = pki.ensure(self.inv)
-        for what in self.pki.changes if self.pki else ():
-            say(None, f"pki: {what}")
-        self.wanted = {h.name: render.render_host(self.inv, h, self.pki) for h in hosts}
+    def render(self) -> None:
+        """Each target's files from the local PKI as it is (kubefab.pki.load until IssuePki
+        made it), the master's with the cluster's record."""
+        self.wanted = {h.name: render.render_host(self.inv, h, self.keys.pki) for h in self.targets}
+        if self.master.name in self.wanted:  # several masters (issue 21): the record on each
+            record = self.keys.record()
+            self.wanted[self.master.name] = {**self.wanted[self.master.name], record.path: record}
 
     def steps(self) -> list[Step]:
-        return [Probe(self, lambda h: self.wanted.get(h.name, {})), KeepVersion(self), ConvergeHosts(self),
-                RegisterNodes(self, self.wanted_nodes(), self.ready)]
+        return [Probe(self, lambda h: self.wanted.get(h.name, {})), CheckIdentity(self, self.keys), KeepVersion(self),
+                Preflight(self, self.ignore_preflight, lambda h: bool(self.host_plan(h).changes)),
+                IssuePki(self, self.keys, self.render), ConvergeHosts(self),
+                RegisterNodes(self, self.wanted_nodes(), self.ready), Addons(self)]
+
+    def host_plan(self, h: Host) -> planning.HostPlan:
+        """What converging `h` takes, from its probe's facts."""
+        master = self.facts.get(self.master.name)
+        return planning.plan_host(h, self.wanted[h.name], self.facts[h.name], units=self.inv.profile.unit_order(h),
+                                  target=self.inv.profile.target(h), stamp=self.inv.profile.release_stamp(),
+                                  node_missing=drift.missing_node(self.inv, h, master))
 
     def wanted_nodes(self) -> dict[str, dict[str, str]]:
         return {h.name: self.inv.node_labels(h) for h in self.targets if not h.is_master}
@@ -54,18 +76,13 @@ class Deploy(Operation):
     def rerun(self, failing: list[str]) -> str:
         """After a refused version change: the same command as upgrade (its flags that
         upgrade takes too; --dry-run kept), for the whole cluster."""
+        if self.refused:  # the inventory must change first; then the same command
+            return report.rerun_hint(self.command(), self.task, None)
         if not self.version_refused:
             return super().rerun(failing)
         program, _, *words = self.command()
-        kept, skip = [], False
-        for w in words:
-            if skip:
-                skip = False
-            elif w in ("--parallel", "--hosts"):
-                skip = True
-            elif not w.startswith(("--parallel=", "--hosts=")):
-                kept.append(w)
-        return report.rerun_hint((program, "upgrade", *kept), "upgrade", None)
+        return report.rerun_hint((program, "upgrade", *report.without(words, ("--parallel", "--hosts"))), "upgrade",
+                                 None)
 
     def ready(self, h: HostRun) -> None:
         self.apiserver.ready(h)
@@ -80,6 +97,8 @@ class KeepVersion(Step):
 
     def plan(self) -> dict:
         op = self.op
+        if op.refused or op.master.name in op.fleet.failed:
+            return {}
         refused = op.version_refused = self.refusal()
         if refused:
             op.fail(None, "not touched: deploy refused a kubernetes.version change")
@@ -110,14 +129,9 @@ class ConvergeHosts(Step):
 
     def plan(self) -> dict:
         op = self.op
-        if op.version_refused:
+        if op.version_refused or op.refused or op.master.name in op.fleet.failed:
             return {}
-        master = op.facts.get(op.master.name)
-        op.plans = {h.name: planning.plan_host(h, op.wanted[h.name], op.facts[h.name],
-                                               units=op.inv.profile.unit_order(h), target=op.inv.profile.target(h),
-                                               stamp=op.inv.profile.release_stamp(),
-                                               node_missing=drift.missing_node(op.inv, h, master))
-                    for h in op.fleet.ok(op.targets)}
+        op.plans = {h.name: op.host_plan(h) for h in op.fleet.ok(op.targets)}
         return {name: p.steps() if p.changes else [] for name, p in op.plans.items()}
 
     def has_work(self, plan) -> bool:
@@ -149,14 +163,16 @@ class ConvergeHosts(Step):
     def show_registration(self) -> None:
         """What the master's node list says about the nodes: labels nodes.register set
         that hosts.yaml does not give (kept, said with how to make them part of the
-        inventory); in a dry run, what registration would do and what status would also
-        report (a lock held, staged leftovers, Nodes the inventory does not name)."""
+        inventory) and Nodes the inventory does not name, as status does; in a dry run also
+        what registration would do and what status would report (a lock held, staged leftovers)."""
         op = self.op
         master = op.facts.get(op.master.name)
         states = registration.node_states(master.nodes_json) if master and master.nodes_json is not None else None
         wanted = op.wanted_nodes()
         for line in registration.operator_labels(wanted, states) if states is not None else ():
             say(op.master.name, line)
+        for line in drift.stray_nodes(op.inv, states) if states is not None else ():
+            say(op.master.name, line)  # as status and the dry run say it
         if not op.opts.dry_run:
             return
         todo = ([cmd.says for cmd in commands(op.inv, wanted, master.nodes_json)] if states is not None
@@ -168,50 +184,67 @@ class ConvergeHosts(Step):
         for name, f in op.facts.items():
             for line in drift.state_problems(f):
                 say(name, line)
-        for line in drift.stray_nodes(op.inv, states) if states is not None else ():
-            say(op.master.name, line)
 
     def apply(self, plan) -> None:
         """One path per host, all in parallel: the master writes, starts and waits for its
-        apiserver (and the profile's objects), then opens the gate; a node writes (its
-        download does not wait for anyone), waits at the gate, then starts. --parallel
-        bounds the hosts at work: a node at the gate gives its slot back (Fleet.idle) to
-        the master or the next node's download, and takes one again before it starts."""
+        apiserver (and the profile's objects), then opens the gate (a master that is no
+        target only answers healthy); a node writes what does not name the master (its
+        download does not wait for anyone), waits at the gate, then writes what names the
+        master and starts. --parallel bounds the hosts at work: a node at the gate gives
+        its slot back (Fleet.idle) to the master or the next node's download, and takes
+        one again before it goes on."""
         op = self.op
         if not self.has_work(plan):
             return
         plans, gate = op.plans, Gate(f"the apiserver on {op.master.name}")
         if op.master.name in op.fleet.failed:
             gate.fail()
-        elif op.master.name not in plans:  # not a target: nodes start as they did alone
-            gate.open()
 
         def path(h: HostRun):
-            p = plans[h.name]
+            p = plans.get(h.name)
             try:
-                if p.leftovers:  # taking the lock removed them
-                    h.note(f"removed {len(p.leftovers)} leftover upload(s)")
-                h.write(p)
                 if h.host.is_master:
-                    self.activate(h, p, gate.open)
-                    gate.open()  # open since it was healthy: no way out of here leaves nodes waiting
+                    self.master_path(h, p, gate)
                     return
-                if not (p.restart or p.start):
-                    return  # nothing to start: no reason to wait
+                first, later = planning.split_master_files(op.inv, p)
+                self.write(h, first)
+                if not (p.restart or p.start or later):
+                    return  # nothing to start nor to point at the master: no reason to wait
                 # no slot held while it waits (other hosts work); kept when there is no wait
                 with nullcontext() if gate.decided else op.fleet.idle():
                     opened = gate.wait(op.fleet.cancel, h.say)
                 if not opened:
-                    raise RemoteError("not started: the master failed")
+                    raise RemoteError("not started: the master failed" + (
+                        f" (its {len(later.writes)} files that name the master not written)" if later else ""))
+                if later:
+                    h.write(later)
                 self.activate(h, p)
             except BaseException:
                 if h.host.is_master:  # whatever stopped it: the nodes must not wait for it
                     gate.fail()
                 raise
-        op.each(path, sorted(self.planned(), key=lambda host: not host.is_master))
+        hosts = self.planned()
+        if op.master.name not in plans and op.master.name not in op.fleet.failed:
+            hosts = [op.master, *hosts]  # not a target: it only has to answer
+        op.each(path, sorted(hosts, key=lambda host: not host.is_master))
         if op.master.name in op.fleet.failed:
             for host in op.targets:
                 op.fleet.failed.setdefault(host.name, "not registered: the master failed")
+
+    def master_path(self, h: HostRun, p: planning.HostPlan | None, gate: Gate) -> None:
+        if p is None:
+            self.op.apiserver.wait_healthy(h, changed=False)
+        else:
+            self.write(h, p)
+            self.activate(h, p, gate.open)
+        gate.open()  # open since it was healthy: no way out of here leaves nodes waiting
+
+    def write(self, h: HostRun, p: planning.HostPlan) -> None:
+        """Units its role does not have stopped first, then the plan's writes (HostRun.write)."""
+        h.retire(p.retire)
+        if p.leftovers:  # taking the lock removed them
+            h.note(f"removed {len(p.leftovers)} leftover upload(s)")
+        h.write(p)
 
     def activate(self, h: HostRun, p: planning.HostPlan, ready=None) -> None:
         """Restart what changed and start the target; on the master the apiserver first,
@@ -221,3 +254,4 @@ class ConvergeHosts(Step):
             if ready:
                 ready()
         h.activate(p.restart, p.start, healthy if h.host.is_master else None, why=p.why, marks={*p.marks, *p.owe})
+

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kubefab.profiles.modern import etcd as ctl
-from kubefab.ops.etcd_snapshot import EtcdFacts, look, missing, stamp, verified
+from kubefab.ops.etcd_snapshot import EtcdFacts, gather, missing, stamp, verified
 from kubefab.layout import APISERVER, CONTROLLER_MANAGER, ETCD, ETCD_SNAPSHOTS, SCHEDULER
 from kubefab.profiles.modern.paths import ETCD_DATA, ETCD_DATA_ASIDE, ETCD_DATA_NEW
 from kubefab.model import Inventory
@@ -67,7 +67,7 @@ class PutBack(Step):
 
     def plan(self) -> dict:
         op = self.op
-        for name, f in op.each(lambda h: look(h.cxn, op.inv)).items():
+        for name, f in op.each(lambda h: gather(h.cxn, op.inv)).items():
             why = missing(op.inv, f)
             op.plans[name] = RestorePlan(f"{ETCD_SNAPSHOTS}/restore-{op.when}.db", ETCD_DATA_NEW.format(stamp=op.when),
                                          ETCD_DATA_ASIDE.format(stamp=op.when),

@@ -31,7 +31,7 @@ class EtcdFacts:
     offline: bool = True  # what reads snapshots for that version is there (etcdutl from 3.5)
 
 
-def look(cxn: Connection, inv: Inventory) -> EtcdFacts:
+def gather(cxn: Connection, inv: Inventory) -> EtcdFacts:
     """Whether kubefab's etcd runs on the master, and which etcdctl is there."""
     state = cxn.run(["systemctl", "is-active", ETCD], check=False).stdout.strip() or "unknown"
     r = cxn.run(ctl.version_argv(inv), sudo=True, check=False)
@@ -111,7 +111,7 @@ class Save(Step):
     def plan(self) -> dict:
         op = self.op
         self.plans = {}
-        for name, f in op.each(lambda h: look(h.cxn, op.inv)).items():
+        for name, f in op.each(lambda h: gather(h.cxn, op.inv)).items():
             why = missing(op.inv, f) or (None if f.active == "active" else
                                          f"{ETCD} is {f.active}: nothing to snapshot ({program()} status)")
             self.plans[name] = SnapshotPlan(f"{ETCD_SNAPSHOTS}/{op.inv.cluster}-{op.when}.db", op.out,

@@ -18,11 +18,13 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 from kubefab import facts
-from kubefab.layout import APISERVER, DOWNLOAD, DOWNLOAD_TIMEOUT, LOCK_DIR, OWED_DIR, STAGE_DIR, stamp_path
+from kubefab.layout import (ALL_UNITS, APISERVER, CLUSTER_FILE, DOWNLOAD, DOWNLOAD_TIMEOUT, LOCK_DIR, OWED_DIR,
+                            STAGE_DIR, stamp_path)
 from kubefab.plan import HostPlan
 from kubefab.remote import hostfiles, wait
+from kubefab.remote.lease import LockLost
 from kubefab.remote.script import BatchError, HostScript, together
-from kubefab.remote.transport import Connection, RemoteError, Result
+from kubefab.remote.transport import Connection, Interrupted, RemoteError, Result
 from kubefab.report import say
 
 PROBE = HostScript("probe", what="probe")
@@ -35,14 +37,18 @@ DOWNLOAD_SLICE = 30.0  # seconds one round trip follows the download's journal
 
 def probe(cxn: Connection, inv, wanted: dict) -> facts.HostFacts:
     """Everything deploy and status compare, in one root command; on the master also the
-    profile's health checks and the node list, so that a no-op run needs nothing more."""
+    profile's health checks and the node list, so that a no-op run needs nothing more.
+    Every unit of kubefab's is asked, the host's role's first: one its role does not have
+    must not run there; and the cluster's record (kubefab.identity), on any host (one
+    that was a master holds it)."""
     host = cxn.host
-    units = (*inv.profile.unit_order(host), inv.profile.target(host))
+    own = (*inv.profile.unit_order(host), inv.profile.target(host))
+    units = (*own, *(u for u in ALL_UNITS if u not in own))
     loopback = inv.profile.loopback()
     api = dict(healthz=inv.profile.health().argv, loopback=loopback.argv if loopback else (),
                kubectl=inv.profile.kubectl()) if host.is_master else {}
     out = PROBE.run(cxn, *facts.probe_args(stamp_path(inv.kubernetes.install_dir), LOCK_DIR, wanted, units, **api,
-                                           owed_dir=OWED_DIR, stage_dir=STAGE_DIR))
+                                           owed_dir=OWED_DIR, stage_dir=STAGE_DIR, cluster_file=CLUSTER_FILE))
     return facts.parse(out.stdout, wanted)
 
 
@@ -86,7 +92,17 @@ class HostRun:
                          check=False)
         return " | ".join(r.stdout.strip().splitlines()[-lines:]) or "(no journal lines)"
 
+    def guard(self) -> None:
+        """Before each change: a run that lost its lock (op.lost) or was interrupted does
+        nothing more here."""
+        lost = getattr(self.op, "lost", None)
+        if lost:
+            raise RemoteError(lost)
+        if self.op.fleet.cancel.is_set():
+            raise Interrupted()
+
     def systemctl(self, *args: str) -> None:
+        self.guard()
         self.cxn.run(["systemctl", *args], sudo=True)
 
     def kubectl(self, *args: str, stdin: bytes | None = None, timeout: float = 60, check: bool = True) -> Result:
@@ -99,25 +115,30 @@ class HostRun:
     def owe(self, units, why: str) -> None:
         """Record, before anything changes, that `units` must restart (`why`: the run)."""
         if units:
+            self.guard()
             OWE.run(self.cxn, OWED_DIR, why, *units)
 
     def units(self, verb: str, units, clear=()) -> None:
         """systemctl start or restart `units`; once done, the owed marks of `clear` removed."""
+        self.guard()
         argv = ["systemctl", verb, *units]
         what = f"{shlex.join(argv[:3])}{' ...' if len(argv) > 3 else ''}"
         ACTIVATE.run(self.cxn, verb, OWED_DIR, "\n".join(clear), *units, what=what)
 
     def write(self, plan: HostPlan) -> None:
         """In one round trip: the restarts owed recorded, the files put in place
-        (kubernetes.backups of each), the units enabled, systemd reloaded where it needs
-        it, the download started; then the download awaited. Each noted as done."""
+        (kubernetes.backups of each; only while the host's lock is the run's), the units
+        enabled, systemd reloaded where it needs it, the download started; then the
+        download awaited. Each noted as done."""
         files = [w.file for w in plan.writes]
-        parts, notes, stdin = [], [], None
+        parts, notes, stdin, install_at = [], [], None, None
         if plan.owe:
             parts.append(OWE.part(OWED_DIR, self.op.run_record, *plan.owe))
             notes.append(None)
         if files:
-            part, stdin = hostfiles.install_part(files, run=self.op.run_record, keep=self.inv.kubernetes.backups)
+            part, stdin = hostfiles.install_part(files, run=self.op.run_record, keep=self.inv.kubernetes.backups,
+                                                 holder=getattr(self.op, "run_id", None))
+            install_at = len(parts)
             parts.append(part)
             notes.append(f"wrote {len(files)} files")
         if plan.daemon_reload or plan.enable:
@@ -126,11 +147,19 @@ class HostRun:
         if plan.download:
             parts.append(RUN_DOWNLOAD.part(DOWNLOAD, what=f"starting {DOWNLOAD}"))
             notes.append(None)
+        self.guard()
         try:
-            if parts:
-                together(self.cxn, parts, stdin=stdin)
+            answers = together(self.cxn, parts, stdin=stdin) if parts else []
         except BatchError as e:  # what was done before the part that failed is said
             self.notes(notes[:e.done])
+            raise
+        try:
+            if install_at is not None:
+                hostfiles.check_lock(self.cxn, answers[install_at])  # exit 4 ended the batch there
+        except LockLost as e:  # another run holds this host's lock: the whole run stops
+            self.notes(notes[:install_at])
+            if hasattr(self.op, "lost_lock"):
+                self.op.lost_lock(self.name, e)
             raise
         self.notes(notes)
         if plan.download:
@@ -155,6 +184,7 @@ class HostRun:
                               f"{self.journal(DOWNLOAD, 1)}") from None
         if r.stdout == "failed":
             raise RemoteError(f"{DOWNLOAD} failed: {self.journal(DOWNLOAD)}")
+        self.guard()  # a download that ended after the lock was lost may be another run's
 
     def wait_healthy(self, interruptible: bool = True) -> str:
         """Wait on the master (as root: the check reads the admin key) until the
@@ -171,19 +201,45 @@ class HostRun:
                               f"journal: {self.journal(APISERVER)}") from None
         return check.says
 
+    def retire(self, units) -> None:
+        """Stop and disable kubefab's units the host's role does not have (a role it had, a
+        registration mode or network it used), before anything else changes."""
+        if units:
+            self.systemctl("stop", *units)
+            self.systemctl("disable", "--quiet", *units)
+            self.note("stopped and disabled " + ", ".join(units))
+
+    def wait_serving(self, unit: str) -> None:
+        """After `unit` (re)started: until it serves, where the profile can tell
+        (inv.profile.unit_health: kubefab's etcd answers `endpoint health`), bounded by the
+        run's timeout, so that what uses it next (the apiserver) finds it up."""
+        argv = self.inv.profile.unit_health(unit)
+        if not argv:
+            return
+        timeout = self.op.opts.timeout
+        try:
+            wait.on_host(self.cxn, wait.Look(tuple(argv), frozenset({"exit 0"}), every=0.5), what=unit,
+                         timeout=timeout, progress=self.say, cancel=self.op.fleet.cancel)
+        except wait.Timeout as e:
+            raise RemoteError(f"{unit} not healthy after {timeout:.0f}s (last answer: {e.last}); "
+                              f"journal: {self.journal(unit)}") from None
+
     def activate(self, restart=(), start=(), healthy=None, *, why=None, marks=()) -> None:
         """The master's order, on any host: restart the units the profile restarts first
-        (the apiserver) when in `restart`, start `start` (the target first), wait for
-        `healthy()` (the apiserver), then restart the rest. Each noted, with why it
-        restarts (`why`: unit -> why); a unit in `marks` has its owed mark cleared once done."""
+        (kubefab's etcd, serving, then the apiserver) when in `restart`, start `start` (the
+        target first), wait for `healthy()` (the apiserver), then restart the rest. Each
+        noted, with why it restarts (`why`: unit -> why); a unit in `marks` has its owed
+        mark cleared once done."""
         why = why or {}
 
-        def restart_each(units):
+        def restart_each(units, serving=False):
             for unit in units:
                 self.units("restart", [unit], clear=[unit] if unit in marks else [])
                 self.note(f"restarted {unit}" + (f" ({why[unit]})" if unit in why else ""))
+                if serving:
+                    self.wait_serving(unit)
         first = [u for u in self.inv.profile.restart_first(self.host) if u in restart]
-        restart_each(first)
+        restart_each(first, serving=True)
         if start:
             self.units("start", start, clear=[u for u in start if u in marks])
             self.note("started " + ", ".join(start))

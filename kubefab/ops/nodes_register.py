@@ -47,12 +47,12 @@ class Label(Step):
     def plan(self) -> dict:
         op = self.op
 
-        def look(h: HostRun):
+        def gather(h: HostRun):
             found = h.probe({})
             if found.nodes_json is None:  # the apiserver did not answer: kubectl says why
                 get_nodes(h)
             return found
-        op.facts = op.each(look)
+        op.facts = op.each(gather)
         self.commands = {name: commands(op.inv, op.wanted, f.nodes_json, op.operator) for name, f in op.facts.items()}
         would = "would " if op.opts.dry_run else ""
         return {name: [would + cmd.says for cmd in cmds] or ["no changes: every node registered with its labels"]

@@ -6,13 +6,17 @@ run before anything changes; with --force the cluster side is done anyway and th
 says what stays on the host."""
 from __future__ import annotations
 
-from kubefab import registration, rollout
+from dataclasses import replace
+
+from kubefab import identity, registration, rollout
 from kubefab.footprint import Teardown
+from kubefab.layout import CLUSTER_FILE
 from kubefab.model import Host, Inventory
 from kubefab.ops.host import HostRun
 from kubefab.ops.operation import Operation, Options, Step
-from kubefab.ops.reset import footprints, look, take_off
+from kubefab.ops.reset import footprints, gather, take_off
 from kubefab.ops.steps import get_nodes
+from kubefab.remote import hostfiles
 from kubefab.remote.transport import Connect, RemoteError
 from kubefab.report import program, say
 
@@ -40,9 +44,10 @@ class NodesRemove(Operation):
         self.registered = False  # the Node is in the cluster: drain and delete it
         self.teardown: Teardown | None = None  # None: the host did not answer (--force)
         self.cluster_done = False
+        self.record: identity.Identity | None = None  # the cluster's, from the master's probe
 
     def steps(self) -> list[Step]:
-        return [Look(self), Drain(self), TakeOff(self), Delete(self), Gone(self)]
+        return [Gather(self), Drain(self), TakeOff(self), Delete(self), Forget(self), Gone(self)]
 
     def arguments(self) -> list[str]:
         return [self.node.name, *(["--force"] if self.force else [])]
@@ -85,7 +90,7 @@ class NodesRemove(Operation):
         return super().finish()
 
 
-class Look(Step):
+class Gather(Step):
     """The master's node list and what of kubefab the node has."""
 
     def plan(self) -> dict:
@@ -93,7 +98,7 @@ class Look(Step):
         name, master = op.node.name, op.master.name
         if name in op.fleet.failed and op.force:
             op.unreachable = op.fleet.failed[name]
-        found = op.each(lambda h: h.probe({}) if h.host.is_master else look(h, op.footprint))
+        found = op.each(lambda h: h.probe({}) if h.host.is_master else gather(h, op.footprint))
         if name in op.fleet.failed and not op.unreachable:
             op.fleet.failed.setdefault(master, f"not touched: {name} did not answer; --force removes "
                                                f"it from the cluster anyway and says what stays on it")
@@ -107,6 +112,7 @@ class Look(Step):
             if nodes_json is None:
                 op.fleet.failed.setdefault(name, "not touched: the master failed")
                 return {}
+        op.record = identity.parse(found[master].cluster)
         op.registered = name in registration.node_states(nodes_json)
         op.teardown = found.get(name)
         op.cluster_done = not op.registered  # nothing to do there
@@ -160,6 +166,27 @@ class Delete(Step):
                                               f"deleted node {op.node.name}"):
             return
         op.cluster_done = True
+
+
+class Forget(Step):
+    """The cluster's record (kubefab.identity) no longer names the node: it may join again
+    in another role (deploy --hosts)."""
+
+    def has_work(self, plan) -> bool:
+        op = self.op
+        return bool(op.record and op.node.name in op.record.roles) and op.goes_on
+
+    def apply(self, plan) -> None:
+        op = self.op
+        if not (self.has_work(plan) and op.cluster_done):
+            return
+        roles = {h: r for h, r in op.record.roles.items() if h != op.node.name}
+        text = replace(op.record, roles=roles).text()
+
+        def forget(h: HostRun):
+            hostfiles.put(h.cxn, CLUSTER_FILE, text.encode())
+            op.note(op.node.name, f"the cluster's record on {h.name} no longer names {op.node.name}")
+        op.each(forget, [op.master])
 
 
 class Gone(Step):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json as jsonlib
 import os
-import socket
 import time
 import uuid
 from collections import defaultdict
@@ -84,8 +83,9 @@ class Operation:
         self.phase = "while connecting"  # what an interrupted host was doing, for the recap
         self.locked = False  # this run holds the cluster lock
         self.renewer: lease.Renewer | None = None  # renews its lease while it does
+        self.lost: str | None = None  # why this run stopped: another run took its lock (lost_lock)
         started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-        self.run_id = f"{local_user()} pid {os.getpid()} since {started} (run {uuid.uuid4().hex[:12]})"
+        self.run_id = lease.holder_for(local_user(), os.getpid(), started, uuid.uuid4().hex[:12])
         # what a host's LAST_RUN names: the run, and when, to the nanosecond, so that rollback
         # can tell the newest run apart from one that last touched another host
         self.run_record = f"{self.run_id} t={time.time_ns()}"
@@ -114,6 +114,11 @@ class Operation:
             self.fleet.open()  # inside: Ctrl-C while connecting is an interrupted run too
             return self.converge()
         except (Interrupted, KeyboardInterrupt):
+            if self.lost:  # not the operator's Ctrl-C: another run holds the lock now
+                self.fleet.cancel.clear()
+                if self.locked:
+                    self.unlock()  # the hosts whose lock is still this run's
+                return self.finish()
             say(None, f"interrupted: each host stopped after its current (atomic) step; "
                       f"run {self.hint(self.rows())} again to converge")
             for h in self.fleet.ok():  # their later phases never ran
@@ -144,6 +149,8 @@ class Operation:
                     self.phase = "before the run finished"
                 step.apply(plan)
         finally:
+            if self.lost:  # the cancel stopped this run's steps; its other hosts' locks go
+                self.fleet.cancel.clear()
             if self.locked and not self.fleet.cancel.is_set():  # after Ctrl-C, run() unlocks
                 self.unlock()
         return self.finish()
@@ -161,39 +168,52 @@ class Operation:
         """Take every host's lock, or none: when a host refuses, release what this run
         took and say who holds it (waiting for it with --wait-lock). Held, the lease is
         renewed in the background until unlock()."""
-        deadline = time.monotonic() + self.opts.timeout
+        deadline, stale = time.monotonic() + self.opts.timeout, {}
         while True:
             self.locked = True  # from the first host taken: Ctrl-C releases what was
-            got = self.fleet.each(lambda cxn: lease.take(cxn, self.run_id))
+            got = self.fleet.each(lambda cxn: lease.take(cxn, self.run_id, stale.get(cxn.host.name, "")))
             refused = {n: held for n, (held, _) in got.items() if held}
             if not refused:
                 for name, (_, old) in got.items():
-                    if old:
-                        say(name, f"took over the lock of {old.holder} ({old.lease()})")
+                    if old and old.holder not in stale.values():
+                        say(name, f"took over the lock of {lease.who(old.holder)} ({old.lease()})")
                 self.renewer = lease.Renewer({n: self.fleet.connections[n] for n in got},
                                              self.run_id, self.lost_lock)
                 self.renewer.start()
                 return True
+            gone = {n: lease.gone_here(held.holder) for n, held in refused.items()}
+            if all(gone.values()) and not stale:  # a dead run of this machine's (SIGKILL): free at once
+                stale = {n: held.holder for n, held in refused.items()}
+                for holder in dict.fromkeys(stale.values()):
+                    say(None, f"the lock of {lease.who(holder)} is free: {next(iter(gone.values()))}")
+                continue
             self.unlock()
             name, held = next(iter(refused.items()))
             if not self.opts.wait_lock or time.monotonic() > deadline:
-                why = f"cluster locked by {held.holder} (lock on {name}, {held.lease()}); " + (
+                why = f"cluster locked by {lease.who(held.holder)} (lock on {name}, {held.lease()}); " + (
                     "if that run was killed, re-run once its lease expires, or wait with --wait-lock"
                     if held.left is not None else f"if that run is dead: {report.program()} unlock --force")
                 for h in self.fleet.ok():
                     self.fleet.failed[h.name] = why
                 return False
-            say(None, f"waiting for the lock held by {held.holder} (on {name}, {held.lease()})")
+            say(None, f"waiting for the lock held by {lease.who(held.holder)} (on {name}, {held.lease()})")
+            stale = {}
             time.sleep(2)
 
-    def lost_lock(self, name: str, held: lease.Held) -> None:
-        """Another run removed or took over this run's lock: nothing more is safe here;
-        every host stops after its current step, and the run fails."""
-        now = "nobody" if held.holder.startswith("nobody") else held.holder
-        why = f"lost the cluster lock on {name} (now held by {now}; {report.program()} unlock --force?): stopped"
+    def lost_lock(self, name: str, held) -> None:
+        """Another run removed or took over this run's lock (`held`: the renewal's Held, or
+        the install script's LockLost): nothing more is safe here. Every host stops before
+        its next change (the cancel ends every wait within a second; the install script
+        itself writes nothing under another run's lock), and the run fails naming who
+        holds it now."""
+        if self.lost:
+            return
+        why = str(lease.LockLost(name, held.holder))
+        self.lost = why
         say(name, why)
         for h in self.fleet.ok():
             self.fleet.failed.setdefault(h.name, why)
+        self.fleet.cancel.set()
 
     def unlock(self) -> None:
         """Stop renewing, and release this run's locks on every host, failed ones too."""
@@ -250,5 +270,5 @@ class Operation:
 
 
 def local_user() -> str:
-    """Who runs kubefab, for the cluster lock."""
-    return f"{os.environ.get('USER') or os.getuid()}@{socket.gethostname()}"
+    """Who runs kubefab, for the cluster lock (lease.holder_for adds the machine)."""
+    return f"{os.environ.get('USER') or os.getuid()}"

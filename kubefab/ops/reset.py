@@ -27,7 +27,7 @@ def footprints(inv: Inventory, hosts: list[Host]) -> dict[str, Footprint]:
                                       inv.profile.target(h)) for h in hosts}
 
 
-def look(h: HostRun, fp: Footprint) -> Teardown:
+def gather(h: HostRun, fp: Footprint) -> Teardown:
     """What of `fp` the host has: its units (the probe) and paths (LIST)."""
     units = h.probe({}).units
     out = LIST.run(h.cxn, *fp.paths).stdout
@@ -78,7 +78,7 @@ class Reset(Operation):
 class TakeOff(Step):
     def plan(self) -> dict:
         op = self.op
-        op.teardowns = op.each(lambda h: look(h, op.footprints[h.name]))
+        op.teardowns = op.each(lambda h: gather(h, op.footprints[h.name]))
         return {name: t.steps() for name, t in op.teardowns.items()}
 
     def summary(self, host, lines) -> str:
@@ -115,7 +115,7 @@ class Verify(Step):
         op = self.op
 
         def check(h: HostRun):
-            left = look(h, op.footprints[h.name])
+            left = gather(h, op.footprints[h.name])
             if left.changes:
                 raise RemoteError("still there after reset: " + "; ".join(left.steps()))
             h.say("verified: no kubefab unit, file, binary or backup left")

@@ -10,7 +10,8 @@ from __future__ import annotations
 from kubefab import backups, plan as planning, skew
 from kubefab.backups import Entry, RollbackPlan, parse, release_change
 from kubefab.files import File
-from kubefab.layout import BACKUP_DIR, LAST_RUN, ROLLED_BACK
+from kubefab.layout import BACKUP_DIR, CLUSTER_FILE, LAST_RUN, ROLLED_BACK
+from kubefab.ops import rollback_pki
 from kubefab.ops.host import HostRun
 from kubefab.remote import hostfiles
 from kubefab.remote.script import HostScript
@@ -41,17 +42,21 @@ class Rollback(Operation):
 class PutBack(Step):
     """Each host's last run's files against their newest backups (the host's own list);
     refused when the last run changed the release; put back, the master first and its
-    apiserver healthy, then the nodes."""
+    apiserver healthy, then the nodes; then the local PKI's certificates the hosts got
+    back (kubefab.ops.rollback_pki)."""
+    local = rollback_pki.LocalRestore(None)
 
     def plan(self) -> dict:
         op = self.op
-        facts = op.each(lambda h: look(h.cxn, op.inv.profile))
-        plans, last = {}, backups.newest(run for run, *_ in facts.values())
-        for name, (run, entries, looks, done_before, release) in facts.items():
+        facts = op.each(lambda h: gather(h.cxn, op.inv.profile))
+        # the newest run, rolled back or not: once a rollback put the last run's files back,
+        # an older run's list on another host is no rollback's
+        plans, last = {}, backups.newest(run or done for run, _, _, done, _ in facts.values())
+        for name, (run, entries, compared, done, release) in facts.items():
             if run != last:  # its files were last changed by an earlier run: not this rollback's
-                entries, looks = [], {}
-            plans[name] = backups.plan_host(run, entries, looks, op.inv.profile.unit_order(op.inv.host(name)),
-                                            done_before, release)
+                entries, compared = [], {}
+            plans[name] = backups.plan_host(run, entries, compared, op.inv.profile.unit_order(op.inv.host(name)),
+                                            done is not None and done == last, release)
         moved = {name: p.release for name, p in plans.items() if p.release}
         if moved:
             name, (before, now) = next(iter(moved.items()))
@@ -59,6 +64,9 @@ class PutBack(Step):
             self.plans = {}
             return {None: ["refused: " + release_refusal(name, before, now)]}
         self.plans = plans
+        masters = [h for h in op.fleet.hosts if h.is_master]  # --hosts may leave it out
+        record = op.each(lambda h: hostfiles.read(h.cxn, [CLUSTER_FILE])[CLUSTER_FILE], masters)
+        self.local = rollback_pki.plan(op, plans, record.get(op.master.name))
         return {name: p.steps() for name, p in plans.items()}
 
     def show(self, plan) -> None:
@@ -75,6 +83,8 @@ class PutBack(Step):
                 say(name, diff)
             if p.changes:
                 op.pending[name].append(p.summary().replace("restarted", "restart"))
+        for line in self.local.lines(would=op.opts.dry_run):
+            say(None, line)
 
     def has_work(self, plan) -> bool:
         return any(p.changes for p in self.plans.values())
@@ -87,6 +97,8 @@ class PutBack(Step):
             restore(h, self.plans[h.name], op.run_id, h.wait_healthy if h.host.is_master else None)
         op.each(put_back, [h for h in todo if h.is_master])
         op.each(put_back, [h for h in todo if not h.is_master])
+        for stem in self.local.apply(op.fleet.failed):
+            say(None, f"pki: put back {stem}.crt and .key, the version the hosts have again")
 
 
 def release_refusal(host: str, before: str, now: str) -> str:
@@ -108,19 +120,21 @@ def release_refusal(host: str, before: str, now: str) -> str:
 
 
 
-def look(cxn: Connection, profile) -> tuple[str | None, list[Entry], dict[str, str], bool, tuple[str, str] | None]:
-    """The host's last run, its files, how each compares with its backup, whether a
-    rollback already put them back, and whether putting them back would change the
-    release stamp (release_change)."""
+def gather(cxn: Connection, profile) -> tuple[str | None, list[Entry], dict[str, str], str | None,
+                                           tuple[str, str] | None]:
+    """The host's last run, its files, how each compares with its backup, the run a
+    rollback already put back (None: none), and whether putting them back would change
+    the release stamp (release_change)."""
     texts = hostfiles.read(cxn, [LAST_RUN, ROLLED_BACK])
     run, entries = parse(texts[LAST_RUN])
     paths = [e.path for e in entries if e.replaced]
     out = COMPARE.run(cxn, BACKUP_DIR, *paths).stdout if paths else ""
-    looks = {p: s for s, _, p in (line.partition("\t") for line in out.splitlines())}
-    stamped = profile.stamp_file if looks.get(profile.stamp_file) == "differs" else None
+    compared = {p: s for s, _, p in (line.partition("\t") for line in out.splitlines())}
+    stamped = profile.stamp_file if compared.get(profile.stamp_file) == "differs" else None
     release = release_change(stamped, profile.stamp_in,
                              hostfiles.read(cxn, [stamped, f"{BACKUP_DIR}{stamped}.1"])) if stamped else None
-    return run, entries, looks, run is None and texts[ROLLED_BACK] is not None, release
+    done = parse(texts[ROLLED_BACK])[0] or "" if run is None and texts[ROLLED_BACK] is not None else None
+    return run, entries, compared, done, release
 
 
 def diffs(cxn: Connection, plan: RollbackPlan) -> list[str]:
@@ -140,6 +154,7 @@ def diffs(cxn: Connection, plan: RollbackPlan) -> list[str]:
 def restore(h: HostRun, plan: RollbackPlan, run_id: str, healthy) -> None:
     """Owe the restarts, put the files back, reload systemd, restart in deploy's order."""
     h.owe(plan.restart, run_id)
+    h.guard()  # a run that lost its lock writes nothing more
     args = [a for e in plan.restore for a in (e.path, e.mode, e.owner, e.group)]
     PUT_BACK.run(h.cxn, BACKUP_DIR, LAST_RUN, ROLLED_BACK, *args)
     h.note(f"put back {len(plan.restore)} files")

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from kubefab import registration
 from kubefab.layout import KUBELET
 from kubefab.model import MANUAL, Inventory
+from kubefab.ops import admin
 from kubefab.ops.host import HostRun
 from kubefab.ops.operation import Step
 from kubefab.remote import wait
@@ -44,7 +45,10 @@ def apply_manifests(h: HostRun) -> str | None:
     manifests = h.inv.profile.manifests()
     if not manifests:
         return None
-    r = h.kubectl("apply", "--validate=false", "-f", "-", stdin=manifests.encode(), check=False)
+    # the first thing a run asks as the admin: where RBAC binds the admin, a refusal
+    # makes kubefab bind it (kubefab.ops.admin) and ask again
+    r = admin.as_admin(h, lambda: h.kubectl("apply", "--validate=false", "-f", "-", stdin=manifests.encode(),
+                                            check=False))
     if not r.ok:
         raise RemoteError(f"kubectl apply of kubefab's objects failed: {r.why()}")
     changed = [line for line in r.stdout.strip().splitlines() if not line.endswith(" unchanged")]
@@ -91,7 +95,8 @@ def commands(inv: Inventory, wanted: dict, nodes_json: str, operator: dict | Non
     """What makes the wanted nodes registered (manual mode) and labelled, given the
     master's `kubectl get nodes -o json` (operator: node -> nodes.register's --label)."""
     return registration.plan_registration(inv.profile.kubectl(), wanted, registration.node_states(nodes_json),
-                                          create=inv.kubernetes.registration == MANUAL, operator=operator)
+                                          create=inv.kubernetes.registration == MANUAL, operator=operator,
+                                          kubelet=lambda name: inv.profile.registered(inv.host(name)))
 
 
 def get_nodes(h: HostRun) -> str:

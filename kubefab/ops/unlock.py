@@ -30,7 +30,8 @@ def unlocked(state: str, held) -> str:
         return "no lock"
     if state == "removed":
         forced = " (forced)" if held.alive and held.left is not None else ""
-        return f"removed the lock of {held.holder} ({held.lease()}){forced}"
-    return (f"refused: locked by {held.holder} ({held.lease()}); its run renews the lease while it "
+        return f"removed the lock of {lease.who(held.holder)} ({held.lease()}){forced}"
+    holder = lease.who(held.holder)
+    return (f"refused: locked by {holder} ({held.lease()}); its run renews the lease while it "
             f"runs: wait for it, or --force" if held.left is not None else
-            f"refused: locked by {held.holder} ({held.lease()}); if that run is dead: --force")
+            f"refused: locked by {holder} ({held.lease()}); if that run is dead: --force")

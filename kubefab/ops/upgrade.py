@@ -9,7 +9,8 @@
 4. the nodes in batches (--batch N or P%), a step each: cordon (marked as kubefab's),
    drain (bounded), files and release, restarts, Ready at the new kubelet version,
    uncordon. The first batch that fails stops the run; its node is named, the others are
-   untouched and keep serving. A re-run skips the nodes already at the new version.
+   untouched and keep serving. A re-run skips the nodes already at the new version;
+5. the profile's add-ons at the new minor's versions (kubefab.ops.addons).
 
 Each step's plan is what a dry run shows and what its apply does. Why not in deploy:
 deploy converges every host at once and restarts nodes in place; an upgrade must order
@@ -19,11 +20,13 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from kubefab import drift, pki, plan as planning, render, rollout, skew
+from kubefab import drift, plan as planning, render, rollout, skew
 from kubefab.layout import DRAIN_TIMEOUT, ETCD, KUBELET
 from kubefab.model import Host, Inventory
+from kubefab.ops.guard import CheckIdentity, IssuePki, Keys
 from kubefab.ops.host import HostRun
 from kubefab.ops.operation import Operation, Options, Step
+from kubefab.ops.addons import Addons
 from kubefab.ops.steps import Apiserver, Probe, get_nodes
 from kubefab.remote import hostfiles, wait
 from kubefab.remote.transport import Connect, RemoteError
@@ -47,26 +50,30 @@ class Upgrade(Operation):
         self.wanted: dict = {}
         self.stopped = False  # a batch failed: the later ones are not touched
         self.apiserver = Apiserver(self)
+        self.keys = Keys(inv)  # read only until IssuePki
 
     def steps(self):
         """A generator: the later steps exist once the earlier ones know the batches."""
         yield Probe(self)
+        yield CheckIdentity(self, self.keys)
+        if self.master.name in self.fleet.failed:
+            return
         yield CheckSkew(self)
         if self.refused:
             return
-        self.render()  # the PKI and files only for an upgrade the skew rules allow
+        yield IssuePki(self, self.keys)  # a real run only, once the identity matched
+        self.render()  # the files only for an upgrade the skew rules allow
         yield Probe(self, lambda h: self.wanted.get(h.name, {}), self.targets)
         yield PlanUpgrade(self)
         yield UpgradeMaster(self)
         yield Uncordon(self)
         for i, batch in enumerate(self.todo, 1):
             yield Batch(self, i, batch)
+        yield Addons(self)  # the add-ons' versions follow the minor (CoreDNS as kubeadm pins it)
 
     def render(self) -> None:
-        keys = pki.ensure(self.inv)
-        for what in keys.changes if keys else ():
-            say(None, f"pki: {what}")
-        self.wanted = {h.name: render.render_host(self.inv, h, keys) for h in self.fleet.ok(self.targets)}
+        """Each host's files from the local PKI: as made by IssuePki, or as it is (a dry run)."""
+        self.wanted = {h.name: render.render_host(self.inv, h, self.keys.pki) for h in self.fleet.ok(self.targets)}
 
     def host_steps(self, host: Host) -> str:
         """What a host downloads and restarts, in one line."""

@@ -23,6 +23,7 @@ class Profile:
     kubectl_as_root: ClassVar[bool] = False  # kubectl's credentials on the master are root's
     stamp_file: ClassVar[str]  # the rendered file that names the release stamp (rollback reads it)
     stamp_pattern: ClassVar[re.Pattern]  # how stamp_file names it: the stamp is its first group
+    admin_orgs: ClassVar[tuple[str, ...]] = ("system:masters",)  # the operator's certificate's groups
 
     def __init__(self, inv: Inventory):
         self.inv = inv
@@ -48,6 +49,18 @@ class Profile:
         """Units restarted before the others, each healthy before the next (the store,
         then the apiserver): restarting them in any other order bounces the apiserver."""
         return (layout.APISERVER,) if host.is_master else ()
+
+    def fixed_settings(self) -> dict[str, str]:
+        """The settings a running cluster cannot change (kubefab.identity.SETTINGS says why
+        and what to do): recorded on the master, compared by every run."""
+        k = self.inv.kubernetes
+        return {"service-range": k.apiserver.service_cluster_ip_range,
+                "etcd": "none (kubefab's etcd on the master)" if k.managed_etcd else "set (an external etcd)"}
+
+    def unit_health(self, unit: str) -> list[str] | None:
+        """An argv (run as root) that exits 0 once `unit` serves, awaited after it
+        restarts first (restart_first); None: none to ask (the apiserver's is health())."""
+        return None
 
     def files(self, host: Host, pki: Pki | None) -> list[File]:
         """Every file kubefab writes on `host` (kubefab.render sorts them)."""
@@ -101,6 +114,36 @@ class Profile:
         """Objects kubefab applies with kubectl once the apiserver is ready (None: none)."""
         return None
 
+    def admin_binding(self) -> str | None:
+        """The object that lets the admin (admin_orgs) work, when RBAC does not let it
+        create that object itself: made with the super-admin's credential (None: none)."""
+        return None
+
+    def addons(self) -> list:
+        """The cluster add-ons (kubefab.profiles.modern.addons.Addon), wanted or not."""
+        return []
+
+    def registered(self, host: Host) -> dict:
+        """What a kubelet sets on the Node it registers ({"labels": ..., "annotations":
+        ...}): a Node kubefab creates for it (manual registration) carries the same."""
+        return {}
+
+    # -- preflight (kubefab.ops.preflight) ------------------------------------------------
+    def preflight(self, host: Host) -> list[str] | None:
+        """What the preflight script checks on `host` (None: this profile checks nothing)."""
+        return None
+
+    def preflight_verdict(self, host: Host, output: str, now: float) -> list:
+        """The script's answer judged: its findings (each with .check, .warning, .line())."""
+        return []
+
+    def waived(self, check: str, waivers) -> bool:
+        return check in waivers
+
+    def waiver(self, name: str) -> str:
+        """A check name as --ignore-preflight gives it, checked (ValueError: no such check)."""
+        raise ValueError(f"the {self.name} profile has no preflight checks")
+
     def admin_kubeconfig(self) -> dict | None:
         """The operator's kubeconfig when there is no PKI to make it from (else None)."""
         return None
@@ -125,6 +168,11 @@ class Profile:
     def load_secrets(self, folder, problems: list, pairs: dict) -> dict:
         """ensure_secrets' read-only twin (kubefab.pki.load)."""
         return {}
+
+    def keys_at_rest(self, pki: Pki | None) -> tuple[tuple[str, str], ...]:
+        """Every key that encrypts or decrypts Secrets at rest, in the providers' order, as
+        (provider/name, base64 secret): what the cluster's identity fingerprints."""
+        return ()
 
     # -- etcd --------------------------------------------------------------------------
     def etcd_refusal(self, task: str) -> str | None:

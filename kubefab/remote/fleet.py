@@ -81,15 +81,16 @@ class Slots:
 
 class Fleet:
     def __init__(self, hosts: list[Host], *, parallel: int = 10, accept_new: bool = False,
-                 timeout: float = 10, connect: Connect | None = None):
-        """connect: host -> its connection (default: SSH, with accept_new and timeout)."""
+                 timeout: float | None = None, connect: Connect | None = None):
+        """connect: host -> its connection (default: SSH for this run, kubefab.remote.reach,
+        with accept_new; timeout: every host's connect timeout, else its ssh.connect_timeout)."""
         self.hosts = list(hosts)
         self.parallel = max(1, parallel)
-        connect = connect or ssh(accept_new=accept_new, timeout=timeout)
-        self.connections = {h.name: connect(h) for h in hosts}
+        self.cancel = threading.Event()
+        self.connect = connect or ssh(accept_new=accept_new, timeout=timeout, cancel=self.cancel)
+        self.connections = {h.name: self.connect(h) for h in hosts}
         self.failed: dict[str, str] = {}  # host name -> reason
         self.errors: dict[str, Exception] = {}  # host name -> what failed it
-        self.cancel = threading.Event()
         self._mine = threading.local()  # a worker thread's Slots during each(), for idle()
 
     def ok(self, hosts=None) -> list[Host]:
@@ -106,6 +107,7 @@ class Fleet:
     def close(self) -> None:
         for r in self.connections.values():
             r.close()
+        getattr(self.connect, "close", lambda: None)()  # the run's bastions
 
     def __enter__(self):
         return self.open()
@@ -154,6 +156,7 @@ class Fleet:
                     self._fail(name, f"{type(e).__name__}: {e}", e)
         except KeyboardInterrupt:
             self.cancel.set()
+            getattr(self.connect, "interrupt", lambda: None)()  # connections being made: closed now
             pool.shutdown(wait=True, cancel_futures=True)  # running steps finish: they are atomic
             for name, future in futures.items():
                 if name not in results and name not in self.failed:

@@ -10,9 +10,18 @@ leaves room for five missed renewals (a busy host, a congested link while a rele
 downloads) before a live run could lose its lock, and a killed run blocks the next one
 for a minute at most. `fab unlock` removes an expired lease, and a live one only with
 --force. The host script (scripts/lease.sh) holds flock on LOCK_DIR.flock, so one
-kubefab at a time decides on a host: taking over an expired lease is atomic too."""
+kubefab at a time decides on a host: taking over an expired lease is atomic too.
+
+A holder names its process: user@machine, pid, start, and (after ';') the machine's boot
+and the process's start time in clock ticks. A lock whose process ran on this machine
+in this boot and is gone (`gone_here`) is free at once: a SIGKILLed run's. A run whose
+lock was taken (LockLost, from the renewal or from the install script, which writes
+nothing under another run's lock) stops before its next change."""
 from __future__ import annotations
 
+import os
+import re
+import socket
 import threading
 from dataclasses import dataclass
 
@@ -41,6 +50,62 @@ class Held:
         return f"lease expires in {self.left}s" if self.left > 0 else f"lease expired {-self.left}s ago"
 
 
+class LockLost(RemoteError):
+    """This run's lock on a host is someone else's now (or nobody's): nothing more is
+    written there."""
+
+    def __init__(self, host: str, holder: str):
+        self.host, self.holder = host, holder
+        now = "nobody" if holder.startswith("nobody") else who(holder)
+        super().__init__(f"lost the cluster lock on {host} (now held by {now}): stopped before its next change")
+
+
+TAG = re.compile(r"^(?P<user>\S+)@(?P<machine>\S+) pid (?P<pid>\d+) .*; boot (?P<boot>\S+), start (?P<start>\d+)\)$")
+
+
+def holder_for(user: str, pid: int, started: str, run: str) -> str:
+    """This process's holder: `user@machine pid N since WHEN (run R; boot B, start T)`."""
+    return (f"{user}@{socket.gethostname()} pid {pid} since {started} "
+            f"(run {run}; boot {boot_id()}, start {start_ticks(pid)})")
+
+
+def who(holder: str) -> str:
+    """A holder as messages show it: without the boot and start tag."""
+    return re.sub(r"; boot \S+, start \d+\)$", ")", holder)
+
+
+def boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return "unknown"
+
+
+def start_ticks(pid: int) -> str | None:
+    """When a process started, in clock ticks since boot (/proc/PID/stat's 22nd field);
+    None when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def gone_here(holder: str, machine: str | None = None, boot: str | None = None, ticks=start_ticks) -> str | None:
+    """Why `holder`'s lock is free at once: its process ran on this machine in this boot and
+    no longer runs (its pid is gone or is another process); None when that is not known."""
+    m = TAG.match(holder)
+    if not m or m["machine"] != (machine or socket.gethostname()) or m["boot"] != (boot or boot_id()):
+        return None
+    pid = int(m["pid"])
+    if pid == os.getpid():
+        return None
+    if ticks(pid) == m["start"]:
+        return None
+    return f"its process (pid {pid} on this machine, this boot) is gone"
+
+
 def parse(out: str) -> Held:
     """A script's `LEFT\\tHOLDER` line."""
     left, _, holder = out.strip("\n").partition("\t")
@@ -50,10 +115,11 @@ def parse(out: str) -> Held:
 LEASE_SCRIPT = HostScript("lease", what="the kubefab lock", ok=(0, 3))  # 3: held by another run
 
 
-def take(cxn: Connection, holder: str) -> tuple[Held | None, Held | None]:
-    """This host's lock for `holder`: (None, the expired lease it replaced or None) when
-    taken, (who holds it, None) when refused."""
-    r = LEASE_SCRIPT.run(cxn, "take", LOCK_DIR, holder, str(LEASE), STAGE_DIR, what="taking the kubefab lock")
+def take(cxn: Connection, holder: str, stale: str = "") -> tuple[Held | None, Held | None]:
+    """This host's lock for `holder`: (None, the expired or `stale` lease it replaced, or
+    None) when taken, (who holds it, None) when refused. `stale`: a holder whose lease may
+    be taken over although it runs (gone_here found its process dead)."""
+    r = LEASE_SCRIPT.run(cxn, "take", LOCK_DIR, holder, str(LEASE), STAGE_DIR, stale, what="taking the kubefab lock")
     if r.exit_code == 3:
         return parse(r.stdout), None
     return None, (parse(r.stdout) if r.stdout.strip() else None)

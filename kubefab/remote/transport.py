@@ -65,9 +65,14 @@ class Connection(Protocol):
 Connect = Callable[[Host], Connection]  # how a Fleet gets one host's connection
 
 
-def command_line(argv: list[str], sudo: bool) -> str:
-    """What goes over the wire: argv quoted by construction, root through `sudo -n`."""
-    return shlex.join((["sudo", "-n", "--"] if sudo else []) + list(argv))
+SUDO = ("sudo", "-n", "--")  # root without a password: fails at once where sudo would ask
+SUDO_PASSWORD = ("sudo", "-S", "-k", "-p", "", "--")  # the password from stdin's first line, asked every time
+
+
+def command_line(argv: list[str], sudo: bool, password: bool = False) -> str:
+    """What goes over the wire: argv quoted by construction, root through sudo (with
+    `password`: sudo reads it from the command's stdin, never from here)."""
+    return shlex.join(([*(SUDO_PASSWORD if password else SUDO)] if sudo else []) + list(argv))
 
 
 def checked(result: Result, argv: list[str], check: bool, what: str | None = None) -> Result:

@@ -4,9 +4,11 @@ A task imports what it runs when it runs (the inventory, the PKI, the operations
 `kubefab --list` and `--help` build the task tree from the task modules alone."""
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from invoke.exceptions import Exit
@@ -14,7 +16,7 @@ from invoke.exceptions import Exit
 from kubefab import report
 
 from . import flags
-from kubefab.model import Host, Inventory
+from kubefab.model import SUDO, Host, Inventory
 from kubefab.remote.transport import Interrupted, RemoteError
 
 if TYPE_CHECKING:
@@ -27,16 +29,52 @@ HOSTS_HELP = "only these hosts, comma-separated (default: all)"
 WAIT_LOCK_HELP = "wait for another run's cluster lock instead of refusing"
 PARALLEL_HELP = "how many hosts to work on at once (default: kubefab.parallel, 10)"
 TIMEOUT_HELP = "seconds to wait for the apiserver to be healthy and nodes Ready (default: kubefab.timeout, 120)"
+ASK_SUDO_HELP = ("ask once for the SSH user's sudo password (else: ssh.sudo_password_env or "
+                 "ssh.sudo_password_file in the inventory, or sudo without one)")
 
 
-def inventory(c, given: str | None = None) -> Inventory:
-    """--inventory, else KUBEFAB_INVENTORY, else the configured kubefab.inventory."""
+CONNECTS = (SUDO,)  # what a task that connects but renders no file needs: the sudo passwords
+
+
+def inventory(c, given: str | None = None, *, secrets=True, ask_sudo_password: bool = False) -> Inventory:
+    """--inventory, else KUBEFAB_INVENTORY, else the configured kubefab.inventory. The
+    secrets it names are read only as `secrets` says (kubefab.inventory.load): all for
+    the tasks that write files to hosts, CONNECTS for those that only connect, none for
+    local ones. A sudo password asked for (--ask-sudo-password, Invoke's
+    --prompt-for-sudo-password or its sudo.password setting) is every host's."""
     from kubefab.inventory import InventoryError, inventory_path, load
-    path = given or inventory_path(os.environ, c.config.get("kubefab", {}).get("inventory"))
+    configured = c.config.get("kubefab", {}).get("inventory")
+    if configured is not None and not isinstance(configured, str):
+        raise Exit(f"error: kubefab.inventory {configured!r} (fabric.yaml or FABRIC_KUBEFAB_INVENTORY): "
+                   "wants a path", code=2)
+    path = given or inventory_path(os.environ, configured)
     try:
-        return load(path)
+        inv = load(path, secrets=secrets)
     except InventoryError as e:
         raise Exit(f"error: {e}", code=2)
+    password = c.config.get("sudo", {}).get("password") or (_ask_sudo_password(inv) if ask_sudo_password else None)
+    if password and ("\n" in password or "\r" in password):  # sudo -S reads up to the first of either
+        raise Exit("error: the sudo password asked for has a line break; sudo would read only its first line",
+                   code=2)
+    if password:
+        hosts = tuple(replace(h, ssh=replace(h.ssh, sudo_password=password, sudo_password_source="the prompt"))
+                      for h in inv.hosts)
+        inv = replace(inv, hosts=hosts)
+    return inv
+
+
+def _ask_sudo_password(inv: Inventory) -> str:
+    users = ", ".join(sorted({h.ssh.user for h in inv.hosts}))
+    if not sys.stdin.isatty():
+        raise Exit("error: --ask-sudo-password needs a terminal; name the password's source in the inventory "
+                   "instead (ssh.sudo_password_env or ssh.sudo_password_file)", code=2)
+    try:
+        password = getpass.getpass(f"sudo password for {users} on {inv.cluster}'s hosts: ")
+    except (EOFError, KeyboardInterrupt):
+        raise Exit("interrupted (Ctrl-C)", code=130) from None
+    if not password:
+        raise Exit("error: --ask-sudo-password: no password given", code=2)
+    return password
 
 
 def cluster_pki(inv: Inventory) -> pki.Pki | None:
@@ -66,19 +104,21 @@ def select(inv: Inventory, given: str | None, flag: str = "hosts") -> list[Host]
 
 
 def parallel_setting(c, given) -> int:
-    """--parallel, checked, or the configured kubefab.parallel."""
-    return flags.whole("parallel", given, c.config.kubefab.parallel, "hosts")
+    """--parallel, else the configured kubefab.parallel, checked alike."""
+    return flags.whole("parallel", given, flags.setting(c, "parallel", "hosts", whole=True), "hosts")
 
 
 def timeout_setting(c, given) -> float:
-    """--timeout, checked, or the configured kubefab.timeout."""
-    return float(flags.positive("timeout", given, c.config.kubefab.timeout, "seconds"))
+    """--timeout, else the configured kubefab.timeout, checked alike."""
+    return float(flags.positive("timeout", given, flags.setting(c, "timeout", "seconds"), "seconds"))
 
 
 def options(c, task: str, *, dry_run=False, parallel=None, timeout=None, accept_new=False, wait_lock=False,
             json=False) -> Options:
-    """The flags every operation shares, checked (one line, exit 2) before anything runs."""
+    """The flags every operation shares, checked (one line, exit 2) before anything runs.
+    Invoke's run.dry (fab's --dry, -R) makes a dry run too."""
     from kubefab.ops.operation import Options
+    dry_run = dry_run or bool(c.config.get("run", {}).get("dry"))
     opts = Options(dry_run=dry_run, parallel=parallel_setting(c, parallel),
                    timeout=timeout_setting(c, timeout), accept_new=accept_new, wait_lock=wait_lock,
                    json=json, invocation=invocation(task))

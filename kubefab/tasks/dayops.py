@@ -1,12 +1,9 @@
 """The hosts after day one: put back the last run's files, take kubefab off, read journals."""
-from pathlib import Path
-
 from invoke.exceptions import Exit
-
-from .common import (ACCEPT_NEW_HELP, HOSTS_HELP, INVENTORY_HELP, PARALLEL_HELP, TIMEOUT_HELP,
-                     WAIT_LOCK_HELP,
-                     inventory as load_inventory,
-                     options, parallel_setting, reported, run, select)
+from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, CONNECTS, HOSTS_HELP, INVENTORY_HELP, PARALLEL_HELP,
+                     TIMEOUT_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, parallel_setting,
+                     reported, run, select)
+from . import paths
 from .flags import refuse, task
 
 
@@ -18,12 +15,13 @@ from .flags import refuse, task
     "accept-new-host-keys": ACCEPT_NEW_HELP,
     "wait-lock": WAIT_LOCK_HELP,
     "inventory": INVENTORY_HELP,
+    "ask-sudo-password": ASK_SUDO_HELP,
 })
 def reset(c, hosts=None, yes=False, dry_run=False, parallel=None, accept_new_host_keys=False,
-          wait_lock=False, inventory=None):
+          wait_lock=False, inventory=None, ask_sudo_password=False):
     """Take kubefab off hosts: units stopped and disabled, its files, binaries and backups removed."""
     from kubefab.ops.reset import Reset
-    inv = load_inventory(c, inventory)
+    inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     targets = select(inv, hosts)
     if not (yes or dry_run):
         names = ",".join(h.name for h in targets)
@@ -42,12 +40,13 @@ def reset(c, hosts=None, yes=False, dry_run=False, parallel=None, accept_new_hos
     "accept-new-host-keys": ACCEPT_NEW_HELP,
     "wait-lock": WAIT_LOCK_HELP,
     "inventory": INVENTORY_HELP,
+    "ask-sudo-password": ASK_SUDO_HELP,
 })
 def rollback(c, hosts=None, dry_run=False, timeout=None, parallel=None, accept_new_host_keys=False,
-             wait_lock=False, inventory=None):
+             wait_lock=False, inventory=None, ask_sudo_password=False):
     """Put back the files the last run replaced (each host's own list) and restart what uses them."""
     from kubefab.ops.rollback import Rollback
-    inv = load_inventory(c, inventory)
+    inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     targets = select(inv, hosts)
     opts = options(c, "rollback", dry_run=dry_run, parallel=parallel, timeout=timeout, accept_new=accept_new_host_keys,
                    wait_lock=wait_lock)
@@ -62,20 +61,22 @@ def rollback(c, hosts=None, dry_run=False, timeout=None, parallel=None, accept_n
     "parallel": "hosts read at once (default: kubefab.parallel, 10)",
     "accept-new-host-keys": ACCEPT_NEW_HELP,
     "inventory": INVENTORY_HELP,
+    "ask-sudo-password": ASK_SUDO_HELP,
 })
 def logs(c, hosts=None, unit=None, since=None, out=None, parallel=None, accept_new_host_keys=False,
-         inventory=None):
+         inventory=None, ask_sudo_password=False):
     """The journals of kubefab's units, each line prefixed with its host (or files in --out DIR)."""
     from kubefab.ops import logs as journals
-    inv = load_inventory(c, inventory)
+    inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     targets, only = select(inv, hosts), unit or None
     for name in journals.known(inv, targets, only):
         refuse("unit", name, "is none of kubefab's units on these hosts, e.g. kubelet, apiserver, "
                              "kubernetes.proxy.service")
     if since is not None and not since.strip():
         refuse("since", since, "wants a time journalctl understands, e.g. -1h or '2026-01-02 10:00'")
+    folder = paths.folder("out", out, out) if out is not None else None
     with reported():
-        code = journals.run(inv, targets, only=only, since=since, out=Path(out) if out else None,
+        code = journals.run(inv, targets, only=only, since=since, out=folder,
                             parallel=parallel_setting(c, parallel), accept_new=accept_new_host_keys)
     if code:
         raise Exit(code=code)

@@ -2,8 +2,8 @@
 from pathlib import Path
 
 from invoke.exceptions import Exit
-
-from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, run
+from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, CONNECTS, INVENTORY_HELP, WAIT_LOCK_HELP,
+                     inventory as load_inventory, options, run)
 from .flags import task
 
 
@@ -33,12 +33,13 @@ def out_path(inv, out) -> Path:
             "timeout": "seconds for each wait (default: kubefab.timeout, 120)",
             "accept-new-host-keys": ACCEPT_NEW_HELP,
             "wait-lock": WAIT_LOCK_HELP,
-            "inventory": INVENTORY_HELP})
+            "inventory": INVENTORY_HELP,
+            "ask-sudo-password": ASK_SUDO_HELP})
 def snapshot(c, out=None, dry_run=False, timeout=None, accept_new_host_keys=False, wait_lock=False,
-             inventory=None):
+             inventory=None, ask_sudo_password=False):
     """A verified snapshot of kubefab's etcd on the master, written here 0600."""
     from kubefab.ops.etcd_snapshot import Snapshot
-    inv = load_inventory(c, inventory)
+    inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     refused(inv, "etcd.snapshot")
     path = out_path(inv, out)
     opts = options(c, "etcd.snapshot", dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys, wait_lock=wait_lock)
@@ -52,12 +53,13 @@ def snapshot(c, out=None, dry_run=False, timeout=None, accept_new_host_keys=Fals
     "timeout": "seconds for etcd to be healthy and the apiserver ready (default: kubefab.timeout, 120)",
     "accept-new-host-keys": ACCEPT_NEW_HELP,
     "wait-lock": WAIT_LOCK_HELP,
-    "inventory": INVENTORY_HELP})
+    "inventory": INVENTORY_HELP,
+    "ask-sudo-password": ASK_SUDO_HELP})
 def restore(c, file=None, yes=False, dry_run=False, timeout=None, accept_new_host_keys=False, wait_lock=False,
-            inventory=None):
+            inventory=None, ask_sudo_password=False):
     """Put kubefab's etcd back to a snapshot, with the apiserver stopped around it."""
     from kubefab.ops.etcd_restore import Restore
-    inv = load_inventory(c, inventory)
+    inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     refused(inv, "etcd.restore")
     if not file:
         raise Exit("error: etcd.restore needs the snapshot FILE", code=2)

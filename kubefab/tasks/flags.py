@@ -56,6 +56,19 @@ def positive(flag: str, value, default, unit: str):
     return number
 
 
+def setting(c, name: str, unit: str, whole: bool = False):
+    """The configured kubefab.<name> (fabric.yaml, FABRIC_KUBEFAB_<NAME>), checked as
+    its flag is: one line naming the setting, exit 2."""
+    value = c.config.kubefab[name]
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < float("inf") \
+        and (not whole or value == int(value))
+    if not ok:
+        kind = "a whole number" if whole else "a number"
+        raise Exit(f"error: kubefab.{name} {value!r} (fabric.yaml or FABRIC_KUBEFAB_{name.upper()}): "
+                   f"wants {kind} of {unit} above 0", code=2)
+    return value
+
+
 def whole(flag: str, value, default, unit: str) -> int:
     number = positive(flag, value, default, unit)
     if number != int(number):

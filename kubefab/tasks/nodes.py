@@ -3,7 +3,8 @@ from .flags import refuse, task
 
 from kubefab.validate import Invalid, label_key, label_value
 
-from .common import ACCEPT_NEW_HELP, INVENTORY_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, run, select
+from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, CONNECTS, INVENTORY_HELP, WAIT_LOCK_HELP,
+                     inventory as load_inventory, options, run, select)
 
 
 def parse_labels(given) -> dict[str, str]:
@@ -32,12 +33,13 @@ def parse_labels(given) -> dict[str, str]:
     "accept-new-host-keys": ACCEPT_NEW_HELP,
     "wait-lock": WAIT_LOCK_HELP,
     "inventory": INVENTORY_HELP,
+    "ask-sudo-password": ASK_SUDO_HELP,
 })
 def register(c, label=None, hosts=None, dry_run=False, timeout=None, accept_new_host_keys=False,
-             wait_lock=False, inventory=None):
+             wait_lock=False, inventory=None, ask_sudo_password=False):
     """Register the nodes with kubectl on the master (manual mode), set their labels, check they are Ready."""
     from kubefab.ops.nodes_register import NodesRegister
-    inv = load_inventory(c, inventory)
+    inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     labels = parse_labels(label)
     opts = options(c, "nodes.register", dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys,
                    wait_lock=wait_lock)
@@ -53,12 +55,13 @@ def register(c, label=None, hosts=None, dry_run=False, timeout=None, accept_new_
     "accept-new-host-keys": ACCEPT_NEW_HELP,
     "wait-lock": WAIT_LOCK_HELP,
     "inventory": INVENTORY_HELP,
+    "ask-sudo-password": ASK_SUDO_HELP,
 })
 def remove(c, name, force=False, dry_run=False, timeout=None, accept_new_host_keys=False,
-           wait_lock=False, inventory=None):
+           wait_lock=False, inventory=None, ask_sudo_password=False):
     """Drain a node, stop and remove kubefab on it, then delete its Node."""
     from kubefab.ops.nodes_remove import NodesRemove
-    inv = load_inventory(c, inventory)
+    inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     node = select(inv, name, "name")
     if len(node) != 1 or node[0].is_master:
         refuse("name", name, "wants one node of the inventory (not the master; fab reset takes "

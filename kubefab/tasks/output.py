@@ -1,8 +1,8 @@
-"""Files for those who look before they deploy, or provision at boot."""
-from pathlib import Path
-
+"""Files for those who look before they deploy, or provision at boot. Without
+--with-secrets no secret is read: the registry token is not asked for."""
 from .flags import task
 
+from . import paths
 from .common import INVENTORY_HELP, cluster_pki, inventory as load_inventory, select
 
 
@@ -12,36 +12,39 @@ def _files(inv, host, keys, with_secrets):
     return files if with_secrets else {p: render.redact(f) for p, f in files.items()}
 
 
-@task(help={"out": "folder to write into (default build/rendered)",
+@task(help={"out": "folder to write into (made if missing, not its parents; default build/rendered)",
             "host": "only this host, comma-separated names allowed (default: all)",
             "with-secrets": "write the registry token and private keys instead of placeholders",
             "inventory": INVENTORY_HELP})
-def render_files(c, out="build/rendered", host=None, with_secrets=False, inventory=None):
+def render_files(c, out=None, host=None, with_secrets=False, inventory=None):
     """Write every host's files to OUT/<host>/<path>, as deploy would put them."""
-    inv = load_inventory(c, inventory)
+    inv = load_inventory(c, inventory, secrets=with_secrets)
     hosts = select(inv, host, "host")
+    folder = paths.folder("out", out, "build/rendered")
     keys = cluster_pki(inv)
     for h in hosts:
         files = _files(inv, h, keys, with_secrets)
-        for path, f in files.items():
-            target = Path(out) / h.name / path.lstrip("/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(f.content)
-            target.chmod(f.mode if not f.secret else 0o600)
-        print(f"{h.name}: {len(files)} files in {Path(out) / h.name}")
+        with paths.writing("out", folder):
+            for path, f in files.items():
+                target = folder / h.name / path.lstrip("/")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(f.content)
+                target.chmod(f.mode if not f.secret else 0o600)
+        print(f"{h.name}: {len(files)} files in {folder / h.name}")
 
 
-@task(help={"out": "folder to write into (default build/cloud-config)",
+@task(help={"out": "folder to write into (made if missing, not its parents; default build/cloud-config)",
             "with-secrets": "write the registry token and private keys instead of placeholders",
             "inventory": INVENTORY_HELP})
-def cloud_config(c, out="build/cloud-config", with_secrets=False, inventory=None):
+def cloud_config(c, out=None, with_secrets=False, inventory=None):
     """Write OUT/<host>.yml: a #cloud-config with the same files and units, per host."""
     from kubefab import render
-    inv = load_inventory(c, inventory)
+    inv = load_inventory(c, inventory, secrets=with_secrets)
+    folder = paths.folder("out", out, "build/cloud-config")
     keys = cluster_pki(inv)
-    Path(out).mkdir(parents=True, exist_ok=True)
     for h in inv.hosts:
-        target = Path(out) / f"{h.name}.yml"
-        target.write_text(render.cloud_config(inv, h, keys, redact=not with_secrets))
-        target.chmod(0o600 if with_secrets else 0o644)
+        target = folder / f"{h.name}.yml"
+        with paths.writing("out", folder):
+            target.write_text(render.cloud_config(inv, h, keys, redact=not with_secrets))
+            target.chmod(0o600 if with_secrets else 0o644)
         print(f"{h.name}: {target}")

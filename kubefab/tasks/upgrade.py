@@ -2,7 +2,7 @@
 from kubefab import rollout
 from kubefab.layout import DRAIN_TIMEOUT
 
-from .common import (ACCEPT_NEW_HELP, INVENTORY_HELP, TIMEOUT_HELP, WAIT_LOCK_HELP,
+from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, INVENTORY_HELP, TIMEOUT_HELP, WAIT_LOCK_HELP,
                      inventory as load_inventory, options, run, select)
 from .flags import positive, refuse, task
 
@@ -16,17 +16,18 @@ from .flags import positive, refuse, task
     "accept-new-host-keys": ACCEPT_NEW_HELP,
     "wait-lock": WAIT_LOCK_HELP,
     "inventory": INVENTORY_HELP,
+    "ask-sudo-password": ASK_SUDO_HELP,
     "json": "print the recap as JSON on stdout (progress goes to stderr), for pipelines",
 })
 def upgrade(c, dry_run=False, batch="1", drain_timeout=None, hosts=None, timeout=None,
-            accept_new_host_keys=False, wait_lock=False, inventory=None, json=False):
+            accept_new_host_keys=False, wait_lock=False, inventory=None, ask_sudo_password=False, json=False):
     """Upgrade to kubernetes.version: the master, then the nodes in batches (cordon, drain, restart, uncordon)."""
     from kubefab.ops.upgrade import Upgrade
     why = rollout.batch_spec(str(batch))
     if why:
         refuse("batch", str(batch), why)
     drain = float(positive("drain-timeout", drain_timeout, DRAIN_TIMEOUT, "seconds"))
-    inv = load_inventory(c, inventory)
+    inv = load_inventory(c, inventory, ask_sudo_password=ask_sudo_password)
     opts = options(c, "upgrade", dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys,
                    wait_lock=wait_lock, json=json)
     run(lambda: Upgrade(inv, select(inv, hosts), opts, str(batch), drain))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import bastion as bastions
-from . import buildfiles, hostfiles, image, labinventory, machines, mirror, preflight, services, users
+from . import buildfiles, hostfiles, image, labinventory, machines, mirror, mirror_cache, preflight, services, users
 from .hostctl import HostControl
 from .machines import Machine
 from .state import STATE_DIR, LabError, Layout, Lock
@@ -77,7 +77,7 @@ class Lab(HostControl):
         the sum files the mirror publishes beside each download, as from upstream, and
         an edit of the version alone switches releases). `bastion` names the host that
         becomes the only way in (kubefab_lab.bastion); `bastion_in_inventory` also
-        writes it into hosts.yaml as ssh.bastion, which kubefab does not read yet.
+        writes it into hosts.yaml as ssh.bastion (the host's name), which kubefab goes through.
         Cleans up a crashed lab first; refuses while a lab is up."""
         doc = labinventory.read(source_inventory)
         if version:
@@ -190,7 +190,7 @@ class Lab(HostControl):
     def serve_mirror(self, version: str) -> tuple[str, dict[str, str]]:
         """Publish a modern release (v1.35+) into the mirror beside those served already
         (each version under its own paths): (the mirror's URL, {component: sha256})."""
-        return mirror.publish(self.layout.releases, self._state()["http_url"], version,
+        return mirror_cache.publish(self.layout.releases, self._state()["http_url"], version,
                               self.cache_dir)
 
     # -- helpers ---------------------------------------------------------------
@@ -210,7 +210,7 @@ class Lab(HostControl):
         """Every supported release and `version` into the mirror, their sums into
         sums.yaml: (the mirror's URL, `version`'s sums, the releases served)."""
         started = time.monotonic()
-        url, every = mirror.publish_all(self.layout.releases, self._state()["http_url"], version,
+        url, every = mirror_cache.publish_all(self.layout.releases, self._state()["http_url"], version,
                                         self.cache_dir)
         buildfiles.sums(self.build_dir, every)
         self.log(f"mirror: {len(every)} releases published in {time.monotonic() - started:.1f} s")

@@ -102,8 +102,9 @@ def ssh_config(hosts: list[tuple[str, str]], bastion: str | None, identity: Path
 
 
 def bastion_doc(name: str, address: str, user: str = "core", port: int = 22) -> str:
-    """build/lab/bastion.yaml: what kubefab will need to go through the bastion."""
+    """build/lab/bastion.yaml: the bastion, for those who drive the lab without hosts.yaml."""
     doc = {"bastion": {"host": name, "address": address, "user": user, "port": port}}
     return ("# Written by `fab lab.up --bastion`: every other lab host takes SSH logins only from\n"
-            f"# {name} ({address}). kubefab does not read this file (nor an ssh.bastion key) yet.\n"
+            f"# {name} ({address}). kubefab goes through it by hosts.yaml's ssh.bastion (which `lab.up\n"
+            "# --bastion` writes), not by this file; `ssh -F ssh_config NAME` goes through it too.\n"
             + yaml.safe_dump(doc, sort_keys=False))

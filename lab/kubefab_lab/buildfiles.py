@@ -62,7 +62,8 @@ def inventory(build_dir: Path, doc: dict, source: Path, hosts: dict, addresses: 
     token = build_dir / labinventory.TOKEN
     if not token.exists():
         write_file(token, secrets.token_hex(20) + "\n")
-    lab_doc = labinventory.lab_inventory(doc, hosts, addresses, bastion=bastion, **served)
+    waivers = labinventory.machine_waivers() if served.get("mirror") else None
+    lab_doc = labinventory.lab_inventory(doc, hosts, addresses, bastion=bastion, waivers=waivers, **served)
     path = build_dir / "hosts.yaml"
     path.write_text(labinventory.dump(lab_doc, source, releases))
     return path

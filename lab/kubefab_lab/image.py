@@ -6,8 +6,9 @@ temp dir that is renamed into place only when complete, so a killed build is nev
 mistaken for a good one. Per-host files (host keys, the lab's authorized key, the
 sudo user's password) go into each host's overlay upper dir, never here.
 
-Besides systemd and sshd, the image carries what kubefab may set up on a host and
-must find installed: haproxy, and nginx with its stream (TCP) module (Debian 12's
+Besides systemd and sshd, the image carries what kubefab's preflight requires of a node
+(iproute2, iptables; mount and nsenter come with the base) and what kubefab may set up on
+a host and must find installed: haproxy, and nginx with its stream (TCP) module (Debian 12's
 `nginx` is the core and `libnginx-mod-stream` the module; `nginx-light` adds only the
 http echo module, and `nginx-full` many more). Both are installed disabled, and
 nginx's default site (port 80 on every address) removed: kubefab renders and enables
@@ -31,7 +32,7 @@ CACHE_DIR = Path("/var/cache/kubefab")
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
 PACKAGES = (
-    "systemd", "systemd-sysv", "dbus", "openssh-server", "curl", "iproute2",
+    "systemd", "systemd-sysv", "dbus", "openssh-server", "curl", "iproute2", "iptables",
     "procps", "ca-certificates", "python3", "sudo",
     "haproxy", "nginx", "libnginx-mod-stream",
 )

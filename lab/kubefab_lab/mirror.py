@@ -147,31 +147,6 @@ def build(root: Path, k8s_version: str) -> dict[str, str]:
     return sums
 
 
-def publish(served_root: Path, base_url: str, k8s_version: str,
-            cache: Path | None = None) -> tuple[str, dict[str, str]]:
-    """The mirror for `k8s_version` under served_root/mirror (served at base_url/mirror):
-    (its URL, {component: sha256}). With a cache dir, the tree is built there once per
-    inputs (kubefab_lab.mirror_cache) and hard-linked into place."""
-    root = served_root / "mirror"
-    if cache is None:
-        sums = build(root, k8s_version)
-    else:
-        from . import mirror_cache
-
-        tree, sums = mirror_cache.tree(Path(cache), k8s_version)
-        mirror_cache.link_tree(tree, root)
-    return f"{base_url}/mirror", sums
-
-
-def publish_all(served_root: Path, base_url: str, k8s_version: str,
-                cache: Path | None = None) -> tuple[str, dict[str, dict[str, str]]]:
-    """`k8s_version` and every release in RELEASES: (the mirror's URL, {release: sums}),
-    oldest release first."""
-    every = {}
-    for release in sorted({*RELEASES, k8s_version}, key=versions.parse):
-        url, every[release] = publish(served_root, base_url, release, cache)
-    return url, every
-
 
 def _write(target: Path, data: bytes | Path) -> None:
     """Put a file in place whole, world-readable (the server may be serving the old one)."""

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from kubefab import versions
+
 from . import mirror
 from .release import standin_digest
 
@@ -83,3 +85,27 @@ def link_tree(source: Path, root: Path) -> None:
             shutil.copyfile(path, staged)
             staged.chmod(0o644)
         staged.replace(target)
+
+
+def publish(served_root: Path, base_url: str, k8s_version: str,
+            cache: Path | None = None) -> tuple[str, dict[str, str]]:
+    """The mirror for `k8s_version` under served_root/mirror (served at base_url/mirror):
+    (its URL, {component: sha256}). With a cache dir, the tree is built there once per
+    inputs (tree below) and hard-linked into place."""
+    root = served_root / "mirror"
+    if cache is None:
+        sums = mirror.build(root, k8s_version)
+    else:
+        tree_, sums = tree(Path(cache), k8s_version)
+        link_tree(tree_, root)
+    return f"{base_url}/mirror", sums
+
+
+def publish_all(served_root: Path, base_url: str, k8s_version: str,
+                cache: Path | None = None) -> tuple[str, dict[str, dict[str, str]]]:
+    """`k8s_version` and every release in RELEASES: (the mirror's URL, {release: sums}),
+    oldest release first."""
+    every = {}
+    for release in sorted({*mirror.RELEASES, k8s_version}, key=versions.parse):
+        url, every[release] = publish(served_root, base_url, release, cache)
+    return url, every

@@ -10,7 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from kubefab.model import Host, Ssh
+from dataclasses import replace
+
+from kubefab.model import Hop, Host, Ssh
 from kubefab.remote.ssh import HostKeyError, Remote, RemoteError
 from .state import LabError
 
@@ -35,16 +37,14 @@ class Ready:
 
 def wait_host(name: str, address: str, identity: Path, known_hosts: Path,
               timeout: float, gateway: tuple[str, str] | None = None) -> Ready:
-    ssh = Ssh("core", 22, identity, known_hosts)
+    ssh = Ssh("core", 22, identity, known_hosts, given=frozenset({"user", "port", "identity"}))
+    if gateway and gateway[0] != name:  # a direct-tcpip channel through the bastion's connection
+        ssh = replace(ssh, bastion=Hop(gateway[1], 22, "core", identity, gateway[0], ssh.given))
     host = Host(name, address, "node", ssh=ssh)
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
         remote = Remote(host, timeout=5)
-        through = None
-        if gateway and gateway[0] != name:  # fabric opens it, then a direct-tcpip channel
-            through = Remote(Host(gateway[0], gateway[1], "node", ssh=ssh), timeout=5)
-            remote.cxn.gateway = through.cxn
         try:
             remote.open()
             state = remote.run(["systemctl", "is-system-running", "--wait"], check=False,
@@ -64,8 +64,7 @@ def wait_host(name: str, address: str, identity: Path, known_hosts: Path,
             time.sleep(0.2)
         finally:
             remote.close()
-            if through:
-                through.close()
+            remote.reach.close()
     via = f" through the bastion {gateway[0]}" if gateway and gateway[0] != name else ""
     raise LabError(f"lab host {name} ({address}) not ready{via} after {timeout:.0f} s: {last}")
 

@@ -38,14 +38,14 @@ def _count(flag: str, value):
                               "the version alone switches releases; --no-published-sums pins this "
                               "version's sums in hosts.yaml",
             "bastion": "make this lab host the only way in: the others take SSH logins from it only "
-                       "(ssh -J; build/lab/ssh_config, build/lab/bastion.yaml)"})
+                       "(hosts.yaml's ssh.bastion names it; ssh -F build/lab/ssh_config NAME)"})
 def up(c, nodes=None, masters=None, inventory="hosts.yaml", version=None, published_sums=True,
        bastion=None):
     """Boot a host per inventory host, start etcd and the release server, write build/lab/hosts.yaml."""
     nodes, masters = _count("nodes", nodes), _count("masters", masters)
     with _errors():
         info = Lab().up(inventory, nodes=nodes, masters=masters, version=version,
-                        pin_sums=not published_sums, bastion=bastion)
+                        pin_sums=not published_sums, bastion=bastion, bastion_in_inventory=bool(bastion))
     width = max(len(name) for name, _ in info.hosts)
     for name, address in info.hosts:
         units = info.degraded.get(name)

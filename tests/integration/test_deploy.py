@@ -97,12 +97,13 @@ def test_second_deploy_uploads_and_restarts_nothing(inventory, fresh):
 
 def test_changing_one_flag_restarts_exactly_that_unit(lab, inventory, fresh):
     data = yaml.safe_load(open(inventory))
-    data["kubernetes"]["apiserver"]["service_cluster_ip_range"] = "10.200.0.0/16"
+    url = data["kubernetes"]["etcd_servers"][0]
+    data["kubernetes"]["etcd_servers"] = [url, url + "/"]  # the apiserver's flag alone
     changed = inventory.parent / "hosts-changed.yaml"
     changed.write_text(yaml.safe_dump(data, sort_keys=False))
     before = all_starts(inventory)
     dry = fab(changed, "deploy", "--dry-run")
-    assert "-    --service-cluster-ip-range=10.100.0.0/16" in dry.stdout.replace("[azure-prd-01] ", "")
+    assert f"-    --etcd-servers={url} \\" in dry.stdout.replace("[azure-prd-01] ", "")
     assert all_starts(inventory) == before
     r = fab(changed, "deploy")
     assert "[azure-prd-01] restarted kubernetes.apiserver.service" in r.stdout
@@ -131,7 +132,8 @@ def apiserver_starts_since(inventory, cursor: str) -> int:
 def test_master_only_hosts_restarts_a_changed_apiserver_exactly_once(inventory, fresh):
     """`--hosts <master>` once activated the master twice (an empty node list meant every host)."""
     data = yaml.safe_load(open(inventory))
-    data["kubernetes"]["apiserver"]["service_cluster_ip_range"] = "10.200.0.0/16"
+    url = data["kubernetes"]["etcd_servers"][0]
+    data["kubernetes"]["etcd_servers"] = [url, url + "/"]  # the apiserver's flag alone
     changed = inventory.parent / "hosts-master-only.yaml"
     changed.write_text(yaml.safe_dump(data, sort_keys=False))
     since = apiserver_cursor(inventory)

@@ -9,6 +9,7 @@ the real etcd (Debian's) and the real kubectl.
 Every supported minor in turn (a lab boot and a deploy each, about 40 s);
 KUBEFAB_MODERN_VERSIONS=v1.37.1 runs only that one. The tests of one version run in
 file order."""
+import base64
 import json
 import os
 import ssl
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from kubefab.inventory import load
 from kubefab_lab import Lab, kubectls
@@ -33,6 +36,7 @@ MASTER_UNITS = ["kubernetes.apiserver.service", "kubernetes.scheduler.service",
                 "kubernetes.controller-manager.service", "kubernetes.etcd.service"]
 NODE_UNITS = ["kubernetes.containerd.service", "kubernetes.kubelet.service", "kubernetes.proxy.service"]
 PUBLISHED_SUMS = {"1.37"}  # the others keep the inventory's sums, so both ways run for real
+COREDNS = {"1.35": "v1.13.1", "1.36": "v1.14.2", "1.37": "v1.14.6", "1.38": "v1.14.7"}  # kubeadm's, per minor
 
 
 @pytest.fixture(scope="module", params=VERSIONS)
@@ -104,6 +108,47 @@ def test_fresh_deploy_gives_four_ready_nodes_with_their_labels(inventory, fresh,
     assert kubectl("get", "nodes").stdout.count(" Ready ") == 4
 
 
+def test_the_cluster_dns_runs_as_kubeadm_deploys_it_for_this_minor(inventory, fresh, kubectl, modern_lab):
+    """CoreDNS applied once the apiserver is ready: its Deployment, the Service kube-dns at
+    the inventory's cluster DNS address (the kubelets' clusterDNS), seen by the real kubectl."""
+    inv = load(inventory)
+    assert f"applied add-on coredns {COREDNS[modern_lab[1]]} (6 objects)" in fresh.stdout
+    dep = json.loads(kubectl("get", "deployment", "-n", "kube-system", "coredns", "-o", "json").stdout)
+    assert dep["spec"]["replicas"] == 2
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == \
+        f"registry.k8s.io/coredns/coredns:{COREDNS[modern_lab[1]]}"
+    svc = json.loads(kubectl("get", "service", "-n", "kube-system", "kube-dns", "-o", "json").stdout)
+    assert svc["spec"]["clusterIP"] == inv.kubernetes.dns_address == "10.100.0.10"
+    config = on_host(inventory, "azure-prd-02", ["cat", "/var/lib/kubelet/kubelet-config.yaml"]).stdout
+    assert yaml.safe_load(config)["clusterDNS"] == [inv.kubernetes.dns_address]
+
+
+def test_nodes_carry_what_a_kubelet_sets_when_kubefab_registers_them(inventory, fresh, kubectl):
+    """hosts.yaml registers nodes by hand (registration: manual): the Node kubefab creates
+    has the kubelet's own labels and annotation, hostname scheduling works on it."""
+    for node in json.loads(kubectl("get", "nodes", "-o", "json").stdout)["items"]:
+        meta = node["metadata"]
+        assert {k: meta["labels"].get(k) for k in ("kubernetes.io/hostname", "kubernetes.io/os", "kubernetes.io/arch")} \
+            == {"kubernetes.io/hostname": meta["name"], "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}
+        assert meta["annotations"]["volumes.kubernetes.io/controller-managed-attach-detach"] == "true"
+
+
+def test_the_admin_is_bound_by_rbac_and_the_super_admin_never_reaches_the_master(inventory, fresh, kubectl):
+    pki_dir = load(inventory).kubernetes.pki_dir
+    admin = yaml.safe_load((pki_dir / "admin.kubeconfig").read_text())["users"][0]["user"]
+    cert = x509.load_pem_x509_certificate(base64.b64decode(admin["client-certificate-data"]))
+    assert [a.value for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)] == ["kubeadm:cluster-admins"]
+    assert kubectl("auth", "can-i", "create", "deployments").stdout.strip() == "yes"  # through its binding
+    binding = json.loads(kubectl("get", "clusterrolebinding", "kubeadm:cluster-admins", "-o", "json").stdout)
+    assert binding["roleRef"]["name"] == "cluster-admin" and binding["subjects"][0]["name"] == "kubeadm:cluster-admins"
+    secret = yaml.safe_load((pki_dir / "super-admin.kubeconfig").read_text())["users"][0]["user"]["client-key-data"]
+    key_line = base64.b64decode(secret).decode().splitlines()[1]  # a line of the super-admin's private key
+    found = on_host(inventory, "azure-prd-01", ["grep", "-rlF", key_line, "/etc", "/var/lib", "/root", "/run", "/tmp"],
+                    check=False)
+    assert found.stdout == "" and "kubefab-super-admin" not in on_host(
+        inventory, "azure-prd-01", ["ls", "-R", "/var/lib/kubernetes"]).stdout
+
+
 def test_the_master_runs_the_real_etcd_over_tls_and_nodes_a_containerd(inventory, fresh):
     states = all_starts(inventory)
     assert all(s[0] == "active" for units in states.values() for s in units.values()), states
@@ -156,7 +201,25 @@ def test_second_deploy_changes_nothing(inventory, fresh):
     r = fab(inventory, "deploy")
     assert r.stdout.count("no changes: files, units and release already as wanted") == 5, r.stdout
     assert "wrote" not in r.stdout and "restarted" not in r.stdout and "RBAC" not in r.stdout
+    assert "add-on" not in r.stdout and "preflight" not in r.stdout  # nothing to apply, no host to change
     assert all_starts(inventory) == before
+
+
+def test_an_add_on_opted_out_is_deleted_and_stays_absent(inventory, fresh, kubectl):
+    data = yaml.safe_load(inventory.read_text())
+    data["kubernetes"]["addons"] = {"coredns": False}
+    off = inventory.parent / "hosts-no-dns.yaml"
+    off.write_text(yaml.safe_dump(data, sort_keys=False))
+    dry = fab(off, "deploy", "--dry-run")
+    assert "[azure-prd-01] delete add-on coredns (6 objects): kubernetes.addons.coredns is false" in dry.stdout
+    assert kubectl("get", "deployment", "-n", "kube-system", "coredns", check=False).returncode == 0  # a dry run
+    fab(off, "deploy")
+    for kind, name in (("deployment", "coredns"), ("service", "kube-dns"), ("clusterrole", "system:coredns")):
+        r = kubectl("get", kind, "-n", "kube-system", name, check=False)
+        assert r.returncode == 1 and "NotFound" in r.stderr, (kind, r.stderr)
+    assert "add-on" not in fab(off, "deploy").stdout  # absent stays absent
+    back = fab(inventory, "deploy")
+    assert "applied add-on coredns" in back.stdout
 
 
 def test_changing_one_kubelet_setting_restarts_exactly_the_kubelets(inventory, fresh):
@@ -170,6 +233,8 @@ def test_changing_one_kubelet_setting_restarts_exactly_the_kubelets(inventory, f
     moved = {(h, u) for h in after for u in after[h] if after[h][u] != before[h][u]}
     inv = load(inventory)
     assert moved == {(h.name, "kubernetes.kubelet.service") for h in inv.nodes}, r.stdout
+    # the cluster DNS Service follows: its clusterIP cannot change, so it is made again
+    assert "[azure-prd-01] deleted service kube-system/kube-dns to make it again" in r.stdout
     assert all(s[0] == "active" for units in after.values() for s in units.values())
     fab(inventory, "deploy")  # back as it was
 

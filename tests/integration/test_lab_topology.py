@@ -83,7 +83,7 @@ def test_three_masters_and_two_nodes_boot_and_every_master_is_in_the_inventory(t
 
 def test_the_bastion_is_named_beside_the_inventory_not_in_it(topology):
     doc = yaml.safe_load(topology.inventory_path.read_text())
-    assert "bastion" not in doc["ssh"]  # kubefab does not read ssh.bastion yet
+    assert "bastion" not in doc["ssh"]  # only with bastion_in_inventory (tests/integration/test_reach.py)
     assert topology.info.bastion == ("azure-prd-01", f"{NET}.60")
     written = yaml.safe_load((topology.build_dir / "bastion.yaml").read_text())
     assert written == {"bastion": {"host": "azure-prd-01", "address": f"{NET}.60", "user": "core", "port": 22}}

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from kubefab.versions import STARTER
+
 pytestmark = pytest.mark.package
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +51,7 @@ def test_wheel_holds_the_product_and_its_templates_only(installed):
     assert "kubefab/profiles/legacy/templates/kubernetes.apiserver.service.j2" in names
     assert "kubefab/profiles/modern/templates/kubelet-config.yaml.j2" in names
     assert "kubefab/remote/scripts/install.sh" in names
+    assert "kubefab/templates/starter/hosts.yaml.j2" in names  # kubefab init's
     assert "kubefab/tasks/__init__.py" in names
 
 
@@ -79,3 +82,17 @@ def test_installed_command_lists_renders_and_exports_from_anywhere(installed, tm
     for host in ("azure-prd-01", "azure-prd-02", "ded-prd-01"):
         assert (tmp_path / "cc" / f"{host}.yml").read_text().startswith("#cloud-config\n")
     assert "TOKEN-wheel" not in "".join(p.read_text() for p in (tmp_path / "cc").iterdir())
+
+
+def test_init_in_an_empty_folder_writes_an_inventory_that_renders(installed, tmp_path):
+    """What a pip user does first: no repo, no hosts.yaml to copy."""
+    _, bin_dir = installed
+    empty = tmp_path / "new-cluster"
+    empty.mkdir()
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}  # no registry token: none is named
+    out = run([bin_dir / "kubefab", "init", "--hosts", "m1=10.0.0.1,n1=10.0.0.2"], cwd=empty, env=env).stdout
+    assert "wrote hosts.yaml" in out and sorted(p.name for p in empty.iterdir()) == ["hosts.yaml"]
+    run([bin_dir / "kubefab", "render", "--out", "rendered"], cwd=empty, env=env)
+    units = empty / "rendered/{}/etc/systemd/system/kubernetes.{}.service"
+    assert Path(str(units).format("m1", "apiserver")).is_file() and Path(str(units).format("n1", "kubelet")).is_file()
+    assert f"version: {STARTER}" in (empty / "hosts.yaml").read_text()

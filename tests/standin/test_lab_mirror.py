@@ -14,7 +14,7 @@ import pytest
 from kubefab.profiles.modern import downloads
 from kubefab import versions
 from kubefab.inventory import load
-from kubefab_lab import labinventory, mirror
+from kubefab_lab import labinventory, mirror, mirror_cache
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ def published(tmp_path_factory):
     if not all(p.is_file() for p in mirror.ETCD_BINARIES):
         pytest.skip("no Debian etcd on this machine")
     root = tmp_path_factory.mktemp("served")
-    return root, *mirror.publish(root, "http://127.0.0.1:9", "v1.37.1")
+    return root, *mirror_cache.publish(root, "http://127.0.0.1:9", "v1.37.1")
 
 
 def test_every_download_is_where_versions_says_with_its_sum(published):

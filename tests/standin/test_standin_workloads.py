@@ -173,3 +173,16 @@ def test_a_kubelet_registers_as_the_real_one_does(cluster, kubectl137):
                                             check=False).stdout or "{}"), 15, "the node lease")
     assert lease["spec"]["holderIdentity"] == "ded-prd-01" and lease["spec"]["leaseDurationSeconds"] == 40
     assert lease["metadata"]["ownerReferences"][0]["uid"] == node["metadata"]["uid"]
+
+
+def test_a_server_side_dry_run_reserves_no_service_address(cluster, kubectl137):
+    """kubectl diff --server-side (kubefab's add-on plan) sends a dry-run apply: the real
+    apiserver's dry-run allocator reserves nothing, so the apply that follows gets the address."""
+    k = kube(kubectl137, cluster)
+    svc = service("dry-one", "10.32.0.77")
+    assert k("diff", "--server-side", "-f", "-", input=svc, check=False).returncode == 1  # a new object: a diff
+    assert k("diff", "--server-side", "-f", "-", input=svc, check=False).returncode == 1  # still free
+    assert k("apply", "--server-side", "-f", "-", input=svc).stdout.strip() == "service/dry-one serverside-applied"
+    assert k("diff", "--server-side", "-f", "-", input=svc, check=False).returncode == 0  # as applied: no diff
+    got = json.loads(k("get", "service", "dry-one", "-o", "json").stdout)
+    assert got["spec"]["clusterIP"] == "10.32.0.77"

@@ -1,6 +1,6 @@
 """Cases of install.sh (kubefab.remote.hostfiles.install): files put in place from a tar
 stream, the replaced ones' backups shifted and bounded, the run's list, a failed write."""
-from kubefab.layout import BACKUP_DIR, LAST_RUN, STAGE_DIR
+from kubefab.layout import BACKUP_DIR, LAST_RUN, LOCK_DIR, STAGE_DIR
 from kubefab.remote.hostfiles import archive
 
 from script_cases import Case, F, Host, lines
@@ -9,9 +9,11 @@ STAGE = f"{STAGE_DIR}/0123456789ab"
 A, K = "/etc/kubernetes/a.conf", "/etc/kubernetes/pki/k.key"
 
 
-def install(name: str, files: list[tuple], before: Host = Host(), keep: int = 3, run: str = "r1", **kw) -> Case:
-    """files: (path, content, mode, secret, restarts), in the order they go."""
-    args = [STAGE, BACKUP_DIR, str(keep), LAST_RUN, run]
+def install(name: str, files: list[tuple], before: Host = Host(), keep: int = 3, run: str = "r1",
+            lock: tuple[str, str] = ("", ""), **kw) -> Case:
+    """files: (path, content, mode, secret, restarts), in the order they go; lock: (LOCK_DIR,
+    the run's holder), or none checked."""
+    args = [STAGE, BACKUP_DIR, str(keep), LAST_RUN, run, *lock]
     for path, _, mode, secret, restarts in files:
         args += [path, format(mode, "o"), "root", "root", "secret" if secret else "", restarts]
     return Case("install", name, tuple(args), before, stdin=archive([f[1] for f in files]), **kw)
@@ -70,4 +72,14 @@ CASES = [
             Host({"/etc/kubernetes": F("a file where a folder should be\n")}), exit=1, err="/etc/kubernetes",
             after=Host({"/etc/kubernetes": F("a file where a folder should be\n"), "/etc/ok.conf": F("ok\n"),
                         LAST_RUN: listed("r1", "created\t/etc/ok.conf\t\t\t\t\t")}, dirs=STAGED)),
+    install("under this run's lock: written, the lock as it was", [(A, "a 1\n", 0o644, False, "")],
+            Host({f"{LOCK_DIR}/holder": F("run A\n"), f"{LOCK_DIR}.flock": F("")}), lock=(LOCK_DIR, "run A"),
+            after=Host({A: F("a 1\n"), f"{LOCK_DIR}/holder": F("run A\n"), f"{LOCK_DIR}.flock": F(""),
+                        LAST_RUN: listed("r1", f"created\t{A}\t\t\t\t\t")}, dirs=STAGED)),
+    install("another run took the lock: nothing written, its holder said", [(A, "a 1\n", 0o644, False, "")],
+            OLD.but({f"{LOCK_DIR}/holder": F("run B\n"), f"{LOCK_DIR}.flock": F("")}), lock=(LOCK_DIR, "run A"),
+            exit=4, out=lines("run B"), err="not this run's"),
+    install("the lock was removed (unlock --force): nothing written", [(A, "a 1\n", 0o644, False, "")],
+            OLD, lock=(LOCK_DIR, "run A"), exit=4, out=lines("nobody: the lock was removed"),
+            after=OLD.but({f"{LOCK_DIR}.flock": F("")}, dirs=("/var/lib/kubefab",))),
 ]

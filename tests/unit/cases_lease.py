@@ -27,8 +27,8 @@ def lease(verb: str, name: str, before: Host, *args: str, mine: str = "run A", *
     return Case("lease", f"{verb}: {name}", (verb, LOCK_DIR, mine, *args), before, **kw)
 
 
-def take(name: str, before: Host, **kw) -> Case:
-    return lease("take", name, before, "60", STAGE_DIR, **kw)
+def take(name: str, before: Host, stale: str = "", **kw) -> Case:
+    return lease("take", name, before, "60", STAGE_DIR, stale, **kw)
 
 
 def unlock(name: str, before: Host, force: bool = False, **kw) -> Case:
@@ -46,6 +46,9 @@ LEASE = [
     take("an older kubefab's lock (no lease) is refused", OLD, exit=3, out=lines("\told kubefab")),
     take("a lock without its holder file is refused", held(None, CLOCK + 5), exit=3, out=lines("5\t")),
     take("our own lock is taken again, its lease anew", held("run A", CLOCK + 1), after=A),
+    take("a live lease whose run is gone (STALE) is taken over, said", B, stale="run B", out=lines("40\trun B"),
+         after=A),
+    take("a live lease of another run than STALE is refused", B, stale="run C", exit=3, out=lines("40\trun B")),
     lease("renew", "ours: the lease starts again", held("run A", CLOCK + 5), "60", after=A),
     lease("renew", "taken over by another run", B, "60", exit=3, out=lines("40\trun B")),
     lease("renew", "removed", FREE, "60", exit=3, out=lines("\tnobody: the lock was removed")),

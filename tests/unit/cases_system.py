@@ -2,7 +2,7 @@
 reload.sh (converge's enable and daemon-reload), activate.sh (a unit's start and its
 owed mark), remove.sh (fab reset, nodes.remove)."""
 from kubefab import facts, health
-from kubefab.layout import APISERVER, KEEP_DIRS, LOCK_DIR, OWED_DIR, STAGE_DIR, STATE_DIR, UNIT_DIR
+from kubefab.layout import APISERVER, CLUSTER_FILE, KEEP_DIRS, LOCK_DIR, OWED_DIR, STAGE_DIR, STATE_DIR, UNIT_DIR
 
 from script_cases import Case, F, Host, U, b64, lines, sha
 
@@ -29,7 +29,7 @@ A_SUM, EMPTY_SUM, RUN_1, STAMPED, HOLDER = sha("a\n"), sha(""), b64("run 1\n"), 
 def probe(name: str, before: Host, files=(), units=(), master: bool = False, **kw) -> Case:
     api = dict(healthz=HEALTHZ.argv, loopback=LOOPBACK.argv, kubectl=[KUBECTL, "-s", "http://127.0.0.1:8080"])
     args = facts.probe_args(STAMP, LOCK_DIR, files, units, **(api if master else {}), owed_dir=OWED_DIR,
-                            stage_dir=STAGE_DIR)
+                            stage_dir=STAGE_DIR, cluster_file=CLUSTER_FILE)
     return Case("probe", name, tuple(args), before, **kw)
 
 
@@ -60,6 +60,9 @@ PROBE = [
     probe("the release stamp and the lock's holder", Host({STAMP: F("v1.0.1 url sum\n"),
                                                           f"{LOCK_DIR}/holder": F("run A\n")}),
           out=lines(f"stamp\t{STAMPED}", f"lock\t{HOLDER}")),
+    probe("the cluster's record, after the lock's holder", Host({CLUSTER_FILE: F("ca\tsha256:00\n", 0o600),
+                                                                f"{LOCK_DIR}/holder": F("run A\n")}),
+          out=lines(f"lock\t{HOLDER}", f"cluster\t{b64('ca' + chr(9) + 'sha256:00' + chr(10))}")),
     probe("a fresh host: nothing to say", Host(dirs=(STATE_DIR,)), files=("/etc/a.conf",)),
     probe("the master: /healthz on both ports and the nodes", MASTER, master=True,
           out=lines(f"healthz\t{b64('ok')}", f"loopback\t{b64('ok')}", f"nodes\t{NODES}")),
@@ -142,4 +145,30 @@ REMOVE = [
                       dirs=(UNIT_DIR, "/home/core", "/var/lib")), real_only="the fake host has no symlinks"),
 ]
 
-CASES = [*PROBE, *RELOAD, *ACTIVATE, *REMOVE]
+# kubectl for replace-secrets.sh: the apiserver answers while its unit is active; `get`
+# prints the host's /etc/secrets.json (none: no Secrets), `replace` keeps what it read
+SECRETS_KUBECTL = F("""#!/bin/sh
+[ "$(cat "$HOST_STATE/units/kubernetes.apiserver.service/active" 2>/dev/null)" = active ] ||
+  { echo "The connection to the server 127.0.0.1:8080 was refused" >&2; exit 1; }
+shift 2
+case "$*" in
+"get secrets --all-namespaces -o json")
+  cat "$HOST_ROOT/etc/secrets.json" 2>/dev/null || echo '{"apiVersion": "v1", "kind": "List", "items": []}' ;;
+"replace --validate=false -f -") cat > "$HOST_ROOT/etc/replaced.json" && echo "secret/s1 replaced" ;;
+*) echo "unknown: $*" >&2; exit 1 ;;
+esac
+""", 0o755)
+KUBECTL_ARGV = (KUBECTL, "-s", "http://127.0.0.1:8080")
+SECRETS = '{"apiVersion": "v1", "kind": "List", "items": [{"metadata": {"name": "s1"}}]}\n'
+API_UP = Host({KUBECTL: SECRETS_KUBECTL}, units={APISERVER: U(True, "active")})
+REPLACE = [
+    Case("replace-secrets", "no Secrets: nothing to write back", KUBECTL_ARGV, API_UP, out=lines("no Secrets")),
+    Case("replace-secrets", "the apiserver down: kubectl's words, exit 1", KUBECTL_ARGV,
+         API_UP.but(units={APISERVER: U(True, "failed")}), exit=1, err="The connection to the server"),
+    Case("replace-secrets", "every Secret got is written back as it came, on the host",
+         KUBECTL_ARGV, API_UP.but({"/etc/secrets.json": F(SECRETS)}), out=lines("secret/s1 replaced"),
+         after=API_UP.but({"/etc/secrets.json": F(SECRETS), "/etc/replaced.json": F(SECRETS)}),
+         real_only="the fake's kubectl is its apiserver's, whose Secrets are not a file"),
+]
+
+CASES = [*PROBE, *RELOAD, *ACTIVATE, *REMOVE, *REPLACE]

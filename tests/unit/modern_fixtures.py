@@ -24,13 +24,16 @@ FAKE_MODERN_PKI = replace(
     FAKE_PKI,
     parts={name: Pair(_fake(f"{name} certificate"), _fake(f"{name} key"))
            for name in ("kube-controller-manager", "kube-scheduler", "apiserver-kubelet-client", "etcd-server",
-                        "apiserver-etcd-client", "etcd-client")},
+                        "apiserver-etcd-client", "etcd-client", "front-proxy-client", "super-admin")},
     etcd_ca_cert=_fake("etcd ca certificate"),
+    front_proxy_ca_cert=_fake("front-proxy ca certificate"),
+    ca_key=_fake("ca key"),
     service_accounts=Pair(_fake("service-accounts public key"), _fake("service-accounts key")),
-    encryption_key="RkFLRS1FTkNSWVBUSU9OLUtFWS0zMi1CWVRFUyEhISE=")
+    secretbox_key="RkFLRS1TRUNSRVRCT1gtS0VZLTMyLUJZVEVTISEhISE=")
 FAKE_MODERN_KEYS = [p.key for p in (FAKE_MODERN_PKI.apiserver, FAKE_MODERN_PKI.proxy, FAKE_MODERN_PKI.admin,
                                     FAKE_MODERN_PKI.service_accounts, *FAKE_MODERN_PKI.kubelets.values(),
-                                    *FAKE_MODERN_PKI.parts.values())] + [FAKE_MODERN_PKI.encryption_key]
+                                    *FAKE_MODERN_PKI.parts.values())] + [FAKE_MODERN_PKI.secretbox_key,
+                                                                         FAKE_MODERN_PKI.ca_key]
 
 # golden name -> (version, Kubernetes overrides, registration)
 VARIANTS = {
@@ -38,13 +41,17 @@ VARIANTS = {
     "modern-1.35": ("v1.35.1", dict(etcd_servers=(), requires=(), containerd_version="1.7.28"), SELF),
     # the modern default: kubefab's etcd, its bridge network, manual registration as hosts.yaml
     "modern-1.36": ("v1.36.4", dict(etcd_servers=(), requires=(), bin_dir="/usr/local/bin"), MANUAL),
-    # hosts.yaml with only the version changed: external etcd, weave and etcd2 required
-    "modern-1.37": ("v1.37.1", dict(requires=("weave-network.target", "etcd2.service")), MANUAL),
-    # an existing network unit instead of kubefab's bridge; a mirror with its own sums
+    # hosts.yaml with the version changed and its plain-http etcd accepted (etcd_insecure):
+    # external etcd, weave and etcd2 required
+    "modern-1.37": ("v1.37.1", dict(requires=("weave-network.target", "etcd2.service"), etcd_insecure=True), MANUAL),
+    # an existing network unit instead of kubefab's bridge; a mirror with its own sums, an
+    # image mirror and upstream resolvers for the cluster DNS (an air-gapped site)
     "modern-1.38": ("v1.38.0", dict(etcd_servers=(), requires=(), bin_dir="/usr/local/bin",
                                     pod_network="weave-network.target",
                                     mirror="http://10.1.0.9:8000/mirror",
-                                    sha256=(("kubelet", "a" * 64), ("containerd", "b" * 64))), SELF),
+                                    sha256=(("kubelet", "a" * 64), ("containerd", "b" * 64)),
+                                    image_repository="registry.example.com:5000/k8s",
+                                    dns_upstream=("10.1.0.53", "10.1.0.54")), SELF),
 }
 
 

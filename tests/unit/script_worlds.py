@@ -26,7 +26,7 @@ from script_cases import Case, F, Host, U
 STUBS = Path(__file__).resolve().parent / "host_stubs"
 USER, GROUP = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
 # a file's owner and group in the arguments: (arguments before the files, arguments per file)
-OWNERS = {"install": (5, 6), "put-back": (3, 4)}  # owner, group: a file's 3rd and 4th
+OWNERS = {"install": (7, 6), "put-back": (3, 4)}  # owner, group: a file's 3rd and 4th
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,7 @@ class FakeHost:
         m.dirs = set(host.dirs)
         m.units = {n: Unit(enabled=u.enabled, active=u.active, loaded=u.loaded) for n, u in host.units.items()}
         m.faults, self.cluster.clock = set(host.faults), host.clock
+        m.system = {}  # the case says every file the host has
         script = HostScript(case.script, what=case.script)
         cxn = self.cluster.connect(m.host)  # its run: the twins of the waits are the connection's
         cxn.connected = True

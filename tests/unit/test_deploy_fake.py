@@ -34,7 +34,7 @@ def variant(inv, old: str, new: str):
     return load(path)
 
 
-ONE_FLAG = ("10.100.0.0/16", "10.200.0.0/16")  # the apiserver's service range: the master's only
+ONE_FLAG = ("- http://10.1.0.2:2379", "- http://10.1.0.9:2379")  # the apiserver's etcd servers: the master's only
 CLUSTER_LABEL = ("  environment: production\n", "  environment: production\n  rack: r1\n")
 NEW_RELEASE = ("releases/download/v1.0.1/kubernetes.tar.gz", "releases/download/v1.0.1/kubernetes-2.tar.gz")
 FOREIGN = "alice@laptop pid 42 since 2024-01-01 00:00:00 UTC (run 0123456789ab)"
@@ -75,7 +75,7 @@ CASES = {
         written=(NODE,)),
     "a failing probe on a targeted host": Case(
         "converged", CLUSTER_LABEL, faults={NODE: {"probe"}}, code=1,
-        recap={MASTER: "changed", NODE: ("failed", "probe failed: sudo asks for a password for core; kubefab needs NOPASSWD sudo"),
+        recap={MASTER: "changed", NODE: ("failed", "probe failed: sudo asks for a password for core; name it in the inventory"),
                OTHER: "changed"},
         started={NODE: {}}, written=tuple(h for h in ALL if h not in (MASTER, NODE)), hint=NODE),
     "a failing probe, that node only": Case(
@@ -192,8 +192,9 @@ def test_a_changed_file_is_backed_up_and_replaced_atomically(inv, cluster, capsy
     old = cluster[MASTER].files[unit].content
     assert deploy(variant(inv, *ONE_FLAG), cluster) == 0
     assert cluster[MASTER].files[f"/var/lib/kubefab/backup{unit}.1"].content == old
-    assert "10.200.0.0/16" in cluster[MASTER].files[unit].content
-    assert f"-    --service-cluster-ip-range=10.100.0.0/16" in capsys.readouterr().out.replace(f"[{MASTER}] ", "")
+    assert "http://10.1.0.9:2379" in cluster[MASTER].files[unit].content
+    assert f"-    --etcd-servers=http://10.1.0.1:2379,http://10.1.0.2:2379" in \
+        capsys.readouterr().out.replace(f"[{MASTER}] ", "")
 
 
 def test_dry_run_shows_the_plan_and_changes_nothing(inv, cluster, capsys):
@@ -228,8 +229,9 @@ def test_node_only_hosts_with_a_failing_probe_fails_that_node_alone(inv, capsys)
     cluster[NODE].faults.add("probe")
     assert deploy(inv, cluster, hosts=[NODE]) == 1
     out = capsys.readouterr().out
-    assert recap(out) == {MASTER: ("unchanged", ""),
-                          NODE: ("failed", "probe failed: sudo asks for a password for core; kubefab needs NOPASSWD sudo")}
+    assert recap(out)[MASTER] == ("unchanged", "")
+    assert recap(out)[NODE][0] == "failed"
+    assert recap(out)[NODE][1].startswith("probe failed: sudo asks for a password for core; name it in the inventory")
     assert f"Re-run just the failed hosts: kubefab deploy --hosts {NODE}\n" in out
     assert LOCK_DIR not in cluster[MASTER].dirs
 
@@ -270,8 +272,8 @@ def test_a_kill_during_upload_leaves_root_only_files_the_next_run_removes(inv, c
 
 
 @pytest.mark.parametrize("fault, says", [
-    ("read-only", f"writing 15 files failed: read-only file system: /etc/systemd/system/{APISERVER}"),
-    ("disk-full", "writing 15 files failed: no space left on device: /etc/kubernetes.env"),
+    ("read-only", f"writing 16 files failed: read-only file system: /etc/systemd/system/{APISERVER}"),
+    ("disk-full", "writing 16 files failed: no space left on device: /etc/kubernetes.env"),
 ])
 def test_a_write_that_fails_is_one_line_naming_the_cause_and_a_fixed_host_converges(inv, capsys, fault, says):
     cluster = FakeCluster(inv)
@@ -311,7 +313,7 @@ def test_backups_are_bounded_after_more_deploys_than_kept(inv, cluster, keep):
     versions = []
     for i in range(keep + 2):
         versions.append(cluster[MASTER].files[unit].content)
-        inv.path.write_text(text.replace("10.100.0.0/16", f"10.{101 + i}.0.0/16"))
+        inv.path.write_text(text.replace("http://10.1.0.2:2379", f"http://10.1.0.{11 + i}:2379"))
         assert deploy(load(inv.path), cluster) == 0
     kept = sorted(p for p in cluster[MASTER].files if p.startswith(f"/var/lib/kubefab/backup{unit}"))
     assert kept == [f"/var/lib/kubefab/backup{unit}.{n}" for n in range(1, keep + 1)]

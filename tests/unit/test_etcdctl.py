@@ -142,3 +142,30 @@ def test_snapshot_never_overwrites_a_file(modern_yaml, tmp_path):
     there.write_bytes(b"keep me")
     r = fab_cli("etcd.snapshot", "--out", str(there), inventory=modern_yaml)
     assert r.returncode == 2 and "exists; name a new file" in r.stderr and there.read_bytes() == b"keep me"
+
+
+# what real etcd 3.4.23 printed for a one-member cluster and a learner added to it
+MEMBERS = ('{"header":{"cluster_id":324952591200643719,"member_id":3319814642761637952,"raft_term":2},"members":['
+           '{"ID":3319814642761637952,"name":"m1","peerURLs":["https://10.1.0.1:2380"],'
+           '"clientURLs":["https://10.1.0.1:2379"]},{"ID":17981774603777329652,"peerURLs":["https://10.1.0.2:2380"],'
+           '"isLearner":true}]}')
+ADDED = ('Member f98c18bb0949c9f4 added to cluster  48276a8f75b6a87\n\nETCD_NAME="m2"\n'
+         'ETCD_INITIAL_CLUSTER="m1=https://10.1.0.1:2380,m2=https://10.1.0.2:2380"\n'
+         'ETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.1.0.2:2380"\nETCD_INITIAL_CLUSTER_STATE="existing"\n')
+STATUS = ('[{"Endpoint":"https://10.1.0.1:2379","Status":{"header":{"member_id":3319814642761637952},'
+          '"version":"3.4.23","leader":3319814642761637952,"raftTerm":2}}]')
+
+
+def test_members_learners_and_the_leader_are_read_as_etcd_prints_them():
+    m1, m2 = ctl.parse_members(MEMBERS)
+    assert (m1.id, m1.name, m1.started, m1.learner) == ("2e1259d415f2a040", "m1", True, False)
+    assert (m2.id, m2.started, m2.learner, m2.peer_urls) == ("f98c18bb0949c9f4", False, True, ("https://10.1.0.2:2380",))
+    assert ctl.joining_env(ADDED) == {"ETCD_NAME": "m2", "ETCD_INITIAL_CLUSTER": "m1=https://10.1.0.1:2380,m2=https://10.1.0.2:2380",
+                                      "ETCD_INITIAL_ADVERTISE_PEER_URLS": "https://10.1.0.2:2380",
+                                      "ETCD_INITIAL_CLUSTER_STATE": "existing"}
+    assert ctl.leader(STATUS) == "2e1259d415f2a040" and ctl.leader("[]") is None
+    with pytest.raises(ValueError, match="not a member list"):
+        ctl.parse_members("Error: context deadline exceeded")
+    inv = modern_inventory(MANAGED)
+    assert ctl.add_learner_argv(inv, "m2", "https://10.1.0.2:2380")[-5:] == [
+        "member", "add", "m2", "--learner", "--peer-urls=https://10.1.0.2:2380"]

@@ -110,7 +110,7 @@ def master(tmp_path):
     ctx.verify_mode = ssl.CERT_OPTIONAL
     server = http.server.HTTPServer(("127.0.0.1", 0), _Apiserver)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     k = inv.kubernetes
     yield replace(inv, kubernetes=replace(k, apiserver=replace(k.apiserver, secure_port=server.server_address[1]))), root
     server.shutdown()

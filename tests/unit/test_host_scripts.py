@@ -18,6 +18,7 @@ import cases_batch
 import cases_files
 import cases_install
 import cases_lease
+import cases_preflight
 import cases_system
 import cases_units
 from fakehost import FakeConnection
@@ -26,7 +27,8 @@ from kubefab.remote.hostfiles import INSTALL, archive
 from script_worlds import FakeHost, RealHost, USER, GROUP, expected
 
 ROOT = Path(__file__).resolve().parents[2]
-CASES = [*cases_batch.CASES, *cases_files.CASES, *cases_install.CASES, *cases_lease.CASES, *cases_system.CASES, *cases_units.CASES]
+CASES = [*cases_batch.CASES, *cases_files.CASES, *cases_install.CASES, *cases_lease.CASES, *cases_system.CASES,
+         *cases_units.CASES, *cases_preflight.CASES]
 NOT_HERE = {"look"}  # its own file: test_look.py
 
 
@@ -90,7 +92,7 @@ def test_a_connection_dropped_mid_upload_leaves_nothing_staged(tmp_path, how):
     """A killed kubefab's connection drops: sshd closes the command's stdin (tar reads a
     truncated stream), or its process group gets SIGHUP. The trap removes the stage."""
     stage, target = tmp_path / "stage/run1", tmp_path / "x.conf"
-    args = [str(stage), str(tmp_path / "backup"), "3", str(tmp_path / "last-run"), "run1",
+    args = [str(stage), str(tmp_path / "backup"), "3", str(tmp_path / "last-run"), "run1", "", "",
             str(target), "644", USER, GROUP, "", ""]
     proc = subprocess.Popen([*INSTALL.argv(), *args], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)

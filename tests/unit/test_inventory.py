@@ -13,6 +13,8 @@ from kubefab.model import Apiserver, Host, Inventory, Kubernetes, Registry, Ssh
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "s3cret-token"
 ENV = {"KUBEFAB_REGISTRY_TOKEN": TOKEN, "HOME": "/home/tester"}
+CONFIGS = (Path("/home/tester/.ssh/config"), Path("/etc/ssh/ssh_config"))  # the OpenSSH configs read by default
+HERE_CONFIGS = (Path.home() / ".ssh/config", Path("/etc/ssh/ssh_config"))  # without HOME in the environment
 
 # The line numbers in the error table below refer to this text.
 BASE = """\
@@ -80,7 +82,8 @@ def error(tmp_path: Path, monkeypatch, text: str, environ=ENV) -> str:
 def test_repo_hosts_yaml_loads_as_the_original_cluster():
     path = REPO / "hosts.yaml"
     inv = load(path, ENV)
-    ssh = Ssh(user="core", port=22, identity=None, known_hosts=Path("/home/tester/.ssh/known_hosts"))
+    ssh = Ssh(user="core", port=22, identity=None, known_hosts=Path("/home/tester/.ssh/known_hosts"),
+              config=CONFIGS, given=frozenset({"user", "port"}))
     env = ("environment", "production")
     ha = (env, ("host", "azure"), ("workload", "high-available"))
     assert inv == Inventory(
@@ -144,17 +147,18 @@ hosts:
     assert k.apiserver == Apiserver()
     assert (k.tls, k.pki_dir) == (True, tmp_path / "pki")  # pki/ beside the inventory
     master, node = inv.hosts
-    assert (master.bind_address, master.local_address, master.ssh) == ("127.0.0.2", "127.0.0.2", Ssh())
+    assert (master.bind_address, master.local_address, master.ssh) == ("127.0.0.2", "127.0.0.2",
+                                                                       Ssh(config=HERE_CONFIGS))
     assert node.role == "node" and node.bind_address == "0.0.0.0"
     assert node.labels == (("environment", "lab"), ("tier", "own"), ("extra", ""))
-    assert node.ssh == Ssh(user="admin", port=2222)
+    assert node.ssh == Ssh(user="admin", port=2222, config=HERE_CONFIGS, given=frozenset({"user", "port"}))
 
 
 def test_null_values_take_the_defaults(tmp_path):
     path = write(tmp_path, mutate("ssh:\n  user: core\n  port: 22\n", "ssh:\n  user:\n")
                  .replace("labels:\n  environment: production\n", "labels:\n"))
     inv = load(path, ENV)
-    assert inv.host("azure-prd-01").ssh == Ssh() and inv.host("azure-prd-01").labels == ()
+    assert inv.host("azure-prd-01").ssh == Ssh(config=CONFIGS) and inv.host("azure-prd-01").labels == ()
 
 
 def test_relative_paths_resolve_against_the_inventory_folder(tmp_path, monkeypatch):

@@ -15,15 +15,24 @@ REPO = Path(__file__).resolve().parents[2]
 ENV = {"KUBEFAB_REGISTRY_TOKEN": "s3cret-token", "HOME": "/home/tester"}
 
 
-def repo_hosts(tmp_path: Path, version: str, extra: str = "", replace: tuple[str, str] = ("", "")) -> Path:
+ACCEPT_PLAIN_ETCD = "  etcd_insecure: true  # hosts.yaml's etcd servers are plain http\n"
+SHA_COMMENT = "  # sha256 of the release tarball; the download service refuses a tarball that differs.\n"
+
+
+def repo_hosts(tmp_path: Path, version: str, extra: str = "", replace: tuple[str, str] = ("", ""),
+               plain_etcd: bool | None = None) -> Path:
+    """hosts.yaml at `version`, `extra` keys after tls; a modern one accepts its plain-http
+    etcd servers (plain_etcd, in place of a comment line: the lines keep their numbers)."""
     text = (REPO / "hosts.yaml").read_text().replace("version: v1.0.1", f"version: {version}")
+    if plain_etcd if plain_etcd is not None else not version.startswith("v1.0."):
+        text = text.replace(SHA_COMMENT, ACCEPT_PLAIN_ETCD)
     text = text.replace("  tls: true\n", "  tls: true\n" + extra).replace(*replace)
     (tmp_path / "hosts.yaml").write_text(text)
     return tmp_path / "hosts.yaml"
 
 
 @pytest.mark.parametrize("version", ["v1.35.1", "v1.36.4", "v1.37.1", "v1.38.0", "v1.38.0-rc.1"])
-def test_hosts_yaml_with_only_the_version_changed_is_modern(tmp_path, version):
+def test_hosts_yaml_with_the_version_changed_is_modern(tmp_path, version):
     inv = load(repo_hosts(tmp_path, version), ENV)
     k = inv.kubernetes
     assert inv.profile.name == "modern" and k.tls and not k.managed_etcd  # hosts.yaml names external etcd servers
@@ -51,8 +60,13 @@ def test_modern_keys_are_read(tmp_path):
              "  etcd_version: 3.6.14\n  cluster_cidr: 10.244.0.0/16\n  node_cidr_prefix: 25\n"
              "  cluster_dns: 10.100.0.53\n  cluster_domain: prod.example\n  pod_network: weave-network.target\n"
              "  etcd_client: {ca: etcd/ca.crt, cert: etcd/client.crt, key: etcd/client.key}\n"
-             f"  sha256:\n    kubelet: sha256:{'a' * 64}\n    etcd: {'b' * 64}\n  require_pinned_sums: true\n")
+             f"  sha256:\n    kubelet: sha256:{'a' * 64}\n    etcd: {'b' * 64}\n  require_pinned_sums: true\n"
+             "  addons: {coredns: false}\n  image_repository: registry.example.com:5000/k8s/\n"
+             "  dns_upstream: [10.1.0.53, '2001:db8::53']\n  ignore_preflight: [swap, port:10250, sysctl]\n")
     k = load(repo_hosts(tmp_path, "v1.36.4", extra), ENV).kubernetes
+    assert k.etcd_insecure and k.addons == (("coredns", False),)
+    assert (k.image_repository, k.dns_upstream) == ("registry.example.com:5000/k8s", ("10.1.0.53", "2001:db8::53"))
+    assert k.ignore_preflight == ("swap", "port:10250", "sysctl")
     assert (k.arch, k.mirror, k.containerd_version, k.etcd_version) == (
         "arm64", "http://127.0.0.1:8000/mirror", "2.2.7", "3.6.14")
     assert (k.cluster_cidr, k.node_cidr_prefix, k.dns_address, k.cluster_domain, k.bridge_network) == (
@@ -89,7 +103,7 @@ ERRORS = [
      ["hosts.yaml:10: kubernetes.release_sha256: the modern profile verifies every download on its own"]),
     ("v1.37.1", "  etcd_client: {ca: a, cert: b, key: c}\n", ("  etcd_servers:\n    - http://10.1.0.1:2379\n"
                                                                "    - http://10.1.0.2:2379\n", ""),
-     ["kubernetes.etcd_client: names certificates for external etcd_servers, and there are none"]),
+     ["kubernetes.etcd_client: names certificates for external etcd_servers, and there are none"], False),
     ("v1.37.1", "  cluster_cidr: 10.200.0.0/22\n", ("", ""),
      ["hosts.yaml:24: kubernetes.cluster_cidr: ded-prd-01: cluster_cidr 10.200.0.0/22 has no /24 left"]),
     ("v1.37.1", "", ("address: 10.1.0.5", "address: ded.example.com"),
@@ -98,13 +112,35 @@ ERRORS = [
      ["hosts.yaml:57: hosts.ded-prd-01.pod_cidr: pod_cidr 10.201.0.0/24 is not inside cluster_cidr"]),
     ("v1.0.1", "", ("address: 10.1.0.5", "address: 10.1.0.5\n    pod_cidr: 10.200.0.0/24"),
      ["hosts.yaml:57: hosts.ded-prd-01.pod_cidr: applies to the modern profile"]),
+    # secure defaults, the add-ons and preflight
+    ("v1.37.1", "", ("", ""),  # hosts.yaml with only its version changed: its etcd2 servers are plain http
+     ["hosts.yaml:14: kubernetes.etcd_servers: http://10.1.0.1:2379 is plain http", "give etcd TLS",
+      "let kubefab run etcd (remove etcd_servers)", "etcd_insecure: true"], False),
+    ("v1.36.4", "", ("http://10.1.0.2:2379", "https://10.1.0.2:2379"),  # one plain among TLS ones
+     ["kubernetes.etcd_servers: http://10.1.0.1:2379 is plain http"], False),
+    ("v1.37.1", "", ("    - http://10.1.0.1:2379\n    - http://10.1.0.2:2379\n",
+                     "    - https://10.1.0.1:2379\n    - https://10.1.0.2:2379\n"),
+     ["hosts.yaml:9: kubernetes.etcd_insecure: applies to plain http etcd_servers, and there are none"]),
+    ("v1.0.1", "  etcd_insecure: true\n", ("", ""),
+     ["hosts.yaml:24: kubernetes.etcd_insecure: applies to the modern profile (v1.35 and later) only"]),
+    ("v1.37.1", "  addons: {kube-dns: false}\n", ("", ""), ["hosts.yaml:24: kubernetes.addons: expected one of coredns"]),
+    ("v1.37.1", "  addons: {coredns: off please}\n", ("", ""),
+     ["hosts.yaml:24: kubernetes.addons.coredns: expected true or false"]),
+    ("v1.37.1", "  image_repository: https://registry.example.com/k8s\n", ("", ""),
+     ["hosts.yaml:24: kubernetes.image_repository: 'https://registry.example.com/k8s' is no image repository",
+      "without a scheme"]),
+    ("v1.37.1", "  dns_upstream: [8.8.8.8, dns.example.com]\n", ("", ""),
+     ["hosts.yaml:24: kubernetes.dns_upstream", "'dns.example.com' is not an IP address"]),
+    ("v1.37.1", "  ignore_preflight: [swap, prot:6443]\n", ("", ""),
+     ["hosts.yaml:24: kubernetes.ignore_preflight", "'prot:6443' names no preflight check", "port[:NAME]"]),
 ]
 
 
-@pytest.mark.parametrize("version, extra, replace, wanted", ERRORS)
-def test_modern_errors(tmp_path, version, extra, replace, wanted):
+@pytest.mark.parametrize("version, extra, replace, wanted, plain", [(*e, None)[:5] for e in ERRORS])
+def test_modern_errors(tmp_path, version, extra, replace, wanted, plain):
+    """plain: whether hosts.yaml accepts its plain-http etcd (None: where modern)."""
     with pytest.raises(InventoryError) as caught:
-        load(repo_hosts(tmp_path, version, extra, replace), ENV)
+        load(repo_hosts(tmp_path, version, extra, replace, plain_etcd=plain), ENV)
     message = str(caught.value)
     assert "\n" not in message and "s3cret" not in message
     for part in wanted:

@@ -56,13 +56,27 @@ def test_kubectl_on_the_master_is_the_admin_as_root_in_the_modern_profile():
     assert cmds[0].argv[:3] == inv.profile.kubectl()
 
 
-def only_the_version(tmp_path, version="v1.37.1", extra=""):
-    """The repo's hosts.yaml with only its version changed (and `extra` kubernetes keys)."""
+def only_the_version(tmp_path, version="v1.37.1", extra="\n  etcd_insecure: true"):
+    """The repo's hosts.yaml with its version changed (and `extra` kubernetes keys: by
+    default, its plain-http etcd servers accepted)."""
     text = (ROOT / "hosts.yaml").read_text()
     assert text.count("version: v1.0.1") == 1
     path = tmp_path / "hosts.yaml"
     path.write_text(text.replace("version: v1.0.1", f"version: {version}{extra}"))
     return path
+
+
+def test_hosts_yaml_with_only_the_version_changed_is_refused_for_its_plain_http_etcd(tmp_path):
+    """One line naming the key and both fixes, exit 2, before any connection or PKI."""
+    inv = only_the_version(tmp_path, extra="")
+    env = {**os.environ, "KUBEFAB_INVENTORY": str(inv), "KUBEFAB_REGISTRY_TOKEN": "x"}
+    r = subprocess.run([str(Path(sys.executable).parent / "fab"), "deploy", "--dry-run"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stdout + r.stderr
+    [line] = r.stderr.strip().splitlines()
+    assert "hosts.yaml:14: kubernetes.etcd_servers: http://10.1.0.1:2379 is plain http" in line
+    assert "give etcd TLS" in line and "let kubefab run etcd (remove etcd_servers)" in line
+    assert "Traceback" not in r.stderr and not (tmp_path / "pki").exists()
 
 
 def test_hosts_yaml_with_only_the_version_changed_plans_the_releases_published_sums(tmp_path, capsys, monkeypatch):
@@ -84,11 +98,11 @@ def test_hosts_yaml_with_only_the_version_changed_plans_the_releases_published_s
     assert "[azure-prd-01] sha256 published: kube-apiserver, kube-controller-manager, kube-scheduler, kubectl" in out
     assert " sums=published:" in out  # the stamp in the manifest's diff
     for m in cluster.machines.values():
-        assert not m.files and {c.what for c in m.log} == {"probe"}
+        assert not m.files and {c.what for c in m.log} == {"probe", "preflight"}  # both only read
 
 
 def test_deploy_refuses_a_modern_inventory_without_pinned_sums_where_it_requires_them(tmp_path):
-    inv = only_the_version(tmp_path, extra="\n  require_pinned_sums: true")
+    inv = only_the_version(tmp_path, extra="\n  etcd_insecure: true\n  require_pinned_sums: true")
     env = {**os.environ, "KUBEFAB_INVENTORY": str(inv), "KUBEFAB_REGISTRY_TOKEN": "x"}
     r = subprocess.run([str(Path(sys.executable).parent / "fab"), "deploy"], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=60)
@@ -97,3 +111,16 @@ def test_deploy_refuses_a_modern_inventory_without_pinned_sums_where_it_requires
     assert len(lines) == 1 and "no sha256 known for kube-apiserver 1.37.1 amd64" in lines[0]
     assert "(kubernetes.require_pinned_sums: true)" in lines[0]
     assert "Traceback" not in r.stderr and not (tmp_path / "pki").exists()
+
+
+def test_ignore_preflight_takes_check_names_only(tmp_path):
+    """--ignore-preflight NAME is checked before anything runs: one line, exit 2."""
+    inv = only_the_version(tmp_path)
+    env = {**os.environ, "KUBEFAB_INVENTORY": str(inv), "KUBEFAB_REGISTRY_TOKEN": "x"}
+    r = subprocess.run([str(Path(sys.executable).parent / "kubefab"), "deploy", "--dry-run", "--ignore-preflight", "swap",
+                        "--ignore-preflight", "prot:6443"], cwd=ROOT, env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 2, r.stdout + r.stderr
+    [line] = r.stderr.strip().splitlines()
+    assert line.startswith("error: --ignore-preflight 'prot:6443': 'prot:6443' names no preflight check; use one of")
+    assert not (tmp_path / "pki").exists()

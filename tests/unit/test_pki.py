@@ -51,8 +51,9 @@ def inventory(folder: Path, **kube):
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int, int]]:
-    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_mode & 0o777)
-            for p in folder.iterdir()}
+    """Every file under `folder` (the kept previous versions as previous/NAME)."""
+    return {p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_mode & 0o777)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def cert(folder: Path, name: str) -> x509.Certificate:
@@ -210,7 +211,10 @@ def test_reissues_only_what_no_longer_fits(tmp_path, change_inv, change_folder, 
     made = pki.ensure(change_inv(inv) if change_inv else inv)
     after = snapshot(folder)
     changed = {n for n in after if n not in before or after[n][:2] != before[n][:2]}
-    assert changed == rewritten
+    assert {n for n in changed if not n.startswith("previous/")} == rewritten
+    for name in rewritten:  # what the hosts hold until the next write is kept, for rollback
+        if name in before:
+            assert after[f"previous/{name}"][0] == before[name][0], name
     assert after["ca.crt"] == before["ca.crt"] and after["ca.key"] == before["ca.key"]
     ca = cert(folder, "ca")
     for name in LEAVES:
@@ -229,7 +233,7 @@ def test_leaves_renew_30_days_before_they_expire(tmp_path):
     assert pki.ensure(inv, now=now + dt.timedelta(days=pki.LEAF_DAYS - 31)).changes == ()
     made = pki.ensure(inv, now=now + dt.timedelta(days=pki.LEAF_DAYS - 29))
     after = snapshot(tmp_path)
-    assert {n for n in after if after[n][0] != before[n][0]} == {
+    assert {n for n in after if n in before and after[n][0] != before[n][0]} == {
         *(f"{leaf}.{s}" for leaf in LEAVES for s in ("crt", "key")), "admin.kubeconfig"}
     assert after["ca.crt"] == before["ca.crt"]
     assert all("expires on" in c for c in made.changes if c.startswith("issued"))
@@ -358,7 +362,7 @@ def apiserver(tmp_path):
     ctx.verify_mode = ssl.CERT_REQUIRED
     server = http.server.HTTPServer(("127.0.0.1", 0), _Healthz)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield folder, f"https://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

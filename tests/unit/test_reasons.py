@@ -12,13 +12,15 @@ SCRIPT_NOISE = "+ set -eu\n+ staged=/var/lib/kubefab/stage/x\n" * 10  # what mus
 
 COMMANDS = [  # (stderr, stdout, the one line)
     ("sudo: a password is required\n", "",
-     "sudo asks for a password for core; kubefab needs NOPASSWD sudo"),
+     "sudo asks for a password for core; name it in the inventory (ssh.sudo_password_env or "
+     "ssh.sudo_password_file), give --ask-sudo-password, or make that sudo NOPASSWD"),
     ("sudo: no tty present and no askpass program specified\n", "",
-     "sudo asks for a password for core; kubefab needs NOPASSWD sudo"),
+     "sudo asks for a password for core; name it in the inventory (ssh.sudo_password_env or "
+     "ssh.sudo_password_file), give --ask-sudo-password, or make that sudo NOPASSWD"),
     ("core is not in the sudoers file.  This incident will be reported.\n", "",
-     "core may not use sudo; kubefab needs NOPASSWD sudo"),
-    ("bash: sudo: command not found\n", "", "sudo is not installed on the host; kubefab needs NOPASSWD sudo"),
-    ("sh: 1: sudo: not found\n", "", "sudo is not installed on the host; kubefab needs NOPASSWD sudo"),
+     "core may not use sudo; kubefab works as root through the login's sudo"),
+    ("bash: sudo: command not found\n", "", "sudo is not installed on the host; kubefab works as root through the login's sudo"),
+    ("sh: 1: sudo: not found\n", "", "sudo is not installed on the host; kubefab works as root through the login's sudo"),
     (SCRIPT_NOISE + "install: cannot create regular file "
      "'/etc/systemd/system/.kubernetes.apiserver.service.kubefab-new': Read-only file system\n", "",
      "read-only file system: /etc/systemd/system/kubernetes.apiserver.service"),

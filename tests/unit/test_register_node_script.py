@@ -48,14 +48,22 @@ def created(tmp_path, inv, name="azure-prd-02", exists=False) -> dict:
     return json.loads(made.read_text()) if made.exists() else {}
 
 
-def test_a_modern_node_is_created_with_kubefabs_record_of_its_labels(tmp_path):
+KUBELET_SETS = {"labels": {"kubernetes.io/hostname": "azure-prd-02", "kubernetes.io/os": "linux",
+                           "kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
+                           "beta.kubernetes.io/arch": "amd64"},
+                "annotations": {"volumes.kubernetes.io/controller-managed-attach-detach": "true"}}
+
+
+def test_a_modern_node_is_created_with_kubefabs_record_of_its_labels_and_what_a_kubelet_sets(tmp_path):
     """Born recorded: the master has no annotate to run for it (a 20-node first deploy ran
-    19 in a row after the nodes had started)."""
+    19 in a row after the nodes had started). And born as a kubelet registering itself
+    would make it (kubelet_node_status.go): hostname, os and arch labels, the attach-detach
+    annotation, or hostname scheduling and attachable volumes break."""
     inv = modern_inventory("modern-1.37", bin_dir=str(tmp_path))
     host = inv.host("azure-prd-02")
     meta = created(tmp_path, inv)["metadata"]
-    assert meta["labels"] == modern_units.self_labels(inv, host)
-    assert meta["annotations"] == registration.record(inv.node_labels(host))
+    assert meta["labels"] == {**KUBELET_SETS["labels"], **modern_units.self_labels(inv, host)}
+    assert meta["annotations"] == {**registration.record(inv.node_labels(host)), **KUBELET_SETS["annotations"]}
     assert calls(tmp_path) == ["create"]  # one kubectl: a fresh node is created, not looked up first
 
 

@@ -610,6 +610,7 @@ def test_download_accepts_the_server_tarball_on_its_own_and_refuses_junk(tmp_pat
     assert host.kubectl() == "solo kubectl" and host.leftovers() == []
 
 
+@pytest.mark.standin  # a server that stalls, and curl's real retries: seconds, not a pure test's
 def test_a_stalled_release_server_fails_the_download_in_bounded_time(tmp_path):
     """A server that accepts, promises a body and sends nothing: the download fails with
     the reason instead of hanging, and the host keeps what it had."""

@@ -5,6 +5,7 @@ only known fields, secrets only in secret files, the units and what restarts.
 KUBEFAB_UPDATE_GOLDEN=1 rewrites tests/unit/golden/modern-1.3x/."""
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubefab.profiles.modern import downloads, paths as L, render as modern
+from kubefab.profiles.modern import atrest, downloads, paths as L, render as modern
 from kubefab import render, versions
 from kubefab.model import MANUAL
 from kubefab import layout
@@ -150,6 +151,22 @@ CONTAINERD = {2: ({"version", "root", "state", "grpc", "plugins"}, {"io.containe
                   {"io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime"})}
 
 
+def test_the_encryption_config_during_a_rotation_keeps_an_older_aescbc_key_second():
+    """secretbox first (it encrypts), its keys in the rotation's order; an older cluster's
+    aescbc key second (it only reads what it wrote); identity last. One key renders as the
+    goldens do."""
+    inv = modern_inventory("modern-1.37")
+    new, old, cbc = (base64.b64encode(c * 32).decode() for c in (b"n", b"o", b"c"))
+    keys = atrest.with_keys(FAKE_MODERN_PKI, (("kubefab-2", new), ("kubefab-1", old)), cbc)
+    text = render.render_host(inv, inv.master, keys)[L.ENCRYPTION_CONFIG].content
+    assert yaml.safe_load(text)["resources"][0]["providers"] == [
+        {"secretbox": {"keys": [{"name": "kubefab-2", "secret": new}, {"name": "kubefab-1", "secret": old}]}},
+        {"aescbc": {"keys": [{"name": "key1", "secret": cbc}]}}, {"identity": {}}]
+    assert "# A key rotation (kubefab secrets.rotate-key)" in text and "# The aescbc key kubefab used before" in text
+    one = render.render_host(inv, inv.master, FAKE_MODERN_PKI)[L.ENCRYPTION_CONFIG].content
+    assert one == (GOLDEN / "modern-1.37" / "azure-prd-01" / L.ENCRYPTION_CONFIG.lstrip("/")).read_text()
+
+
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_config_files_parse_with_known_fields(variant):
     inv = modern_inventory(variant)
@@ -186,7 +203,15 @@ def test_pod_subnets_and_routes():
     assert bridge["plugins"][0]["ipam"]["ranges"] == [[{"subnet": "10.200.1.0/24"}]]
     routes = rendered(inv, "azure-prd-02")[UNITS + layout.POD_ROUTES].content
     assert "ExecStart=/sbin/ip route replace 10.200.0.0/24 via 10.1.0.1" in routes
-    assert "10.200.1.0/24" not in routes  # not its own
+    assert "route replace 10.200.1.0/24" not in routes  # not its own
+    # masquerade only what the node's pods send out of the pod and service ranges
+    assert "ExecStart=/sbin/iptables -w -t nat -A KUBEFAB-POD-MASQ -d 10.200.0.0/16 -j RETURN" in routes
+    assert "ExecStart=/sbin/iptables -w -t nat -A KUBEFAB-POD-MASQ -d 10.100.0.0/16 -j RETURN" in routes
+    assert ("ExecStart=/sbin/iptables -w -t nat -A POSTROUTING -s 10.200.1.0/24 -m comment --comment "
+            "kubefab-pod-masquerade -j KUBEFAB-POD-MASQ") in routes
+    assert (bridge["plugins"][0]["ipMasq"], bridge["plugins"][0]["hairpinMode"]) == (False, True)
+    master = rendered(inv, "azure-prd-01")[UNITS + layout.POD_ROUTES].content
+    assert "route replace 10.200.1.0/24 via 10.1.0.2" in master and "iptables" not in master  # no pods there
     external = modern_inventory("modern-1.38")
     files = rendered(external, "azure-prd-02")
     assert L.CNI_BRIDGE not in files and UNITS + layout.POD_ROUTES not in files
@@ -330,10 +355,10 @@ def test_health_check_is_readyz_with_the_admin_certificate():
     assert files[L.ADMIN_KEY].secret and L.ADMIN_CERT in files
 
 
-def test_hosts_yaml_with_only_the_version_changed_renders_as_the_1_37_golden(tmp_path):
+def test_hosts_yaml_with_the_version_changed_and_its_plain_etcd_accepted_renders_as_the_1_37_golden(tmp_path):
     from kubefab import inventory
     text = (Path(__file__).resolve().parents[2] / "hosts.yaml").read_text()
-    (tmp_path / "hosts.yaml").write_text(text.replace("version: v1.0.1", "version: v1.37.1"))
+    (tmp_path / "hosts.yaml").write_text(text.replace("version: v1.0.1", "version: v1.37.1\n  etcd_insecure: true"))
     inv = inventory.load(tmp_path / "hosts.yaml", environ={"KUBEFAB_REGISTRY_TOKEN": FAKE_TOKEN})
     ours = modern_inventory("modern-1.37")
     for host in ours.hosts:

@@ -23,6 +23,10 @@ def run(op, inv, cluster, hosts=None, **opts) -> int:
     return op(inv, targets, Options(**opts), connect=cluster.connect).run()
 
 
+ETCD = ("- http://10.1.0.2:2379", "- http://10.1.0.9:2379")  # the apiserver's etcd servers: its unit only
+BIND = ("    role: master\n", "    role: master\n    bind_address: 10.1.0.11\n")  # its certificate too
+
+
 def changed(inv, old, new):
     inv.path.write_text(inv.path.read_text().replace(old, new))
     return load(inv.path)
@@ -89,10 +93,10 @@ def test_nothing_to_roll_back_says_why(done_before, says):
 # -- on fake hosts ----------------------------------------------------------------------
 @pytest.fixture
 def flag_changed(inv, cluster):
-    """Deployed, then deployed again with the apiserver's service range changed."""
+    """Deployed, then deployed again with the apiserver's etcd servers changed."""
     assert run(Deploy, inv, cluster) == 0
     old = cluster[MASTER].files[UNIT].content
-    assert run(Deploy, changed(inv, "10.100.0.0/16", "10.200.0.0/16"), cluster) == 0
+    assert run(Deploy, changed(inv, *ETCD), cluster) == 0
     return old
 
 
@@ -107,7 +111,7 @@ def test_rollback_after_a_flag_change_restores_it_and_restarts_only_that_unit(in
     for name, m in cluster.machines.items():
         assert name == MASTER or m.starts() == starts[name], name
     rows = recap(out)
-    assert rows[MASTER] == ("changed", f"put back 3 files; restarted {APISERVER}")
+    assert rows[MASTER] == ("changed", f"put back 1 files; restarted {APISERVER}")
     assert rows[NODE] == ("unchanged", "")
     assert "the next kubefab deploy applies it again" in out
     assert LAST_RUN not in master.files and ROLLED_BACK in master.files
@@ -122,11 +126,10 @@ def test_dry_run_shows_the_diff_and_changes_nothing(inv, cluster, flag_changed, 
     capsys.readouterr()
     assert run(Rollback, inv, cluster, dry_run=True) == 0
     out = capsys.readouterr().out.replace(f"[{MASTER}] ", "")
-    assert "-    --service-cluster-ip-range=10.200.0.0/16" in out
-    assert "+    --service-cluster-ip-range=10.100.0.0/16" in out
-    assert f"put back {UNIT} (from before " in out  # its certificate names the range's first address:
-    assert "secret put back: /etc/kubernetes/pki/apiserver.key (content not shown)" in out  # both go back
-    assert recap(out)[MASTER] == ("pending", f"put back 3 files; restart {APISERVER}")
+    assert "-    --etcd-servers=http://10.1.0.1:2379,http://10.1.0.9:2379" in out
+    assert "+    --etcd-servers=http://10.1.0.1:2379,http://10.1.0.2:2379" in out
+    assert f"put back {UNIT} (from before " in out
+    assert recap(out)[MASTER] == ("pending", f"put back 1 files; restart {APISERVER}")
     assert cluster[MASTER].files == files and cluster[MASTER].starts() == starts
 
 
@@ -171,7 +174,7 @@ def test_hosts_the_last_run_did_not_touch_stay_as_they_are(inv, cluster, capsys)
     labelled = changed(inv, "  environment: production\n", "  environment: production\n  rack: r1\n")
     assert run(Deploy, labelled, cluster) == 0  # every node's files change
     old = cluster[MASTER].files[UNIT].content
-    assert run(Deploy, changed(labelled, "10.100.0.0/16", "10.200.0.0/16"), cluster) == 0  # the master's only
+    assert run(Deploy, changed(labelled, *ETCD), cluster) == 0  # the master's only
     node_files = {n: dict(m.files) for n, m in cluster.machines.items() if n != MASTER}
     starts = {n: m.starts() for n, m in cluster.machines.items()}
     capsys.readouterr()
@@ -232,7 +235,7 @@ def test_the_refusal_names_a_patch_downgrade_that_upgrade_then_does(inv, cluster
 def test_a_flag_change_after_an_upgrade_rolls_back(inv, cluster):
     after = upgraded(inv, cluster, "v1.18.1", "v1.19.2")
     old = cluster[MASTER].files[UNIT].content
-    assert run(Deploy, changed(after, "10.100.0.0/16", "10.200.0.0/16"), cluster) == 0
+    assert run(Deploy, changed(after, *ETCD), cluster) == 0
     assert run(Rollback, after, cluster) == 0
     assert cluster[MASTER].files[UNIT].content == old
 
@@ -255,3 +258,44 @@ def test_release_refusal_for_a_modern_minor_and_a_same_version_change():
     assert "\n" not in minor
     same = release_refusal("m", "v1.37.1 mirror=a", "v1.37.1 mirror=b")
     assert "set the release settings in the inventory as they were" in same
+
+
+def test_rollback_puts_back_the_local_certificate_the_hosts_get_back(inv, cluster, capsys):
+    """A deploy that re-issued the apiserver's certificate (the master's bind address is in
+    it), rolled back: the master has the old one again, and so has pki/; so with the
+    inventory as it was, status sees nothing to do and a deploy changes nothing.
+    Regression: pki/ kept the new certificate and status reported the apiserver's as
+    differing (the next deploy re-issued yet another one)."""
+    assert run(Deploy, inv, cluster) == 0
+    folder = inv.path.parent / "pki"
+    before = (folder / "apiserver.crt").read_text(), (folder / "apiserver.key").read_text()
+    original = inv.path.read_text()
+    assert run(Deploy, changed(inv, *BIND), cluster) == 0
+    assert (folder / "apiserver.crt").read_text() != before[0]
+    inv.path.write_text(original)  # the operator puts hosts.yaml back, and the hosts with it
+    inv = load(inv.path)
+    capsys.readouterr()
+    assert run(Rollback, inv, cluster, dry_run=True) == 0
+    assert f"pki: would put back {folder / 'apiserver'}.crt and .key as kept" in capsys.readouterr().out
+    assert (folder / "apiserver.crt").read_text() != before[0]  # a dry run writes nothing
+    assert run(Rollback, inv, cluster) == 0
+    assert "pki: put back apiserver.crt and .key" in capsys.readouterr().out
+    assert ((folder / "apiserver.crt").read_text(), (folder / "apiserver.key").read_text()) == before
+    assert run(Deploy, inv, cluster) == 0
+    assert capsys.readouterr().out.count("no changes: files, units and release already as wanted") == 5
+
+
+def test_a_second_rollback_leaves_an_older_run_on_other_hosts_alone(inv, cluster, capsys):
+    """Regression: once the master's last run was put back, a second rollback took the
+    nodes' older run (a release change) for the last one and refused."""
+    assert run(Deploy, inv, cluster) == 0
+    release = ("releases/download/v1.0.1/kubernetes.tar.gz", "releases/download/v1.0.1/kubernetes-2.tar.gz")
+    assert run(Deploy, changed(inv, *release), cluster) == 0  # every host: another release
+    assert run(Deploy, changed(inv, *ETCD), cluster) == 0  # then the master alone
+    assert run(Rollback, inv, cluster) == 0
+    node_files = dict(cluster[NODE].files)
+    capsys.readouterr()
+    assert run(Rollback, inv, cluster) == 0
+    out = capsys.readouterr().out
+    assert "the last run's files were put back already" in out and "refused" not in out
+    assert cluster[NODE].files == node_files

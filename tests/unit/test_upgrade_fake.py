@@ -4,6 +4,7 @@ first failed batch stops the run and a re-run finishes; refusals change nothing.
 import pytest
 
 from kubefab.ops.deploy import Deploy
+from kubefab import versions
 from kubefab.inventory import load
 from kubefab import layout
 from kubefab.layout import APISERVER, CORDONED_BY, DOWNLOAD, KUBELET
@@ -20,7 +21,10 @@ OLD, NEW = "v1.18.1", "v1.19.2"  # kubectl drain exists from v1.2; eviction from
 def _version(inv, version, name="hosts-changed.yaml"):
     """The inventory at another release (its version and release URL)."""
     path = inv.path.parent / name
-    path.write_text(inv.path.read_text().replace("v1.0.1", version))
+    text = inv.path.read_text().replace("v1.0.1", version)
+    if versions.profile(versions.parse(version)) == versions.MODERN:  # it takes hosts.yaml's plain etcd only so
+        text = text.replace(f"version: {version}", f"version: {version}\n  etcd_insecure: true")
+    path.write_text(text)
     return load(path)
 
 

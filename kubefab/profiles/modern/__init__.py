@@ -2,9 +2,10 @@
 and kubeadm (docs/KUBERNETES.md): per-binary downloads checked against their sums,
 containerd, kubefab's own etcd on the master (TLS, its own CA) unless the inventory
 names external servers, the secure port only, kubefab's bridge pod network or a unit
-that provides one. Its modules: settings (inventory keys), paths, units (command
-lines), render (files), downloads, network (pod subnets), pki (further keys), etcd
-(etcdctl's argv)."""
+that provides one; cluster add-ons (CoreDNS) and preflight checks. Its modules: settings
+(inventory keys), paths, units (command lines), render (files), downloads, network (pod
+subnets), pki (further keys), atrest (the keys that encrypt Secrets), etcd (etcdctl's
+argv), addons, preflight."""
 from __future__ import annotations
 
 import re
@@ -13,7 +14,7 @@ from kubefab import health, versions, layout
 from kubefab.model import Host
 from kubefab.pki import Leaf, common_leaves
 from kubefab.profiles.base import Profile
-from kubefab.profiles.modern import downloads, paths, pki, render, settings
+from kubefab.profiles.modern import addons, atrest, downloads, etcd, paths, pki, preflight, render, settings
 
 
 class Modern(Profile):
@@ -23,6 +24,7 @@ class Modern(Profile):
     keys = settings.KEYS
     host_keys = ("pod_cidr",)
     kubectl_as_root = True  # the admin kubeconfig's key is root's (0600)
+    admin_orgs = (pki.CLUSTER_ADMINS,)  # bound by RBAC (kubeadm since 1.29), not system:masters
     stamp_file = paths.DOWNLOAD_MANIFEST
     stamp_pattern = re.compile(r"^stamp\t(.*)$", re.M)
 
@@ -36,6 +38,22 @@ class Modern(Profile):
     # -- what runs where ---------------------------------------------------------------
     def unit_order(self, host: Host) -> tuple[str, ...]:
         return render.unit_order(self.inv, host)
+
+    def fixed_settings(self) -> dict[str, str]:
+        k = self.inv.kubernetes
+        return {**super().fixed_settings(), "pod-range": k.cluster_cidr, "cluster-domain": k.cluster_domain}
+
+    def restart_first(self, host: Host) -> tuple[str, ...]:
+        """kubefab's etcd, serving, before the apiserver: the apiserver restarted first
+        would lose its store when etcd restarts after it."""
+        if host.is_master and self.inv.kubernetes.managed_etcd:
+            return (layout.ETCD, layout.APISERVER)
+        return super().restart_first(host)
+
+    def unit_health(self, unit: str) -> list[str] | None:
+        if unit == layout.ETCD and self.inv.kubernetes.managed_etcd:
+            return etcd.health_argv(self.inv)
+        return None
 
     def files(self, host: Host, pki_) -> list:
         return render.render_host(self.inv, host, pki_)
@@ -71,13 +89,37 @@ class Modern(Profile):
     def manifests(self) -> str | None:
         return render.rbac_manifest(self.inv)
 
+    def admin_binding(self) -> str | None:
+        return render.ADMIN_BINDING
+
+    def addons(self) -> list:
+        return addons.addons(self.inv)
+
+    def registered(self, host: Host) -> dict:
+        return render.registered(self.inv, host)
+
+    # -- preflight ---------------------------------------------------------------------
+    def preflight(self, host: Host) -> list[str]:
+        return preflight.asks(self.inv, host)
+
+    def preflight_verdict(self, host: Host, output: str, now: float) -> list:
+        return preflight.verdict(self.inv, host, output, now)
+
+    def waived(self, check: str, waivers) -> bool:
+        return preflight.waived(check, waivers)
+
+    def waiver(self, name: str) -> str:
+        return preflight.waiver(name)
+
     # -- the PKI -----------------------------------------------------------------------
     def cas(self) -> dict[str, str]:
         """The cluster CA, and etcd's own for kubefab's etcd (so that no kubelet or proxy
-        certificate opens etcd)."""
+        certificate opens etcd), and the front proxy's (the aggregation layer's: kept apart
+        from the client CA, as kubeadm and the Kubernetes docs keep it)."""
         cas = super().cas()
         if self.inv.kubernetes.managed_etcd:
             cas["etcd-ca"] = f"kubefab {self.inv.cluster} etcd CA"
+        cas[pki.FRONT_PROXY_CA] = f"kubefab {self.inv.cluster} front-proxy CA"
         return cas
 
     def leaves(self) -> tuple[Leaf, ...]:
@@ -93,6 +135,9 @@ class Modern(Profile):
 
     def load_secrets(self, folder, problems: list, pairs: dict) -> dict:
         return pki.load_secrets(self.inv, folder, problems, pairs)
+
+    def keys_at_rest(self, pki_) -> tuple[tuple[str, str], ...]:
+        return atrest.in_use(pki_)
 
     # -- etcd --------------------------------------------------------------------------
     def etcd_refusal(self, task: str) -> str | None:

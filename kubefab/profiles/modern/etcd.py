@@ -86,3 +86,64 @@ def parse_status(out: str) -> Status:
         return Status(int(data["hash"]), int(data["revision"]), int(data["totalKey"]), int(data["totalSize"]))
     except (ValueError, TypeError, KeyError) as e:
         raise ValueError(f"not a snapshot status: {out.strip()[:120]!r} ({e})") from None
+
+
+# -- members (an HA control plane: one member per master) -------------------------------------
+
+@dataclass(frozen=True)
+class Member:
+    """One member as `member list -w json` says it; a member added but not started yet has
+    no name and no client URL."""
+    id: str  # hex, as `member remove` and `member promote` take it
+    name: str
+    peer_urls: tuple[str, ...]
+    client_urls: tuple[str, ...]
+    learner: bool = False
+
+    @property
+    def started(self) -> bool:
+        return bool(self.name)
+
+
+def members_argv(inv: Inventory) -> list[str]:
+    return [*client(inv), "member", "list", "--write-out=json"]
+
+
+def parse_members(out: str) -> list[Member]:
+    """`member list -w json`; ValueError when it is not that."""
+    try:
+        data = json.loads(out)
+        return [Member(format(int(m["ID"]), "x"), m.get("name", ""), tuple(m.get("peerURLs") or ()),
+                       tuple(m.get("clientURLs") or ()), bool(m.get("isLearner"))) for m in data["members"]]
+    except (ValueError, TypeError, KeyError) as e:
+        raise ValueError(f"not a member list: {out.strip()[:120]!r} ({e})") from None
+
+
+def add_learner_argv(inv: Inventory, name: str, peer_url: str) -> list[str]:
+    """A new member as a learner (it does not count for quorum until promoted: adding it
+    never stops writes, as kubeadm joins a control-plane node)."""
+    return [*client(inv), "member", "add", name, "--learner", f"--peer-urls={peer_url}"]
+
+
+def joining_env(out: str) -> dict[str, str]:
+    """The ETCD_* lines `member add` prints: how the new member starts (the cluster so far
+    and itself, state existing)."""
+    return {m[1]: m[2] for m in re.finditer(r'^(ETCD_[A-Z_]+)="([^"\n]*)"$', out, re.M)}
+
+
+def promote_argv(inv: Inventory, member_id: str) -> list[str]:
+    return [*client(inv), "member", "promote", member_id]
+
+
+def remove_argv(inv: Inventory, member_id: str) -> list[str]:
+    return [*client(inv), "member", "remove", member_id]
+
+
+def leader(status_out: str) -> str | None:
+    """The leader's member ID (hex) from `endpoint status -w json`, None when no
+    endpoint knows one."""
+    try:
+        ids = {int(s["Status"]["leader"]) for s in json.loads(status_out) if s.get("Status", {}).get("leader")}
+    except (ValueError, TypeError, KeyError):
+        return None
+    return format(ids.pop(), "x") if len(ids) == 1 else None

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 K = "/var/lib/kubernetes"  # every host: the cluster CA; the master: the control plane's files
 CA = f"{K}/ca.crt"
+CA_KEY = f"{K}/ca.key"  # the master's only: the controller-manager signs CSRs with it (as kubeadm's)
+FRONT_PROXY_CA = f"{K}/front-proxy-ca.crt"  # the aggregation layer's: requestheader client CA
+FRONT_PROXY_CERT, FRONT_PROXY_KEY = f"{K}/front-proxy-client.crt", f"{K}/front-proxy-client.key"
 APISERVER_CERT, APISERVER_KEY = f"{K}/kube-apiserver.crt", f"{K}/kube-apiserver.key"
 KUBELET_CLIENT_CERT, KUBELET_CLIENT_KEY = f"{K}/apiserver-kubelet-client.crt", f"{K}/apiserver-kubelet-client.key"
 ETCD_CA = f"{K}/etcd-ca.crt"  # the apiserver's trust for etcd
@@ -33,6 +36,11 @@ KUBELET_CONFIG = f"{KUBELET_DIR}/kubelet-config.yaml"
 KUBELET_KUBECONFIG = f"{KUBELET_DIR}/kubeconfig"
 KUBELET_CERT, KUBELET_KEY = f"{KUBELET_DIR}/kubelet.crt", f"{KUBELET_DIR}/kubelet.key"
 REGISTRY_AUTH = f"{KUBELET_DIR}/config.json"  # the heir of .dockercfg (MODERN.md §4)
+# the resolv.conf pods with dnsPolicy Default get, linked at each kubelet start to systemd-
+# resolved's upstream file while resolved runs (its stub at 127.0.0.53 is no pod's), else
+# to /etc/resolv.conf (kubeadm's choice, docs/KUBERNETES.md §18)
+RESOLV_CONF = "/run/kubefab/resolv.conf"
+RESOLVED_CONF = "/run/systemd/resolve/resolv.conf"
 
 PROXY_DIR = "/var/lib/kube-proxy"
 PROXY_CONFIG, PROXY_KUBECONFIG = f"{PROXY_DIR}/kube-proxy-config.yaml", f"{PROXY_DIR}/kubeconfig"
@@ -43,6 +51,9 @@ CONTAINERD_CERTS_D = "/etc/containerd/certs.d"  # hosts.toml per registry
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
 CNI_BIN, CNI_CONF_DIR = "/opt/cni/bin", "/etc/cni/net.d"
 CNI_BRIDGE = f"{CNI_CONF_DIR}/10-kubefab-bridge.conflist"
+MODULES_LOAD = "/etc/modules-load.d/kubefab.conf"  # overlay, br_netfilter at boot
+SYSCTL = "/etc/sysctl.d/90-kubefab.conf"  # loaded by containerd's unit (and at boot)
+POD_MASQUERADE = "KUBEFAB-POD-MASQ"  # the nat chain: masquerade what leaves the cluster's ranges
 
 DOWNLOAD_MANIFEST = "/etc/kubernetes/downloads"
 DOWNLOAD_SCRIPT = "kubernetes-download"  # in bin_dir

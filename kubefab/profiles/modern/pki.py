@@ -1,24 +1,26 @@
 """What the modern profile adds to kubefab.pki: the further certificates (controller-
 manager, scheduler, the apiserver's kubelet client, kubelets that also serve, etcd's
-member and client under etcd's own CA), the service-account key pair, the key that
-encrypts secrets at rest, and the external etcd's client files the inventory names.
-Only used when the inventory's profile is modern, so the v1.0 PKI stays as it was.
+member and client under etcd's own CA, the aggregation layer's front-proxy client under
+its own CA, the super-admin), the service-account key pair, the key that encrypts
+secrets at rest (secretbox; an older cluster's aescbc key is kept for reading), and the
+external etcd's client files the inventory names. Only used when the inventory's
+profile is modern, so the v1.0 PKI stays as it was.
 """
 from __future__ import annotations
 
-import base64
 import ipaddress
-import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
 from kubefab import certs
+from kubefab.profiles.modern import atrest
 from kubefab.pki import PkiError
 from kubefab.model import Host, Inventory
 
 SERVICE_ACCOUNTS = "service-accounts.key"
-ENCRYPTION = "encryption.key"
+CLUSTER_ADMINS = "kubeadm:cluster-admins"  # the admin's group, bound to cluster-admin (kubeadm 1.29+)
+FRONT_PROXY_CA = "front-proxy-ca"
 WILDCARDS = ("0.0.0.0", "::")
 
 
@@ -48,7 +50,10 @@ def leaves(inv: Inventory) -> list[dict]:
     out = [dict(name="kube-controller-manager", cn="system:kube-controller-manager"),
            dict(name="kube-scheduler", cn="system:kube-scheduler"),
            # bound to system:kubelet-api-admin by kubefab.profiles.modern.render.rbac_manifest
-           dict(name="apiserver-kubelet-client", cn="kube-apiserver-kubelet-client")]
+           dict(name="apiserver-kubelet-client", cn="kube-apiserver-kubelet-client"),
+           # the aggregator's client to extension apiservers (kubeadm's names)
+           dict(name="front-proxy-client", cn="front-proxy-client", ca=FRONT_PROXY_CA),
+           dict(name="super-admin", cn="kubefab-super-admin", orgs=("system:masters",))]
     if inv.kubernetes.managed_etcd:
         dns, ips = _names(inv.master, "127.0.0.1")
         out += [dict(name="etcd-server", cn=f"etcd-{inv.master.name}", dns=(*dns, "localhost"), ips=ips,
@@ -60,22 +65,18 @@ def leaves(inv: Inventory) -> list[dict]:
 # --- keys that are no certificates ---------------------------------------------------------
 
 def ensure_secrets(inv: Inventory, folder: Path, changes: list, pairs: dict) -> dict:
-    """The service-account key pair and the encryption key, made once; the external
-    etcd client's files read into `pairs` ("etcd-client": (cert, key)) and its CA
-    ("etcd-ca"). Pairs are (PEM, PEM) tuples; service_accounts' first is the public key."""
+    """The service-account key pair; the keys at rest (kubefab.profiles.modern.atrest:
+    secretbox's made once, an older aescbc key kept for reading); the cluster CA's key (the CSR signer's);
+    the external etcd client's files read into `pairs` ("etcd-client": (cert, key)) and
+    its CA ("etcd-ca"). Pairs are (PEM, PEM) tuples; service_accounts' first is the
+    public key."""
     sa = folder / SERVICE_ACCOUNTS
     if certs.load(folder / "none", sa)[1] is None:
         certs.put(sa, certs.key_pem(certs.new_key()), 0o600)
         changes.append(f"created the service-account signing key {sa}")
     certs.tighten(sa)
-    enc = folder / ENCRYPTION
-    if not _valid_encryption_key(enc):
-        if enc.exists():  # never replace it: secrets written with it would be lost
-            raise PkiError(f"{enc} is not 32 bytes in base64; restore it from your backup")
-        certs.put(enc, base64.b64encode(os.urandom(32)).decode() + "\n", 0o600)
-        changes.append(f"created the key that encrypts secrets at rest {enc}")
-    certs.tighten(enc)
-    out = dict(service_accounts=_service_accounts(sa), encryption_key=enc.read_text().strip())
+    out = dict(service_accounts=_service_accounts(sa), ca_key=(folder / "ca.key").read_text(),
+               **atrest.ensure(folder, changes))
     out.update(_external_etcd(inv, pairs))
     return out
 
@@ -83,15 +84,14 @@ def ensure_secrets(inv: Inventory, folder: Path, changes: list, pairs: dict) -> 
 def load_secrets(inv: Inventory, folder: Path, problems: list, pairs: dict) -> dict:
     """ensure_secrets' read-only twin: what is there; problems for what is not."""
     out = {}
-    sa, enc = folder / SERVICE_ACCOUNTS, folder / ENCRYPTION
+    sa = folder / SERVICE_ACCOUNTS
     if certs.load(folder / "none", sa)[1] is None:
         problems.append(f"{sa} missing or unreadable; fab deploy makes it")
     else:
         out["service_accounts"] = _service_accounts(sa)
-    if _valid_encryption_key(enc):
-        out["encryption_key"] = enc.read_text().strip()
-    else:
-        problems.append(f"{enc} missing or not 32 bytes in base64; fab deploy makes a missing one")
+    out.update(atrest.load(folder, problems))
+    if (folder / "ca.key").exists():
+        out["ca_key"] = (folder / "ca.key").read_text()
     try:
         out.update(_external_etcd(inv, pairs))
     except PkiError as e:  # status reports, never raises
@@ -104,13 +104,6 @@ def _service_accounts(path: Path) -> tuple[str, str]:
     public = key.public_key().public_bytes(serialization.Encoding.PEM,
                                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     return public, path.read_text()
-
-
-def _valid_encryption_key(path: Path) -> bool:
-    try:
-        return len(base64.b64decode(path.read_text().strip(), validate=True)) == 32
-    except (OSError, ValueError):
-        return False
 
 
 def _external_etcd(inv: Inventory, pairs: dict) -> dict:

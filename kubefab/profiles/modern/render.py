@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kubefab.profiles.modern import downloads, paths as L, units as modern_units, network
+from kubefab.profiles.modern import atrest, downloads, paths as L, pki as modern_pki, units as modern_units, network
 from kubefab import registration, templating, versions
 from kubefab.files import File
 from kubefab import layout as U
@@ -59,6 +59,37 @@ subjects:
 """
 
 
+# kubeadm's EnsureAdminClusterRoleBinding (docs/KUBERNETES.md §16): the admin's group
+# bound to cluster-admin. The admin cannot create it while it is not bound: kubefab
+# applies it with the super-admin's credential (pki/super-admin.kubeconfig) when missing.
+ADMIN_BINDING = f"""\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: {modern_pki.CLUSTER_ADMINS}
+  labels:
+    app.kubernetes.io/managed-by: kubefab
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: cluster-admin
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: Group
+  name: {modern_pki.CLUSTER_ADMINS}
+"""
+
+
+def registered(inv: Inventory, host: Host) -> dict:
+    """What a kubelet puts on the Node it registers (k/k pkg/kubelet/kubelet_node_status.go,
+    docs/KUBERNETES.md §18): the well-known labels and, with attach/detach by the
+    controller (the default), its annotation. A Node kubefab creates carries the same."""
+    arch = inv.kubernetes.arch
+    return {"labels": {"beta.kubernetes.io/arch": arch, "beta.kubernetes.io/os": "linux",
+                       "kubernetes.io/arch": arch, "kubernetes.io/hostname": host.name, "kubernetes.io/os": "linux"},
+            "annotations": {"volumes.kubernetes.io/controller-managed-attach-detach": "true"}}
+
+
 def kubectl(inv: Inventory) -> list[str]:
     """kubectl on the master as kubefab's admin (root: the key is root's), for labels,
     node registration and the RBAC manifest; the modern heir of steps.kubectl's
@@ -99,7 +130,8 @@ def specs(inv: Inventory, host: Host) -> list:
     containerd = ("containerd-config-v3.toml.j2" if int(k.component_version("containerd")[0]) >= 2
                   else "containerd-config-v2.toml.j2")
     out += [_file(L.CONTAINERD_CONFIG, containerd, restarts=(U.CONTAINERD,)),
-            _file(modern_units.SYSCTL, "sysctl.conf.j2", restarts=(U.CONTAINERD,)),
+            _file(L.SYSCTL, "sysctl.conf.j2", restarts=(U.CONTAINERD,)),
+            _file(L.MODULES_LOAD, "modules-load.conf.j2"),
             _file(L.KUBELET_CONFIG, "kubelet-config.yaml.j2", restarts=(U.KUBELET,)),
             _file(L.KUBELET_KUBECONFIG, "kubeconfig.j2",
                   restarts=(*((U.REGISTER,) if k.registration == MANUAL else ()), U.KUBELET)),
@@ -131,7 +163,8 @@ def context(inv: Inventory, host: Host, pki: Pki, path: str) -> dict:
                bin_dir=k.bin_dir.rstrip("/"), requires=requires, target=target(host),
                units=unit_order(inv, host), condition_host=("" if host.is_master else "!") + inv.master.name,
                manifest=L.DOWNLOAD_MANIFEST, download=U.DOWNLOAD, manual=k.registration == MANUAL,
-               node_master_url=inv.secure_master_url, encryption_key=pki.encryption_key,
+               node_master_url=inv.secure_master_url, secretbox_keys=atrest.secretbox_keys(pki),
+               aescbc_key=pki.encryption_key, aescbc_name=atrest.AESCBC_NAME, registered=registered(inv, host),
                containerd_version=k.component_version("containerd"), pause_image=versions.PAUSE_IMAGE,
                runc=f"{k.bin_dir.rstrip('/')}/runc", labels=labels, health_tries=HEALTH_TRIES,
                label_args=[f"{key}={value}" for key, value in labels.items()], tls=True, ca_cert=L.CA,
@@ -141,6 +174,10 @@ def context(inv: Inventory, host: Host, pki: Pki, path: str) -> dict:
                           register=U.REGISTER, kubelet=U.KUBELET, proxy=U.PROXY))  # the shared templates'
     if path.startswith(U.UNIT_DIR + "/"):
         ctx["unit"] = units.get(path.rsplit("/", 1)[1])
+    if path.endswith("/register_node.sh"):
+        made = registered(inv, host)
+        ctx.update(node_labels={**made["labels"], **labels},
+                   node_annotations={**ctx["record"], **made["annotations"]})
     if path == L.CNI_BRIDGE:
         ctx["pod_subnet"] = network.pod_subnets(inv)[host.name]
     kubeconfigs = {
@@ -151,8 +188,8 @@ def context(inv: Inventory, host: Host, pki: Pki, path: str) -> dict:
         L.KUBELET_KUBECONFIG: ("kubelet", f"system:node:{host.name}", L.KUBELET_CERT, L.KUBELET_KEY,
                                inv.secure_master_url),
         L.PROXY_KUBECONFIG: ("kube-proxy", "system:kube-proxy", L.PROXY_CERT, L.PROXY_KEY, inv.secure_master_url),
-        L.ADMIN_KUBECONFIG: ("kubefab-admin", "kubefab-admin, system:masters", L.ADMIN_CERT, L.ADMIN_KEY,
-                             modern_units.apiserver_url(inv)),
+        L.ADMIN_KUBECONFIG: ("kubefab-admin", f"kubefab-admin, {modern_pki.CLUSTER_ADMINS}", L.ADMIN_CERT,
+                             L.ADMIN_KEY, modern_units.apiserver_url(inv)),
     }
     if path in kubeconfigs:
         ctx.update(zip(("user", "cn", "cert", "key", "server"), kubeconfigs[path]))
@@ -174,6 +211,10 @@ def pki_files(inv: Inventory, host: Host, pki: Pki) -> list[File]:
                 *pair(L.PROXY_CERT, L.PROXY_KEY, pki.proxy, "kube-proxy", (U.PROXY,))]
     api, cm, sched = (U.APISERVER,), (U.CONTROLLER_MANAGER,), (U.SCHEDULER,)
     files = [File(L.CA, pki.ca_cert, 0o644, restarts=(*api, *cm, *sched)),
+             File(L.CA_KEY, pki.ca_key, 0o600, secret=True, secret_note="cluster CA private key (the CSR signer)",
+                  restarts=cm),
+             File(L.FRONT_PROXY_CA, pki.front_proxy_ca_cert, 0o644, restarts=(*api, *cm)),
+             *pair(L.FRONT_PROXY_CERT, L.FRONT_PROXY_KEY, pki.part("front-proxy-client"), "front-proxy client", api),
              *pair(L.APISERVER_CERT, L.APISERVER_KEY, pki.apiserver, "apiserver", api),
              *pair(L.KUBELET_CLIENT_CERT, L.KUBELET_CLIENT_KEY, pki.part("apiserver-kubelet-client"),
                    "apiserver kubelet client", api),
@@ -203,6 +244,8 @@ def render_host(inv: Inventory, host: Host, pki: Pki) -> list[File]:
     for path, template, mode, extra in specs(inv, host):
         if template is None:  # the download manifest: text from kubefab.profiles.modern.downloads
             content = downloads.manifest(inv, host)
+        elif path == L.ENCRYPTION_CONFIG and pki.secretbox_key is None:
+            content = None  # unknown: a read-only PKI (status) lacks the key
         else:
             content = environment.get_template(template).render(context(inv, host, pki, path))
         files.append(File(path, content, mode, **extra))

@@ -5,16 +5,18 @@ default, so the repo's hosts.yaml with only its version changed is a modern inve
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 
 from kubefab import validate as v
 from kubefab import versions
 from kubefab.model import BRIDGE, EtcdClient, Inventory
-from kubefab.profiles.modern import network
+from kubefab.profiles.modern import addons, network, preflight
 from kubefab.yamldoc import ListOf, Section
 
 KEYS = ("arch", "mirror", "sha256", "require_pinned_sums", "containerd_version", "etcd_version", "etcd_client", "cluster_cidr",
-        "node_cidr_prefix", "cluster_dns", "cluster_domain", "pod_network")
+        "node_cidr_prefix", "cluster_dns", "cluster_domain", "pod_network", "etcd_insecure", "addons",
+        "image_repository", "dns_upstream", "ignore_preflight")
 ETCD_CLIENT_KEYS = ("ca", "cert", "key")
 DEFAULT_BIN_DIR = "/usr/local/bin"
 
@@ -53,6 +55,12 @@ def read(k: Section, paths: Callable, version: str) -> dict:
         k.fail(f"containerd {containerd} cannot run kubelet {version}: kubelet 1.36 and later need "
                f"containerd 2.0 or later; remove containerd_version for {versions.default(minor, 'containerd')}",
                "containerd_version")
+    out["etcd_insecure"] = k.get("etcd_insecure", v.boolean, False)
+    _refuse_plain_etcd(k, out["etcd_servers"], out["etcd_insecure"])
+    out["addons"] = _addons(k)
+    out["image_repository"] = k.get("image_repository", image_repository, None)
+    out["dns_upstream"] = tuple(k.get("dns_upstream", ListOf(v.ip, nonempty=True), ()))
+    out["ignore_preflight"] = tuple(k.get("ignore_preflight", ListOf(preflight.waiver), ()))
     if "etcd_client" in k:
         if not out["etcd_servers"]:
             k.fail("names certificates for external etcd_servers, and there are none; kubefab's own "
@@ -61,6 +69,35 @@ def read(k: Section, paths: Callable, version: str) -> dict:
         c.allow(ETCD_CLIENT_KEYS)
         out["etcd_client"] = EtcdClient(**{key: c.get(key, paths) for key in ETCD_CLIENT_KEYS})
     return out
+
+
+def _refuse_plain_etcd(k: Section, servers, insecure: bool) -> None:
+    """Plain http to etcd carries every Secret unencrypted and trusts anyone on the path:
+    only where the inventory says so (etcd_insecure: true)."""
+    plain = [s for s in servers if s.startswith("http://")]
+    if plain and not insecure:
+        k.fail(f"{plain[0]} is plain http: the apiserver would send every object, Secrets included, "
+               "unencrypted to an etcd that checks no client; give etcd TLS (https:// URLs and etcd_client: "
+               "ca, cert, key), let kubefab run etcd (remove etcd_servers), or accept it with etcd_insecure: true",
+               "etcd_servers")
+    if insecure and not plain:
+        k.fail("applies to plain http etcd_servers, and there are none; remove etcd_insecure", "etcd_insecure")
+
+
+def _addons(k: Section) -> tuple[tuple[str, bool], ...]:
+    """addons: {name: true|false}, for the add-ons the profile knows."""
+    section = k.section("addons")
+    names = section.names(v.choice(*addons.KNOWN))
+    return tuple((name, section.value(name, v.boolean)) for name in names)
+
+
+def image_repository(value) -> str:
+    """A registry host with an optional path (registry.example.com:5000/k8s), no scheme."""
+    s = v.text(value).rstrip("/")
+    if "://" in s or not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?(/[a-z0-9._-]+)*", s):
+        raise v.Invalid(f"{s!r} is no image repository; write a registry and optional path without a scheme, "
+                        "e.g. registry.example.com:5000/k8s")
+    return s
 
 
 def check_network(inv: Inventory, hosts: Section, k: Section) -> None:

@@ -17,6 +17,13 @@ from kubefab import layout as U
 from kubefab.model import MANUAL, Host, Inventory, _url
 
 ADMISSION = "NamespaceLifecycle,NodeRestriction,LimitRanger,ServiceAccount,DefaultStorageClass,ResourceQuota"
+# kubeadm's (docs/KUBERNETES.md §14): the apiserver reaches kubelets at their InternalIP
+# first, which their serving certificates name, whatever resolves node names
+ADDRESS_TYPES = "InternalIP,ExternalIP,Hostname"
+# the aggregation layer, kubeadm's values (getAPIServerCommand): the front proxy's CA and
+# client certificate, the headers extension apiservers read the user from
+REQUESTHEADER = ("--requestheader-allowed-names=front-proxy-client", "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+                 "--requestheader-group-headers=X-Remote-Group", "--requestheader-username-headers=X-Remote-User")
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,7 @@ class Unit:
     argv: tuple[str, ...]  # ExecStart
     after: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
+    order_after: tuple[str, ...] = ()  # After= only (no Wants=): started first when it runs at all
     pre: tuple[str, ...] = ()  # ExecStartPre lines, as written
     service: tuple[str, ...] = ("Restart=on-failure", "RestartSec=5")  # further [Service] lines
     extra_exec: tuple[str, ...] = ()  # further ExecStart= (oneshots) and ExecStop= lines
@@ -63,7 +71,7 @@ def apiserver(inv: Inventory) -> Unit:
     if k.managed_etcd:
         etcd = (f"--etcd-servers={etcd_url(inv)}", f"--etcd-cafile={L.ETCD_CA}",
                 f"--etcd-certfile={L.ETCD_CLIENT_CERT}", f"--etcd-keyfile={L.ETCD_CLIENT_KEY}")
-    else:
+    else:  # plain http only with etcd_insecure (kubefab.profiles.modern.settings refuses it otherwise)
         etcd = (f"--etcd-servers={','.join(k.etcd_servers)}",)
         if k.etcd_client:
             etcd += (f"--etcd-cafile={L.ETCD_CA}", f"--etcd-certfile={L.ETCD_CLIENT_CERT}",
@@ -73,27 +81,40 @@ def apiserver(inv: Inventory) -> Unit:
             "--allow-privileged=true", "--authorization-mode=Node,RBAC",
             f"--bind-address={m.bind_address}", f"--secure-port={k.apiserver.secure_port}",
             f"--client-ca-file={L.CA}", f"--enable-admission-plugins={ADMISSION}",
+            # the master runs no kube-proxy: the aggregator reaches extension apiservers' pods directly
+            "--enable-aggregator-routing=true",
             f"--encryption-provider-config={L.ENCRYPTION_CONFIG}", *etcd, "--event-ttl=1h",
             f"--kubelet-certificate-authority={L.CA}", f"--kubelet-client-certificate={L.KUBELET_CLIENT_CERT}",
-            f"--kubelet-client-key={L.KUBELET_CLIENT_KEY}",
+            f"--kubelet-client-key={L.KUBELET_CLIENT_KEY}", f"--kubelet-preferred-address-types={ADDRESS_TYPES}",
+            f"--proxy-client-cert-file={L.FRONT_PROXY_CERT}", f"--proxy-client-key-file={L.FRONT_PROXY_KEY}",
+            *REQUESTHEADER[:1], f"--requestheader-client-ca-file={L.FRONT_PROXY_CA}", *REQUESTHEADER[1:],
             f"--service-account-issuer={inv.secure_master_url}", f"--service-account-key-file={L.SA_PUBLIC}",
             f"--service-account-signing-key-file={L.SA_KEY}",
             f"--service-cluster-ip-range={k.apiserver.service_cluster_ip_range}",
             f"--tls-cert-file={L.APISERVER_CERT}", f"--tls-private-key-file={L.APISERVER_KEY}",
             f"--v={k.log_level}")
+    # After= and Wants= kubefab's etcd, not Requires=: systemd restarts and stops a unit with
+    # its Requires= (systemd.unit(5)), so a restart of etcd bounced the apiserver mid-run.
+    # etcd restarts first and serves before the apiserver restarts (Modern.restart_first).
     etcd_unit = (U.ETCD,) if k.managed_etcd else ()
-    return Unit(U.APISERVER, "Kubernetes API Server", argv, after=(U.DOWNLOAD, *etcd_unit), requires=etcd_unit)
+    return Unit(U.APISERVER, "Kubernetes API Server", argv, after=(U.DOWNLOAD, *etcd_unit))
 
 
 def controller_manager(inv: Inventory) -> Unit:
+    """kubeadm's flags (docs/KUBERNETES.md §15): its secure port on the master's own
+    address, checking callers through the apiserver (authn/authz kubeconfigs), leader
+    election, and the CSR signer with the cluster CA."""
     k = inv.kubernetes
     # With kubefab's bridge network the pod subnets are static (CNI config); an
     # overlay network needs node.spec.podCIDR, which the controller-manager allocates.
     allocate = () if k.bridge_network else ("--allocate-node-cidrs=true",
                                             f"--node-cidr-mask-size={k.node_cidr_prefix}")
-    argv = (bin_(inv, "kube-controller-manager"), f"--bind-address={inv.master.bind_address}",
-            f"--cluster-cidr={k.cluster_cidr}", *allocate, f"--cluster-name={inv.cluster}",
-            f"--kubeconfig={L.CM_KUBECONFIG}", f"--root-ca-file={L.CA}",
+    argv = (bin_(inv, "kube-controller-manager"), f"--authentication-kubeconfig={L.CM_KUBECONFIG}",
+            f"--authorization-kubeconfig={L.CM_KUBECONFIG}", f"--bind-address={inv.master.local_address}",
+            f"--client-ca-file={L.CA}", f"--cluster-cidr={k.cluster_cidr}", *allocate,
+            f"--cluster-name={inv.cluster}", f"--cluster-signing-cert-file={L.CA}",
+            f"--cluster-signing-key-file={L.CA_KEY}", f"--kubeconfig={L.CM_KUBECONFIG}", "--leader-elect=true",
+            f"--requestheader-client-ca-file={L.FRONT_PROXY_CA}", f"--root-ca-file={L.CA}",
             f"--service-account-private-key-file={L.SA_KEY}",
             f"--service-cluster-ip-range={k.apiserver.service_cluster_ip_range}",
             "--use-service-account-credentials=true", f"--v={k.log_level}")
@@ -101,7 +122,10 @@ def controller_manager(inv: Inventory) -> Unit:
 
 
 def scheduler(inv: Inventory) -> Unit:
-    argv = (bin_(inv, "kube-scheduler"), f"--bind-address={inv.master.bind_address}",
+    """kubeadm's: the secure port on the master's own address, callers checked through
+    the apiserver; leader election is in its config file."""
+    argv = (bin_(inv, "kube-scheduler"), f"--authentication-kubeconfig={L.SCHEDULER_KUBECONFIG}",
+            f"--authorization-kubeconfig={L.SCHEDULER_KUBECONFIG}", f"--bind-address={inv.master.local_address}",
             f"--config={L.SCHEDULER_CONFIG}", f"--v={inv.kubernetes.log_level}")
     return Unit(U.SCHEDULER, "Kubernetes Scheduler", argv, after=(U.DOWNLOAD, U.APISERVER))
 
@@ -127,13 +151,10 @@ def containerd(inv: Inventory) -> Unit:
     return Unit(U.CONTAINERD, "containerd container runtime",
                 (bin_(inv, "containerd"), "--config", L.CONTAINERD_CONFIG), after=(U.DOWNLOAD,),
                 pre=("-/sbin/modprobe overlay", "-/sbin/modprobe br_netfilter",
-                     "-/sbin/sysctl --quiet --load=" + SYSCTL),
+                     "-/sbin/sysctl --quiet --load=" + L.SYSCTL),
                 service=(f"Environment=PATH={bin_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                          "Delegate=yes", "KillMode=process", "OOMScoreAdjust=-999", "LimitNOFILE=1048576",
                          "LimitNPROC=infinity", "LimitCORE=infinity", "Restart=always", "RestartSec=5"))
-
-
-SYSCTL = "/etc/sysctl.d/90-kubefab.conf"
 
 
 # What a kubelet may label its own Node with (kubernetes/kubelet well_known_labels.go,
@@ -174,7 +195,15 @@ def kubelet(inv: Inventory, host: Host) -> Unit:
             *label_flag, f"--v={k.log_level}")
     network_unit = () if k.bridge_network else (k.pod_network,)
     return Unit(U.KUBELET, "Kubernetes Kubelet", argv, after=(U.DOWNLOAD, U.CONTAINERD, *network_unit),
-                requires=(U.CONTAINERD,))
+                requires=(U.CONTAINERD,), order_after=(RESOLVED,), pre=(RESOLV_LINK,))
+
+
+RESOLVED = "systemd-resolved.service"
+# which resolv.conf pods get (kubelet resolvConf: paths.RESOLV_CONF): resolved's upstream
+# file while resolved runs, else the host's own; chosen again at every kubelet start
+RESOLV_LINK = ("/bin/sh -c 'mkdir -p " + L.RESOLV_CONF.rsplit("/", 1)[0] + " && if systemctl --quiet is-active "
+               + RESOLVED + " && [ -s " + L.RESOLVED_CONF + " ]; then ln -sfn " + L.RESOLVED_CONF + " "
+               + L.RESOLV_CONF + "; else ln -sfn /etc/resolv.conf " + L.RESOLV_CONF + "; fi'")
 
 
 def proxy(inv: Inventory) -> Unit:
@@ -182,22 +211,37 @@ def proxy(inv: Inventory) -> Unit:
                                                f"--v={inv.kubernetes.log_level}"), after=(U.DOWNLOAD,))
 
 
-def pod_routes(inv: Inventory, host: Host) -> Unit:
-    """The other hosts' pod subnets via their addresses (MODERN.md §5, static routes)."""
-    routes = network.routes(inv, host)
-    (first, via), rest = routes[0], routes[1:]
-    return Unit(U.POD_ROUTES, "Routes to the other hosts' pod subnets",
-                ("/sbin/ip", "route", "replace", first, "via", via), after=("network-online.target",),
-                service=("Type=oneshot", "RemainAfterExit=yes"),
-                extra_exec=(*(f"ExecStart=/sbin/ip route replace {s} via {v}" for s, v in rest),
-                            *(f"ExecStop=-/sbin/ip route del {s}" for s, _ in routes)))
+def pod_routes(inv: Inventory, host: Host) -> Unit | None:
+    """kubefab's bridge network on this host (MODERN.md §5, docs/KUBERNETES.md §8): the
+    other hosts' pod subnets via their addresses (static routes), and on a node the
+    masquerade of what its pods send out of the cluster's pod and service ranges (pod
+    to pod and pod to Service keep their pod addresses). None: nothing to do."""
+    starts = [("/sbin/ip", "route", "replace", s, "via", v) for s, v in network.routes(inv, host)]
+    stops = [f"ExecStop=-/sbin/ip route del {s}" for s, _ in network.routes(inv, host)]
+    pre = ()
+    if not host.is_master:
+        chain, subnet, k = L.POD_MASQUERADE, network.pod_subnets(inv)[host.name], inv.kubernetes
+        nat = "/sbin/iptables -w -t nat"
+        jump = f"POSTROUTING -s {subnet} -m comment --comment kubefab-pod-masquerade -j {chain}"
+        pre = (f"-{nat} -N {chain}", f"{nat} -F {chain}", f"-{nat} -D {jump}")
+        starts += [(*nat.split(), "-A", chain, "-d", cidr, "-j", "RETURN")
+                   for cidr in (k.cluster_cidr, k.apiserver.service_cluster_ip_range)]
+        starts += [(*nat.split(), "-A", chain, "-j", "MASQUERADE"), (*nat.split(), "-A", *jump.split())]
+        stops += [f"ExecStop=-{nat} -D {jump}", f"ExecStop=-{nat} -F {chain}", f"ExecStop=-{nat} -X {chain}"]
+    if not starts:
+        return None
+    return Unit(U.POD_ROUTES, "kubefab's bridge pod network: routes to the other hosts' pod subnets, "
+                "masquerade out of the cluster", starts[0], after=("network-online.target",),
+                service=("Type=oneshot", "RemainAfterExit=yes"), pre=pre,
+                extra_exec=(*(f"ExecStart={' '.join(argv)}" for argv in starts[1:]), *stops))
 
 
 def units(inv: Inventory, host: Host) -> tuple[Unit, ...]:
     """kubefab's services on `host` (the download unit and register-node excluded, which
     have their own templates), in unit_order."""
     k = inv.kubernetes
-    routes = (pod_routes(inv, host),) if k.bridge_network and len(inv.hosts) > 1 else ()
+    network_unit = pod_routes(inv, host) if k.bridge_network else None
+    routes = (network_unit,) if network_unit else ()
     if host.is_master:
         return (apiserver(inv), scheduler(inv), controller_manager(inv),
                 *((etcd(inv),) if k.managed_etcd else ()), *routes)

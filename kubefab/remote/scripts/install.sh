@@ -1,5 +1,8 @@
-# Arguments: STAGE BACKUP_DIR KEEP LAST_RUN RUN, then DST MODE OWNER GROUP SECRET
-# RESTARTS per file; stdin: archive(). A replaced file's previous version becomes
+# Arguments: STAGE BACKUP_DIR KEEP LAST_RUN RUN LOCK_DIR HOLDER, then DST MODE OWNER GROUP
+# SECRET RESTARTS per file; stdin: archive(). With a LOCK_DIR, nothing is written unless the
+# cluster lock there is HOLDER's (kubefab.remote.lease), decided under the lock's flock and
+# held until the files are in place: a run whose lock was taken (unlock --force, a
+# takeover) writes nothing more; exit 4 and the holder on stdout. A replaced file's previous version becomes
 # BACKUP_DIR<DST>.1 (root-only 0600 for a secret), older ones shift up to .KEEP and the
 # rest are removed here, so an old token does not outlive KEEP rotations. LAST_RUN starts
 # afresh for a new RUN, then gets a line per file before it is replaced:
@@ -8,7 +11,19 @@
 # or EOF), the trap removes the stage and a half-written temp file; only SIGKILL leaves
 # the stage, which the next run's lock clears (CLEAR_STAGE).
 set -eu
-stage=$1 backup=$2 keep=$3 manifest=$4 run=$5; shift 5
+stage=$1 backup=$2 keep=$3 manifest=$4 run=$5 lock=$6 mine=$7; shift 7
+if [ -n "$lock" ]; then
+  mkdir -p "${lock%/*}"
+  exec 9>>"$lock.flock"
+  flock 9
+  holder=$(head -n 1 "$lock/holder" 2>/dev/null) || holder=
+  if [ "$holder" != "$mine" ]; then
+    printf '%s\n' "${holder:-nobody: the lock was removed}"
+    echo "the kubefab lock on this host is not this run's: nothing written" >&2
+    cat > /dev/null  # the upload, unread, would hold the sender
+    exit 4
+  fi
+fi
 new=
 trap 'rm -rf -- "$stage" ${new:+"$new"}' EXIT
 trap 'exit 129' HUP INT TERM PIPE

@@ -1,5 +1,6 @@
 # The cluster lock on this host (kubefab.remote.lease). Arguments: VERB LOCK_DIR HOLDER, then
-#   take LEASE STAGE_DIR: exit 3 and LEFT\tHOLDER when another run's lease is alive. Taken,
+#   take LEASE STAGE_DIR [STALE]: exit 3 and LEFT\tHOLDER when another run's lease is alive,
+#     unless its holder is STALE (a run kubefab found dead: its process is gone). Taken,
 #     no other run writes here: what is staged is a killed run's (or the /tmp folders older
 #     kubefabs staged in), removed. Prints LEFT\tHOLDER of a lease it took over.
 #   renew LEASE: exit 3 and LEFT\tHOLDER when the lock is no longer ours.
@@ -20,9 +21,11 @@ if [ -d "$lock" ]; then
 fi
 case $verb in
 take)
-  lease=$1 stage=$2
+  lease=$1 stage=$2 stale=${3-}
   if [ -d "$lock" ] && [ "$holder" != "$mine" ]; then
-    if [ -z "$left" ] || [ "$left" -gt 0 ]; then printf '%s\t%s\n' "$left" "$holder"; exit 3; fi
+    if { [ -z "$left" ] || [ "$left" -gt 0 ]; } && { [ -z "$stale" ] || [ "$holder" != "$stale" ]; }; then
+      printf '%s\t%s\n' "$left" "$holder"; exit 3
+    fi
     printf '%s\t%s\n' "$left" "$holder"
   fi
   rm -rf -- "$lock" && mkdir -m 700 "$lock"

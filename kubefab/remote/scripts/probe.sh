@@ -1,10 +1,11 @@
 # One process per kind of fact, not per file: a no-op run is mostly this probe. On the
 # master, the node list is asked while the health checks run.
-# Arguments: STAMP_PATH LOCK_DIR HEALTHZ LOOPBACK KUBECTL FILES UNITS OWED_DIR STAGE_DIR,
-# HEALTHZ..UNITS one item per line; OWED_DIR and STAGE_DIR may be empty (not asked). HEALTHZ, LOOPBACK and KUBECTL are argv lists, empty except on the
+# Arguments: STAMP_PATH LOCK_DIR HEALTHZ LOOPBACK KUBECTL FILES UNITS OWED_DIR STAGE_DIR CLUSTER,
+# HEALTHZ..UNITS one item per line; OWED_DIR, STAGE_DIR and CLUSTER (the cluster's record,
+# kubefab.identity) may be empty (not asked). HEALTHZ, LOOPBACK and KUBECTL are argv lists, empty except on the
 # master (kubefab.health's checks; kubectl without its verb); with IFS a newline and
 # globbing off, $healthz is that argv again, word for word, never parsed by the shell.
-stamp=$1 lock=$2 healthz=$3 loopback=$4 kubectl=$5 files=$6 units=$7 owed=${8-} stage=${9-}
+stamp=$1 lock=$2 healthz=$3 loopback=$4 kubectl=$5 files=$6 units=$7 owed=${8-} stage=${9-} cluster=${10-}
 set +f  # globs only here: the names in OWED_DIR and STAGE_DIR
 [ -n "$owed" ] && for f in "$owed"/*; do
   [ -f "$f" ] && printf 'owed\t%s\t%s\n' "${f##*/}" "$(base64 -w0 < "$f")"
@@ -24,6 +25,7 @@ fi
   while IFS= read -r line; do printf 'unit\t%s\n' "$line"; done
 [ -f "$stamp" ] && printf 'stamp\t%s\n' "$(base64 -w0 < "$stamp")"
 [ -f "$lock/holder" ] && printf 'lock\t%s\n' "$(base64 -w0 < "$lock/holder")"
+[ -n "$cluster" ] && [ -f "$cluster" ] && printf 'cluster\t%s\n' "$(base64 -w0 < "$cluster")"
 if [ -n "$kubectl" ]; then  # asked while the checks run: the master's probe takes the longest of them
   set -- $kubectl
   if [ -x "$1" ] && nodes=$(mktemp "${TMPDIR:-/run}/kubefab-nodes.XXXXXX"); then

@@ -24,7 +24,9 @@ def _namespace_exists(srv, namespace: str) -> None:
                        "terminated", {"name": namespace, "kind": "namespaces"})
 
 
-def create(srv, r: Resource, obj: dict, user) -> dict:
+def create(srv, r: Resource, obj: dict, user, dry: bool = False) -> dict:
+    """obj as it may be stored; a dry run (dryRun=All) reserves nothing (a Service's
+    address is checked, not allocated)."""
     meta = obj.setdefault("metadata", {})
     if not meta.get("name") and meta.get("generateName"):  # the names generator's alphabet and length
         meta["name"] = meta["generateName"] + "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
@@ -32,7 +34,7 @@ def create(srv, r: Resource, obj: dict, user) -> dict:
         _namespace_exists(srv, meta["namespace"])
     hook = CREATE.get(r.plural)
     if hook:
-        hook(srv, obj, user)
+        hook(srv, obj, user, dry) if hook is _service else hook(srv, obj, user)
     validate_meta(r.kind, obj)
     return obj
 
@@ -72,7 +74,7 @@ def _namespace(srv, obj, user):
     obj["status"] = {"phase": "Active"}
 
 
-def _service(srv, obj, user):
+def _service(srv, obj, user, dry=False):
     spec = obj.setdefault("spec", {})
     spec.setdefault("type", "ClusterIP")
     spec.setdefault("sessionAffinity", "None")
@@ -82,7 +84,7 @@ def _service(srv, obj, user):
     if spec.get("clusterIP") == "None":  # headless
         spec["clusterIPs"] = ["None"]
     elif spec["type"] != "ExternalName":
-        ip = srv.clusterips.allocate(obj, spec.get("clusterIP") or None)
+        ip = srv.clusterips.allocate(obj, spec.get("clusterIP") or None, dry=dry)
         spec["clusterIP"], spec["clusterIPs"] = ip, [ip]
         spec.setdefault("ipFamilies", [f"IPv{srv.clusterips.net.version}"])
         spec.setdefault("ipFamilyPolicy", "SingleStack")

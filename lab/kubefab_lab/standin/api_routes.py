@@ -138,7 +138,7 @@ class ApiRoutes:
             meta["namespace"] = ns
         else:
             meta.pop("namespace", None)
-        obj = admission.create(self.srv, r, obj, self.user)
+        obj = admission.create(self.srv, r, obj, self.user, dry=self._dry())
         self._managed(obj, None, "Update")
         return self.srv.store.create(r, obj, self._dry())
 

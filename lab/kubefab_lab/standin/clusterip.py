@@ -44,7 +44,14 @@ class Allocator:
                                       "name": meta.get("name")}}}
         return self.etcd.create(self.prefix + ip, json.dumps(obj).encode()) is not None
 
-    def allocate(self, service: dict, requested: str | None) -> str:
+    def _take(self, ip: str, service: dict, dry: bool) -> bool:
+        """Reserve ip; in a dry run only see whether it is free (the real dry-run
+        allocator reserves nothing)."""
+        if dry:
+            return self.etcd.get(self.prefix + ip)[0] is None
+        return self._reserve(ip, service)
+
+    def allocate(self, service: dict, requested: str | None, dry: bool = False) -> str:
         name = service["metadata"].get("name", "")
         if requested:
             try:
@@ -58,7 +65,7 @@ class Allocator:
             if ip not in self.net or not low <= offset <= high:
                 self._refuse(name, requested, f"provided IP is not in the valid range. The range of valid IPs is "
                                               f"{self.net}")
-            if not self._reserve(requested, service):
+            if not self._take(requested, service, dry):
                 self._refuse(name, requested, "provided IP is already allocated")
             return requested
         low, high = self._usable()
@@ -69,7 +76,7 @@ class Allocator:
             random.shuffle(pool)
             for offset in pool:
                 ip = str(self.net.network_address + offset)
-                if self._reserve(ip, service):
+                if self._take(ip, service, dry):
                     return ip
         raise invalid("Service", name, [("spec.clusterIPs", "FieldValueInvalid",
                                          "Invalid value: []string(nil): failed to allocate IP: range is full")])

@@ -35,6 +35,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import client, common, miniyaml
+from .nodemonitor import node_monitor
 from .client import CredentialsError, Endpoint, describe_failure, probe, server_url, status_message, unauthorized_hint
 from .common import Config, error, fatal, info, warning
 from .kubeconfig import KubeconfigError, load_kubeconfig
@@ -202,37 +203,6 @@ def controller(cfg: Config, fl: Parsed, program: str) -> int:
             fatal(f"lost the apiserver at {ep.server} for more than {grace:g}s ({why}): leaderelection lost")
         else:
             warning(f"the apiserver at {ep.server} does not answer /healthz: {why}")
-
-
-def node_monitor(ep: Endpoint, grace: float) -> None:
-    """Ready=Unknown for nodes whose kubelet stopped (or never started) posting status."""
-    status, body = client.request(ep, "GET", "/api/v1/nodes")
-    if status != 200:
-        return
-    now = time.time()
-    from .objects import parse_time
-
-    for node in json.loads(body).get("items") or []:
-        name = node["metadata"]["name"]
-        conditions = (node.get("status") or {}).get("conditions") or []
-        ready = next((c for c in conditions if c.get("type") == "Ready"), None)
-        if ready is None:
-            since = parse_time(node["metadata"].get("creationTimestamp", ""))
-            message = "Kubelet never posted node status."
-        else:
-            if ready.get("status") == "Unknown":
-                continue
-            since = parse_time(ready.get("lastHeartbeatTime", ""))
-            message = "Kubelet stopped posting node status."
-        if since is None or now - since <= grace:
-            continue
-        stamp = common.rfc3339(now)
-        cond = {"type": "Ready", "status": "Unknown", "lastHeartbeatTime": (ready or {}).get("lastHeartbeatTime", stamp),
-                "lastTransitionTime": stamp, "reason": "NodeStatusUnknown", "message": message}
-        patch = {"status": {"conditions": [cond]}}
-        code, _ = client.request(ep, "PATCH", f"/api/v1/nodes/{name}/status", patch,
-                                 "application/strategic-merge-patch+json")
-        info(f"node {name}: {message} Ready=Unknown (PATCH {code})")
 
 
 # --- kube-proxy --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import os
 from dataclasses import replace
 
 from . import client, common, leader
+from .nodemonitor import node_monitor
 from .apiclient import Api, ApiCallError
 from .certsigner import CertificateControllers
 from .scheduler import Scheduler
@@ -102,8 +103,6 @@ def run(cfg, fl, program: str, ep, conf: dict | None) -> int:
 
 
 def _manage(fl, creds: Credentials, monitor, signer):
-    from .components import node_monitor
-
     if enabled(fl, "nodelifecycle") and monitor:
         node_monitor(creds.for_controller("nodelifecycle").ep, monitor)  # lists and patches as the controller
     for name in ("deployment", "replicaset", "garbagecollector", "serviceaccount"):

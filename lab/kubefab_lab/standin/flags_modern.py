@@ -16,7 +16,7 @@ it is a string.
 """
 from __future__ import annotations
 
-from .flags import F, Flag, TABLES
+from .flag_tables import F, Flag, TABLES
 
 NAMES_1_37 = {
     "kube-apiserver": """

@@ -13,8 +13,9 @@ fi
 node=$1
 master_url=$2
 kubectl=/opt/bin/kubectl
-labels='{"environment": "production", "host": "azure", "name": "azure-prd-02", "workload": "high-available"}'
-record='{"kubefab.io/labels": "environment,host,name,workload"}'  # kubefab's record of its label keys, as deploy writes it
+# a Node created here carries what its kubelet would have set when registering itself
+labels='{"beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": "azure-prd-02", "kubernetes.io/os": "linux", "environment": "production", "host": "azure", "name": "azure-prd-02", "workload": "high-available"}'
+record='{"kubefab.io/labels": "environment,host,name,workload", "volumes.kubernetes.io/controller-managed-attach-detach": "true"}'  # kubefab's record of its label keys, and the kubelet's
 case $node in
     '' | *[!a-z0-9.-]*)
         echo "register_node.sh: '${node}' is not a valid node name" >&2

@@ -1,0 +1,149 @@
+"""The cluster add-ons (the profile's, e.g. CoreDNS), deploy's last step: applied with
+the release's kubectl on the master by server-side apply (field manager kubefab) once the
+apiserver is ready. The plan compares each wanted add-on with the live objects (`kubectl
+diff --server-side`: a dry-run apply, nothing written) when the apiserver answers, so a
+re-run changes nothing and a dry run shows the diff; an add-on the inventory opts out
+of (kubernetes.addons.<name>: false) is deleted where kubefab had applied it (its objects
+carry kubefab's label). `status` reports each one's Deployment (e.g. coredns 2/2 available)."""
+from __future__ import annotations
+
+import json
+import re
+
+from kubefab.ops.operation import Step
+from kubefab.remote.transport import RemoteError
+from kubefab.report import say
+
+APPLY = ("apply", "--server-side", "--field-manager=kubefab", "--force-conflicts", "-f", "-")
+DIFF = ("diff", "--server-side", "--field-manager=kubefab", "--force-conflicts", "-f", "-")
+
+
+def tidy(diff: str) -> str:
+    """kubectl diff's output with its temporary folders named for what they are."""
+    diff = re.sub(r"^diff -u -N \S+/(\S+) \S+$", r"diff \1 (live, as kubefab would apply it)", diff, flags=re.M)
+    diff = re.sub(r"^--- /tmp/LIVE-\d+/(\S+).*$", r"--- live \1", diff, flags=re.M)
+    return re.sub(r"^\+\+\+ /tmp/MERGED-\d+/(\S+).*$", r"+++ kubefab \1", diff, flags=re.M)
+
+
+def immutable(r) -> bool:
+    """Whether the apiserver refused a change to a field that cannot change."""
+    return not r.ok and ("may not change once set" in r.stderr or "field is immutable" in r.stderr)
+
+
+def differ(diff: str) -> str:
+    """How many of an add-on's objects kubectl diff found new or changed."""
+    objects = len(re.findall(r"^diff ", diff, flags=re.M))
+    new = len(re.findall(r"^@@ -0,0 ", diff, flags=re.M))
+    said = [f"{new} new" if new else "", f"{objects - new} changed" if objects > new else ""]
+    return f"{' and '.join(s for s in said if s) or 'changed'} object(s)"
+
+
+class Addons(Step):
+    """Deploy's add-ons: plan() reads on the master (a dry run too); apply() waits for
+    the apiserver (and the profile's objects, the admin's binding), then applies and
+    deletes."""
+
+    def __init__(self, op):
+        super().__init__(op)
+        self.todo: list[tuple[str, object, str]] = []  # (apply or delete, add-on, what)
+        self.diffs: list[str] = []
+
+    def plan(self) -> dict:
+        op = self.op
+        addons, name = op.inv.profile.addons(), op.master.name
+        self.todo, self.diffs = [], []
+        if not addons or getattr(op, "version_refused", None) or name in op.fleet.failed or name not in op.facts:
+            return {}
+        if op.facts[name].healthz != "ok" and not op.apiserver.healthy:  # nothing to compare with yet
+            self.todo = [("apply", a, f"apply add-on {a.name} {a.version} once the apiserver is up: "
+                          + ", ".join(a.objects)) for a in addons if a.wanted]
+        else:
+            op.each(lambda h: self.compare(h, addons), [op.master])
+        return {name: [what for _, _, what in self.todo]}
+
+    def compare(self, h, addons) -> None:
+        for a in addons:
+            if a.wanted:
+                r = h.kubectl(*DIFF, stdin=a.manifest.encode(), check=False)
+                if r.exit_code == 1:
+                    self.todo.append(("apply", a, f"apply add-on {a.name} {a.version}: {differ(r.stdout)}"))
+                    self.diffs.append(tidy(r.stdout))
+                elif immutable(r) and a.recreate:
+                    again = ", ".join(f"{kind} {ns}/{name}" for ns, kind, name in a.recreate)
+                    self.todo.append(("apply", a, f"apply add-on {a.name} {a.version}, deleting and making {again} "
+                                      f"again: {r.why()}"))
+                elif r.exit_code != 0:
+                    self.todo.append(("apply", a, f"apply add-on {a.name} {a.version} (not compared: {r.why()})"))
+                continue
+            r = h.kubectl("get", a.kinds, "--all-namespaces", "-l", a.selector, "-o", "name", check=False)
+            found = r.stdout.split() if r.ok else []
+            if found:
+                self.todo.append(("delete", a, f"delete add-on {a.name} ({len(found)} objects): "
+                                  f"kubernetes.addons.{a.name} is false"))
+
+    def show(self, plan) -> None:
+        super().show(plan)
+        if self.op.opts.dry_run:
+            for diff in self.diffs:
+                say(self.op.master.name, diff.rstrip("\n"))
+
+    def apply(self, plan) -> None:
+        op = self.op
+        if not self.todo or op.master.name in op.fleet.failed:
+            return
+
+        def converge(h):
+            op.apiserver.ready(h)
+            for verb, a, _ in self.todo:
+                if verb == "apply":
+                    r = h.kubectl(*APPLY, stdin=a.manifest.encode(), check=False)
+                    if immutable(r) and a.recreate:  # e.g. the DNS Service's address moved
+                        for namespace, kind, name in a.recreate:
+                            h.kubectl("delete", kind, "-n", namespace, name, "--ignore-not-found")
+                            h.note(f"deleted {kind} {namespace}/{name} to make it again (a field that cannot "
+                                   "change did)")
+                        r = h.kubectl(*APPLY, stdin=a.manifest.encode(), check=False)
+                    if not r.ok:
+                        raise RemoteError(f"kubectl apply of add-on {a.name} failed: {r.why()}")
+                    h.note(f"applied add-on {a.name} {a.version} ({len(r.stdout.splitlines())} objects)")
+                else:
+                    r = h.kubectl("delete", a.kinds, "--all-namespaces", "-l", a.selector, "--ignore-not-found",
+                                  check=False)
+                    if not r.ok:
+                        raise RemoteError(f"kubectl delete of add-on {a.name} failed: {r.why()}")
+                    h.note(f"deleted add-on {a.name} (kubernetes.addons.{a.name} is false)")
+        op.each(converge, [op.master])
+
+
+def status(inv, cxn) -> tuple[list[str], list[str]]:
+    """Each add-on's state from its Deployment, asked with kubectl on the master (`cxn`):
+    (lines, problems). A problem is what deploy would change: an add-on missing, there
+    though opted out, or at another version."""
+    addons = inv.profile.addons()
+    if not addons:
+        return [], []
+    r = cxn.run([*inv.profile.kubectl(), "get", "deployments", "--all-namespaces", "-l",
+                 "app.kubernetes.io/managed-by=kubefab", "-o", "json"], sudo=inv.profile.kubectl_as_root, check=False)
+    if not r.ok:
+        return [], [f"{inv.master.name}: add-ons unknown: {r.why()}"]
+    found = {(d["metadata"].get("namespace"), d["metadata"]["name"]): d for d in json.loads(r.stdout)["items"]}
+    lines, problems = [], []
+    for a in addons:
+        d = found.get(a.ready)
+        if d is None:
+            if a.wanted:
+                problems.append(f"add-on {a.name} missing; kubefab deploy applies it")
+            continue
+        if not a.wanted:
+            problems.append(f"add-on {a.name} is there and kubernetes.addons.{a.name} is false; kubefab deploy "
+                            "deletes it")
+            continue
+        want, ready = d["spec"].get("replicas", 1), (d.get("status") or {}).get("availableReplicas", 0)
+        image = d["spec"]["template"]["spec"]["containers"][0]["image"]
+        # its pods' availability is said, not counted: status compares with the inventory,
+        # and a Deployment catching up (after a restart, a restore) is as it says
+        lines.append(f"{a.name} {ready}/{want} available ({image})")
+        if not image.endswith(":" + a.version):
+            problems.append(f"add-on {a.name} runs {image.rsplit(':', 1)[-1]}, wanted {a.version}; kubefab deploy "
+                            "applies it")
+    return lines, problems

@@ -1,0 +1,128 @@
+"""The one module that runs commands over SSH (with kubefab.remote.reach, which makes
+the connections, and the Fabric and paramiko modules under them).
+
+A `Remote` is one host's connection for a whole run: reached as kubefab.remote.reach
+says (host keys verified, bastions, ssh_config), commands given as argv and quoted by
+construction, root work through sudo. sudo runs as `sudo -n` (NOPASSWD), or, for a
+login whose sudo asks a password (the inventory names its source), as
+`sudo -S -k -p ''` with the password as the first line of the command's stdin: sudo
+reads exactly that line (byte by byte, up to the newline) and the command gets the rest
+(a script's tar stream, say). `-k` makes sudo ask every time, so that the line is
+always sudo's, never the command's; a login whose sudo asks nothing (checked once,
+when the connection opens) is sent no password. The password never travels in a
+command line, so no process list, journal or log on the host or here shows it.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+
+import paramiko
+
+from kubefab import reasons
+from kubefab.model import Host
+from kubefab.remote.ssh.reach import Reach
+from kubefab.remote.ssh.tcp import no_delay
+from kubefab.remote.transport import Connect, HostKeyError, Interrupted, RemoteError, Result, checked, command_line
+
+__all__ = ["HostKeyError", "Remote", "RemoteError", "Result", "ssh"]
+
+NO_PASSWORD, PASSWORD = "n", "S"  # how this login's sudo runs: sudo -n, or sudo -S with the password
+
+
+class Remote:
+    """One host, one SSH connection, reused for every command of a run."""
+
+    def __init__(self, host: Host, *, accept_new: bool = False, timeout: float | None = None,
+                 reach: Reach | None = None):
+        """reach: the run's (shared known_hosts, ssh_config, bastions); a Remote made alone
+        has its own. timeout: its connect timeout (default: ssh.connect_timeout)."""
+        self.host = host
+        self.reach = reach or Reach(accept_new=accept_new)
+        self.endpoint = self.reach.endpoint(host, timeout)
+        self.cxn = self.reach.connection(self.endpoint)
+        self.sudo = NO_PASSWORD
+        self._sudo_lock = threading.Lock()
+
+    def open(self) -> "Remote":
+        self.reach.open(self.endpoint, self.cxn, progress=lambda text: self.reach.tell(self.host.name, text))
+        no_delay(self.cxn)
+        if self.host.ssh.sudo_password:
+            self.sudo = self._sudo_mode()
+        return self
+
+    def _sudo_mode(self) -> str:
+        """Whether this login's sudo asks a password (one round trip; two when it does:
+        the password is checked before any work)."""
+        if self.run(["true"], sudo=True, check=False).ok:
+            return NO_PASSWORD
+        self.sudo = PASSWORD
+        r = self.run(["true"], sudo=True, check=False)
+        if not r.ok:
+            source = self.host.ssh.sudo_password_source or "the inventory"
+            raise RemoteError(f"sudo on {self.host.name} refused the password from {source} for "
+                              f"{self.endpoint.user}: {reasons.last_lines(r.stderr, r.exit_code)}")
+        return PASSWORD
+
+    def keys(self) -> list[str]:
+        return self.reach.keys(self.endpoint)
+
+    def close(self) -> None:
+        self.cxn.close()
+
+    # -- commands ------------------------------------------------------------------
+    def run(self, argv: list[str], *, sudo: bool = False, stdin: bytes | None = None,
+            check: bool = True, timeout: float | None = 300, cancel: threading.Event | None = None) -> Result:
+        """Run argv on the host (as root with sudo=True); no shell parses our values.
+        With `cancel`: abandoned (the channel closed) within CANCEL_EVERY of it being set."""
+        asks = sudo and self.sudo == PASSWORD
+        command = command_line(argv, sudo, password=asks)
+        if asks:  # sudo's line first; the command reads what follows
+            stdin = self.host.ssh.sudo_password.encode() + b"\n" + (stdin or b"")
+        transport = self.cxn.client.get_transport()
+        if transport is None or not transport.is_active():
+            raise RemoteError(f"{argv[0]}: not connected to {self.host.name}")
+        try:
+            chan = transport.open_session()
+            chan.settimeout(timeout)
+            chan.exec_command(command)
+            if stdin:
+                chan.sendall(stdin)
+            chan.shutdown_write()
+            if cancel is not None:
+                _wait(chan, cancel, timeout)
+            stdout, stderr = _drain(chan)
+            code = chan.recv_exit_status()
+        except (OSError, socket.timeout, paramiko.SSHException, EOFError) as e:
+            raise RemoteError(f"{argv[0]}: lost the connection ({e or type(e).__name__})") from None
+        result = Result(command, code, stdout.decode(errors="replace"), stderr.decode(errors="replace"),
+                        self.endpoint.user)
+        return checked(result, argv, check)
+
+
+CANCEL_EVERY = 0.25  # seconds between looks at the cancel event while a command runs
+
+
+def _wait(chan, cancel: threading.Event, timeout: float | None) -> None:
+    """Until the command ends (its exit status is in), the run is cancelled (Interrupted:
+    the channel is closed, the command left to the host) or `timeout` passes. Only this
+    process looks, every CANCEL_EVERY: the host's command runs undisturbed."""
+    waited = 0.0
+    while not chan.exit_status_ready():
+        if cancel.wait(CANCEL_EVERY):
+            chan.close()
+            raise Interrupted()
+        waited += CANCEL_EVERY
+        if timeout is not None and waited >= timeout:
+            return  # the reads below time out as before
+
+
+def _drain(chan) -> tuple[bytes, bytes]:
+    # Our commands print little on stderr, so reading stdout first cannot stall on a
+    # full stderr window.
+    return chan.makefile("rb").read(), chan.makefile_stderr("rb").read()
+
+
+def ssh(*, accept_new: bool = False, timeout: float | None = None, cancel: threading.Event | None = None) -> Connect:
+    """A Fleet's `connect`: one SSH Remote per host, sharing one Reach (kubefab.remote.reach)."""
+    return Reach(accept_new=accept_new, timeout=timeout, cancel=cancel)
