@@ -39,17 +39,21 @@ class HostFacts:
     owed: dict[str, str] = field(default_factory=dict)  # unit -> the run that owes its restart (OWED_DIR)
     leftovers: tuple[str, ...] = ()  # entries under STAGE_DIR: uploads an interrupted run left
     cluster: str | None = None  # the cluster's record (layout.CLUSTER_FILE, kubefab.identity): a master's
+    addons_json: str | None = None  # master only: every add-on's live objects (kubectl get -o json), if it answered
 
 
 def probe_args(stamp_path: str, lock_dir: str, paths, units, healthz=(), loopback=(),
-               kubectl=(), owed_dir: str = "", stage_dir: str = "", cluster_file: str = "") -> list[str]:
+               kubectl=(), owed_dir: str = "", stage_dir: str = "", cluster_file: str = "",
+               addons=()) -> list[str]:
     """The probe's arguments; healthz, loopback: argv printing "ok" (kubefab.health);
     kubectl: argv before `get nodes -o json`; owed_dir, stage_dir: folders whose entries
-    it lists; cluster_file: the record it prints ("": not asked)."""
+    it lists; cluster_file: the record it prints ("": not asked); addons: kubectl's
+    words after the argv that list the add-ons' objects, asked beside the nodes."""
     lists = [list(healthz), list(loopback), list(kubectl), list(paths), list(units)]
-    if any("\n" in item or not item for items in lists for item in items):
+    if any("\n" in item or not item for items in [*lists, list(addons)] for item in items):
         raise ValueError("a probe argument is empty or holds a newline: it would not come back whole")
-    return [stamp_path, lock_dir, *("\n".join(items) for items in lists), owed_dir, stage_dir, cluster_file]
+    return [stamp_path, lock_dir, *("\n".join(items) for items in lists), owed_dir, stage_dir, cluster_file,
+            "\n".join(addons)]
 
 
 def parse(output: str, paths=()) -> HostFacts:
@@ -92,7 +96,7 @@ def parse(output: str, paths=()) -> HostFacts:
             owed[name] = base64.b64decode(why).decode().strip()
         elif kind == "stage":
             leftovers.append(rest)
-        elif kind in ("stamp", "lock", "healthz", "nodes", "loopback"):
+        elif kind in ("stamp", "lock", "healthz", "nodes", "loopback", "addons"):
             found[kind] = base64.b64decode(rest).decode().strip()
         elif kind == "cluster":
             found[kind] = base64.b64decode(rest).decode()
@@ -100,4 +104,4 @@ def parse(output: str, paths=()) -> HostFacts:
     files = {p: FileFact(sums[p], *stats[p]) if p in sums and p in stats else None for p in paths}
     return HostFacts(files, units, found.get("stamp"), found.get("lock"),
                      found.get("healthz"), found.get("nodes"), found.get("loopback"),
-                     owed, tuple(sorted(leftovers)), found.get("cluster"))
+                     owed, tuple(sorted(leftovers)), found.get("cluster"), found.get("addons"))

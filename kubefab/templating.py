@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import shlex
-from pathlib import Path
 
 import jinja2
+
+from kubefab import usercache
 
 
 @functools.cache
@@ -30,16 +30,10 @@ def environment(profile_package: str) -> jinja2.Environment:
 
 
 def _cache() -> jinja2.BytecodeCache | None:
-    """Compiled templates in $XDG_CACHE_HOME/kubefab/templates (~/.cache), the user's own
-    (0700), keyed by each template's source and Jinja's version; None where it cannot be made."""
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kubefab" / "templates"
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if folder.stat().st_uid != os.getuid() or not os.access(folder, os.W_OK):
-            return None
-    except (OSError, RuntimeError):  # no home, a read-only one
-        return None
-    return jinja2.FileSystemBytecodeCache(str(folder))
+    """Compiled templates in the user's cache (kubefab.usercache: templates/), keyed by
+    each template's source and Jinja's version; None where it cannot be made."""
+    folder = usercache.folder("templates")
+    return jinja2.FileSystemBytecodeCache(str(folder)) if folder else None
 
 
 def _json(value, indent: int | None = 2) -> str:

@@ -37,7 +37,8 @@ DOWNLOAD_SLICE = 30.0  # seconds one round trip follows the download's journal
 
 def probe(cxn: Connection, inv, wanted: dict) -> facts.HostFacts:
     """Everything deploy and status compare, in one root command; on the master also the
-    profile's health checks and the node list, so that a no-op run needs nothing more.
+    profile's health checks, the node list and the add-ons' live objects, so that a no-op
+    run needs nothing more.
     Every unit of kubefab's is asked, the host's role's first: one its role does not have
     must not run there; and the cluster's record (kubefab.identity), on any host (one
     that was a master holds it)."""
@@ -45,8 +46,9 @@ def probe(cxn: Connection, inv, wanted: dict) -> facts.HostFacts:
     own = (*inv.profile.unit_order(host), inv.profile.target(host))
     units = (*own, *(u for u in ALL_UNITS if u not in own))
     loopback = inv.profile.loopback()
+    addons = inv.profile.addons() if host.is_master else []
     api = dict(healthz=inv.profile.health().argv, loopback=loopback.argv if loopback else (),
-               kubectl=inv.profile.kubectl()) if host.is_master else {}
+               kubectl=inv.profile.kubectl(), addons=addons[0].query if addons else ()) if host.is_master else {}
     out = PROBE.run(cxn, *facts.probe_args(stamp_path(inv.kubernetes.install_dir), LOCK_DIR, wanted, units, **api,
                                            owed_dir=OWED_DIR, stage_dir=STAGE_DIR, cluster_file=CLUSTER_FILE))
     return facts.parse(out.stdout, wanted)

@@ -10,24 +10,30 @@ STAMP = "/opt/kubernetes/.kubefab-release"
 PKI = "/etc/kubernetes/pki"
 KUBECTL = "/opt/bin/kubectl"
 # kubectl on the case's master (a file on the host, run by the probe): the apiserver
-# answers while its unit is active, as the fake's does
+# answers while its unit is active, as the fake's does; no nodes, no add-on objects
 KUBECTL_STUB = F("""#!/bin/sh
 [ "$(cat "$HOST_STATE/units/kubernetes.apiserver.service/active" 2>/dev/null)" = active ] ||
   { echo "The connection to the server 127.0.0.1:8080 was refused" >&2; exit 1; }
-echo '{"kind": "NodeList", "items": []}'
+case "$3 $4" in
+"get nodes") echo '{"kind": "NodeList", "items": []}' ;;
+*) echo '{"kind": "List", "items": []}' ;;
+esac
 """, 0o755)
 TLS = {f"{PKI}/ca.crt": F("ca\n"), f"{PKI}/admin.crt": F("crt\n"), f"{PKI}/admin.key": F("key\n", 0o600)}
 HEALTHZ = health.curl("https://127.0.0.1:6443/healthz", "", f"{PKI}/ca.crt", f"{PKI}/admin.crt", f"{PKI}/admin.key")
 LOOPBACK = health.curl("http://127.0.0.1:8080/healthz", "")
 REFUSED = "curl: (7) Failed to connect to 127.0.0.1 port {}: Connection refused\n"
 NODES = b64('{"kind": "NodeList", "items": []}')
+NO_OBJECTS = b64('{"kind": "List", "items": []}')
+ADDONS = ("get", "deployments.apps,services", "--all-namespaces", "-l", "kubefab.io/addon", "-o", "json")
 ARGS = b64('{"args": "-s http://127.0.0.1:9 get nodes -o json"}')
 NO_CA = b64(f"curl: (58) could not load cacert {PKI}/ca.crt\n")
 A_SUM, EMPTY_SUM, RUN_1, STAMPED, HOLDER = sha("a\n"), sha(""), b64("run 1\n"), b64("v1.0.1 url sum\n"), b64("run A\n")
 
 
-def probe(name: str, before: Host, files=(), units=(), master: bool = False, **kw) -> Case:
-    api = dict(healthz=HEALTHZ.argv, loopback=LOOPBACK.argv, kubectl=[KUBECTL, "-s", "http://127.0.0.1:8080"])
+def probe(name: str, before: Host, files=(), units=(), master: bool = False, addons=(), **kw) -> Case:
+    api = dict(healthz=HEALTHZ.argv, loopback=LOOPBACK.argv, kubectl=[KUBECTL, "-s", "http://127.0.0.1:8080"],
+               addons=addons)
     args = facts.probe_args(STAMP, LOCK_DIR, files, units, **(api if master else {}), owed_dir=OWED_DIR,
                             stage_dir=STAGE_DIR, cluster_file=CLUSTER_FILE)
     return Case("probe", name, tuple(args), before, **kw)
@@ -66,6 +72,11 @@ PROBE = [
     probe("a fresh host: nothing to say", Host(dirs=(STATE_DIR,)), files=("/etc/a.conf",)),
     probe("the master: /healthz on both ports and the nodes", MASTER, master=True,
           out=lines(f"healthz\t{b64('ok')}", f"loopback\t{b64('ok')}", f"nodes\t{NODES}")),
+    probe("the master (modern): the add-ons' objects listed beside the nodes", MASTER, master=True, addons=ADDONS,
+          out=lines(f"healthz\t{b64('ok')}", f"loopback\t{b64('ok')}", f"nodes\t{NODES}", f"addons\t{NO_OBJECTS}")),
+    probe("the master (modern), its apiserver down: neither nodes nor add-ons",
+          MASTER.but(units={APISERVER: U(True, "failed")}), master=True, addons=ADDONS,
+          out=lines(f"healthz\t{b64(REFUSED.format(6443))}", f"loopback\t{b64(REFUSED.format(8080))}")),
     probe("the master, its apiserver down: curl's why, no nodes", MASTER.but(units={APISERVER: U(True, "failed")}),
           master=True, out=lines(f"healthz\t{b64(REFUSED.format(6443))}", f"loopback\t{b64(REFUSED.format(8080))}")),
     probe("the master without its CA: curl says which file", MASTER.but({f"{PKI}/ca.crt": None}), master=True,

@@ -51,6 +51,12 @@ class Addon:
         """Where kubectl looks for them (kubectl get/delete KINDS)."""
         return ",".join(KINDS)
 
+    @property
+    def query(self) -> tuple[str, ...]:
+        """kubectl's words that list every add-on's objects (any add-on's label), as JSON:
+        the master's probe asks them (kubefab.addonstate)."""
+        return ("get", self.kinds, "--all-namespaces", "-l", ADDON_LABEL, "-o", "json")
+
 
 def image(inv: Inventory, name: str, tag: str) -> str:
     """kubeadm's GetDNSImage: the upstream registry keeps CoreDNS under coredns/; a

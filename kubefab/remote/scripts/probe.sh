@@ -1,11 +1,12 @@
 # One process per kind of fact, not per file: a no-op run is mostly this probe. On the
 # master, the node list is asked while the health checks run.
-# Arguments: STAMP_PATH LOCK_DIR HEALTHZ LOOPBACK KUBECTL FILES UNITS OWED_DIR STAGE_DIR CLUSTER,
-# HEALTHZ..UNITS one item per line; OWED_DIR, STAGE_DIR and CLUSTER (the cluster's record,
-# kubefab.identity) may be empty (not asked). HEALTHZ, LOOPBACK and KUBECTL are argv lists, empty except on the
+# Arguments: STAMP_PATH LOCK_DIR HEALTHZ LOOPBACK KUBECTL FILES UNITS OWED_DIR STAGE_DIR CLUSTER ADDONS,
+# HEALTHZ..UNITS and ADDONS one item per line; OWED_DIR, STAGE_DIR, CLUSTER (the cluster's
+# record, kubefab.identity) and ADDONS (kubectl's words that list the add-ons' objects,
+# asked beside the nodes) may be empty (not asked). HEALTHZ, LOOPBACK and KUBECTL are argv lists, empty except on the
 # master (kubefab.health's checks; kubectl without its verb); with IFS a newline and
 # globbing off, $healthz is that argv again, word for word, never parsed by the shell.
-stamp=$1 lock=$2 healthz=$3 loopback=$4 kubectl=$5 files=$6 units=$7 owed=${8-} stage=${9-} cluster=${10-}
+stamp=$1 lock=$2 healthz=$3 loopback=$4 kubectl=$5 files=$6 units=$7 owed=${8-} stage=${9-} cluster=${10-} addons=${11-}
 set +f  # globs only here: the names in OWED_DIR and STAGE_DIR
 [ -n "$owed" ] && for f in "$owed"/*; do
   [ -f "$f" ] && printf 'owed\t%s\t%s\n' "${f##*/}" "$(base64 -w0 < "$f")"
@@ -30,6 +31,9 @@ if [ -n "$kubectl" ]; then  # asked while the checks run: the master's probe tak
   set -- $kubectl
   if [ -x "$1" ] && nodes=$(mktemp "${TMPDIR:-/run}/kubefab-nodes.XXXXXX"); then
     "$@" get nodes -o json > "$nodes" 2>/dev/null & asked=$!
+    if [ -n "$addons" ] && objects=$(mktemp "${TMPDIR:-/run}/kubefab-addons.XXXXXX"); then
+      "$@" $addons > "$objects" 2>/dev/null & listed=$!
+    fi
   fi
 fi
 [ -n "$healthz" ] && printf 'healthz\t%s\n' "$($healthz 2>&1 | base64 -w0)"
@@ -37,5 +41,9 @@ fi
 if [ -n "${asked-}" ]; then
   wait "$asked" && printf 'nodes\t%s\n' "$(printf '%s' "$(cat -- "$nodes")" | base64 -w0)"
   rm -f -- "$nodes"
+fi
+if [ -n "${listed-}" ]; then
+  wait "$listed" && printf 'addons\t%s\n' "$(printf '%s' "$(cat -- "$objects")" | base64 -w0)"
+  rm -f -- "$objects"
 fi
 exit 0
