@@ -54,6 +54,13 @@ def probe(cxn: Connection, inv, wanted: dict) -> facts.HostFacts:
     return facts.parse(out.stdout, wanted)
 
 
+def activation(verb: str, units, clear=()):
+    """ACTIVATE's part: systemctl start or restart `units`, then the marks of `clear` removed."""
+    argv = ["systemctl", verb, *units]
+    return ACTIVATE.part(verb, OWED_DIR, "\n".join(clear), *units,
+                         what=f"{shlex.join(argv[:3])}{' ...' if len(argv) > 3 else ''}")
+
+
 @dataclass
 class HostRun:
     cxn: Connection
@@ -123,15 +130,15 @@ class HostRun:
     def units(self, verb: str, units, clear=()) -> None:
         """systemctl start or restart `units`; once done, the owed marks of `clear` removed."""
         self.guard()
-        argv = ["systemctl", verb, *units]
-        what = f"{shlex.join(argv[:3])}{' ...' if len(argv) > 3 else ''}"
-        ACTIVATE.run(self.cxn, verb, OWED_DIR, "\n".join(clear), *units, what=what)
+        part = activation(verb, units, clear)
+        ACTIVATE.run(self.cxn, *part.args, what=part.what)
 
-    def write(self, plan: HostPlan) -> None:
+    def write(self, plan: HostPlan, start=(), clear=()) -> None:
         """In one round trip: the restarts owed recorded, the files put in place
         (kubernetes.backups of each; only while the host's lock is the run's), the units
-        enabled, systemd reloaded where it needs it, the download started; then the
-        download awaited. Each noted as done."""
+        enabled, systemd reloaded where it needs it, the download started, `start`
+        started (the owed marks of `clear` removed then); then the download awaited. Each
+        noted as done."""
         files = [w.file for w in plan.writes]
         parts, notes, stdin, install_at = [], [], None, None
         if plan.owe:
@@ -149,6 +156,9 @@ class HostRun:
         if plan.download:
             parts.append(RUN_DOWNLOAD.part(DOWNLOAD, what=f"starting {DOWNLOAD}"))
             notes.append(None)
+        if start:
+            parts.append(activation("start", start, clear))
+            notes.append("started " + ", ".join(start))
         self.guard()
         try:
             answers = together(self.cxn, parts, stdin=stdin) if parts else []
