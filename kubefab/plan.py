@@ -108,11 +108,12 @@ def rewrites_loaded_unit(path: str, facts: HostFacts) -> bool:
 
 
 def held(unit: str, facts: HostFacts) -> bool:
-    """systemd holds `unit` (loaded): a change to its file, or enabling it, is seen only
-    after a reload (systemd keeps a held unit's UnitFileState until then). A unit the
-    probe did not ask about: held, as before."""
+    """systemd holds `unit` (loaded, or still running though a reload found its file
+    gone: not-found, active): a change to its file, or enabling it, is seen only after a
+    reload (systemd keeps a held unit's UnitFileState until then, and does not read a
+    running unit's new file on demand). A unit the probe did not ask about: held, as before."""
     fact = facts.units.get(unit)
-    return fact is None or fact.loaded
+    return fact is None or fact.loaded or fact.is_active
 
 
 def diff(write: Write, old: str | None) -> str:

@@ -99,6 +99,17 @@ def test_a_new_unit_is_enabled_without_a_reload():
                                    f"systemctl start {TARGET} kubernetes.scheduler.service"]
 
 
+def test_a_running_unit_whose_file_went_missing_gets_its_new_file_with_a_reload():
+    """A reload while its file was gone leaves it running and not-found: systemd does not
+    read a new file for it on demand (a restart then fails, 'failed to load properly'),
+    only at a reload. Seen on the lab: test_run_safety's read-only unit folder."""
+    facts = converged()
+    del facts.files[API]
+    facts.units["kubernetes.apiserver.service"] = UnitFact("", "active", loaded=False)
+    p = plan(facts)
+    assert p.daemon_reload and p.steps()[:2] == [f"create {API}", "systemctl daemon-reload"]
+
+
 def test_a_restart_owed_by_an_earlier_run_is_planned_and_said():
     """Files as wanted, but a run stopped between writing them and restarting: the mark
     it left under OWED_DIR makes the restart; an inactive unit is started instead."""
