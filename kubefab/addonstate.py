@@ -1,7 +1,7 @@
 """The add-ons as kubefab last found them as wanted, so that a no-op deploy needs no
 `kubectl diff` on the master (a dry-run apply of every object: 0.7 s of every run).
 
-The master's probe lists every add-on's live objects (kubectl get, while its other
+The master's probe lists every add-on's live objects (a curl a kind, while its other
 questions run). An add-on's digest is its manifest with, per object of it, the live
 object's uid and the live values of the fields the manifest sets (what the server adds,
 its status, annotations controllers write, are left out: server-side apply leaves them
@@ -37,6 +37,19 @@ def live(answer: str | None) -> list[dict] | None:
     except (ValueError, AttributeError):
         return None
     return items if isinstance(items, list) else None
+
+
+def listed(answers: dict[str, str], kinds: dict[str, str]) -> list[dict] | None:
+    """The probe's lists (URL -> the API's answer) as one list of objects, each with its
+    kind (`kinds`: URL -> kind; a list's items do not say it), or None when a list did
+    not answer (a refusal, a Status) or is missing."""
+    items = []
+    for url, kind in kinds.items():
+        found = live(answers.get(url))
+        if found is None:
+            return None
+        items += [{**i, "kind": kind} for i in found if isinstance(i, dict)]
+    return items
 
 
 def project(found, wanted):

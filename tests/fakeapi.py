@@ -49,6 +49,10 @@ class Apiserver:
             return 7, "", f"curl: (7) Failed to connect to 127.0.0.1 port {port}: Connection refused\n"
         if not self.up():
             return 0, "[-]etcd failed: reason withheld\nhealthz check failed\n", ""
+        if "?labelSelector=" in url:  # a list the master's probe asks (profile.addon_lists)
+            if self.rbac and ("ClusterRoleBinding", "", "kubeadm:cluster-admins") not in self.objects:
+                return 0, json.dumps({"kind": "Status", "status": "Failure", "reason": "Forbidden", "code": 403}), ""
+            return 0, self.listing(url), ""
         if url.endswith("/version"):
             return 0, json.dumps({"gitVersion": version(m.unit(APISERVER).release)}), ""
         return 0, "ok", ""
@@ -157,6 +161,18 @@ class Apiserver:
         kinds = {kind.split(".")[0] for kind in rest[1].split(",")}  # deployments.apps, services, ...
         items = [self.listed(k) for k in found if f"{k[0].lower()}s" in kinds]
         return 0, json.dumps({"kind": "List", "items": items}), ""
+
+    def listing(self, url: str) -> str:
+        """The API's list of one kind's objects that have a label (`?labelSelector=KEY`),
+        as the apiserver answers: its items without their kind (the list named List, as the
+        host-script table's curl names it)."""
+        path, _, label = url.split("://", 1)[1].partition("/")[2].partition("?labelSelector=")
+        kind = {"deployments": "Deployment", "services": "Service", "configmaps": "ConfigMap",
+                "serviceaccounts": "ServiceAccount", "clusterroles": "ClusterRole",
+                "clusterrolebindings": "ClusterRoleBinding"}[path.rsplit("/", 1)[1]]
+        items = [{k: v for k, v in self.listed(key).items() if k != "kind"} for key, d in sorted(self.objects.items())
+                 if key[0] == kind and label in (d["metadata"].get("labels") or {})]
+        return json.dumps({"kind": "List", "items": items})  # the apiserver says e.g. DeploymentList
 
     def listed(self, k) -> dict:
         """An object as `kubectl get -o json` shows it: its uid, a Deployment's status."""

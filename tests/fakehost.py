@@ -387,7 +387,7 @@ class Machine:
 
     # -- kubefab's scripts, in Python ------------------------------------------------------
     def probe(self, stamp, lock, healthz, loopback, kubectl, files, units, owed="", stage="",
-              cluster="", addons="") -> tuple[int, str, str]:
+              cluster="", curl="", urls="") -> tuple[int, str, str]:
         if "probe" in self.faults:
             return 1, "", "sudo: a password is required\n"
         out, paths = [], [p for p in files.split("\n") if p in self.files]
@@ -423,9 +423,10 @@ class Machine:
                 code, nodes, _ = self.cluster.api.kubectl(self, [*argv, "get", "nodes", "-o", "json"])
                 if code == 0:
                     out.append(f"nodes\t{b64(nodes)}")
-                code, objects, _ = self.cluster.api.kubectl(self, [*argv, *addons.split("\n")]) if addons else (1, "", "")
-                if code == 0:
-                    out.append(f"addons\t{b64(objects.rstrip(chr(10)))}")
+        for url in urls.split("\n") if curl and urls else ():
+            code, body, _ = self.curl([*curl.split("\n"), url], polled=False)
+            if code == 0:
+                out.append(f"list\t{url}\t{b64(body)}")
         return 0, "".join(line + "\n" for line in out), ""
 
     # kubefab.remote.lease's scripts: LOCK_DIR/holder and /expires, by this host's clock

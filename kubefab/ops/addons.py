@@ -6,7 +6,7 @@ re-run changes nothing and a dry run shows the diff; an add-on the inventory opt
 of (kubernetes.addons.<name>: false) is deleted where kubefab had applied it (its objects
 carry kubefab's label). `status` reports each one's Deployment (e.g. coredns 2/2 available).
 
-The diff is skipped for an add-on whose live objects (listed by the master's probe) are
+The diff is skipped for an add-on whose live objects (the master's probe lists them) are
 as kubefab last found them as wanted, under the same manifest (kubefab.addonstate): a
 no-op deploy then asks nothing more than the probe; any write to a field kubefab sets
 brings the diff back."""
@@ -65,7 +65,8 @@ class Addons(Step):
             self.todo = [("apply", a, f"apply add-on {a.name} {a.version} once the apiserver is up: "
                           + ", ".join(a.objects)) for a in addons if a.wanted]
         else:
-            self.items = addonstate.live(op.facts[name].addons_json)
+            kinds = {c.url: kind for kind, c in op.inv.profile.addon_lists()}
+            self.items = addonstate.listed(op.facts[name].lists, kinds) if kinds else None
             asked = self.unsettled(addons)
             if asked:
                 op.each(lambda h: self.compare(h, asked), [op.master])

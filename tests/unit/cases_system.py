@@ -25,15 +25,18 @@ LOOPBACK = health.curl("http://127.0.0.1:8080/healthz", "")
 REFUSED = "curl: (7) Failed to connect to 127.0.0.1 port {}: Connection refused\n"
 NODES = b64('{"kind": "NodeList", "items": []}')
 NO_OBJECTS = b64('{"kind": "List", "items": []}')
-ADDONS = ("get", "deployments.apps,services", "--all-namespaces", "-l", "kubefab.io/addon", "-o", "json")
+DEPLOYMENTS = "https://127.0.0.1:6443/apis/apps/v1/deployments?labelSelector=kubefab.io/addon"
+SERVICES = "https://127.0.0.1:6443/api/v1/services?labelSelector=kubefab.io/addon"
+LISTS = tuple(health.curl(url, "", f"{PKI}/ca.crt", f"{PKI}/admin.crt", f"{PKI}/admin.key")
+              for url in (DEPLOYMENTS, SERVICES))
 ARGS = b64('{"args": "-s http://127.0.0.1:9 get nodes -o json"}')
 NO_CA = b64(f"curl: (58) could not load cacert {PKI}/ca.crt\n")
 A_SUM, EMPTY_SUM, RUN_1, STAMPED, HOLDER = sha("a\n"), sha(""), b64("run 1\n"), b64("v1.0.1 url sum\n"), b64("run A\n")
 
 
-def probe(name: str, before: Host, files=(), units=(), master: bool = False, addons=(), **kw) -> Case:
+def probe(name: str, before: Host, files=(), units=(), master: bool = False, lists=(), **kw) -> Case:
     api = dict(healthz=HEALTHZ.argv, loopback=LOOPBACK.argv, kubectl=[KUBECTL, "-s", "http://127.0.0.1:8080"],
-               addons=addons)
+               lists=lists)
     args = facts.probe_args(STAMP, LOCK_DIR, files, units, **(api if master else {}), owed_dir=OWED_DIR,
                             stage_dir=STAGE_DIR, cluster_file=CLUSTER_FILE)
     return Case("probe", name, tuple(args), before, **kw)
@@ -72,10 +75,14 @@ PROBE = [
     probe("a fresh host: nothing to say", Host(dirs=(STATE_DIR,)), files=("/etc/a.conf",)),
     probe("the master: /healthz on both ports and the nodes", MASTER, master=True,
           out=lines(f"healthz\t{b64('ok')}", f"loopback\t{b64('ok')}", f"nodes\t{NODES}")),
-    probe("the master (modern): the add-ons' objects listed beside the nodes", MASTER, master=True, addons=ADDONS,
-          out=lines(f"healthz\t{b64('ok')}", f"loopback\t{b64('ok')}", f"nodes\t{NODES}", f"addons\t{NO_OBJECTS}")),
+    probe("the master (modern): the add-ons' objects listed, a kind a curl, beside the nodes", MASTER, master=True,
+          lists=LISTS, out=lines(f"healthz\t{b64('ok')}", f"loopback\t{b64('ok')}", f"nodes\t{NODES}",
+                                 f"list\t{DEPLOYMENTS}\t{NO_OBJECTS}", f"list\t{SERVICES}\t{NO_OBJECTS}")),
+    probe("the master (modern) without its admin key: no list", MASTER.but({f"{PKI}/admin.key": None}), master=True,
+          lists=LISTS, out=lines(f"healthz\t{b64('curl: (58) could not load key ' + PKI + '/admin.key' + chr(10))}",
+                                 f"loopback\t{b64('ok')}", f"nodes\t{NODES}")),
     probe("the master (modern), its apiserver down: neither nodes nor add-ons",
-          MASTER.but(units={APISERVER: U(True, "failed")}), master=True, addons=ADDONS,
+          MASTER.but(units={APISERVER: U(True, "failed")}), master=True, lists=LISTS,
           out=lines(f"healthz\t{b64(REFUSED.format(6443))}", f"loopback\t{b64(REFUSED.format(8080))}")),
     probe("the master, its apiserver down: curl's why, no nodes", MASTER.but(units={APISERVER: U(True, "failed")}),
           master=True, out=lines(f"healthz\t{b64(REFUSED.format(6443))}", f"loopback\t{b64(REFUSED.format(8080))}")),

@@ -1,12 +1,13 @@
 # One process per kind of fact, not per file: a no-op run is mostly this probe. On the
 # master, the node list is asked while the health checks run.
-# Arguments: STAMP_PATH LOCK_DIR HEALTHZ LOOPBACK KUBECTL FILES UNITS OWED_DIR STAGE_DIR CLUSTER ADDONS,
-# HEALTHZ..UNITS and ADDONS one item per line; OWED_DIR, STAGE_DIR, CLUSTER (the cluster's
-# record, kubefab.identity) and ADDONS (kubectl's words that list the add-ons' objects,
-# asked beside the nodes) may be empty (not asked). HEALTHZ, LOOPBACK and KUBECTL are argv lists, empty except on the
+# Arguments: STAMP_PATH LOCK_DIR HEALTHZ LOOPBACK KUBECTL FILES UNITS OWED_DIR STAGE_DIR CLUSTER
+# LIST_CURL LIST_URLS, HEALTHZ..UNITS and LIST_CURL..LIST_URLS one item per line; OWED_DIR,
+# STAGE_DIR, CLUSTER (the cluster's record, kubefab.identity) and LIST_CURL, LIST_URLS (a
+# curl argv without its URL, and the URLs it asks one after the other, beside the nodes:
+# "list URL BASE64" each that answered) may be empty (not asked). HEALTHZ, LOOPBACK and KUBECTL are argv lists, empty except on the
 # master (kubefab.health's checks; kubectl without its verb); with IFS a newline and
 # globbing off, $healthz is that argv again, word for word, never parsed by the shell.
-stamp=$1 lock=$2 healthz=$3 loopback=$4 kubectl=$5 files=$6 units=$7 owed=${8-} stage=${9-} cluster=${10-} addons=${11-}
+stamp=$1 lock=$2 healthz=$3 loopback=$4 kubectl=$5 files=$6 units=$7 owed=${8-} stage=${9-} cluster=${10-} curl=${11-} urls=${12-}
 set +f  # globs only here: the names in OWED_DIR and STAGE_DIR
 [ -n "$owed" ] && for f in "$owed"/*; do
   [ -f "$f" ] && printf 'owed\t%s\t%s\n' "${f##*/}" "$(base64 -w0 < "$f")"
@@ -31,10 +32,12 @@ if [ -n "$kubectl" ]; then  # asked while the checks run: the master's probe tak
   set -- $kubectl
   if [ -x "$1" ] && nodes=$(mktemp "${TMPDIR:-/run}/kubefab-nodes.XXXXXX"); then
     "$@" get nodes -o json > "$nodes" 2>/dev/null & asked=$!
-    if [ -n "$addons" ] && objects=$(mktemp "${TMPDIR:-/run}/kubefab-addons.XXXXXX"); then
-      "$@" $addons > "$objects" 2>/dev/null & listed=$!
-    fi
   fi
+fi
+if [ -n "$curl" ] && objects=$(mktemp "${TMPDIR:-/run}/kubefab-lists.XXXXXX"); then
+  for url in $urls; do
+    body=$($curl "$url" 2>/dev/null) && printf 'list\t%s\t%s\n' "$url" "$(printf '%s' "$body" | base64 -w0)"
+  done > "$objects" & listed=$!
 fi
 [ -n "$healthz" ] && printf 'healthz\t%s\n' "$($healthz 2>&1 | base64 -w0)"
 [ -n "$loopback" ] && printf 'loopback\t%s\n' "$($loopback 2>&1 | base64 -w0)"
@@ -43,7 +46,7 @@ if [ -n "${asked-}" ]; then
   rm -f -- "$nodes"
 fi
 if [ -n "${listed-}" ]; then
-  wait "$listed" && printf 'addons\t%s\n' "$(printf '%s' "$(cat -- "$objects")" | base64 -w0)"
+  wait "$listed"; cat -- "$objects"
   rm -f -- "$objects"
 fi
 exit 0
