@@ -20,6 +20,7 @@ class UnitFact:
     enabled: str  # systemd UnitFileState: enabled, disabled, static, "" when not found
     active: str  # ActiveState: active, inactive, failed, activating, ...
     needs_reload: bool = False  # the file on disk is newer than what systemd loaded
+    loaded: bool = True  # systemd holds the unit (LoadState not "not-found"): a new file of it needs a reload
 
     @property
     def is_active(self) -> bool:
@@ -38,17 +39,25 @@ class HostFacts:
     owed: dict[str, str] = field(default_factory=dict)  # unit -> the run that owes its restart (OWED_DIR)
     leftovers: tuple[str, ...] = ()  # entries under STAGE_DIR: uploads an interrupted run left
     cluster: str | None = None  # the cluster's record (layout.CLUSTER_FILE, kubefab.identity): a master's
+    lists: dict[str, str] = field(default_factory=dict)  # master only: URL -> the API's answer (addon_lists)
 
 
 def probe_args(stamp_path: str, lock_dir: str, paths, units, healthz=(), loopback=(),
-               kubectl=(), owed_dir: str = "", stage_dir: str = "", cluster_file: str = "") -> list[str]:
+               kubectl=(), owed_dir: str = "", stage_dir: str = "", cluster_file: str = "",
+               lists=()) -> list[str]:
     """The probe's arguments; healthz, loopback: argv printing "ok" (kubefab.health);
     kubectl: argv before `get nodes -o json`; owed_dir, stage_dir: folders whose entries
-    it lists; cluster_file: the record it prints ("": not asked)."""
-    lists = [list(healthz), list(loopback), list(kubectl), list(paths), list(units)]
-    if any("\n" in item or not item for items in lists for item in items):
+    it lists; cluster_file: the record it prints ("": not asked); lists: health.Checks
+    that one curl asks (the same argv but for each one's URL), beside the nodes."""
+    curl = list(lists[0].argv[:-1]) if lists else []
+    if any(c.argv[:-1] != tuple(curl) or c.argv[-1] != c.url for c in lists):
+        raise ValueError("the probe's lists differ in more than their URL")
+    asked = [list(healthz), list(loopback), list(kubectl), list(paths), list(units)]
+    more = [curl, [c.url for c in lists]]
+    if any("\n" in item or not item for items in [*asked, *more] for item in items):
         raise ValueError("a probe argument is empty or holds a newline: it would not come back whole")
-    return [stamp_path, lock_dir, *("\n".join(items) for items in lists), owed_dir, stage_dir, cluster_file]
+    return [stamp_path, lock_dir, *("\n".join(items) for items in asked), owed_dir, stage_dir, cluster_file,
+            *("\n".join(items) for items in more)]
 
 
 def parse(output: str, paths=()) -> HostFacts:
@@ -60,6 +69,7 @@ def parse(output: str, paths=()) -> HostFacts:
     unit: dict[str, str] = {}
     owed: dict[str, str] = {}
     leftovers: list[str] = []
+    lists: dict[str, str] = {}
 
     def flush():
         if unit.get("Id"):
@@ -67,6 +77,7 @@ def parse(output: str, paths=()) -> HostFacts:
                 enabled=unit.get("UnitFileState", ""),
                 active=unit.get("ActiveState", ""),
                 needs_reload=unit.get("NeedDaemonReload") == "yes",
+                loaded=unit.get("LoadState", "loaded") not in ("not-found", ""),
             )
         unit.clear()
 
@@ -90,6 +101,9 @@ def parse(output: str, paths=()) -> HostFacts:
             owed[name] = base64.b64decode(why).decode().strip()
         elif kind == "stage":
             leftovers.append(rest)
+        elif kind == "list":
+            url, _, body = rest.partition("\t")
+            lists[url] = base64.b64decode(body).decode()
         elif kind in ("stamp", "lock", "healthz", "nodes", "loopback"):
             found[kind] = base64.b64decode(rest).decode().strip()
         elif kind == "cluster":
@@ -98,4 +112,4 @@ def parse(output: str, paths=()) -> HostFacts:
     files = {p: FileFact(sums[p], *stats[p]) if p in sums and p in stats else None for p in paths}
     return HostFacts(files, units, found.get("stamp"), found.get("lock"),
                      found.get("healthz"), found.get("nodes"), found.get("loopback"),
-                     owed, tuple(sorted(leftovers)), found.get("cluster"))
+                     owed, tuple(sorted(leftovers)), found.get("cluster"), lists)

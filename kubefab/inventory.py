@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kubefab import validate as v
 from kubefab import profiles, secrets as secret_refs, sshsettings
-from kubefab.model import MANUAL, MASTER, NODE, SELF, Apiserver, Host, Inventory, Kubernetes, Registry, Ssh
+from kubefab.model import MANUAL, MASTER, NODE, SELF, SUDO, TOKEN, Apiserver, Host, Inventory, Kubernetes, Registry, Ssh
 from kubefab.yamldoc import InventoryError, ListOf, Section, read
 
 __all__ = ["InventoryError", "inventory_path", "load"]
@@ -39,7 +39,6 @@ def inventory_path(environ: Mapping[str, str] = os.environ, configured: str | No
     return Path(environ.get("KUBEFAB_INVENTORY") or configured or default).expanduser()
 
 
-TOKEN, SUDO = "token", "sudo"  # the secrets an inventory names: the registry token, sudo passwords
 
 
 def load(path: str | os.PathLike, environ: Mapping[str, str] = os.environ, *,

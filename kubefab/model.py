@@ -15,6 +15,7 @@ from kubefab.layout import BACKUPS
 
 MASTER, NODE = "master", "node"
 SELF, MANUAL = "self", "manual"  # node registration modes
+TOKEN, SUDO = "token", "sudo"  # the secrets an inventory names: the registry token, sudo passwords
 BRIDGE = "bridge"  # pod_network: kubefab's CNI bridge and routes (else: a unit that provides it)
 
 
@@ -279,6 +280,20 @@ def _has_port(endpoint: str) -> bool:
     if endpoint.startswith("["):
         return "]:" in endpoint
     return endpoint.count(":") == 1
+
+
+def once_per_inventory(fn):
+    """fn(inv), computed once per Inventory object and kept in it (as functools.cached_property
+    keeps inv.profile): for what every file of every host asks alike, which would make
+    rendering a fleet quadratic."""
+    key = f"_once {fn.__module__}.{fn.__qualname__}"
+
+    @functools.wraps(fn)
+    def once(inv):
+        if key not in inv.__dict__:
+            inv.__dict__[key] = fn(inv)
+        return inv.__dict__[key]
+    return once
 
 
 def _url(scheme: str, host: str, port: int) -> str:

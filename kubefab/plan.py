@@ -84,7 +84,8 @@ def plan_host(host: Host, wanted: dict, facts: HostFacts, *, units: tuple[str, .
     return HostPlan(
         host=host,
         writes=writes,
-        daemon_reload=d.reload or any(w.file.path.startswith(UNIT_DIR + "/") for w in writes),
+        daemon_reload=d.reload or any(rewrites_loaded_unit(w.file.path, facts) for w in writes)
+        or any(held(u, facts) for u in d.disabled),
         download=bool(d.release),
         enable=tuple(d.disabled),
         restart=restart,
@@ -95,6 +96,24 @@ def plan_host(host: Host, wanted: dict, facts: HostFacts, *, units: tuple[str, .
         leftovers=tuple(facts.leftovers),
         retire=tuple(d.strays),
     )
+
+
+def rewrites_loaded_unit(path: str, facts: HostFacts) -> bool:
+    """Whether putting `path` in place leaves systemd wanting a reload, by its own rule
+    (NeedDaemonReload): a unit file of a unit systemd holds (the probe's LoadState) gets
+    a new mtime, content or mode changed alike (a new file is put in place). A unit it
+    does not hold (a new one: not-found) is read from disk when first used, as systemd
+    retries a unit not found once its unit folders change: no reload for it."""
+    return path.startswith(UNIT_DIR + "/") and held(path[len(UNIT_DIR) + 1:], facts)
+
+
+def held(unit: str, facts: HostFacts) -> bool:
+    """systemd holds `unit` (loaded, or still running though a reload found its file
+    gone: not-found, active): a change to its file, or enabling it, is seen only after a
+    reload (systemd keeps a held unit's UnitFileState until then, and does not read a
+    running unit's new file on demand). A unit the probe did not ask about: held, as before."""
+    fact = facts.units.get(unit)
+    return fact is None or fact.loaded or fact.is_active
 
 
 def diff(write: Write, old: str | None) -> str:
@@ -124,12 +143,14 @@ def names_master(inv, f, host: Host | None = None) -> bool:
 def split_master_files(inv, p: HostPlan):
     """A node's plan as (what it writes at once, what it writes once the master answered:
     the files that name the master, with their units' enabling and daemon-reload; None
-    when there are none). Both write; restarts and starts stay the whole plan's."""
+    when there are none). Both write; restarts and starts stay the whole plan's. Each
+    reloads systemd only where the whole plan does (rewrites_loaded_unit's rule): a fresh
+    node's new unit files need none."""
     later = tuple(w for w in p.writes if w.action != SET and names_master(inv, w.file, p.host))
     if not later:
         return p, None
     units = {w.file.path.rsplit("/", 1)[1] for w in later if w.file.path.startswith(UNIT_DIR + "/")}
     first = replace(p, writes=tuple(w for w in p.writes if w not in later),
                     enable=tuple(u for u in p.enable if u not in units))
-    return first, HostPlan(p.host, writes=later, daemon_reload=bool(units),
+    return first, HostPlan(p.host, writes=later, daemon_reload=p.daemon_reload and bool(units),
                            enable=tuple(u for u in p.enable if u in units))

@@ -2,7 +2,9 @@
 is an error, not an empty flag), trailing newlines kept, and filters that quote by
 construction for where a value lands (a unit's command line, an environment file, a
 shell script, JSON/YAML). Each profile's own templates come first; the ones both share
-(the targets, the register-node unit and script) are in kubefab/templates. Pure."""
+(the targets, the register-node unit and script) are in kubefab/templates. Pure, but
+for the compiled templates it keeps in the user's cache folder: compiling them took a
+run 20-60 ms, about a tenth of a no-op deploy from the command line."""
 from __future__ import annotations
 
 import functools
@@ -12,6 +14,8 @@ import shlex
 
 import jinja2
 
+from kubefab import usercache
+
 
 @functools.cache
 def environment(profile_package: str) -> jinja2.Environment:
@@ -19,10 +23,17 @@ def environment(profile_package: str) -> jinja2.Environment:
     loader = jinja2.ChoiceLoader([jinja2.PackageLoader(profile_package, "templates"),
                                   jinja2.PackageLoader("kubefab", "templates")])
     env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True, autoescape=False)
+                             trim_blocks=True, lstrip_blocks=True, autoescape=False, bytecode_cache=_cache())
     env.filters.update(json=_json, sh=shlex.quote, sdarg=unit_arg, envval=_env_value, plainurl=_plain_url,
                        execstart=_exec_start)
     return env
+
+
+def _cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates in the user's cache (kubefab.usercache: templates/), keyed by
+    each template's source and Jinja's version; None where it cannot be made."""
+    folder = usercache.folder("templates")
+    return jinja2.FileSystemBytecodeCache(str(folder)) if folder else None
 
 
 def _json(value, indent: int | None = 2) -> str:

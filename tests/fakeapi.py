@@ -6,13 +6,15 @@ kubeletVersion. `pods` places pods on nodes (name -> node) for a drain to evict;
 node with the `drain-stuck` fault never finishes draining.
 
 Other objects (the profile's RBAC, add-ons) are kept whole by (kind, namespace, name):
-applied (client- or server-side), compared (`kubectl diff`), listed and deleted by label;
-a Deployment is as available as its replicas. With `rbac` on, kubectl as the admin is
+applied (client- or server-side), compared (`kubectl diff`), listed and deleted by label
+(`key=value`, or `key`: it has the label), each listed with a uid of its own, new when it
+is made again; a Deployment is as available as its replicas. With `rbac` on, kubectl as the admin is
 refused until the ClusterRoleBinding of its group exists (made by `apply-as`, the
 super-admin)."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import yaml
 
@@ -29,6 +31,7 @@ class Apiserver:
         self.pods: dict[str, str] = {}  # pod -> the node it runs on
         self.events: list[tuple[str, str]] = []  # (verb, node) of cordons, drains, uncordons, in order
         self.objects: dict[tuple[str, str, str], dict] = {}  # (kind, namespace, name) -> object
+        self.uids: dict[tuple[str, str, str], str] = {}  # an object's metadata.uid, new when it is made
         self.rbac = False  # the admin refused until its group's binding exists
         self.applied: list[str] = []  # every kubectl apply/delete of objects, in order ("apply", "delete", "bind")
         self.secrets: list[dict] = []  # Secret objects (kubefab's key rotation rewrites them)
@@ -46,6 +49,10 @@ class Apiserver:
             return 7, "", f"curl: (7) Failed to connect to 127.0.0.1 port {port}: Connection refused\n"
         if not self.up():
             return 0, "[-]etcd failed: reason withheld\nhealthz check failed\n", ""
+        if "?labelSelector=" in url:  # a list the master's probe asks (profile.addon_lists)
+            if self.rbac and ("ClusterRoleBinding", "", "kubeadm:cluster-admins") not in self.objects:
+                return 0, json.dumps({"kind": "Status", "status": "Failure", "reason": "Forbidden", "code": 403}), ""
+            return 0, self.listing(url), ""
         if url.endswith("/version"):
             return 0, json.dumps({"gitVersion": version(m.unit(APISERVER).release)}), ""
         return 0, "ok", ""
@@ -132,23 +139,48 @@ class Apiserver:
             for d in docs:
                 before = self.objects.get(self.key(d))
                 self.objects[self.key(d)] = d
+                if before is None:
+                    self.uids[self.key(d)] = str(uuid.uuid4())
                 said = "serverside-applied" if "--server-side" in rest else \
                     "created" if before is None else "unchanged" if before == d else "configured"
                 out.append(f"{d['kind'].lower()}/{d['metadata']['name']} {said}")
             self.applied.append("apply")
             return 0, "".join(f"{line}\n" for line in out), ""
-        label, _, value = rest[rest.index("-l") + 1].partition("=")
-        found = [k for k, d in self.objects.items() if (d["metadata"].get("labels") or {}).get(label) == value]
+        label, has, value = rest[rest.index("-l") + 1].partition("=")
+        found = [k for k, d in self.objects.items()
+                 if (label in (d["metadata"].get("labels") or {}) if not has else
+                     (d["metadata"].get("labels") or {}).get(label) == value)]
         if rest[0] == "delete":
             for k in found:
                 del self.objects[k]
+                self.uids.pop(k, None)
             self.applied.append("delete")
             return 0, "".join(f'{k[0].lower()} "{k[2]}" deleted\n' for k in found), ""
         if rest[rest.index("-o") + 1] == "name":
             return 0, "".join(f"{k[0].lower()}/{k[2]}\n" for k in found), ""
-        items = [{**self.objects[k], "status": {"availableReplicas": self.objects[k]["spec"].get("replicas", 1)}}
-                 for k in found if k[0] == "Deployment"]
+        kinds = {kind.split(".")[0] for kind in rest[1].split(",")}  # deployments.apps, services, ...
+        items = [self.listed(k) for k in found if f"{k[0].lower()}s" in kinds]
         return 0, json.dumps({"kind": "List", "items": items}), ""
+
+    def listing(self, url: str) -> str:
+        """The API's list of one kind's objects that have a label (`?labelSelector=KEY`),
+        as the apiserver answers: its items without their kind (the list named List, as the
+        host-script table's curl names it)."""
+        path, _, label = url.split("://", 1)[1].partition("/")[2].partition("?labelSelector=")
+        kind = {"deployments": "Deployment", "services": "Service", "configmaps": "ConfigMap",
+                "serviceaccounts": "ServiceAccount", "clusterroles": "ClusterRole",
+                "clusterrolebindings": "ClusterRoleBinding"}[path.rsplit("/", 1)[1]]
+        items = [{k: v for k, v in self.listed(key).items() if k != "kind"} for key, d in sorted(self.objects.items())
+                 if key[0] == kind and label in (d["metadata"].get("labels") or {})]
+        return json.dumps({"kind": "List", "items": items})  # the apiserver says e.g. DeploymentList
+
+    def listed(self, k) -> dict:
+        """An object as `kubectl get -o json` shows it: its uid, a Deployment's status."""
+        d = self.objects[k]
+        out = {**d, "metadata": {**d["metadata"], "uid": self.uids.setdefault(k, str(uuid.uuid4()))}}
+        if k[0] == "Deployment":
+            out["status"] = {"availableReplicas": d["spec"].get("replicas", 1)}
+        return out
 
     def apply_as(self, machine, manifest: str, kubeconfig: bytes) -> tuple[int, str, str]:
         """kubefab-apply-as: the manifest applied with the kubeconfig on stdin (a super-admin's)."""

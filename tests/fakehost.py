@@ -96,6 +96,8 @@ class Unit:
     journal: list[str] = field(default_factory=list)
     ran: str | None = None  # the unit file it runs (as loaded at its last start)
     release: str | None = None  # the release stamp at its last start
+    reported: bool | None = None  # the enabled state systemd still reports after an enable or
+    # disable with --no-reload of a unit it holds (it keeps a loaded unit's UnitFileState until a reload)
 
 
 class Killed(BaseException):
@@ -125,10 +127,12 @@ class Machine:
         # runs the same cases against both)
         self.scripts = {"probe": self.probe, "lease": self.lease, "install": self.install, "read": self.read,
                         "owe": self.owe, "list": self.list_paths, "remove": self.remove, "forget": self.forget,
-                        "compare-backups": self.compare_backups, "put-back": self.restore, "fetch": self.fetch, "put": self.put,
-                        "swap-etcd-data": self.swap, "reload": self.reload, "run-download": self.run_download,
+                        "compare-backups": self.compare_backups, "put-back": self.restore, "fetch": self.fetch,
+                        "put": self.put, "swap-etcd-data": self.swap, "reload": self.reload,
+                        "run-download": self.run_download, "activate": self.activate,
                         "preflight": self.preflight, "apply-as": self.apply_as,
                         "replace-secrets": self.replace_secrets}
+        self.round_trips = 0  # commands run over its connection (a batch is one)
 
     # -- what tests look at ----------------------------------------------------------
     def starts(self) -> dict[str, int]:
@@ -213,16 +217,17 @@ class Machine:
             return 1, "", "Failed: Access denied"
         if verb == "daemon-reload":
             for name, unit in self.units.items():
-                unit.loaded = self.unit_file(name)
+                unit.loaded, unit.reported = self.unit_file(name), None
             return 0, "", ""
         missing = [u for u in units if self.unit_file(u) is None]
         if missing:  # systemd's words: a unit to stop is one it has not loaded
             return 5, "", f"Failed to {verb} {missing[0]}: Unit {missing[0]} not {'loaded' if verb == 'stop' else 'found'}.\n"
         for u in units:
-            if verb == "enable":
-                self.units.setdefault(u, Unit()).enabled = True
-            elif verb == "disable":
-                self.units.setdefault(u, Unit()).enabled = False
+            if verb in ("enable", "disable"):
+                unit = self.units.setdefault(u, Unit())
+                if "--no-reload" in args and unit.loaded is not None and unit.reported is None:
+                    unit.reported = unit.enabled  # systemd holds it: the old state, until a reload
+                unit.enabled = verb == "enable"
             elif verb in ("start", "restart"):
                 code, err = self.start(u, again=verb == "restart")
                 if code and "--no-block" not in args:  # --no-block: queued, no waiting for the result
@@ -280,7 +285,8 @@ class Machine:
         return 0, ""
 
     # -- converge's scripts: the systemctl commands they run, in order -------------------
-    def reload(self, *units: str) -> tuple[int, str, str]:
+    def reload(self, reload: str, *units: str) -> tuple[int, str, str]:
+        """scripts/reload.sh: enable, then daemon-reload when asked or when a unit needs it."""
         missing = [u for u in units if self.unit_file(u) is None]
         if missing:  # systemctl enable's own words (not start's)
             return 1, "", f"Failed to enable unit: Unit file {missing[0]} does not exist.\n"
@@ -288,7 +294,23 @@ class Machine:
             code, out, err = self.systemctl(["enable", "--quiet", "--no-reload", *units], True)
             if code:
                 return code, out, err
-        return self.systemctl(["daemon-reload"], True)
+        if reload == "yes" or any(self.needs_reload(u) for u in units):
+            return self.systemctl(["daemon-reload"], True)
+        return 0, "", ""
+
+    def needs_reload(self, name: str) -> bool:
+        """NeedDaemonReload: systemd loaded the unit from a file that has changed since."""
+        unit = self.units.get(name)
+        return unit is not None and unit.loaded is not None and self.unit_file(name) != unit.loaded
+
+    def activate(self, verb: str, folder: str, clear: str, *units: str) -> tuple[int, str, str]:
+        """scripts/activate.sh: systemctl VERB the units, then their marks removed."""
+        self.log.append(Call("systemctl", ("systemctl", verb, *units), True))
+        code, out, err = self.systemctl([verb, "--", *units], True)
+        if not code:
+            for unit in clear.split("\n") if clear else ():
+                self.files.pop(f"{folder}/{unit}", None)
+        return code, out, err
 
     def run_download(self, unit: str) -> tuple[int, str, str]:
         code, out, err = self.systemctl(["stop", unit], True)
@@ -365,7 +387,7 @@ class Machine:
 
     # -- kubefab's scripts, in Python ------------------------------------------------------
     def probe(self, stamp, lock, healthz, loopback, kubectl, files, units, owed="", stage="",
-              cluster="") -> tuple[int, str, str]:
+              cluster="", curl="", urls="") -> tuple[int, str, str]:
         if "probe" in self.faults:
             return 1, "", "sudo: a password is required\n"
         out, paths = [], [p for p in files.split("\n") if p in self.files]
@@ -381,11 +403,13 @@ class Machine:
         out += [f"stat {p} {self.files[p].mode:o} {self.files[p].owner} {self.files[p].group}" for p in paths]
         for i, name in enumerate(units.split("\n") if units else []):
             unit, text = self.unit(name), self.unit_file(name)
-            state = "enabled" if unit.enabled else "disabled" if text is not None else ""
-            reload = "yes" if unit.loaded is not None and text != unit.loaded else "no"
+            enabled = unit.enabled if unit.reported is None else unit.reported
+            state = "enabled" if enabled else "disabled" if text is not None else ""
+            reload = "yes" if self.needs_reload(name) else "no"
+            load = "loaded" if text is not None or unit.loaded is not None else "not-found"
             out += ["unit\t"] if i else []
-            out += [f"unit\tId={name}", f"unit\tActiveState={unit.active}",  # systemd's order (its bus vtable)
-                    f"unit\tUnitFileState={state}", f"unit\tNeedDaemonReload={reload}"]
+            out += [f"unit\tId={name}", f"unit\tLoadState={load}", f"unit\tActiveState={unit.active}",
+                    f"unit\tUnitFileState={state}", f"unit\tNeedDaemonReload={reload}"]  # systemd's order
         for kind, path in (("stamp", stamp), ("lock", f"{lock}/holder"), ("cluster", cluster)):
             if path and path in self.files:
                 out.append(f"{kind}\t{b64(self.files[path].content)}")
@@ -399,6 +423,10 @@ class Machine:
                 code, nodes, _ = self.cluster.api.kubectl(self, [*argv, "get", "nodes", "-o", "json"])
                 if code == 0:
                     out.append(f"nodes\t{b64(nodes)}")
+        for url in urls.split("\n") if curl and urls else ():
+            code, body, _ = self.curl([*curl.split("\n"), url], polled=False)
+            if code == 0:
+                out.append(f"list\t{url}\t{b64(body)}")
         return 0, "".join(line + "\n" for line in out), ""
 
     # kubefab.remote.lease's scripts: LOCK_DIR/holder and /expires, by this host's clock
@@ -800,7 +828,7 @@ class FakeConnection:
     """One host's Connection, as kubefab's Fleet uses it; its `clock` is the cluster's.
     The twins of the scripts that wait are its own (look, wait-unit): they sleep on the
     clock without holding the cluster's lock, so the other hosts go on meanwhile."""
-    SCRIPTS = ("look", "wait-unit")
+    SCRIPTS = ("look", "wait-unit", "batch")
 
     def __init__(self, machine: Machine):
         self.machine, self.host, self.connected = machine, machine.host, False
@@ -825,18 +853,45 @@ class FakeConnection:
     def run(self, argv, *, sudo=False, stdin=None, check=True, timeout=300, cancel=None) -> Result:
         if not self.connected:
             raise RemoteError(f"{argv[0]}: not connected to {self.host.name}")
-        if "start-slow" in self.machine.faults and argv[:2] in (["systemctl", "start"], ["systemctl", "restart"]) \
-                and set(argv[2:]) - {DOWNLOAD}:
-            time.sleep(SLOW_START)  # the other hosts' commands go on meanwhile
         if cancel is not None and cancel.is_set():
             raise Interrupted()
-        if script.named(argv) == "look":
-            code, out, err = self.look(list(argv), sudo)
-        elif script.named(argv) == "wait-unit":
-            code, out, err = self.wait_unit(list(argv), sudo)
+        with self.machine.cluster.lock:
+            self.machine.round_trips += 1
+        if script.named(argv) == "batch":
+            code, out, err = self.batch(list(argv), sudo, stdin)
         else:
-            code, out, err = self.execute(list(argv), sudo, stdin)
+            code, out, err = self.one(list(argv), sudo, stdin)
         return checked(Result(command_line(argv, sudo), code, out, err, self.host.ssh.user), argv, check)
+
+    def one(self, argv, sudo, stdin=None) -> tuple[int, str, str]:
+        if "start-slow" in self.machine.faults and self.starts_units(argv):
+            time.sleep(SLOW_START)  # the other hosts' commands go on meanwhile
+        if script.named(argv) == "look":
+            return self.look(argv, sudo)
+        if script.named(argv) == "wait-unit":
+            return self.wait_unit(argv, sudo)
+        return self.execute(argv, sudo, stdin)
+
+    @staticmethod
+    def starts_units(argv) -> bool:
+        """A start or restart of units other than the download (systemctl, activate.sh)."""
+        verb, units = (argv[4], argv[7:]) if script.named(argv) == "activate" else \
+            (argv[1], argv[2:]) if argv[:1] == ["systemctl"] and len(argv) > 1 else ("", [])
+        return verb in ("start", "restart") and bool(set(units) - {DOWNLOAD})
+
+    def batch(self, argv, sudo, stdin=None) -> tuple[int, str, str]:
+        """scripts/batch.sh: each part (NAME COUNT TEXT ARG...) as its own script, in
+        order, a mark after each; the first that fails ends it."""
+        args, out, err = argv[4:], "", ""
+        if not sudo:
+            return 1, "", "Permission denied"
+        while args:
+            name, count, text = args[0], int(args[1]), args[2]
+            code, said, why = self.one(["sh", "-c", text, f"{script.PREFIX}{name}", *args[3:3 + count]], sudo, stdin)
+            out, err, args = out + said + f"{script.MARK}{name} {code}\n", err + why, args[3 + count:]
+            if code:
+                return code, out, err
+        return 0, out, err
 
     def execute(self, argv, sudo, stdin=None) -> tuple[int, str, str]:
         with self.machine.cluster.lock:

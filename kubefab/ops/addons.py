@@ -4,12 +4,18 @@ apiserver is ready. The plan compares each wanted add-on with the live objects (
 diff --server-side`: a dry-run apply, nothing written) when the apiserver answers, so a
 re-run changes nothing and a dry run shows the diff; an add-on the inventory opts out
 of (kubernetes.addons.<name>: false) is deleted where kubefab had applied it (its objects
-carry kubefab's label). `status` reports each one's Deployment (e.g. coredns 2/2 available)."""
+carry kubefab's label). `status` reports each one's Deployment (e.g. coredns 2/2 available).
+
+The diff is skipped for an add-on whose live objects (the master's probe lists them) are
+as kubefab last found them as wanted, under the same manifest (kubefab.addonstate): a
+no-op deploy then asks nothing more than the probe; any write to a field kubefab sets
+brings the diff back."""
 from __future__ import annotations
 
 import json
 import re
 
+from kubefab import addonstate
 from kubefab.ops.operation import Step
 from kubefab.remote.transport import RemoteError
 from kubefab.report import say
@@ -47,6 +53,7 @@ class Addons(Step):
         super().__init__(op)
         self.todo: list[tuple[str, object, str]] = []  # (apply or delete, add-on, what)
         self.diffs: list[str] = []
+        self.items: list[dict] | None = None  # every add-on's live objects, as the probe found them
 
     def plan(self) -> dict:
         op = self.op
@@ -58,13 +65,45 @@ class Addons(Step):
             self.todo = [("apply", a, f"apply add-on {a.name} {a.version} once the apiserver is up: "
                           + ", ".join(a.objects)) for a in addons if a.wanted]
         else:
-            op.each(lambda h: self.compare(h, addons), [op.master])
+            kinds = {c.url: kind for kind, c in op.inv.profile.addon_lists()}
+            self.items = addonstate.listed(op.facts[name].lists, kinds) if kinds else None
+            asked = self.unsettled(addons)
+            if asked:
+                op.each(lambda h: self.compare(h, asked), [op.master])
         return {name: [what for _, _, what in self.todo]}
+
+    def unsettled(self, addons) -> list:
+        """The add-ons to compare with kubectl: all, unless the probe listed their live
+        objects; then a wanted one whose digest is the one last found as wanted is settled,
+        and an unwanted one is deleted if the list has any of its objects."""
+        if self.items is None:
+            return addons
+        seen, asked = addonstate.seen(self.op.inv), []
+        for a in addons:
+            if a.wanted:
+                if seen.get(a.name) is None or seen[a.name] != addonstate.digest(a, self.items):
+                    asked.append(a)
+                continue
+            found = self.labelled(a)
+            if found:
+                self.todo.append(("delete", a, f"delete add-on {a.name} ({len(found)} objects): "
+                                  f"kubernetes.addons.{a.name} is false"))
+            else:
+                addonstate.remember(self.op.inv, {a.name: None})
+        return asked
+
+    def labelled(self, a) -> set:
+        """The keys of the live objects (self.items) that carry add-on `a`'s label."""
+        label, _, value = a.selector.partition("=")
+        return {addonstate.key(i) for i in self.items or ()
+                if ((i.get("metadata") or {}).get("labels") or {}).get(label) == value}
 
     def compare(self, h, addons) -> None:
         for a in addons:
             if a.wanted:
                 r = h.kubectl(*DIFF, stdin=a.manifest.encode(), check=False)
+                if r.exit_code == 0 and self.items is not None:  # as wanted: settled until something writes
+                    addonstate.remember(self.op.inv, {a.name: addonstate.digest(a, self.items)})
                 if r.exit_code == 1:
                     self.todo.append(("apply", a, f"apply add-on {a.name} {a.version}: {differ(r.stdout)}"))
                     self.diffs.append(tidy(r.stdout))
@@ -112,7 +151,16 @@ class Addons(Step):
                     if not r.ok:
                         raise RemoteError(f"kubectl delete of add-on {a.name} failed: {r.why()}")
                     h.note(f"deleted add-on {a.name} (kubernetes.addons.{a.name} is false)")
+            self.settle(h)
         op.each(converge, [op.master])
+
+    def settle(self, h) -> None:
+        """Just applied (or deleted): the live objects' digests, kept as wanted."""
+        applied = [a for verb, a, _ in self.todo if verb == "apply"]
+        r = h.kubectl(*applied[0].query, check=False) if applied else None
+        items = addonstate.live(r.stdout if r is not None and r.ok else None)
+        addonstate.remember(self.op.inv, {a.name: addonstate.digest(a, items) if items is not None else None
+                                          for _, a, _ in self.todo})
 
 
 def status(inv, cxn) -> tuple[list[str], list[str]]:

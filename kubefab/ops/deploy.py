@@ -224,6 +224,9 @@ class ConvergeHosts(Step):
             if not opened:
                 raise RemoteError(f"not started: {failed}" + (
                     f" (its {len(later.writes)} files that name the master not written)" if later else ""))
+            if later and p.start and not p.restart:  # a fresh node: its start in the same round trip
+                h.write(later, start=p.start, clear=[u for u in p.start if u in {*p.marks, *p.owe}])
+                return
             if later:
                 h.write(later)
             self.activate(h, p)

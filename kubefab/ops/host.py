@@ -8,9 +8,14 @@ finish: the restarts a change owes are recorded on the host (OWED_DIR) before an
 changes or the download runs, and a unit's mark goes only once it restarted or started;
 the download runs without holding a channel open and is awaited on the unit's journal;
 restarts go in the profile's order (the store, then the apiserver, healthy, then the
-rest), each noted as it happens so a recap after a failure says what was done."""
+rest), each noted as it happens so a recap after a failure says what was done.
+
+Each step is as few round trips as its order allows: the marks, the files, the units
+enabled (systemd reloaded only where it needs it) and the download started go in one
+(kubefab.remote.script.together); a unit's (re)start and its mark's removal in one."""
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from kubefab import facts
 from kubefab.layout import (ALL_UNITS, APISERVER, CLUSTER_FILE, DOWNLOAD, DOWNLOAD_TIMEOUT, LOCK_DIR, OWED_DIR,
@@ -18,7 +23,7 @@ from kubefab.layout import (ALL_UNITS, APISERVER, CLUSTER_FILE, DOWNLOAD, DOWNLO
 from kubefab.plan import HostPlan
 from kubefab.remote import hostfiles, wait
 from kubefab.remote.lease import LockLost
-from kubefab.remote.script import HostScript
+from kubefab.remote.script import BatchError, HostScript, together
 from kubefab.remote.transport import Connection, Interrupted, RemoteError, Result
 from kubefab.report import say
 
@@ -26,12 +31,14 @@ PROBE = HostScript("probe", what="probe")
 OWE = HostScript("owe", what="recording the restarts owed")
 RELOAD = HostScript("reload", what="systemctl enable/daemon-reload")
 RUN_DOWNLOAD = HostScript("run-download", what="starting the download")
+ACTIVATE = HostScript("activate", what="starting units")
 DOWNLOAD_SLICE = 30.0  # seconds one round trip follows the download's journal
 
 
 def probe(cxn: Connection, inv, wanted: dict) -> facts.HostFacts:
     """Everything deploy and status compare, in one root command; on the master also the
-    profile's health checks and the node list, so that a no-op run needs nothing more.
+    profile's health checks, the node list and the add-ons' live objects, so that a no-op
+    run needs nothing more.
     Every unit of kubefab's is asked, the host's role's first: one its role does not have
     must not run there; and the cluster's record (kubefab.identity), on any host (one
     that was a master holds it)."""
@@ -40,10 +47,18 @@ def probe(cxn: Connection, inv, wanted: dict) -> facts.HostFacts:
     units = (*own, *(u for u in ALL_UNITS if u not in own))
     loopback = inv.profile.loopback()
     api = dict(healthz=inv.profile.health(host).argv, loopback=loopback.argv if loopback else (),
-               kubectl=inv.profile.kubectl()) if host.is_master else {}
+               kubectl=inv.profile.kubectl(), lists=[c for _, c in inv.profile.addon_lists()]) \
+        if host.is_master else {}
     out = PROBE.run(cxn, *facts.probe_args(stamp_path(inv.kubernetes.install_dir), LOCK_DIR, wanted, units, **api,
                                            owed_dir=OWED_DIR, stage_dir=STAGE_DIR, cluster_file=CLUSTER_FILE))
     return facts.parse(out.stdout, wanted)
+
+
+def activation(verb: str, units, clear=()):
+    """ACTIVATE's part: systemctl start or restart `units`, then the marks of `clear` removed."""
+    argv = ["systemctl", verb, *units]
+    return ACTIVATE.part(verb, OWED_DIR, "\n".join(clear), *units,
+                         what=f"{shlex.join(argv[:3])}{' ...' if len(argv) > 3 else ''}")
 
 
 @dataclass
@@ -67,6 +82,11 @@ class HostRun:
     def note(self, what: str) -> None:
         """A change made, said now and in the recap."""
         self.op.note(self.name, what)
+
+    def notes(self, changes) -> None:
+        for what in changes:
+            if what:
+                self.note(what)
 
     def say(self, text: str) -> None:
         say(self.name, text)
@@ -107,38 +127,66 @@ class HostRun:
             self.guard()
             OWE.run(self.cxn, OWED_DIR, why, *units)
 
-    def clear(self, units) -> None:
-        """Forget the marks of units that restarted or started."""
-        if units:
-            self.cxn.run(["rm", "-f", "--", *(f"{OWED_DIR}/{u}" for u in units)], sudo=True)
+    def units(self, verb: str, units, clear=()) -> None:
+        """systemctl start or restart `units`; once done, the owed marks of `clear` removed."""
+        self.guard()
+        part = activation(verb, units, clear)
+        ACTIVATE.run(self.cxn, *part.args, what=part.what)
 
-    def write(self, plan: HostPlan) -> None:
-        """Restarts owed recorded, files in place (kubernetes.backups of each), systemd
-        reloaded, units enabled, release installed; each noted."""
-        self.owe(plan.owe, self.op.run_record)
+    def write(self, plan: HostPlan, start=(), clear=()) -> None:
+        """In one round trip: the restarts owed recorded, the files put in place
+        (kubernetes.backups of each; only while the host's lock is the run's), the units
+        enabled, systemd reloaded where it needs it, the download started, `start`
+        started (the owed marks of `clear` removed then); then the download awaited. Each
+        noted as done."""
+        files = [w.file for w in plan.writes]
+        parts, notes, stdin, install_at = [], [], None, None
+        if plan.owe:
+            parts.append(OWE.part(OWED_DIR, self.op.run_record, *plan.owe))
+            notes.append(None)
+        if files:
+            part, stdin = hostfiles.install_part(files, run=self.op.run_record, keep=self.inv.kubernetes.backups,
+                                                 holder=getattr(self.op, "run_id", None))
+            install_at = len(parts)
+            parts.append(part)
+            notes.append(f"wrote {len(files)} files")
+        if plan.daemon_reload or plan.enable:
+            parts.append(RELOAD.part("yes" if plan.daemon_reload else "", *plan.enable))
+            notes.append("enabled " + ", ".join(plan.enable) if plan.enable else None)
+        if plan.download:
+            parts.append(RUN_DOWNLOAD.part(DOWNLOAD, what=f"starting {DOWNLOAD}"))
+            notes.append(None)
+        if start:
+            parts.append(activation("start", start, clear))
+            notes.append("started " + ", ".join(start))
         self.guard()
         try:
-            hostfiles.install(self.cxn, [w.file for w in plan.writes], run=self.op.run_record,
-                              keep=self.inv.kubernetes.backups, holder=getattr(self.op, "run_id", None))
+            answers = together(self.cxn, parts, stdin=stdin) if parts else []
+        except BatchError as e:  # what was done before the part that failed is said
+            self.notes(notes[:e.done])
+            raise
+        try:
+            if install_at is not None:
+                hostfiles.check_lock(self.cxn, answers[install_at])  # exit 4 ended the batch there
         except LockLost as e:  # another run holds this host's lock: the whole run stops
+            self.notes(notes[:install_at])
             if hasattr(self.op, "lost_lock"):
                 self.op.lost_lock(self.name, e)
             raise
-        if plan.writes:
-            self.note(f"wrote {len(plan.writes)} files")
-        if plan.daemon_reload or plan.enable:
-            RELOAD.run(self.cxn, *plan.enable)
-        if plan.enable:
-            self.note("enabled " + ", ".join(plan.enable))
+        self.notes(notes)
         if plan.download:
-            self.download()
+            self.await_download()
             self.note("installed the release")
 
     def download(self) -> None:
-        """Run the download unit (RUN_DOWNLOAD queues it), then await its end on its
-        journal, bounded twice: the unit's TimeoutStartSec and DOWNLOAD_TIMEOUT here. A
-        failed download keeps the previous binaries (the unit's promise)."""
+        """Run the download unit (RUN_DOWNLOAD queues it), then await its end."""
         RUN_DOWNLOAD.run(self.cxn, DOWNLOAD, what=f"starting {DOWNLOAD}")
+        self.await_download()
+
+    def await_download(self) -> None:
+        """The download's end, awaited on its journal, bounded twice: the unit's
+        TimeoutStartSec and DOWNLOAD_TIMEOUT here. A failed download keeps the previous
+        binaries (the unit's promise)."""
         timeout = DOWNLOAD_TIMEOUT + 30
         try:
             r = wait.on_host(self.cxn, wait.Look.of_unit(DOWNLOAD), what=DOWNLOAD, timeout=timeout,
@@ -198,16 +246,14 @@ class HostRun:
 
         def restart_each(units, serving=False):
             for unit in units:
-                self.systemctl("restart", unit)
-                self.clear([unit] if unit in marks else [])
+                self.units("restart", [unit], clear=[unit] if unit in marks else [])
                 self.note(f"restarted {unit}" + (f" ({why[unit]})" if unit in why else ""))
                 if serving:
                     self.wait_serving(unit)
         first = [u for u in self.inv.profile.restart_first(self.host) if u in restart]
         restart_each(first, serving=True)
         if start:
-            self.systemctl("start", *start)
-            self.clear([u for u in start if u in marks])
+            self.units("start", start, clear=[u for u in start if u in marks])
             self.note("started " + ", ".join(start))
         if healthy:
             healthy()

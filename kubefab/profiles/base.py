@@ -134,6 +134,10 @@ class Profile:
         """The cluster add-ons (kubefab.profiles.modern.addons.Addon), wanted or not."""
         return []
 
+    def addon_lists(self) -> tuple[tuple[str, Check], ...]:
+        """(kind, a curl that lists that kind's add-on objects) for the master's probe."""
+        return ()
+
     def registered(self, host: Host) -> dict:
         """What a kubelet sets on the Node it registers ({"labels": ..., "annotations":
         ...}): a Node kubefab creates for it (manual registration) carries the same."""

@@ -13,8 +13,8 @@ import uuid
 
 from kubefab.layout import BACKUP_DIR, BACKUPS, LAST_RUN, LOCK_DIR, STAGE_DIR
 from kubefab.remote.lease import LockLost
-from kubefab.remote.script import HostScript
-from kubefab.remote.transport import Connection, RemoteError
+from kubefab.remote.script import HostScript, Part
+from kubefab.remote.transport import Connection, RemoteError, Result
 
 INSTALL = HostScript("install", what="writing files", ok=(0, 4))  # 4: the lock is not the run's
 READ = HostScript("read", what="reading files")
@@ -29,18 +29,28 @@ def install(cxn: Connection, files, run: str = "", keep: int = BACKUPS, holder: 
     BACKUP_DIR; LAST_RUN lists what `run` replaced or made (for rollback). With a
     `holder` (the run's lock), nothing is written unless the host's lock is its:
     LockLost names who holds it."""
-    if not files:
-        return
+    if files:
+        part, stdin = install_part(files, run, keep, holder)
+        check_lock(cxn, INSTALL.run(cxn, *part.args, stdin=stdin, what=part.what))
+
+
+def install_part(files, run: str = "", keep: int = BACKUPS, holder: str | None = None) -> tuple[Part, bytes]:
+    """install() as a part of a batch (kubefab.remote.script.together), and its stdin;
+    its answer goes to check_lock."""
     args = []
     for f in files:
         args += [f.path, format(f.mode, "o"), f.owner, f.group, "secret" if f.secret else "", " ".join(f.restarts)]
     stage = f"{STAGE_DIR}/{uuid.uuid4().hex[:12]}"  # one entry per run; the lock clears dead ones
     lock = (LOCK_DIR, holder) if holder else ("", "")
-    r = INSTALL.run(cxn, stage, BACKUP_DIR, str(keep), LAST_RUN, run, *lock, *args,
-                    stdin=archive([f.content for f in files]),
-                    what=f"writing {len(files)} file{'s' if len(files) != 1 else ''}")
-    if r.exit_code == 4:
-        raise LockLost(cxn.host.name, r.stdout.strip() or "nobody: the lock was removed")
+    return (INSTALL.part(stage, BACKUP_DIR, str(keep), LAST_RUN, run, *lock, *args,
+                         what=f"writing {len(files)} file{'s' if len(files) != 1 else ''}"),
+            archive([f.content for f in files]))
+
+
+def check_lock(cxn: Connection, answer: Result) -> None:
+    """INSTALL's answer: LockLost when the host's lock was not the run's (nothing written)."""
+    if answer.exit_code == 4:
+        raise LockLost(cxn.host.name, answer.stdout.strip() or "nobody: the lock was removed")
 
 
 def read(cxn: Connection, paths: list[str]) -> dict[str, str | None]:

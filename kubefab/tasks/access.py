@@ -6,10 +6,7 @@ import shutil
 import time
 from pathlib import Path
 
-import yaml
 from invoke.exceptions import Exit
-
-from kubefab import kubeconfig as kubeconfigs, pki
 
 from . import paths
 from .common import INVENTORY_HELP, inventory as load_inventory
@@ -29,6 +26,8 @@ DEFAULT_MERGE = "~/.kube/config"
             "inventory": INVENTORY_HELP})
 def kubeconfig(c, merge=False, context=None, out=None, force=False, fresh=False, inventory=None):
     """Write the cluster admin's kubeconfig, or merge it into your own (--merge --context)."""
+    import yaml
+    from kubefab import kubeconfig as kubeconfigs
     inv = load_inventory(c, inventory, secrets=False)
     name = context or inv.cluster
     default = _default_kubeconfig() if merge else "kubeconfig"
@@ -66,6 +65,8 @@ def _answering(inv, doc: dict) -> dict:
 
 
 def _admin(inv) -> dict:
+    import yaml
+    from kubefab import pki
     plain = inv.profile.admin_kubeconfig()
     if plain is not None:
         return plain
@@ -94,6 +95,7 @@ def _default_kubeconfig() -> str:
 
 
 def _read(path: Path) -> dict | None:
+    import yaml
     try:
         doc = yaml.safe_load(path.read_text()) if path.exists() else None
     except (OSError, yaml.YAMLError) as e:

@@ -1,4 +1,7 @@
-"""What every task needs: the inventory, the hosts it names, errors without tracebacks."""
+"""What every task needs: the inventory, the hosts it names, errors without tracebacks.
+
+A task imports what it runs when it runs (the inventory, the PKI, the operations, SSH):
+`kubefab --list` and `--help` build the task tree from the task modules alone."""
 from __future__ import annotations
 
 import getpass
@@ -6,17 +9,19 @@ import os
 import sys
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from invoke.exceptions import Exit
 
-from kubefab import pki, report
+from kubefab import report
 
 from . import flags
-from kubefab.remote.fleet import Interrupted
-from kubefab.inventory import SUDO, InventoryError, inventory_path, load
-from kubefab.model import Host, Inventory
-from kubefab.ops.operation import Operation, Options
-from kubefab.remote.transport import RemoteError
+from kubefab.model import SUDO, Host, Inventory
+from kubefab.remote.transport import Interrupted, RemoteError
+
+if TYPE_CHECKING:
+    from kubefab import pki
+    from kubefab.ops.operation import Options
 
 ACCEPT_NEW_HELP = "record unknown SSH host keys (as OpenSSH's accept-new); a changed key is still refused"
 INVENTORY_HELP = "the inventory file (default: $KUBEFAB_INVENTORY, else kubefab.inventory, hosts.yaml)"
@@ -37,6 +42,7 @@ def inventory(c, given: str | None = None, *, secrets=True, ask_sudo_password: b
     the tasks that write files to hosts, CONNECTS for those that only connect, none for
     local ones. A sudo password asked for (--ask-sudo-password, Invoke's
     --prompt-for-sudo-password or its sudo.password setting) is every host's."""
+    from kubefab.inventory import InventoryError, inventory_path, load
     configured = c.config.get("kubefab", {}).get("inventory")
     if configured is not None and not isinstance(configured, str):
         raise Exit(f"error: kubefab.inventory {configured!r} (fabric.yaml or FABRIC_KUBEFAB_INVENTORY): "
@@ -74,6 +80,7 @@ def _ask_sudo_password(inv: Inventory) -> str:
 def cluster_pki(inv: Inventory) -> pki.Pki | None:
     """The cluster's CA and certificates (None without tls), made or renewed in
     kubernetes.pki_dir as needed; what changed goes to stderr, never key material."""
+    from kubefab import pki
     try:
         made = pki.ensure(inv)
     except pki.PkiError as e:
@@ -110,6 +117,7 @@ def options(c, task: str, *, dry_run=False, parallel=None, timeout=None, accept_
             json=False) -> Options:
     """The flags every operation shares, checked (one line, exit 2) before anything runs.
     Invoke's run.dry (fab's --dry, -R) makes a dry run too."""
+    from kubefab.ops.operation import Options
     dry_run = dry_run or bool(c.config.get("run", {}).get("dry"))
     opts = Options(dry_run=dry_run, parallel=parallel_setting(c, parallel),
                    timeout=timeout_setting(c, timeout), accept_new=accept_new, wait_lock=wait_lock,
@@ -135,8 +143,9 @@ def invocation(task: str, argv=None) -> tuple[str, ...]:
 
 def run(make) -> None:
     """Build an operation (make() -> Operation) and run it; its exit code is the task's."""
+    from kubefab import pki
     try:
-        operation: Operation = make()
+        operation = make()
     except pki.PkiError as e:
         raise Exit(f"error: {e}", code=2)
     code = operation.run()

@@ -1,10 +1,5 @@
 """The hosts after day one: put back the last run's files, take kubefab off, read journals."""
 from invoke.exceptions import Exit
-
-from kubefab.ops import logs as journals
-from kubefab.ops.reset import Reset
-from kubefab.ops.rollback import Rollback
-
 from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, CONNECTS, HOSTS_HELP, INVENTORY_HELP, PARALLEL_HELP,
                      TIMEOUT_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, parallel_setting,
                      reported, run, select)
@@ -25,6 +20,7 @@ from .flags import refuse, task
 def reset(c, hosts=None, yes=False, dry_run=False, parallel=None, accept_new_host_keys=False,
           wait_lock=False, inventory=None, ask_sudo_password=False):
     """Take kubefab off hosts: units stopped and disabled, its files, binaries and backups removed."""
+    from kubefab.ops.reset import Reset
     inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     targets = select(inv, hosts)
     if not (yes or dry_run):
@@ -49,6 +45,7 @@ def reset(c, hosts=None, yes=False, dry_run=False, parallel=None, accept_new_hos
 def rollback(c, hosts=None, dry_run=False, timeout=None, parallel=None, accept_new_host_keys=False,
              wait_lock=False, inventory=None, ask_sudo_password=False):
     """Put back the files the last run replaced (each host's own list) and restart what uses them."""
+    from kubefab.ops.rollback import Rollback
     inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     targets = select(inv, hosts)
     opts = options(c, "rollback", dry_run=dry_run, parallel=parallel, timeout=timeout, accept_new=accept_new_host_keys,
@@ -69,6 +66,7 @@ def rollback(c, hosts=None, dry_run=False, timeout=None, parallel=None, accept_n
 def logs(c, hosts=None, unit=None, since=None, out=None, parallel=None, accept_new_host_keys=False,
          inventory=None, ask_sudo_password=False):
     """The journals of kubefab's units, each line prefixed with its host (or files in --out DIR)."""
+    from kubefab.ops import logs as journals
     inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     targets, only = select(inv, hosts), unit or None
     for name in journals.known(inv, targets, only):

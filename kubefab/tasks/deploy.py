@@ -1,9 +1,5 @@
 """Bring the cluster to what the inventory describes."""
 from invoke.exceptions import Exit
-
-from kubefab.ops import unlock as unlocks
-from kubefab.ops.deploy import Deploy
-
 from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, CONNECTS, HOSTS_HELP, INVENTORY_HELP, PARALLEL_HELP,
                      TIMEOUT_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, reported, run,
                      select)
@@ -27,6 +23,7 @@ def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
            accept_new_host_keys=False, wait_lock=False, inventory=None, ask_sudo_password=False, json=False,
            ignore_preflight=None):
     """Write files, install the release, start the master, then the nodes, register them."""
+    from kubefab.ops.deploy import Deploy
     inv = load_inventory(c, inventory, ask_sudo_password=ask_sudo_password)
     refusal = inv.profile.download_refusal()
     if refusal:  # the download would refuse on every host: say it once, before any connection
@@ -49,6 +46,7 @@ def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
             "ask-sudo-password": ASK_SUDO_HELP})
 def unlock(c, hosts=None, force=False, accept_new_host_keys=False, inventory=None, ask_sudo_password=False):
     """Remove the cluster lock a killed run left (a lock whose lease still runs: only with --force)."""
+    from kubefab.ops import unlock as unlocks
     inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     with reported():
         code = unlocks.run(select(inv, hosts), force=force, accept_new=accept_new_host_keys)

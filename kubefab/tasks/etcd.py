@@ -2,10 +2,6 @@
 from pathlib import Path
 
 from invoke.exceptions import Exit
-
-from kubefab.ops.etcd_restore import Restore
-from kubefab.ops.etcd_snapshot import Snapshot, default_out, stamp
-
 from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, CONNECTS, INVENTORY_HELP, WAIT_LOCK_HELP,
                      inventory as load_inventory, options, run)
 from .flags import task
@@ -19,6 +15,7 @@ def refused(inv, name: str) -> None:
 
 def out_path(inv, out) -> Path:
     """--out FILE (a new file), --out DIR (the default name in it), or the default name here."""
+    from kubefab.ops.etcd_snapshot import default_out, stamp
     if out is None:
         return default_out(inv, stamp())
     path = Path(out)
@@ -41,6 +38,7 @@ def out_path(inv, out) -> Path:
 def snapshot(c, out=None, dry_run=False, timeout=None, accept_new_host_keys=False, wait_lock=False,
              inventory=None, ask_sudo_password=False):
     """A verified snapshot of kubefab's etcd on the master, written here 0600."""
+    from kubefab.ops.etcd_snapshot import Snapshot
     inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     refused(inv, "etcd.snapshot")
     path = out_path(inv, out)
@@ -60,6 +58,7 @@ def snapshot(c, out=None, dry_run=False, timeout=None, accept_new_host_keys=Fals
 def restore(c, file=None, yes=False, dry_run=False, timeout=None, accept_new_host_keys=False, wait_lock=False,
             inventory=None, ask_sudo_password=False):
     """Put kubefab's etcd back to a snapshot, with the apiserver stopped around it."""
+    from kubefab.ops.etcd_restore import Restore
     inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     refused(inv, "etcd.restore")
     if not file:

@@ -1,8 +1,6 @@
 """The nodes: their registration with the master, their labels, their removal."""
 from .flags import refuse, task
 
-from kubefab.ops.nodes_register import NodesRegister
-from kubefab.ops.nodes_remove import NodesRemove
 from kubefab.validate import Invalid, label_key, label_value
 
 from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, CONNECTS, INVENTORY_HELP, WAIT_LOCK_HELP,
@@ -40,6 +38,7 @@ def parse_labels(given) -> dict[str, str]:
 def register(c, label=None, hosts=None, dry_run=False, timeout=None, accept_new_host_keys=False,
              wait_lock=False, inventory=None, ask_sudo_password=False):
     """Register the nodes with kubectl on the master (manual mode), set their labels, check they are Ready."""
+    from kubefab.ops.nodes_register import NodesRegister
     inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     labels = parse_labels(label)
     opts = options(c, "nodes.register", dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys,
@@ -61,6 +60,7 @@ def register(c, label=None, hosts=None, dry_run=False, timeout=None, accept_new_
 def remove(c, name, force=False, dry_run=False, timeout=None, accept_new_host_keys=False,
            wait_lock=False, inventory=None, ask_sudo_password=False):
     """Drain a node, stop and remove kubefab on it, then delete its Node."""
+    from kubefab.ops.nodes_remove import NodesRemove
     inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     node = select(inv, name, "name")
     if len(node) != 1 or (node[0].is_master and len(inv.masters) == 1):

@@ -2,13 +2,12 @@
 --with-secrets no secret is read: the registry token is not asked for."""
 from .flags import task
 
-from kubefab import render
-
 from . import paths
 from .common import INVENTORY_HELP, cluster_pki, inventory as load_inventory, select
 
 
 def _files(inv, host, keys, with_secrets):
+    from kubefab import render
     files = render.render_host(inv, host, keys)
     return files if with_secrets else {p: render.redact(f) for p, f in files.items()}
 
@@ -39,6 +38,7 @@ def render_files(c, out=None, host=None, with_secrets=False, inventory=None):
             "inventory": INVENTORY_HELP})
 def cloud_config(c, out=None, with_secrets=False, inventory=None):
     """Write OUT/<host>.yml: a #cloud-config with the same files and units, per host."""
+    from kubefab import render
     inv = load_inventory(c, inventory, secrets=with_secrets)
     folder = paths.folder("out", out, "build/cloud-config")
     keys = cluster_pki(inv)

@@ -1,5 +1,4 @@
 """The cluster's Secrets at rest: the key that encrypts them."""
-from kubefab.ops.rotate_key import RotateKey
 
 from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, CONNECTS, INVENTORY_HELP, WAIT_LOCK_HELP,
                      inventory as load_inventory, options, run)
@@ -16,6 +15,7 @@ from .flags import task
 def rotate_key(c, dry_run=False, timeout=None, accept_new_host_keys=False, wait_lock=False, inventory=None,
                ask_sudo_password=False):
     """A new key for the Secrets at rest: added, made first, every Secret rewritten, the old dropped."""
+    from kubefab.ops.rotate_key import RotateKey
     # only the master's encryption config and record change: no file with the registry token
     inv = load_inventory(c, inventory, secrets=CONNECTS, ask_sudo_password=ask_sudo_password)
     opts = options(c, "secrets.rotate-key", dry_run=dry_run, timeout=timeout, accept_new=accept_new_host_keys,

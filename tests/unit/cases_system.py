@@ -1,5 +1,6 @@
 """Cases of the scripts that ask systemd and the apiserver: probe.sh (kubefab.facts),
-reload.sh (converge's enable and daemon-reload), remove.sh (fab reset, nodes.remove)."""
+reload.sh (converge's enable and daemon-reload), activate.sh (a unit's start and its
+owed mark), remove.sh (fab reset, nodes.remove)."""
 from kubefab import facts, health
 from kubefab.layout import APISERVER, CLUSTER_FILE, KEEP_DIRS, LOCK_DIR, OWED_DIR, STAGE_DIR, STATE_DIR, UNIT_DIR
 
@@ -9,33 +10,42 @@ STAMP = "/opt/kubernetes/.kubefab-release"
 PKI = "/etc/kubernetes/pki"
 KUBECTL = "/opt/bin/kubectl"
 # kubectl on the case's master (a file on the host, run by the probe): the apiserver
-# answers while its unit is active, as the fake's does
+# answers while its unit is active, as the fake's does; no nodes, no add-on objects
 KUBECTL_STUB = F("""#!/bin/sh
 [ "$(cat "$HOST_STATE/units/kubernetes.apiserver.service/active" 2>/dev/null)" = active ] ||
   { echo "The connection to the server 127.0.0.1:8080 was refused" >&2; exit 1; }
-echo '{"kind": "NodeList", "items": []}'
+case "$3 $4" in
+"get nodes") echo '{"kind": "NodeList", "items": []}' ;;
+*) echo '{"kind": "List", "items": []}' ;;
+esac
 """, 0o755)
 TLS = {f"{PKI}/ca.crt": F("ca\n"), f"{PKI}/admin.crt": F("crt\n"), f"{PKI}/admin.key": F("key\n", 0o600)}
 HEALTHZ = health.curl("https://127.0.0.1:6443/healthz", "", f"{PKI}/ca.crt", f"{PKI}/admin.crt", f"{PKI}/admin.key")
 LOOPBACK = health.curl("http://127.0.0.1:8080/healthz", "")
 REFUSED = "curl: (7) Failed to connect to 127.0.0.1 port {}: Connection refused\n"
 NODES = b64('{"kind": "NodeList", "items": []}')
+NO_OBJECTS = b64('{"kind": "List", "items": []}')
+DEPLOYMENTS = "https://127.0.0.1:6443/apis/apps/v1/deployments?labelSelector=kubefab.io/addon"
+SERVICES = "https://127.0.0.1:6443/api/v1/services?labelSelector=kubefab.io/addon"
+LISTS = tuple(health.curl(url, "", f"{PKI}/ca.crt", f"{PKI}/admin.crt", f"{PKI}/admin.key")
+              for url in (DEPLOYMENTS, SERVICES))
 ARGS = b64('{"args": "-s http://127.0.0.1:9 get nodes -o json"}')
 NO_CA = b64(f"curl: (58) could not load cacert {PKI}/ca.crt\n")
 A_SUM, EMPTY_SUM, RUN_1, STAMPED, HOLDER = sha("a\n"), sha(""), b64("run 1\n"), b64("v1.0.1 url sum\n"), b64("run A\n")
 
 
-def probe(name: str, before: Host, files=(), units=(), master: bool = False, **kw) -> Case:
-    api = dict(healthz=HEALTHZ.argv, loopback=LOOPBACK.argv, kubectl=[KUBECTL, "-s", "http://127.0.0.1:8080"])
+def probe(name: str, before: Host, files=(), units=(), master: bool = False, lists=(), **kw) -> Case:
+    api = dict(healthz=HEALTHZ.argv, loopback=LOOPBACK.argv, kubectl=[KUBECTL, "-s", "http://127.0.0.1:8080"],
+               lists=lists)
     args = facts.probe_args(STAMP, LOCK_DIR, files, units, **(api if master else {}), owed_dir=OWED_DIR,
                             stage_dir=STAGE_DIR, cluster_file=CLUSTER_FILE)
     return Case("probe", name, tuple(args), before, **kw)
 
 
-def unit(name: str, state: str, enabled: str, reload: str) -> list[str]:
+def unit(name: str, state: str, enabled: str, reload: str, load: str = "loaded") -> list[str]:
     """systemctl show's lines for a unit, in systemd's order (its bus vtable's)."""
-    return [f"unit\tId={name}", f"unit\tActiveState={state}", f"unit\tUnitFileState={enabled}",
-            f"unit\tNeedDaemonReload={reload}"]
+    return [f"unit\tId={name}", f"unit\tLoadState={load}", f"unit\tActiveState={state}",
+            f"unit\tUnitFileState={enabled}", f"unit\tNeedDaemonReload={reload}"]
 
 
 MASTER = Host({**TLS, KUBECTL: KUBECTL_STUB}, units={APISERVER: U(True, "active")})
@@ -50,7 +60,7 @@ PROBE = [
           units=("a.service", "b.service", "c.target"),
           out=lines(*unit("a.service", "active", "enabled", "no"), "unit\t",
                     *unit("b.service", "failed", "disabled", "yes"), "unit\t",
-                    *unit("c.target", "inactive", "", "no"))),
+                    *unit("c.target", "inactive", "", "no", "not-found"))),
     probe("owed marks, never a half-written dot file; staged leftovers, folders and dot files too",
           Host({f"{OWED_DIR}/kubelet.service": F("run 1\n"), f"{OWED_DIR}/.proxy.service.new": F("half"),
                 f"{OWED_DIR}/folder/x": F(""), f"{STAGE_DIR}/up-1/0": F("x", 0o600),
@@ -65,6 +75,15 @@ PROBE = [
     probe("a fresh host: nothing to say", Host(dirs=(STATE_DIR,)), files=("/etc/a.conf",)),
     probe("the master: /healthz on both ports and the nodes", MASTER, master=True,
           out=lines(f"healthz\t{b64('ok')}", f"loopback\t{b64('ok')}", f"nodes\t{NODES}")),
+    probe("the master (modern): the add-ons' objects listed, a kind a curl, beside the nodes", MASTER, master=True,
+          lists=LISTS, out=lines(f"healthz\t{b64('ok')}", f"loopback\t{b64('ok')}", f"nodes\t{NODES}",
+                                 f"list\t{DEPLOYMENTS}\t{NO_OBJECTS}", f"list\t{SERVICES}\t{NO_OBJECTS}")),
+    probe("the master (modern) without its admin key: no list", MASTER.but({f"{PKI}/admin.key": None}), master=True,
+          lists=LISTS, out=lines(f"healthz\t{b64('curl: (58) could not load key ' + PKI + '/admin.key' + chr(10))}",
+                                 f"loopback\t{b64('ok')}", f"nodes\t{NODES}")),
+    probe("the master (modern), its apiserver down: neither nodes nor add-ons",
+          MASTER.but(units={APISERVER: U(True, "failed")}), master=True, lists=LISTS,
+          out=lines(f"healthz\t{b64(REFUSED.format(6443))}", f"loopback\t{b64(REFUSED.format(8080))}")),
     probe("the master, its apiserver down: curl's why, no nodes", MASTER.but(units={APISERVER: U(True, "failed")}),
           master=True, out=lines(f"healthz\t{b64(REFUSED.format(6443))}", f"loopback\t{b64(REFUSED.format(8080))}")),
     probe("the master without its CA: curl says which file", MASTER.but({f"{PKI}/ca.crt": None}), master=True,
@@ -84,12 +103,27 @@ PROBE = [
 A, B = f"{UNIT_DIR}/a.service", f"{UNIT_DIR}/b.service"
 UNITS = Host({A: F("A\n"), B: F("B 2\n")}, units={"b.service": U(True, "active", "B 1\n")})
 RELOAD = [
-    Case("reload", "units enabled, then one reload", ("a.service", "b.service"), UNITS,
+    Case("reload", "units enabled, then one reload, asked for", ("yes", "a.service", "b.service"), UNITS,
          after=UNITS.but(units={"a.service": U(True, "inactive", "A\n"), "b.service": U(True, "active", "B 2\n")})),
-    Case("reload", "no unit: the reload alone", (), UNITS,
+    Case("reload", "no unit: the reload alone", ("yes",), UNITS,
          after=UNITS.but(units={"b.service": U(True, "active", "B 2\n")})),
-    Case("reload", "a unit without its file: nothing enabled, no reload", ("a.service", "c.service"), UNITS, exit=1,
-         err="Unit file c.service does not exist"),
+    Case("reload", "new units enabled, none loaded from an older file: no reload", ("", "a.service"), UNITS,
+         after=UNITS.but(units={"a.service": U(True)})),
+    Case("reload", "not asked, but systemd says a unit it enabled needs one: reloaded", ("", "b.service"), UNITS,
+         after=UNITS.but(units={"b.service": U(True, "active", "B 2\n")})),
+    Case("reload", "a unit without its file: nothing enabled, no reload", ("yes", "a.service", "c.service"), UNITS,
+         exit=1, err="Unit file c.service does not exist"),
+]
+
+MARKS = Host({A: F("A\n"), B: F("B 2\n"), f"{OWED_DIR}/a.service": F("run 1\n"),
+              f"{OWED_DIR}/b.service": F("run 1\n")}, units={"b.service": U(True, "active", "B 1\n")})
+ACTIVATE = [
+    Case("activate", "started, then the marks named removed, no other", ("start", OWED_DIR, "a.service", "a.service"),
+         MARKS, after=MARKS.but({f"{OWED_DIR}/a.service": None}, units={"a.service": U(False, "active", "A\n")})),
+    Case("activate", "a restart runs the unit again", ("restart", OWED_DIR, "", "b.service"), MARKS),
+    Case("activate", "a unit that cannot start keeps its mark: systemd's own words",
+         ("start", OWED_DIR, "c.service", "c.service"), MARKS.but({f"{OWED_DIR}/c.service": F("run 1\n")}),
+         exit=5, err="Unit c.service not found"),
 ]
 
 KEEP = "\n".join((*KEEP_DIRS, "/home/core"))
@@ -155,4 +189,4 @@ REPLACE = [
          real_only="the fake's kubectl is its apiserver's, whose Secrets are not a file"),
 ]
 
-CASES = [*PROBE, *RELOAD, *REMOVE, *REPLACE]
+CASES = [*PROBE, *RELOAD, *ACTIVATE, *REMOVE, *REPLACE]

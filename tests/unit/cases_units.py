@@ -35,7 +35,7 @@ WAIT_UNIT = [
     wait("still running when the seconds are up: its state then", UNIT.but(units={X: U(True, "activating")}),
          out="activating\n"),
     wait("it ends while followed: heard from its journal line, before the seconds are up",
-         replace(UNIT.but(units={X: U(True, "activating")}), journal={X: ("downloading", "=active", "Finished x")}),
+         replace(UNIT.but(units={X: U(True, "activating")}), journal={X: ("downloading", "=active", "job: Finished x")}),
          seconds="30", out="active\n",
          after=UNIT.but(units={X: U(True, "active")}),
          real_only="the fake's units end by their faults, not by a journal line"),

@@ -76,6 +76,31 @@ def test_list_shows_every_task_with_help():
         assert len(line.split()) > 1, f"{task} has no help line"
 
 
+AS_INSTALLED = """
+import importlib.metadata, sys
+found = importlib.metadata.entry_points
+importlib.metadata.entry_points = lambda **kw: [] if kw.get("group") == "kubefab.tasks" else found(**kw)
+sys.argv = ["kubefab", *sys.argv[1:]]
+from kubefab.cli import program
+try:
+    program.run()
+except SystemExit as e:
+    assert not e.code, e.code
+print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in ("paramiko", "fabric", "cryptography", "jinja2")
+                  or m.startswith(("kubefab.ops", "kubefab.remote.ssh", "kubefab.inventory", "kubefab.pki")))))
+"""
+
+
+@pytest.mark.parametrize("args", [["--list"], ["--help", "deploy"], ["--help", "etcd.restore"]])
+def test_listing_and_help_import_no_ssh_pki_templates_or_operations(args):
+    """A task imports what it runs when it runs: the tree and every task's help come from
+    the task modules alone (as installed: the lab's tasks, test infrastructure, left out)."""
+    r = subprocess.run([sys.executable, "-c", AS_INSTALLED, *args], cwd=ROOT, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == "", r.stdout.splitlines()[-1]
+
+
 def test_every_flag_has_help(kubefab):
     for task in ("deploy", "status", "render", "cloud-config", "master.restart", "nodes.register", "unlock",
                  "lab.up"):

@@ -194,7 +194,8 @@ def test_repairs_say_what_they_did(inv, converged, capsys):
     node.units[NODE_UNITS[1]].active = "failed"
     assert deploy(inv, converged, dry_run=True) == 0
     assert recap(capsys.readouterr().out)[NODE] == (
-        "pending", f"systemctl enable {KUBELET}; systemctl start kubernetes.node.target {NODE_UNITS[1]}")
+        "pending", f"systemctl daemon-reload; systemctl enable {KUBELET}; "
+                   f"systemctl start kubernetes.node.target {NODE_UNITS[1]}")
     assert deploy(inv, converged) == 0
     assert recap(capsys.readouterr().out)[NODE] == (
         "changed", f"enabled {KUBELET}; started kubernetes.node.target, {NODE_UNITS[1]}")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import cases_batch
 import cases_files
 import cases_install
 import cases_lease
@@ -26,8 +27,8 @@ from kubefab.remote.hostfiles import INSTALL, archive
 from script_worlds import FakeHost, RealHost, USER, GROUP, expected
 
 ROOT = Path(__file__).resolve().parents[2]
-CASES = [*cases_files.CASES, *cases_install.CASES, *cases_lease.CASES, *cases_system.CASES, *cases_units.CASES,
-         *cases_preflight.CASES]
+CASES = [*cases_batch.CASES, *cases_files.CASES, *cases_install.CASES, *cases_lease.CASES, *cases_system.CASES,
+         *cases_units.CASES, *cases_preflight.CASES]
 NOT_HERE = {"look"}  # its own file: test_look.py
 
 

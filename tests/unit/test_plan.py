@@ -86,8 +86,28 @@ def test_stopped_unit_starts_the_target_and_disabled_unit_is_enabled():
     assert p.start == (TARGET, "kubernetes.scheduler.service")
     assert p.enable == ("kubernetes.scheduler.service",)
     assert p.restart == ()
-    assert p.steps() == ["systemctl enable kubernetes.scheduler.service",
+    assert p.steps() == ["systemctl daemon-reload",  # systemd holds it: it says enabled only once reloaded
+                         "systemctl enable kubernetes.scheduler.service",
                          f"systemctl start {TARGET} kubernetes.scheduler.service"]
+
+
+def test_a_new_unit_is_enabled_without_a_reload():
+    """systemd holds no unit of that name (not-found): it reads the file when first used."""
+    facts = converged()
+    facts.units["kubernetes.scheduler.service"] = UnitFact("", "inactive", loaded=False)
+    assert plan(facts).steps() == ["systemctl enable kubernetes.scheduler.service",
+                                   f"systemctl start {TARGET} kubernetes.scheduler.service"]
+
+
+def test_a_running_unit_whose_file_went_missing_gets_its_new_file_with_a_reload():
+    """A reload while its file was gone leaves it running and not-found: systemd does not
+    read a new file for it on demand (a restart then fails, 'failed to load properly'),
+    only at a reload. Seen on the lab: test_run_safety's read-only unit folder."""
+    facts = converged()
+    del facts.files[API]
+    facts.units["kubernetes.apiserver.service"] = UnitFact("", "active", loaded=False)
+    p = plan(facts)
+    assert p.daemon_reload and p.steps()[:2] == [f"create {API}", "systemctl daemon-reload"]
 
 
 def test_a_restart_owed_by_an_earlier_run_is_planned_and_said():

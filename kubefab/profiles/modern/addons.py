@@ -27,6 +27,11 @@ KNOWN = ("coredns",)  # every add-on, in apply order (kubernetes.addons names th
 # what `kubectl get/delete -l` looks through for an add-on's objects (its kinds)
 KINDS = ("deployments.apps", "services", "configmaps", "serviceaccounts",
          "clusterroles.rbac.authorization.k8s.io", "clusterrolebindings.rbac.authorization.k8s.io")
+# the same kinds as the API lists them (every namespace): the master's probe asks these
+LISTS = (("Deployment", "/apis/apps/v1/deployments"), ("Service", "/api/v1/services"),
+         ("ConfigMap", "/api/v1/configmaps"), ("ServiceAccount", "/api/v1/serviceaccounts"),
+         ("ClusterRole", "/apis/rbac.authorization.k8s.io/v1/clusterroles"),
+         ("ClusterRoleBinding", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"))
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,12 @@ class Addon:
     def kinds(self) -> str:
         """Where kubectl looks for them (kubectl get/delete KINDS)."""
         return ",".join(KINDS)
+
+    @property
+    def query(self) -> tuple[str, ...]:
+        """kubectl's words that list every add-on's objects (any add-on's label), as JSON
+        (after an apply; the master's probe asks the API itself: profile.addon_lists)."""
+        return ("get", self.kinds, "--all-namespaces", "-l", ADDON_LABEL, "-o", "json")
 
 
 def image(inv: Inventory, name: str, tag: str) -> str:

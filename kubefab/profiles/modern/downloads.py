@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from kubefab.profiles.modern import paths as layout
 from kubefab import versions
-from kubefab.model import MANUAL, Host, Inventory
+from kubefab.model import MANUAL, Host, Inventory, once_per_inventory
 
 INVENTORY, PINNED, PUBLISHED, MISSING = "inventory", "pinned", "published", "missing"
 
@@ -88,6 +88,7 @@ def missing_message(inv: Inventory) -> str | None:
             f"them under kubernetes.sha256 (component: digest from the release's sum files or your mirror's)")
 
 
+@once_per_inventory
 def release_stamp(inv: Inventory) -> str:
     """What the download writes after a complete install: the release, every component
     version, the architecture, the mirror, where the sums come from and a digest of

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import ipaddress
 
-from kubefab.model import Host, Inventory
+from kubefab.model import Host, Inventory, once_per_inventory
 
 
 class NetworkError(ValueError):
     """One line: what cannot be carved, for which host."""
 
 
+@once_per_inventory
 def pod_subnets(inv: Inventory) -> dict[str, str]:
-    """Host name -> its pod subnet (CIDR text), in inventory order."""
+    """Host name -> its pod subnet (CIDR text), in inventory order (callers only read it)."""
     k = inv.kubernetes
     cluster = ipaddress.ip_network(k.cluster_cidr)
     if k.node_cidr_prefix < cluster.prefixlen:

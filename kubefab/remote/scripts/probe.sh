@@ -1,10 +1,13 @@
-# One process per kind of fact, not per file: a no-op run is mostly this probe.
-# Arguments: STAMP_PATH LOCK_DIR HEALTHZ LOOPBACK KUBECTL FILES UNITS OWED_DIR STAGE_DIR CLUSTER,
-# HEALTHZ..UNITS one item per line; OWED_DIR, STAGE_DIR and CLUSTER (the cluster's record,
-# kubefab.identity) may be empty (not asked). HEALTHZ, LOOPBACK and KUBECTL are argv lists, empty except on the
+# One process per kind of fact, not per file: a no-op run is mostly this probe. On the
+# master, the node list is asked while the health checks run.
+# Arguments: STAMP_PATH LOCK_DIR HEALTHZ LOOPBACK KUBECTL FILES UNITS OWED_DIR STAGE_DIR CLUSTER
+# LIST_CURL LIST_URLS, HEALTHZ..UNITS and LIST_CURL..LIST_URLS one item per line; OWED_DIR,
+# STAGE_DIR, CLUSTER (the cluster's record, kubefab.identity) and LIST_CURL, LIST_URLS (a
+# curl argv without its URL, and the URLs it asks one after the other, beside the nodes:
+# "list URL BASE64" each that answered) may be empty (not asked). HEALTHZ, LOOPBACK and KUBECTL are argv lists, empty except on the
 # master (kubefab.health's checks; kubectl without its verb); with IFS a newline and
 # globbing off, $healthz is that argv again, word for word, never parsed by the shell.
-stamp=$1 lock=$2 healthz=$3 loopback=$4 kubectl=$5 files=$6 units=$7 owed=${8-} stage=${9-} cluster=${10-}
+stamp=$1 lock=$2 healthz=$3 loopback=$4 kubectl=$5 files=$6 units=$7 owed=${8-} stage=${9-} cluster=${10-} curl=${11-} urls=${12-}
 set +f  # globs only here: the names in OWED_DIR and STAGE_DIR
 [ -n "$owed" ] && for f in "$owed"/*; do
   [ -f "$f" ] && printf 'owed\t%s\t%s\n' "${f##*/}" "$(base64 -w0 < "$f")"
@@ -20,16 +23,30 @@ if [ -n "$files" ]; then
   done
   stat -c 'stat %n %a %U %G' -- $files 2>/dev/null
 fi
-[ -n "$units" ] && systemctl show --property=Id,UnitFileState,ActiveState,NeedDaemonReload -- $units |
+[ -n "$units" ] && systemctl show --property=Id,LoadState,ActiveState,UnitFileState,NeedDaemonReload -- $units |
   while IFS= read -r line; do printf 'unit\t%s\n' "$line"; done
 [ -f "$stamp" ] && printf 'stamp\t%s\n' "$(base64 -w0 < "$stamp")"
 [ -f "$lock/holder" ] && printf 'lock\t%s\n' "$(base64 -w0 < "$lock/holder")"
 [ -n "$cluster" ] && [ -f "$cluster" ] && printf 'cluster\t%s\n' "$(base64 -w0 < "$cluster")"
+if [ -n "$kubectl" ]; then  # asked while the checks run: the master's probe takes the longest of them
+  set -- $kubectl
+  if [ -x "$1" ] && nodes=$(mktemp "${TMPDIR:-/run}/kubefab-nodes.XXXXXX"); then
+    "$@" get nodes -o json > "$nodes" 2>/dev/null & asked=$!
+  fi
+fi
+if [ -n "$curl" ] && objects=$(mktemp "${TMPDIR:-/run}/kubefab-lists.XXXXXX"); then
+  for url in $urls; do
+    body=$($curl "$url" 2>/dev/null) && printf 'list\t%s\t%s\n' "$url" "$(printf '%s' "$body" | base64 -w0)"
+  done > "$objects" & listed=$!
+fi
 [ -n "$healthz" ] && printf 'healthz\t%s\n' "$($healthz 2>&1 | base64 -w0)"
 [ -n "$loopback" ] && printf 'loopback\t%s\n' "$($loopback 2>&1 | base64 -w0)"
-if [ -n "$kubectl" ]; then
-  set -- $kubectl
-  [ -x "$1" ] && nodes=$("$@" get nodes -o json 2>/dev/null) &&
-    printf 'nodes\t%s\n' "$(printf '%s' "$nodes" | base64 -w0)"
+if [ -n "${asked-}" ]; then
+  wait "$asked" && printf 'nodes\t%s\n' "$(printf '%s' "$(cat -- "$nodes")" | base64 -w0)"
+  rm -f -- "$nodes"
+fi
+if [ -n "${listed-}" ]; then
+  wait "$listed"; cat -- "$objects"
+  rm -f -- "$objects"
 fi
 exit 0

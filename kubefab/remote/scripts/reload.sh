@@ -1,5 +1,12 @@
-# Arguments: UNIT... (may be none): their links made, then the one reload of systemd that
-# loads them and the new files (enable would reload once more). One round trip, not two.
+# Arguments: RELOAD UNIT...: the units enabled (their links made; enable alone does not
+# reload), then systemd reloaded once, when RELOAD is "yes" (a unit file systemd had
+# loaded was rewritten) or when systemd says after the enable that a unit needs it
+# (NeedDaemonReload: from systemd 255 on, an enable marks every unit until the next
+# reload). Else no reload: a unit file systemd never loaded is read when first used.
 set -eu
+reload=$1; shift
 [ $# -eq 0 ] || systemctl enable --quiet --no-reload "$@"
-systemctl daemon-reload
+if [ "$reload" != yes ] && [ $# -gt 0 ]; then
+  case $(systemctl show --property=NeedDaemonReload --value -- "$@") in *yes*) reload=yes ;; esac
+fi
+[ "$reload" != yes ] || systemctl daemon-reload
