@@ -77,7 +77,8 @@ def digest(addon, items: list[dict]) -> str | None:
         found = mine.pop(key(doc), None)
         if found is None:
             return None
-        parts.append([list(key(doc)), found["metadata"].get("uid"), project(found, doc)])
+        fields = {k: v for k, v in doc.items() if k not in ("apiVersion", "kind")}  # in key(); a list's items lack them
+        parts.append([list(key(doc)), found["metadata"].get("uid"), project(found, fields)])
     parts.append(sorted(mine))  # its objects the manifest no longer has
     text = json.dumps([addon.manifest, parts], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()

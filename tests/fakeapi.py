@@ -164,13 +164,13 @@ class Apiserver:
 
     def listing(self, url: str) -> str:
         """The API's list of one kind's objects that have a label (`?labelSelector=KEY`),
-        as the apiserver answers: its items without their kind (the list named List, as the
+        as the apiserver answers: its items without their kind and apiVersion (the list named List, as the
         host-script table's curl names it)."""
         path, _, label = url.split("://", 1)[1].partition("/")[2].partition("?labelSelector=")
         kind = {"deployments": "Deployment", "services": "Service", "configmaps": "ConfigMap",
                 "serviceaccounts": "ServiceAccount", "clusterroles": "ClusterRole",
                 "clusterrolebindings": "ClusterRoleBinding"}[path.rsplit("/", 1)[1]]
-        items = [{k: v for k, v in self.listed(key).items() if k != "kind"} for key, d in sorted(self.objects.items())
+        items = [{k: v for k, v in self.listed(key).items() if k not in ("kind", "apiVersion")} for key, d in sorted(self.objects.items())
                  if key[0] == kind and label in (d["metadata"].get("labels") or {})]
         return json.dumps({"kind": "List", "items": items})  # the apiserver says e.g. DeploymentList
 

@@ -3,7 +3,7 @@
 # Arguments: STAMP_PATH LOCK_DIR HEALTHZ LOOPBACK KUBECTL FILES UNITS OWED_DIR STAGE_DIR CLUSTER
 # LIST_CURL LIST_URLS, HEALTHZ..UNITS and LIST_CURL..LIST_URLS one item per line; OWED_DIR,
 # STAGE_DIR, CLUSTER (the cluster's record, kubefab.identity) and LIST_CURL, LIST_URLS (a
-# curl argv without its URL, and the URLs it asks one after the other, beside the nodes:
+# curl argv without its URL, and the URLs it asks in one connection, beside the nodes:
 # "list URL BASE64" each that answered) may be empty (not asked). HEALTHZ, LOOPBACK and KUBECTL are argv lists, empty except on the
 # master (kubefab.health's checks; kubectl without its verb); with IFS a newline and
 # globbing off, $healthz is that argv again, word for word, never parsed by the shell.
@@ -34,10 +34,10 @@ if [ -n "$kubectl" ]; then  # asked while the checks run: the master's probe tak
     "$@" get nodes -o json > "$nodes" 2>/dev/null & asked=$!
   fi
 fi
-if [ -n "$curl" ] && objects=$(mktemp "${TMPDIR:-/run}/kubefab-lists.XXXXXX"); then
-  for url in $urls; do
-    body=$($curl "$url" 2>/dev/null) && printf 'list\t%s\t%s\n' "$url" "$(printf '%s' "$body" | base64 -w0)"
-  done > "$objects" & listed=$!
+if [ -n "$curl" ] && objects=$(mktemp -d "${TMPDIR:-/run}/kubefab-lists.XXXXXX"); then
+  set --; i=0  # one curl, one TLS handshake: each URL's answer in a file of its own
+  for url in $urls; do i=$((i + 1)); set -- "$@" "$url" -o "$objects/$i"; done
+  $curl "$@" 2>/dev/null & listed=$!
 fi
 [ -n "$healthz" ] && printf 'healthz\t%s\n' "$($healthz 2>&1 | base64 -w0)"
 [ -n "$loopback" ] && printf 'loopback\t%s\n' "$($loopback 2>&1 | base64 -w0)"
@@ -46,7 +46,10 @@ if [ -n "${asked-}" ]; then
   rm -f -- "$nodes"
 fi
 if [ -n "${listed-}" ]; then
-  wait "$listed"; cat -- "$objects"
-  rm -f -- "$objects"
+  wait "$listed"; i=0
+  for url in $urls; do
+    i=$((i + 1)); [ -f "$objects/$i" ] && printf 'list\t%s\t%s\n' "$url" "$(base64 -w0 < "$objects/$i")"
+  done
+  rm -rf -- "$objects"
 fi
 exit 0
