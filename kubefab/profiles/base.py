@@ -155,6 +155,10 @@ class Profile:
         """A check name as --ignore-preflight gives it, checked (ValueError: no such check)."""
         raise ValueError(f"the {self.name} profile has no preflight checks")
 
+    def balancer_package(self) -> tuple[str, str] | None:
+        """(package, program) of the nodes' load balancer over several masters, None: none."""
+        return None
+
     def admin_kubeconfig(self) -> dict | None:
         """The operator's kubeconfig when there is no PKI to make it from (else None)."""
         return None

@@ -116,6 +116,25 @@ def test_master_restart_restarts_every_master_in_turn(ha_lab, fresh, inventory, 
     assert set(recap(out).values()) == {"changed"}
 
 
+def test_a_key_rotation_reaches_every_master(fresh, inventory, inv):
+    """secrets.rotate-key syncs every master at each stage: a Secret written before reads
+    back through each master's apiserver after."""
+    kubectl = kubectl_at(inventory)
+    kubectl("create", "-f", "-", stdin='{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "rotated"}, '
+                                       '"stringData": {"k": "v"}}')
+    started = time.monotonic()
+    r = fab(inventory, "secrets.rotate-key")
+    print(f"secrets.rotate-key with 3 masters: {time.monotonic() - started:.1f}s")
+    print("\n".join(line for line in r.stdout.splitlines() if "waiting" in line or "rewrote" in line))
+    for m in inv.masters:
+        assert r.stdout.count(f"[{m.name}] encryption keys now") == 3, r.stdout  # added, made first, old dropped
+        got = kubectl_at(inventory, f"https://{m.address}:6443")("get", "secret", "rotated", "-o",
+                                                                  "jsonpath={.data.k}").stdout
+        assert got == "dg=="  # base64 of "v"
+    status = fab(inventory, "status", check=False)
+    assert status.returncode == 0, status.stdout
+
+
 def test_the_first_master_stopped(ha_lab, fresh, inventory, inv, tmp_path):
     first, others = inv.masters[0], inv.masters[1:]
     kubectl = kubectl_at(inventory)

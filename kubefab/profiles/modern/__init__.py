@@ -109,6 +109,10 @@ class Modern(Profile):
     def registered(self, host: Host) -> dict:
         return render.registered(self.inv, host)
 
+    def balancer_package(self) -> tuple[str, str] | None:
+        """haproxy or nginx (kubernetes.apiserver.load_balancer) where the nodes run one."""
+        return paths.LB_PACKAGES[self.inv.kubernetes.apiserver.load_balancer] if self.inv.local_balancer else None
+
     # -- preflight ---------------------------------------------------------------------
     def preflight(self, host: Host) -> list[str]:
         return preflight.asks(self.inv, host)
