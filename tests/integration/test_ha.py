@@ -194,6 +194,30 @@ def test_two_of_three_stopped(ha_lab, fresh, inventory, inv):
         fab(inventory, "status", check=False).stdout
 
 
+def test_snapshot_from_a_member_that_runs_and_restore_of_the_whole_cluster(ha_lab, fresh, inventory, inv, tmp_path):
+    """etcd.snapshot with the first master down takes it from another member; etcd.restore
+    puts the whole cluster back: the first member restored, the others joined again."""
+    kubectl = kubectl_at(inventory)
+    kubectl("create", "-f", "-", stdin='{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "before"}}')
+    first = inv.masters[0]
+    ha_lab.stop_host(first.name)
+    try:
+        snap = fab(inventory, "etcd.snapshot", f"--out={tmp_path / 'snap.db'}", check=False)
+    finally:
+        ha_lab.start_host(first.name)
+    assert f"[{inv.masters[1].name}] snapshot " in snap.stdout, snap.stdout
+    assert until(lambda: fab(inventory, "status", check=False).returncode == 0, 90)
+    kubectl("create", "-f", "-", stdin='{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "after"}}')
+    fab(inventory, "etcd.restore", str(tmp_path / "snap.db"), "--yes", timeout=600)
+    listed = members(inventory, inv, first.name)
+    assert sorted(m.name for m in listed) == sorted(m.name for m in inv.masters), listed
+    assert all(m.started and not m.learner for m in listed), listed
+    names = kubectl("get", "configmaps", "-o", "jsonpath={.items[*].metadata.name}").stdout.split()
+    assert "before" in names and "after" not in names, names
+    assert until(lambda: fab(inventory, "status", check=False).returncode == 0, 90), \
+        fab(inventory, "status", check=False).stdout
+
+
 def one_master(inventory: Path, keep: str) -> Path:
     """The inventory with its other masters left out (beside it: the same pki/)."""
     import yaml
@@ -232,13 +256,19 @@ def test_three_masters_to_one(ha_lab, fresh, inventory, inv):
 def test_one_master_to_three_with_the_api_answering(ha_lab, fresh, inventory, inv):
     """The seed's one master grows to three with one deploy: every request of a kubectl
     loop (every 0.5 s, through a load balancer of the test's own over the three masters'
-    addresses) is answered while it runs."""
+    addresses) is answered while it runs. The nodes' load balancer is nginx this time."""
+    import yaml
+    data = yaml.safe_load(inventory.read_text())
+    data["kubernetes"].setdefault("apiserver", {})["load_balancer"] = "nginx"
+    inventory = inventory.parent / "hosts-nginx.yaml"
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
     with own_balancer(ha_lab, inv, inv.nodes[-1]) as server:
         loop = kubectl_at(inventory, server, "kubernetes")
         answers, failures = [], []
         with requests_every(loop, 0.5, answers, failures, "get", "configmap", "survivor", "-o",
                             "jsonpath={.data.grown}"):
             grown = fab(inventory, "deploy", timeout=600)
+    assert "nginx" in on_host(inventory, inv.nodes[0].name, ["pgrep", "-a", "nginx"]).stdout
     assert "etcd: promoted to a voting member" in grown.stdout
     assert not failures and len(answers) > 10, (failures, len(answers))
     listed = members(inventory, inv, inv.masters[2].name)
