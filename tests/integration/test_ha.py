@@ -176,6 +176,24 @@ def test_the_first_master_stopped(ha_lab, fresh, inventory, inv, tmp_path):
         fab(inventory, "status", check=False).stdout
 
 
+def test_a_master_whose_sshd_is_off(ha_lab, fresh, inventory, inv):
+    """The host runs on (its apiserver and member too), kubefab cannot reach it: deploy
+    converges the others and names it; status names it; back, all is OK."""
+    last = inv.masters[-1]
+    ha_lab.stop_sshd(last.name)
+    try:
+        deploy = fab(inventory, "deploy", check=False)
+        rows = recap(deploy.stdout)
+        assert deploy.returncode != 0 and rows[last.name] == "failed", deploy.stdout
+        assert all(rows[h.name] == "unchanged" for h in inv.hosts if h != last), deploy.stdout
+        status = fab(inventory, "status", check=False)
+        assert status.returncode != 0 and f"{last.name}: " in status.stdout.split("PROBLEMS:")[-1], status.stdout
+        assert "DOWN" not in status.stdout  # its member runs: etcd says so
+    finally:
+        ha_lab.start_sshd(last.name)
+    assert fab(inventory, "status", check=False).returncode == 0
+
+
 def test_two_of_three_stopped(ha_lab, fresh, inventory, inv):
     down = inv.masters[1:]
     for m in down:
