@@ -91,6 +91,10 @@ class Profile:
         """What the download installs on `host` (reset and nodes.remove take it away)."""
         raise NotImplementedError
 
+    def run_paths(self, host: Host) -> tuple[str, ...]:
+        """Files a run writes on `host` that are not rendered (reset takes them away too)."""
+        return ()
+
     def made_by_units(self, host: Host) -> tuple[str, ...]:
         """Folders a unit of kubefab's makes itself (reset removes them once empty)."""
         return ()

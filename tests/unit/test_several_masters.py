@@ -195,3 +195,14 @@ def test_status_names_the_down_member_the_leader_and_lost_quorum():
     assert any(p.startswith("etcd: quorum lost: 1 of 3 members healthy, 2 needed") for p in problems)
     _, problems = controlplane.report(masters, None, None, None, ["azure-prd-02", "azure-prd-03"], None)
     assert "quorum lost (1 of 3 masters up, 2 needed)" in problems[0]
+
+
+def test_reset_takes_a_joined_members_environment_file_too(tmp_path):
+    """A joining master's /etc/etcd/etcd.env is written by the join, not rendered: its
+    footprint names it all the same (reset and nodes.remove take it away)."""
+    from kubefab import footprint
+    inv = load(hosts(tmp_path), ENV)
+    second = inv.host("azure-prd-02")
+    fp = footprint.of_host(inv, second, files(inv, "azure-prd-02"), inv.profile.unit_order(second),
+                           inv.profile.target(second))
+    assert L.ETCD_ENV in fp.paths and L.ETCD_ENV not in files(inv, "azure-prd-02")

@@ -76,6 +76,10 @@ class Modern(Profile):
         binaries = [f"{a.dest}/{b}" for a in downloads.artifacts(self.inv, host) for b in a.binaries]
         return (layout.stamp_path(self.inv.kubernetes.install_dir), *binaries)
 
+    def run_paths(self, host: Host) -> tuple[str, ...]:
+        """A joining member's environment file (kubefab.ops.members), on any master."""
+        return (paths.ETCD_ENV,) if host.is_master and self.inv.kubernetes.managed_etcd else ()
+
     def download_refusal(self) -> str | None:
         return downloads.missing_message(self.inv)
 
