@@ -30,7 +30,7 @@ def of_host(inv: Inventory, host: Host, rendered, units: tuple[str, ...], target
     # (register_node.sh): its discovery cache lands in those homes, the last one in /.kube
     runs_kubectl = {"/root", home(host.ssh.user), ""}
     homes = {*runs_kubectl - {""}, *((home(inv.registry.user),) if inv.registry else ())}
-    paths = {*rendered, *inv.profile.release_paths(host), *(f"{h}/{KUBECTL_CACHE}" for h in runs_kubectl),
+    paths = {*rendered, *inv.profile.release_paths(host), *inv.profile.run_paths(host), *(f"{h}/{KUBECTL_CACHE}" for h in runs_kubectl),
              BACKUP_DIR, OWED_DIR, STAGE_DIR, LAST_RUN, ROLLED_BACK, CLUSTER_FILE}
     return Footprint((target, *reversed(units)), tuple(sorted(paths)), (*KEEP_DIRS, *sorted(homes)),
                      inv.profile.made_by_units(host))

@@ -131,7 +131,7 @@ class Machine:
                         "put": self.put, "swap-etcd-data": self.swap, "reload": self.reload,
                         "run-download": self.run_download, "activate": self.activate,
                         "preflight": self.preflight, "apply-as": self.apply_as,
-                        "replace-secrets": self.replace_secrets}
+                        "replace-secrets": self.replace_secrets, "package": self.package}
         self.round_trips = 0  # commands run over its connection (a batch is one)
 
     # -- what tests look at ----------------------------------------------------------
@@ -633,6 +633,20 @@ class Machine:
                 out.append(f"running\t{u}\t{state}\n")
                 bad = 1
         return bad, "".join(out), ""
+
+    def package(self, program, package, mode="") -> tuple[int, str, str]:
+        """package.sh: a program there or not; installed as apt-get puts it (/usr/sbin/PACKAGE)."""
+        f = self.files.get(program)
+        if f is not None and f.mode & 0o111:
+            return 0, "present\n", ""
+        if mode != "install":
+            return 0, "missing\n", ""
+        if "no-package" in self.faults:
+            return 1, "", f"E: Unable to locate package {package}\napt-get install {package} failed\n"
+        self.files[f"/usr/sbin/{package}"] = FakeFile("#!/bin/sh\n", 0o755)
+        if program not in self.files:
+            return 1, "", f"{package} installed, and {program} is still missing\n"
+        return 0, "installed\n", ""
 
     def forget(self, state, lock) -> tuple[int, str, str]:
         if not self.is_dir(lock) and f"{lock}.flock" in self.files:

@@ -23,6 +23,7 @@ from kubefab.ops.host import HostRun
 from kubefab.ops.operation import Operation, Options, Step
 from kubefab.ops.addons import Addons
 from kubefab.ops.deploy_masters import KeepQuorum, Turns
+from kubefab.ops.packages import BalancerPackage
 from kubefab.ops.preflight import Preflight
 from kubefab.ops.steps import Apiserver, Probe, RegisterNodes, commands
 from kubefab.remote import hostfiles
@@ -64,7 +65,7 @@ class Deploy(Operation):
     def steps(self) -> list[Step]:
         return [Probe(self, lambda h: self.wanted.get(h.name, {})), CheckIdentity(self, self.keys), KeepQuorum(self),
                 KeepVersion(self),
-                Preflight(self, self.ignore_preflight, lambda h: bool(self.host_plan(h).changes)),
+                Preflight(self, self.ignore_preflight, lambda h: bool(self.host_plan(h).changes)), BalancerPackage(self),
                 IssuePki(self, self.keys, self.render), ConvergeHosts(self),
                 RegisterNodes(self, self.wanted_nodes(), self.ready), Addons(self)]
 

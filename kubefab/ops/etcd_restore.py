@@ -7,7 +7,13 @@ dir (the member's name, peer URL and token, as its unit runs it); the old data d
 aside (ETCD_DATA_ASIDE, kept: remove it once the cluster is as wanted) and the new one
 put in its place; etcd started and healthy; the apiserver started and ready (/readyz),
 then the rest. Until the swap a failure starts etcd and the control plane again on the
-untouched old data; after it, the reason says where the old data is."""
+untouched old data; after it, the reason says where the old data is.
+
+Several masters: the whole cluster goes back. Every master must answer; the others' control
+planes and members are stopped first; the first master's member is restored as above (a
+one-member cluster); then each other master joins it again as deploy joins a master
+(kubefab.ops.members: member add --learner, its earlier data dir moved aside, promote),
+one at a time, its control plane started and ready before the next."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,6 +24,7 @@ from kubefab.ops.etcd_snapshot import EtcdFacts, gather, missing, stamp, verifie
 from kubefab.layout import APISERVER, CONTROLLER_MANAGER, ETCD, ETCD_SNAPSHOTS, SCHEDULER
 from kubefab.profiles.modern.paths import ETCD_DATA, ETCD_DATA_ASIDE, ETCD_DATA_NEW
 from kubefab.model import Inventory
+from kubefab.ops import members
 from kubefab.ops.host import HostRun
 from kubefab.ops.operation import Operation, Options, Step
 from kubefab.report import program
@@ -49,7 +56,7 @@ class Restore(Operation):
     takes_hosts = False
 
     def __init__(self, inv: Inventory, opts: Options, source: Path, data: bytes, connect: Connect | None = None):
-        super().__init__(inv, [inv.master], opts, connect)
+        super().__init__(inv, list(inv.masters), opts, connect)
         self.source, self.data, self.when = source, data, stamp()
         self.plans: dict[str, RestorePlan] = {}
 
@@ -67,7 +74,11 @@ class PutBack(Step):
 
     def plan(self) -> dict:
         op = self.op
-        for name, f in op.each(lambda h: gather(h.cxn, op.inv)).items():
+        down = [m.name for m in op.inv.masters if m.name in op.fleet.failed]
+        if down and len(op.inv.masters) > 1:  # a member left running would be another cluster's
+            op.fail(None, f"not touched: etcd.restore restores every member, and {', '.join(down)} did not answer")
+            return {}
+        for name, f in op.each(lambda h: gather(h.cxn, op.inv), [op.inv.master]).items():
             why = missing(op.inv, f)
             op.plans[name] = RestorePlan(f"{ETCD_SNAPSHOTS}/restore-{op.when}.db", ETCD_DATA_NEW.format(stamp=op.when),
                                          ETCD_DATA_ASIDE.format(stamp=op.when),
@@ -87,14 +98,47 @@ class PutBack(Step):
                 f"move {p.new} to {ETCD_DATA}",
                 f"start {ETCD}, wait until healthy; start {APISERVER}, wait for /readyz; "
                 f"start {CONTROLLER_MANAGER}, {SCHEDULER}")]
+        if op.inv.master.name in out:
+            for m in op.inv.masters[1:]:
+                out[m.name] = [would + line for line in (
+                    f"stop {', '.join(STOP)}, then {ETCD} (before {op.inv.master.name} restores)",
+                    f"then join {op.inv.master.name}'s restored etcd again (member add --learner, its data dir "
+                    f"moved aside, promote); start {APISERVER}, wait for /readyz; start {CONTROLLER_MANAGER}, "
+                    f"{SCHEDULER}")]
         return out
 
     def summary(self, host, lines) -> str:
+        if host not in self.op.plans:
+            return f"join {self.op.inv.master.name}'s restored etcd again"
         return f"restore {self.op.source}; old data dir aside to {self.op.plans[host].aside}"
 
     def apply(self, plan) -> None:
-        op = self.op
-        op.each(self.restore, [h for h in op.fleet.ok() if op.plans[h.name].changes])
+        op, first = self.op, self.op.inv.master
+        if not (first.name in op.plans and op.plans[first.name].changes) or first.name in op.fleet.failed:
+            return
+        others = [m for m in op.inv.masters[1:] if m.name not in op.fleet.failed]
+        op.each(self.stop, others)
+        op.each(self.restore, [first])
+        if first.name in op.fleet.failed:
+            for m in others:
+                op.fleet.failed.setdefault(m.name, f"stopped, not joined again: {first.name}'s restore failed")
+            return
+        via = op.on(op.fleet.connections[first.name])
+        for m in others:  # one at a time: each join changes the membership
+            op.each(lambda h: self.rejoin(h, via), [m])
+
+    def stop(self, h: HostRun) -> None:
+        for unit in (*STOP, ETCD):
+            h.systemctl("stop", unit)
+        h.note(f"stopped {', '.join((*STOP, ETCD))}")
+
+    def rejoin(self, h: HostRun, via: HostRun) -> None:
+        members.join(h, via)
+        h.systemctl("start", APISERVER)
+        h.note(f"started {APISERVER}")
+        h.say(f"apiserver ok ({h.wait_healthy(interruptible=False)})")
+        h.systemctl("start", CONTROLLER_MANAGER, SCHEDULER)
+        h.note(f"started {CONTROLLER_MANAGER}, {SCHEDULER}")
 
     def restore(self, h: HostRun) -> None:
         op, p = self.op, self.op.plans[h.name]
@@ -165,4 +209,5 @@ class Active(Step):
                                   f"{h.journal(down[0])}")
             h.say(f"verified: {', '.join(units)} active")
         op = self.op
-        op.each(active, [h for h in op.fleet.ok() if h.name in op.plans and op.plans[h.name].changes])
+        if op.inv.master.name in op.plans and op.plans[op.inv.master.name].changes:
+            op.each(active, op.fleet.ok(op.inv.masters))

@@ -91,7 +91,7 @@ class Snapshot(Operation):
     takes_hosts = False
 
     def __init__(self, inv: Inventory, opts: Options, out: Path | None = None, connect: Connect | None = None):
-        super().__init__(inv, [inv.master], opts, connect)
+        super().__init__(inv, list(inv.masters), opts, connect)  # several: the first whose member runs
         self.when = stamp()
         self.out = out or default_out(inv, self.when)
         self.status: ctl.Status | None = None
@@ -111,17 +111,26 @@ class Save(Step):
     def plan(self) -> dict:
         op = self.op
         self.plans = {}
-        for name, f in op.each(lambda h: gather(h.cxn, op.inv)).items():
+        found = op.each(lambda h: gather(h.cxn, op.inv))
+        for name, f in sorted(found.items(), key=lambda item: [m.name for m in op.inv.masters].index(item[0])):
             why = missing(op.inv, f) or (None if f.active == "active" else
                                          f"{ETCD} is {f.active}: nothing to snapshot ({program()} status)")
-            self.plans[name] = SnapshotPlan(f"{ETCD_SNAPSHOTS}/{op.inv.cluster}-{op.when}.db", op.out,
-                                            ctl.offline_tool(op.inv, f.version) if f.version else "", why or "")
-            if why:
-                op.fleet.failed[name] = why
+            plan = SnapshotPlan(f"{ETCD_SNAPSHOTS}/{op.inv.cluster}-{op.when}.db", op.out,
+                                ctl.offline_tool(op.inv, f.version) if f.version else "", why or "")
+            if not why:  # from one member: the first whose etcd runs
+                self.plans = {name: plan}
+                break
+            self.plans.setdefault(name, plan)
+        for name, p in self.plans.items():
+            if not p.changes:
+                op.fleet.failed[name] = p.why_not
+        for m in op.inv.masters:  # the other masters have nothing to do
+            if m.name not in self.plans and m.name not in op.fleet.failed:
+                self.plans[m.name] = SnapshotPlan("", op.out, "", "")
         would = "would: " if op.opts.dry_run else ""
-        return {name: [f"{would}etcdctl snapshot save {p.remote} (from {etcd_url(op.inv)}), verify it "
+        return {name: [f"{would}etcdctl snapshot save {p.remote} (from {etcd_url(op.inv, op.inv.host(name))}), verify it "
                        f"({p.tool.rsplit('/', 1)[-1]} snapshot status), copy it to {p.out} (0600), remove the "
-                       f"master's copy"] for name, p in self.plans.items() if p.changes}
+                       f"master's copy"] for name, p in self.plans.items() if p.changes and p.remote}
 
     def summary(self, host, lines) -> str:
         return f"snapshot to {self.plans[host].out}"
@@ -133,7 +142,7 @@ class Save(Step):
             p = self.plans[h.name]
             h.cxn.run(["install", "-d", "-m", "0700", ETCD_SNAPSHOTS], sudo=True)
             try:
-                r = h.cxn.run(ctl.save_argv(op.inv, p.remote), sudo=True, check=False)
+                r = h.cxn.run(ctl.save_argv(op.inv, p.remote, h.host), sudo=True, check=False)
                 if not r.ok:
                     raise RemoteError(f"etcdctl snapshot save failed: {r.why()}")
                 op.status = verified(h.cxn, p.tool, p.remote)
@@ -142,7 +151,7 @@ class Save(Step):
                 h.cxn.run(["rm", "-f", "--", p.remote], sudo=True, check=False)
             write_private(p.out, data)
             h.note(f"snapshot {p.out} ({len(data)} bytes, 0600): {op.status.says()}")
-        op.each(take, [h for h in op.fleet.ok() if self.plans[h.name].changes])
+        op.each(take, [h for h in op.fleet.ok() if self.plans[h.name].changes and self.plans[h.name].remote])
 
 
 def verified(cxn: Connection, tool: str, path: str) -> ctl.Status:

@@ -1,6 +1,6 @@
 """fab rollback: on each host, the files the last run replaced go back to their previous
-versions and the units that use them restart (kubefab.backups), the master first, its
-apiserver healthy before the rest. The inventory is not read for what to restore: the
+versions and the units that use them restart (kubefab.backups), the masters first, one at
+a time, each apiserver healthy before the next, then the nodes. The inventory is not read for what to restore: the
 hosts' own lists say. The next fab deploy applies the inventory again, undoing this.
 
 Refused when the last run changed the release: binaries have no backups, so the files
@@ -95,7 +95,8 @@ class PutBack(Step):
 
         def put_back(h: HostRun):
             restore(h, self.plans[h.name], op.run_id, h.wait_healthy if h.host.is_master else None)
-        op.each(put_back, [h for h in todo if h.is_master])
+        for master in [h for h in todo if h.is_master]:  # one at a time, each healthy before the next
+            op.each(put_back, [master])
         op.each(put_back, [h for h in todo if not h.is_master])
         for stem in self.local.apply(op.fleet.failed):
             say(None, f"pki: put back {stem}.crt and .key, the version the hosts have again")

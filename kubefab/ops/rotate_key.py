@@ -37,7 +37,7 @@ class RotateKey(Operation):
     takes_hosts = False
 
     def __init__(self, inv: Inventory, opts: Options, connect: Connect | None = None):
-        super().__init__(inv, [inv.master], opts, connect)
+        super().__init__(inv, list(inv.masters), opts, connect)  # every master's apiserver reads the keys
         self.keys = Keys(inv)
         self.local = atrest.secretbox_keys(self.keys.pki) if self.keys.pki else ()  # secretbox's, in order
         self.aescbc = self.keys.pki.encryption_key if self.keys.pki else None  # an older cluster's, read only
@@ -108,8 +108,9 @@ class Check(Step):
             return (f"no encryption key in {identity.shown(op.keys.pki.dir)}: copy the cluster's pki folder here "
                     f"(or `{program()} pki.import`)" if lacking else
                     f"{op.task}: the {op.inv.profile.name} profile does not encrypt Secrets at rest")
-        if master in op.fleet.failed:
-            return f"the master {master} did not answer ({op.fleet.failed[master]})"
+        down = [m.name for m in op.inv.masters if m.name in op.fleet.failed]
+        if down:  # every apiserver must read what the others write
+            return f"the master {down[0]} did not answer ({op.fleet.failed[down[0]]})"
         found = identity.record_of(op.facts, master)
         if found is None:
             return None if self.on_master() else (f"the cluster has no record of its keys: run `{program()} "
@@ -122,10 +123,11 @@ class Check(Step):
         return lines[0] if lines else None
 
     def on_master(self) -> bool:
-        f = self.op.facts[self.op.master.name]
+        """Every master's encryption config holds the local keys."""
         files = self.op.files(self.op.local, self.op.aescbc)
-        return all(f.files.get(p) and f.files[p].sha256 == planning.digest(x.content)
-                   for p, x in files.items() if p != CLUSTER_FILE)
+        return all(self.op.facts[m.name].files.get(p) and
+                   self.op.facts[m.name].files[p].sha256 == planning.digest(x.content)
+                   for m in self.op.inv.masters for p, x in files.items() if p != CLUSTER_FILE)
 
     def aescbc_leaves(self) -> bool:
         """The cluster's record names an aescbc key and the local PKI holds none."""
@@ -160,21 +162,27 @@ class Stage(Step):
         return keyrotation.SAYS[self.stage]
 
     def apply(self, plan) -> None:
+        """The Secrets rewritten on the master kubectl runs on; a change of keys saved here
+        first, then synced to every master in turn (each apiserver ready before the next)."""
         op = self.op
-        if self.stage in op.todo and op.master.name not in op.fleet.failed:
-            op.each(self.do, [op.master])
-
-    def do(self, h: HostRun) -> None:
-        op, keys = self.op, self.op.local
+        if self.stage not in op.todo or any(m.name in op.fleet.failed for m in op.inv.masters):
+            return
+        if self.stage in (keyrotation.SAVE, keyrotation.REWRITE):
+            op.each(self.rewrite, [op.master])
+            return
+        keys = op.local
         if self.stage == keyrotation.ADD:
             op.save([*keys, (keyrotation.next_name(keys), base64.b64encode(os.urandom(32)).decode())])
         elif self.stage == keyrotation.FIRST:
             op.save([keys[1], keys[0]])
         elif self.stage == keyrotation.DROP:
             op.save(keys[:1], keep_aescbc=False)
-        if self.stage not in (keyrotation.SAVE, keyrotation.REWRITE):
-            op.sync(h)
-            return
+        for m in op.inv.masters:
+            if m.name not in op.fleet.failed:
+                op.each(op.sync, [m])
+
+    def rewrite(self, h: HostRun) -> None:
+        op = self.op
         h.guard()
         out = REPLACE.run(h.cxn, *op.inv.profile.kubectl(), timeout=op.opts.timeout + 60).stdout
         replaced = [line for line in out.splitlines() if line.strip()]

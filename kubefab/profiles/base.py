@@ -91,6 +91,10 @@ class Profile:
         """What the download installs on `host` (reset and nodes.remove take it away)."""
         raise NotImplementedError
 
+    def run_paths(self, host: Host) -> tuple[str, ...]:
+        """Files a run writes on `host` that are not rendered (reset takes them away too)."""
+        return ()
+
     def made_by_units(self, host: Host) -> tuple[str, ...]:
         """Folders a unit of kubefab's makes itself (reset removes them once empty)."""
         return ()
@@ -158,6 +162,10 @@ class Profile:
     def waiver(self, name: str) -> str:
         """A check name as --ignore-preflight gives it, checked (ValueError: no such check)."""
         raise ValueError(f"the {self.name} profile has no preflight checks")
+
+    def balancer_package(self) -> tuple[str, str] | None:
+        """(package, program) of the nodes' load balancer over several masters, None: none."""
+        return None
 
     def admin_kubeconfig(self) -> dict | None:
         """The operator's kubeconfig when there is no PKI to make it from (else None)."""

@@ -80,13 +80,15 @@ def recap(out: str) -> dict[str, str]:
 @contextmanager
 def own_balancer(lab, inv, on):
     """haproxy on the lab host `on` (OWN_BALANCER_PORT), over every master's apiserver,
-    checked every 0.5 s; yields its URL. The test's stand-in for an operator's load
+    /readyz checked every second, out after two failures, within the apiservers'
+    --shutdown-delay-duration (a stopping apiserver fails /readyz while it still serves);
+    a slow answer (a busy machine) is no failure for 3 s; yields its URL. The test's stand-in for an operator's load
     balancer in front of the control plane."""
     config = "\n".join(["defaults", "  mode tcp", "  timeout connect 2s", "  timeout client 30s",
-                        "  timeout server 30s", "  retries 3", "  option redispatch",
+                        "  timeout server 30s", "  timeout check 3s", "  retries 3", "  option redispatch",
                         "frontend test_api", f"  bind {on.address}:{OWN_BALANCER_PORT}", "  default_backend masters",
-                        "backend masters", "  option httpchk GET /healthz",
-                        *(f"  server {m.name} {m.address}:6443 check check-ssl verify none inter 500ms fall 1 rise 1"
+                        "backend masters", "  option httpchk GET /readyz",
+                        *(f"  server {m.name} {m.address}:6443 check check-ssl verify none inter 1s fall 2 rise 1"
                           for m in inv.masters), ""])
     lab.run_on(on.name, ["sh", "-c", "cat > /run/test-lb.cfg"], input=config)
     lab.run_on(on.name, ["haproxy", "-D", "-f", "/run/test-lb.cfg", "-p", "/run/test-lb.pid"])

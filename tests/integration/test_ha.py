@@ -106,7 +106,7 @@ def test_master_restart_restarts_every_master_in_turn(ha_lab, fresh, inventory, 
     with own_balancer(ha_lab, inv, inv.nodes[-1]) as server:
         answers, failures = [], []
         with requests_every(kubectl_at(inventory, server, "kubernetes"), 0.5, answers, failures,
-                            "get", "--raw", "/readyz"):
+                            "get", "--raw", "/version"):  # not /readyz: a stopping apiserver fails it, on purpose
             r = fab(inventory, "master.restart")
     out = r.stdout
     done = [out.index(f"[{m.name}] verified: ") for m in inv.masters]
@@ -114,6 +114,25 @@ def test_master_restart_restarts_every_master_in_turn(ha_lab, fresh, inventory, 
     assert done[0] < started[1] and done[1] < started[2], out  # one master at a time
     assert not failures and answers, failures
     assert set(recap(out).values()) == {"changed"}
+
+
+def test_a_key_rotation_reaches_every_master(fresh, inventory, inv):
+    """secrets.rotate-key syncs every master at each stage: a Secret written before reads
+    back through each master's apiserver after."""
+    kubectl = kubectl_at(inventory)
+    kubectl("create", "-f", "-", stdin='{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "rotated"}, '
+                                       '"stringData": {"k": "v"}}')
+    started = time.monotonic()
+    r = fab(inventory, "secrets.rotate-key")
+    print(f"secrets.rotate-key with 3 masters: {time.monotonic() - started:.1f}s")
+    print("\n".join(line for line in r.stdout.splitlines() if "waiting" in line or "rewrote" in line))
+    for m in inv.masters:
+        assert r.stdout.count(f"[{m.name}] encryption keys now") == 3, r.stdout  # added, made first, old dropped
+        got = kubectl_at(inventory, f"https://{m.address}:6443")("get", "secret", "rotated", "-o",
+                                                                  "jsonpath={.data.k}").stdout
+        assert got == "dg=="  # base64 of "v"
+    status = fab(inventory, "status", check=False)
+    assert status.returncode == 0, status.stdout
 
 
 def test_the_first_master_stopped(ha_lab, fresh, inventory, inv, tmp_path):
@@ -157,6 +176,24 @@ def test_the_first_master_stopped(ha_lab, fresh, inventory, inv, tmp_path):
         fab(inventory, "status", check=False).stdout
 
 
+def test_a_master_whose_sshd_is_off(ha_lab, fresh, inventory, inv):
+    """The host runs on (its apiserver and member too), kubefab cannot reach it: deploy
+    converges the others and names it; status names it; back, all is OK."""
+    last = inv.masters[-1]
+    ha_lab.stop_sshd(last.name)
+    try:
+        deploy = fab(inventory, "deploy", check=False)
+        rows = recap(deploy.stdout)
+        assert deploy.returncode != 0 and rows[last.name] == "failed", deploy.stdout
+        assert all(rows[h.name] == "unchanged" for h in inv.hosts if h != last), deploy.stdout
+        status = fab(inventory, "status", check=False)
+        assert status.returncode != 0 and f"{last.name}: " in status.stdout.split("PROBLEMS:")[-1], status.stdout
+        assert "DOWN" not in status.stdout  # its member runs: etcd says so
+    finally:
+        ha_lab.start_sshd(last.name)
+    assert fab(inventory, "status", check=False).returncode == 0
+
+
 def test_two_of_three_stopped(ha_lab, fresh, inventory, inv):
     down = inv.masters[1:]
     for m in down:
@@ -172,6 +209,30 @@ def test_two_of_three_stopped(ha_lab, fresh, inventory, inv):
         for m in down:
             ha_lab.start_host(m.name)
     assert until(lambda: fab(inventory, "status", check=False).returncode == 0, 120), \
+        fab(inventory, "status", check=False).stdout
+
+
+def test_snapshot_from_a_member_that_runs_and_restore_of_the_whole_cluster(ha_lab, fresh, inventory, inv, tmp_path):
+    """etcd.snapshot with the first master down takes it from another member; etcd.restore
+    puts the whole cluster back: the first member restored, the others joined again."""
+    kubectl = kubectl_at(inventory)
+    kubectl("create", "-f", "-", stdin='{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "before"}}')
+    first = inv.masters[0]
+    ha_lab.stop_host(first.name)
+    try:
+        snap = fab(inventory, "etcd.snapshot", f"--out={tmp_path / 'snap.db'}", check=False)
+    finally:
+        ha_lab.start_host(first.name)
+    assert f"[{inv.masters[1].name}] snapshot " in snap.stdout, snap.stdout
+    assert until(lambda: fab(inventory, "status", check=False).returncode == 0, 90)
+    kubectl("create", "-f", "-", stdin='{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "after"}}')
+    fab(inventory, "etcd.restore", str(tmp_path / "snap.db"), "--yes", timeout=600)
+    listed = members(inventory, inv, first.name)
+    assert sorted(m.name for m in listed) == sorted(m.name for m in inv.masters), listed
+    assert all(m.started and not m.learner for m in listed), listed
+    names = kubectl("get", "configmaps", "-o", "jsonpath={.items[*].metadata.name}").stdout.split()
+    assert "before" in names and "after" not in names, names
+    assert until(lambda: fab(inventory, "status", check=False).returncode == 0, 90), \
         fab(inventory, "status", check=False).stdout
 
 
@@ -213,13 +274,19 @@ def test_three_masters_to_one(ha_lab, fresh, inventory, inv):
 def test_one_master_to_three_with_the_api_answering(ha_lab, fresh, inventory, inv):
     """The seed's one master grows to three with one deploy: every request of a kubectl
     loop (every 0.5 s, through a load balancer of the test's own over the three masters'
-    addresses) is answered while it runs."""
+    addresses) is answered while it runs. The nodes' load balancer is nginx this time."""
+    import yaml
+    data = yaml.safe_load(inventory.read_text())
+    data["kubernetes"].setdefault("apiserver", {})["load_balancer"] = "nginx"
+    inventory = inventory.parent / "hosts-nginx.yaml"
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
     with own_balancer(ha_lab, inv, inv.nodes[-1]) as server:
         loop = kubectl_at(inventory, server, "kubernetes")
         answers, failures = [], []
         with requests_every(loop, 0.5, answers, failures, "get", "configmap", "survivor", "-o",
                             "jsonpath={.data.grown}"):
             grown = fab(inventory, "deploy", timeout=600)
+    assert "nginx" in on_host(inventory, inv.nodes[0].name, ["pgrep", "-a", "nginx"]).stdout
     assert "etcd: promoted to a voting member" in grown.stdout
     assert not failures and len(answers) > 10, (failures, len(answers))
     listed = members(inventory, inv, inv.masters[2].name)

@@ -1,7 +1,9 @@
 """upgrade v1.36 -> v1.37 with three masters (issue 21) on a lab of its own (three
-masters, two nodes): the masters one at a time, each answering at the new release before
-the next, then the nodes; a kubectl loop (every 0.5 s, through a load balancer of the
-test's own over the masters) is answered at every moment."""
+masters, two nodes) whose inventory names an endpoint: a load balancer of the test's own
+over the masters (an operator's external one), which the kubelets, kube-proxy and the
+admin kubeconfig use. The masters one at a time, each answering at the new release before
+the next, then the nodes; a kubectl loop (every 0.5 s, the admin kubeconfig as deploy
+wrote it) is answered at every moment."""
 from __future__ import annotations
 
 import shutil
@@ -16,7 +18,7 @@ from kubefab_lab import Lab
 
 from .conftest import NET, ROOT, free_port_pair, lab_prerequisites, slotted
 from .halab import kubectl_at, members, own_balancer, requests_every, until
-from .helpers import fab
+from .helpers import fab, on_host
 
 pytestmark = pytest.mark.lab
 
@@ -36,15 +38,28 @@ def lab():
     lab.down()
 
 
+def edit(inventory: Path, change) -> None:
+    data = yaml.safe_load(inventory.read_text())
+    change(data)
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
 def test_upgrade_with_three_masters_answers_throughout(lab):
     inventory = lab.inventory_path
-    fab(inventory, "deploy", timeout=600)
-    data = yaml.safe_load(inventory.read_text())
-    data["kubernetes"]["version"] = TO
-    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
     inv = load(inventory, secrets=False)
     with own_balancer(lab, inv, inv.nodes[-1]) as server:
-        loop = kubectl_at(inventory, server, "kubernetes", minor="1.36")
+        endpoint = server.removeprefix("https://")
+        edit(inventory, lambda d: d["kubernetes"].setdefault("apiserver", {}).update(endpoint=endpoint))
+        fab(inventory, "deploy", timeout=600)
+        node = inv.nodes[0]
+        kubeconfig = on_host(inventory, node.name, ["cat", "/var/lib/kubelet/kubeconfig"]).stdout
+        assert f'server: "{server}"' in kubeconfig and "tls-server-name" not in kubeconfig
+        assert "inactive" in on_host(inventory, node.name, ["systemctl", "is-active",
+                                                             "kubernetes.apiserver-lb.service"], check=False).stdout
+        edit(inventory, lambda d: d["kubernetes"].update(version=TO))
+        loop = kubectl_at(inventory, minor="1.36")  # pki/admin.kubeconfig names the endpoint
+        assert f"server: {server}" in (load(inventory, secrets=False).kubernetes.pki_dir
+                                        / "admin.kubeconfig").read_text()
         answers, failures = [], []
         started = time.monotonic()
         with requests_every(loop, 0.5, answers, failures, "get", "--raw", "/version"):

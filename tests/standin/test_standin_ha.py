@@ -73,3 +73,20 @@ def test_one_controller_manager_leads_and_the_other_takes_over(cluster, kubectl1
     k("create", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "after"}}))
     wait_until(lambda: k("get", "serviceaccount", "default", "-n", "after", check=False).returncode == 0, 10,
                "the new leader's serviceaccount controller")
+
+
+def test_a_stopping_apiserver_fails_readyz_for_its_shutdown_delay(cluster):
+    """--shutdown-delay-duration (k8s.io/apiserver's server run options): after SIGTERM the
+    server keeps serving, /healthz and /livez succeed, /readyz fails at once; it exits once
+    the delay has passed. Load balancers that check /readyz drain it meanwhile."""
+    import signal
+    from modern_cluster import https
+    url = cluster.apiserver(extra=("--shutdown-delay-duration=3s",))
+    proc = cluster.apiservers[-1]
+    assert https(url + "/readyz", cluster.pki) == (200, b"ok")
+    stopped = time.monotonic()
+    proc.popen.send_signal(signal.SIGTERM)
+    wait_until(lambda: https(url + "/readyz", cluster.pki)[0] == 500, 2, "/readyz failing after SIGTERM")
+    assert https(url + "/healthz", cluster.pki) == (200, b"ok") and https(url + "/livez", cluster.pki) == (200, b"ok")
+    assert proc.popen.wait(10) == 0
+    assert time.monotonic() - stopped >= 2.5

@@ -190,3 +190,19 @@ REPLACE = [
 ]
 
 CASES = [*PROBE, *RELOAD, *ACTIVATE, *REMOVE, *REPLACE]
+
+# package.sh: a node's load balancer program, there or installed (apt-get's stub puts it)
+HAPROXY = "/usr/sbin/haproxy"
+BINARY = F("#!/bin/sh\n", 0o755)
+PACKAGE = [
+    Case("package", "there: present", (HAPROXY, "haproxy"), Host({HAPROXY: BINARY}), out="present\n"),
+    Case("package", "missing, asked only", (HAPROXY, "haproxy"), out="missing\n"),
+    Case("package", "missing, installed", (HAPROXY, "haproxy", "install"), out="installed\n",
+         after=Host({HAPROXY: BINARY})),
+    Case("package", "there: not installed again", (HAPROXY, "haproxy", "install"), Host({HAPROXY: BINARY}),
+         out="present\n"),
+    Case("package", "the package manager fails", (HAPROXY, "haproxy", "install"),
+         Host(faults=frozenset({"no-package"})), exit=1, err="apt-get install haproxy failed"),
+    Case("package", "not executable: missing", (HAPROXY, "haproxy"), Host({HAPROXY: F("x\n")}), out="missing\n"),
+]
+CASES = [*CASES, *PACKAGE]

@@ -100,7 +100,7 @@ def test_each_master_runs_its_own_member(tmp_path):
     assert L.ETCD_ENV not in second
     api = second["/etc/systemd/system/kubernetes.apiserver.service"].content
     assert ("--etcd-servers=https://127.0.0.1:2379,https://10.1.0.1:2379,https://10.1.0.3:2379" in api
-            and "--advertise-address=10.1.0.2" in api)
+            and "--advertise-address=10.1.0.2" in api and "--shutdown-delay-duration=4s" in api)
     assert "ConditionHost=azure-prd-02\n" in second["/etc/systemd/system/kubernetes.master.target"].content
     member = x509.load_pem_x509_certificate(second[L.ETCD_CERT].content.encode())
     ips = member.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
@@ -121,7 +121,7 @@ def test_a_node_reaches_the_masters_through_its_own_balancer(tmp_path):
     inv = load(hosts(tmp_path), ENV)
     node = files(inv, "azure-prd-04")
     config = node[L.LB_HAPROXY_CONFIG].content
-    assert "bind 127.0.0.1:6443" in config and "balance leastconn" in config and "option httpchk GET /healthz" in config
+    assert "bind 127.0.0.1:6443" in config and "balance leastconn" in config and "option httpchk GET /readyz" in config
     assert [line.split()[1:3] for line in config.splitlines() if line.strip().startswith("server ")] == \
         [["azure-prd-01", "10.1.0.1:6443"], ["azure-prd-02", "10.1.0.2:6443"], ["azure-prd-03", "10.1.0.3:6443"]]
     lb = node["/etc/systemd/system/kubernetes.apiserver-lb.service"].content
@@ -195,3 +195,14 @@ def test_status_names_the_down_member_the_leader_and_lost_quorum():
     assert any(p.startswith("etcd: quorum lost: 1 of 3 members healthy, 2 needed") for p in problems)
     _, problems = controlplane.report(masters, None, None, None, ["azure-prd-02", "azure-prd-03"], None)
     assert "quorum lost (1 of 3 masters up, 2 needed)" in problems[0]
+
+
+def test_reset_takes_a_joined_members_environment_file_too(tmp_path):
+    """A joining master's /etc/etcd/etcd.env is written by the join, not rendered: its
+    footprint names it all the same (reset and nodes.remove take it away)."""
+    from kubefab import footprint
+    inv = load(hosts(tmp_path), ENV)
+    second = inv.host("azure-prd-02")
+    fp = footprint.of_host(inv, second, files(inv, "azure-prd-02"), inv.profile.unit_order(second),
+                           inv.profile.target(second))
+    assert L.ETCD_ENV in fp.paths and L.ETCD_ENV not in files(inv, "azure-prd-02")

@@ -76,6 +76,10 @@ class Modern(Profile):
         binaries = [f"{a.dest}/{b}" for a in downloads.artifacts(self.inv, host) for b in a.binaries]
         return (layout.stamp_path(self.inv.kubernetes.install_dir), *binaries)
 
+    def run_paths(self, host: Host) -> tuple[str, ...]:
+        """A joining member's environment file (kubefab.ops.members), on any master."""
+        return (paths.ETCD_ENV,) if host.is_master and self.inv.kubernetes.managed_etcd else ()
+
     def download_refusal(self) -> str | None:
         return downloads.missing_message(self.inv)
 
@@ -116,6 +120,10 @@ class Modern(Profile):
 
     def registered(self, host: Host) -> dict:
         return render.registered(self.inv, host)
+
+    def balancer_package(self) -> tuple[str, str] | None:
+        """haproxy or nginx (kubernetes.apiserver.load_balancer) where the nodes run one."""
+        return paths.LB_PACKAGES[self.inv.kubernetes.apiserver.load_balancer] if self.inv.local_balancer else None
 
     # -- preflight ---------------------------------------------------------------------
     def preflight(self, host: Host) -> list[str]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from kubefab.model import Host, Inventory
 
 SERVER_NAME = "kubernetes"  # in every apiserver certificate (kubefab.pki.apiserver_sans)
-# haproxy's health checks: kubespray checks every 15 s; kubefab sooner, so that a master
-# that stops is out of the rotation within about CHECK_EVERY * FALL seconds
-CHECK_EVERY, RISE, FALL = "2s", 2, 2
+# haproxy's health checks: kubespray asks /healthz every 15 s; kubefab asks /readyz every
+# second, so that a master that stops (its /readyz fails at once while it serves on for
+# units.SHUTDOWN_DELAY) is out of the rotation within CHECK_EVERY * FALL, before it closes
+CHECK_PATH, CHECK_EVERY, RISE, FALL = "/readyz", "1s", 2, 2
 
 
 def backends(inv: Inventory) -> list[tuple[str, str, int]]:
@@ -30,4 +31,4 @@ def context(inv: Inventory, host: Host) -> dict:
     address, port = listen(inv, host)
     bracket = ":" in address  # IPv6 in haproxy/nginx listen lines
     return dict(listen=f"[{address}]:{port}" if bracket else f"{address}:{port}", backends=backends(inv),
-                check_every=CHECK_EVERY, rise=RISE, fall=FALL)
+                check_path=CHECK_PATH, check_every=CHECK_EVERY, rise=RISE, fall=FALL)

@@ -58,8 +58,8 @@ def offline_tool(inv: Inventory, version: tuple[int, int, int]) -> str:
     return bin_(inv, L.ETCDUTL if version[:2] >= ETCDUTL_FROM else L.ETCDCTL)
 
 
-def save_argv(inv: Inventory, path: str) -> list[str]:
-    return [*client(inv), "snapshot", "save", path]
+def save_argv(inv: Inventory, path: str, master: Host | None = None) -> list[str]:
+    return [*client(inv, master), "snapshot", "save", path]
 
 
 def status_argv(tool: str, path: str) -> list[str]:

@@ -26,6 +26,12 @@ REQUESTHEADER = ("--requestheader-allowed-names=front-proxy-client", "--requesth
                  "--requestheader-group-headers=X-Remote-Group", "--requestheader-username-headers=X-Remote-User")
 
 
+# several masters: a stopping apiserver keeps serving this long with /readyz failing (the
+# generic server's --shutdown-delay-duration), so load balancers that check /readyz
+# (kubefab.profiles.modern.balancer: within 2 s) stop sending to it before it closes
+SHUTDOWN_DELAY = "4s"
+
+
 @dataclass(frozen=True)
 class Unit:
     name: str
@@ -103,6 +109,7 @@ def apiserver(inv: Inventory, m: Host) -> Unit:
             f"--service-account-issuer={inv.secure_master_url}", f"--service-account-key-file={L.SA_PUBLIC}",
             f"--service-account-signing-key-file={L.SA_KEY}",
             f"--service-cluster-ip-range={k.apiserver.service_cluster_ip_range}",
+            *((f"--shutdown-delay-duration={SHUTDOWN_DELAY}",) if len(inv.masters) > 1 else ()),
             f"--tls-cert-file={L.APISERVER_CERT}", f"--tls-private-key-file={L.APISERVER_KEY}",
             f"--v={k.log_level}")
     # After= and Wants= kubefab's etcd, not Requires=: systemd restarts and stops a unit with

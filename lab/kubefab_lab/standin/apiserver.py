@@ -35,6 +35,7 @@ import time
 from . import common
 from .authn import Authn, authn_config
 from .common import Config, fatal, info, warning
+from .flags import parse_duration
 from .etcd import Etcd, EtcdError
 from .flags import CLOUD_PROVIDERS, Parsed
 from .handler import Handler, Server
@@ -223,10 +224,15 @@ def main(cfg: Config, fl: Parsed) -> int:
             reconciler.start()
     servers = listen(srv, fl, opts)
     info(f"kube-apiserver {cfg.version} (kubefab stand-in) ready")
+    delay = parse_duration(fl["shutdown-delay-duration"]) if fl["shutdown-delay-duration"] else 0.0
     try:
         while True:
             time.sleep(3600)
     finally:
+        if delay > 0:  # the generic server's: keep serving, /readyz failing, so load balancers drain it
+            srv.shutting_down = True
+            info(f"shutdown delay {delay:g}s: still serving, /readyz failing")
+            time.sleep(delay)
         if reconciler is not None:
             reconciler.stop()
         for s in servers:

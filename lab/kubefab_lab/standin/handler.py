@@ -41,6 +41,8 @@ class Server:
         self.secure_port = fl["secure-port"]
         self.advertise = fl["advertise-address"] or fl["bind-address"]
         self._etcd_ok = (0.0, True)
+        # --shutdown-delay-duration: set once SIGTERM came; /readyz fails while it still serves
+        self.shutting_down = False
         # Today's server (1.35+) enforces what its flags ask for: Node/RBAC
         # authorization (`authz`) and the NodeRestriction admission plugin.
         self.modern = self.v >= (1, 35)

@@ -64,6 +64,9 @@ class Routes:
         self._not_found_path()
 
     def _health(self, path: str):
+        if path == "/readyz" and getattr(self.srv, "shutting_down", False):  # --shutdown-delay-duration
+            return self._text(500, "[+]ping ok\n[+]log ok\n[+]etcd ok\n[-]shutdown failed: reason withheld\n"
+                                   "readyz check failed\n")
         if path == "/healthz/ping" or self.srv.v < (1, 10) or self.srv.etcd_healthy():  # ~ etcd check from 1.10
             return self._text(200, "ok")
         return self._text(500, "[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\nhealthz check failed\n")
