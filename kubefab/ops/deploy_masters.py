@@ -16,6 +16,7 @@ from kubefab import identity, quorum
 from kubefab.layout import ETCD
 from kubefab.ops import members
 from kubefab.ops.operation import Step
+from kubefab.remote import wait
 from kubefab.remote.transport import RemoteError
 from kubefab.report import program
 
@@ -61,10 +62,16 @@ class Turns:
         before = self.order[:self.order.index(h.host)] if h.host in self.order else []
         if not before:
             return
+
+        def turn_of(ended: threading.Event):
+            def came(seconds: float) -> bool | None:
+                h.guard()  # a lost lock or Ctrl-C ends the wait within half a second
+                return True if ended.wait(seconds) else None
+            return came
+
         with self.op.fleet.idle():
             for m in before:
-                while not self.done[m.name].wait(0.5):
-                    h.guard()
+                wait.until(turn_of(self.done[m.name]), what=f"{m.name}'s turn", timeout=None, slice=0.5)
 
     def end_turn(self, h) -> None:
         if h.name in self.done:

@@ -20,10 +20,12 @@ from datetime import datetime, timezone
 from kubefab import report
 from kubefab.model import Host, Inventory
 from kubefab.ops.host import HostRun
-from kubefab.remote import lease
+from kubefab.remote import lease, wait
 from kubefab.remote.fleet import Fleet
 from kubefab.remote.transport import Connect, HostKeyError, Interrupted, RemoteError
 from kubefab.report import outcome, recap, say
+
+LOCK_RETRY = 2.0  # seconds between tries for a held lock (--wait-lock)
 
 
 @dataclass(frozen=True)
@@ -175,10 +177,14 @@ class Operation:
     # -- the cluster lock (kubefab.remote.lease) ---------------------------------------------------
     def lock(self) -> bool:
         """Take every host's lock, or none: when a host refuses, release what this run
-        took and say who holds it (waiting for it with --wait-lock). Held, the lease is
+        took and say who holds it (waiting for it with --wait-lock, in the one wait: a try
+        every LOCK_RETRY seconds, progress every 5, Ctrl-C at once). Held, the lease is
         renewed in the background until unlock()."""
-        deadline, stale = time.monotonic() + self.opts.timeout, {}
-        while True:
+        stale: dict[str, str] = {}
+        refusal: list[tuple[str, lease.Held]] = []  # the last: (host, held)
+
+        def attempt(_seconds: float) -> bool | None:
+            nonlocal stale
             self.locked = True  # from the first host taken: Ctrl-C releases what was
             got = self.fleet.each(lambda cxn: lease.take(cxn, self.run_id, stale.get(cxn.host.name, "")))
             refused = {n: held for n, (held, _) in got.items() if held}
@@ -195,19 +201,29 @@ class Operation:
                 stale = {n: held.holder for n, held in refused.items()}
                 for holder in dict.fromkeys(stale.values()):
                     say(None, f"the lock of {lease.who(holder)} is free: {next(iter(gone.values()))}")
-                continue
+                return attempt(_seconds)
             self.unlock()
             name, held = next(iter(refused.items()))
-            if not self.opts.wait_lock or time.monotonic() > deadline:
-                why = f"cluster locked by {lease.who(held.holder)} (lock on {name}, {held.lease()}); " + (
-                    "if that run was killed, re-run once its lease expires, or wait with --wait-lock"
-                    if held.left is not None else f"if that run is dead: {report.program()} unlock --force")
-                for h in self.fleet.ok():
-                    self.fleet.failed[h.name] = why
-                return False
-            say(None, f"waiting for the lock held by {lease.who(held.holder)} (on {name}, {held.lease()})")
-            stale = {}
-            time.sleep(2)
+            if self.opts.wait_lock and (not refusal or refusal[0][1].holder != held.holder):
+                say(None, f"waiting for the lock held by {lease.who(held.holder)} (on {name}, {held.lease()})")
+            refusal[:], stale = [(name, held)], {}
+            return None if self.opts.wait_lock else False
+
+        try:
+            took = wait.until(attempt, what="the cluster lock", timeout=self.opts.timeout, pause=LOCK_RETRY,
+                              progress=lambda text: say(None, text), cancel=self.fleet.cancel,
+                              clock=wait.clock_of(next(iter(self.fleet.connections.values()), None)),
+                              status=lambda: f"held by {lease.who(refusal[0][1].holder)}" if refusal else "")
+        except wait.Timeout:
+            took = False
+        if not took:
+            name, held = refusal[0]
+            why = f"cluster locked by {lease.who(held.holder)} (lock on {name}, {held.lease()}); " + (
+                "if that run was killed, re-run once its lease expires, or wait with --wait-lock"
+                if held.left is not None else f"if that run is dead: {report.program()} unlock --force")
+            for h in self.fleet.ok():
+                self.fleet.failed[h.name] = why
+        return took
 
     def lost_lock(self, name: str, held) -> None:
         """Another run removed or took over this run's lock (`held`: the renewal's Held, or

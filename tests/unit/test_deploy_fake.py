@@ -318,3 +318,26 @@ def test_backups_are_bounded_after_more_deploys_than_kept(inv, cluster, keep):
     kept = sorted(p for p in cluster[MASTER].files if p.startswith(f"/var/lib/kubefab/backup{unit}"))
     assert kept == [f"/var/lib/kubefab/backup{unit}.{n}" for n in range(1, keep + 1)]
     assert [cluster[MASTER].files[p].content for p in kept] == versions[::-1][:keep]
+
+
+def test_wait_lock_waits_in_the_one_wait_then_gives_up_at_the_timeout(inv, capsys):
+    """--wait-lock tries every LOCK_RETRY seconds of the hosts' clock (no real sleep), says
+    whom it waits for once, then a progress line every 5 s, and fails as the held lock
+    does at --timeout."""
+    cluster = FakeCluster(inv)
+    assert deploy(inv, cluster) == 0
+    cluster[MASTER].lock(LOCK_DIR, FOREIGN, "600", STAGE_DIR)
+    capsys.readouterr()
+    start = cluster.time.monotonic()
+
+    code = deploy(variant(inv, *ONE_FLAG), cluster, wait_lock=True, timeout=20)
+    out = capsys.readouterr().out
+
+    assert code == 1, out
+    assert out.count("waiting for the lock held by alice@laptop") == 1, out
+    progress = [line for line in out.splitlines() if line.startswith("waiting for the cluster lock (")]
+    assert len(progress) >= 2 and all("s): held by alice@laptop" in line for line in progress), out
+    assert 20 <= cluster.time.monotonic() - start < 30
+    rows = recap(out)
+    assert all(rows[h][0] == "failed" and "cluster locked by alice@laptop" in rows[h][1] for h in ALL), rows
+    assert cluster[MASTER].files[f"{LOCK_DIR}/holder"].content.strip() == FOREIGN
