@@ -190,13 +190,16 @@ def test_ctrl_c_stops_between_steps_releases_the_lock_and_a_rerun_converges(lab,
 def test_a_second_deploy_refuses_while_one_runs_or_waits_with_wait_lock(lab, inventory):
     broken = variant(inventory, "apiserver-exits",
                      release(*lab.serve_release("v1.0.1", frozenset({"apiserver-exits"}))))
-    first = start_deploy(broken, "--timeout", "20")
+    first = start_deploy(broken, "--timeout", "45")  # holds the lock until then: the others start meanwhile
     wait_for_line(first, "waiting for http")
     second = fab(inventory, "deploy", check=False)
     assert second.returncode == 1
     assert "cluster locked by " in second.stdout and f"pid {first.pid} since " in second.stdout
-    waited = fab(inventory, "deploy", "--wait-lock", "--timeout", "90")  # after the first gives up
-    assert "waiting for the lock held by" in waited.stdout
-    first.communicate(timeout=60)
+    waited = start_deploy(inventory, "--wait-lock", "--timeout", "120")
+    said = wait_for_line(waited, "waiting for the lock held by")[-1]
+    assert f"pid {first.pid} since " in said, said
+    first.communicate(timeout=90)
     assert first.returncode == 1
+    out = waited.communicate(timeout=180)[0]  # it takes the lock once the first gives up
+    assert waited.returncode == 0, out
     assert fab(inventory, "deploy").stdout.count(NOOP) == 5
