@@ -87,6 +87,7 @@ def measure(inv, lab, repeat: int, tracing: bool) -> dict:
               f"{costs.part_report(fresh.before, fresh.after, inv.master.name)}", flush=True)
     mib = costs.lab_mib(lab.cgroup) / len(inv.hosts)  # the cluster running
     noop = Run(inv, lab)()
+    floors.compiled()
     turns = [(floors.process_floor(inv), floors.cli(inv.path)) for _ in range(repeat)]
     pfloor, cli_noop = floors.median([f for f, _ in turns]), floors.median([c for _, c in turns])
     ssh_floor = statistics.median(timed(lambda: floors.ssh_floor(inv)) for _ in range(repeat))

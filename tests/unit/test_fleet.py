@@ -128,3 +128,19 @@ def test_a_host_back_from_idle_goes_before_hosts_not_yet_begun(inv, monkeypatch)
         fleet.each(step)
     assert not fleet.failed
     assert order == [first.name, second.name, f"{first.name} again", third.name]
+
+
+def test_a_runs_steps_reuse_the_threads_its_connections_were_made_in(inv, monkeypatch):
+    """One pool a run: the threads that opened the hosts' connections do their later
+    steps too, made once (each one's start waits for the GIL behind busy threads)."""
+    import threading
+    cluster = FakeCluster(inv)
+    started = []
+    start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda self: started.append(self.name) or start(self))
+    with Fleet(list(inv.hosts), connect=cluster.connect, parallel=len(inv.hosts)) as fleet:
+        for _ in range(3):
+            assert set(fleet.each(lambda cxn: cxn.host.name)) == {h.name for h in inv.hosts}
+        nested = fleet.each(lambda cxn: fleet.each(lambda inner: 1, [inv.master]))  # each() in a step: no wait
+        assert set(nested) == {h.name for h in inv.hosts}
+    assert len(started) <= 2 * len(inv.hosts)  # the open and the three steps were 4 threads a host

@@ -64,3 +64,16 @@ def test_a_second_run_compiles_no_template(tmp_path):
     assert [r.returncode for r in runs] == [0, 0], runs[0].stderr[-2000:]
     first, second = (int(r.stdout.split()[-1]) for r in runs)
     assert first > 0 and second == 0
+
+
+def test_a_hosts_units_are_worked_out_a_few_times_a_host_not_once_a_file(monkeypatch):
+    """What every file of a host shares (its units, labels, names) is one context a host
+    (modern render.host_context), not rebuilt for each of its ~18 templated files."""
+    from kubefab.profiles.modern import units
+    inv, calls = fleet(4), []
+    made = units.units
+    monkeypatch.setattr(units, "units", lambda i, h: calls.append(h.name) or made(i, h))
+    pki = fleet_pki(inv)
+    for host in inv.hosts:
+        render_host(inv, host, pki)
+    assert len(calls) <= 4 * len(inv.hosts)

@@ -169,27 +169,34 @@ def target(host: Host) -> str:
     return U.MASTER_TARGET if host.is_master else U.NODE_TARGET  # as every profile (Profile.target)
 
 
-def context(inv: Inventory, host: Host, pki: Pki, path: str) -> dict:
-    """The template values for the file at `path`."""
+def host_context(inv: Inventory, host: Host, pki: Pki) -> dict:
+    """The template values every file of `host` shares: worked out once a host, not once
+    a file (its units, labels and names were a host's rendering time eighteen times)."""
     k = inv.kubernetes
     requires = tuple(dict.fromkeys((*k.requires, *(() if k.bridge_network else (k.pod_network,)))))
-    units = {u.name: u for u in modern_units.units(inv, host)}
     labels = modern_units.self_labels(inv, host)  # the rest: kubectl on the master (registration)
-    ctx = dict(inv=inv, host=host, k=k, master=inv.master, paths=L, registry=inv.registry,
-               bin_dir=k.bin_dir.rstrip("/"), requires=requires, target=target(host),
-               units=unit_order(inv, host), condition_hosts=condition_hosts(inv, host),
-               manifest=L.DOWNLOAD_MANIFEST, download=U.DOWNLOAD, manual=k.registration == MANUAL,
-               node_master_url=inv.node_server_url(host), secretbox_keys=atrest.secretbox_keys(pki),
-               aescbc_key=pki.encryption_key, aescbc_name=atrest.AESCBC_NAME, registered=registered(inv, host),
-               containerd_version=k.component_version("containerd"), pause_image=versions.PAUSE_IMAGE,
-               runc=f"{k.bin_dir.rstrip('/')}/runc", labels=labels, health_tries=HEALTH_TRIES,
-               label_args=[f"{key}={value}" for key, value in labels.items()], tls=True, ca_cert=L.CA,
-               record=registration.record(inv.node_labels(host)),
-               kubelet_cert=L.KUBELET_CERT, kubelet_key=L.KUBELET_KEY, kubelet_kubeconfig=L.KUBELET_KUBECONFIG,
-               names=dict(apiserver=U.APISERVER, scheduler=U.SCHEDULER, controller_manager=U.CONTROLLER_MANAGER,
-                          register=U.REGISTER, kubelet=U.KUBELET, proxy=U.PROXY))  # the shared templates'
+    return dict(inv=inv, host=host, k=k, master=inv.master, paths=L, registry=inv.registry,
+                bin_dir=k.bin_dir.rstrip("/"), requires=requires, target=target(host),
+                units=unit_order(inv, host), condition_hosts=condition_hosts(inv, host),
+                manifest=L.DOWNLOAD_MANIFEST, download=U.DOWNLOAD, manual=k.registration == MANUAL,
+                node_master_url=inv.node_server_url(host), secretbox_keys=atrest.secretbox_keys(pki),
+                aescbc_key=pki.encryption_key, aescbc_name=atrest.AESCBC_NAME, registered=registered(inv, host),
+                containerd_version=k.component_version("containerd"), pause_image=versions.PAUSE_IMAGE,
+                runc=f"{k.bin_dir.rstrip('/')}/runc", labels=labels, health_tries=HEALTH_TRIES,
+                label_args=[f"{key}={value}" for key, value in labels.items()], tls=True, ca_cert=L.CA,
+                record=registration.record(inv.node_labels(host)),
+                kubelet_cert=L.KUBELET_CERT, kubelet_key=L.KUBELET_KEY, kubelet_kubeconfig=L.KUBELET_KUBECONFIG,
+                names=dict(apiserver=U.APISERVER, scheduler=U.SCHEDULER, controller_manager=U.CONTROLLER_MANAGER,
+                           register=U.REGISTER, kubelet=U.KUBELET, proxy=U.PROXY),  # the shared templates'
+                own_units={u.name: u for u in modern_units.units(inv, host)})
+
+
+def context(inv: Inventory, host: Host, shared: dict, path: str) -> dict:
+    """The template values for the file at `path`: `shared` (host_context) and its own."""
+    ctx = dict(shared)
+    labels = ctx["labels"]
     if path.startswith(U.UNIT_DIR + "/"):
-        ctx["unit"] = units.get(path.rsplit("/", 1)[1])
+        ctx["unit"] = ctx["own_units"].get(path.rsplit("/", 1)[1])
     if path.endswith("/register_node.sh"):
         if inv.local_balancer:  # curl --connect-to and kubectl --tls-server-name: the name the certificate carries
             address, port = balancer.listen(inv, host)
@@ -264,6 +271,7 @@ def pki_files(inv: Inventory, host: Host, pki: Pki) -> list[File]:
 def render_host(inv: Inventory, host: Host, pki: Pki) -> list[File]:
     """Every file kubefab writes on `host` (unsorted; kubefab.render sorts)."""
     environment = templating.environment(__package__)
+    shared = host_context(inv, host, pki)
     files = []
     for path, template, mode, extra in specs(inv, host):
         if path == L.ETCD_ENV:
@@ -273,6 +281,6 @@ def render_host(inv: Inventory, host: Host, pki: Pki) -> list[File]:
         elif path == L.ENCRYPTION_CONFIG and pki.secretbox_key is None:
             content = None  # unknown: a read-only PKI (status) lacks the key
         else:
-            content = environment.get_template(template).render(context(inv, host, pki, path))
+            content = environment.get_template(template).render(context(inv, host, shared, path))
         files.append(File(path, content, mode, **extra))
     return files + pki_files(inv, host, pki)

@@ -19,7 +19,7 @@ from kubefab import reasons
 from kubefab.remote import wait
 from kubefab.remote.ssh.endpoint import Endpoint, SshConfigs, of_host
 from kubefab.remote.ssh.hostkeys import KnownHosts, key_id
-from kubefab.remote.ssh.tcp import dial, no_delay
+from kubefab.remote.ssh.tcp import dial, no_delay, quiet_reader
 from kubefab.remote.transport import HostKeyError, Interrupted, RemoteError
 
 class Reach:
@@ -83,6 +83,7 @@ class Reach:
         self._track(sock, True)
         try:
             cxn.open()
+            quiet_reader(cxn)
         except HostKeyError:
             raise
         except paramiko.BadHostKeyException as e:

@@ -26,6 +26,21 @@ def no_delay(cxn) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+IDLE_POLL = 1.0  # seconds between an idle connection's reader waking (paramiko's own: 0.1)
+
+
+def quiet_reader(cxn) -> None:
+    """Wake the connection's reader thread once a second while the host says nothing,
+    not paramiko's ten times: a woken reader only looks whether its connection was
+    closed, and 100 idle connections woke 1000 times a second, about 2.5 ms of CPU a
+    second (half of kubefab's CPU per host on a 100-host fresh deploy) and the GIL
+    taken from the threads at work. Data still wakes it at once; a closed connection's
+    reader ends within a second (it is a daemon thread: no run waits for it)."""
+    sock = getattr(cxn.client.get_transport(), "sock", None)
+    if sock is not None:  # a socket, or a bastion's direct-tcpip channel: both time out alike
+        sock.settimeout(IDLE_POLL)
+
+
 def dial(address: str, port: int, timeout: float, cancel: threading.Event, progress, what: str,
          track=lambda sock, on: None) -> socket.socket:
     """A connected TCP socket to address:port, each address it resolves to tried in turn
