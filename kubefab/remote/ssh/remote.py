@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from contextlib import contextmanager
 
 import paramiko
 
@@ -28,6 +29,9 @@ from kubefab.remote.transport import Connect, HostKeyError, Interrupted, RemoteE
 __all__ = ["HostKeyError", "Remote", "RemoteError", "Result", "ssh"]
 
 NO_PASSWORD, PASSWORD = "n", "S"  # how this login's sudo runs: sudo -n, or sudo -S with the password
+# sessions open at once on one connection: sshd refuses one past its MaxSessions (10 by
+# default), so a command beyond these waits for one to end
+CHANNELS_AT_ONCE = 8
 
 
 class Remote:
@@ -43,6 +47,7 @@ class Remote:
         self.cxn = self.reach.connection(self.endpoint)
         self.sudo = NO_PASSWORD
         self._sudo_lock = threading.Lock()
+        self._sessions = threading.BoundedSemaphore(CHANNELS_AT_ONCE)
 
     def open(self) -> "Remote":
         self.reach.open(self.endpoint, self.cxn, progress=lambda text: self.reach.tell(self.host.name, text))
@@ -82,22 +87,35 @@ class Remote:
         transport = self.cxn.client.get_transport()
         if transport is None or not transport.is_active():
             raise RemoteError(f"{argv[0]}: not connected to {self.host.name}")
-        try:
-            chan = transport.open_session()
-            chan.settimeout(timeout)
-            chan.exec_command(command)
-            if stdin:
-                chan.sendall(stdin)
-            chan.shutdown_write()
-            if cancel is not None:
-                _wait(chan, cancel, timeout)
-            stdout, stderr = _drain(chan)
-            code = chan.recv_exit_status()
-        except (OSError, socket.timeout, paramiko.SSHException, EOFError) as e:
-            raise RemoteError(f"{argv[0]}: lost the connection ({e or type(e).__name__})") from None
+        with self._session(cancel):
+            try:
+                chan = transport.open_session()
+                chan.settimeout(timeout)
+                chan.exec_command(command)
+                if stdin:
+                    chan.sendall(stdin)
+                chan.shutdown_write()
+                if cancel is not None:
+                    _wait(chan, cancel, timeout)
+                stdout, stderr = _drain(chan)
+                code = chan.recv_exit_status()
+            except (OSError, socket.timeout, paramiko.SSHException, EOFError) as e:
+                raise RemoteError(f"{argv[0]}: lost the connection ({e or type(e).__name__})") from None
         result = Result(command, code, stdout.decode(errors="replace"), stderr.decode(errors="replace"),
                         self.endpoint.user)
         return checked(result, argv, check)
+
+    @contextmanager
+    def _session(self, cancel: threading.Event | None):
+        """One of the connection's CHANNELS_AT_ONCE sessions, for one command (Interrupted
+        while waiting for it, when `cancel` is set)."""
+        while not self._sessions.acquire(timeout=CANCEL_EVERY):
+            if cancel is not None and cancel.is_set():
+                raise Interrupted()
+        try:
+            yield
+        finally:
+            self._sessions.release()
 
 
 CANCEL_EVERY = 0.25  # seconds between looks at the cancel event while a command runs
