@@ -15,13 +15,14 @@ import pytest
 import cases_files
 import cases_install
 import cases_lease
+import cases_preflight
 import cases_system
 import cases_units
 from script_worlds import RealHost
 
-CASES = {c.id: c for c in [*cases_files.CASES, *cases_install.CASES, *cases_lease.CASES, *cases_system.CASES, *cases_units.CASES]}
-PROGRAMS = ("cat", "chmod", "cp", "date", "flock", "head", "install", "mkdir", "mv", "rm", "stat", "systemctl",
-            "tar")
+CASES = {c.id: c for c in [*cases_files.CASES, *cases_install.CASES, *cases_lease.CASES, *cases_preflight.CASES, *cases_system.CASES, *cases_units.CASES]}
+PROGRAMS = ("awk", "cat", "chmod", "cp", "date", "df", "flock", "grep", "head", "install", "mkdir", "mv", "rm", "stat",
+            "systemctl", "tar", "tr", "wc")
 
 # case -> the programs it may start (name -> count)
 BUDGETS = {
@@ -34,6 +35,10 @@ BUDGETS = {
         {"flock": 1, "mkdir": 4, "chmod": 1, "tar": 1, "install": 1, "mv": 2, "rm": 1},
     "owe: a mark per unit, the run that owes it": {"mv": 2},
     "run-download: a unit that never ran is just started": {"systemctl": 2},
+    # a node's items: df and awk for the disk, date, grep for a module, one awk a port
+    "preflight: a host that offers all: each item's line, in order": {"df": 1, "awk": 2, "date": 1, "grep": 1},
+    "preflight: a host that offers nothing: cgroup v1, swap on, a module to load, the port taken, no binary":
+        {"df": 1, "awk": 2, "date": 1, "grep": 2, "systemctl": 1},
     "run-download: a unit that ran before runs again": {"systemctl": 3},
     "run-download: a failed one is forgotten and runs again, loaded as it starts": {"systemctl": 3},
 }
