@@ -313,10 +313,14 @@ class Machine:
         return code, out, err
 
     def run_download(self, unit: str) -> tuple[int, str, str]:
-        code, out, err = self.systemctl(["stop", unit], True)
-        if code:
-            return code, out, err
-        self.systemctl(["reset-failed", unit], True)
+        """scripts/run-download.sh: stopped if it runs or ran, forgotten if it failed, started."""
+        state = self.unit(unit).active
+        if state == "failed":
+            self.systemctl(["reset-failed", unit], True)
+        elif state != "inactive":
+            code, out, err = self.systemctl(["stop", unit], True)
+            if code:
+                return code, out, err
         return self.systemctl(["start", "--no-block", unit], True)
 
     def show(self, name: str) -> tuple[int, str, str]:

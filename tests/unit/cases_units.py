@@ -25,7 +25,8 @@ RUN_DOWNLOAD = [
         after=UNIT.but(units={X: U(True, "active", TEXT)})),
     run("a failed one is forgotten and runs again, loaded as it starts", UNIT.but(units={X: U(True, "failed")}),
         after=UNIT.but(units={X: U(True, "active", TEXT)})),
-    run("no unit file: systemd's own words, nothing runs", Host(), exit=5, err="Unit x.service not loaded"),
+    run("a unit that never ran is just started", UNIT, after=UNIT.but(units={X: U(False, "active", TEXT)})),
+    run("no unit file: systemd's own words, nothing runs", Host(), exit=5, err="Unit x.service not found"),
 ]
 
 WAIT_UNIT = [

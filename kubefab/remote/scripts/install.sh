@@ -13,10 +13,11 @@
 set -eu
 stage=$1 backup=$2 keep=$3 manifest=$4 run=$5 lock=$6 mine=$7; shift 7
 if [ -n "$lock" ]; then
-  mkdir -p "${lock%/*}"
+  [ -d "${lock%/*}" ] || mkdir -p "${lock%/*}"
   exec 9>>"$lock.flock"
   flock 9
-  holder=$(head -n 1 "$lock/holder" 2>/dev/null) || holder=
+  holder=
+  [ ! -f "$lock/holder" ] || IFS= read -r holder < "$lock/holder" || :
   if [ "$holder" != "$mine" ]; then
     printf '%s\n' "${holder:-nobody: the lock was removed}"
     echo "the kubefab lock on this host is not this run's: nothing written" >&2
@@ -31,7 +32,9 @@ umask 077
 mkdir -p "${stage%/*}" && chmod 700 "${stage%/*}"
 mkdir "$stage"
 tar -x -f - -C "$stage"
-if [ "$(head -n 1 "$manifest" 2>/dev/null)" != "run	$run" ]; then
+first=  # its first line, read by the shell (no process)
+[ ! -f "$manifest" ] || IFS= read -r first < "$manifest" || :
+if [ "$first" != "run	$run" ]; then
   printf 'run\t%s\n' "$run" > "$manifest.new" && mv -f "$manifest.new" "$manifest"
 fi
 umask 022  # folders made for targets are as they always were; modes are set per file

@@ -9,14 +9,16 @@
 #     removed|held|none, LEFT, HOLDER; exit 3 when held.
 # Every verb holds flock on LOCK_DIR.flock: one kubefab at a time decides on a host. $left
 # is the lease's seconds left by this host's clock ("" when there is none), $holder its holder.
+# Builtins where a program would do the same (read, tests): each program is a process the
+# host pays for, on every host of every run.
 verb=$1 lock=$2 mine=$3; shift 3
-mkdir -p "${lock%/*}"
+[ -d "${lock%/*}" ] || mkdir -p "${lock%/*}"
 exec 9>>"$lock.flock"
 flock 9
-now=$(date +%s) holder= left=
+now=$(date +%s) holder= left= expires=
 if [ -d "$lock" ]; then
-  holder=$(head -n 1 "$lock/holder" 2>/dev/null) || holder=
-  expires=$(cat "$lock/expires" 2>/dev/null) || expires=
+  [ ! -f "$lock/holder" ] || IFS= read -r holder < "$lock/holder" || :
+  [ ! -f "$lock/expires" ] || IFS= read -r expires < "$lock/expires" || :
   case $expires in ''|*[!0-9]*) ;; *) left=$((expires - now)) ;; esac
 fi
 case $verb in
@@ -28,10 +30,10 @@ take)
     fi
     printf '%s\t%s\n' "$left" "$holder"
   fi
-  rm -rf -- "$lock" && mkdir -m 700 "$lock"
+  { [ ! -e "$lock" ] || rm -rf -- "$lock"; } && mkdir -m 700 "$lock"
   printf '%s\n' "$mine" > "$lock/holder"
   echo $((now + lease)) > "$lock/expires"
-  rm -rf -- "$stage"
+  [ ! -e "$stage" ] && [ ! -L "$stage" ] || rm -rf -- "$stage"
   for old in /tmp/.kubefab-*; do [ -d "$old" ] && [ ! -L "$old" ] && rm -rf -- "$old"; done
   exit 0 ;;
 renew)

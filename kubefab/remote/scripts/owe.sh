@@ -2,7 +2,7 @@
 # the probe (which lists OWED_DIR/*, never dot files) sees a whole mark or none.
 set -eu
 dir=$1 why=$2; shift 2
-mkdir -p "$dir"
+[ -d "$dir" ] || mkdir -p "$dir"
 for unit in "$@"; do
   printf '%s\n' "$why" > "$dir/.$unit.new"
   mv -f "$dir/.$unit.new" "$dir/$unit"
