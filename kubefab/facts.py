@@ -4,6 +4,7 @@ its output is parsed here."""
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass, field
 
 
@@ -34,7 +35,7 @@ class HostFacts:
     stamp: str | None = None  # the installed release's stamp; None: none installed
     holder: str | None = None  # who holds this host's kubefab lock
     healthz: str | None = None  # master only: what /healthz said on the nodes' port (or curl's why)
-    nodes_json: str | None = None  # master only: `kubectl get nodes -o json`, if it answered
+    nodes_json: str | None = None  # master only: the API's NodeList (JSON), if it answered with one
     loopback: str | None = None  # master with tls: what /healthz said on the insecure loopback port
     owed: dict[str, str] = field(default_factory=dict)  # unit -> the run that owes its restart (OWED_DIR)
     leftovers: tuple[str, ...] = ()  # entries under STAGE_DIR: uploads an interrupted run left
@@ -43,16 +44,15 @@ class HostFacts:
 
 
 def probe_args(stamp_path: str, lock_dir: str, paths, units, healthz=(), loopback=(),
-               kubectl=(), owed_dir: str = "", stage_dir: str = "", cluster_file: str = "",
-               lists=()) -> list[str]:
+               owed_dir: str = "", stage_dir: str = "", cluster_file: str = "", lists=()) -> list[str]:
     """The probe's arguments; healthz, loopback: argv printing "ok" (kubefab.health);
-    kubectl: argv before `get nodes -o json`; owed_dir, stage_dir: folders whose entries
-    it lists; cluster_file: the record it prints ("": not asked); lists: health.Checks
-    that one curl asks (the same argv but for each one's URL), beside the nodes."""
+    owed_dir, stage_dir: folders whose entries it lists; cluster_file: the record it
+    prints ("": not asked); lists: health.Checks that one curl asks (the same argv but for
+    each one's URL): the nodes, the add-ons' objects."""
     curl = list(lists[0].argv[:-1]) if lists else []
     if any(c.argv[:-1] != tuple(curl) or c.argv[-1] != c.url for c in lists):
         raise ValueError("the probe's lists differ in more than their URL")
-    asked = [list(healthz), list(loopback), list(kubectl), list(paths), list(units)]
+    asked = [list(healthz), list(loopback), list(paths), list(units)]
     more = [curl, [c.url for c in lists]]
     if any("\n" in item or not item for items in [*asked, *more] for item in items):
         raise ValueError("a probe argument is empty or holds a newline: it would not come back whole")
@@ -60,8 +60,9 @@ def probe_args(stamp_path: str, lock_dir: str, paths, units, healthz=(), loopbac
             *("\n".join(items) for items in more)]
 
 
-def parse(output: str, paths=()) -> HostFacts:
-    """The probe's output; a path asked for that has no checksum is absent."""
+def parse(output: str, paths=(), nodes_url: str = "") -> HostFacts:
+    """The probe's output; a path asked for that has no checksum is absent; the list
+    `nodes_url` answered is the nodes' when it is a NodeList (not, say, a 403's Status)."""
     sums: dict[str, str] = {}
     stats: dict[str, tuple[int, str, str]] = {}
     units: dict[str, UnitFact] = {}
@@ -104,12 +105,20 @@ def parse(output: str, paths=()) -> HostFacts:
         elif kind == "list":
             url, _, body = rest.partition("\t")
             lists[url] = base64.b64decode(body).decode()
-        elif kind in ("stamp", "lock", "healthz", "nodes", "loopback"):
+        elif kind in ("stamp", "lock", "healthz", "loopback"):
             found[kind] = base64.b64decode(rest).decode().strip()
         elif kind == "cluster":
             found[kind] = base64.b64decode(rest).decode()
     flush()
+    nodes = lists.pop(nodes_url, None)
     files = {p: FileFact(sums[p], *stats[p]) if p in sums and p in stats else None for p in paths}
     return HostFacts(files, units, found.get("stamp"), found.get("lock"),
-                     found.get("healthz"), found.get("nodes"), found.get("loopback"),
+                     found.get("healthz"), nodes if _node_list(nodes) else None, found.get("loopback"),
                      owed, tuple(sorted(leftovers)), found.get("cluster"), lists)
+
+
+def _node_list(body: str | None) -> bool:
+    try:
+        return body is not None and json.loads(body).get("kind") == "NodeList"
+    except (ValueError, AttributeError):
+        return False

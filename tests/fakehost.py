@@ -390,7 +390,7 @@ class Machine:
         return f.content if f else None
 
     # -- kubefab's scripts, in Python ------------------------------------------------------
-    def probe(self, stamp, lock, healthz, loopback, kubectl, files, units, owed="", stage="",
+    def probe(self, stamp, lock, healthz, loopback, files, units, owed="", stage="",
               cluster="", curl="", urls="") -> tuple[int, str, str]:
         if "probe" in self.faults:
             return 1, "", "sudo: a password is required\n"
@@ -421,12 +421,6 @@ class Machine:
             if check:
                 _, said, err = self.curl(check.split("\n"), polled=False)
                 out.append(f"{kind}\t{b64(said + err)}")  # the probe keeps curl's 2>&1
-        if kubectl:
-            argv = kubectl.split("\n")
-            if argv[0] in self.files and self.files[argv[0]].mode & 0o111:
-                code, nodes, _ = self.cluster.api.kubectl(self, [*argv, "get", "nodes", "-o", "json"])
-                if code == 0:
-                    out.append(f"nodes\t{b64(nodes)}")
         for url in urls.split("\n") if curl and urls else ():
             code, body, _ = self.curl([*curl.split("\n"), url], polled=False)
             if code == 0:

@@ -46,12 +46,12 @@ def probe(cxn: Connection, inv, wanted: dict) -> facts.HostFacts:
     own = (*inv.profile.unit_order(host), inv.profile.target(host))
     units = (*own, *(u for u in ALL_UNITS if u not in own))
     loopback = inv.profile.loopback()
+    nodes = inv.profile.node_list(host) if host.is_master else None
     api = dict(healthz=inv.profile.health(host).argv, loopback=loopback.argv if loopback else (),
-               kubectl=inv.profile.kubectl(), lists=[c for _, c in inv.profile.addon_lists()]) \
-        if host.is_master else {}
+               lists=[nodes, *(c for _, c in inv.profile.addon_lists())]) if nodes else {}
     out = PROBE.run(cxn, *facts.probe_args(stamp_path(inv.kubernetes.install_dir), LOCK_DIR, wanted, units, **api,
                                            owed_dir=OWED_DIR, stage_dir=STAGE_DIR, cluster_file=CLUSTER_FILE))
-    return facts.parse(out.stdout, wanted)
+    return facts.parse(out.stdout, wanted, nodes.url if nodes else "")
 
 
 def activation(verb: str, units, clear=()):

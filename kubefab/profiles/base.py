@@ -138,6 +138,12 @@ class Profile:
         """The cluster add-ons (kubefab.profiles.modern.addons.Addon), wanted or not."""
         return []
 
+    def node_list(self, master: Host) -> Check:
+        """The curl that lists the Nodes (the API's NodeList) in `master`'s probe, beside
+        the add-ons' lists (kubectl get nodes would start a program that first asks the
+        API's discovery)."""
+        raise NotImplementedError
+
     def addon_lists(self) -> tuple[tuple[str, Check], ...]:
         """(kind, a curl that lists that kind's add-on objects) for the master's probe."""
         return ()

@@ -8,17 +8,6 @@ from script_cases import Case, F, Host, U, b64, lines, sha
 
 STAMP = "/opt/kubernetes/.kubefab-release"
 PKI = "/etc/kubernetes/pki"
-KUBECTL = "/opt/bin/kubectl"
-# kubectl on the case's master (a file on the host, run by the probe): the apiserver
-# answers while its unit is active, as the fake's does; no nodes, no add-on objects
-KUBECTL_STUB = F("""#!/bin/sh
-[ "$(cat "$HOST_STATE/units/kubernetes.apiserver.service/active" 2>/dev/null)" = active ] ||
-  { echo "The connection to the server 127.0.0.1:8080 was refused" >&2; exit 1; }
-case "$3 $4" in
-"get nodes") echo '{"kind": "NodeList", "items": []}' ;;
-*) echo '{"kind": "List", "items": []}' ;;
-esac
-""", 0o755)
 TLS = {f"{PKI}/ca.crt": F("ca\n"), f"{PKI}/admin.crt": F("crt\n"), f"{PKI}/admin.key": F("key\n", 0o600)}
 HEALTHZ = health.curl("https://127.0.0.1:6443/healthz", "", f"{PKI}/ca.crt", f"{PKI}/admin.crt", f"{PKI}/admin.key")
 LOOPBACK = health.curl("http://127.0.0.1:8080/healthz", "")
@@ -27,16 +16,16 @@ NODES = b64('{"kind": "NodeList", "items": []}')
 NO_OBJECTS = b64('{"kind": "List", "items": []}')
 DEPLOYMENTS = "https://127.0.0.1:6443/apis/apps/v1/deployments?labelSelector=kubefab.io/addon"
 SERVICES = "https://127.0.0.1:6443/api/v1/services?labelSelector=kubefab.io/addon"
+NODE_LIST = "https://127.0.0.1:6443/api/v1/nodes"
 LISTS = tuple(health.curl(url, "", f"{PKI}/ca.crt", f"{PKI}/admin.crt", f"{PKI}/admin.key")
-              for url in (DEPLOYMENTS, SERVICES))
-ARGS = b64('{"args": "-s http://127.0.0.1:9 get nodes -o json"}')
+              for url in (NODE_LIST, DEPLOYMENTS, SERVICES))
+NODE_LISTS = LISTS[:1]  # what every master's probe asks: the nodes
 NO_CA = b64(f"curl: (58) could not load cacert {PKI}/ca.crt\n")
 A_SUM, EMPTY_SUM, RUN_1, STAMPED, HOLDER = sha("a\n"), sha(""), b64("run 1\n"), b64("v1.0.1 url sum\n"), b64("run A\n")
 
 
-def probe(name: str, before: Host, files=(), units=(), master: bool = False, lists=(), **kw) -> Case:
-    api = dict(healthz=HEALTHZ.argv, loopback=LOOPBACK.argv, kubectl=[KUBECTL, "-s", "http://127.0.0.1:8080"],
-               lists=lists)
+def probe(name: str, before: Host, files=(), units=(), master: bool = False, lists=NODE_LISTS, **kw) -> Case:
+    api = dict(healthz=HEALTHZ.argv, loopback=LOOPBACK.argv, lists=lists)
     args = facts.probe_args(STAMP, LOCK_DIR, files, units, **(api if master else {}), owed_dir=OWED_DIR,
                             stage_dir=STAGE_DIR, cluster_file=CLUSTER_FILE)
     return Case("probe", name, tuple(args), before, **kw)
@@ -48,7 +37,7 @@ def unit(name: str, state: str, enabled: str, reload: str, load: str = "loaded")
             f"unit\tUnitFileState={enabled}", f"unit\tNeedDaemonReload={reload}"]
 
 
-MASTER = Host({**TLS, KUBECTL: KUBECTL_STUB}, units={APISERVER: U(True, "active")})
+MASTER = Host(TLS, units={APISERVER: U(True, "active")})
 PROBE = [
     probe("files: the sum and stat of those there", Host({"/etc/a.conf": F("a\n", 0o640), "/etc/b.conf": F("", 0o600)}),
           files=("/etc/a.conf", "/etc/none", "/etc/b.conf"),
@@ -74,30 +63,26 @@ PROBE = [
           out=lines(f"lock\t{HOLDER}", f"cluster\t{b64('ca' + chr(9) + 'sha256:00' + chr(10))}")),
     probe("a fresh host: nothing to say", Host(dirs=(STATE_DIR,)), files=("/etc/a.conf",)),
     probe("the master: /healthz on both ports and the nodes", MASTER, master=True,
-          out=lines(f"healthz\t{b64('ok')}", f"loopback\t{b64('ok')}", f"nodes\t{NODES}")),
+          out=lines(f"healthz\t{b64('ok')}", f"loopback\t{b64('ok')}", f"list\t{NODE_LIST}\t{NODES}")),
     probe("the master (modern): the add-ons' objects listed, a kind a curl, beside the nodes", MASTER, master=True,
-          lists=LISTS, out=lines(f"healthz\t{b64('ok')}", f"loopback\t{b64('ok')}", f"nodes\t{NODES}",
+          lists=LISTS, out=lines(f"healthz\t{b64('ok')}", f"loopback\t{b64('ok')}", f"list\t{NODE_LIST}\t{NODES}",
                                  f"list\t{DEPLOYMENTS}\t{NO_OBJECTS}", f"list\t{SERVICES}\t{NO_OBJECTS}")),
-    probe("the master (modern) without its admin key: no list", MASTER.but({f"{PKI}/admin.key": None}), master=True,
+    probe("the master (modern) without its admin key: no list, the nodes' neither", MASTER.but({f"{PKI}/admin.key": None}), master=True,
           lists=LISTS, out=lines(f"healthz\t{b64('curl: (58) could not load key ' + PKI + '/admin.key' + chr(10))}",
-                                 f"loopback\t{b64('ok')}", f"nodes\t{NODES}")),
+                                 f"loopback\t{b64('ok')}")),
     probe("the master (modern), its apiserver down: neither nodes nor add-ons",
           MASTER.but(units={APISERVER: U(True, "failed")}), master=True, lists=LISTS,
           out=lines(f"healthz\t{b64(REFUSED.format(6443))}", f"loopback\t{b64(REFUSED.format(8080))}")),
     probe("the master, its apiserver down: curl's why, no nodes", MASTER.but(units={APISERVER: U(True, "failed")}),
           master=True, out=lines(f"healthz\t{b64(REFUSED.format(6443))}", f"loopback\t{b64(REFUSED.format(8080))}")),
-    probe("the master without its CA: curl says which file", MASTER.but({f"{PKI}/ca.crt": None}), master=True,
-          out=lines(f"healthz\t{NO_CA}", f"loopback\t{b64('ok')}", f"nodes\t{NODES}")),
-    probe("the master before its release: no kubectl to ask", MASTER.but({KUBECTL: None}), master=True,
-          out=lines(f"healthz\t{b64('ok')}", f"loopback\t{b64('ok')}")),
+    probe("the master without its CA: curl says which file, and lists nothing", MASTER.but({f"{PKI}/ca.crt": None}),
+          master=True, out=lines(f"healthz\t{NO_CA}", f"loopback\t{b64('ok')}")),
     Case("probe", "each check's argv arrives word for word, whatever its characters",
          tuple(facts.probe_args(STAMP, LOCK_DIR, [], [], healthz=["/opt/check", "a b", "*", "$x"],
-                                loopback=["/opt/check", "lo"], kubectl=["/opt/kube ctl", "-s", "http://127.0.0.1:9"])),
-         Host({"/opt/check": F("#!/bin/sh\nprintf '%s|' \"$@\"\n", 0o755),
-               "/opt/kube ctl": F('#!/bin/sh\necho "{\\"args\\": \\"$*\\"}"\n', 0o755)}),
-         out=lines(f"healthz\t{b64('a b|*|$x|')}", f"loopback\t{b64('lo|')}",
-                   f"nodes\t{ARGS}"),
-         real_only="the fake's probe runs kubefab's curl and kubectl alone"),
+                                loopback=["/opt/check", "lo"])),
+         Host({"/opt/check": F("#!/bin/sh\nprintf '%s|' \"$@\"\n", 0o755)}),
+         out=lines(f"healthz\t{b64('a b|*|$x|')}", f"loopback\t{b64('lo|')}"),
+         real_only="the fake's probe runs kubefab's curl alone"),
 ]
 
 A, B = f"{UNIT_DIR}/a.service", f"{UNIT_DIR}/b.service"
@@ -176,6 +161,7 @@ case "$*" in
 *) echo "unknown: $*" >&2; exit 1 ;;
 esac
 """, 0o755)
+KUBECTL = "/opt/bin/kubectl"
 KUBECTL_ARGV = (KUBECTL, "-s", "http://127.0.0.1:8080")
 SECRETS = '{"apiVersion": "v1", "kind": "List", "items": [{"metadata": {"name": "s1"}}]}\n'
 API_UP = Host({KUBECTL: SECRETS_KUBECTL}, units={APISERVER: U(True, "active")})

@@ -30,15 +30,17 @@ def test_the_wait_follows_systemds_job_lines_of_the_unit():
         assert f"MESSAGE_ID={message_id}" in text
 
 
-def test_the_masters_probe_asks_the_node_list_while_the_health_check_runs(tmp_path):
+def test_the_masters_probe_asks_the_api_lists_while_the_health_check_runs(tmp_path):
     """Each takes a second here (a slow apiserver): the probe takes one, not two."""
     import time
-    from kubefab import facts
+    from kubefab import facts, health
     from kubefab.layout import LOCK_DIR
     slow = "#!/bin/sh\nsleep 1\necho ok\n"
-    host = Host({"/opt/check": F(slow, 0o755), "/opt/kubectl": F(slow, 0o755)})
-    args = facts.probe_args("/opt/stamp", LOCK_DIR, [], [], healthz=["/opt/check"], kubectl=["/opt/kubectl"])
+    lister = '#!/bin/sh\nsleep 1\nwhile [ $# -gt 0 ]; do [ "$1" = -o ] && echo "[]" > "$2"; shift; done\n'
+    host = Host({"/opt/check": F(slow, 0o755), "/opt/list": F(lister, 0o755)})
+    nodes = health.Check("https://127.0.0.1:6443/api/v1/nodes", ("/opt/list", "https://127.0.0.1:6443/api/v1/nodes"), "")
+    args = facts.probe_args("/opt/stamp", LOCK_DIR, [], [], healthz=["/opt/check"], lists=[nodes])
     start = time.monotonic()
     seen = RealHost(tmp_path).run(Case("probe", "", tuple(args), host))
     assert time.monotonic() - start < 1.8
-    assert [line.split("\t")[0] for line in seen.out.splitlines()] == ["healthz", "nodes"]
+    assert [line.split("\t")[0] for line in seen.out.splitlines()] == ["healthz", "list"]

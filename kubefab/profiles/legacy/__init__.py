@@ -74,6 +74,10 @@ class Legacy(Profile):
             return None
         return health.curl(f"{inv.local_master_url}/healthz", f"loopback :{inv.kubernetes.apiserver.insecure_port}")
 
+    def node_list(self, master: Host) -> health.Check:
+        """On the master's local insecure port, as its kubectl asks: no credentials."""
+        return health.curl(f"{self.inv.local_master_url}/api/v1/nodes", "the nodes")
+
     def kubectl(self) -> list[str]:
         """Against the master's local insecure port: no credentials."""
         return [f"{self.inv.kubernetes.bin_dir}/kubectl", "-s", self.inv.local_master_url]

@@ -98,6 +98,11 @@ class Modern(Profile):
         return health.curl(render.readyz(inv, master), f"{inv.master_url_of(master or inv.master)}, TLS, client certificate",
                            paths.CA, paths.ADMIN_CERT, paths.ADMIN_KEY)
 
+    def node_list(self, master: Host) -> health.Check:
+        """At `master`'s own apiserver, as kubefab's admin (the add-ons' lists' curl)."""
+        return health.curl(f"{self.inv.master_url_of(master)}/api/v1/nodes", "the nodes", paths.CA,
+                           paths.ADMIN_CERT, paths.ADMIN_KEY)
+
     def kubectl(self) -> list[str]:
         return render.kubectl(self.inv)
 

@@ -1,13 +1,14 @@
 # One process per kind of fact, not per file: a no-op run is mostly this probe. On the
-# master, the node list is asked while the health checks run.
-# Arguments: STAMP_PATH LOCK_DIR HEALTHZ LOOPBACK KUBECTL FILES UNITS OWED_DIR STAGE_DIR CLUSTER
+# master, the API's lists (the nodes, the add-ons' objects) are asked while the health
+# checks run.
+# Arguments: STAMP_PATH LOCK_DIR HEALTHZ LOOPBACK FILES UNITS OWED_DIR STAGE_DIR CLUSTER
 # LIST_CURL LIST_URLS, HEALTHZ..UNITS and LIST_CURL..LIST_URLS one item per line; OWED_DIR,
 # STAGE_DIR, CLUSTER (the cluster's record, kubefab.identity) and LIST_CURL, LIST_URLS (a
-# curl argv without its URL, and the URLs it asks in one connection, beside the nodes:
-# "list URL BASE64" each that answered) may be empty (not asked). HEALTHZ, LOOPBACK and KUBECTL are argv lists, empty except on the
-# master (kubefab.health's checks; kubectl without its verb); with IFS a newline and
-# globbing off, $healthz is that argv again, word for word, never parsed by the shell.
-stamp=$1 lock=$2 healthz=$3 loopback=$4 kubectl=$5 files=$6 units=$7 owed=${8-} stage=${9-} cluster=${10-} curl=${11-} urls=${12-}
+# curl argv without its URL, and the URLs it asks in one connection: "list URL BASE64"
+# each that answered) may be empty (not asked). HEALTHZ and LOOPBACK are argv lists, empty
+# except on the master (kubefab.health's checks); with IFS a newline and globbing off,
+# $healthz is that argv again, word for word, never parsed by the shell.
+stamp=$1 lock=$2 healthz=$3 loopback=$4 files=$5 units=$6 owed=${7-} stage=${8-} cluster=${9-} curl=${10-} urls=${11-}
 set +f  # globs only here: the names in OWED_DIR and STAGE_DIR
 [ -n "$owed" ] && for f in "$owed"/*; do
   [ -f "$f" ] && printf 'owed\t%s\t%s\n' "${f##*/}" "$(base64 -w0 < "$f")"
@@ -28,23 +29,13 @@ fi
 [ -f "$stamp" ] && printf 'stamp\t%s\n' "$(base64 -w0 < "$stamp")"
 [ -f "$lock/holder" ] && printf 'lock\t%s\n' "$(base64 -w0 < "$lock/holder")"
 [ -n "$cluster" ] && [ -f "$cluster" ] && printf 'cluster\t%s\n' "$(base64 -w0 < "$cluster")"
-if [ -n "$kubectl" ]; then  # asked while the checks run: the master's probe takes the longest of them
-  set -- $kubectl
-  if [ -x "$1" ] && nodes=$(mktemp "${TMPDIR:-/run}/kubefab-nodes.XXXXXX"); then
-    "$@" get nodes -o json > "$nodes" 2>/dev/null & asked=$!
-  fi
-fi
 if [ -n "$curl" ] && objects=$(mktemp -d "${TMPDIR:-/run}/kubefab-lists.XXXXXX"); then
-  set --; i=0  # one curl, one TLS handshake: each URL's answer in a file of its own
+  set --; i=0  # one curl, one TLS handshake, while the checks run: each URL's answer in a file of its own
   for url in $urls; do i=$((i + 1)); set -- "$@" "$url" -o "$objects/$i"; done
   $curl "$@" 2>/dev/null & listed=$!
 fi
 [ -n "$healthz" ] && printf 'healthz\t%s\n' "$($healthz 2>&1 | base64 -w0)"
 [ -n "$loopback" ] && printf 'loopback\t%s\n' "$($loopback 2>&1 | base64 -w0)"
-if [ -n "${asked-}" ]; then
-  wait "$asked" && printf 'nodes\t%s\n' "$(printf '%s' "$(cat -- "$nodes")" | base64 -w0)"
-  rm -f -- "$nodes"
-fi
 if [ -n "${listed-}" ]; then
   wait "$listed"; i=0
   for url in $urls; do
