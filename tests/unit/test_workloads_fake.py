@@ -4,6 +4,9 @@ by RBAC through the super-admin, the cluster add-ons applied once and deleted wh
 opted out, and status reporting them."""
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from kubefab.inventory import load
@@ -91,6 +94,45 @@ def test_the_admin_is_bound_as_the_super_admin_then_the_add_ons_applied_once(mod
     out = capsys.readouterr().out
     assert len(cluster.api.applied) == applies and "add-on" not in out
     assert all(row[0] == "unchanged" for row in recap(out).values())
+
+
+def holding(cluster, host: str, hold) -> None:
+    """Each command on `host` goes through hold(argv, stdin) first, outside the fake's lock
+    (the other hosts' commands go on meanwhile)."""
+    connect = cluster.connect
+
+    def connecting(h):
+        cxn = connect(h)
+        if h.name == host:
+            run = cxn.run
+
+            def held(argv, **kwargs):
+                hold(argv, kwargs.get("stdin"))
+                return run(argv, **kwargs)
+            cxn.run = held
+        return cxn
+    cluster.connect = connecting
+
+
+def test_the_nodes_start_once_the_apiserver_answers_not_after_kubefabs_objects(modern):
+    """The nodes need the apiserver, not kubefab's own objects (the apiserver's kubelet
+    client binding) nor the admin's binding: on a fresh cluster (the admin refused first,
+    bound as the super-admin, then asked again) they start meanwhile."""
+    cluster = FakeCluster(modern)
+    cluster.api.rbac = True
+    nodes = [h.name for h in modern.hosts if not h.is_master]
+    all_started = lambda: all(cluster[n].unit(KUBELET).active == "active" for n in nodes)  # noqa: E731
+    seen = []
+
+    def hold(argv, stdin):
+        if argv[0].endswith("/kubectl") and "apply" in argv and b"apiserver-kubelet-client" in (stdin or b""):
+            until = time.monotonic() + 2  # real time: only a failure waits it out
+            while not all_started() and time.monotonic() < until:
+                time.sleep(0.005)
+            seen.append(all_started())
+    holding(cluster, MASTER, hold)
+    assert deploy(modern, cluster) == 0
+    assert seen and all(seen)
 
 
 def test_an_add_on_opted_out_is_deleted_and_said_in_the_plan(modern, capsys):
