@@ -96,6 +96,24 @@ def test_the_admin_is_bound_as_the_super_admin_then_the_add_ons_applied_once(mod
     assert all(row[0] == "unchanged" for row in recap(out).values())
 
 
+def test_a_fresh_clusters_add_ons_are_applied_without_a_diff_first_a_running_ones_compared(modern, capsys):
+    """The probe found no apiserver: nothing to compare with, server-side apply keeps what
+    is as wanted. On a running cluster an add-on changed by hand is compared (its diff in a
+    dry run) and applied again."""
+    cluster = FakeCluster(modern)
+    assert deploy(modern, cluster) == 0
+    assert f"[{MASTER}] applied add-on coredns v1.14.6 (6 objects)" in capsys.readouterr().out
+    kubectl = [c.argv for c in cluster[MASTER].log if c.what == "kubectl"]
+    assert [a for a in kubectl if "apply" in a and "--server-side" in a] and not [a for a in kubectl if "diff" in a]
+    cluster.api.objects[("Deployment", "kube-system", "coredns")]["spec"]["replicas"] = 5
+    assert deploy(modern, cluster, dry_run=True) == 0
+    out = capsys.readouterr().out
+    assert "Deployment.kube-system.coredns (live, as kubefab would apply it)" in out
+    assert f"[{MASTER}] apply add-on coredns v1.14.6: 1 changed object(s)" in out
+    assert deploy(modern, cluster) == 0
+    assert cluster.api.objects[("Deployment", "kube-system", "coredns")]["spec"]["replicas"] == 2
+
+
 def holding(cluster, host: str, hold) -> None:
     """Each command on `host` goes through hold(argv, stdin) first, outside the fake's lock
     (the other hosts' commands go on meanwhile)."""
