@@ -22,6 +22,9 @@ from kubefab.remote.transport import RemoteError
 from kubefab.report import say
 
 APPLY = ("apply", "--server-side", "--field-manager=kubefab", "--force-conflicts", "-f", "-")
+# the applied objects as the apiserver answered (a List when several): their digest needs
+# no `kubectl get` after
+APPLIED = (*APPLY, "-o", "json")
 DIFF = ("diff", "--server-side", "--field-manager=kubefab", "--force-conflicts", "-f", "-")
 
 
@@ -141,32 +144,38 @@ class Addons(Step):
 
         def converge(h):
             op.apiserver.ready(h)
+            items: list[dict] | None = []  # the applied objects, as the apiserver answered
             for verb, a, _ in self.todo:
                 if verb == "apply":
-                    r = h.kubectl(*APPLY, stdin=a.manifest.encode(), check=False)
+                    r = h.kubectl(*APPLIED, stdin=a.manifest.encode(), check=False)
                     if immutable(r) and a.recreate:  # e.g. the DNS Service's address moved
                         for namespace, kind, name in a.recreate:
                             h.kubectl("delete", kind, "-n", namespace, name, "--ignore-not-found")
                             h.note(f"deleted {kind} {namespace}/{name} to make it again (a field that cannot "
                                    "change did)")
-                        r = h.kubectl(*APPLY, stdin=a.manifest.encode(), check=False)
+                        r = h.kubectl(*APPLIED, stdin=a.manifest.encode(), check=False)
                     if not r.ok:
                         raise RemoteError(f"kubectl apply of add-on {a.name} failed: {r.why()}")
-                    h.note(f"applied add-on {a.name} {a.version} ({len(r.stdout.splitlines())} objects)")
+                    answered = addonstate.applied(r.stdout)
+                    items = None if answered is None or items is None else items + answered
+                    count = len(answered) if answered is not None else len(addonstate.docs(a.manifest))
+                    h.note(f"applied add-on {a.name} {a.version} ({count} objects)")
                 else:
                     r = h.kubectl("delete", a.kinds, "--all-namespaces", "-l", a.selector, "--ignore-not-found",
                                   check=False)
                     if not r.ok:
                         raise RemoteError(f"kubectl delete of add-on {a.name} failed: {r.why()}")
                     h.note(f"deleted add-on {a.name} (kubernetes.addons.{a.name} is false)")
-            self.settle(h)
+            self.settle(h, items)
         op.each(converge, [op.master])
 
-    def settle(self, h) -> None:
-        """Just applied (or deleted): the live objects' digests, kept as wanted."""
+    def settle(self, h, items: list[dict] | None) -> None:
+        """Just applied (or deleted): the live objects' digests, kept as wanted; from the
+        objects the applies answered (`items`), else (an answer not understood) read."""
         applied = [a for verb, a, _ in self.todo if verb == "apply"]
-        r = h.kubectl(*applied[0].query, check=False) if applied else None
-        items = addonstate.live(r.stdout if r is not None and r.ok else None)
+        if items is None and applied:
+            r = h.kubectl(*applied[0].query, check=False)
+            items = addonstate.live(r.stdout if r.ok else None)
         addonstate.remember(self.op.inv, {a.name: addonstate.digest(a, items) if items is not None else None
                                           for _, a, _ in self.todo})
 
