@@ -39,6 +39,19 @@ def live(answer: str | None) -> list[dict] | None:
     return items if isinstance(items, list) else None
 
 
+def applied(answer: str) -> list[dict] | None:
+    """`kubectl apply -o json`'s answer as a list of objects (a List when it applied
+    several, the object itself when one), or None when it is not that."""
+    try:
+        found = json.loads(answer)
+    except ValueError:
+        return None
+    if not isinstance(found, dict):
+        return None
+    items = found.get("items") if found.get("kind") == "List" else [found]
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else None
+
+
 def listed(answers: dict[str, str], kinds: dict[str, str]) -> list[dict] | None:
     """The probe's lists (URL -> the API's answer) as one list of objects, each with its
     kind (`kinds`: URL -> kind; a list's items do not say it), or None when a list did
@@ -62,7 +75,7 @@ def project(found, wanted):
     return found
 
 
-def _docs(manifest: str) -> list[dict]:
+def docs(manifest: str) -> list[dict]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return [d for d in yaml.load_all(manifest, Loader=loader) if d]
 
@@ -73,7 +86,7 @@ def digest(addon, items: list[dict]) -> str | None:
     label, _, value = addon.selector.partition("=")
     mine = {key(i): i for i in items if ((i.get("metadata") or {}).get("labels") or {}).get(label) == value}
     parts = []
-    for doc in _docs(addon.manifest):
+    for doc in docs(addon.manifest):
         found = mine.pop(key(doc), None)
         if found is None:
             return None

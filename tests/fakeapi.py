@@ -150,6 +150,10 @@ class Apiserver:
                     "created" if before is None else "unchanged" if before == d else "configured"
                 out.append(f"{d['kind'].lower()}/{d['metadata']['name']} {said}")
             self.applied.append("apply")
+            if rest[-2:] == ["-o", "json"]:  # as kubectl prints them: the object alone, or a List
+                items = [self.listed(self.key(d)) for d in docs]
+                return 0, json.dumps(items[0] if len(items) == 1 else {"apiVersion": "v1", "kind": "List",
+                                                                        "items": items}), ""
             return 0, "".join(f"{line}\n" for line in out), ""
         label, has, value = rest[rest.index("-l") + 1].partition("=")
         found = [k for k, d in self.objects.items()

@@ -1,8 +1,9 @@
 """The cluster add-ons (the profile's, e.g. CoreDNS), deploy's last step: applied with
 the release's kubectl on the master by server-side apply (field manager kubefab) once the
 apiserver is ready. The plan compares each wanted add-on with the live objects (`kubectl
-diff --server-side`: a dry-run apply, nothing written) when the apiserver answers, so a
-re-run changes nothing and a dry run shows the diff; an add-on the inventory opts out
+diff --server-side`: a dry-run apply, nothing written) when the probe found the apiserver
+answering, so a re-run changes nothing and a dry run shows the diff (an apiserver this
+run brought up, as on a fresh cluster, has its add-ons applied without a diff first); an add-on the inventory opts out
 of (kubernetes.addons.<name>: false) is deleted where kubefab had applied it (its objects
 carry kubefab's label). `status` reports each one's Deployment (e.g. coredns 2/2 available).
 
@@ -21,6 +22,9 @@ from kubefab.remote.transport import RemoteError
 from kubefab.report import say
 
 APPLY = ("apply", "--server-side", "--field-manager=kubefab", "--force-conflicts", "-f", "-")
+# the applied objects as the apiserver answered (a List when several): their digest needs
+# no `kubectl get` after
+APPLIED = (*APPLY, "-o", "json")
 DIFF = ("diff", "--server-side", "--field-manager=kubefab", "--force-conflicts", "-f", "-")
 
 
@@ -61,9 +65,16 @@ class Addons(Step):
         self.todo, self.diffs = [], []
         if not addons or getattr(op, "version_refused", None) or name in op.fleet.failed or name not in op.facts:
             return {}
-        if op.facts[name].healthz != "ok" and not op.apiserver.healthy:  # nothing to compare with yet
-            self.todo = [("apply", a, f"apply add-on {a.name} {a.version} once the apiserver is up: "
-                          + ", ".join(a.objects)) for a in addons if a.wanted]
+        if op.facts[name].healthz != "ok":  # the probe found no apiserver: nothing to compare with
+            # a dry run's apiserver is still down; a run's came up in this run (fresh, most
+            # often): server-side apply keeps what is already as wanted, so a kubectl diff
+            # first (a dry-run apply of every object, 0.9 s) would only cost
+            when = " once the apiserver is up" if not op.apiserver.healthy else ""
+            self.todo = [("apply", a, f"apply add-on {a.name} {a.version}{when}: " + ", ".join(a.objects))
+                         for a in addons if a.wanted]
+            unwanted = [a for a in addons if not a.wanted]
+            if op.apiserver.healthy and unwanted:  # opted out: deleted where they are
+                op.each(lambda h: self.compare(h, unwanted), [op.master])
         else:
             kinds = {c.url: kind for kind, c in op.inv.profile.addon_lists()}
             self.items = addonstate.listed(op.facts[name].lists, kinds) if kinds else None
@@ -133,32 +144,38 @@ class Addons(Step):
 
         def converge(h):
             op.apiserver.ready(h)
+            items: list[dict] | None = []  # the applied objects, as the apiserver answered
             for verb, a, _ in self.todo:
                 if verb == "apply":
-                    r = h.kubectl(*APPLY, stdin=a.manifest.encode(), check=False)
+                    r = h.kubectl(*APPLIED, stdin=a.manifest.encode(), check=False)
                     if immutable(r) and a.recreate:  # e.g. the DNS Service's address moved
                         for namespace, kind, name in a.recreate:
                             h.kubectl("delete", kind, "-n", namespace, name, "--ignore-not-found")
                             h.note(f"deleted {kind} {namespace}/{name} to make it again (a field that cannot "
                                    "change did)")
-                        r = h.kubectl(*APPLY, stdin=a.manifest.encode(), check=False)
+                        r = h.kubectl(*APPLIED, stdin=a.manifest.encode(), check=False)
                     if not r.ok:
                         raise RemoteError(f"kubectl apply of add-on {a.name} failed: {r.why()}")
-                    h.note(f"applied add-on {a.name} {a.version} ({len(r.stdout.splitlines())} objects)")
+                    answered = addonstate.applied(r.stdout)
+                    items = None if answered is None or items is None else items + answered
+                    count = len(answered) if answered is not None else len(addonstate.docs(a.manifest))
+                    h.note(f"applied add-on {a.name} {a.version} ({count} objects)")
                 else:
                     r = h.kubectl("delete", a.kinds, "--all-namespaces", "-l", a.selector, "--ignore-not-found",
                                   check=False)
                     if not r.ok:
                         raise RemoteError(f"kubectl delete of add-on {a.name} failed: {r.why()}")
                     h.note(f"deleted add-on {a.name} (kubernetes.addons.{a.name} is false)")
-            self.settle(h)
+            self.settle(h, items)
         op.each(converge, [op.master])
 
-    def settle(self, h) -> None:
-        """Just applied (or deleted): the live objects' digests, kept as wanted."""
+    def settle(self, h, items: list[dict] | None) -> None:
+        """Just applied (or deleted): the live objects' digests, kept as wanted; from the
+        objects the applies answered (`items`), else (an answer not understood) read."""
         applied = [a for verb, a, _ in self.todo if verb == "apply"]
-        r = h.kubectl(*applied[0].query, check=False) if applied else None
-        items = addonstate.live(r.stdout if r is not None and r.ok else None)
+        if items is None and applied:
+            r = h.kubectl(*applied[0].query, check=False)
+            items = addonstate.live(r.stdout if r.ok else None)
         addonstate.remember(self.op.inv, {a.name: addonstate.digest(a, items) if items is not None else None
                                           for _, a, _ in self.todo})
 

@@ -195,8 +195,9 @@ class ConvergeHosts(Step):
         """One path per host, all in parallel: each master writes (its files, its
         download), then takes its turn (kubefab.ops.deploy_masters.Turns: one master at
         a time where a restart is involved), joins etcd if it is no member yet, starts or
-        restarts and waits for its apiserver (and the profile's objects); the first one
-        healthy opens the gate (a master that is no target only answers healthy). A node
+        restarts and waits for its apiserver; the first one healthy opens the gate (a
+        master that is no target only answers healthy), then applies the profile's
+        objects while the nodes start. A node
         writes what does not name the master (its download does not wait for anyone),
         waits at the gate, then writes what names the master and starts. --parallel
         bounds the hosts at work: a host that waits gives its slot back (Fleet.idle) to
@@ -244,12 +245,11 @@ class ConvergeHosts(Step):
             h.note(f"removed {len(p.leftovers)} leftover upload(s)")
         h.write(p)
 
-    def activate(self, h: HostRun, p: planning.HostPlan, ready=None) -> None:
+    def activate(self, h: HostRun, p: planning.HostPlan, answered=None) -> None:
         """Restart what changed and start the target; on the master the apiserver first,
-        and nothing else until it is healthy (then ready(): the nodes may start)."""
+        and nothing else until it is healthy (answered(): the nodes may start, while the
+        master applies the profile's objects and restarts the rest)."""
         def healthy():
-            self.op.apiserver.wait_healthy(h, p.changes)
-            if ready:
-                ready()
+            self.op.apiserver.wait_healthy(h, p.changes, answered)
         h.activate(p.restart, p.start, healthy if h.host.is_master else None, why=p.why, marks={*p.marks, *p.owe})
 

@@ -49,14 +49,20 @@ class Turns:
             if h.name in self.joining and len(op.inv.masters) > 1:
                 self.join(h)
             if p is None:
-                op.apiserver.wait_healthy(h, changed=False)
+                op.apiserver.wait_healthy(h, changed=False, answered=lambda: self.answered(h))
             else:
                 self.keep_quorum(h, p)
-                converge.activate(h, p)
-            self.healthy.add(h.name)
-            self.gate.open()
+                converge.activate(h, p, answered=lambda: self.answered(h))
+            self.answered(h)
         finally:
             self.end_turn(h)
+
+    def answered(self, h) -> None:
+        """Its apiserver answers healthy: the nodes' gate opens (the profile's objects and
+        the restarts after the apiserver's go on meanwhile; the next master's turn still
+        waits for the whole of this one)."""
+        self.healthy.add(h.name)
+        self.gate.open()
 
     def wait_turn(self, h) -> None:
         before = self.order[:self.order.index(h.host)] if h.host in self.order else []

@@ -68,13 +68,19 @@ class Apiserver:
     def healthy(self) -> bool:
         return bool(self.answered)
 
-    def wait_healthy(self, h: HostRun, changed: bool = True) -> None:
-        """Not at all when the probe saw it healthy and nothing on that master changed since."""
+    def wait_healthy(self, h: HostRun, changed: bool = True, answered=None) -> None:
+        """Not at all when the probe saw it healthy and nothing on that master changed since.
+        answered(): once it answers, before the profile's objects (deploy opens the nodes'
+        gate there: a node needs the apiserver, not kubefab's objects)."""
         facts = self.op.facts.get(h.name)
         if h.name in self.answered or (not changed and facts is not None and facts.healthz == "ok"):
+            if answered:
+                answered()
             return
         h.wait_healthy()
         self.answered.add(h.name)
+        if answered:
+            answered()
         self.apply_manifests(h)  # the apiserver (re)started or was down
 
     def ready(self, h: HostRun) -> None:

@@ -4,6 +4,9 @@ by RBAC through the super-admin, the cluster add-ons applied once and deleted wh
 opted out, and status reporting them."""
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from kubefab.inventory import load
@@ -91,6 +94,63 @@ def test_the_admin_is_bound_as_the_super_admin_then_the_add_ons_applied_once(mod
     out = capsys.readouterr().out
     assert len(cluster.api.applied) == applies and "add-on" not in out
     assert all(row[0] == "unchanged" for row in recap(out).values())
+
+
+def test_a_fresh_clusters_add_ons_are_applied_without_a_diff_first_a_running_ones_compared(modern, capsys):
+    """The probe found no apiserver: nothing to compare with, server-side apply keeps what
+    is as wanted. On a running cluster an add-on changed by hand is compared (its diff in a
+    dry run) and applied again."""
+    cluster = FakeCluster(modern)
+    assert deploy(modern, cluster) == 0
+    assert f"[{MASTER}] applied add-on coredns v1.14.6 (6 objects)" in capsys.readouterr().out
+    kubectl = [c.argv for c in cluster[MASTER].log if c.what == "kubectl"]
+    assert [a for a in kubectl if "apply" in a and "--server-side" in a] and not [a for a in kubectl if "diff" in a]
+    cluster.api.objects[("Deployment", "kube-system", "coredns")]["spec"]["replicas"] = 5
+    assert deploy(modern, cluster, dry_run=True) == 0
+    out = capsys.readouterr().out
+    assert "Deployment.kube-system.coredns (live, as kubefab would apply it)" in out
+    assert f"[{MASTER}] apply add-on coredns v1.14.6: 1 changed object(s)" in out
+    assert deploy(modern, cluster) == 0
+    assert cluster.api.objects[("Deployment", "kube-system", "coredns")]["spec"]["replicas"] == 2
+
+
+def holding(cluster, host: str, hold) -> None:
+    """Each command on `host` goes through hold(argv, stdin) first, outside the fake's lock
+    (the other hosts' commands go on meanwhile)."""
+    connect = cluster.connect
+
+    def connecting(h):
+        cxn = connect(h)
+        if h.name == host:
+            run = cxn.run
+
+            def held(argv, **kwargs):
+                hold(argv, kwargs.get("stdin"))
+                return run(argv, **kwargs)
+            cxn.run = held
+        return cxn
+    cluster.connect = connecting
+
+
+def test_the_nodes_start_once_the_apiserver_answers_not_after_kubefabs_objects(modern):
+    """The nodes need the apiserver, not kubefab's own objects (the apiserver's kubelet
+    client binding) nor the admin's binding: on a fresh cluster (the admin refused first,
+    bound as the super-admin, then asked again) they start meanwhile."""
+    cluster = FakeCluster(modern)
+    cluster.api.rbac = True
+    nodes = [h.name for h in modern.hosts if not h.is_master]
+    all_started = lambda: all(cluster[n].unit(KUBELET).active == "active" for n in nodes)  # noqa: E731
+    seen = []
+
+    def hold(argv, stdin):
+        if argv[0].endswith("/kubectl") and "apply" in argv and b"apiserver-kubelet-client" in (stdin or b""):
+            until = time.monotonic() + 2  # real time: only a failure waits it out
+            while not all_started() and time.monotonic() < until:
+                time.sleep(0.005)
+            seen.append(all_started())
+    holding(cluster, MASTER, hold)
+    assert deploy(modern, cluster) == 0
+    assert seen and all(seen)
 
 
 def test_an_add_on_opted_out_is_deleted_and_said_in_the_plan(modern, capsys):
