@@ -19,7 +19,8 @@ MEMORY = Path("/dev/shm")  # a tmpfs on Debian: where the pure tests' tmp_path f
 # Keep bytecode caches (__pycache__, which git ignores) even where the shell sets
 # PYTHONDONTWRITEBYTECODE: without them every run compiles kubefab and re-does pytest's
 # assertion rewriting of each test module, and so does each kubefab or fab process a test
-# starts: a fifth of the pure tests' CPU.
+# starts (test_cli, test_etcdctl, test_modern_orchestration, test_deploy_fake and test_pki:
+# 7.8 s of CPU without the caches, 5.1 s with them).
 sys.dont_write_bytecode = False
 
 
