@@ -7,6 +7,7 @@ missing package in scripts/setup must not pass as a green run."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -40,6 +41,15 @@ def _tmpfs(folder: Path) -> bool:
     except OSError:
         return False
     return any(line.split()[1:3] == [str(folder), "tmpfs"] for line in mounts) and os.access(folder, os.W_OK)
+
+
+def pytest_sessionstart(session):
+    """Ctrl-C as an operator's terminal sends it: a shell that starts pytest in the
+    background (`&`, no job control) makes it ignore SIGINT, and Python then never turns
+    one into KeyboardInterrupt, here or in the kubefab processes the tests start (an
+    ignored signal stays ignored across exec; a handled one is reset to the default)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config, items):
