@@ -23,13 +23,22 @@ def fleet_pki(inv):
     return replace(FAKE_MODERN_PKI, kubelets={h.name: FAKE_MODERN_PKI.kubelets["azure-prd-02"] for h in inv.hosts})
 
 
-def test_every_host_of_a_fleet_rendered_asks_for_the_artifacts_a_few_times_not_the_fleets(monkeypatch):
-    inv, calls = fleet(40), []
-    artifacts = downloads.artifacts
-    monkeypatch.setattr(downloads, "artifacts", lambda i, h: calls.append(h.name) or artifacts(i, h))
+def counted(monkeypatch, module, name: str) -> list[str]:
+    """The host of each call of module.name(inv, host), which goes on answering."""
+    calls, real = [], getattr(module, name)
+    monkeypatch.setattr(module, name, lambda i, h: calls.append(h.name) or real(i, h))
+    return calls
+
+
+def render_fleet(inv) -> None:
     pki = fleet_pki(inv)
     for host in inv.hosts:
         render_host(inv, host, pki)
+
+
+def test_every_host_of_a_fleet_rendered_asks_for_the_artifacts_a_few_times_not_the_fleets(monkeypatch):
+    inv, calls = fleet(40), counted(monkeypatch, downloads, "artifacts")
+    render_fleet(inv)
     assert len(calls) <= 3 * len(inv.hosts)  # was the fleet's for every host: the release stamp's
 
 
@@ -70,10 +79,6 @@ def test_a_hosts_units_are_worked_out_a_few_times_a_host_not_once_a_file(monkeyp
     """What every file of a host shares (its units, labels, names) is one context a host
     (modern render.host_context), not rebuilt for each of its ~18 templated files."""
     from kubefab.profiles.modern import units
-    inv, calls = fleet(4), []
-    made = units.units
-    monkeypatch.setattr(units, "units", lambda i, h: calls.append(h.name) or made(i, h))
-    pki = fleet_pki(inv)
-    for host in inv.hosts:
-        render_host(inv, host, pki)
+    inv, calls = fleet(4), counted(monkeypatch, units, "units")
+    render_fleet(inv)
     assert len(calls) <= 4 * len(inv.hosts)
