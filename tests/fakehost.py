@@ -47,6 +47,7 @@ last (re)start and `release` the release stamp then, the fake's /proc/<pid>/cmdl
 from __future__ import annotations
 
 import base64
+import collections
 import errno
 import hashlib
 import io
@@ -943,6 +944,24 @@ class FakeConnection:
             if state in done or self.clock.monotonic() >= end:
                 return 0, state + "\n", ""
             nap(self.clock, 1.0)
+
+
+class Counting:
+    """A cluster's connect, counting each host's commands (a batch is one): what a run's
+    round trips to a host are."""
+
+    def __init__(self, cluster: "FakeCluster"):
+        self.cluster, self.trips = cluster, collections.Counter()
+
+    def __call__(self, host):
+        cxn, trips = self.cluster.connect(host), self.trips
+        run = cxn.run
+
+        def counted(argv, **kwargs):
+            trips[host.name] += 1
+            return run(argv, **kwargs)
+        cxn.run = counted
+        return cxn
 
 
 class FakeClock(wait.Clock):

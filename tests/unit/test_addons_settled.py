@@ -5,11 +5,9 @@ same live values of the fields kubefab sets, same objects) is not compared again
 manifest brings the diff (and the apply) back. On fake hosts (tests/fakehost.py)."""
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
-from fakehost import FakeCluster, recap
+from fakehost import Counting, FakeCluster, recap
 from test_workloads_fake import MASTER, deploy, variant
 from test_workloads_fake import modern  # noqa: F401 (fixture)
 
@@ -20,23 +18,6 @@ DEPLOYMENT, CONFIG = ("Deployment", "kube-system", "coredns"), ("ConfigMap", "ku
 def own_cache(tmp_path, monkeypatch):
     """Each test its own user cache (kubefab.usercache): what one found settled is not another's."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-
-
-class Counting:
-    """cluster.connect, counting the master's round trips."""
-
-    def __init__(self, cluster):
-        self.cluster, self.trips = cluster, Counter()
-
-    def __call__(self, host):
-        cxn, trips, run = self.cluster.connect(host), self.trips, None
-        run = cxn.run
-
-        def counted(argv, **kwargs):
-            trips[host.name] += 1
-            return run(argv, **kwargs)
-        cxn.run = counted
-        return cxn
 
 
 def kubectl_verbs(cluster) -> list[str]:

@@ -18,14 +18,9 @@ MASTER = "azure-prd-01"
 PLAIN_ETCD = "version: v1.37.1\n  etcd_insecure: true"  # hosts.yaml's etcd servers are plain http
 
 
-@pytest.fixture
-def modern(inv):
-    """hosts.yaml at v1.37.1 (its plain-http etcd accepted), its PKI made, its master as
-    deploy leaves it."""
-    text = inv.path.read_text().replace("version: v1.0.1", PLAIN_ETCD)
-    inv.path.write_text(text)
-    inv = load(inv.path)
-    keys = pki.ensure(inv)
+def deployed_master(inv, keys) -> FakeCluster:
+    """A fake cluster whose master is as deploy leaves it: its files, record, kubectl, a
+    running apiserver holding one Secret."""
     cluster = FakeCluster(inv)
     master = cluster[MASTER]
     for f in render.render_host(inv, inv.master, keys).values():
@@ -34,7 +29,18 @@ def modern(inv):
     master.files[f"{inv.kubernetes.bin_dir}/kubectl"] = FakeFile("#!kubectl v1.37.1\n", 0o755)
     master.units[APISERVER] = Unit(enabled=True, active="active")
     cluster.api.secrets = [{"metadata": {"name": "s1", "namespace": "default"}}]
-    return inv, cluster
+    return cluster
+
+
+@pytest.fixture
+def modern(inv):
+    """hosts.yaml at v1.37.1 (its plain-http etcd accepted), its PKI made, its master as
+    deploy leaves it."""
+    text = inv.path.read_text().replace("version: v1.0.1", PLAIN_ETCD)
+    inv.path.write_text(text)
+    inv = load(inv.path)
+    keys = pki.ensure(inv)
+    return inv, deployed_master(inv, keys)
 
 
 def rotate(inv, cluster, **opts) -> int:
@@ -106,15 +112,7 @@ def older(inv):
     (folder / atrest.ENCRYPTION).write_text(AESCBC + "\n")
     keys = pki.ensure(inv)
     assert keys.encryption_key == AESCBC
-    cluster = FakeCluster(inv)
-    master = cluster[MASTER]
-    for f in render.render_host(inv, inv.master, keys).values():
-        master.files[f.path] = FakeFile(f.content, f.mode, f.owner, f.group)
-    master.files[CLUSTER_FILE] = FakeFile(identity.of(inv, keys).text(), 0o600)
-    master.files[f"{inv.kubernetes.bin_dir}/kubectl"] = FakeFile("#!kubectl v1.37.1\n", 0o755)
-    master.units[APISERVER] = Unit(enabled=True, active="active")
-    cluster.api.secrets = [{"metadata": {"name": "s1", "namespace": "default"}}]
-    return inv, cluster
+    return inv, deployed_master(inv, keys)
 
 
 def test_an_older_clusters_aescbc_key_reads_until_the_rotation_has_rewritten_every_secret(older, capsys):

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from fakehost import FakeCluster, Machine
+from fakehost import Counting, FakeCluster, Machine
 from kubefab import layout
 from kubefab.ops.deploy import Deploy, Options
 from test_deploy_fake import MASTER, NODE, ONE_FLAG, variant
@@ -14,23 +14,6 @@ from test_deploy_fake import MASTER, NODE, ONE_FLAG, variant
 # probe, lock, (marks, files, enable, download started), download's end, (after the master's
 # gate: the files that name the master, enable, start + marks), unlock
 FRESH_NODE = 6
-
-
-class Counting:
-    """cluster.connect, counting each host's commands."""
-
-    def __init__(self, cluster):
-        self.cluster, self.trips = cluster, Counter()
-
-    def __call__(self, host):
-        cxn, trips = self.cluster.connect(host), self.trips
-        run = cxn.run
-
-        def counted(argv, **kwargs):
-            trips[host.name] += 1
-            return run(argv, **kwargs)
-        cxn.run = counted
-        return cxn
 
 
 @pytest.fixture
