@@ -134,11 +134,7 @@ class PutBack(Step):
 
     def rejoin(self, h: HostRun, via: HostRun) -> None:
         members.join(h, via)
-        h.systemctl("start", APISERVER)
-        h.note(f"started {APISERVER}")
-        h.say(f"apiserver ok ({h.wait_healthy(interruptible=False)})")
-        h.systemctl("start", CONTROLLER_MANAGER, SCHEDULER)
-        h.note(f"started {CONTROLLER_MANAGER}, {SCHEDULER}")
+        self.start_control_plane(h)
 
     def restore(self, h: HostRun) -> None:
         op, p = self.op, self.op.plans[h.name]
@@ -177,6 +173,12 @@ class PutBack(Step):
                          what="etcd", timeout=self.op.opts.timeout, progress=h.say)
         except wait.Timeout as e:
             raise RemoteError(f"{e}; journal: {h.journal(ETCD)}") from None
+        self.start_control_plane(h)
+
+    @staticmethod
+    def start_control_plane(h: HostRun) -> None:
+        """On a running etcd member: the apiserver, ready (Ctrl-C waits for it, as for
+        etcd), then the controller manager and the scheduler."""
         h.systemctl("start", APISERVER)
         h.note(f"started {APISERVER}")
         h.say(f"apiserver ok ({h.wait_healthy(interruptible=False)})")
