@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -70,4 +71,22 @@ def private_lab(tmp_path):
 
     yield make
     for lab in made:
+        lab.down()
+
+
+@contextmanager
+def own_lab(name: str, first_address: int, **up):
+    """A module's lab of its own (state and build folders, cgroup named `name`, its own
+    addresses from `first_address`), on a fresh PKI (an earlier run's is not this cluster's),
+    up with the repo's hosts.yaml (`up`: Lab.up's options), taken down afterwards."""
+    reason = lab_prerequisites()
+    if reason:
+        pytest.skip(f"no lab: {reason}")
+    lab = Lab(Path(f"/var/lib/kubefab/{slotted(name)}"), ROOT / f"build/{name}", first_address=first_address,
+              net=NET, etcd_port=free_port_pair(), cgroup=slotted(name))
+    shutil.rmtree(lab.build_dir / "pki", ignore_errors=True)
+    lab.up(ROOT / "hosts.yaml", **up)
+    try:
+        yield lab
+    finally:
         lab.down()

@@ -5,7 +5,6 @@ started, a local folder's bytes and mtimes."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 import http.server
 import threading
 import time
@@ -13,13 +12,12 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 import yaml
 
 from kubefab.inventory import load
-from kubefab_lab import Lab, kubectls
+from kubefab_lab import kubectls
 
-from .conftest import NET, ROOT, free_port_pair, lab_prerequisites, slotted
+from .conftest import own_lab
 from .helpers import fab, unit_starts
 
 VERSION, MINOR = "v1.37.1", "1.37"
@@ -35,18 +33,9 @@ NOISE = ("var/log/", "var/lib/systemd/", "var/cache/", "var/tmp/", "tmp/", "run/
 @contextmanager
 def deployed_lab(name: str, first_address: int):
     """The lab, up and deployed; taken down afterwards."""
-    reason = lab_prerequisites()
-    if reason:
-        pytest.skip(f"no lab: {reason}")
-    lab = Lab(Path(f"/var/lib/kubefab/{slotted(name)}"), ROOT / f"build/{name}", first_address=first_address,
-              net=NET, etcd_port=free_port_pair(), cgroup=slotted(name))
-    shutil.rmtree(lab.build_dir / "pki", ignore_errors=True)  # a fresh cluster: an earlier run's PKI is not its
-    lab.up(ROOT / "hosts.yaml", version=VERSION, pin_sums=False)
-    try:
+    with own_lab(name, first_address, version=VERSION, pin_sums=False) as lab:
         fab(lab.inventory_path, "deploy")
         yield lab
-    finally:
-        lab.down()
 
 
 def variant(inventory: Path, name: str, change) -> Path:

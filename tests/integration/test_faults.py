@@ -2,20 +2,17 @@
 reason, leaves the other hosts consistent, and a re-run after the fix converges."""
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 
 from kubefab.inventory import load
-from kubefab_lab import Lab
 from stalling import stalling_server as stalling
 
-from .conftest import NET, free_port_pair, lab_prerequisites, slotted
+from .conftest import own_lab
 from .helpers import FAB, ROOT, fab, kubectl, nodes, on_host
 
 pytestmark = pytest.mark.lab
@@ -27,15 +24,8 @@ NOOP = "no changes: files, units and release already as wanted"
 def lab():
     """A lab of this module's own (the repo's hosts.yaml): these tests break hosts, stop
     runs and serve broken releases on purpose, so they do not share the session's lab."""
-    reason = lab_prerequisites()
-    if reason:
-        pytest.skip(f"no lab: {reason}")
-    the_lab = Lab(Path(f"/var/lib/kubefab/{slotted('lab-faults')}"), ROOT / "build/lab-faults", first_address=110,
-                  net=NET, etcd_port=free_port_pair(), cgroup=slotted("lab-faults"))
-    shutil.rmtree(the_lab.build_dir / "pki", ignore_errors=True)
-    the_lab.up(ROOT / "hosts.yaml")
-    yield the_lab
-    the_lab.down()
+    with own_lab("lab-faults", 110) as the_lab:
+        yield the_lab
 
 
 @pytest.fixture(scope="module")

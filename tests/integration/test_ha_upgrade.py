@@ -6,7 +6,6 @@ the next, then the nodes; a kubectl loop (every 0.5 s, the admin kubeconfig as d
 wrote it) is answered at every moment."""
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -14,9 +13,8 @@ import pytest
 import yaml
 
 from kubefab.inventory import load
-from kubefab_lab import Lab
 
-from .conftest import NET, ROOT, free_port_pair, lab_prerequisites, slotted
+from .conftest import own_lab
 from .halab import kubectl_at, members, own_balancer, requests_every, until
 from .helpers import fab, on_host
 
@@ -27,15 +25,8 @@ FROM, TO = "v1.36.4", "v1.37.1"
 
 @pytest.fixture(scope="module")
 def lab():
-    reason = lab_prerequisites()
-    if reason:
-        pytest.skip(f"no lab: {reason}")
-    lab = Lab(Path(f"/var/lib/kubefab/{slotted('lab-ha-upgrade')}"), ROOT / "build/lab-ha-upgrade", first_address=70,
-              net=NET, etcd_port=free_port_pair(), cgroup=slotted("lab-ha-upgrade"))
-    shutil.rmtree(lab.build_dir / "pki", ignore_errors=True)
-    lab.up(ROOT / "hosts.yaml", version=FROM, pin_sums=False, masters=3, nodes=2)
-    yield lab
-    lab.down()
+    with own_lab("lab-ha-upgrade", 70, version=FROM, pin_sums=False, masters=3, nodes=2) as lab:
+        yield lab
 
 
 def edit(inventory: Path, change) -> None:

@@ -166,7 +166,7 @@ def test_relative_paths_resolve_against_the_inventory_folder(tmp_path, monkeypat
     write(folder / "secrets", "s3cret-token\n", name="token").chmod(0o600)
     text = mutate("  token_env: KUBEFAB_REGISTRY_TOKEN\n", "  token_file: secrets/token\n").replace(
         "ssh:\n  user: core\n", "ssh:\n  user: core\n  identity: keys/id_ed25519\n  known_hosts: ~/kh\n").replace(
-        "    role: master\n", "    role: master\n    ssh: {identity: ../shared/id_rsa}\n")
+        "    role: master\n", "    role: master\n    ssh: {identity: ../keys/id_rsa}\n")
     write(folder, text)
     monkeypatch.chdir(tmp_path)
     inv = load("clusters/prod/hosts.yaml", {"HOME": "/home/tester"})
@@ -175,7 +175,7 @@ def test_relative_paths_resolve_against_the_inventory_folder(tmp_path, monkeypat
     assert inv.registry.token_source == f"file {folder}/secrets/token"
     node, master = inv.host("azure-prd-02").ssh, inv.host("azure-prd-01").ssh
     assert node.identity == folder / "keys/id_ed25519"
-    assert master.identity == tmp_path / "clusters/shared/id_rsa"
+    assert master.identity == tmp_path / "clusters/keys/id_rsa"
     assert node.known_hosts == master.known_hosts == Path("/home/tester/kh")
     assert inv.kubernetes.pki_dir == folder / "pki"
 
@@ -183,7 +183,7 @@ def test_relative_paths_resolve_against_the_inventory_folder(tmp_path, monkeypat
 @pytest.mark.parametrize("lines, tls, pki_dir", [
     ("", True, "{folder}/pki"),
     ("  tls: false\n", False, "{folder}/pki"),
-    ("  tls: true\n  pki_dir: ../shared/pki\n", True, "{folder}/../shared/pki"),
+    ("  tls: true\n  pki_dir: ../keys/pki\n", True, "{folder}/../keys/pki"),
     ("  pki_dir: /srv/kubefab/pki\n", True, "/srv/kubefab/pki"),
     ("  pki_dir: ~/pki\n", True, "/home/tester/pki"),
     ("  tls:\n  pki_dir:\n", True, "{folder}/pki"),  # null: the defaults
