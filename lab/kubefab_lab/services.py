@@ -75,10 +75,11 @@ def start_etcd(layout: Layout, port: int) -> str:
 
 
 def start_http(layout: Layout) -> tuple[str, int]:
-    """`python -m http.server` for the releases dir on a free 127.0.0.1 port."""
+    """The release server (kubefab_lab.release_server) for the releases dir on a free
+    127.0.0.1 port."""
     layout.releases.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    argv = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
+    argv = [sys.executable, "-m", "kubefab_lab.release_server", "--bind", "127.0.0.1",
             "--directory", str(layout.releases), str(port)]
     log = layout.log_file("http")
     pid = procs.spawn(argv, layout.pid_file("http"), log)
