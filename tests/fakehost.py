@@ -314,16 +314,12 @@ class Machine:
                 self.files.pop(f"{folder}/{unit}", None)
         return code, out, err
 
-    def run_download(self, unit: str) -> tuple[int, str, str]:
-        """scripts/run-download.sh: stopped if it runs or ran, forgotten if it failed, started."""
-        state = self.unit(unit).active
-        if state == "failed":
+    def run_download(self, unit: str, state: str = "") -> tuple[int, str, str]:
+        """scripts/run-download.sh: forgotten if it failed (as `state` says, else as it is),
+        restarted without waiting (started if it never ran)."""
+        if (state or self.unit(unit).active) == "failed":
             self.systemctl(["reset-failed", unit], True)
-        elif state != "inactive":
-            code, out, err = self.systemctl(["stop", unit], True)
-            if code:
-                return code, out, err
-        return self.systemctl(["start", "--no-block", unit], True)
+        return self.systemctl(["restart", "--no-block", unit], True)
 
     def show(self, name: str) -> tuple[int, str, str]:
         if name == DOWNLOAD and "download-slow" in self.faults and self.unit(name).active == "activating":

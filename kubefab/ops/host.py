@@ -162,7 +162,7 @@ class HostRun:
             parts.append(RELOAD.part("yes" if plan.daemon_reload else "", *plan.enable))
             notes.append("enabled " + ", ".join(plan.enable) if plan.enable else None)
         if plan.download:
-            parts.append(RUN_DOWNLOAD.part(DOWNLOAD, what=f"starting {DOWNLOAD}"))
+            parts.append(RUN_DOWNLOAD.part(DOWNLOAD, plan.download_was, what=f"starting {DOWNLOAD}"))
             notes.append(None)
         if start:
             parts.append(activation("start", start, clear))
