@@ -21,8 +21,8 @@ import cases_units
 from script_worlds import RealHost
 
 CASES = {c.id: c for c in [*cases_files.CASES, *cases_install.CASES, *cases_lease.CASES, *cases_preflight.CASES, *cases_system.CASES, *cases_units.CASES]}
-PROGRAMS = ("awk", "cat", "chmod", "chown", "cp", "date", "df", "flock", "grep", "head", "install", "mkdir", "mv", "rm", "stat",
-            "systemctl", "tar", "tr", "wc")
+PROGRAMS = ("awk", "cat", "chmod", "chown", "cp", "date", "df", "flock", "grep", "head", "install", "journalctl", "mkdir",
+            "mkfifo", "mktemp", "mv", "rm", "stat", "systemctl", "tar", "timeout", "tr", "wc")
 
 # case -> the programs it may start (name -> count)
 BUDGETS = {
@@ -40,6 +40,10 @@ BUDGETS = {
     "preflight: a host that offers nothing: cgroup v1, swap on, a module to load, the port taken, no binary":
         {"df": 1, "awk": 2, "date": 1, "grep": 2, "systemctl": 1},
     "run-download: a unit that ran before runs again": {"systemctl": 2},
+    # the download's end: a look, the journal followed until a job of the unit ends, a look
+    "wait-unit: already done: its state at once, no journal followed": {"systemctl": 1},
+    "wait-unit: it ends while followed: heard from its journal line, before the seconds are up":
+        {"systemctl": 2, "mkfifo": 1, "timeout": 1, "journalctl": 1, "rm": 1},
     "run-download: a failed one is forgotten and runs again, loaded as it starts": {"systemctl": 3},
 }
 
