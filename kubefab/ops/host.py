@@ -35,6 +35,9 @@ RUN_DOWNLOAD = HostScript("run-download", what="starting the download")
 ACTIVATE = HostScript("activate", what="starting units")
 DOWNLOAD_SLICE = 30.0  # seconds one round trip follows the download's journal
 DOWNLOAD_LOOK = wait.Look.of_unit(DOWNLOAD)
+# the first slice, in the batch that writes: its changes are said when it returns, so it is
+# short, said before a lease renewal (every 10 s) could find the lock lost meanwhile
+FIRST_SLICE = wait.PROGRESS_EVERY
 
 
 def _stripped(answer: Result) -> Result:
@@ -193,7 +196,8 @@ class HostRun:
             return
         # the batch that starts the download also follows it for its first slice: a download
         # done by then costs no round trip of its own
-        self.await_download(first=lambda seconds: _stripped(batch(wait.look_part(DOWNLOAD_LOOK, seconds))))
+        self.await_download(first=lambda seconds: _stripped(batch(wait.look_part(DOWNLOAD_LOOK,
+                                                                                 min(seconds, FIRST_SLICE)))))
         self.note("installed the release")
 
     def download(self) -> None:

@@ -10,11 +10,12 @@ A, K = "/etc/kubernetes/a.conf", "/etc/kubernetes/pki/k.key"
 
 def install(name: str, files: list[tuple], before: Host = Host(), keep: int = 3, run: str = "r1",
             lock: tuple[str, str] = ("", ""), **kw) -> Case:
-    """files: (path, content, mode, secret, restarts), in the order they go; lock: (LOCK_DIR,
-    the run's holder), or none checked."""
+    """files: (path, content, mode, secret, restarts[, (owner, group)]), in the order they
+    go; lock: (LOCK_DIR, the run's holder), or none checked."""
     args = [BACKUP_DIR, str(keep), LAST_RUN, run, *lock]
-    for path, _, mode, secret, restarts in files:
-        args += [path, format(mode, "o"), "root", "root", "secret" if secret else "", restarts]
+    for path, _, mode, secret, restarts, *owner in files:
+        args += [path, format(mode, "o"), *(owner[0] if owner else ("root", "root")), "secret" if secret else "",
+                 restarts]
     return Case("install", name, tuple(args), before, stdin=archive([(f[0], f[1], f[2]) for f in files]), **kw)
 
 
@@ -35,6 +36,10 @@ CASES = [
                         LAST_RUN: listed("r1", f"created\t{A}\t\t\t\t\tkubelet.service",
                                          f"created\t{K}\t\t\t\tsecret\t")}),
             modes={"/etc/kubernetes/pki": 0o755}),
+    install("a file of another owner's is given to it before it is renamed into place",
+            [("/home/nobody/.dockercfg", "token\n", 0o600, True, "", ("nobody", "nogroup"))],
+            after=Host({"/home/nobody/.dockercfg": F("token\n", 0o600, "nobody", "nogroup"),
+                        LAST_RUN: listed("r1", "created\t/home/nobody/.dockercfg\t\t\t\tsecret\t")})),
     install("a replaced file's previous version is backup 1, mode and owner kept; a secret's is root's alone",
             [(A, "a 1\n", 0o644, False, "a.service b.service"), (K, "k 1\n", 0o600, True, "")], OLD,
             after=Host({A: F("a 1\n"), K: F("k 1\n", 0o600), back(A): F("a 0\n", 0o640), back(K): F("k 0\n", 0o600),
