@@ -26,6 +26,7 @@ class HostPlan:
     writes: tuple[Write, ...] = ()
     daemon_reload: bool = False
     download: bool = False
+    download_was: str = ""  # the download unit's ActiveState the probe saw ("": not known)
     enable: tuple[str, ...] = ()
     restart: tuple[str, ...] = ()  # active units whose inputs changed, in this run or one that stopped
     why: dict[str, str] = field(default_factory=dict)  # unit -> why it restarts, when no write of ours says
@@ -87,6 +88,7 @@ def plan_host(host: Host, wanted: dict, facts: HostFacts, *, units: tuple[str, .
         daemon_reload=d.reload or any(rewrites_loaded_unit(w.file.path, facts) for w in writes)
         or any(held(u, facts) for u in d.disabled),
         download=bool(d.release),
+        download_was=facts.units[DOWNLOAD].active if d.release and DOWNLOAD in facts.units else "",
         enable=tuple(d.disabled),
         restart=restart,
         why={u: why for u, why in d.owed.items() if u in restart and u not in changed},

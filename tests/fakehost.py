@@ -70,6 +70,7 @@ from kubefab.profiles.modern.paths import DOWNLOAD_MANIFEST, ETCD_DATA
 from kubefab.layout import APISERVER, DOWNLOAD, ETCD, KUBELET, UNIT_DIR, stamp_path
 from kubefab.model import Host, Inventory
 from kubefab.remote import wait
+from kubefab.remote.hostfiles import temp_name
 from kubefab.remote.transport import HostKeyError, Interrupted, RemoteError, Result, checked, command_line
 
 SLOW_START = 1.5  # seconds a unit start takes on a host with the start-slow fault
@@ -313,16 +314,12 @@ class Machine:
                 self.files.pop(f"{folder}/{unit}", None)
         return code, out, err
 
-    def run_download(self, unit: str) -> tuple[int, str, str]:
-        """scripts/run-download.sh: stopped if it runs or ran, forgotten if it failed, started."""
-        state = self.unit(unit).active
-        if state == "failed":
+    def run_download(self, unit: str, state: str = "") -> tuple[int, str, str]:
+        """scripts/run-download.sh: forgotten if it failed (as `state` says, else as it is),
+        restarted without waiting (started if it never ran)."""
+        if (state or self.unit(unit).active) == "failed":
             self.systemctl(["reset-failed", unit], True)
-        elif state != "inactive":
-            code, out, err = self.systemctl(["stop", unit], True)
-            if code:
-                return code, out, err
-        return self.systemctl(["start", "--no-block", unit], True)
+        return self.systemctl(["restart", "--no-block", unit], True)
 
     def show(self, name: str) -> tuple[int, str, str]:
         if name == DOWNLOAD and "download-slow" in self.faults and self.unit(name).active == "activating":
@@ -502,13 +499,15 @@ class Machine:
         self.drop_lock(lock)
         return 0, f"removed\t{left}\t{held[0]}\n", ""
 
-    def install(self, stage, backup, keep, manifest, run, lock, mine, *args, stdin=b"") -> tuple[int, str, str]:
+    def install(self, backup, keep, manifest, run, lock, mine, *args, stdin=b"") -> tuple[int, str, str]:
         """transport.INSTALL: nothing when LOCK_DIR's lock is not `mine` (exit 4, the
-        holder); else unpack stdin's tar into the root-only stage, copy each file
-        beside its target and rename it over, the previous one the newest of `keep`
-        numbered backups (a secret's root's, 0600), each listed in the run's manifest;
-        the trap removes the stage on any exit (a killed connection: SIGHUP) but SIGKILL
-        ("sigkill-upload")."""
+        holder); else tar writes stdin's files as their temp names beside their targets
+        (every file it can: a folder that is a file, a read-only or full disk fails its
+        own, and tar exits 2 at the end, the trap removing every temp: nothing changed);
+        then each is renamed over its target, the previous one the newest of `keep`
+        numbered backups (a secret's root's, 0600), each listed in the run's manifest; a
+        SIGKILL ("sigkill-upload") leaves the temps ("full-disk": the first file lands,
+        the second's backup copy fails)."""
         if lock:
             self.files.setdefault(f"{lock}.flock", FakeFile(""))
             holder = self.files.get(f"{lock}/holder")
@@ -517,27 +516,33 @@ class Machine:
                 return 4, (holder or "nobody: the lock was removed") + "\n", \
                     "the kubefab lock on this host is not this run's: nothing written\n"
         with tarfile.open(fileobj=io.BytesIO(stdin)) as tar:
-            contents = [tar.extractfile(m).read().decode() for m in tar.getmembers()]
-        self.dirs.add(stage.rsplit("/", 1)[0])  # root-only, and it stays
-        for i, content in enumerate(contents):
-            self.files[f"{stage}/{i}"] = FakeFile(content, 0o600)
+            members = [(m.name, m.mode, tar.extractfile(m).read().decode()) for m in tar.getmembers()]
+        errors = []
+        for temp, mode, content in members:
+            folder = temp.rsplit("/", 1)[0]
+            blocked = next((d for d in [folder, *parents(folder)] if d in self.files), None)
+            if blocked:
+                errors.append(f"tar: {temp}: Cannot open: Not a directory\n")
+            elif "read-only" in self.faults and folder == UNIT_DIR:
+                errors.append(f"tar: {temp}: Cannot open: Read-only file system\n")
+            elif "disk-full" in self.faults:
+                errors.append(f"tar: {temp}: Cannot write: No space left on device\n")
+            else:
+                self.files[temp] = FakeFile(content, mode)
         if "sigkill-upload" in self.faults:
             raise Dropped("the root shell was killed while the upload ran")
+        temps = [temp for temp, _, _ in members]
+        if errors:
+            for temp in temps:
+                self.files.pop(temp, None)
+            return 2, "", "".join(errors) + "tar: Exiting with failure status due to previous errors\n"
         try:
             if not self.files.get(manifest, FakeFile("")).content.startswith(f"run\t{run}\n"):
                 self.files[manifest] = FakeFile(f"run\t{run}\n", 0o600)
             for i in range(0, len(args), 6):
                 dst, mode, owner, group, secret, restarts = args[i:i + 6]
-                folder, name = dst.rsplit("/", 1)
-                if i and "full-disk" in self.faults:  # the first file landed, then the disk filled
-                    return 1, "", f"install: error writing '{dst}': No space left on device\n"
-                blocked = next((d for d in parents(dst) if d in self.files), None)
-                if blocked:  # mkdir -p of its folder fails
-                    return 1, "", f"mkdir: cannot create directory '{blocked}': Not a directory\n"
-                for fault, says in (("read-only", "Read-only file system"), ("disk-full", "No space left on device")):
-                    if fault in self.faults and (fault == "disk-full" or folder == UNIT_DIR):
-                        return 1, "", (f"install: cannot create regular file '{folder}/.{name}.kubefab-new': "
-                                       f"{says}\n")
+                if i and "full-disk" in self.faults and dst in self.files:  # the first landed, then the disk filled
+                    return 1, "", f"cp: error writing '{backup}{dst}.1': No space left on device\n"
                 if dst in self.files:
                     self.backup(backup + dst, int(keep), self.files[dst], secret)
                     was = self.files[dst]
@@ -545,13 +550,15 @@ class Machine:
                 else:
                     line = f"created\t{dst}\t\t\t\t{secret}\t{restarts}\n"
                 self.files[manifest].content += line
-                self.files[dst] = FakeFile(contents[i // 6], int(mode, 8), owner, group)
+                written = self.files.pop(temp_name(dst))
+                self.files[dst] = FakeFile(written.content, written.mode, owner, group)
                 self.writes += 1
             if "killed" in self.faults:
                 raise Killed(self.host.name)
             return 0, "", ""
         finally:
-            self.drop(stage)
+            for temp in temps:
+                self.files.pop(temp, None)
 
     def backup(self, base: str, keep: int, was: FakeFile, secret: str) -> None:
         """base.1 the newest, up to base.KEEP; older ones (and an unnumbered one) removed."""

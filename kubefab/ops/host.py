@@ -11,12 +11,13 @@ restarts go in the profile's order (the store, then the apiserver, healthy, then
 rest), each noted as it happens so a recap after a failure says what was done.
 
 Each step is as few round trips as its order allows: the marks, the files, the units
-enabled (systemd reloaded only where it needs it) and the download started go in one
-(kubefab.remote.script.together); a unit's (re)start and its mark's removal in one."""
+enabled (systemd reloaded only where it needs it), the download started and followed
+for its first slice go in one (kubefab.remote.script.together); a unit's (re)start and
+its mark's removal in one."""
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from kubefab import facts
 from kubefab.layout import (ALL_UNITS, APISERVER, CLUSTER_FILE, DOWNLOAD, DOWNLOAD_TIMEOUT, LOCK_DIR, OWED_DIR,
                             STAGE_DIR, stamp_path)
@@ -33,6 +34,15 @@ RELOAD = HostScript("reload", what="systemctl enable/daemon-reload")
 RUN_DOWNLOAD = HostScript("run-download", what="starting the download")
 ACTIVATE = HostScript("activate", what="starting units")
 DOWNLOAD_SLICE = 30.0  # seconds one round trip follows the download's journal
+DOWNLOAD_LOOK = wait.Look.of_unit(DOWNLOAD)
+# the first slice, in the batch that writes: its changes are said when it returns, so it is
+# short, said before a lease renewal (every 10 s) could find the lock lost meanwhile
+FIRST_SLICE = wait.PROGRESS_EVERY
+
+
+def _stripped(answer: Result) -> Result:
+    """A batch's look part's answer as wait.look_once gives it."""
+    return replace(answer, stdout=answer.stdout.strip())
 
 
 def probe(cxn: Connection, inv, wanted: dict) -> facts.HostFacts:
@@ -137,8 +147,9 @@ class HostRun:
         """In one round trip: the restarts owed recorded, the files put in place
         (kubernetes.backups of each; only while the host's lock is the run's), the units
         enabled, systemd reloaded where it needs it, the download started, `start`
-        started (the owed marks of `clear` removed then); then the download awaited. Each
-        noted as done."""
+        started (the owed marks of `clear` removed then), the download followed for
+        DOWNLOAD_SLICE seconds; then awaited further if it is not done. Each noted as
+        done."""
         files = [w.file for w in plan.writes]
         parts, notes, stdin, install_at = [], [], None, None
         if plan.owe:
@@ -154,43 +165,55 @@ class HostRun:
             parts.append(RELOAD.part("yes" if plan.daemon_reload else "", *plan.enable))
             notes.append("enabled " + ", ".join(plan.enable) if plan.enable else None)
         if plan.download:
-            parts.append(RUN_DOWNLOAD.part(DOWNLOAD, what=f"starting {DOWNLOAD}"))
+            parts.append(RUN_DOWNLOAD.part(DOWNLOAD, plan.download_was, what=f"starting {DOWNLOAD}"))
             notes.append(None)
         if start:
             parts.append(activation("start", start, clear))
             notes.append("started " + ", ".join(start))
         self.guard()
-        try:
-            answers = together(self.cxn, parts, stdin=stdin) if parts else []
-        except BatchError as e:  # what was done before the part that failed is said
-            self.notes(notes[:e.done])
-            raise
-        try:
-            if install_at is not None:
-                hostfiles.check_lock(self.cxn, answers[install_at])  # exit 4 ended the batch there
-        except LockLost as e:  # another run holds this host's lock: the whole run stops
-            self.notes(notes[:install_at])
-            if hasattr(self.op, "lost_lock"):
-                self.op.lost_lock(self.name, e)
-            raise
-        self.notes(notes)
-        if plan.download:
-            self.await_download()
-            self.note("installed the release")
+
+        def batch(look=None):
+            """The parts in one round trip, each noted once done; `look`: the download's
+            first look, the batch's last part (its answer returned)."""
+            try:
+                answers = together(self.cxn, parts + ([look] if look else []), stdin=stdin,
+                                   cancel=self.op.fleet.cancel) if parts or look else []
+            except BatchError as e:  # what was done before the part that failed is said
+                self.notes(notes[:e.done])
+                raise
+            try:
+                if install_at is not None:
+                    hostfiles.check_lock(self.cxn, answers[install_at])  # exit 4 ended the batch there
+            except LockLost as e:  # another run holds this host's lock: the whole run stops
+                self.notes(notes[:install_at])
+                if hasattr(self.op, "lost_lock"):
+                    self.op.lost_lock(self.name, e)
+                raise
+            self.notes(notes)
+            return answers[-1] if look else None
+        if not plan.download:
+            batch()
+            return
+        # the batch that starts the download also follows it for its first slice: a download
+        # done by then costs no round trip of its own
+        self.await_download(first=lambda seconds: _stripped(batch(wait.look_part(DOWNLOAD_LOOK,
+                                                                                 min(seconds, FIRST_SLICE)))))
+        self.note("installed the release")
 
     def download(self) -> None:
         """Run the download unit (RUN_DOWNLOAD queues it), then await its end."""
         RUN_DOWNLOAD.run(self.cxn, DOWNLOAD, what=f"starting {DOWNLOAD}")
         self.await_download()
 
-    def await_download(self) -> None:
+    def await_download(self, first=None) -> None:
         """The download's end, awaited on its journal, bounded twice: the unit's
-        TimeoutStartSec and DOWNLOAD_TIMEOUT here. A failed download keeps the previous
-        binaries (the unit's promise)."""
+        TimeoutStartSec and DOWNLOAD_TIMEOUT here (`first`: the first round trip's look,
+        as wait.on_host takes it). A failed download keeps the previous binaries (the
+        unit's promise)."""
         timeout = DOWNLOAD_TIMEOUT + 30
         try:
-            r = wait.on_host(self.cxn, wait.Look.of_unit(DOWNLOAD), what=DOWNLOAD, timeout=timeout,
-                             progress=self.say, cancel=self.op.fleet.cancel, slice=DOWNLOAD_SLICE)
+            r = wait.on_host(self.cxn, DOWNLOAD_LOOK, what=DOWNLOAD, timeout=timeout, progress=self.say,
+                             cancel=self.op.fleet.cancel, slice=DOWNLOAD_SLICE, first=first)
         except wait.Timeout as e:
             raise RemoteError(f"{DOWNLOAD} still {e.last or 'running'} after {timeout:.0f}s: "
                               f"{self.journal(DOWNLOAD, 1)}") from None

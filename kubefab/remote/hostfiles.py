@@ -9,9 +9,8 @@ import base64
 import hashlib
 import io
 import tarfile
-import uuid
 
-from kubefab.layout import BACKUP_DIR, BACKUPS, LAST_RUN, LOCK_DIR, STAGE_DIR
+from kubefab.layout import BACKUP_DIR, BACKUPS, LAST_RUN, LOCK_DIR
 from kubefab.remote.lease import LockLost
 from kubefab.remote.script import HostScript, Part
 from kubefab.remote.transport import Connection, RemoteError, Result
@@ -24,8 +23,8 @@ PUT = HostScript("put", what="writing a file")
 
 def install(cxn: Connection, files, run: str = "", keep: int = BACKUPS, holder: str | None = None) -> None:
     """Put each File in place as root, in one command: the contents go over its stdin (a
-    tar stream) into a root-only folder under STAGE_DIR, each is copied beside its target
-    and renamed over it (atomic). The previous version joins the `keep` newest under
+    tar stream), which one tar writes beside their targets with their modes, each then
+    renamed over its target (atomic). The previous version joins the `keep` newest under
     BACKUP_DIR; LAST_RUN lists what `run` replaced or made (for rollback). With a
     `holder` (the run's lock), nothing is written unless the host's lock is its:
     LockLost names who holds it."""
@@ -40,11 +39,10 @@ def install_part(files, run: str = "", keep: int = BACKUPS, holder: str | None =
     args = []
     for f in files:
         args += [f.path, format(f.mode, "o"), f.owner, f.group, "secret" if f.secret else "", " ".join(f.restarts)]
-    stage = f"{STAGE_DIR}/{uuid.uuid4().hex[:12]}"  # one entry per run; the lock clears dead ones
     lock = (LOCK_DIR, holder) if holder else ("", "")
-    return (INSTALL.part(stage, BACKUP_DIR, str(keep), LAST_RUN, run, *lock, *args,
+    return (INSTALL.part(BACKUP_DIR, str(keep), LAST_RUN, run, *lock, *args,
                          what=f"writing {len(files)} file{'s' if len(files) != 1 else ''}"),
-            archive([f.content for f in files]))
+            archive([(f.path, f.content, f.mode) for f in files]))
 
 
 def check_lock(cxn: Connection, answer: Result) -> None:
@@ -78,14 +76,21 @@ def put(cxn: Connection, path: str, data: bytes) -> None:
     PUT.run(cxn, path, hashlib.sha256(data).hexdigest(), stdin=data, what=f"writing {path}")
 
 
-def archive(contents: list[str]) -> bytes:
-    """contents as a tar stream of members 0, 1, ... (root's, mode 0600): what INSTALL
-    unpacks from its stdin."""
+def archive(files) -> bytes:
+    """(path, content, mode) each as a tar stream of their temp names (temp_name), root's,
+    with their modes: what INSTALL unpacks from its stdin, in place."""
     out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for i, content in enumerate(contents):
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for path, content, mode in files:
             data = content.encode()
-            member = tarfile.TarInfo(str(i))
-            member.size, member.mode, member.mtime = len(data), 0o600, 0
+            member = tarfile.TarInfo(temp_name(path))
+            member.size, member.mode, member.mtime = len(data), mode, 0  # tar -m: written now
             tar.addfile(member, io.BytesIO(data))
     return out.getvalue()
+
+
+def temp_name(path: str) -> str:
+    """The name a file is written under beside its target before the rename, as
+    install.sh names it: /etc/a.conf -> /etc/.a.conf.kubefab-new."""
+    folder, _, name = path.rpartition("/")
+    return f"{folder}/.{name}.kubefab-new"

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from kubefab.remote.script import HostScript
+from kubefab.remote.script import HostScript, Part
 from kubefab.remote.transport import Connection, Interrupted, RemoteError, Result
 
 T = TypeVar("T")
@@ -146,8 +146,8 @@ def look_once(cxn: Connection, look: Look, seconds: float, cancel=None) -> Resul
     and says the last state; exit_code and stdout are the state's command's."""
     whole = max(1, math.ceil(seconds))
     if look.unit:
-        r = WAIT_UNIT.run(cxn, look.unit, str(whole), "|".join(sorted(look.done)), timeout=whole + 30,
-                          cancel=cancel)
+        part = look_part(look, seconds)
+        r = WAIT_UNIT.run(cxn, *part.args, timeout=whole + 30, cancel=cancel)
         return replace(r, stdout=r.stdout.strip())
     tries = max(1, round(seconds / look.every))
     r = LOOK.run(cxn, str(tries), f"{look.every:g}", str(whole), "|".join(sorted(look.done)), *look.argv,
@@ -158,16 +158,24 @@ def look_once(cxn: Connection, look: Look, seconds: float, cancel=None) -> Resul
     return replace(r, exit_code=int(code), stdout=out.strip(), stderr="")
 
 
+def look_part(look: Look, seconds: float) -> Part:
+    """A unit's look (Look.of_unit) for up to `seconds`, as the last part of a batch
+    (kubefab.remote.script.together); its answer, stripped, is look_once's."""
+    return WAIT_UNIT.part(look.unit, str(max(1, math.ceil(seconds))), "|".join(sorted(look.done)))
+
+
 def on_host(cxn: Connection, look: Look, *, what: str, timeout: float | None, progress=None,
-            cancel: threading.Event | None = None, slice: float = PROGRESS_EVERY) -> Result:
+            cancel: threading.Event | None = None, slice: float = PROGRESS_EVERY,
+            first: Callable[[float], Result] | None = None) -> Result:
     """until() the host's answer to `look` is one of look.done; the last Result (its
     stdout the state), or Timeout naming `what` and the last answer. `slice`: the seconds
     one round trip may block on the host (longer: fewer round trips; Ctrl-C and progress
-    never wait for them)."""
+    never wait for them). `first(seconds)`: the first round trip's look, made by the
+    caller (a batch that ends with it: look_part), its answer as look_once's."""
     last: list[Result] = []
 
     def poll(seconds: float) -> Result | None:
-        r = look_once(cxn, look, seconds, cancel)
+        r = first(seconds) if first and not last else look_once(cxn, look, seconds, cancel)
         last[:] = [r]
         return r if r.ok and r.stdout in look.done or f"exit {r.exit_code}" in look.done else None
 

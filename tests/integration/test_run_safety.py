@@ -104,7 +104,7 @@ def staged(inventory, host) -> list[str]:
 def test_a_kill_during_upload_leaves_no_staged_files_after_the_next_run(inventory):
     hosts = [h.name for h in load(inventory).hosts]
     for name in hosts:  # what a SIGKILLed upload, and an older kubefab's /tmp staging, left
-        root(inventory, name, f"umask 077 && mkdir -p {STAGE_DIR}/0123456789ab && echo key > {STAGE_DIR}/0123456789ab/0")  # as INSTALL makes it
+        root(inventory, name, f"umask 077 && mkdir -p {STAGE_DIR}/0123456789ab && echo key > {STAGE_DIR}/0123456789ab/0")  # as an older kubefab's INSTALL made it
         on_host(inventory, name, ["sh", "-c", "mkdir -p /tmp/.kubefab-0123abcd && echo token > "
                                               "/tmp/.kubefab-0123abcd/0"], sudo=False)
     louder = variant(inventory, "rack-kill", lambda d: d["labels"].update(rack="r9"))  # changes every node

@@ -4,7 +4,7 @@ that fails ending the batch; the batch's stdin goes to the part that reads it.""
 from kubefab.layout import LAST_RUN, OWED_DIR, UNIT_DIR
 from kubefab.remote.script import MARK, HostScript
 
-from cases_install import STAGED, install, listed
+from cases_install import install, listed
 from script_cases import Case, F, Host, U, lines
 
 A = f"{UNIT_DIR}/a.service"
@@ -35,6 +35,6 @@ CASES = [
           [("owe", (OWED_DIR, "run 2", "a.service")), ("install", FILE.args), ("reload", ("", "a.service"))], UNIT,
           stdin=FILE.stdin, out=mark("owe") + mark("install") + mark("reload"),
           after=UNIT.but({f"{OWED_DIR}/a.service": F("run 2\n"), CONF: F("a 1\n"),
-                          LAST_RUN: listed("r1", f"created\t{CONF}\t\t\t\t\ta.service")}, dirs=STAGED,
+                          LAST_RUN: listed("r1", f"created\t{CONF}\t\t\t\t\ta.service")},
                          units={"a.service": U(True)})),
 ]

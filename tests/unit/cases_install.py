@@ -1,22 +1,22 @@
 """Cases of install.sh (kubefab.remote.hostfiles.install): files put in place from a tar
 stream, the replaced ones' backups shifted and bounded, the run's list, a failed write."""
-from kubefab.layout import BACKUP_DIR, LAST_RUN, LOCK_DIR, STAGE_DIR
+from kubefab.layout import BACKUP_DIR, LAST_RUN, LOCK_DIR
 from kubefab.remote.hostfiles import archive
 
 from script_cases import Case, F, Host, lines
 
-STAGE = f"{STAGE_DIR}/0123456789ab"
 A, K = "/etc/kubernetes/a.conf", "/etc/kubernetes/pki/k.key"
 
 
 def install(name: str, files: list[tuple], before: Host = Host(), keep: int = 3, run: str = "r1",
             lock: tuple[str, str] = ("", ""), **kw) -> Case:
-    """files: (path, content, mode, secret, restarts), in the order they go; lock: (LOCK_DIR,
-    the run's holder), or none checked."""
-    args = [STAGE, BACKUP_DIR, str(keep), LAST_RUN, run, *lock]
-    for path, _, mode, secret, restarts in files:
-        args += [path, format(mode, "o"), "root", "root", "secret" if secret else "", restarts]
-    return Case("install", name, tuple(args), before, stdin=archive([f[1] for f in files]), **kw)
+    """files: (path, content, mode, secret, restarts[, (owner, group)]), in the order they
+    go; lock: (LOCK_DIR, the run's holder), or none checked."""
+    args = [BACKUP_DIR, str(keep), LAST_RUN, run, *lock]
+    for path, _, mode, secret, restarts, *owner in files:
+        args += [path, format(mode, "o"), *(owner[0] if owner else ("root", "root")), "secret" if secret else "",
+                 restarts]
+    return Case("install", name, tuple(args), before, stdin=archive([(f[0], f[1], f[2]) for f in files]), **kw)
 
 
 def back(path: str, n: int | str = 1) -> str:
@@ -27,7 +27,6 @@ def listed(run: str, *rows: str) -> F:
     return F(lines(f"run\t{run}", *rows), 0o600)
 
 
-STAGED = (STAGE_DIR,)  # the stage's folder stays (0700), the run's own entry goes
 OLD = Host({A: F("a 0\n", 0o640), K: F("k 0\n", 0o640)})
 
 CASES = [
@@ -35,14 +34,17 @@ CASES = [
                                                               (K, "k 1\n", 0o600, True, "")],
             after=Host({A: F("a 1\n"), K: F("k 1\n", 0o600),
                         LAST_RUN: listed("r1", f"created\t{A}\t\t\t\t\tkubelet.service",
-                                         f"created\t{K}\t\t\t\tsecret\t")},
-                       dirs=STAGED),
-            modes={STAGE_DIR: 0o700, "/etc/kubernetes/pki": 0o755}),
+                                         f"created\t{K}\t\t\t\tsecret\t")}),
+            modes={"/etc/kubernetes/pki": 0o755}),
+    install("a file of another owner's is given to it before it is renamed into place",
+            [("/home/nobody/.dockercfg", "token\n", 0o600, True, "", ("nobody", "nogroup"))],
+            after=Host({"/home/nobody/.dockercfg": F("token\n", 0o600, "nobody", "nogroup"),
+                        LAST_RUN: listed("r1", "created\t/home/nobody/.dockercfg\t\t\t\tsecret\t")})),
     install("a replaced file's previous version is backup 1, mode and owner kept; a secret's is root's alone",
             [(A, "a 1\n", 0o644, False, "a.service b.service"), (K, "k 1\n", 0o600, True, "")], OLD,
             after=Host({A: F("a 1\n"), K: F("k 1\n", 0o600), back(A): F("a 0\n", 0o640), back(K): F("k 0\n", 0o600),
                         LAST_RUN: listed("r1", f"replaced\t{A}\t640\troot\troot\t\ta.service b.service",
-                                         f"replaced\t{K}\t640\troot\troot\tsecret\t")}, dirs=STAGED),
+                                         f"replaced\t{K}\t640\troot\troot\tsecret\t")}),
             modes={BACKUP_DIR: 0o700}),
     install("backups shift up to KEEP; older ones and the unnumbered copy from before go",
             [(A, "a 4\n", 0o644, False, "")],
@@ -50,32 +52,30 @@ CASES = [
                   back(A, ""): F("from before backups were bounded\n"), back(A + ".env"): F("a sibling\n")}),
             after=Host({A: F("a 4\n"), back(A): F("a 3\n"), back(A, 2): F("a 2\n"), back(A, 3): F("a 1\n"),
                         back(A + ".env"): F("a sibling\n"),
-                        LAST_RUN: listed("r1", f"replaced\t{A}\t644\troot\troot\t\t")}, dirs=STAGED)),
+                        LAST_RUN: listed("r1", f"replaced\t{A}\t644\troot\troot\t\t")})),
     install("a lowered KEEP prunes the older backups", [(A, "a 4\n", 0o644, False, "")],
             Host({A: F("a 3\n"), back(A): F("a 2\n"), back(A, 2): F("a 1\n"), back(A, 5): F("a 0\n")}), keep=1,
             after=Host({A: F("a 4\n"), back(A): F("a 3\n"),
-                        LAST_RUN: listed("r1", f"replaced\t{A}\t644\troot\troot\t\t")}, dirs=STAGED)),
+                        LAST_RUN: listed("r1", f"replaced\t{A}\t644\troot\troot\t\t")})),
     install("a gap in the numbers: a backup that would pass KEEP goes all the same", [(A, "a 2\n", 0o644, False, "")],
             Host({A: F("a 1\n"), back(A): F("a 0\n"), back(A, 3): F("older\n")}),
             after=Host({A: F("a 2\n"), back(A): F("a 1\n"), back(A, 2): F("a 0\n"),
-                        LAST_RUN: listed("r1", f"replaced\t{A}\t644\troot\troot\t\t")}, dirs=STAGED)),
+                        LAST_RUN: listed("r1", f"replaced\t{A}\t644\troot\troot\t\t")})),
     install("the same run adds to its list", [(A, "a 1\n", 0o644, False, "")],
             Host({LAST_RUN: listed("r1", "created\t/etc/x.conf\t\t\t\t\t")}),
             after=Host({A: F("a 1\n"),
-                        LAST_RUN: listed("r1", "created\t/etc/x.conf\t\t\t\t\t", f"created\t{A}\t\t\t\t\t")},
-                       dirs=STAGED)),
+                        LAST_RUN: listed("r1", "created\t/etc/x.conf\t\t\t\t\t", f"created\t{A}\t\t\t\t\t")})),
     install("a new run starts its list afresh", [(A, "a 1\n", 0o644, False, "")],
             Host({LAST_RUN: listed("r1", "created\t/etc/x.conf\t\t\t\t\t")}), run="r2",
-            after=Host({A: F("a 1\n"), LAST_RUN: listed("r2", f"created\t{A}\t\t\t\t\t")}, dirs=STAGED)),
-    install("a failed write stops there: what landed stays, listed; no stage, no temp file",
+            after=Host({A: F("a 1\n"), LAST_RUN: listed("r2", f"created\t{A}\t\t\t\t\t")})),
+    install("a write that fails changes nothing: no file replaced, none listed, no temp file left",
             [("/etc/ok.conf", "ok\n", 0o644, False, ""), (A, "a 1\n", 0o644, False, "")],
-            Host({"/etc/kubernetes": F("a file where a folder should be\n")}), exit=1, err="/etc/kubernetes",
-            after=Host({"/etc/kubernetes": F("a file where a folder should be\n"), "/etc/ok.conf": F("ok\n"),
-                        LAST_RUN: listed("r1", "created\t/etc/ok.conf\t\t\t\t\t")}, dirs=STAGED)),
+            Host({"/etc/kubernetes": F("a file where a folder should be\n"), "/etc/ok.conf": F("ok 0\n")}), exit=2,
+            err="/etc/kubernetes/.a.conf.kubefab-new: Cannot open: Not a directory"),
     install("under this run's lock: written, the lock as it was", [(A, "a 1\n", 0o644, False, "")],
             Host({f"{LOCK_DIR}/holder": F("run A\n"), f"{LOCK_DIR}.flock": F("")}), lock=(LOCK_DIR, "run A"),
             after=Host({A: F("a 1\n"), f"{LOCK_DIR}/holder": F("run A\n"), f"{LOCK_DIR}.flock": F(""),
-                        LAST_RUN: listed("r1", f"created\t{A}\t\t\t\t\t")}, dirs=STAGED)),
+                        LAST_RUN: listed("r1", f"created\t{A}\t\t\t\t\t")})),
     install("another run took the lock: nothing written, its holder said", [(A, "a 1\n", 0o644, False, "")],
             OLD.but({f"{LOCK_DIR}/holder": F("run B\n"), f"{LOCK_DIR}.flock": F("")}), lock=(LOCK_DIR, "run A"),
             exit=4, out=lines("run B"), err="not this run's"),

@@ -12,8 +12,9 @@ TEXT = "[Service]\nType=oneshot\nRemainAfterExit=yes\n"
 UNIT = Host({f"{UNIT_DIR}/{X}": F(TEXT)})
 
 
-def run(name: str, before: Host, **kw) -> Case:
-    return Case("run-download", name, (X,), before, **kw)
+def run(name: str, before: Host, state: str = "", **kw) -> Case:
+    """state: the unit's ActiveState as the probe saw it (none: the script asks)."""
+    return Case("run-download", name, (X, state) if state else (X,), before, **kw)
 
 
 def wait(name: str, before: Host, seconds: str = "1", done: str = "active|failed", **kw) -> Case:
@@ -26,6 +27,10 @@ RUN_DOWNLOAD = [
     run("a failed one is forgotten and runs again, loaded as it starts", UNIT.but(units={X: U(True, "failed")}),
         after=UNIT.but(units={X: U(True, "active", TEXT)})),
     run("a unit that never ran is just started", UNIT, after=UNIT.but(units={X: U(False, "active", TEXT)})),
+    run("the probe saw it never ran: started, nothing asked", UNIT, state="inactive",
+        after=UNIT.but(units={X: U(False, "active", TEXT)})),
+    run("the probe saw it fail: forgotten and run again", UNIT.but(units={X: U(True, "failed")}), state="failed",
+        after=UNIT.but(units={X: U(True, "active", TEXT)})),
     run("no unit file: systemd's own words, nothing runs", Host(), exit=5, err="Unit x.service not found"),
 ]
 

@@ -2,7 +2,7 @@
 back what came out in the case's terms (host paths, root's files):
 
 RealHost: the real sh on a temporary root. Host paths are rewritten under it (a backup's
-path, which holds its file's path, twice); stub programs on PATH (tests/unit/host_stubs)
+path, which holds its file's path, twice; an install's archive's names too); stub programs on PATH (tests/unit/host_stubs)
 stand for what needs root, systemd or the host's clock: systemctl, curl, date, and rm and
 rmdir on a read-only file system. Files the case gives root are the test's user's, and
 the test's user reads as root again.
@@ -11,9 +11,11 @@ FakeHost: the fake host's Python twin (tests/fakehost.py), on the inventory's ma
 from __future__ import annotations
 
 import grp
+import io
 import os
 import pwd
 import subprocess
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from script_cases import Case, F, Host, U
 STUBS = Path(__file__).resolve().parent / "host_stubs"
 USER, GROUP = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
 # a file's owner and group in the arguments: (arguments before the files, arguments per file)
-OWNERS = {"install": (7, 6), "put-back": (3, 4)}  # owner, group: a file's 3rd and 4th
+OWNERS = {"install": (6, 6), "put-back": (3, 4)}  # owner, group: a file's 3rd and 4th
 
 
 @dataclass(frozen=True)
@@ -108,9 +110,22 @@ class RealHost:
         self.lay_out(case.before)
         script = HostScript(case.script, what=case.script)
         text = script.text.replace("/tmp/", f"{self.root}/tmp/")  # never the machine's /tmp
-        r = subprocess.run(["sh", "-c", text, script.program, *self.args(case)], input=case.stdin, env=self.env,
+        uploads = case.script == "install" or case.script == "batch" and "install" in case.args
+        stdin = self.archive(case.stdin) if uploads else case.stdin
+        r = subprocess.run(["sh", "-c", text, script.program, *self.args(case)], input=stdin, env=self.env,
                            capture_output=True, umask=0o022, timeout=30, cwd=self.root.parent)
         return Seen(r.returncode, self.host(r.stdout.decode()), self.host(r.stderr.decode()), self.state())
+
+    def archive(self, stream: bytes) -> bytes:
+        """An install's tar stream, its members' host paths rewritten under the root."""
+        out = io.BytesIO()
+        with tarfile.open(fileobj=io.BytesIO(stream)) as src, \
+                tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as dst:
+            for member in src.getmembers():
+                data = src.extractfile(member).read()
+                member.name = self.local(member.name)
+                dst.addfile(member, io.BytesIO(data))
+        return out.getvalue()
 
     def host(self, text: str) -> str:
         """Text in the host's terms: its paths, and root where the test's user is."""

@@ -3,6 +3,8 @@ scenarios: what the recap says per host, which units (re)started how often, whic
 files were written, the exit code, and that no lock of this run is left behind."""
 from dataclasses import dataclass, field
 
+import re
+
 import pytest
 
 from kubefab import pki, render
@@ -252,22 +254,26 @@ def test_json_puts_only_the_recap_on_stdout(inv, cluster, capsys, monkeypatch):
 
 
 def staged(machine) -> list[str]:
-    return sorted(p for p in machine.files if p.startswith((STAGE_DIR + "/", "/tmp/.kubefab-")))
+    """What an upload left: temp files beside their targets, older kubefabs' stages."""
+    return sorted(p for p in machine.files if p.endswith(".kubefab-new") or
+                  p.startswith((STAGE_DIR + "/", "/tmp/.kubefab-")))
 
 
-def test_a_kill_during_upload_leaves_root_only_files_the_next_run_removes(inv, cluster, capsys):
+def test_a_kill_during_upload_leaves_root_files_no_more_open_than_their_targets_the_next_run_removes(inv, cluster,
+                                                                                                     capsys):
     assert deploy(inv, cluster) == 0
     old = cluster[OTHER]
     old.files["/tmp/.kubefab-0123abcd/0"] = FakeFile("token", 0o600, "core", "core")  # an older kubefab's
     cluster[NODE].faults.add("sigkill-upload")
     assert deploy(variant(inv, *CLUSTER_LABEL), cluster) == 1
     left = staged(cluster[NODE])
-    assert left and all(cluster[NODE].files[p].owner == "root" and cluster[NODE].files[p].mode == 0o600
-                        for p in left)
+    files = cluster[NODE].files
+    target = {p: re.sub(r"/\.([^/]+)\.kubefab-new$", r"/\1", p) for p in left}
+    assert left and all(files[p].owner == "root" and files[p].mode == files[target[p]].mode for p in left)
     assert recap(capsys.readouterr().out)[NODE] == ("failed", "sh: lost the connection (the root shell was "
                                                               "killed while the upload ran)")
     cluster[NODE].faults.clear()
-    assert deploy(variant(inv, *CLUSTER_LABEL), cluster) == 0  # changes NODE: locks it, clears the stage
+    assert deploy(variant(inv, *CLUSTER_LABEL), cluster) == 0  # writes the same files again, over the temps
     assert staged(cluster[NODE]) == [] and staged(old) == []
 
 

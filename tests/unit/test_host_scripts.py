@@ -88,24 +88,26 @@ def test_the_scripts_are_posix_sh():
 
 
 @pytest.mark.parametrize("how", ["stdin ends", "SIGHUP"])
-def test_a_connection_dropped_mid_upload_leaves_nothing_staged(tmp_path, how):
+def test_a_connection_dropped_mid_upload_leaves_nothing_behind(tmp_path, how):
     """A killed kubefab's connection drops: sshd closes the command's stdin (tar reads a
-    truncated stream), or its process group gets SIGHUP. The trap removes the stage."""
-    stage, target = tmp_path / "stage/run1", tmp_path / "x.conf"
-    args = [str(stage), str(tmp_path / "backup"), "3", str(tmp_path / "last-run"), "run1", "", "",
+    truncated stream), or its process group gets SIGHUP. The trap removes the temp file
+    tar was writing beside the target; the target is never made."""
+    target = tmp_path / "x.conf"
+    temp = tmp_path / ".x.conf.kubefab-new"
+    args = [str(tmp_path / "backup"), "3", str(tmp_path / "last-run"), "run1", "", "",
             str(target), "644", USER, GROUP, "", ""]
     proc = subprocess.Popen([*INSTALL.argv(), *args], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
-    stream = archive(["x" * 100_000])
+    stream = archive([(str(target), "x" * 100_000, 0o644)])
     proc.stdin.write(stream[:50_000])  # half the upload
     proc.stdin.flush()
     deadline = time.monotonic() + 10
-    while not (stage / "0").exists() and time.monotonic() < deadline:
+    while not temp.exists() and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert stage.is_dir()
+    assert temp.exists()
     if how == "SIGHUP":
         os.killpg(proc.pid, signal.SIGHUP)
     proc.stdin.close()
     proc.wait(timeout=10)
     assert proc.returncode != 0 and not target.exists()
-    assert sorted(p.name for p in tmp_path.rglob("*")) == ["stage"]  # its folder stays, empty
+    assert sorted(p.name for p in tmp_path.rglob("*")) == []

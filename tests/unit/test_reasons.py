@@ -32,6 +32,9 @@ COMMANDS = [  # (stderr, stdout, the one line)
      "No space left on device\n", "", "no space left on device: /etc/kubernetes/pki/ca.crt"),
     ("tar: 3: Cannot write: No space left on device\ntar: Exiting with failure status\n", "",
      "no space left on device"),
+    ("tar: /etc/systemd/system/.kubelet.service.kubefab-new: Cannot open: Read-only file system\n"
+     "tar: Exiting with failure status due to previous errors\n", "",
+     "read-only file system: /etc/systemd/system/kubelet.service"),
     ("cp: cannot create regular file '/x': Permission denied\n", "", "permission denied: /x"),
     ("", "+ok\n-\n", "+ok | -"),  # nothing known on stderr: stdout's last lines
     ("sh: 12: line one\n\n  two\nthree\nfour\n", "", "two | three | four"),  # dash's line numbers dropped

@@ -11,9 +11,9 @@ from kubefab import layout
 from kubefab.ops.deploy import Deploy, Options
 from test_deploy_fake import MASTER, NODE, ONE_FLAG, variant
 
-# probe, lock, (marks, files, enable, download started), download's end, (after the master's
-# gate: the files that name the master, enable, start + marks), unlock
-FRESH_NODE = 6
+# probe, lock, (marks, files, enable, download started and followed to its end), (after the
+# master's gate: the files that name the master, enable, start + marks), unlock
+FRESH_NODE = 5
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def deploy(inv, cluster) -> Counter:
     return counting.trips
 
 
-def test_a_fresh_node_takes_six_round_trips_and_a_no_op_one_per_host(inv, cluster, capsys):
+def test_a_fresh_node_takes_five_round_trips_and_a_no_op_one_per_host(inv, cluster, capsys):
     fresh = deploy(inv, cluster)
     assert {h: n for h, n in fresh.items() if h != MASTER} == dict.fromkeys(fresh.keys() - {MASTER}, FRESH_NODE)
     assert deploy(inv, cluster) == dict.fromkeys(fresh, 1)  # the probe, the master's nodes in it

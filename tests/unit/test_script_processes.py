@@ -21,25 +21,29 @@ import cases_units
 from script_worlds import RealHost
 
 CASES = {c.id: c for c in [*cases_files.CASES, *cases_install.CASES, *cases_lease.CASES, *cases_preflight.CASES, *cases_system.CASES, *cases_units.CASES]}
-PROGRAMS = ("awk", "cat", "chmod", "cp", "date", "df", "flock", "grep", "head", "install", "mkdir", "mv", "rm", "stat",
-            "systemctl", "tar", "tr", "wc")
+PROGRAMS = ("awk", "cat", "chmod", "chown", "cp", "date", "df", "flock", "grep", "head", "install", "journalctl", "mkdir",
+            "mkfifo", "mktemp", "mv", "rm", "stat", "systemctl", "tar", "timeout", "tr", "wc")
 
 # case -> the programs it may start (name -> count)
 BUDGETS = {
     "lease: take: a free lock is ours; a killed run's stage and older kubefabs' /tmp folders are cleared":
         {"date": 1, "flock": 1, "mkdir": 1, "rm": 2},  # rm: the killed run's stage and /tmp folder
     "lease: release: ours goes": {"date": 1, "flock": 1, "rm": 1},
-    "install: new files land with their mode; listed as made":
-        {"mkdir": 4, "chmod": 1, "tar": 1, "install": 2, "mv": 3, "rm": 1},
-    "install: under this run's lock: written, the lock as it was":
-        {"flock": 1, "mkdir": 4, "chmod": 1, "tar": 1, "install": 1, "mv": 2, "rm": 1},
+    # one tar writes every file in place; a rename each, and the run's list (mkdir: its folder, here only)
+    "install: new files land with their mode; listed as made": {"mkdir": 1, "tar": 1, "mv": 3},
+    "install: under this run's lock: written, the lock as it was": {"flock": 1, "tar": 1, "mv": 2},
     "owe: a mark per unit, the run that owes it": {"mv": 2},
     "run-download: a unit that never ran is just started": {"systemctl": 2},
+    "run-download: the probe saw it never ran: started, nothing asked": {"systemctl": 1},
     # a node's items: df and awk for the disk, date, grep for a module, one awk a port
     "preflight: a host that offers all: each item's line, in order": {"df": 1, "awk": 2, "date": 1, "grep": 1},
     "preflight: a host that offers nothing: cgroup v1, swap on, a module to load, the port taken, no binary":
         {"df": 1, "awk": 2, "date": 1, "grep": 2, "systemctl": 1},
-    "run-download: a unit that ran before runs again": {"systemctl": 3},
+    "run-download: a unit that ran before runs again": {"systemctl": 2},
+    # the download's end: a look, the journal followed until a job of the unit ends, a look
+    "wait-unit: already done: its state at once, no journal followed": {"systemctl": 1},
+    "wait-unit: it ends while followed: heard from its journal line, before the seconds are up":
+        {"systemctl": 2, "mkfifo": 1, "timeout": 1, "journalctl": 1, "rm": 1},
     "run-download: a failed one is forgotten and runs again, loaded as it starts": {"systemctl": 3},
 }
 

@@ -1,17 +1,21 @@
-# Arguments: STAGE BACKUP_DIR KEEP LAST_RUN RUN LOCK_DIR HOLDER, then DST MODE OWNER GROUP
-# SECRET RESTARTS per file; stdin: archive(). With a LOCK_DIR, nothing is written unless the
-# cluster lock there is HOLDER's (kubefab.remote.lease), decided under the lock's flock and
-# held until the files are in place: a run whose lock was taken (unlock --force, a
-# takeover) writes nothing more; exit 4 and the holder on stdout. A replaced file's previous version becomes
-# BACKUP_DIR<DST>.1 (root-only 0600 for a secret), older ones shift up to .KEEP and the
-# rest are removed here, so an old token does not outlive KEEP rotations. LAST_RUN starts
-# afresh for a new RUN, then gets a line per file before it is replaced:
+# Arguments: BACKUP_DIR KEEP LAST_RUN RUN LOCK_DIR HOLDER, then DST MODE OWNER GROUP SECRET
+# RESTARTS per file; stdin: archive(), each file as its temp name beside its target
+# (DST's folder, .NAME.kubefab-new), root's, with its MODE. With a LOCK_DIR, nothing is
+# written unless the cluster lock there is HOLDER's (kubefab.remote.lease), decided under
+# the lock's flock and held until the files are in place: a run whose lock was taken
+# (unlock --force, a takeover) writes nothing more; exit 4 and the holder on stdout.
+# One tar writes every temp file in place (its folders made 0755, as umask 022 makes
+# them; the file's mode as archived from the start, so a secret is never readable by
+# others); each is then given to OWNER:GROUP where that is not root's and renamed over
+# its target (atomic). A replaced file's previous version becomes BACKUP_DIR<DST>.1
+# (root-only 0600 for a secret), older ones shift up to .KEEP and the rest are removed
+# here, so an old token does not outlive KEEP rotations. LAST_RUN starts afresh for a
+# new RUN, then gets a line per file before it is replaced:
 # replaced|created DST MODE OWNER GROUP SECRET RESTARTS (tab-separated; the old mode/owner).
 # Whatever stops it (a failed write, the connection dropped by a killed kubefab: SIGHUP
-# or EOF), the trap removes the stage and a half-written temp file; only SIGKILL leaves
-# the stage, which the next run's lock clears (CLEAR_STAGE).
+# or EOF), the trap removes the temp files not yet renamed: a failed tar changes no file.
 set -eu
-stage=$1 backup=$2 keep=$3 manifest=$4 run=$5 lock=$6 mine=$7; shift 7
+backup=$1 keep=$2 manifest=$3 run=$4 lock=$5 mine=$6; shift 6
 if [ -n "$lock" ]; then
   [ -d "${lock%/*}" ] || mkdir -p "${lock%/*}"
   exec 9>>"$lock.flock"
@@ -25,28 +29,34 @@ if [ -n "$lock" ]; then
     exit 4
   fi
 fi
+unplaced() {  # the temp names of the files (DST ... per file) not yet renamed, removed
+  n=$#
+  while [ "$n" -gt 0 ]; do
+    d=$1; set -- "$@" "${d%/*}/.${d##*/}.kubefab-new"; shift 6; n=$((n - 6))
+  done
+  rm -f -- "$@"
+}
 new=
-trap 'rm -rf -- "$stage" ${new:+"$new"}' EXIT
+trap '[ -z "$new" ] || rm -f -- "$new"; [ $# -eq 0 ] || unplaced "$@"' EXIT
 trap 'exit 129' HUP INT TERM PIPE
-umask 077
-mkdir -p "${stage%/*}" && chmod 700 "${stage%/*}"
-mkdir "$stage"
-tar -x -f - -C "$stage"
+umask 022
+tar -x -f - -P -p -m --no-same-owner  # -P: the archive's absolute names; -m: written now (systemd's mtime)
 first=  # its first line, read by the shell (no process)
 [ ! -f "$manifest" ] || IFS= read -r first < "$manifest" || :
 if [ "$first" != "run	$run" ]; then
+  umask 077  # kubefab's state is root's alone
+  [ -d "${manifest%/*}" ] || mkdir -p "${manifest%/*}"
   printf 'run\t%s\n' "$run" > "$manifest.new" && mv -f "$manifest.new" "$manifest"
+  umask 022  # a backup's folders are made as they always were (BACKUP_DIR itself 0700)
 fi
-umask 022  # folders made for targets are as they always were; modes are set per file
-i=0
 while [ $# -gt 0 ]; do
   dst=$1 mode=$2 owner=$3 group=$4 secret=$5 restarts=$6; shift 6
-  dir=${dst%/*}; dir=${dir:-/}; new="$dir/.${dst##*/}.kubefab-new"  # dst is absolute: no forks
-  [ -d "$dir" ] || mkdir -p "$dir"
-  install -m "$mode" -o "$owner" -g "$group" "$stage/$i" "$new"
+  new="${dst%/*}/.${dst##*/}.kubefab-new"  # dst is absolute: no forks; as archive() names it
+  [ "$owner:$group" = root:root ] || chown -- "$owner:$group" "$new"
   if [ -e "$dst" ]; then
     b=$backup$dst
-    mkdir -p "${b%/*}" && chmod 700 "$backup"
+    [ -d "${b%/*}" ] || mkdir -p "${b%/*}"
+    chmod 700 "$backup"
     rm -f -- "$b"  # the one unnumbered copy from before backups were bounded
     for old in "$b".*; do
       n=${old##*.}
@@ -65,5 +75,5 @@ while [ $# -gt 0 ]; do
     printf 'created\t%s\t\t\t\t%s\t%s\n' "$dst" "$secret" "$restarts" >> "$manifest"
   fi
   mv -f "$new" "$dst"
-  new= i=$((i + 1))
+  new=
 done

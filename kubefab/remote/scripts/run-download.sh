@@ -1,11 +1,12 @@
-# Argument: the download unit, a oneshot that remains active: stopped (so that starting
-# runs it again), a failed state from before forgotten, queued to start (no waiting).
-# Only what its state needs: a unit that never ran (a fresh host) is just started, one
-# systemctl less (each is a process and a call to PID 1).
+# Arguments: UNIT [STATE]: the download unit, a oneshot that remains active, queued to run
+# again from any state (no waiting): one `systemctl restart --no-block`, which starts a
+# unit that never ran and stops then starts one that ran or runs; a failed one is first
+# forgotten (reset-failed: its state and its start limit). STATE: its ActiveState as the
+# run's probe saw it (asked here when not given): a fresh host's download costs one
+# systemctl (each is a process and a call to PID 1). A restart, not a start, so a state
+# that moved on since the probe still gives a run of its own.
 set -eu
-case $(systemctl show --property=ActiveState --value -- "$1") in
-inactive) ;;
-failed) systemctl reset-failed -- "$1" 2>/dev/null || : ;;
-*) systemctl stop -- "$1" ;;
-esac
-systemctl start --no-block -- "$1"
+state=${2-}
+[ -n "$state" ] || state=$(systemctl show --property=ActiveState --value -- "$1")
+[ "$state" != failed ] || systemctl reset-failed -- "$1" 2>/dev/null || :
+systemctl restart --no-block -- "$1"
