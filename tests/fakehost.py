@@ -474,6 +474,7 @@ class Machine:
             out = f"{left}\t{held[0]}\n"
         self.drop_lock(lock)
         self.put_lock(lock, holder, lease_seconds)
+        self.files[f"{lock}/lease"] = FakeFile(f"{lease_seconds}\n")  # install extends the lease by it
         self.drop(stage)
         for name in {p.split("/")[2] for p in (*self.files, *self.dirs) if p.startswith("/tmp/.kubefab-")}:
             if self.is_dir(f"/tmp/{name}"):  # folders only, as older kubefabs staged in
@@ -504,7 +505,7 @@ class Machine:
 
     def install(self, stage, backup, keep, manifest, run, lock, mine, *args, stdin=b"") -> tuple[int, str, str]:
         """transport.INSTALL: nothing when LOCK_DIR's lock is not `mine` (exit 4, the
-        holder); else unpack stdin's tar into the root-only stage, copy each file
+        holder); else its lease extended by LOCK_DIR/lease seconds, and unpack stdin's tar into the root-only stage, copy each file
         beside its target and rename it over, the previous one the newest of `keep`
         numbered backups (a secret's root's, 0600), each listed in the run's manifest;
         the trap removes the stage on any exit (a killed connection: SIGHUP) but SIGKILL
@@ -516,6 +517,9 @@ class Machine:
             if holder != mine:
                 return 4, (holder or "nobody: the lock was removed") + "\n", \
                     "the kubefab lock on this host is not this run's: nothing written\n"
+            length = self.files.get(f"{lock}/lease", FakeFile("")).content.strip()
+            if length.isdigit():  # the lease extended by the length its take wrote
+                self.files[f"{lock}/expires"] = FakeFile(f"{self.now() + int(length)}\n")
         with tarfile.open(fileobj=io.BytesIO(stdin)) as tar:
             contents = [tar.extractfile(m).read().decode() for m in tar.getmembers()]
         self.dirs.add(stage.rsplit("/", 1)[0])  # root-only, and it stays

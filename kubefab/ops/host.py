@@ -160,6 +160,7 @@ class HostRun:
             parts.append(activation("start", start, clear))
             notes.append("started " + ", ".join(start))
         self.guard()
+        sent = wait.clock_of(self.cxn).monotonic()  # an install extends the host's lease from later on
         try:
             answers = together(self.cxn, parts, stdin=stdin) if parts else []
         except BatchError as e:  # what was done before the part that failed is said
@@ -168,6 +169,8 @@ class HostRun:
         try:
             if install_at is not None:
                 hostfiles.check_lock(self.cxn, answers[install_at])  # exit 4 ended the batch there
+                if hasattr(self.op, "lease_extended"):  # so its renewal waits
+                    self.op.lease_extended(self.name, sent)
         except LockLost as e:  # another run holds this host's lock: the whole run stops
             self.notes(notes[:install_at])
             if hasattr(self.op, "lost_lock"):

@@ -242,6 +242,12 @@ class Operation:
             self.fleet.failed.setdefault(h.name, why)
         self.fleet.cancel.set()
 
+    def lease_extended(self, name: str, since: float) -> None:
+        """The install script extended `name`'s lease (under its lock, in a command sent
+        at `since`): its renewal is due RENEW_AFTER seconds after that."""
+        if self.renewer:
+            self.renewer.extended(name, since)
+
     def unlock(self) -> None:
         """Stop renewing, and release this run's locks on every host, failed ones too."""
         if self.renewer:

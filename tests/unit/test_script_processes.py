@@ -33,6 +33,8 @@ BUDGETS = {
         {"mkdir": 4, "chmod": 1, "tar": 1, "install": 2, "mv": 3, "rm": 1},
     "install: under this run's lock: written, the lock as it was":
         {"flock": 1, "mkdir": 4, "chmod": 1, "tar": 1, "install": 1, "mv": 2, "rm": 1},
+    "install: under this run's lock with its lease's length: written, the lease extended by it":
+        {"flock": 1, "date": 1, "mkdir": 4, "chmod": 1, "tar": 1, "install": 1, "mv": 2, "rm": 1},
     "owe: a mark per unit, the run that owes it": {"mv": 2},
     "run-download: a unit that never ran is just started": {"systemctl": 2},
     # a node's items: df and awk for the disk, date, grep for a module, one awk a port

@@ -2,7 +2,8 @@
 # SECRET RESTARTS per file; stdin: archive(). With a LOCK_DIR, nothing is written unless the
 # cluster lock there is HOLDER's (kubefab.remote.lease), decided under the lock's flock and
 # held until the files are in place: a run whose lock was taken (unlock --force, a
-# takeover) writes nothing more; exit 4 and the holder on stdout. A replaced file's previous version becomes
+# takeover) writes nothing more; exit 4 and the holder on stdout. Its lease is extended
+# by LOCK_DIR/lease seconds (kubefab.remote.lease.Renewer.extended). A replaced file's previous version becomes
 # BACKUP_DIR<DST>.1 (root-only 0600 for a secret), older ones shift up to .KEEP and the
 # rest are removed here, so an old token does not outlive KEEP rotations. LAST_RUN starts
 # afresh for a new RUN, then gets a line per file before it is replaced:
@@ -24,6 +25,9 @@ if [ -n "$lock" ]; then
     cat > /dev/null  # the upload, unread, would hold the sender
     exit 4
   fi
+  lease=  # the lease's length as its take wrote it: extended here, so no renewal is due meanwhile
+  [ ! -f "$lock/lease" ] || IFS= read -r lease < "$lock/lease" || :
+  case $lease in ''|*[!0-9]*) ;; *) echo $(($(date +%s) + lease)) > "$lock/expires" ;; esac
 fi
 new=
 trap 'rm -rf -- "$stage" ${new:+"$new"}' EXIT

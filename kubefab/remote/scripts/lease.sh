@@ -33,6 +33,7 @@ take)
   { [ ! -e "$lock" ] || rm -rf -- "$lock"; } && mkdir -m 700 "$lock"
   printf '%s\n' "$mine" > "$lock/holder"
   echo $((now + lease)) > "$lock/expires"
+  echo "$lease" > "$lock/lease"  # its length: the install script extends it by as much
   [ ! -e "$stage" ] && [ ! -L "$stage" ] || rm -rf -- "$stage"
   for old in /tmp/.kubefab-*; do [ -d "$old" ] && [ ! -L "$old" ] && rm -rf -- "$old"; done
   exit 0 ;;
