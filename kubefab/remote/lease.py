@@ -21,7 +21,9 @@ A holder names its process: user@machine, pid, start, and (after ';') the machin
 and the process's start time in clock ticks. A lock whose process ran on this machine
 in this boot and is gone (`gone_here`) is free at once: a SIGKILLed run's. A run whose
 lock was taken (LockLost, from the renewal or from the install script, which writes
-nothing under another run's lock) stops before its next change."""
+nothing under another run's lock) stops before its next change. Its next file write
+learns it at once; a change that writes no file (a unit's start) only from the next
+renewal, at most RENEW_AFTER + RENEW_TICK seconds after the lease was last extended."""
 from __future__ import annotations
 
 import os
