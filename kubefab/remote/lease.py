@@ -9,9 +9,10 @@ Renewing costs the host a round trip (sudo, a shell, flock: 10-13 ms of its CPU)
 host is renewed only when its lease needs it: RENEW_AFTER seconds after it was last
 extended (taken, renewed, or by the install script, which extends it under the same
 flock when it finds the lock is the run's: Renewer.extended). A run shorter than that
-renews nothing. Why 60 s, 20 s and 5 s: a renewal that fails is tried again every
-RENEW_TICK seconds, so from its first try a renewal has 40 s (eight tries) to get through
-a busy host or a congested link before a live run could lose its lock, and a killed run
+renews nothing. Why 60 s, 20 s and 5 s: a renewal that fails is tried again at the next
+look, RENEW_TICK seconds on (one that hangs is given up after 20 s), so from its first
+try a renewal has 40 s to get through a busy host or a congested link before a live run
+could lose its lock (it had 50 when every host was renewed every 10 s), and a killed run
 blocks the next one for a minute at most. `fab unlock` removes an expired lease, and a
 live one only with --force. The host script (scripts/lease.sh) holds flock on
 LOCK_DIR.flock, so one kubefab at a time decides on a host: taking over an expired lease
