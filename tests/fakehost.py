@@ -471,6 +471,7 @@ class Machine:
             out = f"{left}\t{held[0]}\n"
         self.drop_lock(lock)
         self.put_lock(lock, holder, lease_seconds)
+        self.files[f"{lock}/lease"] = FakeFile(f"{lease_seconds}\n")  # install extends the lease by it
         self.drop(stage)
         for name in {p.split("/")[2] for p in (*self.files, *self.dirs) if p.startswith("/tmp/.kubefab-")}:
             if self.is_dir(f"/tmp/{name}"):  # folders only, as older kubefabs staged in
@@ -501,7 +502,7 @@ class Machine:
 
     def install(self, backup, keep, manifest, run, lock, mine, *args, stdin=b"") -> tuple[int, str, str]:
         """transport.INSTALL: nothing when LOCK_DIR's lock is not `mine` (exit 4, the
-        holder); else tar writes stdin's files as their temp names beside their targets
+        holder); else its lease extended by LOCK_DIR/lease seconds, and tar writes stdin's files as their temp names beside their targets
         (every file it can: a folder that is a file, a read-only or full disk fails its
         own, and tar exits 2 at the end, the trap removing every temp: nothing changed);
         then each is renamed over its target, the previous one the newest of `keep`
@@ -515,6 +516,9 @@ class Machine:
             if holder != mine:
                 return 4, (holder or "nobody: the lock was removed") + "\n", \
                     "the kubefab lock on this host is not this run's: nothing written\n"
+            length = self.files.get(f"{lock}/lease", FakeFile("")).content.strip()
+            if length.isdigit():  # the lease extended by the length its take wrote
+                self.files[f"{lock}/expires"] = FakeFile(f"{self.now() + int(length)}\n")
         with tarfile.open(fileobj=io.BytesIO(stdin)) as tar:
             members = [(m.name, m.mode, tar.extractfile(m).read().decode()) for m in tar.getmembers()]
         errors = []

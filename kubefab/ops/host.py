@@ -175,6 +175,7 @@ class HostRun:
         def batch(look=None):
             """The parts in one round trip, each noted once done; `look`: the download's
             first look, the batch's last part (its answer returned)."""
+            sent = wait.clock_of(self.cxn).monotonic()  # an install extends the host's lease from later on
             try:
                 answers = together(self.cxn, parts + ([look] if look else []), stdin=stdin,
                                    cancel=self.op.fleet.cancel) if parts or look else []
@@ -184,6 +185,8 @@ class HostRun:
             try:
                 if install_at is not None:
                     hostfiles.check_lock(self.cxn, answers[install_at])  # exit 4 ended the batch there
+                    if hasattr(self.op, "lease_extended"):  # so its renewal waits
+                        self.op.lease_extended(self.name, sent)
             except LockLost as e:  # another run holds this host's lock: the whole run stops
                 self.notes(notes[:install_at])
                 if hasattr(self.op, "lost_lock"):

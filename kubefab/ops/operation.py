@@ -181,11 +181,13 @@ class Operation:
         every LOCK_RETRY seconds, progress every 5, Ctrl-C at once). Held, the lease is
         renewed in the background until unlock()."""
         stale: dict[str, str] = {}
+        clock = wait.clock_of(next(iter(self.fleet.connections.values()), None))
         refusal: list[tuple[str, lease.Held]] = []  # the last: (host, held)
 
         def attempt(_seconds: float) -> bool | None:
             nonlocal stale
             self.locked = True  # from the first host taken: Ctrl-C releases what was
+            sent = clock.monotonic()  # each lease taken ends LEASE seconds after this at the earliest
             got = self.fleet.each(lambda cxn: lease.take(cxn, self.run_id, stale.get(cxn.host.name, "")))
             refused = {n: held for n, (held, _) in got.items() if held}
             if not refused:
@@ -193,7 +195,7 @@ class Operation:
                     if old and old.holder not in stale.values():
                         say(name, f"took over the lock of {lease.who(old.holder)} ({old.lease()})")
                 self.renewer = lease.Renewer({n: self.fleet.connections[n] for n in got},
-                                             self.run_id, self.lost_lock)
+                                             self.run_id, self.lost_lock, since=sent, clock=clock)
                 self.renewer.start()
                 return True
             gone = {n: lease.gone_here(held.holder) for n, held in refused.items()}
@@ -212,7 +214,7 @@ class Operation:
         try:
             took = wait.until(attempt, what="the cluster lock", timeout=self.opts.timeout, pause=LOCK_RETRY,
                               progress=lambda text: say(None, text), cancel=self.fleet.cancel,
-                              clock=wait.clock_of(next(iter(self.fleet.connections.values()), None)),
+                              clock=clock,
                               status=lambda: f"held by {lease.who(refusal[0][1].holder)}" if refusal else "")
         except wait.Timeout:
             took = False
@@ -239,6 +241,12 @@ class Operation:
         for h in self.fleet.ok():
             self.fleet.failed.setdefault(h.name, why)
         self.fleet.cancel.set()
+
+    def lease_extended(self, name: str, since: float) -> None:
+        """The install script extended `name`'s lease (under its lock, in a command sent
+        at `since`): its renewal is due RENEW_AFTER seconds after that."""
+        if self.renewer:
+            self.renewer.extended(name, since)
 
     def unlock(self) -> None:
         """Stop renewing, and release this run's locks on every host, failed ones too."""

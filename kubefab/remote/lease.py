@@ -2,21 +2,29 @@
 
 On a host the lock is LOCK_DIR with `holder` (the run's id: user@machine pid, since,
 run) and `expires` (seconds since the epoch by the host's own clock, so no two clocks
-are ever compared). The run renews it every RENEW_EVERY seconds while it runs; a run
-that was killed stops renewing, and its lock frees itself LEASE seconds later at most.
+are ever compared). A run that was killed stops renewing, and its lock frees itself
+LEASE seconds later at most.
 
-Why 60 s and 10 s: a renewal is one small command over the open connection, so 60 s
-leaves room for five missed renewals (a busy host, a congested link while a release
-downloads) before a live run could lose its lock, and a killed run blocks the next one
-for a minute at most. `fab unlock` removes an expired lease, and a live one only with
---force. The host script (scripts/lease.sh) holds flock on LOCK_DIR.flock, so one
-kubefab at a time decides on a host: taking over an expired lease is atomic too.
+Renewing costs the host a round trip (sudo, a shell, flock: 10-13 ms of its CPU), so a
+host is renewed only when its lease needs it: RENEW_AFTER seconds after it was last
+extended (taken, renewed, or by the install script, which extends it under the same
+flock when it finds the lock is the run's: Renewer.extended). A run shorter than that
+renews nothing. Why 60 s, 20 s and 5 s: a renewal that fails is tried again at the next
+look, RENEW_TICK seconds on (one that hangs is given up after 20 s), so from its first
+try a renewal has 40 s to get through a busy host or a congested link before a live run
+could lose its lock (it had 50 when every host was renewed every 10 s), and a killed run
+blocks the next one for a minute at most. `fab unlock` removes an expired lease, and a
+live one only with --force. The host script (scripts/lease.sh) holds flock on
+LOCK_DIR.flock, so one kubefab at a time decides on a host: taking over an expired lease
+is atomic too.
 
 A holder names its process: user@machine, pid, start, and (after ';') the machine's boot
 and the process's start time in clock ticks. A lock whose process ran on this machine
 in this boot and is gone (`gone_here`) is free at once: a SIGKILLed run's. A run whose
 lock was taken (LockLost, from the renewal or from the install script, which writes
-nothing under another run's lock) stops before its next change."""
+nothing under another run's lock) stops before its next change. Its next file write
+learns it at once; a change that writes no file (a unit's start) only from the next
+renewal, at most RENEW_AFTER + RENEW_TICK seconds after the lease was last extended."""
 from __future__ import annotations
 
 import os
@@ -26,11 +34,13 @@ import threading
 from dataclasses import dataclass
 
 from kubefab.layout import LOCK_DIR, STAGE_DIR
+from kubefab.remote import wait
 from kubefab.remote.script import HostScript
 from kubefab.remote.transport import Connection, RemoteError
 
 LEASE = 60  # seconds a lock lives without renewal
-RENEW_EVERY = 10  # seconds between renewals
+RENEW_AFTER = 20  # seconds after its last extension that a host's lease is renewed
+RENEW_TICK = 5  # seconds between the Renewer's looks (and a failed renewal's tries)
 
 
 @dataclass(frozen=True)
@@ -127,7 +137,7 @@ def take(cxn: Connection, holder: str, stale: str = "") -> tuple[Held | None, He
 
 def renew(cxn: Connection, holder: str) -> Held | None:
     """Extend this run's lease; who holds the lock now if it is not ours any more."""
-    r = LEASE_SCRIPT.run(cxn, "renew", LOCK_DIR, holder, str(LEASE), timeout=RENEW_EVERY * 2,
+    r = LEASE_SCRIPT.run(cxn, "renew", LOCK_DIR, holder, str(LEASE), timeout=(LEASE - RENEW_AFTER) / 2,
                          what="renewing the kubefab lock")
     return parse(r.stdout) if r.exit_code == 3 else None
 
@@ -145,29 +155,50 @@ def remove(cxn: Connection, force: bool = False) -> tuple[str, Held | None]:
 
 
 class Renewer(threading.Thread):
-    """Renews a run's lease on its hosts every RENEW_EVERY seconds until stopped;
-    lost(host, held) when a host's lock is no longer the run's (removed with --force,
-    or taken over after it expired). An unreachable host is skipped: it fails on its
-    own, and its lease ends."""
+    """Renews a run's lease on each of its hosts RENEW_AFTER seconds after it was last
+    extended (`since`: when the lock was taken; extended(): the install script did),
+    looking every RENEW_TICK seconds, until stopped; lost(host, held) when a host's lock
+    is no longer the run's (removed with --force, or taken over after it expired). An
+    unreachable host is tried again at the next look: it fails on its own, or its lease
+    ends. Times are `clock`'s (the fake host's own in tests), each taken before the
+    command that extends the lease is sent, so the host's lease ends later than reckoned."""
 
-    def __init__(self, connections: dict[str, Connection], holder: str, lost, every: float | None = None):
+    def __init__(self, connections: dict[str, Connection], holder: str, lost, since: float | None = None,
+                 clock: wait.Clock | None = None):
         super().__init__(name="kubefab-lease", daemon=True)
         self.connections, self.holder, self.lost = connections, holder, lost
-        self.every = RENEW_EVERY if every is None else every
+        self.clock = clock or wait.CLOCK
+        start = self.clock.monotonic() if since is None else since
+        self.last = {name: start for name in connections}  # host -> when its lease was last extended
         self.stopped = threading.Event()
 
+    def extended(self, name: str, since: float) -> None:
+        """`name`'s lease was extended by a command sent at `since` (the install script's)."""
+        if since > self.last.get(name, since):
+            self.last[name] = since
+
+    def due(self) -> list[str]:
+        """The hosts whose lease needs renewing now."""
+        now = self.clock.monotonic()
+        return [name for name, last in list(self.last.items()) if now - last >= RENEW_AFTER]
+
     def run(self) -> None:
-        while not self.stopped.wait(self.every):
-            for name, cxn in list(self.connections.items()):
+        while not self.stopped.wait(RENEW_TICK):
+            for name in self.due():
+                cxn = self.connections.get(name)
                 if self.stopped.is_set():
                     return
+                sent = self.clock.monotonic()
                 try:
                     held = renew(cxn, self.holder)
                 except RemoteError:
                     continue
                 if held:
-                    del self.connections[name]
+                    self.connections.pop(name, None)
+                    self.last.pop(name, None)
                     self.lost(name, held)
+                else:
+                    self.extended(name, sent)
 
     def stop(self) -> None:
         self.stopped.set()

@@ -3,7 +3,7 @@ stream, the replaced ones' backups shifted and bounded, the run's list, a failed
 from kubefab.layout import BACKUP_DIR, LAST_RUN, LOCK_DIR
 from kubefab.remote.hostfiles import archive
 
-from script_cases import Case, F, Host, lines
+from script_cases import CLOCK, Case, F, Host, lines
 
 A, K = "/etc/kubernetes/a.conf", "/etc/kubernetes/pki/k.key"
 
@@ -25,6 +25,12 @@ def back(path: str, n: int | str = 1) -> str:
 
 def listed(run: str, *rows: str) -> F:
     return F(lines(f"run\t{run}", *rows), 0o600)
+
+
+def leased(holder: str, expires: int) -> dict[str, F]:
+    """A lock's files: `holder`'s, its lease ending at `expires`, 60 s long (lease.sh's take)."""
+    return {f"{LOCK_DIR}/holder": F(f"{holder}\n"), f"{LOCK_DIR}/expires": F(f"{expires}\n"),
+            f"{LOCK_DIR}/lease": F("60\n"), f"{LOCK_DIR}.flock": F("")}
 
 
 OLD = Host({A: F("a 0\n", 0o640), K: F("k 0\n", 0o640)})
@@ -82,4 +88,11 @@ CASES = [
     install("the lock was removed (unlock --force): nothing written", [(A, "a 1\n", 0o644, False, "")],
             OLD, lock=(LOCK_DIR, "run A"), exit=4, out=lines("nobody: the lock was removed"),
             after=OLD.but({f"{LOCK_DIR}.flock": F("")}, dirs=("/var/lib/kubefab",))),
+    install("under this run's lock with its lease's length: written, the lease extended by it",
+            [(A, "a 1\n", 0o644, False, "")], Host({**leased("run A", CLOCK + 5)}), lock=(LOCK_DIR, "run A"),
+            after=Host({A: F("a 1\n"), **leased("run A", CLOCK + 60),
+                        LAST_RUN: listed("r1", f"created\t{A}\t\t\t\t\t")})),
+    install("another run's lease is not extended", [(A, "a 1\n", 0o644, False, "")],
+            OLD.but(leased("run B", CLOCK + 5)), lock=(LOCK_DIR, "run A"), exit=4, out=lines("run B"),
+            err="not this run's"),
 ]

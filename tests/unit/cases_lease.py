@@ -7,19 +7,22 @@ from script_cases import CLOCK, Case, F, Host, lines
 FLOCK = f"{LOCK_DIR}.flock"  # lease.sh holds flock on it; it stays
 
 
-def held(holder: str | None, expires: int | str | None) -> Host:
+def held(holder: str | None, expires: int | str | None, length: int | None = None) -> Host:
     """A host whose lock is `holder`'s (None: no holder file), its lease ending at
-    `expires` (None: no lease, an older kubefab's lock)."""
+    `expires` (None: no lease, an older kubefab's lock), `length` seconds long (its take's
+    LEASE, which install.sh extends it by; None: no such file)."""
     files = {FLOCK: F("")}
     if holder is not None:
         files[f"{LOCK_DIR}/holder"] = F(f"{holder}\n")
     if expires is not None:
         files[f"{LOCK_DIR}/expires"] = F(f"{expires}\n")
+    if length is not None:
+        files[f"{LOCK_DIR}/lease"] = F(f"{length}\n")
     return Host(files, dirs=(LOCK_DIR,))
 
 
 FREE = Host({FLOCK: F("")})
-A, B = held("run A", CLOCK + 60), held("run B", CLOCK + 40)  # A: the lock as this run takes it
+A, B = held("run A", CLOCK + 60, 60), held("run B", CLOCK + 40)  # A: the lock as this run takes it
 EXPIRED, OLD = held("run B", CLOCK - 30), held("old kubefab", None)
 
 
@@ -49,7 +52,7 @@ LEASE = [
     take("a live lease whose run is gone (STALE) is taken over, said", B, stale="run B", out=lines("40\trun B"),
          after=A),
     take("a live lease of another run than STALE is refused", B, stale="run C", exit=3, out=lines("40\trun B")),
-    lease("renew", "ours: the lease starts again", held("run A", CLOCK + 5), "60", after=A),
+    lease("renew", "ours: the lease starts again", held("run A", CLOCK + 5, 60), "60", after=A),
     lease("renew", "taken over by another run", B, "60", exit=3, out=lines("40\trun B")),
     lease("renew", "removed", FREE, "60", exit=3, out=lines("\tnobody: the lock was removed")),
     lease("release", "ours goes", A, "", after=FREE),

@@ -89,19 +89,81 @@ def run_in_thread(fn):
     return thread, box
 
 
-def test_the_lease_is_renewed_while_the_run_runs(inv, cluster, monkeypatch, capsys):
-    monkeypatch.setattr(lease, "RENEW_EVERY", 0.05)
-    monkeypatch.setattr(fakehost, "nap", lambda clock, seconds: (time.sleep(seconds), clock.sleep(seconds)))  # real time
-    cluster[MASTER].faults.add("healthz")  # the master waits for its apiserver: a long run
-    assert deploy(inv, cluster, timeout=0.5) == 1
-    assert len(cluster[MASTER].calls("renew")) >= 3 and len(cluster[NODE].calls("renew")) >= 3
+def watch_leases(cluster, monkeypatch) -> tuple[dict[str, list[tuple[float, str]]], list]:
+    """The hosts' leases, watched on the fake clock: host -> [(when, take|renew|install)]
+    each time one was set or extended, and the renewals that found it ended. Leases age
+    with the waits' clock; the Renewer looks every real millisecond."""
+    monkeypatch.setattr(lease, "RENEW_TICK", 0.001)
+    monkeypatch.setattr(fakehost.Machine, "now", lambda m: int(m.cluster.time.now))
+    extended = {name: [] for name in cluster.machines}
+    ran_out = []
+
+    def watched(m, script, verb, *args, **kwargs):
+        held = m.held(LOCK_DIR)
+        if verb == "renew" and not (held and held[1] > 0):
+            ran_out.append((m.host.name, m.cluster.time.now))
+        code, out, err = script(verb, *args, **kwargs)
+        what = verb if script.__name__ == "lease" else "install"  # install: BACKUP KEEP LAST_RUN RUN LOCK_DIR ...
+        if code == 0 and what != "release" and (what != "install" or args[3] == LOCK_DIR):
+            extended[m.host.name].append((m.cluster.time.now, what))
+        return code, out, err
+    for m in cluster.machines.values():
+        for name in ("lease", "install"):
+            m.scripts[name] = lambda *args, m=m, script=m.scripts[name], **kw: watched(m, script, *args, **kw)
+    return extended, ran_out
+
+
+def renewals_due_only(extended, ran_out) -> None:
+    """Each renewal came RENEW_AFTER seconds or more after the lease was last set or
+    extended, and none found it ended."""
+    assert not ran_out
+    for name, events in extended.items():
+        for (before, _), (at, what) in zip(events, events[1:]):
+            assert what != "renew" or at - before >= lease.RENEW_AFTER, (name, events)
+
+
+def test_a_long_run_renews_each_lease_only_when_it_needs_it_and_none_runs_out(inv, cluster, monkeypatch, capsys):
+    """A renewal is a round trip that costs every host CPU: a host's lease is renewed
+    RENEW_AFTER seconds after it was last extended, not every few seconds (before: every
+    10 s, a third of them needless), and never lets it end while the run runs."""
+    extended, ran_out = watch_leases(cluster, monkeypatch)
+    cluster[MASTER].faults.add("healthz")  # the master waits for its apiserver: a 300 s run
+    assert deploy(inv, cluster, timeout=300) == 1
+    length = cluster.time.now - min(events[0][0] for events in extended.values())
+    assert length >= 300
+    for name, events in extended.items():
+        renewals = sum(what == "renew" for _, what in events)
+        assert length / (lease.RENEW_AFTER + 2) - 1 <= renewals <= length / lease.RENEW_AFTER, (name, renewals, length)
+    renewals_due_only(extended, ran_out)
+    assert holders(cluster) == {}
+
+
+def test_writing_files_under_the_lock_extends_the_lease_so_its_renewal_waits(inv, cluster, monkeypatch, capsys):
+    """install.sh, finding the lock the run's, extends its lease by its length: the
+    Renewer counts from there (before, it renewed RENEW_AFTER after the take)."""
+    extended, ran_out = watch_leases(cluster, monkeypatch)
+    install = cluster[NODE].scripts["install"]
+
+    def slow_first_batch(*args, **kwargs):  # its files sent 15 s after the take, say after its download
+        answer = install(*args, **kwargs)
+        if len(extended[NODE]) == 2:
+            cluster.time.sleep(15)
+        return answer
+    cluster[NODE].scripts["install"] = slow_first_batch
+    cluster[NODE].faults.add("not-ready")  # the node waits for its Node to get Ready: a long run
+    assert deploy(inv, cluster, timeout=100) == 1
+    events = extended[NODE]
+    assert [what for _, what in events][:4] == ["take", "install", "install", "renew"], events
+    assert events[2][0] - events[0][0] >= 15
+    renewals_due_only(extended, ran_out)
     assert holders(cluster) == {}
 
 
 def test_a_run_whose_lock_is_forced_away_stops_and_fails(inv, cluster, monkeypatch, capsys):
     """Regression: `kubefab unlock` removed a running deploy's lock, and the deploy still
     reported success while a second one interleaved."""
-    monkeypatch.setattr(lease, "RENEW_EVERY", 0.05)
+    monkeypatch.setattr(lease, "RENEW_TICK", 0.05)
+    monkeypatch.setattr(lease, "RENEW_AFTER", 0)  # renewed at every look
     monkeypatch.setattr(fakehost, "nap", lambda clock, seconds: (time.sleep(seconds), clock.sleep(seconds)))  # real time
     cluster[MASTER].faults.add("healthz")
     thread, box = run_in_thread(lambda: deploy(inv, cluster, timeout=1.5))

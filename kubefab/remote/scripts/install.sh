@@ -3,7 +3,8 @@
 # (DST's folder, .NAME.kubefab-new), root's, with its MODE. With a LOCK_DIR, nothing is
 # written unless the cluster lock there is HOLDER's (kubefab.remote.lease), decided under
 # the lock's flock and held until the files are in place: a run whose lock was taken
-# (unlock --force, a takeover) writes nothing more; exit 4 and the holder on stdout.
+# (unlock --force, a takeover) writes nothing more; exit 4 and the holder on stdout. Its
+# lease is extended by LOCK_DIR/lease seconds (kubefab.remote.lease.Renewer.extended).
 # One tar writes every temp file in place (its folders made 0755, as umask 022 makes
 # them; the file's mode as archived from the start, so a secret is never readable by
 # others); each is then given to OWNER:GROUP where that is not root's and renamed over
@@ -28,6 +29,9 @@ if [ -n "$lock" ]; then
     cat > /dev/null  # the upload, unread, would hold the sender
     exit 4
   fi
+  lease=  # the lease's length as its take wrote it: extended here, so no renewal is due meanwhile
+  [ ! -f "$lock/lease" ] || IFS= read -r lease < "$lock/lease" || :
+  case $lease in ''|*[!0-9]*) ;; *) echo $(($(date +%s) + lease)) > "$lock/expires" ;; esac
 fi
 unplaced() {  # the temp names of the files (DST ... per file) not yet renamed, removed
   n=$#

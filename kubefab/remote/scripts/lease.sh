@@ -8,18 +8,20 @@
 #     (kubefab unlock): remove the lock if its lease ended (or FORCE is "force"); prints
 #     removed|held|none, LEFT, HOLDER; exit 3 when held.
 # Every verb holds flock on LOCK_DIR.flock: one kubefab at a time decides on a host. $left
-# is the lease's seconds left by this host's clock ("" when there is none), $holder its holder.
+# is the lease's seconds left by this host's clock ("" when there is none, or when a run
+# releases its own lock: no `date` then), $holder its holder.
 # Builtins where a program would do the same (read, tests): each program is a process the
 # host pays for, on every host of every run.
 verb=$1 lock=$2 mine=$3; shift 3
 [ -d "${lock%/*}" ] || mkdir -p "${lock%/*}"
 exec 9>>"$lock.flock"
 flock 9
-now=$(date +%s) holder= left= expires=
+now= holder= left= expires=
+[ "$verb" = release ] && [ -n "$mine" ] || now=$(date +%s)  # a run releasing its own lock needs no clock
 if [ -d "$lock" ]; then
   [ ! -f "$lock/holder" ] || IFS= read -r holder < "$lock/holder" || :
   [ ! -f "$lock/expires" ] || IFS= read -r expires < "$lock/expires" || :
-  case $expires in ''|*[!0-9]*) ;; *) left=$((expires - now)) ;; esac
+  case $expires in ''|*[!0-9]*) ;; *) [ -z "$now" ] || left=$((expires - now)) ;; esac
 fi
 case $verb in
 take)
@@ -33,6 +35,7 @@ take)
   { [ ! -e "$lock" ] || rm -rf -- "$lock"; } && mkdir -m 700 "$lock"
   printf '%s\n' "$mine" > "$lock/holder"
   echo $((now + lease)) > "$lock/expires"
+  echo "$lease" > "$lock/lease"  # its length: the install script extends it by as much
   [ ! -e "$stage" ] && [ ! -L "$stage" ] || rm -rf -- "$stage"
   for old in /tmp/.kubefab-*; do [ -d "$old" ] && [ ! -L "$old" ] && rm -rf -- "$old"; done
   exit 0 ;;
