@@ -36,7 +36,7 @@ ACTIVATE = HostScript("activate", what="starting units")
 DOWNLOAD_SLICE = 30.0  # seconds one round trip follows the download's journal
 DOWNLOAD_LOOK = wait.Look.of_unit(DOWNLOAD)
 # the first slice, in the batch that writes: its changes are said when it returns, so it is
-# short, said before a lease renewal (every 10 s) could find the lock lost meanwhile
+# short, said before a lease renewal (kubefab.remote.lease) could find the lock lost meanwhile
 FIRST_SLICE = wait.PROGRESS_EVERY
 
 
