@@ -305,8 +305,15 @@ class Machine:
         unit = self.units.get(name)
         return unit is not None and unit.loaded is not None and self.unit_file(name) != unit.loaded
 
-    def activate(self, verb: str, folder: str, clear: str, *units: str) -> tuple[int, str, str]:
-        """scripts/activate.sh: systemctl VERB the units, then their marks removed."""
+    def activate(self, verb: str, folder: str, clear: str, lock: str, mine: str, *units: str) -> tuple[int, str, str]:
+        """scripts/activate.sh: nothing when LOCK_DIR's lock is not `mine` (exit 4, the
+        holder); else systemctl VERB the units, then their marks removed."""
+        if lock:
+            holder = self.files.get(f"{lock}/holder")
+            holder = holder.content.split("\n")[0] if holder else ""
+            if holder != mine:
+                return 4, (holder or "nobody: the lock was removed") + "\n", \
+                    "the kubefab lock on this host is not this run's: nothing started\n"
         self.log.append(Call("systemctl", ("systemctl", verb, *units), True))
         code, out, err = self.systemctl([verb, "--", *units], True)
         if not code:
@@ -899,7 +906,7 @@ class FakeConnection:
     @staticmethod
     def starts_units(argv) -> bool:
         """A start or restart of units other than the download (systemctl, activate.sh)."""
-        verb, units = (argv[4], argv[7:]) if script.named(argv) == "activate" else \
+        verb, units = (argv[4], argv[9:]) if script.named(argv) == "activate" else \
             (argv[1], argv[2:]) if argv[:1] == ["systemctl"] and len(argv) > 1 else ("", [])
         return verb in ("start", "restart") and bool(set(units) - {DOWNLOAD})
 

@@ -32,7 +32,7 @@ PROBE = HostScript("probe", what="probe")
 OWE = HostScript("owe", what="recording the restarts owed")
 RELOAD = HostScript("reload", what="systemctl enable/daemon-reload")
 RUN_DOWNLOAD = HostScript("run-download", what="starting the download")
-ACTIVATE = HostScript("activate", what="starting units")
+ACTIVATE = HostScript("activate", what="starting units", ok=(0, 4))  # 4: the lock is not the run's
 DOWNLOAD_SLICE = 30.0  # seconds one round trip follows the download's journal
 DOWNLOAD_LOOK = wait.Look.of_unit(DOWNLOAD)
 # the first slice, in the batch that writes: its changes are said when it returns, so it is
@@ -64,10 +64,13 @@ def probe(cxn: Connection, inv, wanted: dict) -> facts.HostFacts:
     return facts.parse(out.stdout, wanted, nodes.url if nodes else "")
 
 
-def activation(verb: str, units, clear=()):
-    """ACTIVATE's part: systemctl start or restart `units`, then the marks of `clear` removed."""
+def activation(verb: str, units, clear=(), holder: str | None = None):
+    """ACTIVATE's part: systemctl start or restart `units`, then the marks of `clear` removed;
+    with a `holder` (the run's lock), nothing starts unless the host's lock is its (exit 4:
+    hostfiles.check_lock)."""
     argv = ["systemctl", verb, *units]
-    return ACTIVATE.part(verb, OWED_DIR, "\n".join(clear), *units,
+    lock = (LOCK_DIR, holder) if holder else ("", "")
+    return ACTIVATE.part(verb, OWED_DIR, "\n".join(clear), *lock, *units,
                          what=f"{shlex.join(argv[:3])}{' ...' if len(argv) > 3 else ''}")
 
 
@@ -137,11 +140,29 @@ class HostRun:
             self.guard()
             OWE.run(self.cxn, OWED_DIR, why, *units)
 
+    @property
+    def holder(self) -> str | None:
+        """The run's lock when the operation holds one (what the host's must be for a unit to
+        start), else None: nothing checked."""
+        return self.op.run_id if getattr(self.op, "locked", False) else None
+
+    def lock_lost(self, e: LockLost, done=()) -> None:
+        """A script found the host's lock another run's: what was `done` before it is said,
+        and the whole run stops (op.lost_lock)."""
+        self.notes(done)
+        if hasattr(self.op, "lost_lock"):
+            self.op.lost_lock(self.name, e)
+
     def units(self, verb: str, units, clear=()) -> None:
-        """systemctl start or restart `units`; once done, the owed marks of `clear` removed."""
+        """systemctl start or restart `units`; once done, the owed marks of `clear` removed
+        (nothing, LockLost, when the host's lock is not the run's)."""
         self.guard()
-        part = activation(verb, units, clear)
-        ACTIVATE.run(self.cxn, *part.args, what=part.what)
+        part = activation(verb, units, clear, holder=self.holder)
+        try:
+            hostfiles.check_lock(self.cxn, ACTIVATE.run(self.cxn, *part.args, what=part.what))
+        except LockLost as e:
+            self.lock_lost(e)
+            raise
 
     def write(self, plan: HostPlan, start=(), clear=()) -> None:
         """In one round trip: the restarts owed recorded, the files put in place
@@ -167,8 +188,10 @@ class HostRun:
         if plan.download:
             parts.append(RUN_DOWNLOAD.part(DOWNLOAD, plan.download_was, what=f"starting {DOWNLOAD}"))
             notes.append(None)
+        activate_at = None
         if start:
-            parts.append(activation("start", start, clear))
+            activate_at = len(parts)
+            parts.append(activation("start", start, clear, holder=self.holder))
             notes.append("started " + ", ".join(start))
         self.guard()
 
@@ -182,15 +205,17 @@ class HostRun:
             except BatchError as e:  # what was done before the part that failed is said
                 self.notes(notes[:e.done])
                 raise
+            at = install_at
             try:
                 if install_at is not None:
                     hostfiles.check_lock(self.cxn, answers[install_at])  # exit 4 ended the batch there
                     if hasattr(self.op, "lease_extended"):  # so its renewal waits
                         self.op.lease_extended(self.name, sent)
+                if activate_at is not None and activate_at < len(answers):
+                    at = activate_at  # the lock lost since the install (or none there): nothing started
+                    hostfiles.check_lock(self.cxn, answers[activate_at])
             except LockLost as e:  # another run holds this host's lock: the whole run stops
-                self.notes(notes[:install_at])
-                if hasattr(self.op, "lost_lock"):
-                    self.op.lost_lock(self.name, e)
+                self.lock_lost(e, notes[:at])
                 raise
             self.notes(notes)
             return answers[-1] if look else None

@@ -46,7 +46,8 @@ def install_part(files, run: str = "", keep: int = BACKUPS, holder: str | None =
 
 
 def check_lock(cxn: Connection, answer: Result) -> None:
-    """INSTALL's answer: LockLost when the host's lock was not the run's (nothing written)."""
+    """INSTALL's or ACTIVATE's answer: LockLost when the host's lock was not the run's (nothing
+    written or started)."""
     if answer.exit_code == 4:
         raise LockLost(cxn.host.name, answer.stdout.strip() or "nobody: the lock was removed")
 

@@ -102,13 +102,24 @@ RELOAD = [
 
 MARKS = Host({A: F("A\n"), B: F("B 2\n"), f"{OWED_DIR}/a.service": F("run 1\n"),
               f"{OWED_DIR}/b.service": F("run 1\n")}, units={"b.service": U(True, "active", "B 1\n")})
+LOCKED = MARKS.but({f"{LOCK_DIR}/holder": F("run A\n"), f"{LOCK_DIR}.flock": F("")})
 ACTIVATE = [
-    Case("activate", "started, then the marks named removed, no other", ("start", OWED_DIR, "a.service", "a.service"),
+    Case("activate", "started, then the marks named removed, no other",
+         ("start", OWED_DIR, "a.service", "", "", "a.service"),
          MARKS, after=MARKS.but({f"{OWED_DIR}/a.service": None}, units={"a.service": U(False, "active", "A\n")})),
-    Case("activate", "a restart runs the unit again", ("restart", OWED_DIR, "", "b.service"), MARKS),
+    Case("activate", "a restart runs the unit again", ("restart", OWED_DIR, "", "", "", "b.service"), MARKS),
     Case("activate", "a unit that cannot start keeps its mark: systemd's own words",
-         ("start", OWED_DIR, "c.service", "c.service"), MARKS.but({f"{OWED_DIR}/c.service": F("run 1\n")}),
+         ("start", OWED_DIR, "c.service", "", "", "c.service"), MARKS.but({f"{OWED_DIR}/c.service": F("run 1\n")}),
          exit=5, err="Unit c.service not found"),
+    Case("activate", "under this run's lock: started, its mark removed",
+         ("start", OWED_DIR, "a.service", LOCK_DIR, "run A", "a.service"), LOCKED,
+         after=LOCKED.but({f"{OWED_DIR}/a.service": None}, units={"a.service": U(False, "active", "A\n")})),
+    Case("activate", "another run took the lock: nothing started, the marks kept, its holder said",
+         ("start", OWED_DIR, "a.service", LOCK_DIR, "run A", "a.service"),
+         LOCKED.but({f"{LOCK_DIR}/holder": F("run B\n")}), exit=4, out=lines("run B"), err="not this run's"),
+    Case("activate", "the lock was removed (unlock --force): nothing started, the marks kept",
+         ("start", OWED_DIR, "a.service", LOCK_DIR, "run A", "a.service"), MARKS, exit=4,
+         out=lines("nobody: the lock was removed"), err="not this run's"),
 ]
 
 KEEP = "\n".join((*KEEP_DIRS, "/home/core"))

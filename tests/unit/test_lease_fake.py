@@ -185,3 +185,52 @@ def test_master_restart_holds_the_lock_too(inv, cluster, capsys):
     cluster[MASTER].lock(LOCK_DIR, FOREIGN, str(lease.LEASE), STAGE_DIR)
     assert MasterRestart(inv, Options(), connect=cluster.connect).run() == 1
     assert "cluster locked by " + FOREIGN in recap(capsys.readouterr().out)[MASTER][1]
+
+
+def test_a_unit_start_after_the_lock_was_forced_away_starts_nothing_and_stops_the_run(inv, cluster, monkeypatch,
+                                                                                        capsys):
+    """activate.sh, like install.sh, checks the lock is the run's: a run whose lock was
+    forced away after a host's files were written and before its units start starts
+    nothing there, and stops at once, without waiting for its next renewal (before: the
+    units started, and the run went on until a renewal found the lock gone)."""
+    monkeypatch.setattr(lease, "RENEW_AFTER", 10_000)  # no renewal during the run: the activation alone tells
+    activate, asked = cluster[NODE].scripts["activate"], []
+
+    def forced_away_first(verb, folder, clear, *args):
+        if not asked:  # `kubefab unlock --force` right before the host's first start
+            assert unlocked(*lease.remove(connection(cluster, NODE), force=True)).startswith("removed the lock of ")
+        asked.append({u: cluster[NODE].unit(u).active for u in args[2:]})  # the units (after LOCK_DIR HOLDER)
+        return activate(verb, folder, clear, *args)
+    cluster[NODE].scripts["activate"] = forced_away_first
+    assert deploy(inv, cluster) == 1
+    assert len(asked) == 1 and asked[0], asked  # stopped at that activation
+    assert {u: cluster[NODE].unit(u).active for u in asked[0]} == asked[0]  # none started
+    assert any(state != "active" for state in asked[0].values()), asked  # there was one to start
+    rows = recap(capsys.readouterr().out)
+    lost = f"lost the cluster lock on {NODE} (now held by nobody): stopped before its next change"
+    assert rows[NODE][0] == "failed" and rows[NODE][1].startswith(lost), rows
+    assert "started" not in rows[NODE][1], rows
+    assert holders(cluster) == {}
+
+
+def test_a_restart_after_the_lock_was_forced_away_restarts_nothing(inv, cluster, monkeypatch, capsys):
+    """The same for a unit (re)started alone (HostRun.units: master-restart's order): no
+    restart under another run's lock, the run stops there."""
+    assert deploy(inv, cluster) == 0
+    monkeypatch.setattr(lease, "RENEW_AFTER", 10_000)
+    activate, asked = cluster[MASTER].scripts["activate"], []
+
+    def forced_away_first(*args):
+        if not asked:
+            assert unlocked(*lease.remove(connection(cluster, MASTER), force=True)).startswith("removed the lock of ")
+        asked.append(args)
+        return activate(*args)
+    cluster[MASTER].scripts["activate"] = forced_away_first
+    restarts = len(cluster[MASTER].calls("systemctl"))
+    assert MasterRestart(inv, Options(), connect=cluster.connect).run() == 1
+    assert len(asked) == 1 and asked[0][0] == "restart", asked
+    assert len(cluster[MASTER].calls("systemctl")) == restarts  # nothing restarted
+    rows = recap(capsys.readouterr().out)
+    assert rows[MASTER][0] == "failed" and rows[MASTER][1].startswith(
+        f"lost the cluster lock on {MASTER} (now held by nobody)"), rows
+    assert holders(cluster) == {}
