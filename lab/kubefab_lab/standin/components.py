@@ -37,8 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from . import client, common, miniyaml
 from .nodemonitor import node_monitor
 from .client import CredentialsError, Endpoint, describe_failure, probe, server_url, status_message, unauthorized_hint
-from .common import Config, error, fatal, info, warning
-from .servers import no_delay
+from .common import Config, error, fatal, info, no_delay, warning
 from .kubeconfig import KubeconfigError, load_kubeconfig
 from .flags import CLOUD_PROVIDERS, Parsed, parse_duration
 

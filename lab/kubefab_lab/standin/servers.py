@@ -13,17 +13,8 @@ import subprocess
 import time
 from http.server import ThreadingHTTPServer
 
-from .common import Config, fatal, warning
+from .common import Config, fatal, no_delay, warning
 from .flags import Parsed
-
-
-def no_delay(sock: socket.socket) -> socket.socket:
-    """An accepted connection with Nagle's algorithm off, as Go's net package leaves every
-    TCP connection (TCPConn.SetNoDelay: "the default is true"), so the real servers'. With
-    it on, a response written in two parts (http.server writes the headers, then the
-    body) waits for the client's delayed ACK of the first: about 40 ms a request."""
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
 
 
 class _HTTPServer(ThreadingHTTPServer):
