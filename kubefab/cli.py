@@ -17,7 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from invoke import Config, Program
 from invoke.exceptions import Exit, ParseError
 
-from kubefab.tasks import ns
+from kubefab.tasks import add_plugins, ns
 
 UNUSED_CORE = {"dry", "echo", "hide", "pty", "warn-only", "command-timeout"}
 
@@ -54,6 +54,11 @@ def _castable(config: Config, name: str) -> bool:
 
 
 class Kubefab(Program):
+    def run(self, argv=None, exit: bool = True) -> None:
+        words = (sys.argv if argv is None else argv.split() if isinstance(argv, str) else argv)[1:]
+        add_plugins(self.namespace, words)  # the tasks of those this command line may name
+        super().run(argv, exit)
+
     def core_args(self):
         kept = [a for a in super().core_args() if a.name not in UNUSED_CORE]
         for a in kept:

@@ -63,11 +63,15 @@ class Deploy(Operation):
                 self.wanted[m.name] = {**self.wanted[m.name], record.path: record}
 
     def steps(self) -> list[Step]:
-        return [Probe(self, lambda h: self.wanted.get(h.name, {})), CheckIdentity(self, self.keys), KeepQuorum(self),
+        return [Probe(self, lambda h: self.wanted.get(h.name, {}), at_connect=True), CheckIdentity(self, self.keys), KeepQuorum(self),
                 KeepVersion(self),
                 Preflight(self, self.ignore_preflight, lambda h: bool(self.host_plan(h).changes)), BalancerPackage(self),
                 IssuePki(self, self.keys, self.render), ConvergeHosts(self),
                 RegisterNodes(self, self.wanted_nodes(), self.ready), Addons(self)]
+
+    def at_connect(self, h: HostRun):
+        """The probe, as soon as the host's connection opens (Probe takes its facts)."""
+        return h.probe(self.wanted.get(h.name, {}))
 
     def host_plan(self, h: Host) -> planning.HostPlan:
         """What converging `h` takes, from its probe's facts."""

@@ -82,6 +82,7 @@ class Operation:
         self.changed: dict[str, list[str]] = defaultdict(list)
         self.pending: dict[str, list[str]] = defaultdict(list)  # what a dry run would change, per host
         self.facts: dict = {}  # host name -> HostFacts, from the probe
+        self.first: dict = {}  # host name -> what at_connect read there
         self.phase = "while connecting"  # what an interrupted host was doing, for the recap
         self.locked = False  # this run holds the cluster lock
         self.renewer: lease.Renewer | None = None  # renews its lease while it does
@@ -95,6 +96,12 @@ class Operation:
     def steps(self) -> list[Step]:
         """The operation, in order."""
         raise NotImplementedError
+
+    def at_connect(self, h: HostRun) -> object:
+        """A read each host does as soon as its own connection opens (kept in self.first
+        by host name), so that its first step's round trip need not wait for the slowest
+        host's connection: deploy's probe. None: nothing."""
+        return None
 
     # -- hosts ---------------------------------------------------------------------------
     def on(self, cxn) -> HostRun:
@@ -121,7 +128,8 @@ class Operation:
     # -- the shape -------------------------------------------------------------------------
     def run(self) -> int:
         try:
-            self.fleet.open()  # inside: Ctrl-C while connecting is an interrupted run too
+            # inside: Ctrl-C while connecting is an interrupted run too
+            self.first = self.fleet.open(lambda cxn: self.at_connect(self.on(cxn)))
             return self.converge()
         except (Interrupted, KeyboardInterrupt):
             if self.lost:  # not the operator's Ctrl-C: another run holds the lock now

@@ -23,15 +23,21 @@ SETTLE_POLL = 0.5  # seconds between the master's looks at the nodes (a kubectl 
 
 class Probe(Step):
     """Every host's facts in one root command each (HostRun.probe), against the files
-    `wanted(host)` names ({} for none): kept as op.facts."""
+    `wanted(host)` names ({} for none): kept as op.facts. With `at_connect`, those the
+    operation probed as each connection opened (Operation.at_connect: the same probe,
+    then) are taken as they are."""
     reads = True
 
-    def __init__(self, op, wanted=lambda host: {}, hosts=None):
+    def __init__(self, op, wanted=lambda host: {}, hosts=None, at_connect: bool = False):
         super().__init__(op)
-        self.wanted, self.hosts = wanted, hosts
+        self.wanted, self.hosts, self.at_connect = wanted, hosts, at_connect
 
     def plan(self) -> dict:
-        self.op.facts = self.op.each(lambda h: h.probe(self.wanted(h.host)), self.hosts)
+        op = self.op
+        probed = {n: f for n, f in op.first.items() if self.at_connect and n not in op.fleet.failed}
+        asked = op.each(lambda h: h.probe(self.wanted(h.host)), [h for h in op.fleet.ok(self.hosts)
+                                                                  if h.name not in probed])
+        op.facts = {h.name: {**probed, **asked}[h.name] for h in op.fleet.ok(self.hosts)}
         return {}
 
 

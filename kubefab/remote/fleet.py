@@ -108,9 +108,11 @@ class Fleet:
     def _among(self, hosts) -> list[Host]:
         return list(self.hosts if hosts is None else hosts)
 
-    def open(self) -> "Fleet":
-        self.each(lambda r: r.open())
-        return self
+    def open(self, then=None) -> dict[str, object]:
+        """Every host's connection; then(cxn), when given, on each host right after its own
+        connection opens, in its thread (no host waits for the slowest connection): its
+        answers by host name."""
+        return self.each(lambda r: (r.open(), then(r) if then else None)[1])
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)  # its threads are idle: they end at once
@@ -119,7 +121,8 @@ class Fleet:
         getattr(self.connect, "close", lambda: None)()  # the run's bastions
 
     def __enter__(self):
-        return self.open()
+        self.open()
+        return self
 
     def __exit__(self, *exc):
         self.close()

@@ -141,13 +141,27 @@ def invocation(task: str, argv=None) -> tuple[str, ...]:
     return (report.program(), *argv[start:end])
 
 
-def run(make) -> None:
-    """Build an operation (make() -> Operation) and run it; its exit code is the task's."""
+def head_start(hosts: list[Host], opts: Options):
+    """The hosts' SSH connections, begun now (kubefab.remote.headstart): the operation's
+    `connect`, for `run` after what the task still does before it runs."""
+    from kubefab.remote.headstart import HeadStart
+    from kubefab.remote.ssh import ssh
+    return HeadStart(hosts, ssh(accept_new=opts.accept_new))
+
+
+def run(make, connect=None) -> None:
+    """Build an operation (make() -> Operation) and run it; its exit code is the task's.
+    connect: the connections a head start began (closed when no operation was made)."""
     from kubefab import pki
     try:
         operation = make()
-    except pki.PkiError as e:
-        raise Exit(f"error: {e}", code=2)
+    except BaseException as e:
+        if connect is not None:
+            connect.interrupt()
+            connect.close()
+        if isinstance(e, pki.PkiError):
+            raise Exit(f"error: {e}", code=2) from None
+        raise
     code = operation.run()
     if code:
         raise Exit(code=code)

@@ -1,8 +1,8 @@
 """Bring the cluster to what the inventory describes."""
 from invoke.exceptions import Exit
 from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, CONNECTS, HOSTS_HELP, INVENTORY_HELP, PARALLEL_HELP,
-                     TIMEOUT_HELP, WAIT_LOCK_HELP, inventory as load_inventory, options, reported, run,
-                     select)
+                     TIMEOUT_HELP, WAIT_LOCK_HELP, head_start, inventory as load_inventory, options, reported,
+                     run, select)
 from .flags import refuse, task
 
 
@@ -23,7 +23,6 @@ def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
            accept_new_host_keys=False, wait_lock=False, inventory=None, ask_sudo_password=False, json=False,
            ignore_preflight=None):
     """Write files, install the release, start the master, then the nodes, register them."""
-    from kubefab.ops.deploy import Deploy
     inv = load_inventory(c, inventory, ask_sudo_password=ask_sudo_password)
     refusal = inv.profile.download_refusal()
     if refusal:  # the download would refuse on every host: say it once, before any connection
@@ -36,7 +35,12 @@ def deploy(c, dry_run=False, hosts=None, parallel=None, timeout=None,
             waivers.append(inv.profile.waiver(name))
         except ValueError as e:
             refuse("ignore-preflight", name, str(e))
-    run(lambda: Deploy(inv, select(inv, hosts), opts, ignore_preflight=tuple(waivers)))
+    targets = select(inv, hosts)
+    # the hosts Deploy connects (every master, then the targets), connecting from here on
+    # while the operation is imported and every target's files rendered
+    connect = head_start([*(m for m in inv.masters if m not in targets), *targets], opts)
+    from kubefab.ops.deploy import Deploy
+    run(lambda: Deploy(inv, targets, opts, connect=connect, ignore_preflight=tuple(waivers)), connect)
 
 
 @task(help={"hosts": HOSTS_HELP,

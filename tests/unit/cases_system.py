@@ -37,6 +37,15 @@ def unit(name: str, state: str, enabled: str, reload: str, load: str = "loaded")
             f"unit\tUnitFileState={enabled}", f"unit\tNeedDaemonReload={reload}"]
 
 
+# a check that says "met" when the one it names started too within 2 s (its mark, in TMPDIR),
+# "alone" when not: asked one after the other, the first one never meets the next; as the
+# lists' curl, its answer goes to the file after -o
+MEET = """#!/bin/sh
+touch "$TMPDIR/asked-$1"; i=0
+while [ ! -e "$TMPDIR/asked-$2" ] && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
+said=alone; [ -e "$TMPDIR/asked-$2" ] && said=met
+if [ "${4-}" = -o ]; then printf %s "$said" > "$5"; else printf %s "$said"; fi
+"""
 MASTER = Host(TLS, units={APISERVER: U(True, "active")})
 PROBE = [
     probe("files: the sum and stat of those there", Host({"/etc/a.conf": F("a\n", 0o640), "/etc/b.conf": F("", 0o600)}),
@@ -82,6 +91,14 @@ PROBE = [
                                 loopback=["/opt/check", "lo"])),
          Host({"/opt/check": F("#!/bin/sh\nprintf '%s|' \"$@\"\n", 0o755)}),
          out=lines(f"healthz\t{b64('a b|*|$x|')}", f"loopback\t{b64('lo|')}"),
+         real_only="the fake's probe runs kubefab's curl alone"),
+    Case("probe", "the master's checks and lists are asked at once, while the files are looked at",
+         tuple(facts.probe_args(STAMP, LOCK_DIR, ["/etc/a.conf"], [], healthz=["/opt/meet", "healthz", "loopback"],
+                                loopback=["/opt/meet", "loopback", "lists"],
+                                lists=[health.Check(NODE_LIST, ("/opt/meet", "lists", "healthz", NODE_LIST), "")])),
+         Host({"/opt/meet": F(MEET, 0o755), "/etc/a.conf": F("a\n")}),
+         out=lines(f"sum\t/etc/a.conf\t{A_SUM}", "stat /etc/a.conf 644 root root", f"healthz\t{b64('met')}",
+                   f"loopback\t{b64('met')}", f"list\t{NODE_LIST}\t{b64('met')}"),
          real_only="the fake's probe runs kubefab's curl alone"),
 ]
 

@@ -101,6 +101,32 @@ def test_listing_and_help_import_no_ssh_pki_templates_or_operations(args):
     assert r.stdout.splitlines()[-1] == "", r.stdout.splitlines()[-1]
 
 
+PLUGGED = """
+import sys
+sys.argv = ["kubefab", *sys.argv[1:]]
+from kubefab.cli import program
+try:
+    program.run()
+except SystemExit as e:
+    assert not e.code, e.code
+print("lab:", "kubefab_lab" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("args, lab", [(["--help", "deploy"], False), (["--help", "status"], False),
+                                       (["--list"], True), (["--help", "lab.up"], True)])
+def test_a_plugins_package_is_imported_only_when_its_tasks_may_be_named(args, lab):
+    """The lab's tasks (an entry point) cost a deploy's start its package's imports (the
+    lab, its machines, SSH) though kubefab's own task is named: loaded only for a command
+    line that may name one of the plugin's tasks."""
+    from importlib.metadata import entry_points
+    if not any(p.name == "lab" for p in entry_points(group="kubefab.tasks")):
+        pytest.skip("the lab is not installed beside kubefab")
+    r = subprocess.run([sys.executable, "-c", PLUGGED, *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == f"lab: {lab}"
+
+
 def test_every_flag_has_help(kubefab):
     for task in ("deploy", "status", "render", "cloud-config", "master.restart", "nodes.register", "unlock",
                  "lab.up"):

@@ -2,6 +2,7 @@
 its connection, a batch of scripts being one) and systemd reloads. A reload happens
 only where systemd needs one (a unit file it had loaded was rewritten); a new unit file
 is read when first used."""
+import threading
 from collections import Counter
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from fakehost import Counting, FakeCluster, Machine
 from kubefab import layout
 from kubefab.ops.deploy import Deploy, Options
+from kubefab.remote.transport import RemoteError
 from test_deploy_fake import MASTER, NODE, ONE_FLAG, variant
 
 # probe, lock, (marks, files, enable, download started and followed to its end), (after the
@@ -61,3 +63,31 @@ def test_a_unit_enabled_again_is_seen_enabled_after_the_run(inv, cluster, reload
     deploy(inv, cluster)
     assert reloads == {NODE: 1}
     assert deploy(inv, cluster) == dict.fromkeys((h.name for h in inv.hosts), 1)
+
+
+def test_a_hosts_probe_waits_for_no_other_hosts_connection(inv, cluster, capsys):
+    """Deploy probes each host as soon as its own connection opens: here the last node's
+    connection opens only once the master was probed (within 2 s, else it fails), which
+    never happened while every probe waited for the slowest connection."""
+    deploy(inv, cluster)
+    master_probed, last = threading.Event(), inv.hosts[-1].name
+
+    def connect(host):
+        cxn = cluster.connect(host)
+        run, open_ = cxn.run, cxn.open
+
+        def probed(argv, **kwargs):
+            master_probed.set()
+            return run(argv, **kwargs)
+
+        def late():
+            if not master_probed.wait(2):
+                raise RemoteError(f"{host.name}: opened only after the master's probe")
+            return open_()
+        if host.name == MASTER:
+            cxn.run = probed
+        if host.name == last:
+            cxn.open = late
+        return cxn
+
+    assert Deploy(inv, list(inv.hosts), Options(), connect=connect).run() == 0, capsys.readouterr().out

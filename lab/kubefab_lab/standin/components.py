@@ -37,7 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from . import client, common, miniyaml
 from .nodemonitor import node_monitor
 from .client import CredentialsError, Endpoint, describe_failure, probe, server_url, status_message, unauthorized_hint
-from .common import Config, error, fatal, info, warning
+from .common import Config, error, fatal, info, no_delay, warning
 from .kubeconfig import KubeconfigError, load_kubeconfig
 from .flags import CLOUD_PROVIDERS, Parsed, parse_duration
 
@@ -132,6 +132,10 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, addr, handler):
         self.address_family = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
         super().__init__(addr, handler)
+
+    def get_request(self):
+        sock, peer = super().get_request()
+        return no_delay(sock), peer
 
 
 def serve_health(addr: str, port: int, what: str, essential: bool, extra: dict | None = None):

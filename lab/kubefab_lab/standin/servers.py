@@ -13,7 +13,7 @@ import subprocess
 import time
 from http.server import ThreadingHTTPServer
 
-from .common import Config, fatal, warning
+from .common import Config, fatal, no_delay, warning
 from .flags import Parsed
 
 
@@ -25,6 +25,10 @@ class _HTTPServer(ThreadingHTTPServer):
     def __init__(self, addr, handler):
         self.address_family = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
         super().__init__(addr, handler)
+
+    def get_request(self):
+        sock, peer = super().get_request()
+        return no_delay(sock), peer
 
 
 HANDSHAKE_TIMEOUT = 10.0
