@@ -1,7 +1,8 @@
 """Connections begun before the run needs them. A task that has read the inventory and
 checked its flags starts its hosts' connections (`HeadStart`, a Fleet's `connect`) and
 goes on with what it does before the run (the operation's imports, the PKI read, every
-host's files rendered) while the handshakes go on; the run's Fleet then takes each
+host's files rendered) while the handshakes go on, at most `parallel` at once as the
+Fleet would (--parallel bounds the load on the hosts, a bastion and this machine); the run's Fleet then takes each
 connection as it is, open or still opening. A host it did not start is connected as
 ever; one it started that the run never takes is closed with the run's connections."""
 from __future__ import annotations
@@ -16,14 +17,15 @@ class Started:
     """One host's connection being opened in the background: open() waits for it (its
     error raised there, as the connection's own open() would) and is the connection after."""
 
-    def __init__(self, cxn: Connection):
-        self.cxn, self.host = cxn, cxn.host
+    def __init__(self, cxn: Connection, slots: threading.Semaphore):
+        self.cxn, self.host, self._slots = cxn, cxn.host, slots
         self._done, self._error = threading.Event(), None
         threading.Thread(target=self._open, name=f"connect-{self.host.name}", daemon=True).start()
 
     def _open(self) -> None:
         try:
-            self.cxn.open()
+            with self._slots:
+                self.cxn.open()
         except BaseException as e:  # noqa: BLE001: raised again in open(), in the run's thread
             self._error = e
         finally:
@@ -42,9 +44,10 @@ class HeadStart:
     inner connect's (Ctrl-C closes what is being connected), close() also closing the
     connections no Fleet took."""
 
-    def __init__(self, hosts: list[Host], connect: Connect):
+    def __init__(self, hosts: list[Host], connect: Connect, parallel: int):
         self.connect = connect
-        self.started = {h.name: Started(connect(h)) for h in hosts}
+        slots = threading.Semaphore(max(1, parallel))
+        self.started = {h.name: Started(connect(h), slots) for h in hosts}
         self.taken: set[str] = set()
 
     def __call__(self, host: Host) -> Connection:

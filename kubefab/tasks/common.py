@@ -146,7 +146,7 @@ def head_start(hosts: list[Host], opts: Options):
     `connect`, for `run` after what the task still does before it runs."""
     from kubefab.remote.headstart import HeadStart
     from kubefab.remote.ssh import ssh
-    return HeadStart(hosts, ssh(accept_new=opts.accept_new))
+    return HeadStart(hosts, ssh(accept_new=opts.accept_new), opts.parallel)
 
 
 def run(make, connect=None) -> None:

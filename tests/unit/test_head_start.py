@@ -56,7 +56,7 @@ def test_a_connection_begun_is_the_fleets_and_one_never_taken_is_closed(inv, clu
     opened = threading.Event()
     connect = fake_ssh(cluster, opened)()
     master, node, other = inv.hosts[0], inv.hosts[1], inv.hosts[2]
-    head = HeadStart([master, node], connect)
+    head = HeadStart([master, node], connect, 10)
     taken = head(master).open()
     assert taken.connected and taken.host == master  # the started one, its handshake awaited
     assert head(other).connected is False  # not begun: made as ever, opened by the Fleet
@@ -66,7 +66,32 @@ def test_a_connection_begun_is_the_fleets_and_one_never_taken_is_closed(inv, clu
 
 def test_a_failed_connection_fails_where_the_fleet_opens_it(inv, cluster):
     cluster[inv.hosts[0].name].faults.add("connect")
-    head = HeadStart([inv.hosts[0]], cluster.connect)
+    head = HeadStart([inv.hosts[0]], cluster.connect, 10)
     with pytest.raises(RemoteError, match="no route to host"):
         head(inv.hosts[0]).open()
     head.close()
+
+
+def test_at_most_parallel_connections_are_begun_at_once(inv, cluster):
+    """--parallel bounds the handshakes a head start makes at once, as it bounds the Fleet's."""
+    at_once, most, lock = [0], [0], threading.Lock()
+
+    def connect(host):
+        cxn = cluster.connect(host)
+        open_ = cxn.open
+
+        def counted():
+            with lock:
+                at_once[0] += 1
+                most[0] = max(most[0], at_once[0])
+            threading.Event().wait(0.05)  # a handshake's time, long enough to overlap the others'
+            with lock:
+                at_once[0] -= 1
+            return open_()
+        cxn.open = counted
+        return cxn
+    head = HeadStart(inv.hosts, connect, 2)
+    for host in inv.hosts:
+        head(host).open()
+    head.close()
+    assert len(inv.hosts) > 2 and most[0] == 2
