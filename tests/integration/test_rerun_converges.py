@@ -5,9 +5,11 @@ every running process has the flags of its unit file (its /proc/<MainPID>/cmdlin
 started after the installed release, and status is OK. Also: status sees each drift
 the dry run plans, and a Node deleted under self registration comes back. Every test
 leaves the cluster converged on the lab inventory."""
+import contextlib
 import functools
 import hashlib
 import http.server
+import os
 import re
 import shlex
 import signal
@@ -20,6 +22,7 @@ import pytest
 from kubefab import render
 from kubefab.inventory import load
 from kubefab.layout import ONESHOTS
+from kubefab_lab.services import running
 
 from .helpers import fab, kubectl, nodes, on_host
 from .test_faults import NOOP, converges, start_deploy, variant, wait_for_line
@@ -113,20 +116,34 @@ def apiserver_flag(data):
     data["kubernetes"]["etcd_servers"] = [url, url + "/"]
 
 
+@contextlib.contextmanager
+def etcd_paused(lab):
+    """The lab's etcd stopped (SIGSTOP): the apiserver's /healthz cannot answer ok, so the
+    master waits and no node passes its gate until it goes on (SIGCONT)."""
+    pid = running(lab.layout)["etcd"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["killed", "ctrl-c"])
-def test_stopped_after_the_writes_the_rerun_restarts_what_they_owe(inventory, sig):
+def test_stopped_after_the_writes_the_rerun_restarts_what_they_owe(lab, inventory, sig):
     """Every kubelet's certificate re-issued (so every node writes before the master
     answers; what names the master waits for it) and the apiserver's flag changed: stopped
     once each node wrote, the restarts they owe are recorded on the hosts, and the next
-    run does them."""
+    run does them. The master is held from answering until the signal (the lab's etcd
+    paused): a fast master let a node restart its kubelet before the signal came."""
     changed = variant(inventory, "apiserver-flag", apiserver_flag)
     for cert in load(changed).kubernetes.pki_dir.glob("kubelet-*"):
         cert.unlink()
-    proc = start_deploy(changed)
-    # every node has written its kubelet certificate (in any order); none restarts before /healthz
-    wait_for_lines(proc, [f"[{node}] wrote " for node in NODES])
-    proc.send_signal(sig)
-    proc.communicate(timeout=60)
+    with etcd_paused(lab):
+        proc = start_deploy(changed)
+        # every node has written its kubelet certificate (in any order); none restarts before /healthz
+        wait_for_lines(proc, [f"[{node}] wrote " for node in NODES])
+        proc.send_signal(sig)
+        proc.communicate(timeout=60)
     for node in NODES:
         owed = on_host(changed, node, ["test", "-f", f"{layout.OWED_DIR}/{layout.KUBELET}"], check=False)
         assert owed.exit_code == 0, node
