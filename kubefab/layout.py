@@ -36,7 +36,7 @@ BACKUP_DIR = f"{STATE_DIR}/backup"  # earlier versions of the files kubefab repl
 BACKUPS = 3  # versions kept per file (kubernetes.backups): a rotated token does not stay for ever
 LAST_RUN = f"{STATE_DIR}/last-run"  # the files the last run's install replaced or made: rollback's list
 ROLLED_BACK = f"{STATE_DIR}/rolled-back"  # last-run once fab rollback put its files back
-STAGE_DIR = f"{STATE_DIR}/stage"  # root-only (0700): uploads wait here, never in /tmp
+STAGE_DIR = f"{STATE_DIR}/stage"  # where older kubefabs staged uploads: a killed one's leftovers, cleared by the lock
 OWED_DIR = f"{STATE_DIR}/owed"  # one file per unit whose restart is owed (written before files change)
 ETCD_SNAPSHOTS = f"{STATE_DIR}/etcd-snapshots"  # root-only (0700): etcd.snapshot/restore's copies on the master
 # the cluster's identity and its settings that cannot change, on the master (root's, 0600):

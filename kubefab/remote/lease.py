@@ -8,23 +8,24 @@ LEASE seconds later at most.
 Renewing costs the host a round trip (sudo, a shell, flock: 10-13 ms of its CPU), so a
 host is renewed only when its lease needs it: RENEW_AFTER seconds after it was last
 extended (taken, renewed, or by the install script, which extends it under the same
-flock when it finds the lock is the run's: Renewer.extended). A run shorter than that
-renews nothing. Why 60 s, 20 s and 5 s: a renewal that fails is tried again at the next
-look, RENEW_TICK seconds on (one that hangs is given up after 20 s), so from its first
-try a renewal has 40 s to get through a busy host or a congested link before a live run
-could lose its lock (it had 50 when every host was renewed every 10 s), and a killed run
-blocks the next one for a minute at most. `fab unlock` removes an expired lease, and a
-live one only with --force. The host script (scripts/lease.sh) holds flock on
+flock when it finds the lock is the run's: Renewer.extended). A run that writes a host's
+files more often than that renews nothing there. Why 60 s, 10 s and 1 s: a renewal that
+fails is tried again at the next look, RENEW_TICK seconds on (one that hangs is given up
+after 25 s), so a renewal has 50 s to get through a busy host or a congested link before
+a live run could lose its lock, and a killed run blocks the next one for a minute at
+most; 10 s also bounds how late a run learns, while it waits, that its lock was taken
+(20 s let a download that ended meanwhile be said installed). `fab unlock` removes an
+expired lease, and a live one only with --force. The host script (scripts/lease.sh) holds flock on
 LOCK_DIR.flock, so one kubefab at a time decides on a host: taking over an expired lease
 is atomic too.
 
 A holder names its process: user@machine, pid, start, and (after ';') the machine's boot
 and the process's start time in clock ticks. A lock whose process ran on this machine
 in this boot and is gone (`gone_here`) is free at once: a SIGKILLed run's. A run whose
-lock was taken (LockLost, from the renewal or from the install script, which writes
-nothing under another run's lock) stops before its next change. Its next file write
-learns it at once; a change that writes no file (a unit's start) only from the next
-renewal, at most RENEW_AFTER + RENEW_TICK seconds after the lease was last extended."""
+lock was taken (LockLost, from the renewal or from the install and activate scripts,
+which write and start nothing under another run's lock) stops before its next change:
+its next file write or unit start learns it at once, a wait from the next renewal, at
+most RENEW_AFTER + RENEW_TICK seconds after the lease was last extended."""
 from __future__ import annotations
 
 import os
@@ -39,8 +40,8 @@ from kubefab.remote.script import HostScript
 from kubefab.remote.transport import Connection, RemoteError
 
 LEASE = 60  # seconds a lock lives without renewal
-RENEW_AFTER = 20  # seconds after its last extension that a host's lease is renewed
-RENEW_TICK = 5  # seconds between the Renewer's looks (and a failed renewal's tries)
+RENEW_AFTER = 10  # seconds after its last extension that a host's lease is renewed
+RENEW_TICK = 1  # seconds between the Renewer's looks (no round trip; a failed renewal's next try)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,13 @@ AT_ONCE = 200  # the bench's largest lab, one download each
 def test_a_busy_release_server_still_takes_a_labs_connections(tmp_path):
     layout = Layout(tmp_path)
     url, port = start_http(layout)
+    try:
+        busy_then_served(layout, url, port)
+    finally:
+        stop_all(layout)
+
+
+def busy_then_served(layout, url, port):
     (layout.releases / "ok").write_text("served\n")
     pid = int(layout.pid_file("http").read_text())
     socks = []
@@ -42,4 +49,3 @@ def test_a_busy_release_server_still_takes_a_labs_connections(tmp_path):
         for s in socks:
             s.close()
     assert urllib.request.urlopen(url + "/ok", timeout=10).read() == b"served\n"
-    stop_all(layout)

@@ -144,17 +144,19 @@ def test_writing_files_under_the_lock_extends_the_lease_so_its_renewal_waits(inv
     extended, ran_out = watch_leases(cluster, monkeypatch)
     install = cluster[NODE].scripts["install"]
 
-    def slow_first_batch(*args, **kwargs):  # its files sent 15 s after the take, say after its download
+    later = lease.RENEW_AFTER * 3 / 4  # before a renewal is due, past half of it
+
+    def slow_first_batch(*args, **kwargs):  # its next files sent `later` after the take, say after its download
         answer = install(*args, **kwargs)
         if len(extended[NODE]) == 2:
-            cluster.time.sleep(15)
+            cluster.time.sleep(later)
         return answer
     cluster[NODE].scripts["install"] = slow_first_batch
     cluster[NODE].faults.add("not-ready")  # the node waits for its Node to get Ready: a long run
     assert deploy(inv, cluster, timeout=100) == 1
     events = extended[NODE]
     assert [what for _, what in events][:4] == ["take", "install", "install", "renew"], events
-    assert events[2][0] - events[0][0] >= 15
+    assert events[2][0] - events[0][0] >= later
     renewals_due_only(extended, ran_out)
     assert holders(cluster) == {}
 
