@@ -24,6 +24,12 @@ def _namespace_exists(srv, namespace: str) -> None:
                        "terminated", {"name": namespace, "kind": "namespaces"})
 
 
+# the kinds whose status is their own (the status subresource's, a controller's): kept
+# through an update of the object
+WITH_STATUS = ("pods", "deployments", "replicasets", "services", "certificatesigningrequests", "apiservices",
+               "namespaces", "nodes")
+
+
 def create(srv, r: Resource, obj: dict, user, dry: bool = False) -> dict:
     """obj as it may be stored; a dry run (dryRun=All) reserves nothing (a Service's
     address is checked, not allocated)."""
@@ -35,6 +41,8 @@ def create(srv, r: Resource, obj: dict, user, dry: bool = False) -> dict:
     hook = CREATE.get(r.plural)
     if hook:
         hook(srv, obj, user, dry) if hook is _service else hook(srv, obj, user)
+    if r.plural in ("deployments", "replicasets"):  # their controllers fill it; the real server's object
+        obj.setdefault("status", {})  # has one from the start (a struct: encoding/json never leaves it out)
     validate_meta(r.kind, obj)
     return obj
 
@@ -49,8 +57,7 @@ def update(srv, r: Resource, old: dict, new: dict, sub: str) -> dict:
         out["metadata"] = {**old["metadata"], **{k: v for k, v in (new.get("metadata") or {}).items()
                                                  if k in ("labels", "annotations")}}
         return out
-    if r.plural in ("pods", "deployments", "replicasets", "services", "certificatesigningrequests", "apiservices",
-                    "namespaces", "nodes"):
+    if r.plural in WITH_STATUS:
         new["status"] = old.get("status", {})
     hook = UPDATE.get(r.plural)
     if hook:
