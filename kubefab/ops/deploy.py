@@ -63,8 +63,8 @@ class Deploy(Operation):
                 self.wanted[m.name] = {**self.wanted[m.name], record.path: record}
 
     def steps(self) -> list[Step]:
-        return [Probe(self, lambda h: self.wanted.get(h.name, {}), at_connect=True), CheckIdentity(self, self.keys), KeepQuorum(self),
-                KeepVersion(self),
+        return [Probe(self, lambda h: self.wanted.get(h.name, {}), at_connect=True), CheckIdentity(self, self.keys),
+                KeepQuorum(self), KeepVersion(self),
                 Preflight(self, self.ignore_preflight, lambda h: bool(self.host_plan(h).changes)), BalancerPackage(self),
                 IssuePki(self, self.keys, self.render), ConvergeHosts(self),
                 RegisterNodes(self, self.wanted_nodes(), self.ready), Addons(self)]

@@ -169,7 +169,7 @@ class HostRun:
         (kubernetes.backups of each; only while the host's lock is the run's), the units
         enabled, systemd reloaded where it needs it, the download started, `start`
         started (the owed marks of `clear` removed then), the download followed for
-        DOWNLOAD_SLICE seconds; then awaited further if it is not done. Each noted as
+        FIRST_SLICE seconds; then awaited further if it is not done. Each noted as
         done."""
         files = [w.file for w in plan.writes]
         parts, notes, stdin, install_at = [], [], None, None
@@ -227,11 +227,6 @@ class HostRun:
         self.await_download(first=lambda seconds: _stripped(batch(wait.look_part(DOWNLOAD_LOOK,
                                                                                  min(seconds, FIRST_SLICE)))))
         self.note("installed the release")
-
-    def download(self) -> None:
-        """Run the download unit (RUN_DOWNLOAD queues it), then await its end."""
-        RUN_DOWNLOAD.run(self.cxn, DOWNLOAD, what=f"starting {DOWNLOAD}")
-        self.await_download()
 
     def await_download(self, first=None) -> None:
         """The download's end, awaited on its journal, bounded twice: the unit's

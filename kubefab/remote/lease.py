@@ -15,9 +15,9 @@ after 25 s), so a renewal has 50 s to get through a busy host or a congested lin
 a live run could lose its lock, and a killed run blocks the next one for a minute at
 most; 10 s also bounds how late a run learns, while it waits, that its lock was taken
 (20 s let a download that ended meanwhile be said installed). `fab unlock` removes an
-expired lease, and a live one only with --force. The host script (scripts/lease.sh) holds flock on
-LOCK_DIR.flock, so one kubefab at a time decides on a host: taking over an expired lease
-is atomic too.
+expired lease, and a live one only with --force. The host script (scripts/lease.sh)
+holds flock on LOCK_DIR.flock, so one kubefab at a time decides on a host: taking over
+an expired lease is atomic too.
 
 A holder names its process: user@machine, pid, start, and (after ';') the machine's boot
 and the process's start time in clock ticks. A lock whose process ran on this machine
