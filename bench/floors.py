@@ -1,7 +1,7 @@
 """The floors a run is measured against, and the CLI runs themselves:
 
 - the download floor: on fresh lab hosts, every host runs kubefab's download service
-  (HostRun.download, as deploy runs it) alone, all hosts at once, nothing else; the wall
+  (run-download.sh, then HostRun.await_download, as deploy runs them) alone, all hosts at once, nothing else; the wall
   time until the last host's download is done (kubefab's files put in place first, not
   timed). A fresh deploy cannot beat it.
 - the process floor: a child process that imports paramiko, connects to every host and
@@ -21,6 +21,8 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 from kubefab.ops.deploy import ConvergeHosts, Deploy, Options
+from kubefab.layout import DOWNLOAD
+from kubefab.ops.host import RUN_DOWNLOAD
 from kubefab.remote.fleet import Fleet
 
 import costs
@@ -72,8 +74,14 @@ class Floor(ConvergeHosts):
         op.each(lambda h: h.write(dataclasses.replace(op.plans[h.name], download=False)), hosts)
         assert not op.fleet.failed, op.fleet.failed
         start = time.perf_counter()
-        op.each(lambda h: h.download(), hosts)
+        op.each(download, hosts)
         op.seconds = time.perf_counter() - start
+
+
+def download(h) -> None:
+    """The download unit queued (as deploy's write batch queues it), then awaited."""
+    RUN_DOWNLOAD.run(h.cxn, DOWNLOAD, what=f"starting {DOWNLOAD}")
+    h.await_download()
 
 
 def download_floor(inv) -> float:
