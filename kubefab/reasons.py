@@ -45,8 +45,9 @@ def from_output(text: str, user: str = "") -> str | None:
 
 
 def _target(path: str) -> str:
-    """The file the operator knows for the temp name kubefab writes beside it."""
-    m = re.fullmatch(r"(.*/)\.(.+)\.kubefab-new", path)
+    """The file the operator knows for the temp name kubefab writes it under (install's
+    staging folder beside it, or put-back's temp name beside it)."""
+    m = re.fullmatch(r"(.*/)\.kubefab-new/([^/]+)", path) or re.fullmatch(r"(.*/)\.(.+)\.kubefab-new", path)
     return m[1] + m[2] if m else path
 
 

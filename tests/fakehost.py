@@ -25,7 +25,7 @@ Faults a test may put in `machine.faults`:
                       or for 5 looks at it; timeline gets (host, "downloaded") when it ends
   interrupt-download  the operator presses Ctrl-C at the first look at a running download
                       that finds every hanging host's download running
-  full-disk  an install puts its first file in place, then fails: no space left
+  full-disk  an install fails at its second file's backup copy: no space left, nothing lands
   killed     fab is killed (SIGKILL) right after this host's files are in place
   interrupt-connect  the operator presses Ctrl-C while kubefab connects to this host
   read-only  the unit directory is on a read-only file system
@@ -509,13 +509,15 @@ class Machine:
 
     def install(self, backup, keep, manifest, run, lock, mine, *args, stdin=b"") -> tuple[int, str, str]:
         """transport.INSTALL: nothing when LOCK_DIR's lock is not `mine` (exit 4, the
-        holder); else its lease extended by LOCK_DIR/lease seconds, and tar writes stdin's files as their temp names beside their targets
-        (every file it can: a folder that is a file, a read-only or full disk fails its
-        own, and tar exits 2 at the end, the trap removing every temp: nothing changed);
-        then each is renamed over its target, the previous one the newest of `keep`
-        numbered backups (a secret's root's, 0600), each listed in the run's manifest; a
-        SIGKILL ("sigkill-upload") leaves the temps ("full-disk": the first file lands,
-        the second's backup copy fails)."""
+        holder); else its lease extended by LOCK_DIR/lease seconds, and tar writes stdin's
+        files as their temp names (in their folders' staging folders: every file it can; a
+        folder that is a file, a read-only or full disk fails its own, and tar exits 2 at
+        the end, the trap removing the staging folders: nothing changed); then each file's
+        previous version becomes the newest of `keep` numbered backups (a secret's root's,
+        0600), each listed in the run's manifest, and only then are they all renamed over
+        their targets, the staging folders removed with whatever an earlier killed run left
+        there. A SIGKILL ("sigkill-upload") leaves the temps; "full-disk": the second
+        file's backup copy fails, nothing lands."""
         if lock:
             self.files.setdefault(f"{lock}.flock", FakeFile(""))
             holder = self.files.get(f"{lock}/holder")
@@ -534,7 +536,7 @@ class Machine:
             blocked = next((d for d in [folder, *parents(folder)] if d in self.files), None)
             if blocked:
                 errors.append(f"tar: {temp}: Cannot open: Not a directory\n")
-            elif "read-only" in self.faults and folder == UNIT_DIR:
+            elif "read-only" in self.faults and parents(folder)[0] == UNIT_DIR:
                 errors.append(f"tar: {temp}: Cannot open: Read-only file system\n")
             elif "disk-full" in self.faults:
                 errors.append(f"tar: {temp}: Cannot write: No space left on device\n")
@@ -542,17 +544,20 @@ class Machine:
                 self.files[temp] = FakeFile(content, mode)
         if "sigkill-upload" in self.faults:
             raise Dropped("the root shell was killed while the upload ran")
-        temps = [temp for temp, _, _ in members]
+        staging = {parents(temp)[0] + "/" for temp, _, _ in members}
+
+        def unstage():  # the staging folders, with what an earlier killed run left there
+            for path in [p for p in self.files if p.startswith(tuple(staging))]:
+                del self.files[path]
         if errors:
-            for temp in temps:
-                self.files.pop(temp, None)
+            unstage()
             return 2, "", "".join(errors) + "tar: Exiting with failure status due to previous errors\n"
         try:
             if not self.files.get(manifest, FakeFile("")).content.startswith(f"run\t{run}\n"):
                 self.files[manifest] = FakeFile(f"run\t{run}\n", 0o600)
-            for i in range(0, len(args), 6):
-                dst, mode, owner, group, secret, restarts = args[i:i + 6]
-                if i and "full-disk" in self.faults and dst in self.files:  # the first landed, then the disk filled
+            files = [args[i:i + 6] for i in range(0, len(args), 6)]
+            for i, (dst, mode, owner, group, secret, restarts) in enumerate(files):
+                if i and "full-disk" in self.faults and dst in self.files:  # the disk filled
                     return 1, "", f"cp: error writing '{backup}{dst}.1': No space left on device\n"
                 if dst in self.files:
                     self.backup(backup + dst, int(keep), self.files[dst], secret)
@@ -561,6 +566,7 @@ class Machine:
                 else:
                     line = f"created\t{dst}\t\t\t\t{secret}\t{restarts}\n"
                 self.files[manifest].content += line
+            for dst, mode, owner, group, secret, restarts in files:
                 written = self.files.pop(temp_name(dst))
                 self.files[dst] = FakeFile(written.content, written.mode, owner, group)
                 self.writes += 1
@@ -568,8 +574,7 @@ class Machine:
                 raise Killed(self.host.name)
             return 0, "", ""
         finally:
-            for temp in temps:
-                self.files.pop(temp, None)
+            unstage()
 
     def backup(self, base: str, keep: int, was: FakeFile, secret: str) -> None:
         """base.1 the newest, up to base.KEEP; older ones (and an unnumbered one) removed."""

@@ -19,12 +19,13 @@ INSTALL = HostScript("install", what="writing files", ok=(0, 4))  # 4: the lock 
 READ = HostScript("read", what="reading files")
 FETCH = HostScript("fetch", what="reading a file")
 PUT = HostScript("put", what="writing a file")
+STAGING = ".kubefab-new"  # the folder beside a target its new version is written in (install.sh's)
 
 
 def install(cxn: Connection, files, run: str = "", keep: int = BACKUPS, holder: str | None = None) -> None:
     """Put each File in place as root, in one command: the contents go over its stdin (a
-    tar stream), which one tar writes beside their targets with their modes, each then
-    renamed over its target (atomic). The previous version joins the `keep` newest under
+    tar stream), which one tar writes into their folders' staging folders with their
+    modes, each then renamed over its target (atomic; one `mv` per folder). The previous version joins the `keep` newest under
     BACKUP_DIR; LAST_RUN lists what `run` replaced or made (for rollback). With a
     `holder` (the run's lock), nothing is written unless the host's lock is its:
     LockLost names who holds it."""
@@ -37,7 +38,7 @@ def install_part(files, run: str = "", keep: int = BACKUPS, holder: str | None =
     """install() as a part of a batch (kubefab.remote.script.together), and its stdin;
     its answer goes to check_lock."""
     args = []
-    for f in files:
+    for f in by_folder(files):
         args += [f.path, format(f.mode, "o"), f.owner, f.group, "secret" if f.secret else "", " ".join(f.restarts)]
     lock = (LOCK_DIR, holder) if holder else ("", "")
     return (INSTALL.part(BACKUP_DIR, str(keep), LAST_RUN, run, *lock, *args,
@@ -77,6 +78,12 @@ def put(cxn: Connection, path: str, data: bytes) -> None:
     PUT.run(cxn, path, hashlib.sha256(data).hexdigest(), stdin=data, what=f"writing {path}")
 
 
+def by_folder(files, path=lambda f: f.path) -> list:
+    """The files, each folder's together (otherwise in their order): install.sh renames a
+    run of files in one folder with one `mv`."""
+    return sorted(files, key=lambda f: path(f).rpartition("/")[0])
+
+
 def archive(files) -> bytes:
     """(path, content, mode) each as a tar stream of their temp names (temp_name), root's,
     with their modes: what INSTALL unpacks from its stdin, in place."""
@@ -91,7 +98,7 @@ def archive(files) -> bytes:
 
 
 def temp_name(path: str) -> str:
-    """The name a file is written under beside its target before the rename, as
-    install.sh names it: /etc/a.conf -> /etc/.a.conf.kubefab-new."""
+    """The name a file is written under before the rename, in its folder's staging folder,
+    as install.sh names it: /etc/a.conf -> /etc/.kubefab-new/a.conf."""
     folder, _, name = path.rpartition("/")
-    return f"{folder}/.{name}.kubefab-new"
+    return f"{folder}/{STAGING}/{name}"

@@ -1,18 +1,22 @@
 """Cases of install.sh (kubefab.remote.hostfiles.install): files put in place from a tar
 stream, the replaced ones' backups shifted and bounded, the run's list, a failed write."""
 from kubefab.layout import BACKUP_DIR, LAST_RUN, LOCK_DIR
-from kubefab.remote.hostfiles import archive
+from kubefab.remote.hostfiles import archive, by_folder
 
 from script_cases import CLOCK, Case, F, Host, lines
 
 A, K = "/etc/kubernetes/a.conf", "/etc/kubernetes/pki/k.key"
+B = "/etc/kubernetes/b.conf"
+U1, U2, U3 = (f"/etc/systemd/system/u{n}.service" for n in (1, 2, 3))
 
 
 def install(name: str, files: list[tuple], before: Host = Host(), keep: int = 3, run: str = "r1",
             lock: tuple[str, str] = ("", ""), **kw) -> Case:
     """files: (path, content, mode, secret, restarts[, (owner, group)]), in the order they
-    go; lock: (LOCK_DIR, the run's holder), or none checked."""
+    go once install_part has ordered them (by_folder); lock: (LOCK_DIR, the run's holder),
+    or none checked."""
     args = [BACKUP_DIR, str(keep), LAST_RUN, run, *lock]
+    files = by_folder(files, path=lambda f: f[0])
     for path, _, mode, secret, restarts, *owner in files:
         args += [path, format(mode, "o"), *(owner[0] if owner else ("root", "root")), "secret" if secret else "",
                  restarts]
@@ -46,6 +50,15 @@ CASES = [
             [("/home/nobody/.dockercfg", "token\n", 0o600, True, "", ("nobody", "nogroup"))],
             after=Host({"/home/nobody/.dockercfg": F("token\n", 0o600, "nobody", "nogroup"),
                         LAST_RUN: listed("r1", "created\t/home/nobody/.dockercfg\t\t\t\tsecret\t")})),
+    install("a host's files: one rename per folder, whatever the order they come in",
+            [(U1, "u1\n", 0o644, False, ""), (A, "a 1\n", 0o644, False, ""), (U2, "u2\n", 0o644, False, ""),
+             (B, "b 1\n", 0o600, True, ""), (U3, "u3\n", 0o644, False, "")],
+            after=Host({U1: F("u1\n"), U2: F("u2\n"), U3: F("u3\n"), A: F("a 1\n"), B: F("b 1\n", 0o600),
+                        LAST_RUN: listed("r1", f"created\t{A}\t\t\t\t\t", f"created\t{B}\t\t\t\tsecret\t",
+                                         *(f"created\t{u}\t\t\t\t\t" for u in (U1, U2, U3)))})),
+    install("what a killed run left in a staging folder goes with it",
+            [(A, "a 1\n", 0o644, False, "")], Host({"/etc/kubernetes/.kubefab-new/b.conf": F("a killed run's\n")}),
+            after=Host({A: F("a 1\n"), LAST_RUN: listed("r1", f"created\t{A}\t\t\t\t\t")})),
     install("a replaced file's previous version is backup 1, mode and owner kept; a secret's is root's alone",
             [(A, "a 1\n", 0o644, False, "a.service b.service"), (K, "k 1\n", 0o600, True, "")], OLD,
             after=Host({A: F("a 1\n"), K: F("k 1\n", 0o600), back(A): F("a 0\n", 0o640), back(K): F("k 0\n", 0o600),
@@ -77,7 +90,7 @@ CASES = [
     install("a write that fails changes nothing: no file replaced, none listed, no temp file left",
             [("/etc/ok.conf", "ok\n", 0o644, False, ""), (A, "a 1\n", 0o644, False, "")],
             Host({"/etc/kubernetes": F("a file where a folder should be\n"), "/etc/ok.conf": F("ok 0\n")}), exit=2,
-            err="/etc/kubernetes/.a.conf.kubefab-new: Cannot open: Not a directory"),
+            err="/etc/kubernetes/.kubefab-new/a.conf: Cannot open: Not a directory"),
     install("under this run's lock: written, the lock as it was", [(A, "a 1\n", 0o644, False, "")],
             Host({f"{LOCK_DIR}/holder": F("run A\n"), f"{LOCK_DIR}.flock": F("")}), lock=(LOCK_DIR, "run A"),
             after=Host({A: F("a 1\n"), f"{LOCK_DIR}/holder": F("run A\n"), f"{LOCK_DIR}.flock": F(""),

@@ -90,10 +90,10 @@ def test_the_scripts_are_posix_sh():
 @pytest.mark.parametrize("how", ["stdin ends", "SIGHUP"])
 def test_a_connection_dropped_mid_upload_leaves_nothing_behind(tmp_path, how):
     """A killed kubefab's connection drops: sshd closes the command's stdin (tar reads a
-    truncated stream), or its process group gets SIGHUP. The trap removes the temp file
-    tar was writing beside the target; the target is never made."""
+    truncated stream), or its process group gets SIGHUP. The trap removes the staging
+    folder tar was writing in beside the target; the target is never made."""
     target = tmp_path / "x.conf"
-    temp = tmp_path / ".x.conf.kubefab-new"
+    temp = tmp_path / ".kubefab-new" / "x.conf"
     args = [str(tmp_path / "backup"), "3", str(tmp_path / "last-run"), "run1", "", "",
             str(target), "644", USER, GROUP, "", ""]
     proc = subprocess.Popen([*INSTALL.argv(), *args], stdin=subprocess.PIPE, stderr=subprocess.PIPE,

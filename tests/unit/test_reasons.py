@@ -28,11 +28,11 @@ COMMANDS = [  # (stderr, stdout, the one line)
      "read-only file system: /var/lib/kubefab/stage/r1"),
     ("sh: 3: cannot create /etc/kubernetes.env: Read-only file system\n", "",
      "read-only file system: /etc/kubernetes.env"),
-    (SCRIPT_NOISE + "install: error writing '/etc/kubernetes/pki/.ca.crt.kubefab-new': "
+    (SCRIPT_NOISE + "cp: error writing '/etc/kubernetes/pki/.ca.crt.kubefab-new': "
      "No space left on device\n", "", "no space left on device: /etc/kubernetes/pki/ca.crt"),
     ("tar: 3: Cannot write: No space left on device\ntar: Exiting with failure status\n", "",
      "no space left on device"),
-    ("tar: /etc/systemd/system/.kubelet.service.kubefab-new: Cannot open: Read-only file system\n"
+    ("tar: /etc/systemd/system/.kubefab-new/kubelet.service: Cannot open: Read-only file system\n"
      "tar: Exiting with failure status due to previous errors\n", "",
      "read-only file system: /etc/systemd/system/kubelet.service"),
     ("cp: cannot create regular file '/x': Permission denied\n", "", "permission denied: /x"),

@@ -30,11 +30,14 @@ BUDGETS = {
         {"date": 1, "flock": 1, "mkdir": 1, "rm": 2},  # rm: the killed run's stage and /tmp folder
     "lease: release: ours goes": {"flock": 1, "rm": 1},  # no clock needed: no date
     "lease: renew: ours: the lease starts again": {"date": 1, "flock": 1},
-    # one tar writes every file in place; a rename each, and the run's list (mkdir: its folder, here only)
-    "install: new files land with their mode; listed as made": {"mkdir": 1, "tar": 1, "mv": 3},
-    "install: under this run's lock: written, the lock as it was": {"flock": 1, "tar": 1, "mv": 2},
+    # one tar writes every file in its folder's staging folder; one rename per folder, one rm
+    # for the staging folders, and the run's list (mkdir: its folder, here only)
+    "install: new files land with their mode; listed as made": {"mkdir": 1, "tar": 1, "mv": 3, "rm": 1},
+    "install: a host's files: one rename per folder, whatever the order they come in":
+        {"mkdir": 1, "tar": 1, "mv": 3, "rm": 1},
+    "install: under this run's lock: written, the lock as it was": {"flock": 1, "tar": 1, "mv": 2, "rm": 1},
     "install: under this run's lock with its lease's length: written, the lease extended by it":
-        {"flock": 1, "date": 1, "tar": 1, "mv": 2},
+        {"flock": 1, "date": 1, "tar": 1, "mv": 2, "rm": 1},
     # the lock's holder read by the shell: no program more than the start itself
     "activate: under this run's lock: started, its mark removed": {"systemctl": 1, "rm": 1},
     "owe: a mark per unit, the run that owes it": {"mv": 2},
