@@ -11,6 +11,7 @@ import time
 import pytest
 
 from kubefab.remote.ssh import Remote
+from kubefab.remote.ssh.remote import SHELL_STDIN_AT_MOST
 from kubefab.remote.transport import Interrupted, RemoteError
 from sshd_local import Sshd
 
@@ -154,3 +155,10 @@ def test_a_refused_password_is_the_same_clear_error(tmp_path, inv):
             Remote(sshd.host(inv.hosts[0], password="a wrong one"), timeout=5).open()
     finally:
         sshd.close()
+
+
+def test_a_stdin_past_what_the_shell_takes_goes_through_its_own_session(sshd, remote):
+    data = b"x" * (SHELL_STDIN_AT_MOST + 1)
+    assert remote.run(["wc", "-c"], sudo=True, stdin=data).stdout.strip() == str(len(data))
+    assert remote.run(["wc", "-c"], sudo=True, stdin=data[1:]).stdout.strip() == str(len(data) - 1)
+    assert sshd.sudos() == ["-n -- wc -c", SHELL]
