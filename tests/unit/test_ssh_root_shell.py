@@ -162,3 +162,11 @@ def test_a_stdin_past_what_the_shell_takes_goes_through_its_own_session(sshd, re
     assert remote.run(["wc", "-c"], sudo=True, stdin=data).stdout.strip() == str(len(data))
     assert remote.run(["wc", "-c"], sudo=True, stdin=data[1:]).stdout.strip() == str(len(data) - 1)
     assert sshd.sudos() == ["-n -- wc -c", SHELL]
+
+
+def test_a_shell_that_ended_between_commands_is_replaced_before_the_next(sshd, remote):
+    remote.run(["true"], sudo=True)
+    remote.run(["sh", "-c", "(sleep 0.2; kill -9 $PPID) >/dev/null 2>&1 &"], sudo=True)  # its shell, once it is idle
+    time.sleep(0.6)
+    assert remote.run(["echo", "next"], sudo=True).stdout == "next\n"
+    assert sshd.sudos() == [SHELL, SHELL]

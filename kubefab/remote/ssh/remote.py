@@ -117,6 +117,8 @@ class Remote:
         asks = self.sudo == PASSWORD
         command = command_line(argv, True, password=asks)
         transport = self._transport(argv)
+        if self._shell is not None and self._shell.ended():
+            self._drop_shell()  # it ended between commands: this one gets a new shell
         try:
             if self._shell is None:
                 self._take_session(cancel)

@@ -58,11 +58,19 @@ class RootShell:
         """Opened on `transport` with the command line `opener` (sudo ... -- sh -s); with
         `password`, its first stdin line (sudo reads it, the shell what follows)."""
         chan = transport.open_session()
-        chan.exec_command(opener)
-        shell = cls(chan, secrets.token_hex(16))
-        first = f"unset PWD OLDPWD; printf '%s.\\n' {shell.token}\n".encode()
-        chan.sendall((password.encode() + b"\n" if password is not None else b"") + first)
+        try:
+            chan.exec_command(opener)
+            shell = cls(chan, secrets.token_hex(16))
+            first = f"unset PWD OLDPWD; printf '%s.\\n' {shell.token}\n".encode()
+            chan.sendall((password.encode() + b"\n" if password is not None else b"") + first)
+        except BaseException:
+            chan.close()
+            raise
         return shell
+
+    def ended(self) -> bool:
+        """Whether its channel ended while it waited for a command (sshd or the shell gone)."""
+        return bool(self.chan.closed or self.chan.eof_received)
 
     def close(self) -> None:
         self.chan.close()
