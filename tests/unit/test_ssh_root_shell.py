@@ -170,3 +170,13 @@ def test_a_shell_that_ended_between_commands_is_replaced_before_the_next(sshd, r
     time.sleep(0.6)
     assert remote.run(["echo", "next"], sudo=True).stdout == "next\n"
     assert sshd.sudos() == [SHELL, SHELL]
+
+
+def test_cancel_is_heard_while_a_command_streams_output(remote):
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(Interrupted):
+        remote.run(["sh", "-c", "while :; do echo line; done"], sudo=True, cancel=cancel, timeout=5)
+    assert time.monotonic() - started < 0.3 + 0.5
+    assert remote.run(["echo", "next"], sudo=True).stdout == "next\n"

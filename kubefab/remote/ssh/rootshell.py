@@ -121,14 +121,12 @@ class RootShell:
                 err_end = err.find(err_mark)
             if code is not None and err_end >= 0:
                 return code, bytes(out), bytes(err[:err_end])
-            if got:
-                continue
-            if self.chan.eof_received or self.chan.closed:
-                raise ShellGone(self.started, self._exit_status(), bytes(out), bytes(err))
-            if cancel is not None and cancel.is_set():
+            if cancel is not None and cancel.is_set():  # heard even while output streams in
                 raise Cancelled()
             if deadline is not None and time.monotonic() >= deadline:
                 raise socket.timeout("timed out")
+            if not got and (self.chan.eof_received or self.chan.closed):
+                raise ShellGone(self.started, self._exit_status(), bytes(out), bytes(err))
 
     def _exit_status(self) -> int | None:
         """The shell's exit status once the channel ended (sudo's, when it refused), or
