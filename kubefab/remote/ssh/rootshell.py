@@ -13,7 +13,10 @@ sudo gave the shell (dash's own PWD unset first). Its stdin is /dev/null, or its
 as a base64 here-doc through `base64 -d` (the tar stream has NULs, which a here-doc
 cannot hold). The braces make the shell read the whole command, here-doc included,
 before running any of it: a kubefab killed mid-send leaves a syntax error, not a
-command run on half its data.
+command run on half its data. When the connection ends under a command (Ctrl-C closes
+the channel, a killed kubefab drops the TCP connection), the command is left to the host
+as an exec session's was: no SIGHUP (no terminal), SIGPIPE at its next write (install.sh's
+trap cleans up), and the shell, at EOF, ends after it.
 
 TOKEN is random per shell, so output cannot fake it: the bytes before it on each stream
 are the command's, exactly (no newline added or taken), and stdout's carries the exit
