@@ -65,3 +65,28 @@ def unit_starts(inventory, name, units) -> dict[str, str]:
         k, _, v = line.partition("=")
         current[k] = v
     return starts
+
+
+def journal_cursors(lab) -> dict[str, str]:
+    """Each lab host's journal position now (read without SSH)."""
+    out = {}
+    for name, _ in lab.info.hosts:
+        text = lab.run_on(name, ["journalctl", "-n", "0", "--show-cursor", "--no-pager"]).stdout
+        out[name] = text.rsplit("-- cursor: ", 1)[1].strip()
+    return out
+
+
+def sudo_commands(lab, cursors: dict[str, str], name: str) -> list[str]:
+    """The COMMAND= of each sudo start on `name` since `cursors` (sudo's own log lines).
+    Filtered here, not by journalctl -t: with --after-cursor it skipped the first match."""
+    return [line.split("COMMAND=", 1)[1] for line in _journal_since(lab, cursors, name)
+            if " sudo[" in line and "COMMAND=" in line]
+
+
+def ssh_logins(lab, cursors: dict[str, str], name: str) -> int:
+    """SSH logins accepted on `name` since `cursors` (sshd's lines, by their syslog tag)."""
+    return sum(" sshd[" in line and "Accepted publickey for " in line for line in _journal_since(lab, cursors, name))
+
+
+def _journal_since(lab, cursors: dict[str, str], name: str) -> list[str]:
+    return lab.run_on(name, ["journalctl", f"--after-cursor={cursors[name]}", "--no-pager", "-o", "short"]).stdout.splitlines()

@@ -13,7 +13,7 @@ import yaml
 from kubefab import health, pki, render
 from kubefab.inventory import load
 
-from .helpers import fab, kubectl, nodes, on_host, real_kubectl, unit_starts
+from .helpers import fab, journal_cursors, kubectl, nodes, on_host, real_kubectl, ssh_logins, sudo_commands, unit_starts
 from kubefab.profiles.legacy import render as legacy_render
 
 pytestmark = pytest.mark.lab
@@ -28,9 +28,13 @@ def inventory(lab):
     return lab.inventory_path
 
 
+BEFORE_FRESH: dict[str, str] = {}  # each host's journal cursor before the fresh deploy
+
+
 @pytest.fixture(scope="module")
-def fresh(inventory):
+def fresh(lab, inventory):
     """The first deploy of the module: from bare hosts to a running cluster."""
+    BEFORE_FRESH.update(journal_cursors(lab))  # for the journals' look at what it did
     return fab(inventory, "deploy")
 
 
@@ -65,6 +69,17 @@ def test_fresh_deploy_registers_four_ready_nodes_with_labels(inventory, fresh):
         assert ready and ready[0]["status"] == "True"
     table = kubectl(inventory, "get", "nodes").stdout
     assert len(re.findall(r"\bReady\b", table)) == 4
+
+
+def test_a_fresh_deploy_starts_sudo_once_per_connection(lab, inventory, fresh):
+    """Root commands go through one root shell per connection: sudo's log has one
+    `sh -s` per login, and only the odd command asked while the shell was busy (the
+    lock's renewal while a download is awaited) starts a sudo of its own."""
+    for name, _ in lab.info.hosts:
+        commands, logins = sudo_commands(lab, BEFORE_FRESH, name), ssh_logins(lab, BEFORE_FRESH, name)
+        shells = [c for c in commands if c.endswith("/sh -s")]
+        assert logins >= 1 and len(shells) == logins, (name, logins, commands)
+        assert len(commands) - len(shells) <= 2, (name, [c[:80] for c in commands])
 
 
 def test_master_units_only_on_master_node_units_only_on_nodes(inventory, fresh):

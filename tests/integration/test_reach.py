@@ -73,10 +73,19 @@ def cursors(lab) -> dict[str, str]:
 
 
 def since(lab, cursor: dict[str, str], name: str, *args: str) -> str:
-    """The journal after `cursor`. sshd's lines are picked by their syslog tag (-t sshd), not
-    the unit: journald names the unit from the sender's cgroup, and a session's sshd that
-    exited before journald read its line (on a loaded machine) has none."""
+    """The journal after `cursor`."""
     return lab.run_on(name, ["journalctl", f"--after-cursor={cursor[name]}", "--no-pager", *args]).stdout
+
+
+def said(lab, cursor: dict[str, str], name: str, tag: str) -> str:
+    """The lines `tag` (sshd, sudo: the syslog tag, not the unit: journald names the unit
+    from the sender's cgroup, and a session's sshd that exited before journald read its
+    line has none) logged after `cursor`, each its message. Picked here, not by
+    journalctl's -t or a match: with --after-cursor, a cursor on another program's line
+    (sudo's session end after sshd's, with one root shell per connection), it left out
+    the first line that matched."""
+    lines = since(lab, cursor, name, "-o", "short").splitlines()
+    return "".join(line.split("]: ", 1)[1] + "\n" for line in lines if f" {tag}[" in line and "]: " in line)
 
 
 class Processes(threading.Thread):
@@ -126,15 +135,17 @@ def test_a_fresh_deploy_as_a_sudo_password_user_goes_through_the_bastion(lab, as
     result, before, _ = as_ops
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     assert result.stdout.count("  changed  ") == 5 and "verified: 4 node(s) registered" in result.stdout
-    forwarded = since(lab, before, BASTION, "-t", "sshd", "-o", "cat")
+    forwarded = said(lab, before, BASTION, "sshd")
     for name, address in lab.info.hosts:
         if name == BASTION:
             continue
         assert f"target {address} port 22" in forwarded, (name, forwarded[-2000:])
-        logins = since(lab, before, name, "-t", "sshd", "-o", "cat")
+        logins = said(lab, before, name, "sshd")
         assert f"Accepted publickey for ops from {lab.info.bastion[1]}" in logins, logins[-1000:]
-        sudo = since(lab, before, name, "-o", "cat", "_COMM=sudo")
+        sudo = said(lab, before, name, "sudo")
         assert "ops : " in sudo and "USER=root" in sudo  # root work was ops's sudo, not core's
+        shells = [line for line in sudo.splitlines() if "ops : " in line and line.endswith("/sh -s")]
+        assert len(shells) == logins.count("Accepted publickey for ops"), (name, sudo)  # one root shell a login
 
 
 def test_neither_the_sudo_password_nor_the_token_shows_anywhere(lab, as_ops):
@@ -158,9 +169,9 @@ def test_an_ssh_config_alias_reaches_every_host_through_its_proxyjump(lab, as_op
     before = cursors(lab)
     r = fab(inventory, "deploy")
     assert r.stdout.count("  unchanged") == 5, r.stdout
-    forwarded = since(lab, before, BASTION, "-t", "sshd", "-o", "cat")
+    forwarded = said(lab, before, BASTION, "sshd")
     assert all(f"target {a} port 22" in forwarded for n, a in lab.info.hosts if n != BASTION)
-    core = since(lab, before, "azure-prd-02", "-t", "sshd", "-o", "cat")
+    core = said(lab, before, "azure-prd-02", "sshd")
     assert f"Accepted publickey for core from {lab.info.bastion[1]}" in core  # ssh_config's User
 
 

@@ -224,6 +224,7 @@ def test_the_sudo_password_goes_first_on_stdin_and_never_on_the_command_line(mon
     transport = type("T", (), {"is_active": lambda self: True, "open_session": lambda self: _Channel(log)})()
     monkeypatch.setattr(remote.cxn.client, "get_transport", lambda: transport)
     remote.sudo = "S"  # what open() found: this login's sudo asks a password
+    remote._shell_free.acquire()  # the root shell busy: the command's own session (test_ssh_root_shell: the shell's)
     remote.run(["sh", "-c", "cat", "kubefab-x"], sudo=True, stdin=b"tar bytes")
     assert log["command"] == "sudo -S -k -p '' -- sh -c cat kubefab-x"
     assert log["stdin"] == b"pa ss'word\ntar bytes"
