@@ -173,6 +173,29 @@ def test_version_is_the_installed_packages(kubefab):
     assert (r.returncode, r.stdout) == (0, f"kubefab {version('kubefab')}\n"), r
 
 
+LOADED = """
+import sys
+from kubefab.inventory import load
+inv = load(sys.argv[1])
+print(type(inv.profile).__name__, " ".join(m for m in ("jinja2", "cryptography.x509", "kubefab.certs") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("version, profile", [("v1.0.1", "Legacy"), ("v1.37.1", "Modern")])
+def test_loading_an_inventory_imports_neither_templates_nor_x509(tmp_path, version, profile):
+    """A deploy begins its connections once the inventory is loaded: Jinja and
+    cryptography's X.509 (25 ms of imports) wait for the files' rendering and the PKI's
+    reading, which go on while the handshakes do. Fails before: both profiles imported both."""
+    text = (ROOT / "hosts.yaml").read_text().replace("version: v1.0.1", f"version: {version}")
+    if version != "v1.0.1":  # a modern cluster runs its own etcd (a plain-http one is refused)
+        text = re.sub(r"\n  etcd_servers:\n(    - .*\n)+", "\n", text)
+    (tmp_path / "hosts.yaml").write_text(text)
+    r = subprocess.run([sys.executable, "-c", LOADED, str(tmp_path / "hosts.yaml")], cwd=ROOT, capture_output=True,
+                       text=True, timeout=60, env={**os.environ, "KUBEFAB_REGISTRY_TOKEN": TOKEN})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[-2] == f"{profile} ", r.stdout
+
+
 def test_every_flag_has_help(kubefab):
     for task in ("deploy", "status", "render", "cloud-config", "master.restart", "nodes.register", "unlock",
                  "lab.up"):
