@@ -152,6 +152,23 @@ def test_a_deploys_start_looks_up_neither_plugins_nor_its_version(tmp_path):
     assert "none.yaml" in r.stderr  # refused as ever: the inventory is missing
 
 
+BEFORE_CONNECTING = ("jinja2", "cryptography.x509", "uuid", "kubefab.rollout", "kubefab_lab")
+
+
+def test_a_deploy_imports_only_what_it_needs_before_it_connects():
+    """Refused after its flags and inventory are read (an unknown --hosts), where it would
+    begin its connections: templates, X.509, uuid, the upgrade's batches and the lab's
+    tasks wait until after the connections began, or are never needed. Fails before:
+    each was imported first."""
+    probe = DEPLOY_START.replace('("importlib.metadata", "kubefab_lab")', repr(BEFORE_CONNECTING))
+    assert probe != DEPLOY_START
+    r = subprocess.run([sys.executable, "-c", probe, "deploy", "--hosts", "nosuch", "--parallel", "500"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "KUBEFAB_INVENTORY": "hosts.yaml", "KUBEFAB_REGISTRY_TOKEN": TOKEN})
+    assert r.stdout.splitlines()[-2:] == ["exit 2", "imported: "], (r.stdout, r.stderr)
+    assert "--hosts: nosuch not in" in r.stderr
+
+
 @pytest.mark.parametrize("argv, strange", [
     (["deploy", "--parallel", "500", "--hosts", "a,b", "--dry-run"], []),
     (["deploy", "--parallel=500", "--ignore-preflight", "port", "status"], []),
