@@ -12,7 +12,6 @@ import difflib
 import os
 import re
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 from invoke import Config, Program
 from invoke.exceptions import Exit, ParseError
@@ -58,6 +57,10 @@ class Kubefab(Program):
         words = (sys.argv if argv is None else argv.split() if isinstance(argv, str) else argv)[1:]
         add_plugins(self.namespace, words)  # the tasks of those this command line may name
         super().run(argv, exit)
+
+    def print_version(self) -> None:
+        self.version = installed_version()  # asked of the installed package only here: its imports cost every run
+        super().print_version()
 
     def core_args(self):
         kept = [a for a in super().core_args() if a.name not in UNUSED_CORE]
@@ -127,15 +130,15 @@ def _said(program: Program, error: ParseError) -> str:
     return f"{where}; did you mean {close[0]}? ({helper} lists them)" if close else f"{where} ({helper} lists them)"
 
 
-def _version() -> str:
+def installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
     try:
         return version("kubefab")
     except PackageNotFoundError:  # run from a checkout that was never installed
         return "unknown"
 
 
-program = Kubefab(namespace=ns, name="kubefab", binary="kubefab", version=_version(),
-                  config_class=KubefabConfig)
+program = Kubefab(namespace=ns, name="kubefab", binary="kubefab", config_class=KubefabConfig)
 
 
 def main() -> None:

@@ -11,7 +11,9 @@ its previous version under PREVIOUS (rollback puts it back with the hosts' files
 re-issued when it is missing, expires within 30 days, is not signed by the CA, or says
 other names than wanted. Imports neither fabric nor invoke; its only side effect is
 files in pki_dir (folder 0700, keys and the admin kubeconfig 0600). The X.509, key
-and file mechanics are kubefab.certs'; the decisions are here.
+and file mechanics are kubefab.certs'; the decisions are here. kubefab.certs (and with
+it cryptography's X.509, 15 ms) is imported by the functions that read or write the
+files: loading an inventory, whose profile names the PKI's parts, does not need it.
 """
 from __future__ import annotations
 
@@ -23,14 +25,14 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 
-from kubefab import certs
 from kubefab.model import Inventory
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 CA_DAYS, LEAF_DAYS, RENEW_DAYS = 3650, 365, 30
 ADMIN_KUBECONFIG = "admin.kubeconfig"
@@ -124,6 +126,8 @@ def fingerprint(pem: str | None) -> str | None:
     """A certificate's identity: sha256 of its DER, as `sha256:<hex>` (None: no certificate)."""
     if not pem:
         return None
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
     cert = x509.load_pem_x509_certificate(pem.encode())
     return "sha256:" + cert.fingerprint(hashes.SHA256()).hex()
 
@@ -192,6 +196,7 @@ def ensure(inv: Inventory, now: dt.datetime | None = None) -> Pki | None:
     profile uses none (v1.0 without `kubernetes.tls`: nothing is read or written)."""
     if not inv.profile.uses_pki:
         return None
+    from kubefab import certs
     now = now or dt.datetime.now(dt.timezone.utc)
     folder, changes = pki_dir(inv), []
     try:
@@ -230,6 +235,7 @@ def load(inv: Inventory, now: dt.datetime | None = None) -> tuple[Pki | None, tu
     ensure would make or re-issue are None / UNKNOWN. (None, ()) without a PKI."""
     if not inv.profile.uses_pki:
         return None, ()
+    from kubefab import certs
     now = now or dt.datetime.now(dt.timezone.utc)
     folder, problems = pki_dir(inv), []
     pairs = {leaf.name: UNKNOWN for leaf in wanted(inv)}
@@ -288,6 +294,7 @@ def _loose(folder: Path, stems) -> list[str]:
 # --- the CA -------------------------------------------------------------------------------
 
 def _ca(folder: Path, stem: str, cn: str, now: dt.datetime, changes: list):
+    from kubefab import certs
     crt, key = folder / f"{stem}.crt", folder / f"{stem}.key"
     if not crt.exists() and not key.exists():
         ca_key = certs.new_key()
@@ -305,6 +312,8 @@ def _ca(folder: Path, stem: str, cn: str, now: dt.datetime, changes: list):
 def _existing_ca(folder: Path, now: dt.datetime, stem: str = "ca"):
     """(key, certificate) of the CA in folder, or PkiError saying why it cannot serve;
     never repaired here."""
+    from cryptography import x509
+    from kubefab import certs
     crt, key = folder / f"{stem}.crt", folder / f"{stem}.key"
     move = f"kubefab never replaces a CA by itself; to start over, move {folder} aside and deploy again"
     if not (crt.exists() and key.exists()):
@@ -325,6 +334,7 @@ def _existing_ca(folder: Path, now: dt.datetime, stem: str = "ca"):
 # --- leaves -------------------------------------------------------------------------------
 
 def _leaf(folder: Path, leaf: Leaf, ca_key, ca: x509.Certificate, now: dt.datetime, changes: list) -> Pair:
+    from kubefab import certs
     crt, key = folder / f"{leaf.name}.crt", folder / f"{leaf.name}.key"
     if key.exists():
         certs.tighten(key)
@@ -345,6 +355,8 @@ def _leaf(folder: Path, leaf: Leaf, ca_key, ca: x509.Certificate, now: dt.dateti
 
 
 def _why_reissue(leaf: Leaf, cert, key, ca: x509.Certificate, now: dt.datetime) -> str | None:
+    from cryptography import x509
+    from kubefab import certs
     """Why the stored certificate cannot stay, or None when it can."""
     if cert is None or key is None:
         return "missing" if cert is None and key is None else "certificate or key missing or unreadable"
@@ -370,6 +382,7 @@ def _why_reissue(leaf: Leaf, cert, key, ca: x509.Certificate, now: dt.datetime) 
 def keep_previous(folder: Path, *names: str) -> None:
     """Copy these files of `folder` into its PREVIOUS folder (0700; a key stays 0600),
     replacing an older copy: the version the hosts hold until the next write."""
+    from kubefab import certs
     kept = folder / PREVIOUS
     for name in names:
         text = _read(folder / name)

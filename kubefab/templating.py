@@ -11,15 +11,20 @@ import functools
 import json
 import re
 import shlex
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from kubefab import usercache
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 @functools.cache
 def environment(profile_package: str) -> jinja2.Environment:
-    """The environment for `profile_package` (e.g. "kubefab.profiles.modern")."""
+    """The environment for `profile_package` (e.g. "kubefab.profiles.modern"). Jinja is
+    imported here, when a file is first rendered: loading an inventory does not need it,
+    and a deploy renders once its connections are begun."""
+    import jinja2
     loader = jinja2.ChoiceLoader([jinja2.PackageLoader(profile_package, "templates"),
                                   jinja2.PackageLoader("kubefab", "templates")])
     env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
@@ -32,6 +37,7 @@ def environment(profile_package: str) -> jinja2.Environment:
 def _cache() -> jinja2.BytecodeCache | None:
     """Compiled templates in the user's cache (kubefab.usercache: templates/), keyed by
     each template's source and Jinja's version; None where it cannot be made."""
+    import jinja2
     folder = usercache.folder("templates")
     return jinja2.FileSystemBytecodeCache(str(folder)) if folder else None
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json as jsonlib
 import os
 import time
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -88,7 +87,8 @@ class Operation:
         self.renewer: lease.Renewer | None = None  # renews its lease while it does
         self.lost: str | None = None  # why this run stopped: another run took its lock (lost_lock)
         started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-        self.run_id = lease.holder_for(local_user(), os.getpid(), started, uuid.uuid4().hex[:12])
+        # 48 random bits, as uuid4().hex[:12] gave them, without uuid's imports (platform)
+        self.run_id = lease.holder_for(local_user(), os.getpid(), started, os.urandom(6).hex())
         # what a host's LAST_RUN names: the run, and when, to the nanosecond, so that rollback
         # can tell the newest run apart from one that last touched another host
         self.run_record = f"{self.run_id} t={time.time_ns()}"

@@ -1,5 +1,4 @@
 """Move the running cluster to the inventory's kubernetes.version."""
-from kubefab import rollout
 from kubefab.layout import DRAIN_TIMEOUT
 
 from .common import (ACCEPT_NEW_HELP, ASK_SUDO_HELP, INVENTORY_HELP, TIMEOUT_HELP, WAIT_LOCK_HELP,
@@ -22,6 +21,7 @@ from .flags import positive, refuse, task
 def upgrade(c, dry_run=False, batch="1", drain_timeout=None, hosts=None, timeout=None,
             accept_new_host_keys=False, wait_lock=False, inventory=None, ask_sudo_password=False, json=False):
     """Upgrade to kubernetes.version: the master, then the nodes in batches (cordon, drain, restart, uncordon)."""
+    from kubefab import rollout
     from kubefab.ops.upgrade import Upgrade
     why = rollout.batch_spec(str(batch))
     if why:

@@ -114,7 +114,8 @@ print("lab:", "kubefab_lab" in sys.modules)
 
 
 @pytest.mark.parametrize("args, lab", [(["--help", "deploy"], False), (["--help", "status"], False),
-                                       (["--list"], True), (["--help", "lab.up"], True)])
+                                       (["--list"], True), (["--help", "lab.up"], True),
+                                       (["--help", "deploy", "lab.up"], True)])
 def test_a_plugins_package_is_imported_only_when_its_tasks_may_be_named(args, lab):
     """The lab's tasks (an entry point) cost a deploy's start its package's imports (the
     lab, its machines, SSH) though kubefab's own task is named: loaded only for a command
@@ -125,6 +126,91 @@ def test_a_plugins_package_is_imported_only_when_its_tasks_may_be_named(args, la
     r = subprocess.run([sys.executable, "-c", PLUGGED, *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[-1] == f"lab: {lab}"
+
+
+DEPLOY_START = """
+import sys
+sys.argv = ["kubefab", *sys.argv[1:]]
+from kubefab.cli import main
+try:
+    main()
+except SystemExit as e:
+    print("exit", e.code)
+print("imported:", " ".join(m for m in ("importlib.metadata", "kubefab_lab") if m in sys.modules))
+"""
+
+
+def test_a_deploys_start_looks_up_neither_plugins_nor_its_version(tmp_path):
+    """Each word of a deploy's command line is kubefab's own task, a flag or a flag's value:
+    no plugin can be named, so none is looked for, and the version is read only for
+    --version: importlib.metadata's imports (15 ms) are not paid. Fails before: it was."""
+    argv = ["deploy", "--parallel", "500", "--hosts", "azure-prd-02", "--dry-run", "--inventory",
+            str(tmp_path / "none.yaml")]
+    r = subprocess.run([sys.executable, "-c", DEPLOY_START, *argv], cwd=ROOT, capture_output=True, text=True,
+                       timeout=60)
+    assert r.stdout.splitlines()[-2:] == ["exit 2", "imported: "], (r.stdout, r.stderr)
+    assert "none.yaml" in r.stderr  # refused as ever: the inventory is missing
+
+
+BEFORE_CONNECTING = ("jinja2", "cryptography.x509", "uuid", "kubefab.rollout", "kubefab_lab")
+
+
+def test_a_deploy_imports_only_what_it_needs_before_it_connects():
+    """Refused after its flags and inventory are read (an unknown --hosts), where it would
+    begin its connections: templates, X.509, uuid, the upgrade's batches and the lab's
+    tasks wait until after the connections began, or are never needed. Fails before:
+    each was imported first."""
+    probe = DEPLOY_START.replace('("importlib.metadata", "kubefab_lab")', repr(BEFORE_CONNECTING))
+    assert probe != DEPLOY_START
+    r = subprocess.run([sys.executable, "-c", probe, "deploy", "--hosts", "nosuch", "--parallel", "500"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "KUBEFAB_INVENTORY": "hosts.yaml", "KUBEFAB_REGISTRY_TOKEN": TOKEN})
+    assert r.stdout.splitlines()[-2:] == ["exit 2", "imported: "], (r.stdout, r.stderr)
+    assert "--hosts: nosuch not in" in r.stderr
+
+
+@pytest.mark.parametrize("argv, strange", [
+    (["deploy", "--parallel", "500", "--hosts", "a,b", "--dry-run"], []),
+    (["deploy", "--parallel=500", "--ignore-preflight", "port", "status"], []),
+    (["deploy", "--dry-run", "lab.up"], ["lab.up"]),  # a bool flag: the next word is a task
+    (["deploy", "--no-such-flag", "lab.up"], ["lab.up"]),  # an unknown flag's next word may be a task
+    (["-f", "fabric.yaml", "deploy"], ["fabric.yaml"]),  # a core flag: looked for rather than missed
+    (["--complete", "--", "kubefab", "dep"], ["kubefab", "dep"]),
+    (["nodes.remove", "azure-prd-02"], ["azure-prd-02"]),  # a positional value: looked for
+    (["--help", "deploy"], []),
+])
+def test_the_words_that_may_name_a_plugins_task(argv, strange):
+    from kubefab.tasks import strangers
+    assert strangers(argv) == strange
+
+
+def test_version_is_the_installed_packages(kubefab):
+    from importlib.metadata import version
+    r = kubefab("--version")
+    assert (r.returncode, r.stdout) == (0, f"kubefab {version('kubefab')}\n"), r
+
+
+LOADED = """
+import sys
+from kubefab.inventory import load
+inv = load(sys.argv[1])
+print(type(inv.profile).__name__, " ".join(m for m in ("jinja2", "cryptography.x509", "kubefab.certs") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("version, profile", [("v1.0.1", "Legacy"), ("v1.37.1", "Modern")])
+def test_loading_an_inventory_imports_neither_templates_nor_x509(tmp_path, version, profile):
+    """A deploy begins its connections once the inventory is loaded: Jinja and
+    cryptography's X.509 (25 ms of imports) wait for the files' rendering and the PKI's
+    reading, which go on while the handshakes do. Fails before: both profiles imported both."""
+    text = (ROOT / "hosts.yaml").read_text().replace("version: v1.0.1", f"version: {version}")
+    if version != "v1.0.1":  # a modern cluster runs its own etcd (a plain-http one is refused)
+        text = re.sub(r"\n  etcd_servers:\n(    - .*\n)+", "\n", text)
+    (tmp_path / "hosts.yaml").write_text(text)
+    r = subprocess.run([sys.executable, "-c", LOADED, str(tmp_path / "hosts.yaml")], cwd=ROOT, capture_output=True,
+                       text=True, timeout=60, env={**os.environ, "KUBEFAB_REGISTRY_TOKEN": TOKEN})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[-2] == f"{profile} ", r.stdout
 
 
 def test_every_flag_has_help(kubefab):

@@ -6,13 +6,16 @@ the apiserver's store; kubefab does not run them."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from kubefab import health, versions, validate as v
 from kubefab.model import Host
-from kubefab.pki import Leaf, common_leaves
 from kubefab.profiles.base import Profile
 from kubefab.profiles.legacy import paths, render
 from kubefab.yamldoc import ListOf
+
+if TYPE_CHECKING:
+    from kubefab.pki import Leaf
 
 
 class Legacy(Profile):
@@ -95,6 +98,7 @@ class Legacy(Profile):
 
     # -- the PKI -----------------------------------------------------------------------
     def leaves(self) -> tuple[Leaf, ...]:
+        from kubefab.pki import Leaf, common_leaves
         kubelets = tuple(Leaf(f"kubelet-{n.name}", f"system:node:{n.name}", ("system:nodes",))
                          for n in self.inv.nodes)
         return common_leaves(self.inv, kubelets)

@@ -9,12 +9,15 @@ argv), addons, preflight."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from kubefab import health, versions, layout
 from kubefab.model import Host
-from kubefab.pki import Leaf, common_leaves
 from kubefab.profiles.base import Profile
 from kubefab.profiles.modern import addons, atrest, downloads, etcd, paths, pki, preflight, render, settings
+
+if TYPE_CHECKING:
+    from kubefab.pki import Leaf
 
 
 class Modern(Profile):
@@ -155,6 +158,7 @@ class Modern(Profile):
         return cas
 
     def leaves(self) -> tuple[Leaf, ...]:
+        from kubefab.pki import Leaf, common_leaves  # the PKI's module only where one is made or read
         kubelets = tuple(Leaf(**pki.kubelet_leaf(n)) for n in self.inv.nodes)
         return (*common_leaves(self.inv, kubelets), *(Leaf(**kw) for kw in pki.leaves(self.inv)))
 

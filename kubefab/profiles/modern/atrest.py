@@ -14,7 +14,6 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from kubefab import certs
 from kubefab.pki import Pki, PkiError
 
 SECRETBOX = "secretbox.key"
@@ -41,6 +40,7 @@ def read_keys(path: Path, first: str) -> tuple[tuple[str, str], ...] | None:
 
 def write_keys(folder: Path, keys) -> None:
     """secretbox's keys in their order, as read_keys reads them (root-only, atomic)."""
+    from kubefab import certs  # its X.509 imports only where a PKI file is written
     certs.put(folder / SECRETBOX, "".join(f"{name} {secret}\n" for name, secret in keys), 0o600)
 
 
@@ -80,6 +80,7 @@ def in_use(pki: Pki | None) -> tuple[tuple[str, str], ...]:
 def ensure(folder: Path, changes: list) -> dict:
     """secretbox's key made once; the keys there read (an older aescbc key kept); both
     files tightened to 0600."""
+    from kubefab import certs
     box, enc = folder / SECRETBOX, folder / ENCRYPTION
     keys, aescbc = read_keys(box, FIRST), _aescbc(enc)
     for path, found in ((box, keys), (enc, aescbc)):

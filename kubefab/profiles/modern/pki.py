@@ -11,9 +11,6 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-
-from kubefab import certs
 from kubefab.profiles.modern import atrest
 from kubefab.pki import PkiError
 from kubefab.model import Host, Inventory
@@ -78,6 +75,7 @@ def ensure_secrets(inv: Inventory, folder: Path, changes: list, pairs: dict) -> 
     the external etcd client's files read into `pairs` ("etcd-client": (cert, key)) and
     its CA ("etcd-ca"). Pairs are (PEM, PEM) tuples; service_accounts' first is the
     public key."""
+    from kubefab import certs  # its X.509 imports only where a PKI file is read or written
     sa = folder / SERVICE_ACCOUNTS
     if certs.load(folder / "none", sa)[1] is None:
         certs.put(sa, certs.key_pem(certs.new_key()), 0o600)
@@ -91,6 +89,7 @@ def ensure_secrets(inv: Inventory, folder: Path, changes: list, pairs: dict) -> 
 
 def load_secrets(inv: Inventory, folder: Path, problems: list, pairs: dict) -> dict:
     """ensure_secrets' read-only twin: what is there; problems for what is not."""
+    from kubefab import certs
     out = {}
     sa = folder / SERVICE_ACCOUNTS
     if certs.load(folder / "none", sa)[1] is None:
@@ -108,6 +107,8 @@ def load_secrets(inv: Inventory, folder: Path, problems: list, pairs: dict) -> d
 
 
 def _service_accounts(path: Path) -> tuple[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from kubefab import certs
     key = certs.load(path.with_name("none"), path)[1]
     public = key.public_key().public_bytes(serialization.Encoding.PEM,
                                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
@@ -118,6 +119,7 @@ def _external_etcd(inv: Inventory, pairs: dict) -> dict:
     client = inv.kubernetes.etcd_client
     if client is None:
         return {}
+    from kubefab import certs
     try:
         texts = [p.read_text() for p in (client.ca, client.cert, client.key)]
     except OSError as e:
