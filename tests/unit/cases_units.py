@@ -45,6 +45,14 @@ WAIT_UNIT = [
          seconds="30", out="active\n",
          after=UNIT.but(units={X: U(True, "active")}),
          real_only="the fake's units end by their faults, not by a journal line"),
+    wait("a restart between its stop and its start (failed, a job pending) is no end: followed until it is",
+         replace(UNIT.but(units={X: U(True, "failed 7")}),
+                 journal={X: ("job: Failed with result 'signal'", "=active", "job: Finished x")}),
+         seconds="30", out="active\n", after=UNIT.but(units={X: U(True, "active")}),
+         real_only="the fake's units have no jobs"),
+    wait("the seconds are up while a job is pending: its state said with it, no end",
+         UNIT.but(units={X: U(True, "failed 7")}), out="failed (a job pending)\n",
+         real_only="the fake's units have no jobs"),
 ]
 
 CASES = [*RUN_DOWNLOAD, *WAIT_UNIT]
