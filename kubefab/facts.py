@@ -43,15 +43,6 @@ class HostFacts:
     lists: dict[str, str] = field(default_factory=dict)  # master only: URL -> the API's answer (addon_lists)
 
 
-def if_loaded(unit: str) -> str:
-    """`unit` as a glob that matches it alone, for the probe's unit list: systemctl matches
-    a glob among the units systemd has loaded (ListUnitsByPatterns), so one it does not
-    have is left out of the answer, where a name makes systemd look for its file in every
-    unit folder (about 1 ms a unit, most of a node's probe). Loaded is all another role's
-    unit needs to be asked: one that runs or is enabled is loaded."""
-    return f"{unit[:-1]}[{unit[-1]}]"
-
-
 def probe_args(stamp_path: str, lock_dir: str, paths, units, healthz=(), loopback=(),
                owed_dir: str = "", stage_dir: str = "", cluster_file: str = "", lists=()) -> list[str]:
     """The probe's arguments; healthz, loopback: argv printing "ok" (kubefab.health);

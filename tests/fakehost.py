@@ -410,18 +410,13 @@ class Machine:
         out += [f"stage\t{name}" for name in sorted(staged, key=lambda n: (n.startswith("."), n))]  # *, then .[!.]*
         out += [f"sum\t{p}\t{hashlib.sha256(self.files[p].content.encode()).hexdigest()}" for p in paths]
         out += [f"stat {p} {self.files[p].mode:o} {self.files[p].owner} {self.files[p].group}" for p in paths]
-        said = 0
-        for name in units.split("\n") if units else []:
-            glob, name = "[" in name, name.replace("[", "").replace("]", "")  # facts.if_loaded's
+        for i, name in enumerate(units.split("\n") if units else []):
             unit, text = self.unit(name), self.unit_file(name)
-            if glob and unit.loaded is None and not unit.enabled and unit.active == "inactive":
-                continue  # systemctl matches a glob among the units systemd has loaded only
             enabled = unit.enabled if unit.reported is None else unit.reported
             state = "enabled" if enabled else "disabled" if text is not None else ""
             reload = "yes" if self.needs_reload(name) else "no"
             load = "loaded" if text is not None or unit.loaded is not None else "not-found"
-            out += ["unit\t"] if said else []
-            said += 1
+            out += ["unit\t"] if i else []
             out += [f"unit\tId={name}", f"unit\tLoadState={load}", f"unit\tActiveState={unit.active}",
                     f"unit\tUnitFileState={state}", f"unit\tNeedDaemonReload={reload}"]  # systemd's order
         for kind, path in (("stamp", stamp), ("lock", f"{lock}/holder"), ("cluster", cluster)):

@@ -50,11 +50,11 @@ def probe(cxn: Connection, inv, wanted: dict) -> facts.HostFacts:
     profile's health checks, the node list and the add-ons' live objects, so that a no-op
     run needs nothing more.
     Every unit of kubefab's is asked, the host's role's first: one its role does not have
-    must not run there (asked only if systemd has it loaded: facts.if_loaded); and the
-    cluster's record (kubefab.identity), on any host (one that was a master holds it)."""
+    must not run there; and the cluster's record (kubefab.identity), on any host (one
+    that was a master holds it)."""
     host = cxn.host
     own = (*inv.profile.unit_order(host), inv.profile.target(host))
-    units = (*own, *(facts.if_loaded(u) for u in ALL_UNITS if u not in own))
+    units = (*own, *(u for u in ALL_UNITS if u not in own))
     loopback = inv.profile.loopback()
     nodes = inv.profile.node_list(host) if host.is_master else None
     api = dict(healthz=inv.profile.health(host).argv, loopback=loopback.argv if loopback else (),

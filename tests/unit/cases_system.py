@@ -59,13 +59,6 @@ PROBE = [
           out=lines(*unit("a.service", "active", "enabled", "no"), "unit\t",
                     *unit("b.service", "failed", "disabled", "yes"), "unit\t",
                     *unit("c.target", "inactive", "", "no", "not-found"))),
-    probe("another role's units (globs): those systemd has loaded, enabled or running; not one it never saw, "
-          "nor a file it never loaded", Host({f"{UNIT_DIR}/d.service": F("D\n")},
-                                              units={"b.service": U(False, "failed", "B\n"), "e.service": U(True)}),
-          units=("a.service", *map(facts.if_loaded, ("b.service", "c.target", "d.service", "e.service"))),
-          out=lines(*unit("a.service", "inactive", "", "no", "not-found"), "unit\t",
-                    *unit("b.service", "failed", "", "yes"), "unit\t",  # loaded from a file since gone
-                    *unit("e.service", "inactive", "enabled", "no", "not-found"))),
     probe("owed marks, never a half-written dot file; staged leftovers, folders and dot files too",
           Host({f"{OWED_DIR}/kubelet.service": F("run 1\n"), f"{OWED_DIR}/.proxy.service.new": F("half"),
                 f"{OWED_DIR}/folder/x": F(""), f"{STAGE_DIR}/up-1/0": F("x", 0o600),

@@ -77,20 +77,3 @@ def test_the_masters_probe_lists_the_nodes_in_its_one_curl_and_starts_no_kubectl
     argv = cluster[master.name].calls("probe")[-1].argv
     assert not any("kubectl" in a for a in argv), argv
     assert any(line.endswith("/api/v1/nodes") for a in argv for line in a.split("\n")), argv
-
-
-def test_a_hosts_probe_asks_another_roles_units_only_if_systemd_has_them_loaded(inv, cluster):
-    """A unit asked by name that systemd does not have makes it search every unit folder
-    (about 1 ms each: 8 of a node's 13 units, half of its no-op probe); as a glob
-    (facts.if_loaded) systemctl matches it among the loaded units only. The host's own
-    units stay asked by name: their LoadState, file and reload state are the plan's.
-    Fails before: every unit was asked by name."""
-    from kubefab.layout import ALL_UNITS
-    from kubefab.ops.host import probe
-    node = inv.nodes[0]
-    probe(cluster.connect(node).open(), inv, {})
-    asked = cluster[node.name].calls("probe")[-1].argv
-    units = next(a for a in asked if ALL_UNITS[0] in a.replace("[", "").replace("]", "")).split("\n")
-    own = (*inv.profile.unit_order(node), inv.profile.target(node))
-    assert units == [*own, *(facts.if_loaded(u) for u in ALL_UNITS if u not in own)]
-    assert facts.if_loaded("kubernetes.etcd.service") == "kubernetes.etcd.servic[e]"
