@@ -40,13 +40,18 @@ def from_output(text: str, user: str = "") -> str | None:
     for needle, says in _BY_ERRNO:
         if needle in text:
             m = re.search(_PATH_BEFORE + re.escape(needle), text)
-            return f"{says}: {_target(m[1])}" if m else says
+            return f"{says}: {_target(m[1], text)}" if m else says
     return None
 
 
-def _target(path: str) -> str:
+def _target(path: str, text: str = "") -> str:
     """The file the operator knows for the temp name kubefab writes it under (install's
-    staging folder beside it, or put-back's temp name beside it)."""
+    staging folder beside it, or put-back's temp name beside it). A staging folder tar
+    could not make (a read-only folder: its next line names the file it was for): that
+    file, the first one named."""
+    if path.endswith("/.kubefab-new"):
+        m = re.search(re.escape(path) + r"/([^\s'\"`:/]+)", text)
+        return path[:-len(".kubefab-new")] + m[1] if m else path[:-len("/.kubefab-new")]
     m = re.fullmatch(r"(.*/)\.kubefab-new/([^/]+)", path) or re.fullmatch(r"(.*/)\.(.+)\.kubefab-new", path)
     return m[1] + m[2] if m else path
 

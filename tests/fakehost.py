@@ -536,8 +536,9 @@ class Machine:
             blocked = next((d for d in [folder, *parents(folder)] if d in self.files), None)
             if blocked:
                 errors.append(f"tar: {temp}: Cannot open: Not a directory\n")
-            elif "read-only" in self.faults and parents(folder)[0] == UNIT_DIR:
-                errors.append(f"tar: {temp}: Cannot open: Read-only file system\n")
+            elif "read-only" in self.faults and parents(folder)[0] == UNIT_DIR:  # GNU tar: the staging folder
+                errors.append(f"tar: {folder}: Cannot mkdir: Read-only file system\n"
+                              f"tar: {temp}: Cannot open: No such file or directory\n")
             elif "disk-full" in self.faults:
                 errors.append(f"tar: {temp}: Cannot write: No space left on device\n")
             else:

@@ -32,6 +32,10 @@ COMMANDS = [  # (stderr, stdout, the one line)
      "No space left on device\n", "", "no space left on device: /etc/kubernetes/pki/ca.crt"),
     ("tar: 3: Cannot write: No space left on device\ntar: Exiting with failure status\n", "",
      "no space left on device"),
+    ("tar: /etc/systemd/system/.kubefab-new: Cannot mkdir: Read-only file system\n"  # GNU tar 1.34's words
+     "tar: /etc/systemd/system/.kubefab-new/kubelet.service: Cannot open: No such file or directory\n"
+     "tar: Exiting with failure status due to previous errors\n", "",
+     "read-only file system: /etc/systemd/system/kubelet.service"),
     ("tar: /etc/systemd/system/.kubefab-new/kubelet.service: Cannot open: Read-only file system\n"
      "tar: Exiting with failure status due to previous errors\n", "",
      "read-only file system: /etc/systemd/system/kubelet.service"),
