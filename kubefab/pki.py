@@ -355,9 +355,9 @@ def _leaf(folder: Path, leaf: Leaf, ca_key, ca: x509.Certificate, now: dt.dateti
 
 
 def _why_reissue(leaf: Leaf, cert, key, ca: x509.Certificate, now: dt.datetime) -> str | None:
+    """Why the stored certificate cannot stay, or None when it can."""
     from cryptography import x509
     from kubefab import certs
-    """Why the stored certificate cannot stay, or None when it can."""
     if cert is None or key is None:
         return "missing" if cert is None and key is None else "certificate or key missing or unreadable"
     if not certs.matches(cert, key):
