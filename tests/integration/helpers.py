@@ -76,17 +76,28 @@ def journal_cursors(lab) -> dict[str, str]:
     return out
 
 
+def journal_since(lab, cursors: dict[str, str], name: str, *args: str) -> str:
+    """`name`'s journal after `cursors`."""
+    return lab.run_on(name, ["journalctl", f"--after-cursor={cursors[name]}", "--no-pager", *args]).stdout
+
+
+def journal_said(lab, cursors: dict[str, str], name: str, tag: str) -> str:
+    """The lines `tag` (sshd, sudo: the syslog tag, not the unit: journald names the unit
+    from the sender's cgroup, and a session's sshd that exited before journald read its
+    line has none) logged after `cursors`, each its message. Picked here, not by
+    journalctl's -t or a match: with --after-cursor, a cursor on another program's line
+    (sudo's session end after sshd's, with one root shell per connection), it left out
+    the first line that matched."""
+    lines = journal_since(lab, cursors, name, "-o", "short").splitlines()
+    return "".join(line.split("]: ", 1)[1] + "\n" for line in lines if f" {tag}[" in line and "]: " in line)
+
+
 def sudo_commands(lab, cursors: dict[str, str], name: str) -> list[str]:
-    """The COMMAND= of each sudo start on `name` since `cursors` (sudo's own log lines).
-    Filtered here, not by journalctl -t: with --after-cursor it skipped the first match."""
-    return [line.split("COMMAND=", 1)[1] for line in _journal_since(lab, cursors, name)
-            if " sudo[" in line and "COMMAND=" in line]
+    """The COMMAND= of each sudo start on `name` since `cursors` (sudo's own log lines)."""
+    return [line.split("COMMAND=", 1)[1] for line in journal_said(lab, cursors, name, "sudo").splitlines()
+            if "COMMAND=" in line]
 
 
 def ssh_logins(lab, cursors: dict[str, str], name: str) -> int:
-    """SSH logins accepted on `name` since `cursors` (sshd's lines, by their syslog tag)."""
-    return sum(" sshd[" in line and "Accepted publickey for " in line for line in _journal_since(lab, cursors, name))
-
-
-def _journal_since(lab, cursors: dict[str, str], name: str) -> list[str]:
-    return lab.run_on(name, ["journalctl", f"--after-cursor={cursors[name]}", "--no-pager", "-o", "short"]).stdout.splitlines()
+    """SSH logins accepted on `name` since `cursors` (sshd's lines)."""
+    return journal_said(lab, cursors, name, "sshd").count("Accepted publickey for ")

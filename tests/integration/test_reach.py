@@ -32,7 +32,7 @@ from kubefab.remote.fleet import Fleet
 from kubefab_lab import Lab, kubectls
 
 from .conftest import NET, ROOT, free_port_pair, lab_prerequisites, slotted
-from .helpers import fab
+from .helpers import fab, journal_cursors as cursors, journal_said as said, journal_since as since
 
 pytestmark = pytest.mark.lab
 
@@ -61,31 +61,6 @@ def variant(lab, name: str, change) -> Path:
     path = lab.build_dir / name
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
-
-
-def cursors(lab) -> dict[str, str]:
-    """Each host's journal position now."""
-    out = {}
-    for name, _ in lab.info.hosts:
-        text = lab.run_on(name, ["journalctl", "-n", "0", "--show-cursor", "--no-pager"]).stdout
-        out[name] = text.rsplit("-- cursor: ", 1)[1].strip()
-    return out
-
-
-def since(lab, cursor: dict[str, str], name: str, *args: str) -> str:
-    """The journal after `cursor`."""
-    return lab.run_on(name, ["journalctl", f"--after-cursor={cursor[name]}", "--no-pager", *args]).stdout
-
-
-def said(lab, cursor: dict[str, str], name: str, tag: str) -> str:
-    """The lines `tag` (sshd, sudo: the syslog tag, not the unit: journald names the unit
-    from the sender's cgroup, and a session's sshd that exited before journald read its
-    line has none) logged after `cursor`, each its message. Picked here, not by
-    journalctl's -t or a match: with --after-cursor, a cursor on another program's line
-    (sudo's session end after sshd's, with one root shell per connection), it left out
-    the first line that matched."""
-    lines = since(lab, cursor, name, "-o", "short").splitlines()
-    return "".join(line.split("]: ", 1)[1] + "\n" for line in lines if f" {tag}[" in line and "]: " in line)
 
 
 class Processes(threading.Thread):
